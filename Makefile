@@ -1,0 +1,34 @@
+# neurobias: `make demo` and `make test` work on a fresh machine with Python 3.11 and make.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test bench clean help
+
+help:
+	@echo "make demo   - create .venv, install, train the demo model into runs/demo/"
+	@echo "make test   - create .venv, install, run the test suite"
+	@echo "make bench  - run the benchmarks (docs/performance.md)"
+	@echo "make clean  - remove .venv and runs/"
+
+install: $(STAMP)
+
+# torch==2.13.0 first: it is the CPU build; any other order pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/neurobias run models/demo.toml --out runs/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,290 @@
+"""Simulation: the differentiable integrator and the xarray-returning :func:`simulate`."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import xarray as xr
+from torch import Tensor
+
+from neurobias._threads import threads_for
+from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.dynamics import METHODS, noise_scale, step
+from neurobias.circuit.nonlinearity import get_phi
+from neurobias.errors import InputError, describe_shape
+
+__all__ = ["integrate", "simulate", "resolve_tonic", "new_seed"]
+
+
+def new_seed() -> int:
+    """A fresh non-negative seed from OS entropy (recorded so the run can be repeated)."""
+    return int(np.random.SeedSequence().entropy % (2**63))
+
+
+def integrate(
+    x0: Tensor,
+    ext: Tensor,
+    W_rec: Tensor,
+    *,
+    dt: float,
+    tau: float,
+    phi: str,
+    form: str,
+    method: str = "euler",
+    noise_std: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Integrate the circuit; differentiable with respect to every tensor argument.
+
+    Parameters
+    ----------
+    x0 : Tensor of shape (..., unit)
+        Initial state at time 0.
+    ext : Tensor of shape (..., time, unit)
+        External drive ``W_in u_k + b`` applied during step ``k`` (from time
+        ``k dt`` to ``(k + 1) dt``); leading dims broadcast with ``x0``.
+    W_rec : Tensor of shape (unit, unit)
+    dt, tau : float
+        Step and time constant in ms.
+    phi, form, method : str
+        Transfer function, form of the dynamics and integrator (``euler`` or
+        ``exp_euler``).
+    noise_std : float
+        Process noise in state units per sqrt(ms) (see
+        :func:`neurobias.circuit.dynamics.noise_scale`).
+    generator : torch.Generator, optional
+        Source of the noise (required for reproducibility when ``noise_std > 0``).
+
+    Returns
+    -------
+    Tensor of shape (..., time, unit)
+        States at times ``dt, 2 dt, ..., T dt`` (the initial state is not included).
+    """
+    sigma = noise_scale(dt=dt, tau=tau, noise_std=noise_std, method=method)
+    n_time = ext.shape[-2]
+    batch_shape = torch.broadcast_shapes(x0.shape[:-1], ext.shape[:-2])
+    x = x0.expand(*batch_shape, x0.shape[-1])
+    states = []
+    for k in range(n_time):
+        x = step(x, ext[..., k, :], W_rec, dt=dt, tau=tau, phi=phi, form=form, method=method)
+        if sigma:
+            x = x + sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+        states.append(x)
+    if not states:
+        return x.new_zeros((*batch_shape, 0, x.shape[-1]))
+    return torch.stack(states, dim=-2)
+
+
+def resolve_tonic(
+    tonic: Any, n_units: int, contexts: Sequence[str] | None = None
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Normalise a tonic-input bank to a float64 array of shape (context, unit) and context names.
+
+    ``tonic`` may be an array of shape (context, unit) or (unit,) (one context),
+    an :class:`xarray.DataArray` with dims ``(context, unit)`` (its ``context``
+    coordinate gives the names), or a Dataset with a ``tonic`` variable (such as
+    ``results.nc``).  ``contexts`` gives names, or selects contexts by name from a
+    labelled bank.
+    """
+    names: tuple[str, ...] | None = None
+    if isinstance(tonic, xr.Dataset):
+        if "tonic" not in tonic:
+            raise InputError("`tonic` Dataset must contain a variable 'tonic' of dims (context, unit)")
+        tonic = tonic["tonic"]
+    if isinstance(tonic, xr.DataArray):
+        if tonic.ndim == 1:
+            tonic = tonic.expand_dims(context=["context0"])
+        if set(tonic.dims) != {"context", "unit"}:
+            raise InputError(f"`tonic` DataArray must have dims (context, unit); got {tonic.dims}")
+        tonic = tonic.transpose("context", "unit")
+        if "context" in tonic.coords:
+            names = tuple(str(c) for c in tonic["context"].values)
+            if contexts is not None:
+                missing = [c for c in contexts if c not in names]
+                if missing:
+                    raise InputError(f"`contexts` names {missing} not in the tonic bank's contexts {list(names)}")
+                tonic = tonic.sel(context=list(contexts))
+                names = tuple(contexts)
+        tonic = tonic.values
+    arr = np.array(tonic, dtype=np.float64, copy=True)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != n_units:
+        raise InputError(
+            f"`tonic` must have shape (context, unit) = (n_contexts, {n_units}) or (unit,) = ({n_units},); "
+            f"got {describe_shape(np.shape(tonic))}"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise InputError("`tonic` must be finite; it has NaN or infinite entries")
+    if names is None:
+        if contexts is not None:
+            names = tuple(str(c) for c in contexts)
+            if len(names) != arr.shape[0]:
+                raise InputError(f"`contexts` must name {arr.shape[0]} contexts; got {len(names)}")
+        else:
+            names = tuple(f"context{i}" for i in range(arr.shape[0]))
+    if len(set(names)) != len(names):
+        raise InputError(f"context names must be unique; got {list(names)}")
+    return arr, names
+
+
+def _expand(name: str, value: Any, shape_tail: tuple[int, ...], n_ctx: int, dims: str) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    tail_nd = len(shape_tail)
+    if arr.ndim == tail_nd:
+        arr = arr[None]
+    if arr.ndim == tail_nd + 1:
+        arr = np.broadcast_to(arr[None], (n_ctx, *arr.shape))
+    ok = arr.ndim == tail_nd + 2 and arr.shape[0] == n_ctx and all(
+        want < 0 or got == want for got, want in zip(arr.shape[2:], shape_tail)
+    )
+    if not ok:
+        raise InputError(f"`{name}` must have shape {dims}; got {describe_shape(np.shape(value))}")
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"`{name}` must be finite; it has NaN or infinite entries")
+    return arr
+
+
+def simulate(
+    circuit: Circuit,
+    tonic: Any,
+    *,
+    inputs: Any = None,
+    x0: Any = None,
+    duration: float | None = None,
+    dt: float = 1.0,
+    method: str = "euler",
+    noise_std: float = 0.0,
+    seed: int | None = None,
+    contexts: Sequence[str] | None = None,
+    n_trials: int | None = None,
+    dtype: torch.dtype = torch.float64,
+    device: str | torch.device = "cpu",
+) -> xr.Dataset:
+    """Simulate a circuit in every context of a tonic-input bank.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    tonic : array_like of shape (context, unit) or (unit,), DataArray or Dataset
+        Tonic input per context (see :func:`resolve_tonic`), state units.
+    inputs : array_like, optional
+        Input time series of shape (trial, time, input), shared by all contexts,
+        or (context, trial, time, input); ``inputs[..., k, :]`` drives step ``k``.
+        Default: zero input for ``duration`` ms.
+    x0 : array_like, optional
+        Initial state of shape (unit,), (trial, unit) or (context, trial, unit).
+        Default zeros.
+    duration : float, optional
+        Length in ms when ``inputs`` is None (a multiple of ``dt``).
+    dt : float
+        Step in ms.
+    method : {"euler", "exp_euler"}
+    noise_std : float
+        Process noise, state units per sqrt(ms).
+    seed : int, optional
+        Noise seed; when None and ``noise_std > 0`` a fresh seed is drawn and
+        recorded in ``attrs["seed"]``.
+    contexts : sequence of str, optional
+        Names for (or a selection from) the contexts of ``tonic``.
+    n_trials : int, optional
+        Trials per context when neither ``inputs`` nor ``x0`` fixes it (default 1).
+    dtype, device
+        Torch dtype and device of the computation (float64 on CPU by default).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``x``, ``r`` of dims (context, trial, time, unit); ``z`` (context, trial,
+        time, output); ``inputs`` (context, trial, time, input); ``tonic``
+        (context, unit); coordinate ``time`` in ms (``dt, ..., T dt``); attrs
+        ``dt``, ``method``, ``noise_std``, ``seed``, ``tau``, ``phi``, ``form``.
+    """
+    if not isinstance(circuit, Circuit):
+        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
+    if not (isinstance(dt, (int, float)) and not isinstance(dt, bool) and np.isfinite(dt) and dt > 0):
+        raise InputError(f"`dt` must be a positive number of ms; got {dt!r}")
+    if method not in METHODS:
+        raise InputError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
+    if not (np.isfinite(noise_std) and noise_std >= 0):
+        raise InputError(f"`noise_std` must be >= 0 (state units per sqrt(ms)); got {noise_std!r}")
+    n = circuit.n_units
+    bank, names = resolve_tonic(tonic, n, contexts)
+    n_ctx = bank.shape[0]
+    if inputs is None:
+        if duration is None:
+            raise InputError("give `inputs` of shape (trial, time, input) or a `duration` in ms")
+        if not (np.isfinite(duration) and duration > 0):
+            raise InputError(f"`duration` must be a positive number of ms; got {duration!r}")
+        n_time = int(round(duration / dt))
+        if n_time < 1 or abs(n_time * dt - duration) > 1e-9 * max(1.0, duration):
+            raise InputError(f"`duration` ({duration} ms) must be a positive multiple of `dt` ({dt} ms)")
+        trials = 1
+        if x0 is not None and np.ndim(x0) >= 2:
+            trials = np.shape(x0)[-2]
+        if n_trials is not None:
+            trials = int(n_trials)
+        u = np.zeros((n_ctx, trials, n_time, circuit.n_inputs))
+    else:
+        u = _expand("inputs", inputs, (-1, circuit.n_inputs), n_ctx,
+                    f"(trial, time, input) or (context, trial, time, input) with input = {circuit.n_inputs}"
+                    f" and context = {n_ctx}")
+    n_trial, n_time = u.shape[1], u.shape[2]
+    if x0 is None:
+        x_init = np.zeros((n_ctx, n_trial, n))
+    else:
+        x_arr = np.asarray(x0, dtype=np.float64)
+        if x_arr.ndim == 1:
+            x_arr = np.broadcast_to(x_arr, (n_trial, *x_arr.shape))
+        x_init = _expand("x0", x_arr, (n,), n_ctx,
+                         f"(unit,), (trial, unit) or (context, trial, unit) with unit = {n}")
+        if x_init.shape[1] != n_trial:
+            if x_init.shape[1] == 1:
+                x_init = np.broadcast_to(x_init, (n_ctx, n_trial, n))
+            else:
+                raise InputError(f"`x0` has {x_init.shape[1]} trials but `inputs` has {n_trial}")
+    if noise_std > 0 and seed is None:
+        seed = new_seed()
+    gen = torch.Generator(device=device)
+    if seed is not None:
+        gen.manual_seed(int(seed))
+
+    def t(a: np.ndarray) -> Tensor:
+        return torch.tensor(np.asarray(a), dtype=dtype, device=device)
+
+    with torch.no_grad(), threads_for(n_ctx * n_trial, n):
+        W_rec, W_in, W_out, b_out = (t(circuit.W_rec), t(circuit.W_in), t(circuit.W_out), t(circuit.b_out))
+        ext = t(u) @ W_in.T + t(bank)[:, None, None, :]
+        x = integrate(t(x_init), ext, W_rec, dt=float(dt), tau=circuit.tau, phi=circuit.phi,
+                      form=circuit.form, method=method, noise_std=float(noise_std), generator=gen)
+        r = get_phi(circuit.phi).fn(x) if circuit.form == "current" else x
+        z = r @ W_out.T + b_out
+    time = dt * np.arange(1, n_time + 1)
+    coords = {
+        "context": np.array(names, dtype=str),
+        "trial": np.arange(n_trial),
+        "time": ("time", time, {"units": "ms"}),
+        "unit": np.arange(n),
+        "output": np.array(circuit.output_names, dtype=str),
+        "input": np.array(circuit.input_names, dtype=str),
+    }
+    ds = xr.Dataset(
+        {
+            "x": (("context", "trial", "time", "unit"), x.cpu().numpy().astype(np.float64),
+                  {"long_name": "state (currents for form=current, rates for form=rate)"}),
+            "r": (("context", "trial", "time", "unit"), r.cpu().numpy().astype(np.float64),
+                  {"long_name": "rate phi(x)"}),
+            "z": (("context", "trial", "time", "output"), z.cpu().numpy().astype(np.float64),
+                  {"long_name": "readout W_out r + b_out"}),
+            "inputs": (("context", "trial", "time", "input"), np.ascontiguousarray(u)),
+            "tonic": (("context", "unit"), bank),
+        },
+        coords=coords,
+        attrs={
+            "dt": float(dt), "method": method, "noise_std": float(noise_std),
+            "seed": -1 if seed is None else int(seed), "tau": circuit.tau, "phi": circuit.phi,
+            "form": circuit.form,
+        },
+    )
+    return ds

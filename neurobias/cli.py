@@ -1,0 +1,196 @@
+"""The ``neurobias`` command line: parses, loads config, calls the public API. Holds no science.
+
+A user error prints one line ``neurobias: error: ...`` to stderr and exits with
+code 2 (``--debug`` shows the traceback instead); a bug keeps its traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+from typing import Sequence
+
+from neurobias._version import __version__
+from neurobias.errors import NeurobiasError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_USER_ERROR = 2
+
+
+class _UserError(Exception):
+    """An argparse error, reported like any other user error."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UserError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def _epilog(text: str) -> str:
+    return "example:\n" + textwrap.indent(textwrap.dedent(text).strip(), "  ")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``neurobias`` (one sub-command per public verb)."""
+    parser = _Parser(
+        prog="neurobias",
+        description="Fixed random recurrent circuits driven by learned tonic inputs.",
+        formatter_class=_formatter,
+        epilog=_epilog("neurobias run models/demo.toml --out runs/demo"),
+    )
+    parser.add_argument("--version", action="version", version=f"neurobias {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for user errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser(
+        "run", help="train a circuit's tonic inputs from a TOML config and write its files",
+        description="Build the circuit and task of CONFIG, train, evaluate, and write DIR/circuit.nc, "
+        "DIR/results.nc and DIR/figures/*.png.",
+        formatter_class=_formatter,
+        epilog=_epilog("""
+            neurobias run models/demo.toml --out runs/demo
+            neurobias run models/demo.toml --out runs/quick --set training.steps=50 --seed 3
+            neurobias run models/demo.toml --out runs/demo --resume   # after an interruption"""),
+    )
+    p.add_argument("config", metavar="CONFIG", help="TOML config file (see docs/config.md)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (created if needed)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override a config value, e.g. training.steps=200 (repeatable)")
+    p.add_argument("--seed", type=int, default=None, metavar="N", help="override the config's seed")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from DIR/checkpoint.npz (same result as an uninterrupted run)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    s = sub.add_parser(
+        "simulate", help="simulate a trained circuit in one or more contexts",
+        description="Simulate CIRCUIT with the tonic inputs of RESULTS and write a trajectories file. By default "
+        "the inputs are fresh trials of the task in the run's config; --duration simulates without input.",
+        formatter_class=_formatter,
+        epilog=_epilog("""
+            neurobias simulate runs/demo/circuit.nc runs/demo/results.nc --context sine_1Hz --out sim.nc
+            neurobias simulate runs/demo/circuit.nc runs/demo/results.nc --duration 3000 --out long.nc"""),
+    )
+    s.add_argument("circuit", metavar="CIRCUIT", help="circuit.nc written by `neurobias run`")
+    s.add_argument("results", metavar="RESULTS", help="results.nc with the tonic inputs")
+    s.add_argument("--context", action="append", default=None, metavar="NAME",
+                   help="context to simulate (repeatable; default: all)")
+    s.add_argument("--out", required=True, metavar="FILE", help="output netCDF file (trajectories)")
+    s.add_argument("--duration", type=float, default=None, metavar="MS",
+                   help="simulate this long with zero input instead of task trials")
+    s.add_argument("--trials", type=int, default=1, metavar="N", help="trials per context (default 1)")
+    s.add_argument("--dt", type=float, default=None, metavar="MS", help="time step (default: the run's)")
+    s.add_argument("--method", choices=("euler", "exp_euler"), default=None, help="integrator (default: the run's)")
+    s.add_argument("--noise-std", type=float, default=0.0, metavar="S", help="process noise per sqrt(ms)")
+    s.add_argument("--seed", type=int, default=0, metavar="N", help="seed of trials and noise (default 0)")
+    s.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from neurobias.config import apply_overrides, load_config
+    from neurobias.run import run
+
+    overrides = list(args.overrides)
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    config = apply_overrides(load_config(args.config), overrides)
+    output = run(config, out=args.out, resume=args.resume, progress=not args.no_progress)
+    res = output.results
+    print(f"trained {res.attrs['steps_done']} steps in {res.attrs['training_mode']!r} mode; NMSE per context:")
+    for ctx, value in zip(res["context"].values, res["nmse"].values):
+        print(f"  {ctx}: {value:.4g}")
+    print(f"results: {output.files['results']}")
+    print(f"circuit: {output.files['circuit']}")
+    figs = [str(p) for k, p in output.files.items() if k.startswith("figure_")]
+    if figs:
+        print(f"figures: {Path(figs[0]).parent}/ ({', '.join(Path(f).name for f in figs)})")
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from neurobias.circuit import simulate
+    from neurobias.config import config_from_toml
+    from neurobias.errors import InputError
+    from neurobias.io import check_writable_dir, open_circuit, open_results, write_dataset
+    from neurobias.run import build_task
+    from neurobias.training import seeds
+    from neurobias.training.train import initial_states
+
+    if args.trials < 1:
+        raise InputError(f"--trials must be >= 1; got {args.trials}")
+    circuit = open_circuit(args.circuit)
+    results = open_results(args.results)
+    if results.sizes["unit"] != circuit.n_units:
+        raise InputError(f"{args.results} has {results.sizes['unit']} units but {args.circuit} has {circuit.n_units}")
+    names = [str(c) for c in results["context"].values]
+    contexts = args.context or names
+    unknown = [c for c in contexts if c not in names]
+    if unknown:
+        raise InputError(f"--context {unknown[0]!r} is not a context of {args.results}; choose from {', '.join(names)}")
+    config = config_from_toml(str(results.attrs["config"]), source=f"{args.results} (config attribute)")
+    dt = args.dt if args.dt is not None else config.simulation.dt
+    method = args.method or config.simulation.method
+    check_writable_dir(Path(args.out).resolve().parent)
+    if args.duration is not None:
+        ds = simulate(circuit, results["tonic"], duration=args.duration, dt=dt, method=method,
+                      noise_std=args.noise_std, seed=args.seed, contexts=contexts, n_trials=args.trials)
+    else:
+        task = build_task(_with_dt(config, dt))
+        rng = seeds.stream(args.seed, seeds.EVAL)
+        batch = task.sample_all(args.trials, rng)
+        idx = [task.contexts.index(c) for c in contexts]
+        x0 = initial_states(task, circuit.n_units, args.trials, config.simulation.x0_std, rng)
+        ds = simulate(circuit, results["tonic"], inputs=batch.inputs[idx], x0=x0[idx], dt=dt, method=method,
+                      noise_std=args.noise_std, seed=args.seed, contexts=contexts)
+        ds["target"] = (("context", "trial", "time", "output"), np.ascontiguousarray(batch.targets[idx]))
+        ds["mask"] = (("context", "trial", "time", "output"), np.ascontiguousarray(batch.mask[idx]))
+    ds.attrs["config"] = str(results.attrs["config"])
+    ds.attrs["source_results"] = str(Path(args.results).resolve())
+    path = write_dataset(ds, args.out, kind="trajectories")
+    print(f"trajectories: {path} ({len(contexts)} context(s), {ds.sizes['trial']} trial(s), "
+          f"{ds.sizes['time']} steps of {dt} ms)")
+    return 0
+
+
+def _with_dt(config, dt):  # noqa: ANN001, ANN202 - small helper
+    from dataclasses import replace
+
+    return replace(config, simulation=replace(config.simulation, dt=dt))
+
+
+_COMMANDS = {"run": _cmd_run, "simulate": _cmd_simulate}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``neurobias``; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USER_ERROR
+        return _COMMANDS[args.command](args)
+    except (NeurobiasError, _UserError) as exc:
+        if debug:
+            raise
+        msg = " ".join(str(exc).split())
+        print(f"neurobias: error: {msg}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("neurobias: interrupted (use --resume to continue a run)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

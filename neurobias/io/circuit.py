@@ -1,0 +1,158 @@
+"""Circuits to and from ``circuit`` Datasets, and weight fingerprints."""
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+from neurobias.errors import InputError, SchemaError
+from neurobias.io.schema import validate
+
+if TYPE_CHECKING:
+    from neurobias.circuit.circuit import Circuit
+
+__all__ = ["circuit_to_dataset", "circuit_from_dataset", "sha256_array", "WEIGHT_NAMES"]
+
+WEIGHT_NAMES: tuple[str, ...] = ("W_rec", "W_in", "W_out", "b_out")
+
+
+def sha256_array(a: Any) -> str:
+    """SHA-256 fingerprint of an array's values.
+
+    The array is converted to little-endian float64 (``"<f8"``), made
+    C-contiguous, and the hash is taken over its raw bytes.  The shape is
+    *not* included (it is stored separately as the dimensions), so an array
+    and its ravelled copy have the same fingerprint; the dtype is irrelevant
+    as long as the float64 values are equal (``-0.0`` and ``0.0`` differ).
+
+    Parameters
+    ----------
+    a : array_like
+        Real numbers (numpy array, list, or anything ``np.asarray`` takes; a
+        torch tensor must be moved to the CPU and converted first).
+
+    Returns
+    -------
+    str
+        64 lowercase hex digits.
+
+    Raises
+    ------
+    InputError
+        If ``a`` is complex or not numeric.
+    """
+    arr = np.asarray(a)
+    if arr.dtype.kind == "c":
+        raise InputError(f"`a` must be real; got a complex array of dtype {arr.dtype}")
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"`a` must be a numeric array; got dtype {arr.dtype}")
+    data = np.ascontiguousarray(arr, dtype="<f8")
+    return hashlib.sha256(data.tobytes(order="C")).hexdigest()
+
+
+def circuit_to_dataset(circuit: "Circuit", *, config_toml: str = "") -> xr.Dataset:
+    """A ``circuit`` Dataset holding the circuit's weights and description.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    config_toml : str
+        The resolved run config as TOML text ("" if none).
+
+    Returns
+    -------
+    xarray.Dataset
+        Variables ``W_rec (unit, unit_pre)``, ``W_in (unit, input)``,
+        ``W_out (output, unit)``, ``b_out (output,)``; coordinates ``unit``,
+        ``unit_pre`` (ints), ``input``, ``output`` (names); attributes
+        ``tau`` (ms), ``phi``, ``form``, ``seed`` (-1 for None),
+        ``connectivity``, ``config`` and ``sha256_<weight>`` for each weight.
+        ``input`` and ``output`` may have length 0.
+    """
+    from neurobias.circuit.circuit import Circuit
+
+    if not isinstance(circuit, Circuit):
+        raise InputError(f"`circuit` must be a Circuit; got {type(circuit).__name__}")
+    if not isinstance(config_toml, str):
+        raise InputError(f"`config_toml` must be a str of TOML text; got {type(config_toml).__name__}")
+    n = circuit.n_units
+    weights = {name: np.array(getattr(circuit, name), dtype=np.float64) for name in WEIGHT_NAMES}
+    ds = xr.Dataset(
+        data_vars={
+            "W_rec": (("unit", "unit_pre"), weights["W_rec"], {"long_name": "recurrent weights (from unit_pre onto unit)"}),
+            "W_in": (("unit", "input"), weights["W_in"], {"long_name": "input weights"}),
+            "W_out": (("output", "unit"), weights["W_out"], {"long_name": "readout weights"}),
+            "b_out": (("output",), weights["b_out"], {"long_name": "readout offset"}),
+        },
+        coords={
+            "unit": ("unit", np.arange(n, dtype=np.int64)),
+            "unit_pre": ("unit_pre", np.arange(n, dtype=np.int64)),
+            "input": ("input", np.array(list(circuit.input_names), dtype=str).reshape(-1)),
+            "output": ("output", np.array(list(circuit.output_names), dtype=str).reshape(-1)),
+        },
+        attrs={
+            "tau": float(circuit.tau),
+            "tau_units": "ms",
+            "phi": str(circuit.phi),
+            "form": str(circuit.form),
+            "seed": -1 if circuit.seed is None else int(circuit.seed),
+            "connectivity": str(circuit.connectivity),
+            "config": config_toml,
+            **{f"sha256_{name}": sha256_array(w) for name, w in weights.items()},
+        },
+    )
+    return ds
+
+
+def circuit_from_dataset(ds: xr.Dataset) -> "Circuit":
+    """Rebuild a :class:`Circuit` from a ``circuit`` Dataset.
+
+    Validates the dataset and checks every weight against its
+    ``sha256_<weight>`` attribute.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+
+    Returns
+    -------
+    Circuit
+        ``seed`` -1 becomes None.
+
+    Raises
+    ------
+    SchemaError
+        If the dataset is not a valid ``circuit`` dataset, a weight does not
+        match its fingerprint (the file was modified or corrupted), or the
+        values do not make a valid circuit.
+    """
+    from neurobias.circuit.circuit import Circuit
+
+    validate(ds, "circuit")
+    weights: dict[str, np.ndarray] = {}
+    for name in WEIGHT_NAMES:
+        arr = np.array(ds[name].values, dtype=np.float64)
+        digest = sha256_array(arr)
+        if digest != ds.attrs[f"sha256_{name}"]:
+            raise SchemaError(
+                f"circuit variable `{name}` does not match its attribute `sha256_{name}` "
+                f"(expected {ds.attrs[f'sha256_{name}'][:12]}..., got {digest[:12]}...): "
+                f"the weights were modified or corrupted"
+            )
+        weights[name] = arr
+    seed = int(ds.attrs["seed"])
+    try:
+        return Circuit.from_arrays(
+            **weights,
+            tau=float(ds.attrs["tau"]),
+            phi=str(ds.attrs["phi"]),
+            form=str(ds.attrs["form"]),
+            input_names=tuple(str(v) for v in ds["input"].values),
+            output_names=tuple(str(v) for v in ds["output"].values),
+            seed=None if seed < 0 else seed,
+            connectivity=str(ds.attrs["connectivity"]),
+        )
+    except InputError as exc:
+        raise SchemaError(f"circuit dataset does not describe a valid circuit: {exc}") from None

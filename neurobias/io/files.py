@@ -1,0 +1,242 @@
+"""Plain-file helpers: reading whole files and atomic writes.
+
+Everything here uses the standard library only, so that light modules (such as
+:mod:`neurobias.config`) can read and write files through :mod:`neurobias.io`
+without importing xarray.
+
+Atomic-write scheme
+-------------------
+A file is first written to a hidden temporary file in the *same directory* as
+the target (``.<stem>.tmp-<random><suffix>``, so the suffix and thus the
+format is kept), flushed and ``fsync``-ed, then moved over the target with
+:func:`os.replace`, which is atomic on POSIX and Windows.  If anything fails,
+the temporary file is removed and an existing target is left untouched:
+readers see either the old file or the complete new one, never a partial one.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from neurobias.errors import InputError
+
+__all__ = [
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "check_writable_dir",
+    "read_bytes",
+    "read_text",
+]
+
+PathLike = str | os.PathLike
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def read_bytes(path: PathLike, *, what: str = "file") -> bytes:
+    """Read a whole file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to read.
+    what : str
+        What the file is, used in error messages (e.g. ``"config file"``).
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    InputError
+        ``"<what> not found: <path>"`` if it does not exist, or a message
+        naming the path and the reason if it cannot be read (a directory,
+        no permission).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{what} not found: {p}")
+    if p.is_dir():
+        raise InputError(f"{what} {p} is a directory, not a file")
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {p}: {_reason(exc)}") from None
+
+
+def read_text(path: PathLike, *, what: str = "file", encoding: str = "utf-8") -> str:
+    """Read a whole text file (UTF-8 by default); see :func:`read_bytes`.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_bytes`, or if the bytes are not valid ``encoding``.
+    """
+    data = read_bytes(path, what=what)
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what} {Path(path)} is not valid {encoding} text: {exc}") from None
+
+
+def _temp_name(path: Path) -> Path:
+    return path.with_name(f".{path.stem}.tmp-{secrets.token_hex(6)}{path.suffix}")
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    # Makes the rename durable on POSIX; not possible (nor needed) everywhere.
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike) -> Iterator[Path]:
+    """Context manager yielding a temporary path that replaces ``path`` on success.
+
+    Write the complete file to the yielded path inside the ``with`` block; on
+    normal exit it is fsync-ed and moved over ``path`` with :func:`os.replace`.
+    If the block raises, the temporary file is deleted, ``path`` is left as it
+    was, and the exception propagates.  Missing parent directories are created.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The final file.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary file, in the same directory, with the same suffix.
+
+    Raises
+    ------
+    InputError
+        If the directory cannot be created, ``path`` is a directory, or the
+        temporary file cannot be synced or moved (the OS reason is given).
+    """
+    target = Path(path)
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create directory {parent} for {target}: {_reason(exc)}") from None
+    if target.is_dir():
+        raise InputError(f"cannot write {target}: it is a directory")
+    tmp = _temp_name(target)
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise InputError(f"cannot write {target}: the writer did not create the temporary file {tmp}")
+        try:
+            _fsync_path(tmp)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise InputError(f"cannot write {target}: {_reason(exc)}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(parent)
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Target file; parent directories are created.
+    data : bytes
+
+    Returns
+    -------
+    pathlib.Path
+        The target path.
+
+    Raises
+    ------
+    InputError
+        If ``data`` is not bytes or the file cannot be written.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InputError(f"`data` must be bytes; got {type(data).__name__}")
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        try:
+            with open(tmp, "xb") as fh:
+                fh.write(data)
+                fh.flush()
+        except OSError as exc:
+            raise InputError(f"cannot write {target}: {_reason(exc)}") from None
+    return target
+
+
+def atomic_write_text(path: PathLike, text: str, *, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically, encoded with ``encoding`` (UTF-8).
+
+    See :func:`atomic_write_bytes`.
+    """
+    if not isinstance(text, str):
+        raise InputError(f"`text` must be a str; got {type(text).__name__}")
+    return atomic_write_bytes(path, text.encode(encoding))
+
+
+def check_writable_dir(path: PathLike) -> Path:
+    """Make sure ``path`` is a directory this process can write to.
+
+    Creates the directory (and its parents) if needed, then creates and
+    deletes a temporary file in it.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    pathlib.Path
+        The directory.
+
+    Raises
+    ------
+    InputError
+        Naming the path and the reason, if it exists but is not a directory,
+        cannot be created, or is not writable.
+    """
+    d = Path(path)
+    if d.exists() and not d.is_dir():
+        raise InputError(f"output directory {d} exists and is not a directory")
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create output directory {d}: {_reason(exc)}") from None
+    try:
+        fd, name = tempfile.mkstemp(dir=d, prefix=".neurobias-write-test-")
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        raise InputError(f"output directory {d} is not writable: {_reason(exc)}") from None
+    return d

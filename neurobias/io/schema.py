@@ -1,0 +1,373 @@
+"""The on-disk schema: what each kind of neurobias file holds, and its validator.
+
+Every neurobias netCDF file carries the global attributes ``kind`` (one of
+:data:`KINDS`), ``schema_version`` (int, :data:`SCHEMA_VERSION` when written)
+and ``neurobias_version``.  The content of each kind is declared in
+:data:`SPECS`: required data variables with their exact dimensions and dtype
+class, required coordinates, required attributes and, for some kinds,
+patterns of optional variables and attributes.  Variables not listed are
+allowed (optional), except complex ones anywhere.  ``docs/schema.md``
+describes every kind in prose; keep both in step and bump
+:data:`SCHEMA_VERSION` on any incompatible change.
+"""
+from __future__ import annotations
+
+import numbers
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from neurobias.errors import InputError, SchemaError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "KINDS",
+    "SPECS",
+    "VariableSpec",
+    "KindSpec",
+    "validate",
+    "check_header",
+]
+
+SCHEMA_VERSION = 1
+
+# dtype classes: numpy dtype kinds each accepts
+_DTYPE_KINDS: dict[str, str] = {
+    "float": "f",  # real floating point
+    "real": "fiu",  # real number (int or float)
+    "int": "iu",
+    "str": "USO",  # unicode, bytes or object holding str
+    "numeric": "biuf",  # bool, int or float (masks)
+    "scalar": "biufUSO",  # any non-complex scalar type (conditions)
+}
+
+
+@dataclass(frozen=True)
+class VariableSpec:
+    """A required (or pattern-matched optional) variable or coordinate.
+
+    Attributes
+    ----------
+    dims : tuple of str
+        Exact dimensions, in order.
+    dtype : str
+        Dtype class: ``float``, ``real``, ``int``, ``str``, ``numeric`` or ``scalar``.
+    units : str
+        Units, for the docs ("" if dimensionless).
+    description : str
+    """
+
+    dims: tuple[str, ...]
+    dtype: str
+    units: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """What one kind of file holds.
+
+    Attributes
+    ----------
+    name : str
+    variables : mapping of str to VariableSpec
+        Required data variables.
+    coords : mapping of str to VariableSpec
+        Required coordinates.
+    attrs : mapping of str to str
+        Required global attributes and their type: ``float``, ``int``, ``str``
+        or ``sha256`` (64 lowercase hex digits).
+    optional_variables : mapping of str to VariableSpec
+        Name prefixes (e.g. ``condition_``) of optional variables and the
+        spec a variable with that prefix must meet.
+    paired_attr_prefixes : tuple of (str, str, str)
+        ``(before, after, type)`` prefixes of attributes that must come in
+        pairs: for every ``before + name`` there is ``after + name`` and vice
+        versa, both of the given type.
+    """
+
+    name: str
+    variables: Mapping[str, VariableSpec]
+    coords: Mapping[str, VariableSpec]
+    attrs: Mapping[str, str]
+    optional_variables: Mapping[str, VariableSpec] = field(default_factory=dict)
+    paired_attr_prefixes: tuple[tuple[str, str, str], ...] = ()
+    description: str = ""
+
+
+_TRIAL4 = ("context", "trial", "time")
+
+SPECS: dict[str, KindSpec] = {
+    "circuit": KindSpec(
+        name="circuit",
+        description="A circuit's fixed weights and static description.",
+        variables={
+            "W_rec": VariableSpec(("unit", "unit_pre"), "float", "", "recurrent weights, from unit_pre onto unit"),
+            "W_in": VariableSpec(("unit", "input"), "float", "", "input weights"),
+            "W_out": VariableSpec(("output", "unit"), "float", "", "readout weights"),
+            "b_out": VariableSpec(("output",), "float", "", "readout offset"),
+        },
+        coords={
+            "unit": VariableSpec(("unit",), "int", "", "unit index 0..n-1"),
+            "unit_pre": VariableSpec(("unit_pre",), "int", "", "presynaptic unit index 0..n-1"),
+            "input": VariableSpec(("input",), "str", "", "input channel names (may be empty)"),
+            "output": VariableSpec(("output",), "str", "", "output channel names (may be empty)"),
+        },
+        attrs={
+            "tau": "float",
+            "phi": "str",
+            "form": "str",
+            "seed": "int",
+            "connectivity": "str",
+            "config": "str",
+            "sha256_W_rec": "sha256",
+            "sha256_W_in": "sha256",
+            "sha256_W_out": "sha256",
+            "sha256_b_out": "sha256",
+        },
+    ),
+    "results": KindSpec(
+        name="results",
+        description="Everything a training run produced.",
+        variables={
+            "tonic": VariableSpec(("context", "unit"), "float", "", "learned tonic input per context"),
+            "loss": VariableSpec(("step",), "float", "", "training loss per step"),
+            "lr": VariableSpec(("step",), "float", "", "learning rate per step"),
+            "x": VariableSpec((*_TRIAL4, "unit"), "float", "", "state"),
+            "r": VariableSpec((*_TRIAL4, "unit"), "float", "", "rates phi(x)"),
+            "z": VariableSpec((*_TRIAL4, "output"), "float", "", "readout"),
+            "target": VariableSpec((*_TRIAL4, "output"), "float", "", "task target"),
+            "mask": VariableSpec((*_TRIAL4, "output"), "numeric", "", "loss weight (0 or 1)"),
+            "inputs": VariableSpec((*_TRIAL4, "input"), "float", "", "external input"),
+            "nmse": VariableSpec(("context",), "float", "", "normalised MSE of z vs target per context"),
+        },
+        coords={
+            "context": VariableSpec(("context",), "str", "", "context names"),
+            "time": VariableSpec(("time",), "real", "ms", "time of each state"),
+            "step": VariableSpec(("step",), "int", "", "optimiser step"),
+            "unit": VariableSpec(("unit",), "int", "", "unit index"),
+            "output": VariableSpec(("output",), "str", "", "output channel names"),
+            "input": VariableSpec(("input",), "str", "", "input channel names (may be empty)"),
+            "trial": VariableSpec(("trial",), "int", "", "trial index"),
+        },
+        attrs={
+            "config": "str",
+            "seed": "int",
+            "training_mode": "str",
+            "task": "str",
+            "steps_done": "int",
+        },
+        optional_variables={
+            "condition_": VariableSpec(("context",), "scalar", "", "a column of the task's conditions table"),
+        },
+        paired_attr_prefixes=(("sha256_before_", "sha256_after_", "sha256"),),
+    ),
+    "trajectories": KindSpec(
+        name="trajectories",
+        description="The output of simulate.",
+        variables={
+            "x": VariableSpec((*_TRIAL4, "unit"), "float", "", "state"),
+            "r": VariableSpec((*_TRIAL4, "unit"), "float", "", "rates phi(x)"),
+            "z": VariableSpec((*_TRIAL4, "output"), "float", "", "readout"),
+        },
+        coords={
+            "context": VariableSpec(("context",), "str", "", "context names"),
+            "time": VariableSpec(("time",), "real", "ms", "time of each state"),
+        },
+        attrs={"dt": "float", "method": "str", "noise_std": "float", "seed": "int"},
+    ),
+    "checkpoint": KindSpec(
+        name="checkpoint",
+        description="Training state at one step; free-form variables.",
+        variables={},
+        coords={},
+        attrs={"step": "int", "config": "str"},
+    ),
+}
+KINDS: tuple[str, ...] = tuple(SPECS)
+HEADER_ATTRS: tuple[str, ...] = ("neurobias_version", "schema_version", "kind")
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _attr_ok(value: Any, typ: str) -> bool:
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if typ == "float":
+        return isinstance(value, numbers.Real)
+    if typ == "int":
+        return isinstance(value, numbers.Integral)
+    if typ == "str":
+        return isinstance(value, str)
+    if typ == "sha256":
+        return isinstance(value, str) and bool(_SHA256.match(value))
+    raise ValueError(f"unknown attribute type {typ!r}")  # a bug in SPECS
+
+
+_ATTR_DESC = {
+    "float": "a number",
+    "int": "an int",
+    "str": "a string",
+    "sha256": "a sha256 hex digest (64 lowercase hex digits)",
+}
+
+
+def _dtype_ok(values: Any, dtype: np.dtype, cls: str) -> bool:
+    if dtype.kind == "c":
+        return False
+    if dtype.kind not in _DTYPE_KINDS[cls]:
+        return False
+    if dtype.kind == "O":
+        flat = np.asarray(values).ravel()
+        return all(isinstance(v, (str, bytes)) for v in flat)
+    return True
+
+
+def _check_variable(ds: Any, name: str, spec: VariableSpec, kind: str, what: str) -> None:
+    var = ds.variables[name]
+    if tuple(var.dims) != spec.dims:
+        raise SchemaError(
+            f"{kind} {what} `{name}` must have dims {spec.dims}; got {tuple(var.dims)}"
+        )
+    # Zero-size arrays carry no values, so any dtype is acceptable (e.g. an
+    # empty `input` coordinate may come back as float from some writers).
+    if var.size > 0 and not _dtype_ok(var.values, var.dtype, spec.dtype):
+        raise SchemaError(
+            f"{kind} {what} `{name}` must have dtype class {spec.dtype!r}; got {var.dtype}"
+        )
+
+
+def check_header(ds: Any, *, kind: str | None = None, source: str = "dataset", require: bool = True) -> str:
+    """Check the global ``kind`` and ``schema_version`` attributes.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+    kind : str, optional
+        Expected kind; any known kind when omitted.
+    source : str
+        Name for messages (e.g. the file path).
+    require : bool
+        Whether the attributes must be present (files) or may be missing
+        (datasets about to be written).
+
+    Returns
+    -------
+    str
+        The kind (the file's, or ``kind`` when absent and not required).
+
+    Raises
+    ------
+    SchemaError
+        Missing header, unknown or other kind, or a schema_version newer
+        than :data:`SCHEMA_VERSION`.
+    """
+    attrs = ds.attrs
+    file_kind = attrs.get("kind")
+    if file_kind is None:
+        if require:
+            raise SchemaError(f"{source} is not a neurobias file: it has no `kind` attribute")
+        file_kind = kind
+    elif not isinstance(file_kind, str) or file_kind not in SPECS:
+        raise SchemaError(
+            f"{source} has unknown kind {file_kind!r}; expected one of {', '.join(KINDS)}"
+        )
+    if kind is not None and file_kind != kind:
+        raise SchemaError(f"{source} is a {file_kind!r} file; expected a {kind!r} file")
+    version = attrs.get("schema_version")
+    if version is None:
+        if require:
+            raise SchemaError(f"{source} has no `schema_version` attribute")
+    else:
+        if isinstance(version, np.ndarray) and version.ndim == 0:
+            version = version[()]
+        if isinstance(version, (bool, np.bool_)) or not isinstance(version, numbers.Integral):
+            raise SchemaError(f"{source} attribute `schema_version` must be an int; got {version!r}")
+        if int(version) > SCHEMA_VERSION:
+            raise SchemaError(
+                f"{source} has schema_version {int(version)}, newer than the {SCHEMA_VERSION} this "
+                f"version of neurobias reads; upgrade neurobias"
+            )
+        if int(version) < 1:
+            raise SchemaError(f"{source} has invalid schema_version {int(version)}; expected >= 1")
+    return file_kind  # type: ignore[return-value]
+
+
+def validate(ds: Any, kind: str, *, source: str | None = None) -> None:
+    """Check that ``ds`` is a valid dataset of the given kind.
+
+    Checks the required variables (exact dims, dtype class), coordinates and
+    attributes of ``kind``, the optional-variable patterns, paired
+    attributes, that nothing is complex and, if present, the ``kind`` and
+    ``schema_version`` attributes.  Extra variables and attributes are
+    allowed.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+    kind : str
+        One of :data:`KINDS`.
+    source : str, optional
+        Name of the dataset for messages (default: the kind).
+
+    Raises
+    ------
+    InputError
+        If ``kind`` is unknown or ``ds`` is not a Dataset.
+    SchemaError
+        Naming the first missing or wrong variable, dimension, dtype or
+        attribute.
+    """
+    import xarray as xr
+
+    if kind not in SPECS:
+        raise InputError(f"`kind` must be one of {', '.join(KINDS)}; got {kind!r}")
+    if not isinstance(ds, xr.Dataset):
+        raise InputError(f"`ds` must be an xarray.Dataset; got {type(ds).__name__}")
+    spec = SPECS[kind]
+    where = source or f"{kind} dataset"
+    check_header(ds, kind=kind, source=where, require=False)
+
+    for name, var in ds.variables.items():
+        if var.dtype.kind == "c":
+            raise SchemaError(
+                f"{where} variable `{name}` is complex ({var.dtype}); netCDF has no complex type: "
+                f"store `{name}_real` and `{name}_imag` separately"
+            )
+    for name, vspec in spec.variables.items():
+        if name not in ds.data_vars:
+            if name in ds.coords:
+                raise SchemaError(f"{where} variable `{name}` must be a data variable, not a coordinate")
+            raise SchemaError(f"{where} is missing the variable `{name}` with dims {vspec.dims}")
+        _check_variable(ds, name, vspec, where, "variable")
+    for name, cspec in spec.coords.items():
+        if name not in ds.coords:
+            raise SchemaError(f"{where} is missing the coordinate `{name}` with dims {cspec.dims}")
+        _check_variable(ds, name, cspec, where, "coordinate")
+    for prefix, ospec in spec.optional_variables.items():
+        for name in ds.data_vars:
+            if str(name).startswith(prefix):
+                _check_variable(ds, str(name), ospec, where, "variable")
+    for name, typ in spec.attrs.items():
+        if name not in ds.attrs:
+            raise SchemaError(f"{where} is missing the attribute `{name}` ({_ATTR_DESC[typ]})")
+        if not _attr_ok(ds.attrs[name], typ):
+            raise SchemaError(
+                f"{where} attribute `{name}` must be {_ATTR_DESC[typ]}; got {ds.attrs[name]!r}"
+            )
+    for before, after, typ in spec.paired_attr_prefixes:
+        for a, b in ((before, after), (after, before)):
+            for name in ds.attrs:
+                if str(name).startswith(a):
+                    partner = b + str(name)[len(a):]
+                    if partner not in ds.attrs:
+                        raise SchemaError(f"{where} has attribute `{name}` but not `{partner}`")
+                    if not _attr_ok(ds.attrs[name], typ):
+                        raise SchemaError(
+                            f"{where} attribute `{name}` must be {_ATTR_DESC[typ]}; got {ds.attrs[name]!r}"
+                        )

@@ -1,0 +1,22 @@
+"""Figures from neurobias Datasets.
+
+Every function takes a Dataset (of the ``results`` kind), draws it and
+returns the matplotlib object it drew on; none computes results or touches
+files.  Functions that take ``ax`` (or ``axes``) draw there when given and
+otherwise create a new :class:`matplotlib.figure.Figure` directly (no pyplot,
+no GUI backend, nothing shared between calls), sized for 150 dpi with a
+constrained layout.  Save with ``fig.savefig(path, dpi=150)``.
+
+- :func:`plot_loss`: loss per step (log y) with the learning rate on a twin axis.
+- :func:`plot_outputs`: readout ``z`` over ``target``, one row per context.
+- :func:`plot_tonic`: the tonic-input bank as a heat map (context x unit).
+- :func:`plot_rates`: rates of a few units over time, one panel per context.
+- :func:`figure_set`: all four as ``{"loss", "outputs", "tonic", "rates"}`` Figures.
+"""
+from neurobias.plotting.outputs import plot_outputs
+from neurobias.plotting.summary import figure_set
+from neurobias.plotting.tonic import plot_tonic
+from neurobias.plotting.training import plot_loss
+from neurobias.plotting.trajectories import plot_rates
+
+__all__ = ["plot_loss", "plot_outputs", "plot_tonic", "plot_rates", "figure_set"]

@@ -1,0 +1,172 @@
+"""``run``: one config in, a trained circuit and its results on disk out (what ``neurobias run`` does)."""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from neurobias._version import __version__
+from neurobias.circuit.circuit import Circuit
+from neurobias.config import RunConfig, config_to_toml
+from neurobias.errors import InputError, NeurobiasError
+from neurobias.tasks import Task, make_task
+from neurobias.training.evaluate import evaluate
+from neurobias.training.train import TrainResult, train
+
+__all__ = ["RunOutput", "run", "build_circuit", "build_task", "results_dataset"]
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """What :func:`run` returns.
+
+    Attributes
+    ----------
+    circuit : Circuit
+        The trained circuit (the initial one in ``bias`` mode).
+    results : xarray.Dataset
+        The ``results`` Dataset (as written to ``results.nc``).
+    train_result : TrainResult
+    out : Path or None
+        Output directory (None when nothing was written).
+    files : dict of str to Path
+        Written files by name (``circuit``, ``results``, ``figure_<name>``).
+    """
+
+    circuit: Circuit
+    results: xr.Dataset
+    train_result: TrainResult
+    out: Path | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def build_task(config: RunConfig) -> Task:
+    """The task of ``config`` with the simulation step ``config.simulation.dt``."""
+    return make_task(config.task.name, dt=config.simulation.dt, **dict(config.task.params))
+
+
+def build_circuit(config: RunConfig, task: Task) -> Circuit:
+    """The random circuit of ``config``, with the task's input and output channels."""
+    c = config.circuit
+    return Circuit.random(
+        c.n_units, n_inputs=task.n_inputs, n_outputs=task.n_outputs, connectivity=c.connectivity, g=c.g, p=c.p,
+        exc_fraction=c.exc_fraction, gamma=c.gamma, input_init=c.input_init, input_scale=c.input_scale,
+        readout_init=c.readout_init, readout_scale=c.readout_scale, tau=c.tau, phi=c.phi, form=c.form,
+        input_names=task.input_names, output_names=task.output_names, seed=config.seed,
+    )
+
+
+def results_dataset(evaluation: xr.Dataset, result: TrainResult, *, config: RunConfig, task: Task) -> xr.Dataset:
+    """Assemble the ``results`` Dataset from an evaluation and a training result."""
+    ds = evaluation.copy()
+    n_steps = len(result.loss)
+    ds = ds.assign_coords(step=np.arange(n_steps))
+    ds["loss"] = (("step",), result.loss, {"long_name": "masked mean squared error of the training batch"})
+    ds["lr"] = (("step",), result.lr, {"long_name": "learning rate"})
+    ds["tonic"] = ds["tonic"].assign_attrs(long_name="learned tonic input", units="state units")
+    ds["tonic_mask"] = (("unit",), result.tonic_mask, {"long_name": "1 where the unit receives tonic input"})
+    ds["tonic_basis"] = (("unit", "rank"), result.tonic_basis, {"long_name": "fixed basis B of a lowrank bank"})
+    eval_seed = ds.attrs.pop("seed")
+    attrs: dict[str, Any] = dict(ds.attrs)
+    attrs.update(
+        config=config_to_toml(config),
+        seed=int(config.seed),
+        eval_noise_seed=int(eval_seed),
+        training_mode=result.mode,
+        task=task.name,
+        task_citation=task.citation,
+        steps_done=int(result.steps_done),
+        tonic_parametrization=config.tonic.parametrization,
+        frozen_weights=",".join(result.hashes_before),
+        train_wall_time_s=float(result.wall_time_s),
+    )
+    for name, digest in result.hashes_before.items():
+        attrs[f"sha256_before_{name}"] = digest
+        attrs[f"sha256_after_{name}"] = result.hashes_after[name]
+    ds.attrs = attrs
+    return ds
+
+
+def run(
+    config: RunConfig,
+    *,
+    out: str | os.PathLike | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> RunOutput:
+    """Build the circuit and task of ``config``, train, evaluate and (with ``out``) write files.
+
+    Writes ``out/circuit.nc``, ``out/results.nc`` (see docs/schema.md),
+    ``out/figures/*.png`` (when ``config.output.figures``) and keeps the
+    training checkpoint ``out/checkpoint.npz`` for ``resume``.  The output
+    directory is checked for writability before any work starts.
+
+    Parameters
+    ----------
+    config : RunConfig
+        Resolved config (see :func:`neurobias.config.load_config`).
+    out : path, optional
+        Output directory; nothing is written when None.
+    resume : bool
+        Continue from ``out/checkpoint.npz`` if present (same final result).
+    progress : bool
+        Show a training progress bar.
+
+    Returns
+    -------
+    RunOutput
+    """
+    if not isinstance(config, RunConfig):
+        raise InputError(f"`config` must be a neurobias RunConfig; got {type(config).__name__}")
+    from neurobias.io import check_writable_dir
+
+    if resume and out is None:
+        raise InputError("`resume=True` needs an output directory `out`")
+    task = build_task(config)
+    circuit = build_circuit(config, task)
+    created = out is not None and not Path(out).exists()
+    out_dir = check_writable_dir(out) if out is not None else None
+    try:
+        return _run(config, task, circuit, out_dir, resume=resume, progress=progress)
+    except NeurobiasError:
+        # a user error (e.g. divergence): leave nothing behind that this call created
+        if created and out_dir is not None:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+
+
+def _run(config: RunConfig, task: Task, circuit: Circuit, out_dir: Path | None, *, resume: bool,
+         progress: bool) -> RunOutput:
+    from neurobias.io import circuit_to_dataset, write_dataset
+
+    toml = config_to_toml(config)
+    tr, sim, tonic = config.training, config.simulation, config.tonic
+    result = train(
+        circuit, task, mode=tr.mode, steps=tr.steps, lr=tr.lr, batch_size=tr.batch_size, clip_grad=tr.clip_grad,
+        schedule=tr.schedule, lr_min=tr.lr_min, target_loss=tr.target_loss, checkpoint_every=tr.checkpoint_every,
+        log_every=tr.log_every, dtype=tr.dtype, parametrization=tonic.parametrization, fraction=tonic.fraction,
+        rank=tonic.rank, shared_baseline=tonic.shared_baseline, init_std=tonic.init_std, noise_std=sim.noise_std,
+        method=sim.method, x0_std=sim.x0_std, seed=config.seed,
+        checkpoint_path=None if out_dir is None else out_dir / "checkpoint.npz", resume=resume, fingerprint=toml,
+        progress=progress,
+    )
+    evaluation = evaluate(result.circuit, result.tonic, task, n_trials=config.output.n_trials, method=sim.method,
+                          noise_std=sim.noise_std, x0_std=sim.x0_std, seed=config.seed)
+    results = results_dataset(evaluation, result, config=config, task=task)
+    files: dict[str, Path] = {}
+    if out_dir is not None:
+        files["circuit"] = write_dataset(circuit_to_dataset(result.circuit, config_toml=toml),
+                                         out_dir / "circuit.nc", kind="circuit")
+        files["results"] = write_dataset(results, out_dir / "results.nc", kind="results")
+        if config.output.figures:
+            from neurobias.io.figures import save_figure
+            from neurobias.plotting import figure_set
+
+            for name, fig in figure_set(results).items():
+                files[f"figure_{name}"] = save_figure(fig, out_dir / "figures" / f"{name}.png")
+    return RunOutput(circuit=result.circuit, results=results, train_result=result, out=out_dir, files=files)

@@ -1,0 +1,386 @@
+"""The task protocol: :class:`Task` and the :class:`TaskBatch` it samples.
+
+A task describes what a circuit must do in each of its behavioural contexts:
+the external inputs it receives, the outputs it must produce and where the
+loss counts.  The context itself is *not* an input channel: it reaches the
+circuit only through the context's tonic input, which is what gets trained.
+Every task therefore draws its inputs independently of the context: with the
+same random generator state, :meth:`Task.sample` returns identical inputs for
+every context and only the targets, masks and context-dependent conditions
+differ.
+
+Time convention
+---------------
+``dt`` is the integration step in ms.  A trial has ``n_time`` steps; the input
+at index ``k`` drives step ``k`` and the state after step ``k`` (read out into
+``targets[:, k]``) lies at time ``(k + 1) * dt`` ms, so ``Task.time`` is
+``dt * (1, 2, ..., n_time)``.  The initial state sits at time 0.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import numbers
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from neurobias.errors import InputError
+
+__all__ = ["Task", "TaskBatch"]
+
+
+@dataclass(frozen=True)
+class TaskBatch:
+    """A batch of trials of one task.
+
+    Arrays come from :meth:`Task.sample` with the shapes below, or from
+    :meth:`Task.sample_all` with an extra leading ``context`` axis.  All arrays
+    are C-contiguous float64.
+
+    Attributes
+    ----------
+    inputs : ndarray of shape (trial, time, input)
+        External input; ``inputs[:, k]`` drives integration step ``k``.  The
+        ``input`` axis may have length 0 (tasks without inputs).
+    targets : ndarray of shape (trial, time, output)
+        Desired output at time ``(k + 1) * dt`` ms for index ``k``.
+    mask : ndarray of shape (trial, time, output)
+        Loss weight, each entry 0.0 or 1.0.
+    conditions : dict of str to ndarray of shape (trial,)
+        Per-trial condition values (float64), e.g. coherences or the correct
+        choice.
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray
+    conditions: dict[str, np.ndarray]
+
+
+def _as_float64(array: np.ndarray) -> np.ndarray:
+    # Always a fresh, writable, C-contiguous copy (subclasses may hand out
+    # read-only broadcast views; torch.from_numpy warns on those).
+    return np.array(array, dtype=np.float64, order="C")
+
+
+class Task:
+    """Base class of all tasks.
+
+    Subclasses define a frozen dataclass ``Params`` (typed defaults only), the
+    class attributes ``name`` and ``citation``, the properties
+    ``input_names``, ``output_names`` and ``contexts`` and the methods
+    ``_check_params``, ``duration_ms``, ``_sample`` and ``conditions_table``.
+
+    Parameters
+    ----------
+    params : Task.Params, optional
+        Task parameters; the defaults of ``Params`` when omitted.  Values are
+        validated and coerced (ints to floats, lists to tuples); the result is
+        available as :attr:`params`.
+    dt : float
+        Integration step in ms; must be positive and divide every duration of
+        the task.
+
+    Raises
+    ------
+    InputError
+        If ``dt`` or a parameter is invalid, or a duration is not a multiple
+        of ``dt``.
+    """
+
+    name: ClassVar[str] = ""
+    citation: ClassVar[str] = ""
+    Params: ClassVar[type]
+
+    def __init__(self, params: Any = None, *, dt: float) -> None:
+        if params is None:
+            params = self.Params()
+        elif not isinstance(params, self.Params):
+            raise InputError(
+                f"`params` must be a {type(self).__name__}.Params instance or None; "
+                f"got {type(params).__name__}"
+            )
+        if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not (
+            math.isfinite(dt) and dt > 0
+        ):
+            raise InputError(f"`dt` must be a positive finite number of ms; got {dt!r}")
+        self._dt = float(dt)
+        self._params = coerce_params(params)
+        self._check_params(self._params)
+        self._n_time = self.n_steps(self.duration_ms, "duration_ms")
+
+    # ------------------------------------------------------------------ hooks
+    def _check_params(self, params: Any) -> None:
+        """Check value constraints beyond types; raise InputError naming the field."""
+
+    @property
+    def duration_ms(self) -> float:
+        """Trial duration in ms."""
+        raise NotImplementedError
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """Names of the input channels (may be empty)."""
+        raise NotImplementedError
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """Names of the output channels."""
+        raise NotImplementedError
+
+    @property
+    def contexts(self) -> tuple[str, ...]:
+        """Names of the behavioural contexts, in order."""
+        raise NotImplementedError
+
+    def conditions_table(self) -> dict[str, tuple]:
+        """What distinguishes the contexts.
+
+        Returns
+        -------
+        dict of str to tuple
+            One entry per column; each tuple holds one scalar value (float,
+            int, bool or str) per context, in the order of :attr:`contexts`.
+        """
+        raise NotImplementedError
+
+    def _sample(self, batch: int, context: int, rng: np.random.Generator) -> TaskBatch:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ properties
+    @property
+    def params(self) -> Any:
+        """The validated, coerced parameters (a frozen ``Params`` instance)."""
+        return self._params
+
+    @property
+    def dt(self) -> float:
+        """Integration step in ms."""
+        return self._dt
+
+    @property
+    def n_time(self) -> int:
+        """Number of integration steps per trial."""
+        return self._n_time
+
+    @property
+    def time(self) -> np.ndarray:
+        """Times of the states after each step, of shape (time,), in ms: ``dt * (1..n_time)``."""
+        return self._dt * np.arange(1, self._n_time + 1, dtype=np.float64)
+
+    @property
+    def n_inputs(self) -> int:
+        return len(self.input_names)
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.output_names)
+
+    @property
+    def n_contexts(self) -> int:
+        return len(self.contexts)
+
+    # --------------------------------------------------------------- helpers
+    def n_steps(self, duration_ms: float, field: str, *, allow_zero: bool = False) -> int:
+        """Convert a duration in ms to a number of steps of ``dt``.
+
+        Raises
+        ------
+        InputError
+            If ``duration_ms`` is not a whole multiple of ``dt`` (to 1e-9
+            relative precision), or is zero when ``allow_zero`` is False.
+        """
+        ratio = duration_ms / self._dt
+        steps = round(ratio)
+        if abs(ratio - steps) > 1e-9 * max(1.0, abs(ratio)):
+            raise InputError(
+                f"`{field}` must be a whole multiple of `dt` = {self._dt:g} ms; "
+                f"got {duration_ms:g} ms ({ratio:g} steps)"
+            )
+        if steps < 0 or (steps == 0 and not allow_zero):
+            least = "non-negative" if allow_zero else "at least one step of `dt`"
+            raise InputError(f"`{field}` must be {least} (dt = {self._dt:g} ms); got {duration_ms:g} ms")
+        return int(steps)
+
+    def context_index(self, context: int | str) -> int:
+        """Index of a context given by index or name.
+
+        Raises
+        ------
+        InputError
+            If the name is unknown (the message lists the contexts and the
+            closest match) or the index is out of range.
+        """
+        contexts = self.contexts
+        if isinstance(context, str):
+            if context in contexts:
+                return contexts.index(context)
+            close = difflib.get_close_matches(context, contexts, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise InputError(
+                f"`context` must be one of {contexts} for task {self.name!r}; got {context!r}{hint}"
+            )
+        if isinstance(context, (bool, np.bool_)) or not isinstance(context, numbers.Integral):
+            raise InputError(
+                f"`context` must be a context name (str) or index (int); got {type(context).__name__}"
+            )
+        if not 0 <= int(context) < len(contexts):
+            raise InputError(
+                f"`context` index must be in [0, {len(contexts) - 1}] for task {self.name!r}; got {context}"
+            )
+        return int(context)
+
+    # ---------------------------------------------------------------- public
+    def sample(self, batch: int, context: int | str, rng: np.random.Generator) -> TaskBatch:
+        """Sample a batch of trials in one context.
+
+        Parameters
+        ----------
+        batch : int
+            Number of trials (positive).
+        context : int or str
+            Context index or name (see :attr:`contexts`).
+        rng : numpy.random.Generator
+            Source of all randomness.  The draws do not depend on ``context``:
+            the same generator state gives the same inputs in every context.
+
+        Returns
+        -------
+        TaskBatch
+            ``inputs`` of shape (trial, time, input), ``targets`` and ``mask``
+            of shape (trial, time, output), ``conditions`` of shape (trial,).
+        """
+        _check_batch(batch)
+        index = self.context_index(context)
+        if not isinstance(rng, np.random.Generator):
+            raise InputError(f"`rng` must be a numpy.random.Generator; got {type(rng).__name__}")
+        out = self._sample(int(batch), index, rng)
+        result = TaskBatch(
+            inputs=_as_float64(out.inputs),
+            targets=_as_float64(out.targets),
+            mask=_as_float64(out.mask),
+            conditions={key: _as_float64(value) for key, value in out.conditions.items()},
+        )
+        n_trial, n_time = int(batch), self._n_time
+        expected = {
+            "inputs": (n_trial, n_time, self.n_inputs),
+            "targets": (n_trial, n_time, self.n_outputs),
+            "mask": (n_trial, n_time, self.n_outputs),
+        }
+        for field, shape in expected.items():  # guards subclasses; never a user error
+            assert getattr(result, field).shape == shape, (field, getattr(result, field).shape, shape)
+        for key, value in result.conditions.items():
+            assert value.shape == (n_trial,), (key, value.shape)
+        return result
+
+    def sample_all(self, batch: int, rng: np.random.Generator) -> TaskBatch:
+        """Sample ``batch`` trials in every context, stacked along a leading context axis.
+
+        Contexts are sampled in the order of :attr:`contexts` with the same
+        generator, one after the other, so each context gets its own fresh
+        trials (not the same trials relabelled) and the result is determined
+        by the generator's state.
+
+        Parameters
+        ----------
+        batch : int
+            Number of trials per context (positive).
+        rng : numpy.random.Generator
+            Source of all randomness.
+
+        Returns
+        -------
+        TaskBatch
+            ``inputs`` of shape (context, trial, time, input), ``targets`` and
+            ``mask`` of shape (context, trial, time, output), each condition of
+            shape (context, trial).
+        """
+        _check_batch(batch)
+        batches = [self.sample(batch, index, rng) for index in range(self.n_contexts)]
+        keys = batches[0].conditions.keys()
+        return TaskBatch(
+            inputs=np.stack([b.inputs for b in batches]),
+            targets=np.stack([b.targets for b in batches]),
+            mask=np.stack([b.mask for b in batches]),
+            conditions={key: np.stack([b.conditions[key] for b in batches]) for key in keys},
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._params!r}, dt={self._dt!r})"
+
+
+def _check_batch(batch: object) -> None:
+    if isinstance(batch, (bool, np.bool_)) or not isinstance(batch, numbers.Integral) or batch < 1:
+        raise InputError(f"`batch` must be a positive integer; got {batch!r}")
+
+
+# ------------------------------------------------------------------ parameters
+def coerce_params(params: Any) -> Any:
+    """Validate the types of a ``Params`` dataclass instance and return a coerced copy.
+
+    Supported field types: ``int``, ``float``, ``bool``, ``str`` and
+    homogeneous tuples ``tuple[T, ...]`` of those.  Ints are accepted for
+    floats; lists and 1-d arrays for tuples.  Floats must be finite.
+
+    Raises
+    ------
+    InputError
+        Naming the field, the expected type and what came.
+    """
+    hints = typing.get_type_hints(type(params))
+    values = {
+        field.name: _coerce(getattr(params, field.name), hints[field.name], field.name)
+        for field in dataclasses.fields(params)
+    }
+    return dataclasses.replace(params, **values)
+
+
+_TYPE_NAMES = {int: "integer", float: "number", bool: "bool", str: "string"}
+
+
+def _type_name(hint: Any) -> str:
+    """'an integer', 'a tuple of numbers', ..."""
+    if typing.get_origin(hint) is tuple:
+        element = typing.get_args(hint)[0]
+        return f"a tuple of {_TYPE_NAMES.get(element, repr(element))}s"
+    name = _TYPE_NAMES.get(hint, repr(hint))
+    return ("an " if name[0] in "aeiou" else "a ") + name
+
+
+def _coerce(value: Any, hint: Any, field: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if len(args) != 2 or args[1] is not Ellipsis:
+            raise TypeError(f"unsupported Params field type {hint!r} for {field!r}")
+        if isinstance(value, np.ndarray) and value.ndim == 1:
+            value = value.tolist()
+        if not isinstance(value, (tuple, list)):
+            raise InputError(
+                f"`{field}` must be {_type_name(hint)}; got {type(value).__name__} {value!r}"
+            )
+        return tuple(_coerce(item, args[0], f"{field}[{i}]") for i, item in enumerate(value))
+    if origin in (typing.Union, types.UnionType):
+        raise TypeError(f"unsupported Params field type {hint!r} for {field!r}")
+    if hint is bool:
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+    elif hint is int:
+        if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+            return int(value)
+    elif hint is float:
+        if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+            if not math.isfinite(value):
+                raise InputError(f"`{field}` must be finite; got {value!r}")
+            return float(value)
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    else:
+        raise TypeError(f"unsupported Params field type {hint!r} for {field!r}")
+    raise InputError(f"`{field}` must be {_type_name(hint)}; got {type(value).__name__} {value!r}")

@@ -1,0 +1,97 @@
+"""A torch module that holds a circuit's weights (trainable or frozen) and its tonic bank."""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.nonlinearity import get_phi
+from neurobias.circuit.simulate import integrate
+from neurobias.errors import InputError
+from neurobias.training.tonic import TonicBank
+
+__all__ = ["MODES", "TRAINED_WEIGHTS", "CircuitModel", "tensor_sha256"]
+
+MODES: tuple[str, ...] = ("bias", "bias+readout", "readout", "full")
+
+# Which circuit weights each mode trains, and whether it trains the tonic bank.
+TRAINED_WEIGHTS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "bias": ((), True),
+    "bias+readout": (("W_out", "b_out"), True),
+    "readout": (("W_out", "b_out"), False),
+    "full": (("W_rec", "W_in", "W_out", "b_out"), True),
+}
+
+
+def tensor_sha256(t: Tensor) -> str:
+    """sha256 of a tensor's raw bytes (as stored: its dtype, C order)."""
+    return hashlib.sha256(np.ascontiguousarray(t.detach().cpu().numpy()).tobytes()).hexdigest()
+
+
+class CircuitModel(nn.Module):
+    """Circuit weights plus tonic bank; weights a mode does not train are buffers.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    bank : TonicBank
+    mode : {"bias", "bias+readout", "readout", "full"}
+    dtype : torch.dtype
+    """
+
+    def __init__(self, circuit: Circuit, bank: TonicBank, *, mode: str, dtype: torch.dtype) -> None:
+        super().__init__()
+        if mode not in MODES:
+            raise InputError(f"`mode` must be one of {', '.join(MODES)}; got {mode!r}")
+        self.mode = mode
+        self.tau, self.phi, self.form = circuit.tau, circuit.phi, circuit.form
+        trained, bank_trained = TRAINED_WEIGHTS[mode]
+        for name, arr in circuit.weights().items():
+            t = torch.tensor(arr, dtype=dtype)
+            if name in trained:
+                setattr(self, name, nn.Parameter(t))
+            else:
+                self.register_buffer(name, t)
+        self.bank = bank
+        bank.requires_grad_(bank_trained)
+
+    def frozen_names(self) -> tuple[str, ...]:
+        """Names of the circuit weights this mode keeps fixed."""
+        return tuple(n for n in ("W_rec", "W_in", "W_out", "b_out") if n not in TRAINED_WEIGHTS[self.mode][0])
+
+    def frozen_hashes(self) -> dict[str, str]:
+        """sha256 of every frozen weight's bytes, by name."""
+        return {n: tensor_sha256(getattr(self, n)) for n in self.frozen_names()}
+
+    def forward(
+        self, inputs: Tensor, x0: Tensor, *, dt: float, method: str, noise_std: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Run every context.
+
+        Parameters
+        ----------
+        inputs : Tensor of shape (context, trial, time, input)
+        x0 : Tensor of shape (context, trial, unit)
+
+        Returns
+        -------
+        x : Tensor of shape (context, trial, time, unit)
+        z : Tensor of shape (context, trial, time, output)
+        """
+        tonic = self.bank()
+        ext = inputs @ self.W_in.T + tonic[:, None, None, :]
+        x = integrate(x0, ext, self.W_rec, dt=dt, tau=self.tau, phi=self.phi, form=self.form,
+                      method=method, noise_std=noise_std, generator=generator)
+        r = get_phi(self.phi).fn(x) if self.form == "current" else x
+        return x, r @ self.W_out.T + self.b_out
+
+    def trained_circuit(self, circuit: Circuit) -> Circuit:
+        """The circuit with this model's trained weights (the same object if none were trained)."""
+        trained = TRAINED_WEIGHTS[self.mode][0]
+        if not trained:
+            return circuit
+        return circuit.replace(**{n: getattr(self, n).detach().cpu().double().numpy() for n in trained})

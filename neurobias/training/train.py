@@ -1,0 +1,331 @@
+"""The training loop: all contexts in one batch, Adam, clipping, schedule, checkpoints, resume."""
+from __future__ import annotations
+
+import time as _time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from neurobias._threads import threads_for
+from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.dynamics import METHODS
+from neurobias.errors import InputError
+from neurobias.io.checkpoint import load_checkpoint, save_checkpoint
+from neurobias.tasks import Task
+from neurobias.training import seeds
+from neurobias.training.losses import masked_mse
+from neurobias.training.model import MODES, CircuitModel
+from neurobias.training.schedule import SCHEDULES, learning_rate
+from neurobias.training.tonic import TonicBank
+
+__all__ = ["TrainResult", "train", "DTYPES"]
+
+DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    circuit : Circuit
+        The circuit after training (the input circuit itself unless the mode
+        trains weights).
+    tonic : ndarray of shape (context, unit)
+        Learned tonic inputs, float64.
+    contexts : tuple of str
+        Context names (from the task).
+    loss, lr : ndarray of shape (step,)
+        Training loss (masked MSE) and learning rate at each step.
+    steps_done : int
+        Number of optimiser steps taken (< ``steps`` when ``target_loss`` was reached).
+    mode : str
+    hashes_before, hashes_after : dict of str to str
+        sha256 of every frozen weight's bytes before and after training (equal).
+    tonic_mask : ndarray of shape (unit,)
+        1 where a unit receives tonic input (``subset``), else all ones.
+    tonic_basis : ndarray of shape (unit, rank)
+        Fixed basis of a ``lowrank`` bank (rank 0 otherwise).
+    wall_time_s : float
+        Seconds spent in this call (not comparable across a resume).
+    """
+
+    circuit: Circuit
+    tonic: np.ndarray
+    contexts: tuple[str, ...]
+    loss: np.ndarray
+    lr: np.ndarray
+    steps_done: int
+    mode: str
+    hashes_before: dict[str, str]
+    hashes_after: dict[str, str]
+    tonic_mask: np.ndarray
+    tonic_basis: np.ndarray
+    wall_time_s: float = field(default=0.0, compare=False)
+
+
+def _check(name: str, ok: bool, expected: str, got: object) -> None:
+    if not ok:
+        raise InputError(f"`{name}` must be {expected}; got {got!r}")
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def initial_states(task: Task, n_units: int, batch: int, x0_std: float, rng: np.random.Generator) -> np.ndarray:
+    """Initial states of shape (context, trial, unit): zeros, or ``N(0, x0_std^2)`` per trial shared by contexts."""
+    if x0_std <= 0:
+        return np.zeros((task.n_contexts, batch, n_units))
+    x0 = rng.normal(0.0, x0_std, size=(batch, n_units))
+    return np.broadcast_to(x0, (task.n_contexts, batch, n_units)).copy()
+
+
+def train(
+    circuit: Circuit,
+    task: Task,
+    *,
+    mode: str = "bias",
+    steps: int = 1000,
+    lr: float = 0.01,
+    batch_size: int = 8,
+    clip_grad: float = 1.0,
+    schedule: str = "cosine",
+    lr_min: float = 0.0,
+    target_loss: float = 0.0,
+    checkpoint_every: int = 100,
+    log_every: int = 10,
+    dtype: str = "float32",
+    parametrization: str = "full",
+    fraction: float = 0.5,
+    rank: int = 4,
+    shared_baseline: bool = False,
+    init_std: float = 0.0,
+    noise_std: float = 0.0,
+    method: str = "euler",
+    x0_std: float = 0.0,
+    seed: int = 0,
+    checkpoint_path: str | Path | None = None,
+    resume: bool = False,
+    fingerprint: str = "",
+    progress: bool = True,
+) -> TrainResult:
+    """Train a circuit's tonic inputs (and, by ``mode``, some weights) on a task.
+
+    All contexts of ``task`` train in one batch of shape (context, trial). Each
+    step draws ``batch_size`` trials per context from an independent random
+    stream of ``seed`` (so a resumed run sees the same batches), runs the circuit
+    with the task's ``dt``, and takes an Adam step on the masked mean squared
+    error, with gradient-norm clipping and a learning-rate schedule.
+
+    Parameters
+    ----------
+    circuit : Circuit
+        Must have ``task.n_inputs`` inputs and ``task.n_outputs`` outputs.
+    task : Task
+        The task; its contexts name the tonic inputs.
+    mode : {"bias", "bias+readout", "readout", "full"}
+        ``bias``: only tonic inputs learn; ``bias+readout``: plus ``W_out``,
+        ``b_out``; ``readout``: only ``W_out``, ``b_out`` (tonic inputs stay at
+        their initial value); ``full``: every weight and the tonic inputs.
+        Weights a mode does not train are buffers; their bytes are hashed before
+        and after training, and a difference raises RuntimeError.
+    steps : int
+        Maximum number of optimiser steps.
+    lr, lr_min : float
+        Learning rate and floor of the schedule.
+    batch_size : int
+        Trials per context per step.
+    clip_grad : float
+        Maximum gradient norm (0 disables clipping).
+    schedule : {"constant", "cosine", "step"}
+        See :func:`neurobias.training.schedule.learning_rate`.
+    target_loss : float
+        Stop as soon as the loss is <= this (0: never stop early).
+    checkpoint_every : int
+        Write a checkpoint every this many steps (0: never) when
+        ``checkpoint_path`` is given; a final one is always written then.
+    log_every : int
+        Update the progress bar's loss every this many steps.
+    dtype : {"float32", "float64"}
+    parametrization, fraction, rank, shared_baseline, init_std
+        The tonic bank, see :class:`~neurobias.training.tonic.TonicBank`.
+    noise_std : float
+        Process noise during training, state units per sqrt(ms).
+    method : {"euler", "exp_euler"}
+    x0_std : float
+        Standard deviation of random initial states (0: start at zero).
+    seed : int
+        Seed of every random stream of the run.
+    checkpoint_path : path, optional
+        Checkpoint file.
+    resume : bool
+        Continue from ``checkpoint_path`` if it exists; the result equals an
+        uninterrupted run's.
+    fingerprint : str
+        Text identifying the run (the resolved config); a checkpoint written with
+        another fingerprint is refused on resume.
+    progress : bool
+        Show a progress bar with the loss.
+
+    Returns
+    -------
+    TrainResult
+    """
+    t_start = _time.perf_counter()
+    if not isinstance(circuit, Circuit):
+        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
+    if not isinstance(task, Task):
+        raise InputError(f"`task` must be a neurobias Task; got {type(task).__name__}")
+    _check("mode", mode in MODES, f"one of {', '.join(MODES)}", mode)
+    _check("steps", _is_int(steps) and steps >= 0, "an integer >= 0", steps)
+    _check("lr", lr > 0 and np.isfinite(lr), "a positive number", lr)
+    _check("batch_size", _is_int(batch_size) and batch_size >= 1, "an integer >= 1", batch_size)
+    _check("clip_grad", clip_grad >= 0, "a number >= 0", clip_grad)
+    _check("schedule", schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}", schedule)
+    _check("dtype", dtype in DTYPES, "'float32' or 'float64'", dtype)
+    _check("method", method in METHODS, f"one of {', '.join(METHODS)}", method)
+    _check("noise_std", noise_std >= 0, "a number >= 0", noise_std)
+    _check("x0_std", x0_std >= 0, "a number >= 0", x0_std)
+    _check("checkpoint_every", _is_int(checkpoint_every) and checkpoint_every >= 0, "an integer >= 0", checkpoint_every)
+    _check("log_every", _is_int(log_every) and log_every >= 1, "an integer >= 1", log_every)
+    _check("seed", _is_int(seed) and seed >= 0, "an integer >= 0", seed)
+    if circuit.n_inputs != task.n_inputs:
+        raise InputError(
+            f"`circuit` has {circuit.n_inputs} input channels but task {task.name!r} has {task.n_inputs} "
+            f"({', '.join(task.input_names) or 'none'})"
+        )
+    if circuit.n_outputs != task.n_outputs:
+        raise InputError(
+            f"`circuit` has {circuit.n_outputs} outputs but task {task.name!r} has {task.n_outputs} "
+            f"({', '.join(task.output_names)})"
+        )
+    if resume and checkpoint_path is None:
+        raise InputError("`resume=True` needs a `checkpoint_path`")
+    tdtype = DTYPES[dtype]
+    bank = TonicBank(task.n_contexts, circuit.n_units, parametrization=parametrization, fraction=fraction,
+                     rank=rank, shared_baseline=shared_baseline, init_std=init_std,
+                     rng=seeds.stream(seed, seeds.BANK), dtype=tdtype)
+    model = CircuitModel(circuit, bank, mode=mode, dtype=tdtype)
+    hashes_before = model.frozen_hashes()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=lr)
+    loss_hist: list[float] = []
+    lr_hist: list[float] = []
+    start = 0
+    finished = False
+    if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
+        start, finished = _restore(checkpoint_path, model, optimizer, loss_hist, lr_hist, fingerprint)
+    with threads_for(task.n_contexts * batch_size, circuit.n_units):
+        step, finished = _loop(model, optimizer, params, task, circuit, loss_hist, lr_hist, start, finished,
+                               steps=steps, lr=lr, lr_min=lr_min, schedule=schedule, batch_size=batch_size,
+                               x0_std=x0_std, seed=seed, tdtype=tdtype, method=method, noise_std=noise_std,
+                               target_loss=target_loss, clip_grad=clip_grad, log_every=log_every,
+                               checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
+                               fingerprint=fingerprint, progress=progress)
+    if checkpoint_path is not None:
+        _save(checkpoint_path, model, optimizer, loss_hist, lr_hist, step, True, fingerprint)
+    hashes_after = model.frozen_hashes()
+    if hashes_after != hashes_before:
+        changed = [k for k in hashes_before if hashes_before[k] != hashes_after.get(k)]
+        raise RuntimeError(f"frozen weights changed during {mode!r} training: {changed} (a neurobias bug)")
+    return TrainResult(
+        circuit=model.trained_circuit(circuit),
+        tonic=bank().detach().cpu().double().numpy(),
+        contexts=task.contexts,
+        loss=np.asarray(loss_hist, dtype=np.float64),
+        lr=np.asarray(lr_hist, dtype=np.float64),
+        steps_done=step,
+        mode=mode,
+        hashes_before=hashes_before,
+        hashes_after=hashes_after,
+        tonic_mask=bank.mask.detach().cpu().double().numpy(),
+        tonic_basis=bank.basis.detach().cpu().double().numpy(),
+        wall_time_s=_time.perf_counter() - t_start,
+    )
+
+
+def _loop(model, optimizer, params, task, circuit, loss_hist, lr_hist, start, finished, *, steps, lr, lr_min,
+          schedule, batch_size, x0_std, seed, tdtype, method, noise_std, target_loss, clip_grad, log_every,
+          checkpoint_path, checkpoint_every, fingerprint, progress) -> tuple[int, bool]:
+    """The optimisation loop of :func:`train` from step ``start``; returns (steps done, target reached)."""
+    bar = tqdm(total=steps, initial=start, disable=not progress, desc="training", unit="step", leave=True,
+               dynamic_ncols=True)
+    step = start
+    try:
+        while step < steps and not finished:
+            rng = seeds.stream(seed, seeds.BATCH, step)
+            batch = task.sample_all(batch_size, rng)
+            x0 = initial_states(task, circuit.n_units, batch_size, x0_std, rng)
+            gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
+            current_lr = learning_rate(step, lr=lr, lr_min=lr_min, steps=steps, schedule=schedule)
+            for group in optimizer.param_groups:
+                group["lr"] = current_lr
+            _, z = model(torch.tensor(batch.inputs, dtype=tdtype), torch.tensor(x0, dtype=tdtype),
+                         dt=task.dt, method=method, noise_std=noise_std, generator=gen)
+            loss = masked_mse(z, torch.tensor(batch.targets, dtype=tdtype), torch.tensor(batch.mask, dtype=tdtype))
+            loss_value = float(loss.detach())
+            if not np.isfinite(loss_value):
+                raise InputError(
+                    f"training diverged at step {step} (loss is {loss_value}); lower `training.lr` "
+                    f"(now {lr}) or the circuit gain, or enable `training.clip_grad`"
+                )
+            loss_hist.append(loss_value)
+            lr_hist.append(current_lr)
+            if target_loss > 0 and loss_value <= target_loss:
+                finished = True
+                bar.set_postfix(loss=f"{loss_value:.3g}", refresh=False)
+                break
+            optimizer.zero_grad(set_to_none=True)
+            if params:
+                loss.backward()
+                if clip_grad > 0:
+                    torch.nn.utils.clip_grad_norm_(params, clip_grad)
+                optimizer.step()
+            step += 1
+            bar.update(1)
+            if step % log_every == 0 or step == steps:
+                bar.set_postfix(loss=f"{loss_value:.3g}", refresh=False)
+            if checkpoint_path is not None and checkpoint_every and step % checkpoint_every == 0:
+                _save(checkpoint_path, model, optimizer, loss_hist, lr_hist, step, False, fingerprint)
+    finally:
+        bar.close()
+    return step, finished
+
+
+def _save(path, model, optimizer, loss_hist, lr_hist, step, finished, fingerprint) -> None:
+    arrays: dict[str, np.ndarray] = {f"model/{k}": v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    for idx, state in optimizer.state_dict()["state"].items():
+        for key, value in state.items():
+            arrays[f"optim/{idx}/{key}"] = value.detach().cpu().numpy() if torch.is_tensor(value) else np.asarray(value)
+    arrays["loss"] = np.asarray(loss_hist, dtype=np.float64)
+    arrays["lr"] = np.asarray(lr_hist, dtype=np.float64)
+    save_checkpoint(path, arrays, {"step": int(step), "finished": bool(finished), "fingerprint": fingerprint})
+
+
+def _restore(path, model, optimizer, loss_hist, lr_hist, fingerprint) -> tuple[int, bool]:
+    arrays, meta = load_checkpoint(path)
+    if meta.get("fingerprint", "") != fingerprint:
+        raise InputError(
+            f"checkpoint {path} was written by a run with another config; remove it or run without --resume"
+        )
+    state = {k[len("model/"):]: torch.from_numpy(v.copy()) for k, v in arrays.items() if k.startswith("model/")}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise InputError(f"checkpoint {path} does not match this model: {exc}") from None
+    opt_state = optimizer.state_dict()
+    restored: dict[int, dict[str, torch.Tensor]] = {}
+    for k, v in arrays.items():
+        if k.startswith("optim/"):
+            _, idx, key = k.split("/", 2)
+            restored.setdefault(int(idx), {})[key] = torch.from_numpy(v.copy())
+    opt_state["state"] = restored
+    optimizer.load_state_dict(opt_state)
+    loss_hist.extend(arrays["loss"].tolist())
+    lr_hist.extend(arrays["lr"].tolist())
+    return int(meta["step"]), bool(meta.get("finished", False))
