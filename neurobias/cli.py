@@ -6,6 +6,7 @@ code 2 (``--debug`` shows the traceback instead); a bug keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -95,12 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from neurobias.config import apply_overrides, load_config
-    from neurobias.run import run
 
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     config = apply_overrides(load_config(args.config), overrides)
+    from neurobias.runner import run  # after the config checks: config errors need no torch import
+
     output = run(config, out=args.out, resume=args.resume, progress=not args.no_progress)
     res = output.results
     print(f"trained {res.attrs['steps_done']} steps in {res.attrs['training_mode']!r} mode; NMSE per context:")
@@ -115,15 +117,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from neurobias.circuit import simulate
     from neurobias.config import config_from_toml
     from neurobias.errors import InputError
-    from neurobias.io import check_writable_dir, open_circuit, open_results, write_dataset
-    from neurobias.run import build_task
-    from neurobias.training import seeds
-    from neurobias.training.train import initial_states
+    from neurobias.io import check_writable_dir, open_circuit, open_results
+    from neurobias.runner import _first_missing
 
     if args.trials < 1:
         raise InputError(f"--trials must be >= 1; got {args.trials}")
@@ -139,7 +136,30 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     config = config_from_toml(str(results.attrs["config"]), source=f"{args.results} (config attribute)")
     dt = args.dt if args.dt is not None else config.simulation.dt
     method = args.method or config.simulation.method
-    check_writable_dir(Path(args.out).resolve().parent)
+    out_parent = Path(args.out).resolve().parent
+    created = _first_missing(out_parent)
+    check_writable_dir(out_parent)
+    try:
+        path, ds = _simulate_and_write(args, circuit, results, config, contexts, dt, method)
+    except NeurobiasError:
+        # e.g. a bad --duration or --dt: leave no directory behind that this call created
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+    print(f"trajectories: {path} ({len(contexts)} context(s), {ds.sizes['trial']} trial(s), "
+          f"{ds.sizes['time']} steps of {dt} ms)")
+    return 0
+
+
+def _simulate_and_write(args, circuit, results, config, contexts, dt, method):  # noqa: ANN001, ANN202
+    import numpy as np
+
+    from neurobias.circuit import simulate
+    from neurobias.io import write_dataset
+    from neurobias.runner import build_task
+    from neurobias.training import seeds
+    from neurobias.training.train import initial_states
+
     if args.duration is not None:
         ds = simulate(circuit, results["tonic"], duration=args.duration, dt=dt, method=method,
                       noise_std=args.noise_std, seed=args.seed, contexts=contexts, n_trials=args.trials)
@@ -156,9 +176,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     ds.attrs["config"] = str(results.attrs["config"])
     ds.attrs["source_results"] = str(Path(args.results).resolve())
     path = write_dataset(ds, args.out, kind="trajectories")
-    print(f"trajectories: {path} ({len(contexts)} context(s), {ds.sizes['trial']} trial(s), "
-          f"{ds.sizes['time']} steps of {dt} ms)")
-    return 0
+    return path, ds
 
 
 def _with_dt(config, dt):  # noqa: ANN001, ANN202 - small helper

@@ -34,6 +34,7 @@ __all__ = [
     "step",
     "noise_scale",
     "METHODS",
+    "drive_sensitivity",
 ]
 
 METHODS: tuple[str, ...] = ("euler", "exp_euler")
@@ -156,3 +157,19 @@ def jacobian(x: Tensor, ext: Tensor, W_rec: Tensor, *, tau: float, phi: str, for
         gain = d(x @ W_rec.T + ext)
         lin = gain.unsqueeze(-1) * W_rec
     return (lin - eye) / tau
+
+
+def drive_sensitivity(x: Tensor, ext: Tensor, W_rec: Tensor, *, tau: float, phi: str, form: str) -> Tensor:
+    """Diagonal of ``dF/d ext``: how the vector field responds to the external drive, per ms.
+
+    ``form="current"``: ``1 / tau`` for every unit; ``form="rate"``:
+    ``phi'(W_rec x + ext) / tau``.  The derivative of ``F`` along a path of tonic
+    inputs ``b(s)`` is ``drive_sensitivity * db/ds``.
+
+    Returns
+    -------
+    Tensor of shape (..., unit)
+    """
+    if form == "current":
+        return torch.full(torch.broadcast_shapes(x.shape, ext.shape), 1.0 / tau, dtype=x.dtype, device=x.device)
+    return get_phi(phi).deriv(x @ W_rec.T + ext) / tau

@@ -129,7 +129,10 @@ def resolve_tonic(
     return arr, names
 
 
-def _expand(name: str, value: Any, shape_tail: tuple[int, ...], n_ctx: int, dims: str) -> np.ndarray:
+def _expand(
+    name: str, value: Any, shape_tail: tuple[int, ...], n_ctx: int, dims: str,
+    given: tuple[int, ...] | None = None,
+) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float64)
     tail_nd = len(shape_tail)
     if arr.ndim == tail_nd:
@@ -140,7 +143,8 @@ def _expand(name: str, value: Any, shape_tail: tuple[int, ...], n_ctx: int, dims
         want < 0 or got == want for got, want in zip(arr.shape[2:], shape_tail)
     )
     if not ok:
-        raise InputError(f"`{name}` must have shape {dims}; got {describe_shape(np.shape(value))}")
+        shape = np.shape(value) if given is None else given  # what the user passed, before broadcasting
+        raise InputError(f"`{name}` must have shape {dims}; got {describe_shape(shape)}")
     if not np.all(np.isfinite(arr)):
         raise InputError(f"`{name}` must be finite; it has NaN or infinite entries")
     return arr
@@ -238,7 +242,8 @@ def simulate(
         if x_arr.ndim == 1:
             x_arr = np.broadcast_to(x_arr, (n_trial, *x_arr.shape))
         x_init = _expand("x0", x_arr, (n,), n_ctx,
-                         f"(unit,), (trial, unit) or (context, trial, unit) with unit = {n}")
+                         f"(unit,), (trial, unit) or (context, trial, unit) with unit = {n}",
+                         given=np.shape(x0))
         if x_init.shape[1] != n_trial:
             if x_init.shape[1] == 1:
                 x_init = np.broadcast_to(x_init, (n_ctx, n_trial, n))

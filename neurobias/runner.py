@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurobias._version import __version__
 from neurobias.circuit.circuit import Circuit
 from neurobias.config import RunConfig, config_to_toml
 from neurobias.errors import InputError, NeurobiasError
@@ -19,6 +18,19 @@ from neurobias.training.evaluate import evaluate
 from neurobias.training.train import TrainResult, train
 
 __all__ = ["RunOutput", "run", "build_circuit", "build_task", "results_dataset"]
+
+
+def _first_missing(path: str | os.PathLike) -> Path | None:
+    """The outermost directory of ``path`` (itself or an ancestor) that does not exist yet, or None.
+
+    Removing it after a failure removes every directory the failed call created.
+    """
+    p = Path(path).absolute()
+    if p.exists():
+        return None
+    while not p.parent.exists() and p.parent != p:
+        p = p.parent
+    return p
 
 
 @dataclass(frozen=True)
@@ -129,14 +141,15 @@ def run(
         raise InputError("`resume=True` needs an output directory `out`")
     task = build_task(config)
     circuit = build_circuit(config, task)
-    created = out is not None and not Path(out).exists()
+    created = _first_missing(out) if out is not None else None
     out_dir = check_writable_dir(out) if out is not None else None
     try:
         return _run(config, task, circuit, out_dir, resume=resume, progress=progress)
     except NeurobiasError:
-        # a user error (e.g. divergence): leave nothing behind that this call created
-        if created and out_dir is not None:
-            shutil.rmtree(out_dir, ignore_errors=True)
+        # a user error (e.g. divergence): leave nothing behind that this call created,
+        # including new parent directories of `out`
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
         raise
 
 
@@ -170,3 +183,4 @@ def _run(config: RunConfig, task: Task, circuit: Circuit, out_dir: Path | None, 
             for name, fig in figure_set(results).items():
                 files[f"figure_{name}"] = save_figure(fig, out_dir / "figures" / f"{name}.png")
     return RunOutput(circuit=result.circuit, results=results, train_result=result, out=out_dir, files=files)
+

@@ -1,0 +1,125 @@
+"""Shared fixtures: a tiny run config, one tiny run on disk, CLI and file-comparison helpers.
+
+The tiny config trains a 16-unit circuit on two 50 ms sine contexts for 5
+steps (dt = 5 ms), so a whole ``neurobias run`` takes about a second.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+TINY_TOML = """\
+# tiny run for the tests: 16 units, two 50 ms sine contexts, 5 steps
+seed = 7
+
+[circuit]
+n_units = 16
+tau = 10.0
+
+[task]
+name = "sine"
+frequencies_hz = [20.0, 40.0]
+duration_ms = 50.0
+
+[training]
+steps = 5
+lr = 0.02
+batch_size = 1
+checkpoint_every = 0
+
+[simulation]
+dt = 5.0
+
+[output]
+n_trials = 2
+figures = false
+"""
+
+# --set overrides that make any config tiny (circuit and training only; tasks differ in their keys)
+TINY_SETS: tuple[str, ...] = (
+    "circuit.n_units=16",
+    "training.steps=5",
+    "training.batch_size=1",
+    "output.n_trials=1",
+    "output.figures=false",
+)
+
+
+def write_tiny_config(path: Path, text: str = TINY_TOML) -> Path:
+    path = Path(path)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tiny_config(tmp_path: Path) -> Path:
+    """Path of a fresh copy of the tiny TOML config (see :data:`TINY_TOML`)."""
+    return write_tiny_config(tmp_path / "tiny.toml")
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[[Sequence[str]], tuple[int, str, str]]:
+    """Call ``neurobias.cli.main(argv)`` in-process; returns ``(exit code, stdout, stderr)``."""
+    from neurobias.cli import main
+
+    def _run(argv: Sequence[str]) -> tuple[int, str, str]:
+        capsys.readouterr()  # drop anything captured before
+        rc = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    return _run
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """One tiny ``neurobias run`` with figures, shared by the tests that only read its files.
+
+    Returns a dict with ``dir`` (the output directory), ``config`` (the TOML
+    path), ``argv``, ``rc`` and ``stdout``.  Do not modify the files.
+    """
+    from neurobias.cli import main
+
+    base = tmp_path_factory.mktemp("tiny_run")
+    config = write_tiny_config(base / "tiny.toml")
+    out = base / "out"
+    argv = ["run", str(config), "--out", str(out), "--no-progress", "--set", "output.figures=true"]
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(argv)
+    return {"dir": out, "config": config, "argv": argv, "rc": rc, "stdout": buf.getvalue()}
+
+
+def _values(var: object) -> np.ndarray:
+    return np.asarray(getattr(var, "values"))
+
+
+def assert_same_arrays(path_a: Path, path_b: Path, *, kind: str) -> None:
+    """Every data variable and coordinate of two neurobias files: same names, dims, dtype and values."""
+    from neurobias.io import read_dataset
+
+    a = read_dataset(path_a, kind=kind)
+    b = read_dataset(path_b, kind=kind)
+    assert sorted(a.variables) == sorted(b.variables)
+    assert dict(a.sizes) == dict(b.sizes)
+    for name in a.variables:
+        va, vb = a.variables[name], b.variables[name]
+        assert va.dims == vb.dims, name
+        assert va.dtype == vb.dtype, name
+        xa, xb = _values(va), _values(vb)
+        if xa.dtype.kind == "f":
+            # bitwise: identical runs must give identical bytes, NaNs included
+            assert xa.tobytes() == xb.tobytes(), f"variable `{name}` differs"
+        else:
+            assert np.array_equal(xa, xb), f"variable `{name}` differs"
+
+
+@pytest.fixture
+def same_arrays() -> Callable[..., None]:
+    """:func:`assert_same_arrays` as a fixture (``same_arrays(a, b, kind="results")``)."""
+    return assert_same_arrays
