@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: install demo test bench clean help
 
 help:
-	@echo "make demo   - create .venv, install, train the demo model into runs/demo/"
+	@echo "make demo   - create .venv, install, train the demo, find its fixed points, continue them, write runs/demo/report.html"
 	@echo "make test   - create .venv, install, run the test suite"
 	@echo "make bench  - run the benchmarks (docs/performance.md)"
 	@echo "make clean  - remove .venv and runs/"
@@ -21,14 +21,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+DEMO := runs/demo
+
 demo: $(STAMP)
-	$(BIN)/neurobias run models/demo.toml --out runs/demo
+	$(BIN)/neurobias run models/demo.toml --out $(DEMO)
+	$(BIN)/neurobias fixed-points $(DEMO)
+	$(BIN)/neurobias continue $(DEMO) --from sine_1Hz --to sine_3Hz
+	$(BIN)/neurobias report $(DEMO)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/fixed_points.py
 
 clean:
 	rm -rf $(VENV) runs

@@ -52,18 +52,17 @@ def main() -> None:
 
     t_auto = _median_time(one_step, args.repeats)
     print(f"{'train step, demo task (N=256, 3 contexts, 200 steps)':58s} {t_auto * 1e3:8.1f} ms")
-    # the raw loop with two threads forced, for the ratio
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
+    # the same step with neurobias's one-thread rule disabled and two torch threads
     import neurobias._threads as th
 
-    saved = th.SMALL_STEP_MACS
-    th.SMALL_STEP_MACS = 0  # disable the one-thread rule
+    saved = th.one_thread
+    th.one_thread = lambda: None
+    torch.set_num_threads(2)
     try:
         t_two = _median_time(one_step, args.repeats)
     finally:
-        th.SMALL_STEP_MACS = saved
-        torch.set_num_threads(before)
+        th.one_thread = saved
+        th.one_thread()  # back to one thread: >1 breaks MKL's batched LU (neurobias/_threads.py)
     print(f"{'train step, same, forced 2 threads':58s} {t_two * 1e3:8.1f} ms  (x{t_two / t_auto:.2f})")
 
 

@@ -8,6 +8,9 @@ The public API (imported lazily, so ``import neurobias`` is cheap)::
     train(circuit, task, ...)     learn tonic inputs (and, by mode, weights)
     evaluate(circuit, tonic, task, ...)
     run(config, out=...)          what ``neurobias run`` does
+    find_fixed_points(circuit, tonic, ...)      fixed and slow points per context
+    continue_fixed_points(circuit, start=, end=, ...)  follow them between contexts
+    fixed_points_of_run, continuation_of_run, report_of_run   the CLI's analysis commands
     load_config, default_config, apply_overrides, config_to_toml
     open_circuit, save_circuit, open_results, read_dataset, write_dataset
 """
@@ -35,6 +38,11 @@ _LAZY: dict[str, tuple[str, str]] = {
     "default_config": ("neurobias.config", "default_config"),
     "apply_overrides": ("neurobias.config", "apply_overrides"),
     "config_to_toml": ("neurobias.config", "config_to_toml"),
+    "find_fixed_points": ("neurobias.analysis.fixed_points", "find_fixed_points"),
+    "continue_fixed_points": ("neurobias.analysis.continuation", "continue_fixed_points"),
+    "fixed_points_of_run": ("neurobias.analysis_runs", "fixed_points_of_run"),
+    "continuation_of_run": ("neurobias.analysis_runs", "continuation_of_run"),
+    "report_of_run": ("neurobias.analysis_runs", "report_of_run"),
     "open_circuit": ("neurobias.io", "open_circuit"),
     "save_circuit": ("neurobias.io", "save_circuit"),
     "open_results": ("neurobias.io", "open_results"),

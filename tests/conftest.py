@@ -13,6 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread() -> None:
+    """Run the suite on one torch thread, as neurobias itself does (see neurobias/_threads.py)."""
+    from neurobias._threads import one_thread
+
+    one_thread()
+
 TINY_TOML = """\
 # tiny run for the tests: 16 units, two 50 ms sine contexts, 5 steps
 seed = 7

@@ -37,13 +37,6 @@ from neurobias.testing import (
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # Tiny tensors: threads only add synchronisation cost (and thrash on busy machines).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _np_phi(name: str, x: np.ndarray) -> np.ndarray:

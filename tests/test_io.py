@@ -262,15 +262,11 @@ def test_float_variables_are_compressed(tmp_path):
         assert f["tonic"].compression == "gzip"
 
 
-def test_trajectories_and_checkpoint_round_trip(tmp_path):
+def test_trajectories_round_trip(tmp_path):
     t = make_trajectories()
     back = read_dataset(write_dataset(t, tmp_path / "t.nc", kind="trajectories"))
     xr.testing.assert_equal(back, t)
     assert back.attrs["kind"] == "trajectories"
-    ck = xr.Dataset({"tonic": (("context", "unit"), np.ones((2, 3)))}, attrs={"step": 10, "config": ""})
-    back = read_dataset(write_dataset(ck, tmp_path / "ck.nc", kind="checkpoint"), kind="checkpoint")
-    xr.testing.assert_equal(back, ck)
-    assert back.attrs["step"] == 10
 
 
 def test_attribute_encoding(tmp_path):
@@ -346,7 +342,6 @@ def test_unstorable_attribute_is_rejected(tmp_path):
         ("trajectories", lambda d: d.assign_attrs(dt="1"), r"attribute `dt` must be a number; got '1'"),
         ("circuit", lambda d: d.rename_vars(W_rec="W"), r"missing the variable `W_rec` with dims \('unit', 'unit_pre'\)"),
         ("circuit", lambda d: d.assign_attrs(tau=None), r"attribute `tau` must be a number; got None"),
-        ("checkpoint", lambda d: d.drop_attrs(deep=False), r"missing the attribute `step`"),
     ],
 )
 def test_validation_errors_name_the_problem(tmp_path, kind, breakage, pattern):
@@ -354,7 +349,6 @@ def test_validation_errors_name_the_problem(tmp_path, kind, breakage, pattern):
         "results": make_results,
         "trajectories": make_trajectories,
         "circuit": lambda: circuit_to_dataset(make_circuit()),
-        "checkpoint": lambda: xr.Dataset(attrs={"step": 1, "config": ""}),
     }[kind]()
     validate(base, kind)  # the unbroken dataset is valid
     broken = breakage(base)
@@ -366,7 +360,7 @@ def test_validation_errors_name_the_problem(tmp_path, kind, breakage, pattern):
 
 
 def test_validate_argument_errors():
-    with pytest.raises(InputError, match="`kind` must be one of circuit, results, trajectories, checkpoint; got 'foo'"):
+    with pytest.raises(InputError, match=r"`kind` must be one of circuit, results, trajectories, fixed_points, continuation.*; got 'foo'"):
         validate(make_trajectories(), "foo")
     with pytest.raises(InputError, match="`ds` must be an xarray.Dataset"):
         validate({}, "results")  # type: ignore[arg-type]

@@ -36,12 +36,6 @@ from neurobias.errors import InputError
 from neurobias.testing import assert_allclose
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def bank(values, contexts=None) -> xr.DataArray:

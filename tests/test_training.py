@@ -22,13 +22,6 @@ train_module = importlib.import_module("neurobias.training.train")
 WEIGHTS = ("W_rec", "W_in", "W_out", "b_out")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # 64 units: threads only add synchronisation cost (and thrash badly on a busy machine).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _sha(a: np.ndarray) -> str:

@@ -186,7 +186,8 @@ def write_dataset(ds: xr.Dataset, path: str | os.PathLike, *, kind: str) -> Path
     path : str or path-like
         Target file (conventionally ``.nc``); parent directories are created.
     kind : str
-        One of ``circuit``, ``results``, ``trajectories``, ``checkpoint``.
+        One of :data:`neurobias.io.schema.KINDS` (``circuit``, ``results``, ``trajectories``,
+        ``fixed_points``, ``continuation``).
 
     Returns
     -------

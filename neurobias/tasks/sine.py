@@ -7,7 +7,7 @@ the tonic input tells the contexts apart, so each context's tonic input must
 turn the same fixed weights into an oscillator of its own frequency.
 
 Source: the sine-wave generation experiments with bias-only learning in
-recurrent networks of Williams, Payeur, Ryoo, Jiralerspong, Perich, Mazzucato
+recurrent networks of Williams, Ryoo, Jiralerspong, Payeur, Perich, Mazzucato
 & Lajoie (2024), "Expressivity of neural networks with random weights and
 learned biases", arXiv:2407.00957.  Durations, frequencies and the masking
 convention here are this package's own defaults.
@@ -45,7 +45,7 @@ class SineTask(Task):
 
     name = "sine"
     citation = (
-        "Williams E, Payeur A, Ryoo AH-W, Jiralerspong T, Perich MG, Mazzucato L, "
+        "Williams E, Ryoo A, Jiralerspong T, Payeur A, Perich MG, Mazzucato L, "
         "Lajoie G (2024). Expressivity of neural networks with random weights and "
         "learned biases. arXiv:2407.00957."
     )

@@ -1,0 +1,27 @@
+"""Analyses: pure functions, xarray in and out, no file I/O, no plotting.
+
+* :func:`find_fixed_points`: fixed points and slow points of a circuit in each
+  context, with their spectra and stability.
+* :mod:`neurobias.analysis.references`: circuits whose fixed points are known
+  exactly (:func:`multistable_chain`, :func:`saddle_node_ghost`) and
+  :func:`match_fixed_points`.
+"""
+from neurobias.analysis.fixed_points import find_fixed_points
+from neurobias.analysis.references import (
+    KnownFixedPoints,
+    fold_bias,
+    fold_point,
+    match_fixed_points,
+    multistable_chain,
+    saddle_node_ghost,
+)
+
+__all__ = [
+    "find_fixed_points",
+    "KnownFixedPoints",
+    "multistable_chain",
+    "saddle_node_ghost",
+    "fold_bias",
+    "fold_point",
+    "match_fixed_points",
+]

@@ -1,0 +1,530 @@
+"""Fixed points and slow points of a circuit in each context: :func:`find_fixed_points`.
+
+A *fixed point* of context ``c`` under a constant input ``u`` is a state ``x``
+with ``F(x) = 0``, where ``F`` is the flow :func:`neurobias.circuit.dynamics.vector_field`
+with drive ``ext = W_in u + b_c`` (``b_c`` the context's tonic input).  For the
+rate form stepped with Euler at ``dt = tau`` (the discrete map
+``r <- phi(W r + ext)``), the map's fixed points ``x = step(x)`` are exactly
+these, since ``step(x) - x = tau F(x)``; for any ``dt`` the Euler map has the
+same fixed points as the flow.  See ``docs/fixed_points.md``.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import xarray as xr
+from torch import Tensor
+
+from neurobias.analysis import _candidates as cand
+from neurobias.analysis._dedup import match, merge
+from neurobias.analysis._descent import adam_descent
+from neurobias.analysis._field import Field
+from neurobias.analysis._linalg import n_workers, one_lapack_thread
+from neurobias.analysis._newton import NewtonResult, newton_solve
+from neurobias.analysis._spectra import classify, eig_sorted, left_vectors
+from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.nonlinearity import get_phi
+from neurobias.circuit.simulate import resolve_tonic
+from neurobias.errors import InputError, describe_shape
+
+__all__ = ["find_fixed_points", "METHOD"]
+
+METHOD = "candidates(trajectories+random+user)+adam+damped-newton/levenberg-marquardt+exploration"
+SLOW_MERGE_RTOL = 1e-3  # slow points closer than this (relative) are one slow point
+EXPLORE_MODES = 6  # leading eigen-directions explored around each new fixed point
+FIRST_NEWTON = 10  # Newton iterations before a candidate is retried after a descent
+FIRST_PATIENCE = 4
+SNAP_RTOL = 1e-3  # a candidate this close (relative) to a converged fixed point is taken to reach it
+POOL_RTOL = 1e-2  # exploration candidates closer than this (relative) are tried once
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InputError(f"`{name}` must be an integer; got {value!r}")
+    if value < lo or (hi is not None and value > hi):
+        rng = f">= {lo}" if hi is None else f"in {lo}..{hi}"
+        raise InputError(f"`{name}` must be {rng}; got {value!r}")
+    return int(value)
+
+
+def _check_pos(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise InputError(f"`{name}` must be a positive number; got {value!r}")
+    if not (np.isfinite(value) and value > 0):
+        raise InputError(f"`{name}` must be a positive finite number; got {value!r}")
+    return float(value)
+
+
+def _resolve_inputs(inputs: Any, n_ctx: int, n_in: int) -> np.ndarray:
+    if inputs is None:
+        return np.zeros((n_ctx, n_in))
+    arr = np.asarray(inputs, dtype=np.float64)
+    if arr.ndim == 1 and arr.shape[0] == n_in:
+        arr = np.broadcast_to(arr, (n_ctx, n_in)).copy()
+    elif not (arr.ndim == 2 and arr.shape == (n_ctx, n_in)):
+        raise InputError(
+            f"`inputs` must have shape (input,) = ({n_in},) or (context, input) = ({n_ctx}, {n_in}); "
+            f"got {describe_shape(arr.shape)}"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise InputError("`inputs` must be finite; it has NaN or infinite entries")
+    return arr
+
+
+def _resolve_initial(initial_states: Any, n_ctx: int, n: int) -> np.ndarray:
+    if initial_states is None:
+        return np.zeros((n_ctx, 0, n))
+    arr = np.asarray(initial_states, dtype=np.float64)
+    if arr.ndim == 2 and arr.shape[1] == n:
+        arr = np.broadcast_to(arr, (n_ctx, *arr.shape)).copy()
+    elif not (arr.ndim == 3 and arr.shape[0] == n_ctx and arr.shape[2] == n):
+        raise InputError(
+            f"`initial_states` must have shape (n, unit) = (n, {n}) or (context, n, unit) = "
+            f"({n_ctx}, n, {n}); got {describe_shape(arr.shape)}"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise InputError("`initial_states` must be finite; it has NaN or infinite entries")
+    return arr
+
+
+class _Log:
+    def __init__(self, on: bool) -> None:
+        self.on = on
+        self.t0 = time.perf_counter()
+
+    def __call__(self, msg: str) -> None:
+        if self.on:
+            print(f"[find_fixed_points {time.perf_counter() - self.t0:7.2f} s] {msg}", file=sys.stderr, flush=True)
+
+
+class _Points:
+    """The distinct points found so far (fixed or slow), with their bookkeeping."""
+
+    def __init__(self, n: int, like: Tensor) -> None:
+        self.x = like.new_zeros((0, n))
+        self.ctx = torch.zeros(0, dtype=torch.long, device=like.device)
+        self.residual = like.new_zeros(0)
+        self.q = like.new_zeros(0)
+        self.hits = torch.zeros(0, dtype=torch.long, device=like.device)
+        self.source = torch.zeros(0, dtype=torch.long, device=like.device)
+        self.values = np.zeros((0, n), np.complex128)  # eigenvalues, NaN until computed
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def add(self, x: Tensor, ctx: Tensor, residual: Tensor, q: Tensor, source: Tensor, *, rtol: float) -> Tensor:
+        """Merge candidates into the set; returns the indices (into the set) of the new points."""
+        before = len(self)
+        if x.shape[0] == 0:
+            return torch.zeros(0, dtype=torch.long, device=self.x.device)
+        old = match(x, ctx, self.x, self.ctx, rtol=rtol)
+        seen = old >= 0
+        if bool(seen.any()):
+            self.hits.index_add_(0, old[seen], torch.ones_like(old[seen]))
+        rest = torch.nonzero(~seen).squeeze(-1)
+        if rest.numel():
+            leaders, labels = merge(x[rest], ctx[rest], residual[rest], rtol=rtol)
+            lead = rest[leaders]
+            hits = torch.bincount(labels, minlength=leaders.numel())
+            self.x = torch.cat([self.x, x[lead]])
+            self.ctx = torch.cat([self.ctx, ctx[lead]])
+            self.residual = torch.cat([self.residual, residual[lead]])
+            self.q = torch.cat([self.q, q[lead]])
+            self.hits = torch.cat([self.hits, hits])
+            self.source = torch.cat([self.source, source[lead]])
+            nan = np.full((lead.numel(), self.values.shape[1]), np.nan + 0j)
+            self.values = np.concatenate([self.values, nan])
+        return torch.arange(before, len(self), device=self.x.device)
+
+    def select(self, keep: Tensor) -> None:
+        for name in ("x", "ctx", "residual", "q", "hits", "source"):
+            setattr(self, name, getattr(self, name)[keep])
+        self.values = self.values[keep.cpu().numpy()]
+
+
+def _spectra(
+    field: Field, x: Tensor, ctx: Tensor, *, n_top: int, left: bool, workers: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Sorted eigenvalues (p, unit), top right eigenvectors (p, unit, n_top), top left ones (p, n_top, unit).
+
+    Decomposes ``tau J`` (built in one pass) and divides the eigenvalues by ``tau``.
+    """
+    p, n = x.shape
+    values = np.zeros((p, n), np.complex128)
+    right = np.zeros((p, n, n_top), np.complex128)
+    lefts = np.zeros((p, n_top, n), np.complex128) if left else None
+    vectors = n_top > 0
+    step = max(1, (1 << 22) // max(1, n * n))
+    for s in range(0, p, step):
+        sl = slice(s, min(p, s + step))
+        spec = eig_sorted(field.J_scaled(x[sl], ctx[sl]), vectors=vectors, n_top=None if left else n_top,
+                          workers=workers)
+        values[sl] = spec.values / field.tau
+        if vectors and spec.vectors is not None:
+            right[sl] = spec.vectors[:, :, :n_top]
+            if lefts is not None:
+                lefts[sl] = left_vectors(spec.vectors, n_top)
+    return values, right, lefts
+
+
+def _solve(
+    field: Field, x0: Tensor, ctx0: Tensor, *, tol: float, max_newton: int, descent_steps: int, scale: Tensor,
+    max_step: Tensor, known: _Points, workers: int,
+) -> NewtonResult:
+    """Newton / LM from every candidate; those it does not bring to ``tol`` quickly start again after a descent.
+
+    Damped Newton from a raw candidate either converges within a few
+    iterations or wanders (on rough landscapes, e.g. chaotic circuits); the
+    wanderers are restarted from their original state after ``descent_steps``
+    Adam steps on ``q``, which bring them near a zero or a slow point first.
+    """
+    first = min(max_newton, FIRST_NEWTON) if descent_steps else max_newton
+    res = newton_solve(field, x0, ctx0, tol=tol, max_iter=first, max_step=max_step[ctx0], workers=workers,
+                       known_x=known.x, known_ctx=known.ctx, snap_rtol=SNAP_RTOL,
+                       patience=FIRST_PATIENCE if descent_steps else 8)
+    hard = torch.nonzero(~res.converged).squeeze(-1)
+    if descent_steps and hard.numel():
+        xd = adam_descent(field, x0[hard], ctx0[hard], steps=descent_steps, scale=scale[ctx0[hard]])
+        known_x = torch.cat([known.x, res.x[res.converged]])
+        known_ctx = torch.cat([known.ctx, ctx0[res.converged]])
+        again = newton_solve(field, xd, ctx0[hard], tol=tol, max_iter=max_newton, max_step=max_step[ctx0[hard]],
+                             workers=workers, known_x=known_x, known_ctx=known_ctx, snap_rtol=SNAP_RTOL)
+        for name in ("x", "residual", "q", "converged", "snapped"):
+            getattr(res, name)[hard] = getattr(again, name)
+        res.n_iter[hard] += again.n_iter
+    return res
+
+
+def find_fixed_points(
+    circuit: Circuit,
+    tonic: Any,
+    *,
+    contexts: Sequence[str] | None = None,
+    inputs: Any = None,
+    initial_states: Any = None,
+    n_candidates: int = 256,
+    seed: int = 0,
+    tol: float = 1e-10,
+    slow_q: float = 1e-6,
+    max_newton: int = 50,
+    descent_steps: int = 300,
+    explore_rounds: int = 8,
+    explore_modes: int = EXPLORE_MODES,
+    merge_tol: float = 1e-6,
+    n_modes: int | None = None,
+    eigenvectors: bool = False,
+    progress: bool = False,
+    device: str | torch.device = "cpu",
+) -> xr.Dataset:
+    """Find the fixed points (and slow points) of a circuit in every context.
+
+    A fixed point of context ``c`` is a state ``x`` with ``F(x) = 0`` for the
+    flow ``F = (-x + A(x)) / tau`` of :func:`neurobias.circuit.dynamics.vector_field`
+    (state = currents for ``form="current"``, rates for ``form="rate"``), with
+    the constant drive ``ext = W_in u + b_c``.  For the rate form stepped with
+    Euler at ``dt = tau``, the fixed points of the map ``x -> step(x)`` are the
+    same set (``step(x) - x = tau F(x)``).
+
+    Method: candidates per context (final and intermediate states of simulated
+    trajectories plus noise; random states spread over the visited range at
+    several scales; ``initial_states``), all contexts in one float64 batch;
+    optional Adam descent on ``q = |F|^2 / 2``; damped Newton /
+    Levenberg-Marquardt with the analytic Jacobian to ``max|F| <= tol``;
+    merging of duplicates; then up to ``explore_rounds`` rounds of new
+    candidates around the fixed points just found (along their leading
+    eigen-directions, and midpoints and reflections with their nearest
+    neighbours), until a round finds nothing new.  Candidates that do not
+    converge but end with ``q <= slow_q`` are *slow points*, reported with
+    ``kind = "slow"``, never mixed with the fixed points.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    tonic : array_like of shape (context, unit) or (unit,), DataArray or Dataset
+        Tonic input per context, anything :func:`neurobias.circuit.simulate.resolve_tonic`
+        accepts (e.g. a results Dataset), state units.
+    contexts : sequence of str, optional
+        Names for, or a selection from, the contexts of ``tonic``.
+    inputs : array_like of shape (input,) or (context, input), optional
+        Constant input ``u`` (default zero).
+    initial_states : array_like of shape (n, unit) or (context, n, unit), optional
+        Extra starting states (used in addition to ``n_candidates``).
+    n_candidates : int
+        Generated starting states per context in the first round (a quarter
+        from trajectories, the rest random); each exploration round adds at
+        most as many again.
+    seed : int
+        Seed of every random choice; the same seed gives identical results.
+    tol : float
+        Convergence threshold on ``max|F|``, state units per ms.
+    slow_q : float
+        Largest ``q = |F|^2 / 2`` ((state units / ms)^2) of a slow point.
+    max_newton : int
+        Newton / LM iterations per candidate.
+    descent_steps : int
+        Adam steps on ``q`` for the candidates that damped Newton does not
+        bring to ``tol`` within ``FIRST_NEWTON`` iterations; they then start
+        again from their original state, descended (0: no retry).
+    explore_rounds : int
+        Exploration rounds after the first (0: none).
+    explore_modes : int
+        Leading eigen-directions scanned around each new fixed point (0: only
+        the lines to neighbouring fixed points, no eigenvectors needed).
+    merge_tol : float
+        Two fixed points of a context are one if
+        ``max|a - b| <= merge_tol * (1 + max(|a|_max, |b|_max))``.
+    n_modes : int, optional
+        Leading modes whose eigenvectors are returned when ``eigenvectors``
+        (default ``min(8, unit)``).
+    eigenvectors : bool
+        Return right and left eigenvectors of the ``n_modes`` leading modes.
+    progress : bool
+        Print progress to stderr.
+    device : str or torch.device
+        Where to compute (float64 throughout).
+
+    Returns
+    -------
+    xarray.Dataset
+        One flat dimension ``fp`` over all contexts, with coordinates
+        ``context (fp)`` (str) and ``fp``; ``unit``; ``mode`` (0..unit-1);
+        variables
+
+        * ``x (fp, unit)``: the point (state units); ``r (fp, unit)``: rates
+          (``phi(x)`` for the current form, ``x`` for the rate form);
+        * ``residual (fp)``: ``max|F(x)|`` (state units / ms); ``q (fp)``;
+        * ``eig_real``, ``eig_imag (fp, mode)``: all eigenvalues of the
+          Jacobian (1/ms), by real part descending;
+        * ``index (fp)``: eigenvalues with real part above the marginal
+          tolerance (unstable directions); ``stability (fp)``: ``"stable"``,
+          ``"marginal"``, ``"saddle"`` or ``"unstable"``; ``oscillatory (fp)``
+          (0/1): the leading eigenvalue is complex;
+        * ``kind (fp)``: ``"fixed"`` or ``"slow"``;
+        * ``n_hits (fp)``: candidates that ended at this point; ``source
+          (fp)``: family of the first one (``user``, ``trajectory``,
+          ``random``, ``explore``);
+        * with ``eigenvectors``: ``right_real``, ``right_imag``,
+          ``left_real``, ``left_imag (fp, mode_top, unit)``.
+
+        Points are ordered by context, kind (fixed first), index, then state.
+        Attributes: the settings, ``contexts`` and per-context counts of
+        candidates (``candidates_tried``, ``n_converged``, ``n_slow``,
+        ``n_failed``) and of distinct points (``n_fixed_points``,
+        ``n_slow_points``), aligned with ``contexts``.
+
+    Raises
+    ------
+    InputError
+        Naming the offending argument.
+    """
+    if not isinstance(circuit, Circuit):
+        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
+    n_candidates = _check_int("n_candidates", n_candidates, 0)
+    seed = _check_int("seed", seed, 0)
+    tol = _check_pos("tol", tol)
+    slow_q = _check_pos("slow_q", slow_q)
+    merge_tol = _check_pos("merge_tol", merge_tol)
+    max_newton = _check_int("max_newton", max_newton, 1)
+    descent_steps = _check_int("descent_steps", descent_steps, 0)
+    explore_rounds = _check_int("explore_rounds", explore_rounds, 0)
+    explore_modes = _check_int("explore_modes", explore_modes, 0)
+    N = circuit.n_units
+    n_modes = min(8, N) if n_modes is None else _check_int("n_modes", n_modes, 0, N)
+    bank, names = resolve_tonic(tonic, N, contexts)
+    C = bank.shape[0]
+    u = _resolve_inputs(inputs, C, circuit.n_inputs)
+    init = _resolve_initial(initial_states, C, N)
+    if n_candidates == 0 and init.shape[1] == 0:
+        raise InputError("`n_candidates` must be >= 1 when no `initial_states` are given; got 0")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InputError(f"`device` must be a torch device such as 'cpu' or 'cuda'; got {device!r} ({exc})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"`device` is {device!r} but torch has no CUDA device here; use 'cpu'")
+    ext = u @ circuit.W_in.T + bank
+    with torch.no_grad(), one_lapack_thread() as threads:
+        workers = n_workers(threads) if dev.type == "cpu" else 1
+
+        def t(a: np.ndarray) -> Tensor:
+            return torch.tensor(np.array(a, dtype=np.float64), dtype=torch.float64, device=dev)
+
+        field = Field(W_rec=t(circuit.W_rec), ext=t(ext), tau=circuit.tau, phi=circuit.phi, form=circuit.form)
+        fixed, slow, stats = _search(
+            field, t(init), rng=np.random.default_rng(seed), n_candidates=n_candidates, tol=tol, slow_q=slow_q,
+            max_newton=max_newton, descent_steps=descent_steps, explore_rounds=explore_rounds,
+            explore_modes=explore_modes, merge_tol=merge_tol, workers=workers, log=_Log(progress),
+        )
+        all_x = torch.cat([fixed.x, slow.x])
+        all_ctx = torch.cat([fixed.ctx, slow.ctx])
+        values = np.concatenate([fixed.values, slow.values])
+        todo = np.flatnonzero(np.isnan(values).any(-1)) if not eigenvectors else np.arange(len(values))
+        sel = torch.as_tensor(todo, dtype=torch.long, device=dev)
+        vals, right, lefts = _spectra(field, all_x[sel], all_ctx[sel], n_top=n_modes if eigenvectors else 0,
+                                      left=eigenvectors, workers=workers)
+        values[todo] = vals
+    kind = np.array(["fixed"] * len(fixed) + ["slow"] * len(slow), dtype=str)
+    residual = torch.cat([fixed.residual, slow.residual]).cpu().numpy()
+    q = torch.cat([fixed.q, slow.q]).cpu().numpy()
+    hits = torch.cat([fixed.hits, slow.hits]).cpu().numpy()
+    source = np.array(cand.SOURCES, dtype=str)[torch.cat([fixed.source, slow.source]).cpu().numpy()]
+    settings = {
+        "tol": tol, "slow_q": slow_q, "merge_tol": merge_tol, "seed": seed, "n_candidates": n_candidates,
+        "max_newton": max_newton, "descent_steps": descent_steps, "explore_rounds": explore_rounds,
+        "explore_modes": explore_modes, "n_modes": n_modes,
+    }
+    return _to_dataset(
+        circuit, names, u, x=all_x.cpu().numpy(), ctx=all_ctx.cpu().numpy(), values=values, kind=kind,
+        residual=residual, q=q, hits=hits, source=source, right=right if eigenvectors else None,
+        lefts=lefts if eigenvectors else None, stats=stats, settings=settings,
+    )
+
+
+def _search(
+    field: Field, user: Tensor, *, rng: np.random.Generator, n_candidates: int, tol: float, slow_q: float,
+    max_newton: int, descent_steps: int, explore_rounds: int, explore_modes: int, merge_tol: float,
+    workers: int, log: _Log,
+) -> tuple[_Points, _Points, dict[str, np.ndarray]]:
+    """The search: first round, then exploration rounds; returns fixed points, slow points and counts."""
+    C, N = field.ext.shape
+    dev = field.ext.device
+    stats = {k: np.zeros(C, dtype=np.int64) for k in ("tried", "converged", "slow", "failed")}
+    n_traj = max(4, min(256, n_candidates // 8)) if n_candidates else 4
+    visited = cand.visit(field, rng, n_traj, extra=user)
+    max_step_of = 4.0 * visited.half.amax(-1) + 1.0  # (C,)
+    x0, ctx0, src0 = cand.first_round(field, rng, visited, n_candidates, user)
+    log(f"{x0.shape[0]} candidates in {C} context(s), {N} units, {workers} worker thread(s)")
+    fixed = _Points(N, field.ext)
+    slow = _Points(N, field.ext)
+    n_dirs = min(explore_modes, N)
+    new_idx = torch.zeros(0, dtype=torch.long, device=dev)
+    pool = cand.Pool(field.ext, POOL_RTOL)
+    for rnd in range(explore_rounds + 1):
+        if rnd > 0:
+            if new_idx.numel():
+                # scan lines through the points found in the previous round
+                vals, right, _ = _spectra(field, fixed.x[new_idx], fixed.ctx[new_idx], n_top=n_dirs,
+                                          left=False, workers=workers)
+                fixed.values[new_idx.cpu().numpy()] = vals
+                dirs = torch.cat([torch.as_tensor(right.real.transpose(0, 2, 1).copy(), device=dev),
+                                  torch.as_tensor(right.imag.transpose(0, 2, 1).copy(), device=dev)], dim=1)
+                px, pc, ps = cand.explore(field, fixed.x[new_idx], fixed.ctx[new_idx], dirs, fixed.x,
+                                          fixed.ctx, visited.half)
+                pool.add(px, pc, ps, fixed.x, fixed.ctx)
+            x0, ctx0 = pool.take(max(n_candidates, 1))
+            src0 = torch.full((x0.shape[0],), cand.SOURCES.index("explore"), dtype=torch.long, device=dev)
+            if x0.shape[0] == 0:
+                break
+            log(f"round {rnd}: {x0.shape[0]} exploration candidates, {len(pool)} left in the pool")
+        res = _solve(field, x0, ctx0, tol=tol, max_newton=max_newton, descent_steps=descent_steps,
+                     scale=visited.half, max_step=max_step_of, known=fixed, workers=workers)
+        conv = res.converged
+        is_slow = ~conv & (res.q <= slow_q)
+        failed = ~conv & ~is_slow
+        for k, mask in (("tried", torch.ones_like(conv)), ("converged", conv), ("slow", is_slow),
+                        ("failed", failed)):
+            stats[k] += np.bincount(ctx0[mask].cpu().numpy(), minlength=C)
+        c_idx = torch.nonzero(conv).squeeze(-1)
+        new_idx = fixed.add(res.x[c_idx], ctx0[c_idx], res.residual[c_idx], res.q[c_idx], src0[c_idx],
+                            rtol=merge_tol)
+        if new_idx.numel():
+            # polish: one more Newton iteration for each new distinct fixed point (one LU per point)
+            px, pc = fixed.x[new_idx], fixed.ctx[new_idx]
+            pol = newton_solve(field, px, pc, tol=0.0, max_iter=1, max_step=max_step_of[pc], workers=workers)
+            better = pol.residual < fixed.residual[new_idx]
+            fixed.x[new_idx] = torch.where(better[:, None], pol.x, px)
+            fixed.residual[new_idx] = torch.where(better, pol.residual, fixed.residual[new_idx])
+            fixed.q[new_idx] = torch.where(better, pol.q, fixed.q[new_idx])
+        s_idx = torch.nonzero(is_slow).squeeze(-1)
+        slow.add(res.x[s_idx], ctx0[s_idx], res.residual[s_idx], res.q[s_idx], src0[s_idx], rtol=SLOW_MERGE_RTOL)
+        log(f"round {rnd}: {x0.shape[0]} candidates, {int(conv.sum())} converged "
+            f"(mean {float(res.n_iter.double().mean()) if res.n_iter.numel() else 0:.1f} iterations), "
+            f"{int(is_slow.sum())} slow, {int(failed.sum())} failed; {new_idx.numel()} new fixed points, "
+            f"{len(fixed)} in all")
+        if new_idx.numel() == 0 and len(pool) == 0:
+            break
+    # slow points that are really (imperfectly converged) fixed points are dropped
+    if len(slow) and len(fixed):
+        near = match(slow.x, slow.ctx, fixed.x, fixed.ctx, rtol=SLOW_MERGE_RTOL) >= 0
+        slow.select(torch.nonzero(~near).squeeze(-1))
+    return fixed, slow, stats
+
+
+def _to_dataset(
+    circuit: Circuit, names: Sequence[str], u: np.ndarray, *, x: np.ndarray, ctx: np.ndarray, values: np.ndarray,
+    kind: np.ndarray, residual: np.ndarray, q: np.ndarray, hits: np.ndarray, source: np.ndarray,
+    right: np.ndarray | None, lefts: np.ndarray | None, stats: dict[str, np.ndarray], settings: dict[str, Any],
+) -> xr.Dataset:
+    """Sort the points and assemble the output Dataset (layout in :func:`find_fixed_points`)."""
+    N = circuit.n_units
+    C = len(names)
+    x_np, ctx_np = x, ctx
+    if right is not None and right.shape[0] != x.shape[0]:
+        raise AssertionError("eigenvectors must be given for every point")  # a bug, not user input
+    index, stability, osc = classify(values, circuit.tau)
+    # deterministic order: context, kind, index, then the state itself
+    # (the state rounded, so that float noise in equal entries cannot change the order)
+    x_key = np.round(x_np, 8)
+    keys = [x_key[:, j] for j in range(N - 1, -1, -1)] + [index, (kind == "slow").astype(int), ctx_np]
+    order = np.lexsort(keys) if x_np.shape[0] else np.zeros(0, dtype=np.int64)
+    residual, q, hits, source = residual[order], q[order], hits[order], source[order]
+    x_np, ctx_np, values = x_np[order], ctx_np[order], values[order]
+    index, stability, osc, kind = index[order], stability[order], osc[order], kind[order]
+    if circuit.form == "current":
+        r_np = get_phi(circuit.phi).fn(torch.as_tensor(x_np)).numpy()
+    else:
+        r_np = x_np.copy()
+    n_fp = x_np.shape[0]
+    data: dict[str, Any] = {
+        "x": (("fp", "unit"), x_np, {"long_name": "fixed or slow point (currents or rates, by form)"}),
+        "r": (("fp", "unit"), r_np, {"long_name": "rates phi(x) (form=current) or x (form=rate)"}),
+        "residual": (("fp",), residual, {"long_name": "max|F(x)|", "units": "state units per ms"}),
+        "q": (("fp",), q, {"long_name": "|F(x)|^2 / 2", "units": "(state units per ms)^2"}),
+        "eig_real": (("fp", "mode"), values.real.copy(), {"long_name": "eigenvalues, real part", "units": "1/ms"}),
+        "eig_imag": (("fp", "mode"), values.imag.copy(), {"long_name": "eigenvalues, imaginary part", "units": "1/ms"}),
+        "index": (("fp",), index.astype(np.int64), {"long_name": "eigenvalues with positive real part"}),
+        "stability": (("fp",), stability.astype(str), {"long_name": "stable, marginal, saddle or unstable"}),
+        "oscillatory": (("fp",), osc.astype(np.int8), {"long_name": "1 if the leading eigenvalue is complex"}),
+        "kind": (("fp",), kind.astype(str), {"long_name": "fixed (max|F| <= tol) or slow (q <= slow_q)"}),
+        "n_hits": (("fp",), hits.astype(np.int64), {"long_name": "candidates that ended at this point"}),
+        "source": (("fp",), source.astype(str), {"long_name": "family of the first candidate that found it"}),
+    }
+    coords: dict[str, Any] = {
+        "fp": np.arange(n_fp, dtype=np.int64),
+        "context": ("fp", np.array(names, dtype=str)[ctx_np] if n_fp else np.zeros(0, dtype=str)),
+        "unit": np.arange(N, dtype=np.int64),
+        "mode": np.arange(N, dtype=np.int64),
+    }
+    if right is not None:
+        R = right[order].transpose(0, 2, 1)  # (fp, mode_top, unit)
+        L = lefts[order] if lefts is not None else np.zeros_like(R)
+        coords["mode_top"] = np.arange(R.shape[1], dtype=np.int64)
+        for name, arr, what in (("right", R, "right"), ("left", L, "left")):
+            for part, values_part in (("real", arr.real), ("imag", arr.imag)):
+                data[f"{name}_{part}"] = (("fp", "mode_top", "unit"), values_part.copy(),
+                                          {"long_name": f"{what} eigenvectors of the leading modes, {part} part"})
+    kinds_per_ctx = {k: np.bincount(ctx_np[kind == k], minlength=C) if n_fp else np.zeros(C, np.int64)
+                     for k in ("fixed", "slow")}
+    attrs = {
+        "definition": "F(x) = 0 for the flow tau dx/dt = -x + A(x) (same set as x = step(x) of Euler maps)",
+        "method": METHOD,
+        **settings,
+        "form": circuit.form,
+        "phi": circuit.phi,
+        "tau": float(circuit.tau),
+        "tau_units": "ms",
+        "contexts": list(names),
+        "inputs": u.tolist(),
+        "candidates_tried": stats["tried"],
+        "n_converged": stats["converged"],
+        "n_slow": stats["slow"],
+        "n_failed": stats["failed"],
+        "n_fixed_points": kinds_per_ctx["fixed"].astype(np.int64),
+        "n_slow_points": kinds_per_ctx["slow"].astype(np.int64),
+    }
+    return xr.Dataset(data, coords=coords, attrs=attrs)
