@@ -25,7 +25,7 @@ DEMO := runs/demo
 
 demo: $(STAMP)
 	$(BIN)/neurobias run models/demo.toml --out $(DEMO)
-	$(BIN)/neurobias fixed-points $(DEMO)
+	$(BIN)/neurobias fixed-points $(DEMO) --candidates 128
 	$(BIN)/neurobias continue $(DEMO) --from sine_1Hz --to sine_3Hz
 	$(BIN)/neurobias report $(DEMO)
 

@@ -10,7 +10,7 @@ The public API (imported lazily, so ``import neurobias`` is cheap)::
     run(config, out=...)          what ``neurobias run`` does
     find_fixed_points(circuit, tonic, ...)      fixed and slow points per context
     continue_fixed_points(circuit, start=, end=, ...)  follow them between contexts
-    fixed_points_of_run, continuation_of_run, report_of_run   the CLI's analysis commands
+    fixed_points_of_run, continuation_of_run, comparison_of_run, report_of_run: the CLI's analysis commands
     load_config, default_config, apply_overrides, config_to_toml
     open_circuit, save_circuit, open_results, read_dataset, write_dataset
 """
@@ -43,6 +43,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "fixed_points_of_run": ("neurobias.analysis_runs", "fixed_points_of_run"),
     "continuation_of_run": ("neurobias.analysis_runs", "continuation_of_run"),
     "report_of_run": ("neurobias.analysis_runs", "report_of_run"),
+    "comparison_of_run": ("neurobias.analysis_runs", "comparison_of_run"),
     "open_circuit": ("neurobias.io", "open_circuit"),
     "save_circuit": ("neurobias.io", "save_circuit"),
     "open_results": ("neurobias.io", "open_results"),

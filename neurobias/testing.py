@@ -19,6 +19,11 @@ Reference circuits
 * :func:`bistable_unit` and :func:`two_unit_tanh`: tanh circuits whose fixed
   points (zeros of the flow ``F(x) = 0``) and their stability are known in
   closed form.
+* :func:`multistable_chain`: ``k`` self-exciting (tristable) core units driving
+  the other units one way, at any size: exactly ``3**k`` fixed points, ``2**k``
+  stable, with known indices; :func:`saddle_node_ghost`, :func:`fold_point`,
+  :func:`fold_bias`: a unit at and past its saddle-node; :func:`match_fixed_points`:
+  found vs known, both ways (re-exported from :mod:`neurobias.analysis.references`).
 """
 from __future__ import annotations
 
@@ -29,6 +34,14 @@ import numpy as np
 import scipy.linalg
 import torch
 
+from neurobias.analysis.references import (
+    KnownFixedPoints,
+    fold_bias,
+    fold_point,
+    match_fixed_points,
+    multistable_chain,
+    saddle_node_ghost,
+)
 from neurobias.circuit.circuit import FORMS, Circuit
 from neurobias.circuit.nonlinearity import get_phi
 from neurobias.errors import InputError, describe_shape
@@ -45,6 +58,12 @@ __all__ = [
     "leak_solution",
     "bistable_unit",
     "two_unit_tanh",
+    "KnownFixedPoints",
+    "multistable_chain",
+    "saddle_node_ghost",
+    "fold_bias",
+    "fold_point",
+    "match_fixed_points",
 ]
 
 
@@ -143,9 +162,9 @@ def assert_fixed_points_match(found: Any, expected: Any, *, atol: float = 1e-6) 
         return
     if f.shape[1] != e.shape[1]:
         raise AssertionError(f"fixed points have {f.shape[1]} units, expected {e.shape[1]}")
-    dist = np.max(np.abs(f[:, None, :] - e[None, :, :]), axis=-1)  # (found, expected)
-    missed = np.flatnonzero(dist.min(axis=0) > atol)
-    spurious = np.flatnonzero(dist.min(axis=1) > atol)
+    found_match, expected_found = match_fixed_points(f, e, atol=atol)
+    missed = np.flatnonzero(~expected_found)
+    spurious = np.flatnonzero(found_match < 0)
     if missed.size or spurious.size:
         raise AssertionError(
             f"fixed points differ (atol={atol}): expected but not found {e[missed].tolist()}; "

@@ -118,3 +118,25 @@ def test_report_in_a_real_headless_browser(analysed_run, tmp_path):
             assert (tmp_path / "report.png").stat().st_size > 10_000
         finally:
             browser.close()
+
+
+def test_fixed_points_killed_then_rerun_writes_a_complete_file(tiny_run, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run["dir"], run_dir)
+    cmd = [sys.executable, "-m", "neurobias.cli", "fixed-points", str(run_dir), "--candidates", "64", "--no-figures"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(3.0)  # inside the import or the search: either way no file may be half-written
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if (run_dir / "fixed_points.nc").exists():  # the target is never partial: absent or complete
+        read_dataset(run_dir / "fixed_points.nc", kind="fixed_points")
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "error"})
+    assert done.returncode == 0, done.stderr
+    fp = read_dataset(run_dir / "fixed_points.nc", kind="fixed_points")
+    assert fp.sizes["fp"] >= 1
