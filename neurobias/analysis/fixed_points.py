@@ -220,6 +220,7 @@ def find_fixed_points(
     eigenvectors: bool = False,
     progress: bool = False,
     device: str | torch.device = "cpu",
+    engine: str = "neurobias",
 ) -> xr.Dataset:
     """Find the fixed points (and slow points) of a circuit in every context.
 
@@ -317,11 +318,28 @@ def find_fixed_points(
         ``n_failed``) and of distinct points (``n_fixed_points``,
         ``n_slow_points``), aligned with ``contexts``.
 
+    Other parameters
+    ----------------
+    engine : {"neurobias", "brainpy"}
+        ``"brainpy"`` runs the same search through BrainPy's ``SlowPointFinder``
+        (gradient descent on ``q``; needs the ``brainpy`` extra) from the same
+        candidates and returns the same Dataset layout, judged by the same
+        residual and classification, so the engines can be compared
+        (:func:`neurobias.backends.brainpy.slow_point_finder`).
+
     Raises
     ------
     InputError
         Naming the offending argument.
     """
+    if engine not in ("neurobias", "brainpy"):
+        raise InputError(f"`engine` must be 'neurobias' or 'brainpy'; got {engine!r}")
+    if engine == "brainpy":
+        from neurobias.backends.brainpy import slow_point_finder
+
+        return slow_point_finder(circuit, tonic, contexts=contexts, inputs=inputs, initial_states=initial_states,
+                                 n_candidates=n_candidates, seed=seed, tol=tol, slow_q=slow_q, merge_tol=merge_tol,
+                                 n_modes=n_modes, eigenvectors=eigenvectors, progress=progress)
     if not isinstance(circuit, Circuit):
         raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
     n_candidates = _check_int("n_candidates", n_candidates, 0)

@@ -1,0 +1,848 @@
+"""The BrainPy bridge: a neurobias circuit as a BrainPy model, and BrainPy's slow-point finder.
+
+BrainPy (``brainpy>=2.8,<2.9`` with ``brainpy-state==0.1.0``; the optional
+extra ``neurobias[brainpy]``) is imported only when a function of this module
+is called (about 1.5 s).  Every call switches JAX to float64 *for the whole
+process* (``jax.config.update("jax_enable_x64", True)`` and
+``brainpy.math.enable_x64()``, which also makes float64 BrainPy's default
+float type): the bridge is exact only in float64.
+
+* :func:`to_brainpy`: one context of a circuit as a BrainPy
+  ``DynamicalSystem`` (:func:`network_class`) that ``bp.DSRunner`` runs,
+  with monitors ``x``, ``r``, ``z``, and BrainPy can train further (the tonic
+  input is its only ``TrainVar``).  Trajectories equal those of
+  :func:`neurobias.simulate` to float64 rounding (tested to 1e-10) for every
+  ``phi``, both forms and both integrators.
+* :func:`from_brainpy`: back to a :class:`~neurobias.Circuit` and a tonic
+  input, for the models :func:`to_brainpy` makes and for BrainPy's
+  ``RNNCell`` and ``Reservoir`` (see its docstring for exactly which).
+* :func:`slow_point_finder`: BrainPy's ``SlowPointFinder`` (Adam on the mean
+  squared speed) on the neurobias vector field, returning the Dataset of
+  :func:`neurobias.analysis.find_fixed_points` (``attrs["engine"] = "brainpy"``).
+* :func:`jax_vector_field`: the vector field ``F(x) = (-x + A(x)) / tau``
+  written in JAX, the one the three functions above use; it equals
+  :func:`neurobias.circuit.dynamics.vector_field` (tested to 1e-10).
+
+A *fixed point* is ``F(x) = 0`` for the flow, as in
+:func:`~neurobias.analysis.find_fixed_points`; BrainPy's ``SlowPointFinder``
+is run with ``f_type="continuous"`` on that same ``F``.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import xarray as xr
+
+from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.dynamics import METHODS
+from neurobias.circuit.nonlinearity import PHI_NAMES, get_phi
+from neurobias.circuit.simulate import resolve_tonic
+from neurobias.errors import InputError, describe_shape
+
+__all__ = [
+    "to_brainpy",
+    "from_brainpy",
+    "slow_point_finder",
+    "initial_candidates",
+    "jax_vector_field",
+    "enable_x64",
+    "network_class",
+    "REQUIREMENTS",
+    "ENGINE_METHOD",
+]
+
+REQUIREMENTS: tuple[str, ...] = ("brainpy>=2.8,<2.9", "brainpy-state==0.1.0")
+ENGINE_METHOD = (
+    "brainpy.analysis.SlowPointFinder.find_fps_with_gd_method "
+    "(Adam on mean_i F_i(x)^2, f_type='continuous') from the given candidates"
+)
+# neurobias integrator name -> BrainPy odeint method
+_BP_METHODS: dict[str, str] = {"euler": "euler", "exp_euler": "exp_euler"}
+_NETWORK_CLASS: Any = None
+
+
+# --------------------------------------------------------------------------- lazy BrainPy / JAX
+def _brainpy() -> tuple[Any, Any]:
+    """Import BrainPy, switch JAX to float64 (globally) and return ``(brainpy, brainpy.math)``."""
+    try:
+        import jax
+        import brainpy as bp
+        import brainpy.math as bm
+    except ImportError as exc:
+        raise ImportError(
+            f"the BrainPy bridge needs {' and '.join(REQUIREMENTS)}: "
+            f"pip install 'neurobias[brainpy]' ({exc})"
+        ) from exc
+    jax.config.update("jax_enable_x64", True)
+    bm.enable_x64()
+    return bp, bm
+
+
+def enable_x64() -> None:
+    """Import BrainPy and switch JAX (and BrainPy's default float type) to float64, for the whole process.
+
+    Every function of this module calls it; call it yourself before making
+    JAX arrays for :func:`jax_vector_field` or a model of :func:`to_brainpy`
+    (arrays made while JAX was in float32 stay float32).
+    """
+    _brainpy()
+
+
+def _softplus(x: Any) -> Any:
+    """``softplus`` exactly as torch computes it: ``x`` above 20, else ``log1p(exp(x))``."""
+    import jax.numpy as jnp
+
+    return jnp.where(x > 20.0, x, jnp.log1p(jnp.exp(jnp.minimum(x, 20.0))))
+
+
+def _jax_phi(name: str) -> Callable[[Any], Any]:
+    """The JAX version of the transfer function ``name`` (same values as the torch one)."""
+    import jax
+    import jax.numpy as jnp
+
+    table: dict[str, Callable[[Any], Any]] = {
+        "tanh": jnp.tanh,
+        "relu": jax.nn.relu,
+        "softplus": _softplus,
+        "sigmoid": jax.nn.sigmoid,
+        "linear": lambda x: x,
+    }
+    get_phi(name)  # a clear error for unknown names
+    if name not in table:
+        raise InputError(
+            f"`phi` {name!r} has no JAX version in the BrainPy bridge (it knows {', '.join(table)}); "
+            f"add one to neurobias.backends.brainpy._jax_phi"
+        )
+    return table[name]
+
+
+def _jax_drive(x: Any, ext: Any, W_rec: Any, *, phi: str, form: str) -> Any:
+    """``A(x)`` of ``tau dx/dt = -x + A(x)`` in JAX (see :func:`neurobias.circuit.dynamics.drive`)."""
+    f = _jax_phi(phi)
+    if form == "current":
+        return f(x) @ W_rec.T + ext
+    return f(x @ W_rec.T + ext)
+
+
+def jax_vector_field(x: Any, ext: Any, W_rec: Any, *, tau: float, phi: str, form: str) -> Any:
+    """``F(x) = (-x + A(x)) / tau`` in JAX, state units per ms.
+
+    The same formula as :func:`neurobias.circuit.dynamics.vector_field`:
+    ``A = W_rec phi(x) + ext`` (``form="current"``) or ``A = phi(W_rec x +
+    ext)`` (``form="rate"``).  Pure and traceable (``jax.jit``, ``jax.grad``).
+
+    Parameters
+    ----------
+    x : jax array of shape (..., unit)
+    ext : jax array of shape (..., unit), broadcastable to ``x``
+        External drive ``W_in u + b``.
+    W_rec : jax array of shape (unit, unit)
+    tau : float
+        Time constant, ms.
+    phi, form : str
+
+    Returns
+    -------
+    jax array of shape (..., unit)
+
+    Raises
+    ------
+    InputError
+        If JAX is not in float64 mode (call :func:`enable_x64` first).
+    """
+    import jax
+
+    if not jax.config.jax_enable_x64:
+        raise InputError("the BrainPy bridge computes in float64: call neurobias.backends.brainpy.enable_x64() "
+                         "before making JAX arrays")
+    return (_jax_drive(x, ext, W_rec, phi=phi, form=form) - x) / tau
+
+
+# --------------------------------------------------------------------------- checks
+def _check_circuit(circuit: Any) -> Circuit:
+    if not isinstance(circuit, Circuit):
+        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
+    return circuit
+
+
+def _check_pos(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise InputError(f"`{name}` must be a positive number; got {value!r}")
+    if not (np.isfinite(value) and value > 0):
+        raise InputError(f"`{name}` must be a positive finite number; got {value!r}")
+    return float(value)
+
+
+def _check_int(name: str, value: Any, lo: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
+        raise InputError(f"`{name}` must be an integer >= {lo}; got {value!r}")
+    return int(value)
+
+
+def _one_context(circuit: Circuit, tonic: Any, context: str | int | None) -> tuple[np.ndarray, str]:
+    """The tonic input of one context, shape (unit,), and its name."""
+    bank, names = resolve_tonic(tonic, circuit.n_units)
+    if context is None:
+        if bank.shape[0] != 1:
+            raise InputError(
+                f"`context` must name one of the {bank.shape[0]} contexts of `tonic` {list(names)} "
+                f"(a BrainPy model holds one tonic input); got None"
+            )
+        return bank[0], names[0]
+    if isinstance(context, (int, np.integer)) and not isinstance(context, bool):
+        if not 0 <= int(context) < bank.shape[0]:
+            raise InputError(f"`context` index must be in 0..{bank.shape[0] - 1}; got {context}")
+        return bank[int(context)], names[int(context)]
+    if str(context) not in names:
+        raise InputError(f"`context` {context!r} is not one of the contexts of `tonic` {list(names)}")
+    i = names.index(str(context))
+    return bank[i], names[i]
+
+
+def _vector(name: str, value: Any, n: int, dims: str) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape != (n,):
+        raise InputError(f"`{name}` must have shape {dims} = ({n},); got {describe_shape(arr.shape)}")
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"`{name}` must be finite; it has NaN or infinite entries")
+    return arr
+
+
+# --------------------------------------------------------------------------- the BrainPy model
+def network_class() -> type:
+    """The BrainPy class of the models :func:`to_brainpy` makes (built on first use).
+
+    ``NeurobiasRateNetwork(bp.DynamicalSystem)``: one context of a neurobias
+    circuit.  Attributes:
+
+    * ``W_rec (unit, unit)``, ``W_in (unit, input)``, ``W_out (output, unit)``,
+      ``b_out (output,)``: fixed arrays (``bm.asarray``, not Variables), in
+      neurobias's convention (``W_rec[i, j]`` is from unit ``j`` onto ``i``);
+    * ``tonic (unit,)``: the tonic input, a ``bm.TrainVar`` (the only one);
+    * ``u_const (input,)``: the constant input used when ``update()`` gets none;
+    * ``x0 (unit,)``: the initial state (``reset_state`` returns to it);
+    * state ``bm.Variable`` s ``x`` (unit,) (currents for ``form="current"``,
+      rates for ``form="rate"``), ``r = phi(x)`` (or ``x``) and
+      ``z = W_out r + b_out`` (output,), each with a leading batch axis in a
+      batching mode;
+    * ``tau`` (ms), ``phi``, ``form``, ``method``, ``dt`` (the step of the
+      neurobias run it mirrors, ms), ``context``, ``input_names``,
+      ``output_names``, ``seed``, ``connectivity`` (the circuit's labels).
+
+    ``update(u=None)`` makes one step of length ``bp.share['dt']`` (the
+    runner's ``dt``) with ``bp.odeint(method=...)`` on
+    ``dx/dt = (-x + A) / tau``, where the drive ``A = A(x)`` (recurrent plus
+    external input) is evaluated at the start of the step and passed to the
+    integrator as a parameter, and returns ``z``.
+    """
+    global _NETWORK_CLASS
+    if _NETWORK_CLASS is None:
+        _NETWORK_CLASS = _build_network_class()
+    return _NETWORK_CLASS
+
+
+def _build_network_class() -> type:
+    bp, bm = _brainpy()
+    import jax.numpy as jnp
+    from brainpy.initialize import variable_
+
+    class NeurobiasRateNetwork(bp.DynamicalSystem):
+        """One context of a neurobias rate circuit as a BrainPy dynamical system (see :func:`network_class`)."""
+
+        def __init__(
+            self, *, W_rec: np.ndarray, W_in: np.ndarray, W_out: np.ndarray, b_out: np.ndarray,
+            tonic: np.ndarray, u_const: np.ndarray, x0: np.ndarray, tau: float, phi: str, form: str,
+            method: str, dt: float, context: str, input_names: Sequence[str], output_names: Sequence[str],
+            seed: int | None = None, connectivity: str = "user", mode: Any = None, name: str | None = None,
+        ) -> None:
+            super().__init__(mode=mode, name=name)
+            self.num = int(W_rec.shape[0])
+            self.W_rec = bm.asarray(np.asarray(W_rec, dtype=np.float64))
+            self.W_in = bm.asarray(np.asarray(W_in, dtype=np.float64))
+            self.W_out = bm.asarray(np.asarray(W_out, dtype=np.float64))
+            self.b_out = bm.asarray(np.asarray(b_out, dtype=np.float64))
+            self.tonic = bm.TrainVar(bm.asarray(np.asarray(tonic, dtype=np.float64)))
+            self.u_const = bm.asarray(np.asarray(u_const, dtype=np.float64))
+            self.x0 = bm.asarray(np.asarray(x0, dtype=np.float64))
+            self.tau = float(tau)
+            self.phi = str(phi)
+            self.form = str(form)
+            self.method = str(method)
+            self.dt = float(dt)
+            self.context = str(context)
+            self.input_names = tuple(input_names)
+            self.output_names = tuple(output_names)
+            self.seed = seed
+            self.connectivity = str(connectivity)
+            self._phi_fn = _jax_phi(self.phi)
+            self.integral = bp.odeint(self.derivative, method=_BP_METHODS[self.method], dt=self.dt)
+            self.x = variable_(self._init_x, (self.num,), self.mode)
+            self.r = variable_(self._init_r, (self.num,), self.mode)
+            self.z = variable_(self._init_z, (int(self.W_out.shape[0]),), self.mode)
+
+        # initial values, broadcast to the (possibly batched) shape
+        def _init_x(self, shape: Sequence[int]) -> Any:
+            return jnp.broadcast_to(bm.as_jax(self.x0), tuple(shape))
+
+        def _rates(self, x: Any) -> Any:
+            return self._phi_fn(x) if self.form == "current" else x
+
+        def _init_r(self, shape: Sequence[int]) -> Any:
+            return jnp.broadcast_to(self._rates(bm.as_jax(self.x0)), tuple(shape))
+
+        def _init_z(self, shape: Sequence[int]) -> Any:
+            z = self._rates(bm.as_jax(self.x0)) @ bm.as_jax(self.W_out).T + bm.as_jax(self.b_out)
+            return jnp.broadcast_to(z, tuple(shape))
+
+        def reset_state(self, batch_or_mode: Any = None, **kwargs: Any) -> None:
+            if batch_or_mode is None:
+                batch_or_mode = kwargs.get("batch_size", None)
+            self.x.value = variable_(self._init_x, (self.num,), batch_or_mode).value
+            self.r.value = variable_(self._init_r, (self.num,), batch_or_mode).value
+            self.z.value = variable_(self._init_z, (int(self.W_out.shape[0]),), batch_or_mode).value
+
+        def derivative(self, x: Any, t: Any, A: Any) -> Any:
+            """``dx/dt = (-x + A) / tau`` with the drive ``A`` held fixed over the step."""
+            return (-x + A) / self.tau
+
+        def external(self, u: Any = None) -> Any:
+            """The external drive ``W_in u + tonic``, shape (unit,) or (batch, unit)."""
+            ext = self.tonic.value
+            u = bm.as_jax(self.u_const) if u is None else bm.as_jax(u)
+            if self.W_in.shape[1]:
+                ext = ext + u @ bm.as_jax(self.W_in).T
+            return ext
+
+        def vector_field(self, x: Any, u: Any = None) -> Any:
+            """``F(x)`` at input ``u`` (default ``u_const``), state units per ms."""
+            return jax_vector_field(bm.as_jax(x), self.external(u), bm.as_jax(self.W_rec), tau=self.tau,
+                                    phi=self.phi, form=self.form)
+
+        def update(self, u: Any = None) -> Any:
+            dt = bp.share["dt"]
+            t = bp.share.load("t", 0.0)
+            x = self.x.value
+            A = _jax_drive(x, self.external(u), bm.as_jax(self.W_rec), phi=self.phi, form=self.form)
+            x_new = self.integral(x, t, A, dt=dt)
+            r = self._rates(x_new)
+            self.x.value = x_new
+            self.r.value = r
+            self.z.value = r @ bm.as_jax(self.W_out).T + bm.as_jax(self.b_out)
+            return self.z.value
+
+    return NeurobiasRateNetwork
+
+
+def to_brainpy(
+    circuit: Circuit,
+    tonic: Any,
+    *,
+    context: str | int | None = None,
+    inputs: Any = None,
+    x0: Any = None,
+    dt: float = 1.0,
+    method: str = "euler",
+    mode: Any = None,
+    name: str | None = None,
+) -> Any:
+    """One context of a circuit as a BrainPy ``DynamicalSystem`` (see :func:`network_class`).
+
+    The model integrates ``tau dx/dt = -x + A(x)`` with the drive
+    ``A = W_rec phi(x) + W_in u + b`` (``form="current"``) or
+    ``A = phi(W_rec x + W_in u + b)`` (``form="rate"``), ``b`` the context's
+    tonic input, exactly as :func:`neurobias.simulate`.  Run it with::
+
+        runner = bp.DSRunner(model, monitors=["x", "r", "z"], dt=model.dt)
+        runner.run(inputs=u)          # u of shape (time, input); or runner.run(duration)
+
+    ``runner.mon["x"][k]`` is the state after step ``k + 1``, i.e.
+    ``simulate(...).x[..., k, :]`` (neurobias's time axis starts at ``dt``,
+    BrainPy's ``runner.mon.ts`` at 0).  The step is the runner's ``dt``
+    (``bp.share["dt"]``): give ``dt=model.dt`` to mirror the neurobias run.
+
+    Integrators: ``method="euler"`` is BrainPy's ``odeint(method="euler")``,
+    ``x + dt F(x)``.  ``method="exp_euler"`` is BrainPy's exponential Euler
+    (``odeint(method="exp_euler")``): it advances ``dx/dt = f(x)`` by
+    ``x + dt exprel(dt l) f(x)`` where ``l = d(sum f)/dx`` is found by
+    autodiff of the derivative function with respect to its state argument.
+    The model passes the drive ``A(x)``, evaluated at the start of the step,
+    to the derivative function as a parameter, so ``l = -1/tau`` exactly and
+    the step is ``x + tau (1 - exp(-dt/tau)) F(x)``: neurobias's
+    ``exp_euler`` (exact for the leak).  (Had the recurrent term been written
+    inside the derivative function, BrainPy would take ``l`` as the column
+    sums of the Jacobian, ``(-1 + phi'(x_j) sum_i W_ij)/tau`` for the current
+    form, a different scheme.)  Both agree with neurobias to float64
+    rounding (tested to 1e-10).
+
+    Training in BrainPy: ``model.train_vars()`` holds only ``tonic`` (the
+    weights are fixed arrays, so gradients are never taken with respect to
+    them): bias-only training, as neurobias's ``bias`` mode.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    tonic : array_like of shape (context, unit) or (unit,), DataArray or Dataset
+        Tonic input bank (anything :func:`neurobias.circuit.simulate.resolve_tonic`
+        accepts), state units.
+    context : str or int, optional
+        The context to take (name or position); required when the bank has
+        more than one.
+    inputs : array_like of shape (input,), optional
+        Constant input used when ``update()`` is called without one (default
+        zeros); e.g. for BrainPy's ``SlowPointFinder`` on the model.
+    x0 : array_like of shape (unit,), optional
+        Initial state (default zeros, as in :func:`neurobias.simulate`).
+    dt : float
+        Step (ms) the model is meant to run with; stored as ``model.dt`` and
+        used as the integrator's default step.
+    method : {"euler", "exp_euler"}
+    mode : brainpy.math.Mode, optional
+        BrainPy computing mode (e.g. ``bm.BatchingMode(batch_size)``;
+        default non-batching).
+    name : str, optional
+        BrainPy node name.
+
+    Returns
+    -------
+    NeurobiasRateNetwork
+        A ``brainpy.DynamicalSystem``.
+
+    Raises
+    ------
+    InputError
+        Naming the offending argument.
+    ImportError
+        If BrainPy is not installed.
+    """
+    circuit = _check_circuit(circuit)
+    if method not in METHODS:
+        raise InputError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
+    dt = _check_pos("dt", dt)
+    n = circuit.n_units
+    b, ctx_name = _one_context(circuit, tonic, context)
+    u = np.zeros(circuit.n_inputs) if inputs is None else _vector(
+        "inputs", inputs, circuit.n_inputs, "(input,)")
+    x_init = np.zeros(n) if x0 is None else _vector("x0", x0, n, "(unit,)")
+    _jax_phi(circuit.phi)  # fail early for a phi without a JAX version
+    cls = network_class()
+    return cls(
+        W_rec=circuit.W_rec, W_in=circuit.W_in, W_out=circuit.W_out, b_out=circuit.b_out, tonic=b,
+        u_const=u, x0=x_init, tau=circuit.tau, phi=circuit.phi, form=circuit.form, method=method, dt=dt,
+        context=ctx_name, input_names=circuit.input_names, output_names=circuit.output_names, seed=circuit.seed,
+        connectivity=circuit.connectivity, mode=mode, name=name,
+    )
+
+
+# --------------------------------------------------------------------------- back from BrainPy
+def _values(a: Any) -> np.ndarray:
+    """A BrainPy array, Variable or jax array as a float64 numpy copy."""
+    import brainpy.math as bm
+
+    return np.array(bm.as_numpy(a.value if isinstance(a, bm.Variable) else a), dtype=np.float64)
+
+
+def _identify_phi(fn: Any, where: str) -> str:
+    """The neurobias ``phi`` equal to the elementwise activation ``fn`` (checked on a grid), or InputError."""
+    import jax.numpy as jnp
+
+    grid = np.concatenate([np.linspace(-12.0, 12.0, 241), [-30.0, 30.0]])
+    try:
+        got = np.asarray(fn(jnp.asarray(grid)), dtype=np.float64)
+    except Exception as exc:  # noqa: BLE001 - any failure means we cannot use it
+        raise InputError(f"{where}: cannot evaluate the activation {fn!r} ({exc})") from None
+    if got.shape == grid.shape:
+        for name in PHI_NAMES:
+            want = get_phi(name).fn(torch.as_tensor(grid)).numpy()
+            if np.allclose(got, want, rtol=0.0, atol=1e-9):
+                return name
+    raise InputError(
+        f"{where}: the activation {getattr(fn, '__name__', fn)!r} is none of neurobias's transfer functions "
+        f"({', '.join(PHI_NAMES)})"
+    )
+
+
+def from_brainpy(model: Any, *, dt: float = 1.0, connectivity: str | None = None) -> tuple[Circuit, np.ndarray]:
+    """A neurobias circuit and tonic input from a BrainPy rate network with dense weights.
+
+    Supported models, exactly:
+
+    1. The models of :func:`to_brainpy` (``NeurobiasRateNetwork``): every
+       field comes back (weights, ``tau``, ``phi``, ``form``, names, seed,
+       connectivity label) and the
+       tonic input is the current value of ``model.tonic`` (trained values
+       included).  ``dt`` is ignored.
+    2. ``brainpy.dyn.RNNCell`` (``h_t = act(x_t Wi + h_{t-1} Wh + b)``):
+       the rate form stepped with Euler at ``dt = tau``, so the circuit has
+       ``form="rate"``, ``W_rec = Wh^T``, ``W_in = Wi^T``, tonic ``b`` (zeros
+       if ``b`` is None), ``tau = dt``, and ``simulate(circuit, tonic,
+       dt=dt)`` reproduces the cell step by step.
+    3. ``brainpy.dyn.Reservoir`` with ``activation_type="internal"``, dense
+       weights (``comp_type="dense"``), no noise (``noise_in = noise_rec =
+       0``), a 1-D input and ``leaky_rate > 0``
+       (``r <- (1 - a) r + a act(u Win + r Wrec + bias)``): the rate form
+       stepped with Euler at ``dt = a tau``, so ``tau = dt / a``,
+       ``W_rec = Wrec^T``, ``W_in = Win^T``, tonic ``bias``.
+
+    For 2 and 3 the activation must equal one of neurobias's transfer
+    functions (``tanh``, ``relu``, ``softplus``, ``sigmoid``, ``linear``;
+    checked numerically on a grid, so a user's own ``tanh`` works too), the
+    circuit has no readout (``W_out`` of shape (0, unit)), and weights held in
+    Variables or ``TrainVar`` s (training mode) are copied at their current
+    values.  Anything else (GRU/LSTM cells, sparse or just-in-time
+    connectivity, spiking networks, networks of several nodes) raises
+    :class:`~neurobias.InputError`.
+
+    Parameters
+    ----------
+    model : brainpy.DynamicalSystem
+    dt : float
+        For ``RNNCell`` and ``Reservoir``: the step in ms that one BrainPy
+        update stands for (default 1 ms); it sets ``tau``.
+    connectivity : str, optional
+        Label for the circuit (default ``"brainpy.<class name>"``, or the
+        original label for models of :func:`to_brainpy`).
+
+    Returns
+    -------
+    circuit : Circuit
+    tonic : ndarray of shape (unit,)
+    """
+    bp, bm = _brainpy()
+    cls = network_class()
+    dt = _check_pos("dt", dt)
+    if isinstance(model, cls):
+        circuit = Circuit.from_arrays(
+            W_rec=_values(model.W_rec), W_in=_values(model.W_in), W_out=_values(model.W_out),
+            b_out=_values(model.b_out), tau=model.tau, phi=model.phi, form=model.form,
+            input_names=model.input_names, output_names=model.output_names, seed=model.seed,
+            connectivity=connectivity or model.connectivity,
+        )
+        return circuit, _values(model.tonic)
+    kind = type(model).__name__
+    label = connectivity or f"brainpy.{kind}"
+    if isinstance(model, bp.dyn.RNNCell):
+        phi = _identify_phi(model.activation, "RNNCell")
+        Wh, Wi = _values(model.Wh), _values(model.Wi)
+        b = np.zeros(Wh.shape[0]) if model.b is None else _values(model.b).reshape(-1)
+        circuit = Circuit.from_arrays(W_rec=Wh.T, W_in=Wi.T, tau=dt, phi=phi, form="rate", connectivity=label)
+        return circuit, b
+    if isinstance(model, bp.dyn.Reservoir):
+        problems = []
+        if model.activation_type != "internal":
+            problems.append(f"activation_type={model.activation_type!r} (only 'internal' is a neurobias form)")
+        if model.comp_type != "dense":
+            problems.append(f"comp_type={model.comp_type!r} (only 'dense')")
+        if model.noise_ff != 0 or model.noise_rec != 0:
+            problems.append("noise_in/noise_rec > 0 (only noiseless reservoirs)")
+        if len(model.input_shape) != 1:
+            problems.append(f"input_shape={model.input_shape} (only 1-D inputs)")
+        if not model.leaky_rate > 0:
+            problems.append(f"leaky_rate={model.leaky_rate} (must be > 0)")
+        if problems:
+            raise InputError("Reservoir not supported by from_brainpy: " + "; ".join(problems))
+        phi = _identify_phi(model.activation, "Reservoir")
+        Wrec, Win = _values(model.Wrec), _values(model.Win)
+        b = np.zeros(Wrec.shape[0]) if model.bias is None else _values(model.bias).reshape(-1)
+        circuit = Circuit.from_arrays(W_rec=Wrec.T, W_in=Win.T, tau=dt / float(model.leaky_rate), phi=phi,
+                                      form="rate", connectivity=label)
+        return circuit, b
+    raise InputError(
+        f"`model` must be a network made by to_brainpy, a brainpy.dyn.RNNCell or a dense, noiseless "
+        f"brainpy.dyn.Reservoir with activation_type='internal'; got {kind}"
+    )
+
+
+# --------------------------------------------------------------------------- slow points
+def initial_candidates(
+    circuit: Circuit,
+    tonic: Any,
+    *,
+    contexts: Sequence[str] | None = None,
+    inputs: Any = None,
+    n_candidates: int = 256,
+    seed: int = 0,
+) -> np.ndarray:
+    """The first-round candidates of :func:`~neurobias.analysis.find_fixed_points`, as an array.
+
+    The same generator, in the same order, with the same seed (and the same
+    ``tonic``, ``contexts``, ``inputs``):
+    ``find_fixed_points(circuit, tonic, n_candidates=n, seed=s)`` starts, in
+    every context, from exactly these states (then explores around what it finds),
+    so passing them to :func:`slow_point_finder` gives both engines the same
+    start.  A quarter come from simulated trajectories (plus 2% noise), the
+    rest are random states spread over the range the trajectories visit.
+
+    Returns
+    -------
+    ndarray of shape (context, n_candidates, unit)
+    """
+    from neurobias.analysis import _candidates as cand
+    from neurobias.analysis._field import Field
+    from neurobias.analysis.fixed_points import _resolve_inputs
+
+    circuit = _check_circuit(circuit)
+    n_candidates = _check_int("n_candidates", n_candidates, 1)
+    seed = _check_int("seed", seed, 0)
+    bank, names = resolve_tonic(tonic, circuit.n_units, contexts)
+    C, N = bank.shape
+    u = _resolve_inputs(inputs, C, circuit.n_inputs)
+
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.tensor(np.array(a, dtype=np.float64), dtype=torch.float64)
+
+    with torch.no_grad():
+        field = Field(W_rec=t(circuit.W_rec), ext=t(u @ circuit.W_in.T + bank), tau=circuit.tau, phi=circuit.phi,
+                      form=circuit.form)
+        rng = np.random.default_rng(seed)
+        user = torch.zeros((C, 0, N), dtype=torch.float64)
+        n_traj = max(4, min(256, n_candidates // 8))
+        visited = cand.visit(field, rng, n_traj, extra=user)
+        x0, ctx0, _ = cand.first_round(field, rng, visited, n_candidates, user)
+    out = np.zeros((C, n_candidates, N))
+    for c in range(C):
+        out[c] = x0[ctx0 == c].numpy()
+    return out
+
+
+def slow_point_finder(
+    circuit: Circuit,
+    tonic: Any,
+    *,
+    contexts: Sequence[str] | None = None,
+    inputs: Any = None,
+    initial_states: Any = None,
+    n_candidates: int = 0,
+    seed: int = 0,
+    n_iter: int = 20000,
+    lr: float = 0.2,
+    lr_decay: float = 0.9999,
+    num_batch: int = 1000,
+    stop_loss: float | None = None,
+    dtype: str = "float64",
+    tol: float = 1e-10,
+    slow_q: float = 1e-6,
+    merge_tol: float = 1e-6,
+    n_modes: int | None = None,
+    eigenvectors: bool = False,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Fixed and slow points found by BrainPy's ``SlowPointFinder``, in the layout of ``find_fixed_points``.
+
+    For each context, ``brainpy.analysis.SlowPointFinder(f_cell,
+    f_type="continuous")`` with ``f_cell(x) = F(x)`` (:func:`jax_vector_field`
+    at the context's drive ``W_in u + b_c``) runs
+    ``find_fps_with_gd_method``: Adam (``beta1 = 0.9``, ``beta2 = 0.999``,
+    ``eps = 1e-8``, learning rate ``lr * lr_decay**step``, BrainPy's
+    defaults) on the loss ``mean over candidates of mean_i F_i(x)^2``, for
+    ``n_iter`` steps or until that loss falls below ``stop_loss`` (checked
+    every ``num_batch`` steps).  BrainPy's own filters (``filter_loss``,
+    ``keep_unique``, ``exclude_outliers``) are not used; instead every final
+    state is judged exactly as :func:`~neurobias.analysis.find_fixed_points`
+    judges its candidates, with neurobias's float64 torch
+    :func:`~neurobias.circuit.dynamics.vector_field`: ``max|F| <= tol`` is a
+    fixed point (``kind="fixed"``), otherwise ``q = |F|^2/2 <= slow_q`` a slow
+    point (``kind="slow"``), otherwise a failure (counted in
+    ``n_failed``); duplicates are merged with the same tolerance and the same
+    helpers, and spectra, ``index``, ``stability`` and ``oscillatory`` come
+    from the same code.  Nothing is polished by Newton: residuals are
+    BrainPy's.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    tonic : array_like of shape (context, unit) or (unit,), DataArray or Dataset
+    contexts : sequence of str, optional
+        Names for, or a selection from, the contexts of ``tonic``.
+    inputs : array_like of shape (input,) or (context, input), optional
+        Constant input (default zero).
+    initial_states : array_like of shape (n, unit) or (context, n, unit), optional
+        Starting states (the same array ``find_fixed_points`` accepts).
+    n_candidates : int
+        Extra starting states per context from neurobias's first-round
+        generator (:func:`initial_candidates`, with ``seed``); at least one
+        of ``initial_states`` and ``n_candidates`` must give some.
+    seed : int
+        Seed of the generated candidates (the descent itself is deterministic).
+    n_iter : int
+        Adam steps (BrainPy's ``num_opt``); BrainPy runs whole batches, so
+        this is rounded up to a multiple of ``num_batch`` (the attribute
+        ``iterations_run`` says how many ran).
+    lr, lr_decay : float
+        Initial learning rate (state units) and its decay per step.
+    num_batch : int
+        Steps per batch; BrainPy checks ``stop_loss`` and prints after each.
+        BrainPy 2.8 traces and compiles its loop again for every batch (about
+        1 s each on a 2-core CPU), so its own default of 100 spends most of
+        a 20,000-step run compiling; 1000 keeps that overhead small.
+    stop_loss : float, optional
+        BrainPy's ``tolerance`` on the mean loss (default ``tol**2``, the
+        largest value at which every candidate could already satisfy ``max|F|
+        <= tol``; in practice the descent runs ``n_iter`` steps).
+    dtype : {"float64", "float32"}
+        Precision of BrainPy's descent (the judging is always float64).
+        ``"float32"`` is BrainPy's own default precision: its residuals stop
+        near 1e-8 (state units per ms), so with ``tol = 1e-10`` its points
+        come back as slow points.
+    tol, slow_q, merge_tol, n_modes, eigenvectors
+        As in :func:`~neurobias.analysis.find_fixed_points`.
+    progress : bool
+        Let BrainPy print its progress.
+
+    Returns
+    -------
+    xarray.Dataset
+        The layout of :func:`~neurobias.analysis.find_fixed_points` (flat
+        ``fp`` dimension with a ``context`` coordinate, ``x``, ``r``,
+        ``residual``, ``q``, ``eig_real``, ``eig_imag``, ``index``,
+        ``stability``, ``oscillatory``, ``kind``, ``n_hits``, ``source``),
+        valid for the schema kind ``fixed_points``; attributes as there plus
+        ``engine = "brainpy"``, ``brainpy_version``, ``n_iter``, ``lr``,
+        ``lr_decay``, ``num_batch``, ``stop_loss``, ``dtype``, ``iterations_run`` and
+        ``wall_time_s`` (per context, aligned with ``contexts``).  ``seed``
+        is -1 when no candidates were generated.
+
+    Raises
+    ------
+    InputError
+        Naming the offending argument.
+    ImportError
+        If BrainPy is not installed.
+    """
+    from neurobias.analysis import _candidates as cand
+    from neurobias.analysis._field import Field
+    from neurobias.analysis._linalg import n_workers, one_lapack_thread
+    from neurobias.analysis.fixed_points import (
+        SLOW_MERGE_RTOL,
+        _Points,
+        _resolve_initial,
+        _resolve_inputs,
+        _spectra,
+        _to_dataset,
+    )
+    from neurobias.analysis._dedup import match
+
+    circuit = _check_circuit(circuit)
+    N = circuit.n_units
+    n_candidates = _check_int("n_candidates", n_candidates, 0)
+    seed = _check_int("seed", seed, 0)
+    n_iter = _check_int("n_iter", n_iter, 1)
+    num_batch = min(_check_int("num_batch", num_batch, 1), n_iter)
+    lr = _check_pos("lr", lr)
+    lr_decay = _check_pos("lr_decay", lr_decay)
+    tol = _check_pos("tol", tol)
+    slow_q = _check_pos("slow_q", slow_q)
+    merge_tol = _check_pos("merge_tol", merge_tol)
+    stop_loss = tol * tol if stop_loss is None else _check_pos("stop_loss", stop_loss)
+    if dtype not in ("float64", "float32"):
+        raise InputError(f"`dtype` must be 'float64' or 'float32'; got {dtype!r}")
+    if n_modes is None:
+        n_modes = min(8, N)
+    elif isinstance(n_modes, bool) or not isinstance(n_modes, (int, np.integer)) or not 0 <= n_modes <= N:
+        raise InputError(f"`n_modes` must be an integer in 0..{N}; got {n_modes!r}")
+    bank, names = resolve_tonic(tonic, N, contexts)
+    C = bank.shape[0]
+    u = _resolve_inputs(inputs, C, circuit.n_inputs)
+    user = _resolve_initial(initial_states, C, N)
+    if n_candidates == 0 and user.shape[1] == 0:
+        raise InputError("give `initial_states` of shape (n, unit) or (context, n, unit), or `n_candidates` >= 1")
+    _jax_phi(circuit.phi)
+    starts = [user]
+    sources = [np.full(user.shape[1], cand.SOURCES.index("user"))]
+    if n_candidates:
+        gen = initial_candidates(circuit, bank, contexts=names, inputs=u, n_candidates=n_candidates, seed=seed)
+        starts.append(gen)
+        n_tr = min(n_candidates, max(max(4, min(256, n_candidates // 8)), n_candidates // 4))
+        sources.append(np.where(np.arange(n_candidates) < n_tr, cand.SOURCES.index("trajectory"),
+                                cand.SOURCES.index("random")))
+    x_start = np.concatenate(starts, axis=1)  # (C, n, N)
+    src = np.concatenate(sources)
+    n_start = x_start.shape[1]
+    ext = u @ circuit.W_in.T + bank
+
+    bp, bm = _brainpy()
+    import jax.numpy as jnp
+
+    W = jnp.asarray(circuit.W_rec, dtype=dtype)
+    finals = np.zeros_like(x_start)
+    iterations = np.zeros(C, dtype=np.int64)
+    walls = np.zeros(C)
+    for c in range(C):
+        ext_c = jnp.asarray(ext[c], dtype=dtype)
+
+        def f_cell(x: Any, ext_c: Any = ext_c) -> Any:
+            return jax_vector_field(x, ext_c, W, tau=circuit.tau, phi=circuit.phi, form=circuit.form)
+
+        t0 = time.perf_counter()
+        finder = bp.analysis.SlowPointFinder(f_cell=f_cell, f_type="continuous", verbose=progress)
+        optimizer = bp.optim.Adam(lr=bp.optim.ExponentialDecayLR(lr, 1, lr_decay), beta1=0.9, beta2=0.999,
+                                  eps=1e-8)
+        finder.find_fps_with_gd_method(candidates=jnp.asarray(x_start[c], dtype=dtype), tolerance=stop_loss,
+                                       num_batch=num_batch, num_opt=n_iter, optimizer=optimizer)
+        finals[c] = np.asarray(finder.fixed_points, dtype=np.float64)
+        walls[c] = time.perf_counter() - t0
+        iterations[c] = int(np.asarray(finder.opt_losses).shape[0])
+
+    with torch.no_grad(), one_lapack_thread() as threads:
+        workers = n_workers(threads)
+
+        def t(a: np.ndarray) -> torch.Tensor:
+            return torch.tensor(np.array(a, dtype=np.float64), dtype=torch.float64)
+
+        field = Field(W_rec=t(circuit.W_rec), ext=t(ext), tau=circuit.tau, phi=circuit.phi, form=circuit.form)
+        x = t(finals.reshape(C * n_start, N))
+        ctx = torch.arange(C).repeat_interleave(n_start)
+        source = torch.as_tensor(np.tile(src, C), dtype=torch.long)
+        F = field.F(x, ctx)
+        residual = F.abs().amax(-1)
+        q = 0.5 * (F * F).sum(-1)
+        finite = torch.isfinite(residual)
+        conv = finite & (residual <= tol)
+        is_slow = finite & ~conv & (q <= slow_q)
+        failed = ~conv & ~is_slow
+        stats = {k: np.bincount(ctx[m].numpy(), minlength=C).astype(np.int64)
+                 for k, m in (("tried", torch.ones_like(conv)), ("converged", conv), ("slow", is_slow),
+                              ("failed", failed))}
+        fixed = _Points(N, field.ext)
+        slow = _Points(N, field.ext)
+        ci = torch.nonzero(conv).squeeze(-1)
+        fixed.add(x[ci], ctx[ci], residual[ci], q[ci], source[ci], rtol=merge_tol)
+        si = torch.nonzero(is_slow).squeeze(-1)
+        slow.add(x[si], ctx[si], residual[si], q[si], source[si], rtol=SLOW_MERGE_RTOL)
+        if len(slow) and len(fixed):
+            near = match(slow.x, slow.ctx, fixed.x, fixed.ctx, rtol=SLOW_MERGE_RTOL) >= 0
+            slow.select(torch.nonzero(~near).squeeze(-1))
+        all_x = torch.cat([fixed.x, slow.x])
+        all_ctx = torch.cat([fixed.ctx, slow.ctx])
+        values, right, lefts = _spectra(field, all_x, all_ctx, n_top=n_modes if eigenvectors else 0,
+                                        left=eigenvectors, workers=workers)
+    kind = np.array(["fixed"] * len(fixed) + ["slow"] * len(slow), dtype=str)
+    settings = {
+        "tol": tol, "slow_q": slow_q, "merge_tol": merge_tol, "seed": seed if n_candidates else -1,
+        "n_candidates": n_start, "n_modes": int(n_modes),
+    }
+    ds = _to_dataset(
+        circuit, names, u, x=all_x.numpy(), ctx=all_ctx.numpy(), values=values, kind=kind,
+        residual=torch.cat([fixed.residual, slow.residual]).numpy(), q=torch.cat([fixed.q, slow.q]).numpy(),
+        hits=torch.cat([fixed.hits, slow.hits]).numpy(),
+        source=np.array(cand.SOURCES, dtype=str)[torch.cat([fixed.source, slow.source]).numpy()],
+        right=right if eigenvectors else None, lefts=lefts if eigenvectors else None, stats=stats,
+        settings=settings,
+    )
+    ds.attrs.update({
+        "engine": "brainpy",
+        "method": ENGINE_METHOD,
+        "brainpy_version": str(bp.__version__),
+        "n_iter": n_iter,
+        "lr": lr,
+        "lr_decay": lr_decay,
+        "num_batch": num_batch,
+        "stop_loss": stop_loss,
+        "dtype": dtype,
+        "iterations_run": iterations,
+        "wall_time_s": walls,
+    })
+    return ds
