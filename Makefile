@@ -35,6 +35,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/fixed_points.py
+	$(BIN)/python benchmarks/brainpy_fixed_points.py --quick
 
 clean:
 	rm -rf $(VENV) runs

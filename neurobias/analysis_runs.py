@@ -165,13 +165,6 @@ def continuation_of_run(
 
 
 # ------------------------------------------------------------------ comparison
-#: analysis parts that :func:`compare_contexts` may compute, in order
-COMPARISON_PARTS: tuple[str, ...] = (
-    "tonic", "nmse", "pca", "gain", "alignment", "task_variance", "clusters", "fixed_points", "matches",
-    "manifold", "selection",
-)
-
-
 def _bools_to_int8(ds: xr.Dataset) -> xr.Dataset:
     for name in list(ds.data_vars):
         if ds[name].dtype == bool:
@@ -302,7 +295,6 @@ def compare_contexts(
     fp_names = {v: f"fp_{v}" for v in ("n_points", "n_matched", "n_unmatched_a", "n_unmatched_b",
                                        "n_stability_changed", "mean_displacement", "max_displacement",
                                        "mean_eig_change", "mean_leading_change", "mean_slow_angle")}
-    fp_names["fp_counts"] = "fp_counts"
     summary = summary.rename({k: v for k, v in fp_names.items() if k in summary.data_vars})
     fp_kind = list(summary.attrs.get("kind", ["fixed"]))
     summary_parts = list(summary.attrs.get("parts", []))
@@ -599,8 +591,11 @@ def summarize_comparison(comparison: xr.Dataset, *, run_name: str = "RUN_DIR") -
         if iu:
             svals = np.array([sw[i, j] for i, j in iu])
             b = iu[int(np.nanargmax(svals))] if np.any(np.isfinite(svals)) else iu[0]
-            text += (f" Changing context switches up to {_pct(sw[b])} of the units on or off ({names[b[0]]} vs "
-                     f"{names[b[1]]}).")
+            if np.isfinite(sw[b]) and sw[b] > 0:
+                text += (f" Changing context switches up to {_pct(sw[b])} of the units on or off ({names[b[0]]} vs "
+                         f"{names[b[1]]}).")
+            else:
+                text += " No unit switches on or off between contexts."
         text += (" Largest real part of the effective connectivity's eigenvalues (the operating point is stable "
                  "below 1): " + ", ".join(f"{c} {_fmt(v)}" for c, v in zip(names, absc)) + ".")
         paras.append(text)
@@ -653,14 +648,24 @@ def summarize_comparison(comparison: xr.Dataset, *, run_name: str = "RUN_DIR") -
     if "sel_selection_angle" in ds:
         inputs = [str(u) for u in ds["input"].values]
         ang = np.asarray(ds["sel_selection_angle"].transpose("context", "input").values, dtype=float)
+        dot = np.asarray(ds["sel_selection_dot"].transpose("context", "input").values, dtype=float)
         rel = np.asarray(ds["sel_slowest_real"].values, dtype=float)
         rows = []
-        for c, a_row, lam in zip(names, ang, rel):
-            angles = ", ".join(f"{u} {_fmt(a, 2)}°" for u, a in zip(inputs, a_row))
-            tc = f"{_fmt(-1.0 / lam, 3)} ms" if np.isfinite(lam) and lam < 0 else "no decay"
-            rows.append(f"{c}: {angles} (slowest mode time constant {tc})")
-        paras.append("Selection vectors (left eigenvector of the slowest mode, Mante et al. 2013), angle with each "
-                     "input direction: " + "; ".join(rows) + ".")
+        for c, a_row, d_row, lam in zip(names, ang, dot, rel):
+            proj = ", ".join(f"{u} {_fmt(abs(d), 3)} ({_fmt(a, 2)}°)" for u, a, d in zip(inputs, a_row, d_row))
+            if not np.isfinite(lam):
+                tc = "no point"
+            elif lam < 0:
+                tc = f"slowest mode decays in {_fmt(-1.0 / lam, 3)} ms"
+            elif lam > 0:
+                tc = f"slowest mode grows with time constant {_fmt(1.0 / lam, 3)} ms: an unstable point"
+            else:
+                tc = "slowest mode neutral"
+            rows.append(f"{c}: {proj}; {tc}")
+        paras.append("Selection vectors (left eigenvector l of the slowest mode at the central fixed or slow point, "
+                     "Mante et al. 2013): |l . b| for each input direction b (angle between them): "
+                     + "; ".join(rows) + ". The input with the larger |l . b| is the one integrated along the "
+                     "slow direction.")
     if ds.attrs.get("skipped"):
         paras.append(f"Not computed: {ds.attrs['skipped']}.")
     return "\n".join(paras)

@@ -130,13 +130,22 @@ def plot_tonic_pca(comparison: xr.Dataset) -> Figure:
     ax_s.set_xlabel("PC 1" + (pct[0] if K else ""), fontsize=8)
     if K >= 2:
         ax_s.set_ylabel("PC 2" + pct[1], fontsize=8)
-    else:
-        ax_s.set_yticks([])
     ax_s.axhline(0, color="0.85", lw=0.6, zorder=0)
     ax_s.axvline(0, color="0.85", lw=0.6, zorder=0)
     ax_s.margins(0.25)
+    if K < 2:
+        ax_s.set_yticks([])
+        ax_s.set_ylim(-1.0, 1.0)
     ax_s.set_title("tonic input of each context", fontsize=9, loc="left")
 
+    if K <= 1:
+        note = ("With two contexts the centred bank\nhas one direction (their difference):\n"
+                "it holds all the variance, and\nthe participation ratio is 1\nwhatever the tonic inputs.")
+        for ax in (ax_v, ax_n):
+            ax.set_axis_off()
+        ax_v.text(0.0, 0.5, note, transform=ax_v.transAxes, fontsize=8, va="center", ha="left")
+        ax_s.tick_params(labelsize=7)
+        return fig
     comp = np.arange(1, K + 1)
     ax_v.bar(comp, ratio, color="tab:blue", alpha=0.8, label="per component")
     if K:
@@ -152,8 +161,9 @@ def plot_tonic_pca(comparison: xr.Dataset) -> Figure:
     if finite.size:
         lo, hi = float(min(finite.min(), pr)), float(max(finite.max(), pr))
         bins = np.linspace(lo - 0.05, hi + 0.05, 25) if hi > lo else 10
-        ax_n.hist(finite, bins=bins, color="0.6", label=f"units shuffled ({finite.size})")
-        ax_n.set_title(f"participation ratio vs null: p = {p:.2g}", fontsize=9, loc="left")
+        counts, _, _ = ax_n.hist(finite, bins=bins, color="0.6", label=f"units shuffled ({finite.size})")
+        ax_n.set_ylim(0, 1.45 * float(np.max(counts)))  # room for the legend above the histogram
+        ax_n.set_title(f"participation ratio (p = {p:.2g})", fontsize=9, loc="left")
     else:
         ax_n.text(0.5, 0.5, "no shuffle null", ha="center", va="center", transform=ax_n.transAxes, fontsize=8)
         ax_n.set_title("participation ratio", fontsize=9, loc="left")
@@ -161,7 +171,7 @@ def plot_tonic_pca(comparison: xr.Dataset) -> Figure:
         ax_n.axvline(pr, color="tab:red", lw=2, label=f"tonic bank ({pr:.2f})")
     ax_n.set_xlabel(f"participation ratio (max {K})", fontsize=8)
     ax_n.set_ylabel("count", fontsize=8)
-    ax_n.legend(fontsize=7, frameon=False, loc="best")
+    ax_n.legend(fontsize=7, loc="upper left", frameon=True, framealpha=0.95, edgecolor="none")
     for ax in (ax_s, ax_v, ax_n):
         ax.tick_params(labelsize=7)
     return fig
@@ -309,16 +319,17 @@ def plot_matched(comparison: xr.Dataset, fixed_points: xr.Dataset) -> Figure:
     thr = (np.array([ds["fp_threshold"].values[i, j] for i, j in pairs], dtype=float) if "fp_threshold" in ds
            else np.full(len(pairs), np.nan))
     axc, axp = axd["count"], axd["disp"]
-    axc.barh(y, nm, color="tab:green", label="matched")
-    axc.barh(y, ua, left=nm, color="tab:orange", label="only in first")
-    axc.barh(y, ub, left=nm + ua, color="tab:purple", label="only in second")
+    h = 0.6
+    axc.barh(y, nm, height=h, color="tab:green", label="matched")
+    axc.barh(y, ua, height=h, left=nm, color="tab:orange", label="only in first")
+    axc.barh(y, ub, height=h, left=nm + ua, color="tab:purple", label="only in second")
     axc.set_yticks(y, labels=pair_labels, fontsize=7)
     axc.invert_yaxis()
     axc.set_xlabel("fixed points", fontsize=8)
     axc.set_title("matched and unmatched fixed points", fontsize=9, loc="left")
     axc.xaxis.get_major_locator().set_params(integer=True)
     shown = np.nan_to_num(disp)
-    axp.barh(y, shown, color="tab:blue", label="mean displacement")
+    axp.barh(y, shown, height=h, color="tab:blue", label="mean displacement")
     if np.any(np.isfinite(thr)):
         axp.plot(thr, y, ls="", marker="|", ms=14, mew=2, color="k", label="matching threshold")
     top = float(np.nanmax(np.concatenate([shown, np.nan_to_num(thr), [0.0]])))
