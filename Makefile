@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: install demo test bench clean help
 
 help:
-	@echo "make demo   - create .venv, install, train the demo, find its fixed points, continue them, write runs/demo/report.html"
+	@echo "make demo   - create .venv, install, train the demo, find its fixed points, continue them, compare contexts, write runs/demo/report.html"
 	@echo "make test   - create .venv, install, run the test suite"
 	@echo "make bench  - run the benchmarks (docs/performance.md)"
 	@echo "make clean  - remove .venv and runs/"
@@ -27,6 +27,7 @@ demo: $(STAMP)
 	$(BIN)/neurobias run models/demo.toml --out $(DEMO)
 	$(BIN)/neurobias fixed-points $(DEMO) --candidates 128
 	$(BIN)/neurobias continue $(DEMO) --from sine_1Hz --to sine_3Hz
+	$(BIN)/neurobias compare-contexts $(DEMO)
 	$(BIN)/neurobias report $(DEMO)
 
 test: $(STAMP)

@@ -65,7 +65,7 @@ def summarize_continuation(continuation: xr.Dataset) -> str:
     kinds = continuation["bif_kind"].values.astype(str) if "bif_kind" in continuation else np.array([], str)
     s_b = continuation["bif_s"].values if "bif_s" in continuation else np.array([])
     text = (f"Moving the tonic input from {start} to {end}, {_plural(n_branch, 'fixed point')} of {start} "
-            f"were followed: {int((reasons == 'reached_end').sum())} reached {end}, "
+            f"{'was' if n_branch == 1 else 'were'} followed: {int((reasons == 'reached_end').sum())} reached {end}, "
             f"{int((reasons == 'returned_to_start').sum())} turned back at a fold")
     other = int(((reasons != "reached_end") & (reasons != "returned_to_start")).sum())
     if other:
@@ -78,5 +78,6 @@ def summarize_continuation(continuation: xr.Dataset) -> str:
         text += " No bifurcation was found on the way."
     n_un = continuation.sizes.get("unreached", 0)
     if n_un:
-        text += f" {_plural(n_un, 'fixed point')} of {end} are reached by no branch from {start}."
+        text += (f" {_plural(n_un, 'fixed point')} of {end} {'is' if n_un == 1 else 'are'} reached by no branch "
+                 f"from {start}.")
     return text
