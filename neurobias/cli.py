@@ -174,6 +174,14 @@ def _check_positive(flag: str, value: float) -> None:
         raise InputError(f"{flag} must be positive; got {value}")
 
 
+def _print_analysis(output) -> int:  # noqa: ANN001 - an AnalysisOutput
+    """Print an analysis' summary, then every file it wrote (one per line)."""
+    print(output.summary)
+    for name, path in output.files.items():
+        print(f"figure: {name[len('figure_'):]}: {path}" if name.startswith("figure_") else f"{name}: {path}")
+    return 0
+
+
 def _cmd_fixed_points(args: argparse.Namespace) -> int:
     from neurobias.analysis_runs import fixed_points_of_run
 
@@ -181,10 +189,7 @@ def _cmd_fixed_points(args: argparse.Namespace) -> int:
     _check_positive("--tol", args.tol)
     output = fixed_points_of_run(args.run_dir, n_candidates=args.candidates, seed=args.seed, tol=args.tol,
                                  figures=not args.no_figures, out=args.out)
-    print(output.summary)
-    for name, path in output.files.items():
-        print(f"{name.replace('figure_', 'figure: ')}: {path}" if name.startswith("figure_") else f"{name}: {path}")
-    return 0
+    return _print_analysis(output)
 
 
 def _cmd_continue(args: argparse.Namespace) -> int:
@@ -193,10 +198,7 @@ def _cmd_continue(args: argparse.Namespace) -> int:
     _check_positive("--steps", args.steps)
     output = continuation_of_run(args.run_dir, start=args.start, end=args.end, steps=args.steps, seed=args.seed,
                                  figures=not args.no_figures, out=args.out)
-    print(output.summary)
-    for name, path in output.files.items():
-        print(f"{name.replace('figure_', 'figure: ')}: {path}" if name.startswith("figure_") else f"{name}: {path}")
-    return 0
+    return _print_analysis(output)
 
 
 def _cmd_compare_contexts(args: argparse.Namespace) -> int:
@@ -209,10 +211,7 @@ def _cmd_compare_contexts(args: argparse.Namespace) -> int:
         raise InputError(f"--seed must be >= 0; got {args.seed}")
     output = comparison_of_run(args.run_dir, figures=not args.no_figures, out=args.out, n_shuffles=args.shuffles,
                                seed=args.seed)
-    print(output.summary)
-    for name, path in output.files.items():
-        print(f"{name.replace('figure_', 'figure: ')}: {path}" if name.startswith("figure_") else f"{name}: {path}")
-    return 0
+    return _print_analysis(output)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

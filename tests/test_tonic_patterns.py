@@ -584,3 +584,15 @@ def test_bad_arguments_raise_input_error():
         tonic_alignment("circuit", good)
     with pytest.raises(InputError, match="`n_modes`"):
         tonic_alignment(circuit, good, n_modes=0)
+
+
+def test_kmeans_with_duplicate_points_keeps_every_cluster_finite():
+    # many identical profiles (e.g. two identical contexts): the empty-cluster repair
+    # must not empty another cluster or produce NaN centroids
+    from neurobias.analysis._stats import kmeans
+
+    X = np.array([[0.0, 0.0]] * 6 + [[1.0, 1.0]] * 6 + [[3.0, 0.0]])
+    labels, centers, inertia = kmeans(X, 3, seed=0)
+    assert np.all(np.isfinite(centers))
+    assert sorted(np.bincount(labels, minlength=3).tolist()) == [1, 6, 6]
+    assert inertia == 0.0

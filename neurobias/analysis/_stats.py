@@ -127,16 +127,25 @@ def _lloyd(X: np.ndarray, centers: np.ndarray, max_iter: int, tol: float) -> tup
     for _ in range(max_iter):
         d2 = _sq_dist(X, centers)
         new = np.argmin(d2, axis=1)
-        # Empty clusters take the point farthest from its own centre.
+        # Empty clusters take the point farthest from its own centre, among points whose
+        # cluster keeps another member (so the repair never empties a cluster).
         for j in range(k):
             if not np.any(new == j):
-                far = int(np.argmax(d2[np.arange(X.shape[0]), new]))
+                counts = np.bincount(new, minlength=k)
+                own = d2[np.arange(X.shape[0]), new]
+                own = np.where(counts[new] > 1, own, -np.inf)
+                far = int(np.argmax(own))
+                if not np.isfinite(own[far]):
+                    break  # fewer points than clusters: nothing can move
                 new[far] = j
                 d2[far, :] = np.inf
                 d2[far, j] = 0.0
         moved = np.zeros(k)
         for j in range(k):
-            c = X[new == j].mean(axis=0)
+            members = X[new == j]
+            if len(members) == 0:
+                continue  # keep the old centre
+            c = members.mean(axis=0)
             moved[j] = np.sum((c - centers[j]) ** 2)
             centers[j] = c
         converged = np.array_equal(new, labels) or float(moved.max()) <= tol
