@@ -18,13 +18,11 @@ Two measured reasons (torch 2.13.0 CPU build, 2 cores):
 """
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 
 import torch
 
-__all__ = ["threads_for", "one_thread", "CPU_THREADS"]
+__all__ = ["one_thread", "CPU_THREADS"]
 
 #: torch's thread count when neurobias was imported (at most the CPUs): the worker budget
 CPU_THREADS: int = max(1, min(torch.get_num_threads(), os.cpu_count() or 1))
@@ -34,15 +32,3 @@ def one_thread() -> None:
     """Switch torch to one intra-op thread (and leave it there; see the module docstring)."""
     if torch.get_num_threads() != 1:
         torch.set_num_threads(1)
-
-
-@contextlib.contextmanager
-def threads_for(batch: int, n_units: int) -> Iterator[None]:
-    """Run a recurrent loop of ``batch`` trajectories of ``n_units`` units on one torch thread.
-
-    Kept as a context manager so callers mark the region it applies to; the
-    thread count is not restored afterwards (see the module docstring).
-    """
-    del batch, n_units  # every size measured so far is faster, and safe, on one thread
-    one_thread()
-    yield

@@ -110,7 +110,7 @@ def continuation_of_run(
     *,
     start: str,
     end: str,
-    steps: int = 400,
+    steps: int = 1000,
     n_candidates: int = 256,
     seed: int = 0,
     figures: bool = True,

@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("run_dir", metavar="RUN_DIR", help="directory written by `neurobias run`")
     c.add_argument("--from", dest="start", required=True, metavar="CTX", help="start context")
     c.add_argument("--to", dest="end", required=True, metavar="CTX", help="end context")
-    c.add_argument("--steps", type=int, default=400, metavar="N", help="maximum steps per branch (400)")
+    c.add_argument("--steps", type=int, default=1000, metavar="N", help="maximum steps per branch (1000)")
     c.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the fixed-point search (0)")
     c.add_argument("--out", default=None, metavar="FILE", help="output file (default RUN_DIR/continuation.nc)")
     c.add_argument("--no-figures", action="store_true", help="do not write figures")

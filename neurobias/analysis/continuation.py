@@ -36,7 +36,7 @@ import torch
 import xarray as xr
 from torch import Tensor
 
-from neurobias._threads import threads_for
+from neurobias._threads import one_thread
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import drive_sensitivity, jacobian, vector_field
 from neurobias.circuit.simulate import resolve_tonic
@@ -370,121 +370,121 @@ def continue_fixed_points(
                                n_candidates=n_candidates, seed=seed, tol=tol)
         return ds["x"].values[ds["kind"].values == "fixed"]
 
-    with threads_for(1, n):
-        x0 = find(knots_np[0]) if fixed_points is None else _as_states("fixed_points", fixed_points, n)
-        n_branch = x0.shape[0]
-        # polish the starting points at s = 0 (natural parameter)
-        y = torch.cat([torch.tensor(x0, dtype=_DT) / system.scale, torch.zeros(n_branch, 1, dtype=_DT)], dim=-1)
-        e_s = torch.zeros(n_branch, n + 1, dtype=_DT)
-        e_s[:, -1] = 1.0
-        if n_branch:
-            y_given = y
-            y, ok, _ = _correct(system, y, e_s, torch.zeros(n_branch, dtype=_DT), tol=tol, max_newton=max_newton)
-            moved = torch.linalg.vector_norm(y - y_given, dim=-1) > 1e-4 * (1 + torch.linalg.vector_norm(y_given, dim=-1))
-            ok = ok & ~moved
-            if not bool(ok.all()):
-                bad = int((~ok).sum())
-                raise InputError(f"{bad} of the given `fixed_points` are not fixed points of the start tonic input "
-                                 f"(Newton did not reach max|F| <= {tol}); pass fixed points of the start context")
-        t = _tangent(system, y, e_s) if n_branch else y.clone()
-        h = torch.full((n_branch,), float(h_init), dtype=_DT)
-        alive = torch.ones(n_branch, dtype=torch.bool)
-        rec_y: list[list[np.ndarray]] = [[y[i].numpy().copy()] for i in range(n_branch)]
-        rec_t: list[list[Tensor]] = [[t[i].clone()] for i in range(n_branch)]
-        rec_eig: list[dict[int, tuple[np.ndarray, np.ndarray, int, int]]] = [dict() for _ in range(n_branch)]
-        rec_sign: list[list[float]] = [[] for _ in range(n_branch)]
-        labels: list[list[str]] = [["start"] for _ in range(n_branch)]
-        end_reason = ["max_steps"] * n_branch
-        bifs: list[tuple[int, str, int, np.ndarray]] = []
+    one_thread()
+    x0 = find(knots_np[0]) if fixed_points is None else _as_states("fixed_points", fixed_points, n)
+    n_branch = x0.shape[0]
+    # polish the starting points at s = 0 (natural parameter)
+    y = torch.cat([torch.tensor(x0, dtype=_DT) / system.scale, torch.zeros(n_branch, 1, dtype=_DT)], dim=-1)
+    e_s = torch.zeros(n_branch, n + 1, dtype=_DT)
+    e_s[:, -1] = 1.0
+    if n_branch:
+        y_given = y
+        y, ok, _ = _correct(system, y, e_s, torch.zeros(n_branch, dtype=_DT), tol=tol, max_newton=max_newton)
+        moved = torch.linalg.vector_norm(y - y_given, dim=-1) > 1e-4 * (1 + torch.linalg.vector_norm(y_given, dim=-1))
+        ok = ok & ~moved
+        if not bool(ok.all()):
+            bad = int((~ok).sum())
+            raise InputError(f"{bad} of the given `fixed_points` are not fixed points of the start tonic input "
+                             f"(Newton did not reach max|F| <= {tol}); pass fixed points of the start context")
+    t = _tangent(system, y, e_s) if n_branch else y.clone()
+    h = torch.full((n_branch,), float(h_init), dtype=_DT)
+    alive = torch.ones(n_branch, dtype=torch.bool)
+    rec_y: list[list[np.ndarray]] = [[y[i].numpy().copy()] for i in range(n_branch)]
+    rec_t: list[list[Tensor]] = [[t[i].clone()] for i in range(n_branch)]
+    rec_eig: list[dict[int, tuple[np.ndarray, np.ndarray, int, int]]] = [dict() for _ in range(n_branch)]
+    rec_sign: list[list[float]] = [[] for _ in range(n_branch)]
+    labels: list[list[str]] = [["start"] for _ in range(n_branch)]
+    end_reason = ["max_steps"] * n_branch
+    bifs: list[tuple[int, str, int, np.ndarray]] = []
 
-        def spectrum_at(i: int, k: int) -> tuple[np.ndarray, np.ndarray, int, int]:
-            if k not in rec_eig[i]:
-                yy = torch.tensor(rec_y[i][k])[None]
-                er, ei, nr, nc = _spectrum(system.jx(yy), n_modes, im_tol)
-                rec_eig[i][k] = (er[0].numpy(), ei[0].numpy(), int(nr[0]), int(nc[0]))
-            return rec_eig[i][k]
+    def spectrum_at(i: int, k: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+        if k not in rec_eig[i]:
+            yy = torch.tensor(rec_y[i][k])[None]
+            er, ei, nr, nc = _spectrum(system.jx(yy), n_modes, im_tol)
+            rec_eig[i][k] = (er[0].numpy(), ei[0].numpy(), int(nr[0]), int(nc[0]))
+        return rec_eig[i][k]
 
-        def det_sign(yy: Tensor) -> Tensor:
-            return torch.linalg.slogdet(system.jx(yy))[0]
+    def det_sign(yy: Tensor) -> Tensor:
+        return torch.linalg.slogdet(system.jx(yy))[0]
 
-        if n_branch:
-            for i, sg in enumerate(det_sign(y).tolist()):
-                rec_sign[i].append(sg)
-                spectrum_at(i, 0)
+    if n_branch:
+        for i, sg in enumerate(det_sign(y).tolist()):
+            rec_sign[i].append(sg)
+            spectrum_at(i, 0)
 
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
 
-            bar = tqdm(total=steps, desc="continuation", unit="step")
-        for _ in range(steps):
-            idx = torch.nonzero(alive).flatten()
-            if idx.numel() == 0:
-                break
-            yb, tb, hb = y[idx], t[idx], h[idx]
-            pred = yb + hb[:, None] * tb
-            row = tb.clone()
-            target = (tb * pred).sum(-1)
-            s_pred = pred[:, -1]
-            land_hi = s_pred > 1.0
-            land_lo = (s_pred < 0.0) & (tb[:, -1] < 0)
-            land = land_hi | land_lo
-            if bool(land.any()):
-                s_goal = torch.where(land_hi, torch.ones_like(s_pred), torch.zeros_like(s_pred))
-                frac = ((s_goal - yb[:, -1]) / tb[:, -1]).clamp_min(0.0)
-                pred = torch.where(land[:, None], yb + frac[:, None] * tb, pred)
-                pred[land, -1] = s_goal[land]
-                row = torch.where(land[:, None], torch.zeros_like(row), row)
-                row[land, -1] = 1.0
-                target = torch.where(land, s_goal, target)
-            y_new, ok, iters = _correct(system, pred, row, target, tol=tol, max_newton=max_newton)
-            jump = torch.linalg.vector_norm(y_new - pred, dim=-1)
-            ok = ok & (jump <= torch.maximum(hb, torch.full_like(hb, 1e-3)))
-            if bool(ok.any()):
-                acc = torch.nonzero(ok).flatten()
-                t_new = _tangent(system, y_new[acc], tb[acc])
-                signs = det_sign(y_new[acc]).tolist()
-            for j, bi in enumerate(idx.tolist()):
-                if not bool(ok[j]):
-                    h[bi] = h[bi] * 0.5
-                    if float(h[bi]) < h_min:
-                        alive[bi] = False
-                        end_reason[bi] = "step_too_small"
-                    continue
-                a = int((acc == j).nonzero()[0, 0])
-                y[bi] = y_new[j]
-                t_old = t[bi].clone()
-                t[bi] = t_new[a]
-                rec_y[bi].append(y_new[j].numpy().copy())
-                rec_t[bi].append(t_new[a].clone())
-                rec_sign[bi].append(signs[a])
-                labels[bi].append("")
-                k = len(rec_y[bi]) - 1
-                fold = (float(t_old[-1]) > 0) != (float(t_new[a][-1]) > 0)
-                if fold:
-                    _locate(system, bi, k, "fold", rec_y, rec_t, labels, bifs, tol=tol, max_newton=max_newton,
-                            im_tol=im_tol)
-                elif rec_sign[bi][k] != rec_sign[bi][k - 1]:
-                    _locate(system, bi, k, "branch_point", rec_y, rec_t, labels, bifs, tol=tol,
-                            max_newton=max_newton, im_tol=im_tol)
-                finished = bool(land[j])
-                if finished:
+        bar = tqdm(total=steps, desc="continuation", unit="step")
+    for _ in range(steps):
+        idx = torch.nonzero(alive).flatten()
+        if idx.numel() == 0:
+            break
+        yb, tb, hb = y[idx], t[idx], h[idx]
+        pred = yb + hb[:, None] * tb
+        row = tb.clone()
+        target = (tb * pred).sum(-1)
+        s_pred = pred[:, -1]
+        land_hi = s_pred > 1.0
+        land_lo = (s_pred < 0.0) & (tb[:, -1] < 0)
+        land = land_hi | land_lo
+        if bool(land.any()):
+            s_goal = torch.where(land_hi, torch.ones_like(s_pred), torch.zeros_like(s_pred))
+            frac = ((s_goal - yb[:, -1]) / tb[:, -1]).clamp_min(0.0)
+            pred = torch.where(land[:, None], yb + frac[:, None] * tb, pred)
+            pred[land, -1] = s_goal[land]
+            row = torch.where(land[:, None], torch.zeros_like(row), row)
+            row[land, -1] = 1.0
+            target = torch.where(land, s_goal, target)
+        y_new, ok, iters = _correct(system, pred, row, target, tol=tol, max_newton=max_newton)
+        jump = torch.linalg.vector_norm(y_new - pred, dim=-1)
+        ok = ok & (jump <= torch.maximum(hb, torch.full_like(hb, 1e-3)))
+        if bool(ok.any()):
+            acc = torch.nonzero(ok).flatten()
+            t_new = _tangent(system, y_new[acc], tb[acc])
+            signs = det_sign(y_new[acc]).tolist()
+        for j, bi in enumerate(idx.tolist()):
+            if not bool(ok[j]):
+                h[bi] = h[bi] * 0.5
+                if float(h[bi]) < h_min:
                     alive[bi] = False
-                    end_reason[bi] = "reached_end" if bool(land_hi[j]) else "returned_to_start"
-                    labels[bi][k] = labels[bi][k] or "end"
-                if finished or k % eig_every == 0:
-                    spectrum_at(bi, k)
-                    _check_hopf(system, bi, k, rec_y, rec_t, rec_eig, labels, bifs, spectrum_at, tol=tol,
-                                max_newton=max_newton, im_tol=im_tol)
-                if int(iters[j]) <= 3:
-                    h[bi] = min(float(h[bi]) * 1.5, h_max)
-            if bar is not None:
-                bar.update(1)
+                    end_reason[bi] = "step_too_small"
+                continue
+            a = int((acc == j).nonzero()[0, 0])
+            y[bi] = y_new[j]
+            t_old = t[bi].clone()
+            t[bi] = t_new[a]
+            rec_y[bi].append(y_new[j].numpy().copy())
+            rec_t[bi].append(t_new[a].clone())
+            rec_sign[bi].append(signs[a])
+            labels[bi].append("")
+            k = len(rec_y[bi]) - 1
+            fold = (float(t_old[-1]) > 0) != (float(t_new[a][-1]) > 0)
+            if fold:
+                _locate(system, bi, k, "fold", rec_y, rec_t, labels, bifs, tol=tol, max_newton=max_newton,
+                        im_tol=im_tol)
+            elif rec_sign[bi][k] != rec_sign[bi][k - 1]:
+                _locate(system, bi, k, "branch_point", rec_y, rec_t, labels, bifs, tol=tol,
+                        max_newton=max_newton, im_tol=im_tol)
+            finished = bool(land[j])
+            if finished:
+                alive[bi] = False
+                end_reason[bi] = "reached_end" if bool(land_hi[j]) else "returned_to_start"
+                labels[bi][k] = labels[bi][k] or "end"
+            if finished or k % eig_every == 0:
+                spectrum_at(bi, k)
+                _check_hopf(system, bi, k, rec_y, rec_t, rec_eig, labels, bifs, spectrum_at, tol=tol,
+                            max_newton=max_newton, im_tol=im_tol)
+            if int(iters[j]) <= 3:
+                h[bi] = min(float(h[bi]) * 1.5, h_max)
         if bar is not None:
-            bar.close()
-        end_x = np.empty((0, n))
-        if find_end:
-            end_x = find(knots_np[-1])
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    end_x = np.empty((0, n))
+    if find_end:
+        end_x = find(knots_np[-1])
     return _assemble(circuit, rec_y, rec_eig, labels, end_reason, bifs, end_x, n_modes=n_modes,
                      match_tol=match_tol, im_tol=im_tol, system=system,
                      attrs=dict(start_label=start_label, end_label=end_label, steps=int(steps), h_init=float(h_init),

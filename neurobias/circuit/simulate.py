@@ -8,7 +8,7 @@ import torch
 import xarray as xr
 from torch import Tensor
 
-from neurobias._threads import threads_for
+from neurobias._threads import one_thread
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import METHODS, noise_scale, step
 from neurobias.circuit.nonlinearity import get_phi
@@ -258,7 +258,8 @@ def simulate(
     def t(a: np.ndarray) -> Tensor:
         return torch.tensor(np.asarray(a), dtype=dtype, device=device)
 
-    with torch.no_grad(), threads_for(n_ctx * n_trial, n):
+    one_thread()
+    with torch.no_grad():
         W_rec, W_in, W_out, b_out = (t(circuit.W_rec), t(circuit.W_in), t(circuit.W_out), t(circuit.b_out))
         ext = t(u) @ W_in.T + t(bank)[:, None, None, :]
         x = integrate(t(x_init), ext, W_rec, dt=float(dt), tau=circuit.tau, phi=circuit.phi,

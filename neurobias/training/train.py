@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from neurobias._threads import threads_for
+from neurobias._threads import one_thread
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import METHODS
 from neurobias.errors import InputError
@@ -220,13 +220,13 @@ def train(
     finished = False
     if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
         start, finished = _restore(checkpoint_path, model, optimizer, loss_hist, lr_hist, fingerprint)
-    with threads_for(task.n_contexts * batch_size, circuit.n_units):
-        step, finished = _loop(model, optimizer, params, task, circuit, loss_hist, lr_hist, start, finished,
-                               steps=steps, lr=lr, lr_min=lr_min, schedule=schedule, batch_size=batch_size,
-                               x0_std=x0_std, seed=seed, tdtype=tdtype, method=method, noise_std=noise_std,
-                               target_loss=target_loss, clip_grad=clip_grad, log_every=log_every,
-                               checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
-                               fingerprint=fingerprint, progress=progress)
+    one_thread()
+    step, finished = _loop(model, optimizer, params, task, circuit, loss_hist, lr_hist, start, finished,
+                           steps=steps, lr=lr, lr_min=lr_min, schedule=schedule, batch_size=batch_size,
+                           x0_std=x0_std, seed=seed, tdtype=tdtype, method=method, noise_std=noise_std,
+                           target_loss=target_loss, clip_grad=clip_grad, log_every=log_every,
+                           checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
+                           fingerprint=fingerprint, progress=progress)
     if checkpoint_path is not None:
         _save(checkpoint_path, model, optimizer, loss_hist, lr_hist, step, True, fingerprint)
     hashes_after = model.frozen_hashes()
