@@ -4,12 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench clean help
+.PHONY: install demo test bench reproduce clean help
 
 help:
 	@echo "make demo   - create .venv, install, train the demo, find its fixed points, continue them, compare contexts, write runs/demo/report.html"
 	@echo "make test   - create .venv, install, run the test suite"
 	@echo "make bench  - run the benchmarks (docs/performance.md)"
+	@echo "make reproduce [QUICK=1] - reproduce Williams et al. 2024 (docs/results.md); QUICK=1 at small size"
 	@echo "make clean  - remove .venv and runs/"
 
 install: $(STAMP)
@@ -37,6 +38,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/fixed_points.py
 	$(BIN)/python benchmarks/brainpy_fixed_points.py --quick
+	@for b in simulation training sweep; do \
+	  if [ -f benchmarks/$$b.py ]; then $(BIN)/python benchmarks/$$b.py || exit 1; fi; done
+
+reproduce: $(STAMP)
+	$(BIN)/neurobias reproduce $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf $(VENV) runs

@@ -13,6 +13,8 @@ The public API (imported lazily, so ``import neurobias`` is cheap)::
     fixed_points_of_run, continuation_of_run, comparison_of_run, report_of_run: the CLI's analysis commands
     load_config, default_config, apply_overrides, config_to_toml
     open_circuit, save_circuit, open_results, read_dataset, write_dataset
+    load_recording, fit_recordings, TonicFit       recordings in, tonic inputs fitted per condition
+    sweep, open_sweep                             grids of runs on Dask
 """
 from __future__ import annotations
 
@@ -49,6 +51,13 @@ _LAZY: dict[str, tuple[str, str]] = {
     "open_results": ("neurobias.io", "open_results"),
     "read_dataset": ("neurobias.io", "read_dataset"),
     "write_dataset": ("neurobias.io", "write_dataset"),
+    # recordings (neurobias.recordings, neurobias.fitting)
+    "load_recording": ("neurobias.recordings", "load_recording"),
+    "fit_recordings": ("neurobias.fitting", "fit_recordings"),
+    "TonicFit": ("neurobias.fitting", "TonicFit"),
+    # sweeps (neurobias.sweep)
+    "sweep": ("neurobias.sweep", "sweep"),
+    "open_sweep": ("neurobias.sweep", "open_sweep"),
 }
 
 __all__ = ["__version__", "NeurobiasError", "ConfigError", "InputError", "SchemaError", *_LAZY]

@@ -157,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("run_dir", metavar="RUN_DIR", help="directory written by `neurobias run`")
     r.add_argument("--out", default=None, metavar="FILE", help="output file (default RUN_DIR/report.html)")
     r.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    _register_modules(sub)
     return parser
 
 
@@ -307,6 +308,23 @@ def _with_dt(config, dt):  # noqa: ANN001, ANN202 - small helper
 
 _COMMANDS = {"run": _cmd_run, "simulate": _cmd_simulate, "fixed-points": _cmd_fixed_points,
              "continue": _cmd_continue, "compare-contexts": _cmd_compare_contexts, "report": _cmd_report}
+
+# Further sub-commands live in their own modules, each with
+# ``register(sub, *, formatter, epilog) -> dict[str, Callable[[argparse.Namespace], int]]``
+# which adds its parsers to ``sub`` and returns its handlers (one module per topic).
+_COMMAND_MODULES = ("neurobias.cli_recordings", "neurobias.cli_reproduce", "neurobias.cli_sweep",
+                    "neurobias.cli_info")
+
+
+def _register_modules(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    import importlib
+    import importlib.util
+
+    for name in _COMMAND_MODULES:
+        if importlib.util.find_spec(name) is None:
+            continue
+        module = importlib.import_module(name)
+        _COMMANDS.update(module.register(sub, formatter=_formatter, epilog=_epilog))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
