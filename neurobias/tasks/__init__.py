@@ -15,7 +15,10 @@ from neurobias.tasks.base import Task, TaskBatch
 # Task modules register themselves on import; keep them below the registry.
 from neurobias.tasks.context_integration import ContextIntegrationTask  # noqa: E402
 from neurobias.tasks.flipflop import FlipFlopTask  # noqa: E402
+from neurobias.tasks.lorenz import LorenzForecastTask  # noqa: E402
+from neurobias.tasks.reaching import ReachingTask  # noqa: E402
 from neurobias.tasks.sine import SineTask  # noqa: E402
+from neurobias.tasks.vanderpol import VanDerPolTask  # noqa: E402
 
 __all__ = [
     "Task",
@@ -27,4 +30,7 @@ __all__ = [
     "SineTask",
     "ContextIntegrationTask",
     "FlipFlopTask",
+    "VanDerPolTask",
+    "LorenzForecastTask",
+    "ReachingTask",
 ]

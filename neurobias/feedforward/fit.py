@@ -1,0 +1,163 @@
+"""Training a :class:`BiasNet` on one or several classification tasks, and scoring it.
+
+Every step draws one minibatch from each task (without replacement within
+the batch, from :func:`numpy.random.default_rng` seeded by ``seed`` and the
+step) and takes one Adam step on the sum of the tasks' cross-entropies, with
+a cosine learning-rate schedule.  Task ``t`` only reaches its own biases,
+scores and readout, so the tasks train independently inside one network.
+"""
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from neurobias._threads import one_thread
+from neurobias.datasets.base import Split
+from neurobias.errors import InputError
+from neurobias.feedforward.model import BiasNet
+from neurobias.training.schedule import learning_rate
+
+__all__ = ["FitResult", "fit", "accuracy", "hidden_activity"]
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What :func:`fit` returns.
+
+    Attributes
+    ----------
+    loss : ndarray of shape (step,)
+        Summed cross-entropy of the minibatches, nats.
+    train_accuracy, test_accuracy : ndarray of shape (task,)
+        Fraction of correctly classified samples after training.
+    epochs : ndarray of shape (task,)
+        Passes over each task's training set (steps x batch / samples).
+    hashes_before, hashes_after : dict of str to str
+        sha256 of every fixed tensor's bytes before and after training (equal).
+    mode : str
+    wall_time_s : float
+    """
+
+    loss: np.ndarray
+    train_accuracy: np.ndarray
+    test_accuracy: np.ndarray
+    epochs: np.ndarray
+    hashes_before: dict[str, str]
+    hashes_after: dict[str, str]
+    mode: str
+    wall_time_s: float = field(default=0.0, compare=False)
+
+
+def _tensor(x: np.ndarray, net: BiasNet) -> torch.Tensor:
+    return torch.tensor(x, dtype=net.W_out.dtype)
+
+
+def _check_tasks(net: BiasNet, tasks: Sequence[Split]) -> list[Split]:
+    tasks = list(tasks) if not isinstance(tasks, Split) else [tasks]
+    if len(tasks) != net.n_tasks:
+        raise InputError(f"`tasks` must hold one Split per task of the network ({net.n_tasks}); got {len(tasks)}")
+    for t, split in enumerate(tasks):
+        if not isinstance(split, Split):
+            raise InputError(f"`tasks[{t}]` must be a neurobias.datasets.Split; got {type(split).__name__}")
+        if split.n_features != net.n_inputs:
+            raise InputError(
+                f"`tasks[{t}]` ({split.name!r}) has {split.n_features} features but the network has "
+                f"{net.n_inputs} inputs (pad with neurobias.datasets.pad_features)"
+            )
+        if split.n_classes != net.n_outputs[t]:
+            raise InputError(
+                f"`tasks[{t}]` ({split.name!r}) has {split.n_classes} classes but the network's task {t} has "
+                f"{net.n_outputs[t]} outputs"
+            )
+    return tasks
+
+
+def accuracy(net: BiasNet, x: np.ndarray, y: np.ndarray, *, task: int = 0, chunk: int = 2048) -> float:
+    """Fraction of samples ``x`` of shape (sample, input) whose arg-max logit is the label ``y`` (sample,)."""
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(y), chunk):
+            logits = net(_tensor(x[i:i + chunk], net), task)
+            correct += int((logits.argmax(dim=1).numpy() == np.asarray(y[i:i + chunk])).sum())
+    return correct / max(len(y), 1)
+
+
+def hidden_activity(net: BiasNet, x: np.ndarray, *, task: int = 0, layer: int = -1) -> np.ndarray:
+    """Hidden activity (after ReLU and mask) of one layer, float64 of shape (sample, unit)."""
+    with torch.no_grad():
+        return net.hidden(_tensor(x, net), task)[layer].double().numpy()
+
+
+def fit(
+    net: BiasNet, tasks: Split | Sequence[Split], *, steps: int = 1000, batch_size: int = 128, lr: float = 0.01,
+    lr_min_ratio: float = 0.01, seed: int = 0, progress: bool = True,
+) -> FitResult:
+    """Train the parameters of ``net``'s mode on ``tasks`` (in place) and score the result.
+
+    Parameters
+    ----------
+    net : BiasNet
+        Trained in place; its fixed tensors are hashed before and after and a
+        change raises RuntimeError.
+    tasks : Split or sequence of Split
+        One per task of ``net``, in order.
+    steps : int
+        Adam steps (each sees one minibatch of every task).
+    batch_size : int
+        Samples per task per step (capped at the training-set size).
+    lr : float
+        Initial learning rate; a cosine schedule lowers it to ``lr * lr_min_ratio``.
+    lr_min_ratio : float
+    seed : int
+        Seed of the minibatch draws.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    FitResult
+    """
+    t0 = _time.perf_counter()
+    if not isinstance(net, BiasNet):
+        raise InputError(f"`net` must be a BiasNet; got {type(net).__name__}")
+    splits = _check_tasks(net, tasks)
+    for name, value, low in (("steps", steps, 0), ("batch_size", batch_size, 1), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise InputError(f"`{name}` must be an integer >= {low}; got {value!r}")
+    if not (np.isfinite(lr) and lr > 0):
+        raise InputError(f"`lr` must be a positive number; got {lr!r}")
+    one_thread()
+    before = net.frozen_hashes()
+    params = [p for p in net.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=lr)
+    data = [(_tensor(s.x_train, net), torch.tensor(s.y_train)) for s in splits]
+    losses = np.empty(steps)
+    for step in tqdm(range(steps), disable=not progress, desc=f"fit {net.mode}", unit="step", leave=False):
+        rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(step,)))
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, lr=lr, lr_min=lr * lr_min_ratio, steps=steps, schedule="cosine")
+        loss = torch.zeros((), dtype=net.W_out.dtype)
+        for t, (x, y) in enumerate(data):
+            idx = torch.as_tensor(rng.choice(len(y), size=min(batch_size, len(y)), replace=False))
+            loss = loss + torch.nn.functional.cross_entropy(net(x[idx], t), y[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses[step] = float(loss.detach())
+        if not np.isfinite(losses[step]):
+            raise InputError(f"training diverged at step {step} (loss {losses[step]}); lower `lr` (now {lr})")
+    after = net.frozen_hashes()
+    if after != before:
+        changed = sorted(k for k in before if before[k] != after.get(k))
+        raise RuntimeError(f"fixed tensors changed during {net.mode!r} training: {changed} (a neurobias bug)")
+    train_acc = np.array([accuracy(net, s.x_train, s.y_train, task=t) for t, s in enumerate(splits)])
+    test_acc = np.array([accuracy(net, s.x_test, s.y_test, task=t) for t, s in enumerate(splits)])
+    epochs = np.array([steps * min(batch_size, len(s.y_train)) / len(s.y_train) for s in splits])
+    return FitResult(loss=losses, train_accuracy=train_acc, test_accuracy=test_acc, epochs=epochs,
+                     hashes_before=before, hashes_after=after, mode=net.mode,
+                     wall_time_s=_time.perf_counter() - t0)

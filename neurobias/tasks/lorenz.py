@@ -1,0 +1,248 @@
+"""Lorenz forecasting: predict one coordinate of the Lorenz system some steps ahead from its past.
+
+The circuit observes one coordinate of the Lorenz system (Lorenz 1963)
+
+    dx/ds = sigma (y - x),   dy/ds = x (rho - z) - y,   dz/ds = x y - beta z
+
+one sample per integration step, ``sample_interval`` Lorenz time units
+apart, on its input channel ``obs``; context ``ahead<h>`` asks for the same
+coordinate ``h`` samples ahead on output ``forecast``.  The input at index
+``k`` is the (standardised) observation at sample ``k`` and the target at
+index ``k`` is the observation at sample ``k + h``: teacher forcing, since
+the circuit always sees the true past.  The context ``ahead1`` (one step)
+is the one to run in closed loop, feeding each output back as the next
+input (:func:`neurobias.reproduce.forecast.closed_loop`).
+
+Trials are windows of a long reference solution (RK4, 2 sub-steps per
+sample, 16 independent trajectories from random starts, the first 10 time
+units discarded) drawn at random; the reference is computed once per
+parameter set and cached.  Observations are standardised by the mean and
+standard deviation of the coordinate over the reference.
+
+Source: the Lorenz forecasting experiment with bias-only learning of
+Williams, Ryoo, Jiralerspong, Payeur, Perich, Mazzucato & Lajoie (2024),
+"Expressivity of neural networks with random weights and learned biases",
+arXiv:2407.00957: one coordinate forecast 27 steps ahead, the half-width at
+half-maximum of its autocorrelation (:func:`autocorrelation_hwhm`).
+Sampling interval and trial lengths here are this package's own choices.
+
+Mask: 0 for the first ``washout_ms`` (the circuit's state must first
+synchronise with the observations), 1 afterwards.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurobias.errors import InputError
+from neurobias.tasks._registry import register
+from neurobias.tasks.base import Task, TaskBatch
+
+__all__ = ["LorenzForecastTask", "lorenz", "autocorrelation_hwhm"]
+
+_COORDS = ("x", "y", "z")
+
+
+def lorenz(
+    state0: np.ndarray, *, n_samples: int, sample_interval: float, substeps: int = 2,
+    sigma: float = 10.0, rho: float = 28.0, beta: float = 8.0 / 3.0,
+) -> np.ndarray:
+    """Integrate the Lorenz system with RK4.
+
+    Parameters
+    ----------
+    state0 : ndarray of shape (trajectory, 3)
+        Initial states ``(x, y, z)``.
+    n_samples : int
+        Samples returned after the initial state.
+    sample_interval : float
+        Lorenz time between samples.
+    substeps : int
+        RK4 steps per sample.
+    sigma, rho, beta : float
+        Parameters (Lorenz's chaotic values by default).
+
+    Returns
+    -------
+    ndarray of shape (trajectory, n_samples, 3)
+    """
+    s = np.array(state0, dtype=np.float64)
+    h = sample_interval / substeps
+
+    def f(v: np.ndarray) -> np.ndarray:
+        x, y, z = v[:, 0], v[:, 1], v[:, 2]
+        return np.stack([sigma * (y - x), x * (rho - z) - y, x * y - beta * z], axis=1)
+
+    out = np.empty((s.shape[0], n_samples, 3))
+    for k in range(n_samples):
+        for _ in range(substeps):
+            k1 = f(s)
+            k2 = f(s + 0.5 * h * k1)
+            k3 = f(s + 0.5 * h * k2)
+            k4 = f(s + h * k3)
+            s = s + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        out[:, k] = s
+    return out
+
+
+def autocorrelation_hwhm(series: np.ndarray, *, max_lag: int | None = None) -> float:
+    """Half-width at half-maximum of the autocorrelation of ``series``, in samples.
+
+    Parameters
+    ----------
+    series : ndarray of shape (trajectory, sample) or (sample,)
+        Each row's autocorrelation (mean removed per row, biased estimator)
+        is averaged over rows.
+    max_lag : int, optional
+        Largest lag considered (default: a quarter of the length).
+
+    Returns
+    -------
+    float
+        The first lag where the autocorrelation falls to 0.5, linearly
+        interpolated between samples; NaN if it never does within ``max_lag``.
+    """
+    x = np.atleast_2d(np.asarray(series, dtype=np.float64))
+    x = x - x.mean(axis=1, keepdims=True)
+    n = x.shape[1]
+    max_lag = n // 4 if max_lag is None else int(max_lag)
+    var = np.mean(x * x)
+    ac = np.array([np.mean(x[:, : n - lag] * x[:, lag:]) * (n - lag) / n for lag in range(max_lag + 1)]) / var
+    below = np.nonzero(ac <= 0.5)[0]
+    if below.size == 0:
+        return float("nan")
+    k = int(below[0])
+    return float(k - 1 + (ac[k - 1] - 0.5) / (ac[k - 1] - ac[k]))
+
+
+@functools.lru_cache(maxsize=4)
+def _reference(sample_interval: float, n_samples: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    start = np.array([1.0, 1.0, 20.0]) + rng.normal(0.0, 5.0, size=(16, 3))
+    burn = int(np.ceil(10.0 / sample_interval))
+    ref = lorenz(start, n_samples=burn + n_samples, sample_interval=sample_interval)[:, burn:]
+    ref.setflags(write=False)
+    return ref
+
+
+@register
+class LorenzForecastTask(Task):
+    """Forecast a Lorenz coordinate ``h`` samples ahead from its observed past; one horizon per context.
+
+    Input: ``obs``.  Output: ``forecast``.  Contexts: ``"ahead<h>"`` for each
+    horizon.  Per-trial conditions: ``start`` (index of the window's first
+    sample in the reference) and ``trajectory``.
+
+    Parameters
+    ----------
+    params : LorenzForecastTask.Params, optional
+    dt : float
+        Integration step in ms (one observation per step).
+    """
+
+    name = "lorenz"
+    citation = (
+        "Lorenz EN (1963). Deterministic nonperiodic flow. J Atmos Sci 20:130-141. "
+        "Forecasting with bias-only learning: Williams E, Ryoo A, Jiralerspong T, Payeur A, "
+        "Perich MG, Mazzucato L, Lajoie G (2024). Expressivity of neural networks with random "
+        "weights and learned biases. arXiv:2407.00957."
+    )
+
+    @dataclass(frozen=True)
+    class Params:
+        """Parameters of :class:`LorenzForecastTask`.
+
+        Attributes
+        ----------
+        horizons : tuple of int
+            Samples ahead of each context; distinct, >= 1.
+        coordinate : str
+            ``"x"``, ``"y"`` or ``"z"``.
+        duration_ms : float
+            Trial duration in ms (a multiple of ``dt``; one sample per step).
+        washout_ms : float
+            Initial part excluded from the loss, in ms (a multiple of ``dt``).
+        sample_interval : float
+            Lorenz time units between samples (positive).  The default 0.0085
+            puts the half-width at half-maximum of the autocorrelation of
+            ``x`` near 27 samples, the horizon of Williams et al. (2024).
+        reference_samples : int
+            Samples per reference trajectory (16 trajectories); trial windows
+            must fit in it.
+        reference_seed : int
+            Seed of the reference trajectories' starting points.
+        """
+
+        horizons: tuple[int, ...] = (1, 27)
+        coordinate: str = "x"
+        duration_ms: float = 400.0
+        washout_ms: float = 50.0
+        sample_interval: float = 0.0085
+        reference_samples: int = 4000
+        reference_seed: int = 0
+
+    def _check_params(self, params: Params) -> None:
+        n = self.n_steps(params.duration_ms, "duration_ms")
+        washout = self.n_steps(params.washout_ms, "washout_ms", allow_zero=True)
+        if washout >= n:
+            raise InputError(f"`washout_ms` must be shorter than duration_ms = {params.duration_ms:g}; "
+                             f"got {params.washout_ms:g}")
+        if len(params.horizons) == 0 or len(set(params.horizons)) != len(params.horizons) \
+                or min(params.horizons) < 1:
+            raise InputError(f"`horizons` must be distinct integers >= 1; got {params.horizons}")
+        if params.coordinate not in _COORDS:
+            raise InputError(f"`coordinate` must be one of {', '.join(_COORDS)}; got {params.coordinate!r}")
+        if not params.sample_interval > 0:
+            raise InputError(f"`sample_interval` must be positive; got {params.sample_interval:g}")
+        if params.reference_samples < n + max(params.horizons) + 1:
+            raise InputError(
+                f"`reference_samples` must be at least n_time + max(horizons) + 1 = "
+                f"{n + max(params.horizons) + 1}; got {params.reference_samples}"
+            )
+        if params.reference_seed < 0:
+            raise InputError(f"`reference_seed` must be >= 0; got {params.reference_seed}")
+
+    @property
+    def duration_ms(self) -> float:
+        return self.params.duration_ms
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return ("obs",)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return ("forecast",)
+
+    @property
+    def contexts(self) -> tuple[str, ...]:
+        return tuple(f"ahead{h}" for h in self.params.horizons)
+
+    def conditions_table(self) -> dict[str, tuple]:
+        return {"horizon_steps": self.params.horizons}
+
+    def reference(self) -> np.ndarray:
+        """The standardised reference series of the observed coordinate, of shape (trajectory, sample)."""
+        p = self.params
+        ref = _reference(float(p.sample_interval), int(p.reference_samples), int(p.reference_seed))
+        x = ref[:, :, _COORDS.index(p.coordinate)]
+        return (x - x.mean()) / x.std()
+
+    def _sample(self, batch: int, context: int, rng: np.random.Generator) -> TaskBatch:
+        p = self.params
+        series = self.reference()
+        n, h_max = self.n_time, max(p.horizons)
+        traj = rng.integers(0, series.shape[0], size=batch)
+        start = rng.integers(0, series.shape[1] - n - h_max, size=batch)
+        windows = series[traj[:, None], start[:, None] + np.arange(n + h_max)[None, :]]
+        h = p.horizons[context]
+        mask = np.zeros((batch, n, 1))
+        mask[:, self.n_steps(p.washout_ms, "washout_ms", allow_zero=True):] = 1.0
+        return TaskBatch(
+            inputs=windows[:, :n, None],
+            targets=windows[:, h:h + n, None],
+            mask=mask,
+            conditions={"start": start.astype(np.float64), "trajectory": traj.astype(np.float64)},
+        )
