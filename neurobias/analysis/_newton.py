@@ -13,7 +13,8 @@ run on a few Python threads, see :mod:`neurobias.analysis._linalg`):
    backtracking line search on ``q = |F|^2 / 2`` tries ``x + a d`` for
    ``a = 1, 1/2, ..., 2^-(n_backtrack-1)`` at once (cheap: no factorisation)
    and takes the largest ``a`` with Armijo decrease
-   ``q(x + a d) <= q(x) + 1e-4 a (J^T F) . d``.  The Newton direction is always
+   ``q(x + a d) <= q(x) + 1e-4 a (J^T F) . d`` (``a = 1`` is tried first,
+   the shorter steps only where it fails).  The Newton direction is always
    a descent direction of ``q`` (``(J^T F) . d = -|F|^2``), so this globalises
    Newton; when no ``a`` works, ``lam`` grows tenfold (towards gradient
    descent) and the candidate stays put; after a success ``lam`` shrinks
@@ -129,22 +130,34 @@ def _iterate(
     size = d.abs().amax(-1)
     d = d * torch.clamp(max_step / size.clamp_min(1e-300), max=1.0).unsqueeze(-1)
     slope = (g * d).sum(-1)
-    alphas = 0.5 ** torch.arange(n_backtrack, dtype=x.dtype, device=x.device)  # (k,)
-    x_try = x.unsqueeze(0) + alphas[:, None, None] * d.unsqueeze(0)  # (k, m, n)
-    F_try = field.F(x_try, ctx.unsqueeze(0).expand(n_backtrack, m))
-    q_try = 0.5 * (F_try * F_try).sum(-1)  # (k, m)
-    ok_try = (q_try <= q0 + ARMIJO * alphas[:, None] * slope) & torch.isfinite(q_try) & (slope < 0)
-    any_ok = ok_try.any(0)
-    first = torch.argmax(ok_try.to(torch.int8), dim=0)  # first True (0 if none)
-    ar = torch.arange(m, device=x.device)
-    x_new = torch.where(any_ok.unsqueeze(-1), x_try[first, ar], x)
+    # the full step first (it is taken almost always); the shorter ones only where it fails
+    x_full = x + d
+    F_full = field.F(x_full, ctx)
+    q_full = 0.5 * (F_full * F_full).sum(-1)
+    full_ok = (q_full <= q0 + ARMIJO * slope) & torch.isfinite(q_full) & (slope < 0)
+    x_new = torch.where(full_ok.unsqueeze(-1), x_full, x)
+    any_ok = full_ok.clone()
+    first = torch.zeros(m, dtype=torch.long, device=x.device)
+    retry = torch.nonzero(~full_ok & (slope < 0)).squeeze(-1)
+    if n_backtrack > 1 and retry.numel():
+        r = retry.numel()
+        alphas = 0.5 ** torch.arange(1, n_backtrack, dtype=x.dtype, device=x.device)  # (k-1,)
+        x_try = x[retry].unsqueeze(0) + alphas[:, None, None] * d[retry].unsqueeze(0)  # (k-1, r, n)
+        F_try = field.F(x_try, ctx[retry].unsqueeze(0).expand(n_backtrack - 1, r))
+        q_try = 0.5 * (F_try * F_try).sum(-1)  # (k-1, r)
+        ok_try = (q_try <= q0[retry] + ARMIJO * alphas[:, None] * slope[retry]) & torch.isfinite(q_try)
+        hit = ok_try.any(0)
+        pick = torch.argmax(ok_try.to(torch.int8), dim=0)  # first True (0 if none)
+        x_new[retry] = torch.where(hit.unsqueeze(-1), x_try[pick, torch.arange(r, device=x.device)], x[retry])
+        any_ok[retry] = hit
+        first[retry] = pick + 1
     # damping update: grow on failure, shrink on success, back to Newton below LAM_MIN
     lam_new = torch.where(any_ok, lam / 10.0, torch.clamp(lam * 10.0, min=LAM0))
     lam_new = torch.where(lam_new < LAM_MIN, torch.zeros_like(lam_new), lam_new)
     # chord steps after a full Newton step, reusing the LU factors
     chord = any_ok & (first == 0) & have_lu
     if chord_steps > 0 and LU is not None and bool(chord.any()):
-        Fc = F_try[0]
+        Fc = F_full
         for _ in range(chord_steps):
             dc = lu_apply(LU, piv, -tau * Fc)
             dc = dc * torch.clamp(max_step / dc.abs().amax(-1).clamp_min(1e-300), max=1.0).unsqueeze(-1)
