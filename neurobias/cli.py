@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue from DIR/checkpoint.npz (same result as an uninterrupted run)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--device", default="cpu", metavar="DEV",
+                   help="where to train and evaluate: cpu (default), cuda or cuda:N (see docs/devices.md)")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     s = sub.add_parser(
@@ -90,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--method", choices=("euler", "exp_euler"), default=None, help="integrator (default: the run's)")
     s.add_argument("--noise-std", type=float, default=0.0, metavar="S", help="process noise per sqrt(ms)")
     s.add_argument("--seed", type=int, default=0, metavar="N", help="seed of trials and noise (default 0)")
+    s.add_argument("--device", default="cpu", metavar="DEV", help="cpu (default), cuda or cuda:N")
     s.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     f = sub.add_parser(
@@ -224,7 +227,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = apply_overrides(load_config(args.config), overrides)
     from neurobias.runner import run  # after the config checks: config errors need no torch import
 
-    output = run(config, out=args.out, resume=args.resume, progress=not args.no_progress)
+    output = run(config, out=args.out, resume=args.resume, progress=not args.no_progress, device=args.device)
     res = output.results
     print(f"trained {res.attrs['steps_done']} steps in {res.attrs['training_mode']!r} mode; NMSE per context:")
     for ctx, value in zip(res["context"].values, res["nmse"].values):
@@ -283,7 +286,8 @@ def _simulate_and_write(args, circuit, results, config, contexts, dt, method):  
 
     if args.duration is not None:
         ds = simulate(circuit, results["tonic"], duration=args.duration, dt=dt, method=method,
-                      noise_std=args.noise_std, seed=args.seed, contexts=contexts, n_trials=args.trials)
+                      noise_std=args.noise_std, seed=args.seed, contexts=contexts, n_trials=args.trials,
+                      device=args.device)
     else:
         task = build_task(_with_dt(config, dt))
         rng = seeds.stream(args.seed, seeds.EVAL)
@@ -291,7 +295,7 @@ def _simulate_and_write(args, circuit, results, config, contexts, dt, method):  
         idx = [task.contexts.index(c) for c in contexts]
         x0 = initial_states(task, circuit.n_units, args.trials, config.simulation.x0_std, rng)
         ds = simulate(circuit, results["tonic"], inputs=batch.inputs[idx], x0=x0[idx], dt=dt, method=method,
-                      noise_std=args.noise_std, seed=args.seed, contexts=contexts)
+                      noise_std=args.noise_std, seed=args.seed, contexts=contexts, device=args.device)
         ds["target"] = (("context", "trial", "time", "output"), np.ascontiguousarray(batch.targets[idx]))
         ds["mask"] = (("context", "trial", "time", "output"), np.ascontiguousarray(batch.mask[idx]))
     ds.attrs["config"] = str(results.attrs["config"])

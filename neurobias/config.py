@@ -614,6 +614,9 @@ SECTIONS: dict[str, type] = {
     "output": OutputConfig,
 }
 _TOP_KEYS = ("seed", *SECTIONS)
+#: tables of a config file that belong to another command and are not part of a run's config:
+#: ``[sweep]`` (grid, scheduler, workers, SLURM options) is read by ``neurobias sweep``
+_OTHER_TABLES = ("sweep",)
 
 
 @dataclass(frozen=True)
@@ -681,7 +684,9 @@ def config_from_dict(d: Mapping[str, Any]) -> RunConfig:
     """Build a validated config from a nested mapping (the parsed TOML).
 
     Missing sections and keys take their defaults.  The ``task`` table holds
-    ``name`` plus the task's parameters as flat keys.
+    ``name`` plus the task's parameters as flat keys.  A ``sweep`` table (the
+    grid and scheduler of ``neurobias sweep``) is not part of a run's config
+    and is skipped.
 
     Parameters
     ----------
@@ -702,6 +707,8 @@ def config_from_dict(d: Mapping[str, Any]) -> RunConfig:
         raise ConfigError(f"a config must be a mapping of sections; got {type(d).__name__}")
     kwargs: dict[str, Any] = {}
     for top, value in d.items():
+        if top in _OTHER_TABLES:
+            continue  # read by another command (see _OTHER_TABLES)
         if top not in _TOP_KEYS:
             if isinstance(value, Mapping):
                 raise ConfigError(f"unknown config section `[{top}]`{_suggest(str(top), list(SECTIONS))}"

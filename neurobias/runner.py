@@ -110,6 +110,7 @@ def run(
     out: str | os.PathLike | None = None,
     resume: bool = False,
     progress: bool = True,
+    device: str = "cpu",
 ) -> RunOutput:
     """Build the circuit and task of ``config``, train, evaluate and (with ``out``) write files.
 
@@ -128,6 +129,9 @@ def run(
         Continue from ``out/checkpoint.npz`` if present (same final result).
     progress : bool
         Show a training progress bar.
+    device : {"cpu", "cuda", "cuda:N"}
+        Where training (in ``training.dtype``) and the float64 evaluation run;
+        recorded in the ``device`` attribute of ``results.nc``.
 
     Returns
     -------
@@ -139,12 +143,15 @@ def run(
 
     if resume and out is None:
         raise InputError("`resume=True` needs an output directory `out`")
+    from neurobias.circuit.simulate import resolve_device
+
+    dev = str(resolve_device(device))
     task = build_task(config)
     circuit = build_circuit(config, task)
     created = _first_missing(out) if out is not None else None
     out_dir = check_writable_dir(out) if out is not None else None
     try:
-        return _run(config, task, circuit, out_dir, resume=resume, progress=progress)
+        return _run(config, task, circuit, out_dir, resume=resume, progress=progress, device=dev)
     except NeurobiasError:
         # a user error (e.g. divergence): leave nothing behind that this call created,
         # including new parent directories of `out`
@@ -154,7 +161,7 @@ def run(
 
 
 def _run(config: RunConfig, task: Task, circuit: Circuit, out_dir: Path | None, *, resume: bool,
-         progress: bool) -> RunOutput:
+         progress: bool, device: str = "cpu") -> RunOutput:
     from neurobias.io import circuit_to_dataset, write_dataset
 
     toml = config_to_toml(config)
@@ -166,11 +173,12 @@ def _run(config: RunConfig, task: Task, circuit: Circuit, out_dir: Path | None, 
         rank=tonic.rank, shared_baseline=tonic.shared_baseline, init_std=tonic.init_std, noise_std=sim.noise_std,
         method=sim.method, x0_std=sim.x0_std, seed=config.seed,
         checkpoint_path=None if out_dir is None else out_dir / "checkpoint.npz", resume=resume, fingerprint=toml,
-        progress=progress,
+        progress=progress, device=device,
     )
     evaluation = evaluate(result.circuit, result.tonic, task, n_trials=config.output.n_trials, method=sim.method,
-                          noise_std=sim.noise_std, x0_std=sim.x0_std, seed=config.seed)
+                          noise_std=sim.noise_std, x0_std=sim.x0_std, seed=config.seed, device=device)
     results = results_dataset(evaluation, result, config=config, task=task)
+    results.attrs["device"] = device
     files: dict[str, Path] = {}
     if out_dir is not None:
         files["circuit"] = write_dataset(circuit_to_dataset(result.circuit, config_toml=toml),

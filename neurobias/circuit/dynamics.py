@@ -15,6 +15,12 @@ is ``F(x) = (-x + A(x)) / tau`` in state units per ms.  A *fixed point* is
 this is the same as ``x = step(x)`` of the discrete map, so both definitions
 agree.  The Euler step, the exponential-Euler step and the Jacobian all derive
 from :func:`vector_field` / :func:`drive`.
+
+Both integrators are one interpolation: ``x + h tau F(x) = x + h (A(x) - x)``,
+i.e. ``lerp(x, A(x), h)``, with the step fraction ``h = dt / tau`` (Euler) or
+``1 - exp(-dt / tau)`` (exponential Euler), see :func:`step_fraction`.  That is
+one matrix product (fused with the external drive), one ``phi`` and one
+``lerp`` per step: the whole cost of a step in :func:`neurobias.circuit.integrate`.
 """
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ __all__ = [
     "exp_euler_step",
     "jacobian",
     "step",
+    "step_fraction",
     "noise_scale",
     "METHODS",
     "drive_sensitivity",
@@ -60,8 +67,15 @@ def drive(x: Tensor, ext: Tensor, W_rec: Tensor, *, phi: str, form: str) -> Tens
     """
     f = get_phi(phi).fn
     if form == "current":
-        return f(x) @ W_rec.T + ext
-    return f(x @ W_rec.T + ext)
+        return _affine(f(x), W_rec, ext)
+    return f(_affine(x, W_rec, ext))
+
+
+def _affine(v: Tensor, W: Tensor, ext: Tensor) -> Tensor:
+    """``v @ W.T + ext``, as one fused ``addmm`` when ``v`` is a matrix (batch, unit)."""
+    if v.dim() == 2 and ext.dim() <= 2:
+        return torch.addmm(ext, v, W.T)
+    return v @ W.T + ext
 
 
 def vector_field(x: Tensor, ext: Tensor, W_rec: Tensor, *, tau: float, phi: str, form: str) -> Tensor:
@@ -100,13 +114,31 @@ def noise_scale(*, dt: float, tau: float, noise_std: float, method: str) -> floa
     return noise_std * math.sqrt(tau * (1.0 - math.exp(-2.0 * dt / tau)) / 2.0)
 
 
+def step_fraction(*, dt: float, tau: float, method: str) -> float:
+    """The fraction ``h`` of the way from ``x`` to ``A(x)`` one step goes: ``x_next = x + h tau F(x)``.
+
+    ``h = dt / tau`` for ``euler`` and ``1 - exp(-dt / tau)`` for ``exp_euler``.
+    """
+    if method == "euler":
+        return dt / tau
+    if method == "exp_euler":
+        return -math.expm1(-dt / tau)
+    raise ValueError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
+
+
+def _lerp_step(x: Tensor, ext: Tensor, W_rec: Tensor, h: float, *, phi: str, form: str) -> Tensor:
+    # x + h tau F(x) = x + h (A(x) - x): tau F(x) = A(x) - x is the vector field (see vector_field)
+    return torch.lerp(x, drive(x, ext, W_rec, phi=phi, form=form), h)
+
+
 def euler_step(x: Tensor, ext: Tensor, W_rec: Tensor, *, dt: float, tau: float, phi: str, form: str) -> Tensor:
     """One forward-Euler step ``x + dt F(x)`` (deterministic part).
 
     For ``form="rate"`` and ``dt = tau`` this is exactly the discrete map
-    ``h_t = phi(W h_{t-1} + U u_t + b)`` of Williams et al. (2024).
+    ``h_t = phi(W h_{t-1} + U u_t + b)`` of Williams et al. (2024) (``h = 1``:
+    the step returns ``A(x)`` bit for bit).
     """
-    return x + dt * vector_field(x, ext, W_rec, tau=tau, phi=phi, form=form)
+    return _lerp_step(x, ext, W_rec, step_fraction(dt=dt, tau=tau, method="euler"), phi=phi, form=form)
 
 
 def exp_euler_step(x: Tensor, ext: Tensor, W_rec: Tensor, *, dt: float, tau: float, phi: str, form: str) -> Tensor:
@@ -116,7 +148,7 @@ def exp_euler_step(x: Tensor, ext: Tensor, W_rec: Tensor, *, dt: float, tau: flo
     ``tau dx/dt = -x + A`` is ``x + (1 - exp(-dt/tau)) tau F(x)``; it is exact when
     ``A`` does not depend on ``x`` (e.g. ``W_rec = 0`` with constant input).
     """
-    return x + (-math.expm1(-dt / tau)) * tau * vector_field(x, ext, W_rec, tau=tau, phi=phi, form=form)
+    return _lerp_step(x, ext, W_rec, step_fraction(dt=dt, tau=tau, method="exp_euler"), phi=phi, form=form)
 
 
 def step(

@@ -1,6 +1,7 @@
 """Simulation: the differentiable integrator and the xarray-returning :func:`simulate`."""
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -10,16 +11,59 @@ from torch import Tensor
 
 from neurobias._threads import one_thread
 from neurobias.circuit.circuit import Circuit
-from neurobias.circuit.dynamics import METHODS, noise_scale, step
+from neurobias.circuit.dynamics import METHODS, drive, noise_scale, step_fraction
 from neurobias.circuit.nonlinearity import get_phi
 from neurobias.errors import InputError, describe_shape
 
-__all__ = ["integrate", "simulate", "resolve_tonic", "new_seed"]
+__all__ = ["integrate", "simulate", "resolve_tonic", "resolve_device", "new_seed"]
 
 
 def new_seed() -> int:
     """A fresh non-negative seed from OS entropy (recorded so the run can be repeated)."""
     return int(np.random.SeedSequence().entropy % (2**63))
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """Check a device argument: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a :class:`torch.device`.
+
+    Raises
+    ------
+    InputError
+        Another name, or a CUDA device on a machine (or torch build) without CUDA.
+    """
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InputError(f"`device` must be 'cpu', 'cuda' or 'cuda:N'; got {device!r}") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise InputError(f"`device` must be 'cpu', 'cuda' or 'cuda:N'; got {device!r}")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(f"`device` is {str(device)!r} but CUDA is not available to torch {torch.__version__} "
+                             f"here; use device='cpu'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise InputError(f"`device` {str(device)!r} does not exist: {torch.cuda.device_count()} CUDA device(s)")
+    return dev
+
+
+def _drive_sequence(ext: Tensor, batch_shape: torch.Size) -> tuple[Tensor, bool]:
+    """The external drive as ``(time, batch, unit)`` (or one ``(batch, unit)`` when constant in time).
+
+    Returns the tensor and whether it is constant in time.  Leading dims of
+    size one stay size one (they broadcast in the fused matrix product), so a
+    drive shared by the whole batch, or constant in time (a stride-0 time
+    axis, as :func:`simulate` makes without inputs), is never copied per step.
+    """
+    n_time, n = ext.shape[-2], ext.shape[-1]
+    lead = ext.shape[:-2]
+    shared = all(d == 1 for d in lead)
+    b = math.prod(batch_shape)
+    if n_time == 1 or ext.stride(-2) == 0:
+        first = ext[..., 0, :]
+        return (first.reshape(1, n) if shared else first.expand(*batch_shape, n).reshape(b, n)), True
+    if shared:
+        return ext.reshape(n_time, 1, n), False
+    return ext.expand(*batch_shape, n_time, n).movedim(-2, 0).reshape(n_time, b, n), False
 
 
 def integrate(
@@ -37,13 +81,21 @@ def integrate(
 ) -> Tensor:
     """Integrate the circuit; differentiable with respect to every tensor argument.
 
+    Each step is ``x <- lerp(x, A(x), h)`` (:func:`neurobias.circuit.dynamics.step`):
+    one fused matrix product with the external drive, one ``phi``, one
+    ``lerp``.  When no argument requires a gradient (or under
+    :func:`torch.no_grad`) the states are written into one preallocated tensor
+    and autograd records nothing; otherwise the graph of every step is kept
+    for backpropagation through time.
+
     Parameters
     ----------
     x0 : Tensor of shape (..., unit)
         Initial state at time 0.
     ext : Tensor of shape (..., time, unit)
         External drive ``W_in u_k + b`` applied during step ``k`` (from time
-        ``k dt`` to ``(k + 1) dt``); leading dims broadcast with ``x0``.
+        ``k dt`` to ``(k + 1) dt``); leading dims broadcast with ``x0``.  A
+        time axis of stride 0 (``b.expand(...)``) marks a constant drive.
     W_rec : Tensor of shape (unit, unit)
     dt, tau : float
         Step and time constant in ms.
@@ -59,21 +111,36 @@ def integrate(
     Returns
     -------
     Tensor of shape (..., time, unit)
-        States at times ``dt, 2 dt, ..., T dt`` (the initial state is not included).
+        States at times ``dt, 2 dt, ..., T dt`` (the initial state is not
+        included), contiguous.
     """
+    h = step_fraction(dt=dt, tau=tau, method=method)
     sigma = noise_scale(dt=dt, tau=tau, noise_std=noise_std, method=method)
-    n_time = ext.shape[-2]
+    n_time, n = ext.shape[-2], x0.shape[-1]
     batch_shape = torch.broadcast_shapes(x0.shape[:-1], ext.shape[:-2])
-    x = x0.expand(*batch_shape, x0.shape[-1])
-    states = []
-    for k in range(n_time):
-        x = step(x, ext[..., k, :], W_rec, dt=dt, tau=tau, phi=phi, form=form, method=method)
-        if sigma:
-            x = x + sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
-        states.append(x)
-    if not states:
-        return x.new_zeros((*batch_shape, 0, x.shape[-1]))
-    return torch.stack(states, dim=-2)
+    b = math.prod(batch_shape)
+    x = x0.expand(*batch_shape, n).reshape(b, n)
+    if n_time == 0:
+        return x.new_zeros((*batch_shape, 0, n))
+    seq, constant = _drive_sequence(ext, batch_shape)
+    grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x0, ext, W_rec))
+    if grad:
+        states = []
+        for k in range(n_time):
+            e = seq if constant else seq[k]
+            x = torch.lerp(x, drive(x, e, W_rec, phi=phi, form=form), h)
+            if sigma:
+                x = x + sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+            states.append(x)
+        out = torch.stack(states, dim=1)
+    else:
+        out = torch.empty((b, n_time, n), dtype=x.dtype, device=x.device)
+        for k in range(n_time):
+            e = seq if constant else seq[k]
+            x = torch.lerp(x, drive(x, e, W_rec, phi=phi, form=form), h, out=out[:, k])
+            if sigma:
+                x.add_(torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device), alpha=sigma)
+    return out.reshape(*batch_shape, n_time, n)
 
 
 def resolve_tonic(
@@ -194,8 +261,11 @@ def simulate(
         Names for (or a selection from) the contexts of ``tonic``.
     n_trials : int, optional
         Trials per context when neither ``inputs`` nor ``x0`` fixes it (default 1).
-    dtype, device
-        Torch dtype and device of the computation (float64 on CPU by default).
+    dtype : torch.dtype
+        Precision of the computation and of ``x``, ``r``, ``z`` (float64 by
+        default; float32 halves memory and time).
+    device : {"cpu", "cuda", "cuda:N"} or torch.device
+        Where the computation runs; the Dataset is always in host memory.
 
     Returns
     -------
@@ -249,6 +319,9 @@ def simulate(
                 x_init = np.broadcast_to(x_init, (n_ctx, n_trial, n))
             else:
                 raise InputError(f"`x0` has {x_init.shape[1]} trials but `inputs` has {n_trial}")
+    if dtype not in (torch.float32, torch.float64):
+        raise InputError(f"`dtype` must be torch.float32 or torch.float64; got {dtype!r}")
+    device = resolve_device(device)
     if noise_std > 0 and seed is None:
         seed = new_seed()
     gen = torch.Generator(device=device)
@@ -261,7 +334,10 @@ def simulate(
     one_thread()
     with torch.no_grad():
         W_rec, W_in, W_out, b_out = (t(circuit.W_rec), t(circuit.W_in), t(circuit.W_out), t(circuit.b_out))
-        ext = t(u) @ W_in.T + t(bank)[:, None, None, :]
+        if inputs is None:  # a drive constant in time: a stride-0 view, never copied per step
+            ext = t(bank)[:, None, None, :].expand(n_ctx, n_trial, n_time, n)
+        else:
+            ext = t(u) @ W_in.T + t(bank)[:, None, None, :]
         x = integrate(t(x_init), ext, W_rec, dt=float(dt), tau=circuit.tau, phi=circuit.phi,
                       form=circuit.form, method=method, noise_std=float(noise_std), generator=gen)
         r = get_phi(circuit.phi).fn(x) if circuit.form == "current" else x
@@ -277,11 +353,11 @@ def simulate(
     }
     ds = xr.Dataset(
         {
-            "x": (("context", "trial", "time", "unit"), x.cpu().numpy().astype(np.float64),
+            "x": (("context", "trial", "time", "unit"), x.cpu().numpy(),
                   {"long_name": "state (currents for form=current, rates for form=rate)"}),
-            "r": (("context", "trial", "time", "unit"), r.cpu().numpy().astype(np.float64),
+            "r": (("context", "trial", "time", "unit"), r.cpu().numpy(),
                   {"long_name": "rate phi(x)"}),
-            "z": (("context", "trial", "time", "output"), z.cpu().numpy().astype(np.float64),
+            "z": (("context", "trial", "time", "output"), z.cpu().numpy(),
                   {"long_name": "readout W_out r + b_out"}),
             "inputs": (("context", "trial", "time", "input"), np.ascontiguousarray(u)),
             "tonic": (("context", "unit"), bank),

@@ -26,6 +26,7 @@ def evaluate(
     noise_std: float = 0.0,
     x0_std: float = 0.0,
     seed: int = 0,
+    device: str = "cpu",
 ) -> xr.Dataset:
     """Simulate every context of ``task`` in float64 and score it.
 
@@ -42,6 +43,8 @@ def evaluate(
         Trials per context.
     method, noise_std, x0_std, seed
         As in :func:`neurobias.train`.
+    device : {"cpu", "cuda", "cuda:N"}
+        Where the simulation runs (always float64).
 
     Returns
     -------
@@ -56,7 +59,7 @@ def evaluate(
     x0 = initial_states(task, circuit.n_units, n_trials, x0_std, rng)
     noise_seed = int(rng.integers(2**62))
     ds = simulate(circuit, tonic, inputs=batch.inputs, x0=x0, dt=task.dt, method=method, noise_std=noise_std,
-                  seed=noise_seed, contexts=task.contexts)
+                  seed=noise_seed, contexts=task.contexts, device=device)
     dims = ("context", "trial", "time", "output")
     ds["target"] = (dims, batch.targets)
     ds["mask"] = (dims, batch.mask)

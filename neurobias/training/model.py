@@ -68,26 +68,61 @@ class CircuitModel(nn.Module):
 
     def forward(
         self, inputs: Tensor, x0: Tensor, *, dt: float, method: str, noise_std: float = 0.0,
-        generator: torch.Generator | None = None,
-    ) -> tuple[Tensor, Tensor]:
+        generator: torch.Generator | None = None, checkpoint_chunk: int = 0,
+    ) -> tuple[Tensor | None, Tensor]:
         """Run every context.
 
         Parameters
         ----------
         inputs : Tensor of shape (context, trial, time, input)
         x0 : Tensor of shape (context, trial, unit)
+        checkpoint_chunk : int
+            When > 0 and autograd is recording, integrate in chunks of this
+            many steps under :func:`torch.utils.checkpoint.checkpoint`: only
+            each chunk's first state and the readout are kept for the
+            backward pass, and the chunk is integrated again during it
+            (memory of BPTT ~ ``T / chunk + chunk`` states instead of ``T``,
+            for about one more forward pass of time).  The noise of a chunk is
+            drawn again from the same generator state, so losses and
+            gradients are identical to ``checkpoint_chunk=0``.
 
         Returns
         -------
-        x : Tensor of shape (context, trial, time, unit)
+        x : Tensor of shape (context, trial, time, unit), or None
+            The states (None when checkpointing: they are not kept).
         z : Tensor of shape (context, trial, time, output)
         """
         tonic = self.bank()
         ext = inputs @ self.W_in.T + tonic[:, None, None, :]
-        x = integrate(x0, ext, self.W_rec, dt=dt, tau=self.tau, phi=self.phi, form=self.form,
-                      method=method, noise_std=noise_std, generator=generator)
+        if checkpoint_chunk <= 0 or not torch.is_grad_enabled():
+            x = integrate(x0, ext, self.W_rec, dt=dt, tau=self.tau, phi=self.phi, form=self.form,
+                          method=method, noise_std=noise_std, generator=generator)
+            return x, self._readout(x, self.W_out, self.b_out)
+        from torch.utils.checkpoint import checkpoint
+
+        zs = []
+        x = x0
+        n_time = ext.shape[-2]
+        for start in range(0, n_time, checkpoint_chunk):
+            state = generator.get_state() if (noise_std > 0 and generator is not None) else None
+            x, z = checkpoint(self._chunk, x, ext[..., start:start + checkpoint_chunk, :], self.W_rec, self.W_out,
+                              self.b_out, state, dt, method, noise_std, generator, use_reentrant=False,
+                              preserve_rng_state=False)
+            zs.append(z)
+        return None, torch.cat(zs, dim=-2)
+
+    def _readout(self, x: Tensor, W_out: Tensor, b_out: Tensor) -> Tensor:
         r = get_phi(self.phi).fn(x) if self.form == "current" else x
-        return x, r @ self.W_out.T + self.b_out
+        return r @ W_out.T + b_out
+
+    def _chunk(self, x: Tensor, ext: Tensor, W_rec: Tensor, W_out: Tensor, b_out: Tensor, state: Tensor | None,
+               dt: float, method: str, noise_std: float, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+        """Integrate one chunk and read it out; returns (last state, readout of the chunk)."""
+        if state is not None:
+            generator.set_state(state)  # the same noise when the chunk is integrated again for backward
+        xs = integrate(x, ext, W_rec, dt=dt, tau=self.tau, phi=self.phi, form=self.form, method=method,
+                       noise_std=noise_std, generator=generator)
+        return xs[..., -1, :], self._readout(xs, W_out, b_out)
 
     def trained_circuit(self, circuit: Circuit) -> Circuit:
         """The circuit with this model's trained weights (the same object if none were trained)."""

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 from neurobias._threads import one_thread
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import METHODS
+from neurobias.circuit.simulate import resolve_device
 from neurobias.errors import InputError
 from neurobias.io.checkpoint import load_checkpoint, save_checkpoint
 from neurobias.tasks import Task
@@ -113,6 +114,8 @@ def train(
     resume: bool = False,
     fingerprint: str = "",
     progress: bool = True,
+    checkpoint_chunk: int = 0,
+    device: str = "cpu",
 ) -> TrainResult:
     """Train a circuit's tonic inputs (and, by ``mode``, some weights) on a task.
 
@@ -171,6 +174,17 @@ def train(
         another fingerprint is refused on resume.
     progress : bool
         Show a progress bar with the loss.
+    checkpoint_chunk : int
+        Gradient checkpointing over time: when > 0, backpropagation through
+        time keeps one state every ``checkpoint_chunk`` steps and integrates
+        each chunk again during the backward pass (memory ~ ``T / chunk +
+        chunk`` states instead of ``T``; about one more forward pass of time).
+        Losses, gradients and the result are identical to ``0`` (no
+        checkpointing, the default).
+    device : {"cpu", "cuda", "cuda:N"}
+        Where the model trains.  Batches and initial states come from the same
+        numpy streams on every device; training noise comes from a torch
+        generator on ``device``, so noisy runs differ between devices.
 
     Returns
     -------
@@ -194,6 +208,9 @@ def train(
     _check("checkpoint_every", _is_int(checkpoint_every) and checkpoint_every >= 0, "an integer >= 0", checkpoint_every)
     _check("log_every", _is_int(log_every) and log_every >= 1, "an integer >= 1", log_every)
     _check("seed", _is_int(seed) and seed >= 0, "an integer >= 0", seed)
+    _check("checkpoint_chunk", _is_int(checkpoint_chunk) and checkpoint_chunk >= 0, "an integer >= 0",
+           checkpoint_chunk)
+    dev = resolve_device(device)
     if circuit.n_inputs != task.n_inputs:
         raise InputError(
             f"`circuit` has {circuit.n_inputs} input channels but task {task.name!r} has {task.n_inputs} "
@@ -210,7 +227,7 @@ def train(
     bank = TonicBank(task.n_contexts, circuit.n_units, parametrization=parametrization, fraction=fraction,
                      rank=rank, shared_baseline=shared_baseline, init_std=init_std,
                      rng=seeds.stream(seed, seeds.BANK), dtype=tdtype)
-    model = CircuitModel(circuit, bank, mode=mode, dtype=tdtype)
+    model = CircuitModel(circuit, bank, mode=mode, dtype=tdtype).to(dev)
     hashes_before = model.frozen_hashes()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=lr)
@@ -226,7 +243,8 @@ def train(
                            x0_std=x0_std, seed=seed, tdtype=tdtype, method=method, noise_std=noise_std,
                            target_loss=target_loss, clip_grad=clip_grad, log_every=log_every,
                            checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
-                           fingerprint=fingerprint, progress=progress)
+                           fingerprint=fingerprint, progress=progress, checkpoint_chunk=checkpoint_chunk,
+                           device=dev)
     if checkpoint_path is not None:
         _save(checkpoint_path, model, optimizer, loss_hist, lr_hist, step, True, fingerprint)
     hashes_after = model.frozen_hashes()
@@ -251,7 +269,8 @@ def train(
 
 def _loop(model, optimizer, params, task, circuit, loss_hist, lr_hist, start, finished, *, steps, lr, lr_min,
           schedule, batch_size, x0_std, seed, tdtype, method, noise_std, target_loss, clip_grad, log_every,
-          checkpoint_path, checkpoint_every, fingerprint, progress) -> tuple[int, bool]:
+          checkpoint_path, checkpoint_every, fingerprint, progress, checkpoint_chunk=0,
+          device=torch.device("cpu")) -> tuple[int, bool]:
     """The optimisation loop of :func:`train` from step ``start``; returns (steps done, target reached)."""
     bar = tqdm(total=steps, initial=start, disable=not progress, desc="training", unit="step", leave=True,
                dynamic_ncols=True)
@@ -261,13 +280,16 @@ def _loop(model, optimizer, params, task, circuit, loss_hist, lr_hist, start, fi
             rng = seeds.stream(seed, seeds.BATCH, step)
             batch = task.sample_all(batch_size, rng)
             x0 = initial_states(task, circuit.n_units, batch_size, x0_std, rng)
-            gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
+            gen = torch.Generator(device=device).manual_seed(int(rng.integers(2**62)))
             current_lr = learning_rate(step, lr=lr, lr_min=lr_min, steps=steps, schedule=schedule)
             for group in optimizer.param_groups:
                 group["lr"] = current_lr
-            _, z = model(torch.tensor(batch.inputs, dtype=tdtype), torch.tensor(x0, dtype=tdtype),
-                         dt=task.dt, method=method, noise_std=noise_std, generator=gen)
-            loss = masked_mse(z, torch.tensor(batch.targets, dtype=tdtype), torch.tensor(batch.mask, dtype=tdtype))
+            def t(a: np.ndarray) -> torch.Tensor:
+                return torch.tensor(a, dtype=tdtype, device=device)
+
+            _, z = model(t(batch.inputs), t(x0), dt=task.dt, method=method, noise_std=noise_std, generator=gen,
+                         checkpoint_chunk=checkpoint_chunk)
+            loss = masked_mse(z, t(batch.targets), t(batch.mask))
             loss_value = float(loss.detach())
             if not np.isfinite(loss_value):
                 raise InputError(
