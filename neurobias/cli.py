@@ -300,6 +300,10 @@ def _simulate_and_write(args, circuit, results, config, contexts, dt, method):  
         ds["mask"] = (("context", "trial", "time", "output"), np.ascontiguousarray(batch.mask[idx]))
     ds.attrs["config"] = str(results.attrs["config"])
     ds.attrs["source_results"] = str(Path(args.results).resolve())
+    from neurobias.io.circuit import provenance_attrs  # run_seed and the circuit's and tonic inputs' fingerprints
+
+    ds.attrs.update(provenance_attrs(circuit, config_toml=str(results.attrs["config"]),
+                                     seed=int(results.attrs["seed"]), tonic=results["tonic"].values))
     path = write_dataset(ds, args.out, kind="trajectories")
     return path, ds
 
@@ -351,6 +355,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("neurobias: interrupted (use --resume to continue a run)", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,7 +25,10 @@ def save_checkpoint(path: str | Path, arrays: Mapping[str, np.ndarray], meta: Ma
     """Write ``arrays`` and ``meta`` (JSON-serialisable) to ``path`` atomically."""
     buf = io.BytesIO()
     payload = {f"a/{k}": np.asarray(v) for k, v in arrays.items()}
-    payload["meta"] = np.array(json.dumps({**meta, "checkpoint_version": CHECKPOINT_VERSION}, sort_keys=True))
+    from neurobias._version import __version__
+
+    full = {**meta, "checkpoint_version": CHECKPOINT_VERSION, "neurobias_version": __version__}
+    payload["meta"] = np.array(json.dumps(full, sort_keys=True))
     np.savez(buf, **payload)
     return atomic_write_bytes(path, buf.getvalue())
 
