@@ -268,6 +268,45 @@ SPECS: dict[str, KindSpec] = {
         },
         attrs={"parts": "str", "skipped": "str", "n_shuffles": "int", "seed": "int", "config": "str"},
     ),
+    # recordings (neurobias.recordings, neurobias.fitting); `rate` may be (condition|trial, time, neuron),
+    # checked by neurobias.recordings.validate
+    "recording": KindSpec(
+        name="recording",
+        description="A canonical neural recording (condition averages or single trials).",
+        variables={},
+        coords={
+            "time": VariableSpec(("time",), "real", "ms", "bin centres, evenly spaced"),
+            "neuron": VariableSpec(("neuron",), "scalar", "", "neuron names or ids"),
+        },
+        attrs={"units": "str", "source": "str", "citation": "str", "licence": "str"},
+    ),
+    "fit": KindSpec(
+        name="fit",
+        description="Tonic inputs of a fixed circuit fitted to a recording (fit_recordings).",
+        variables={
+            "tonic": VariableSpec(("condition", "unit"), "float", "state", "fitted tonic input per condition"),
+            "x0": VariableSpec(("condition", "unit"), "float", "state", "initial state per condition"),
+            "train": VariableSpec(("condition", "time", "neuron"), "float", "", "fitted target"),
+            "test": VariableSpec(("condition", "time", "neuron"), "float", "", "held-out target"),
+            "model": VariableSpec(("condition", "time", "neuron"), "float", "", "model read-out rates"),
+            "loss": VariableSpec(("step",), "float", "", "fitting loss per step"),
+            "r2_neuron": VariableSpec(("neuron",), "float", "", "held-out R2 per neuron"),
+        },
+        coords={
+            "condition": VariableSpec(("condition",), "str", "", "condition names"),
+            "time": VariableSpec(("time",), "real", "ms", "bin centres"),
+            "neuron": VariableSpec(("neuron",), "scalar", "", "recorded neurons"),
+        },
+        attrs={"r2_train": "float", "r2_test": "float", "noise_ceiling": "float", "holdout": "str", "mode": "str",
+               "readout": "str", "seed": "int", "config": "str"},
+    ),
+    "recording_comparison": KindSpec(
+        name="recording_comparison",
+        description="Model-vs-data metrics of a fit, each with its null (compare_fit).",
+        variables={},
+        coords={},
+        attrs={"metrics": "str", "n_shuffles": "int", "seed": "int"},
+    ),
 }
 KINDS: tuple[str, ...] = tuple(SPECS)
 HEADER_ATTRS: tuple[str, ...] = ("neurobias_version", "schema_version", "kind")

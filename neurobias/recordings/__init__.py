@@ -1,0 +1,43 @@
+"""Neural recordings: the canonical Dataset, loaders, preprocessing and model-vs-data metrics.
+
+The public names (imported lazily)::
+
+    load_recording(path, ...)    NWB, .mat, .npz, netCDF -> canonical recording Dataset
+    make_recording(rate, ...)    arrays -> canonical recording Dataset
+    validate(recording)          check one
+    preprocess                   binning, smoothing, alignment, trimming, averaging, normalising, PCA
+    metrics                      R², CCA, shape distance, RSA, DSA, rotation strength (each with a null)
+    shared_data_dir, churchland2012, chewie2013: the two public data sets in ../shared/data
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY: dict[str, tuple[str, str]] = {
+    "load_recording": ("neurobias.recordings.load", "load_recording"),
+    "make_recording": ("neurobias.recordings.dataset", "make_recording"),
+    "validate": ("neurobias.recordings.dataset", "validate"),
+    "is_single_trial": ("neurobias.recordings.dataset", "is_single_trial"),
+    "condition_names": ("neurobias.recordings.dataset", "condition_names"),
+    "shared_data_dir": ("neurobias.recordings.shared", "shared_data_dir"),
+    "churchland2012": ("neurobias.recordings.shared", "churchland2012"),
+    "chewie2013": ("neurobias.recordings.shared", "chewie2013"),
+}
+
+__all__ = [*_LAZY, "preprocess", "metrics"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("preprocess", "metrics"):
+        return importlib.import_module(f"neurobias.recordings.{name}")
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'neurobias.recordings' has no attribute {name!r}")
+    value = getattr(importlib.import_module(target[0]), target[1])
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
