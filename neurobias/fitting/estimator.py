@@ -1,0 +1,378 @@
+"""TonicFit: one fixed random circuit, one learned tonic input per recorded condition.
+
+The condition is the context: every condition gets its own tonic input ``b_c``
+(and, optionally, its own initial state ``x0_c``); the recurrent weights stay
+fixed in ``bias`` mode. The recorded neurons are read out either from a fixed
+random subset of units (``readout="subset"``: recorded cells are model cells,
+``z = phi(x)[units]``) or through a linear readout ``z = W_out phi(x) + b_out``
+(``readout="linear"``; fixed random in ``bias`` mode, learned in
+``bias+readout``, ``readout`` and ``full``). The modes are those of
+:mod:`neurobias.training` and the same :class:`~neurobias.training.model.CircuitModel`
+and :class:`~neurobias.training.tonic.TonicBank` run the circuit.
+
+Time: the recording's bins ``t_0 + k Δ`` are read out every ``substeps``
+integration steps of ``dt = Δ / substeps``; the initial state sits at ``t_0 - Δ``.
+
+Follows scikit-learn's conventions: hyperparameters in ``__init__`` (no
+logic), data in :meth:`TonicFit.fit`, learned state with a trailing underscore.
+"""
+from __future__ import annotations
+
+import time as _time
+from typing import Any
+
+import numpy as np
+import torch
+import xarray as xr
+from torch import nn
+from tqdm.auto import tqdm
+
+from neurobias._threads import one_thread
+from neurobias.circuit.circuit import Circuit
+from neurobias.errors import InputError
+from neurobias.fitting.splits import Split, make_split
+from neurobias.recordings.dataset import condition_names, is_single_trial, validate
+from neurobias.recordings.metrics._common import shuffle_conditions
+from neurobias.recordings.metrics.r2 import r2_arrays
+from neurobias.training import seeds
+from neurobias.training.losses import masked_mse
+from neurobias.training.model import MODES, CircuitModel
+from neurobias.training.schedule import SCHEDULES, learning_rate
+from neurobias.training.tonic import TonicBank
+
+__all__ = ["TonicFit", "READOUTS", "UNITS_STREAM"]
+
+READOUTS: tuple[str, ...] = ("subset", "linear")
+UNITS_STREAM = 11  # seeds.stream(seed, UNITS_STREAM) draws the recorded units
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _need(name: str, ok: bool, expected: str, got: object) -> None:
+    if not ok:
+        raise InputError(f"`{name}` must be {expected}; got {got!r}")
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+class TonicFit:
+    """Fit tonic inputs of a fixed random circuit to recorded condition averages.
+
+    Parameters
+    ----------
+    circuit : Circuit, optional
+        The fixed circuit (its readout is replaced by the one ``readout`` asks
+        for). Default: ``Circuit.random(n_units, g=g, tau=tau, phi=phi, seed=seed)``.
+    n_units : int
+        Units of the default circuit (ignored with ``circuit``).
+    conditions : sequence of str, optional
+        Conditions to fit (default all; at least 2).
+    mode : {"bias", "bias+readout", "readout", "full"}
+        What learns (see :mod:`neurobias.training.model`); ``bias`` keeps every
+        weight fixed.
+    readout : {"subset", "linear"}
+        How recorded neurons map onto units.
+    units : sequence of int, optional
+        The units read out as the recorded neurons (``subset``; default a
+        random draw from ``seed``).
+    learn_x0 : bool
+        Learn one initial state per condition (else start at zero).
+    g, tau, phi : float, float, str
+        Gain, time constant (ms) and transfer function of the default circuit.
+    substeps : int
+        Integration steps per recorded bin.
+    steps, lr, lr_min, schedule, clip_grad
+        Adam steps on the full batch of conditions, learning rate and its
+        schedule (:func:`neurobias.training.schedule.learning_rate`), gradient
+        clipping (0: off).
+    holdout : {"auto", "trials", "time", "none"}
+        ``trials``: fit the average of one random half of each condition's
+        trials, score on the other half (split-half noise ceiling);
+        ``time``: hold out every second block of ``holdout_block`` bins (the
+        first block is always fitted); ``auto``: ``trials`` for single trials,
+        else ``time``.
+    holdout_block : int
+        Bins per time block.
+    n_shuffles : int
+        Shuffled-condition null of the held-out R².
+    dtype : {"float64", "float32"}
+    seed : int
+        Seeds the circuit, the recorded units, the tonic bank and the split.
+    progress : bool
+        Progress bar.
+
+    Attributes
+    ----------
+    circuit_ : Circuit
+        The fitted circuit (fixed weights unless ``mode`` trains them), with its readout.
+    tonic_ : ndarray of shape (condition, unit)
+    x0_ : ndarray of shape (condition, unit)
+    units_ : ndarray of shape (neuron,)
+        Units read out (``subset``; -1 for ``linear``).
+    conditions_, neurons_ : tuple of str
+    time_ : ndarray of shape (time,), ms
+    split_ : Split
+    loss_ : ndarray of shape (step,)
+    r2_train_, r2_test_ : float
+        R² on the fitted entries and on the held-out ones.
+    r2_test_neuron_ : ndarray of shape (neuron,)
+    r2_null_ : ndarray of shape (n_shuffles,)
+        Held-out R² with the model's conditions permuted.
+    noise_ceiling_ : float
+        Split-half R² (NaN without single trials).
+    wall_time_s_ : float
+    """
+
+    def __init__(
+        self, *, circuit: Circuit | None = None, n_units: int = 256, conditions: Any = None, mode: str = "bias",
+        readout: str = "subset", units: Any = None, learn_x0: bool = True, g: float = 1.5, tau: float = 50.0,
+        phi: str = "tanh", substeps: int = 1, steps: int = 1000, lr: float = 0.05, lr_min: float = 0.0,
+        schedule: str = "cosine", clip_grad: float = 1.0, holdout: str = "auto", holdout_block: int = 5,
+        n_shuffles: int = 100, dtype: str = "float64", seed: int = 0, progress: bool = False,
+    ) -> None:
+        self.circuit = circuit
+        self.n_units = n_units
+        self.conditions = conditions
+        self.mode = mode
+        self.readout = readout
+        self.units = units
+        self.learn_x0 = learn_x0
+        self.g = g
+        self.tau = tau
+        self.phi = phi
+        self.substeps = substeps
+        self.steps = steps
+        self.lr = lr
+        self.lr_min = lr_min
+        self.schedule = schedule
+        self.clip_grad = clip_grad
+        self.holdout = holdout
+        self.holdout_block = holdout_block
+        self.n_shuffles = n_shuffles
+        self.dtype = dtype
+        self.seed = seed
+        self.progress = progress
+
+    # ------------------------------------------------------------------ params
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyperparameters by name (scikit-learn protocol)."""
+        import inspect
+
+        return {k: getattr(self, k) for k in inspect.signature(type(self).__init__).parameters if k != "self"}
+
+    def set_params(self, **params: Any) -> "TonicFit":
+        """Set hyperparameters (scikit-learn protocol)."""
+        valid = self.get_params()
+        for k, v in params.items():
+            if k not in valid:
+                raise InputError(f"TonicFit has no parameter {k!r}; valid: {sorted(valid)}")
+            setattr(self, k, v)
+        return self
+
+    def _check_params(self) -> None:
+        _need("mode", self.mode in MODES, f"one of {', '.join(MODES)}", self.mode)
+        _need("readout", self.readout in READOUTS, f"one of {', '.join(READOUTS)}", self.readout)
+        _need("steps", _is_int(self.steps) and self.steps >= 0, "an integer >= 0", self.steps)
+        _need("substeps", _is_int(self.substeps) and self.substeps >= 1, "an integer >= 1", self.substeps)
+        _need("lr", isinstance(self.lr, (int, float)) and self.lr > 0, "a positive number", self.lr)
+        _need("schedule", self.schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}", self.schedule)
+        _need("clip_grad", self.clip_grad >= 0, "a number >= 0", self.clip_grad)
+        _need("dtype", self.dtype in _DTYPES, "'float64' or 'float32'", self.dtype)
+        _need("seed", _is_int(self.seed) and self.seed >= 0, "an integer >= 0", self.seed)
+        _need("n_shuffles", _is_int(self.n_shuffles) and self.n_shuffles >= 0, "an integer >= 0", self.n_shuffles)
+        if self.circuit is None:
+            _need("n_units", _is_int(self.n_units) and self.n_units >= 1, "an integer >= 1", self.n_units)
+        elif not isinstance(self.circuit, Circuit):
+            raise InputError(f"`circuit` must be a neurobias Circuit or None; got {type(self.circuit).__name__}")
+
+    # --------------------------------------------------------------------- fit
+    def _select(self, recording: xr.Dataset) -> xr.Dataset:
+        validate(recording, min_conditions=2)
+        if self.conditions is None:
+            return recording
+        wanted = [str(c) for c in self.conditions]
+        have = condition_names(recording)
+        missing = [c for c in wanted if c not in have]
+        if missing:
+            raise InputError(f"`conditions` {missing} are not in the recording; it has {list(have)}")
+        if len(set(wanted)) < 2:
+            raise InputError(f"`conditions` must name at least 2 distinct conditions; got {wanted}")
+        if is_single_trial(recording):
+            keep = np.isin(np.asarray(recording["condition"].values).astype(str), wanted)
+            return recording.isel(trial=np.flatnonzero(keep))
+        return recording.sel(condition=wanted)
+
+    def _circuit(self, n_neurons: int, neurons: tuple[str, ...]) -> tuple[Circuit, np.ndarray]:
+        base = self.circuit if self.circuit is not None else Circuit.random(
+            int(self.n_units), n_inputs=0, n_outputs=n_neurons, g=self.g, tau=self.tau, phi=self.phi, seed=self.seed)
+        n = base.n_units
+        if self.readout == "subset":
+            if self.units is not None:
+                units = np.asarray(self.units, dtype=np.int64).ravel()
+                if units.size != n_neurons or len(set(units.tolist())) != units.size or units.min() < 0 or \
+                        units.max() >= n:
+                    raise InputError(f"`units` must be {n_neurons} distinct unit indices in [0, {n}); got {units.size} "
+                                     f"values in [{units.min()}, {units.max()}]")
+            else:
+                if n_neurons > n:
+                    raise InputError(f"`readout='subset'` needs at least as many units as neurons; the circuit has "
+                                     f"{n} units and the recording {n_neurons} neurons (raise `n_units`)")
+                units = np.sort(seeds.stream(self.seed, UNITS_STREAM).choice(n, size=n_neurons, replace=False))
+            w_out = np.zeros((n_neurons, n))
+            w_out[np.arange(n_neurons), units] = 1.0
+        else:
+            units = np.full(n_neurons, -1, dtype=np.int64)
+            w_out = seeds.stream(self.seed, UNITS_STREAM).normal(0.0, 1.0 / np.sqrt(n), size=(n_neurons, n))
+        circuit = base.replace(W_in=np.zeros((n, 0)), W_out=w_out, b_out=np.zeros(n_neurons), input_names=(),
+                               output_names=neurons)
+        return circuit, units
+
+    def fit(self, recording: xr.Dataset) -> "TonicFit":
+        """Fit tonic inputs (and, by ``mode``, weights) to ``recording``.
+
+        Parameters
+        ----------
+        recording : xarray.Dataset
+            Canonical recording without NaN (condition averages or single
+            trials), with at least 2 conditions.
+
+        Returns
+        -------
+        TonicFit
+            ``self``, with the learned attributes set.
+        """
+        t_start = _time.perf_counter()
+        self._check_params()
+        rec = self._select(recording)
+        split = make_split(rec, holdout=self.holdout, block=self.holdout_block, seed=self.seed)
+        time = np.asarray(rec["time"].values, dtype=np.float64)
+        neurons = tuple(str(n) for n in rec["neuron"].values)
+        circuit, units = self._circuit(len(neurons), neurons)
+        self.conditions_ = condition_names(rec)
+        self.neurons_, self.time_, self.split_, self.units_ = neurons, time, split, units
+        tdtype = _DTYPES[self.dtype]
+        one_thread()
+        torch.manual_seed(self.seed)
+        bank = TonicBank(len(self.conditions_), circuit.n_units, rng=seeds.stream(self.seed, seeds.BANK), dtype=tdtype)
+        model = CircuitModel(circuit, bank, mode=self.mode, dtype=tdtype)
+        x0 = nn.Parameter(torch.zeros(len(self.conditions_), 1, circuit.n_units, dtype=tdtype),
+                          requires_grad=bool(self.learn_x0))
+        before = model.frozen_hashes()
+        loss = self._optimise(model, x0, split, time, tdtype)
+        if model.frozen_hashes() != before:
+            raise RuntimeError(f"frozen weights changed during {self.mode!r} fitting (a neurobias bug)")
+        self.circuit_ = model.trained_circuit(circuit)
+        self.tonic_ = bank().detach().double().numpy()
+        self.x0_ = x0.detach().double().numpy()[:, 0]
+        self.loss_ = np.asarray(loss, dtype=np.float64)
+        pred = self._simulate(self.tonic_, self.x0_)[1]
+        self.r2_train_, _ = r2_arrays(split.train, pred, mask=split.train_time)
+        self.r2_test_, self.r2_test_neuron_ = r2_arrays(split.test, pred, mask=split.test_time)
+        rng = np.random.default_rng(self.seed)
+        self.r2_null_ = np.array([r2_arrays(split.test, shuffle_conditions(pred, rng), mask=split.test_time)[0]
+                                  for _ in range(int(self.n_shuffles))])
+        self.noise_ceiling_ = split.noise_ceiling
+        self.wall_time_s_ = _time.perf_counter() - t_start
+        return self
+
+    def _n_steps(self, n_time: int) -> tuple[float, np.ndarray]:
+        dt = float(self.time_[1] - self.time_[0]) / self.substeps
+        idx = self.substeps * (np.arange(n_time) + 1) - 1
+        return dt, idx
+
+    def _optimise(self, model: CircuitModel, x0: nn.Parameter, split: Split, time: np.ndarray,
+                  tdtype: torch.dtype) -> list[float]:
+        n_cond, n_time, n_neuron = split.train.shape
+        dt, idx = self._n_steps(n_time)
+        inputs = torch.zeros(n_cond, 1, n_time * self.substeps, 0, dtype=tdtype)
+        target = torch.tensor(split.train[:, None], dtype=tdtype)
+        mask = torch.tensor(np.broadcast_to(split.train_time[None, None, :, None], target.shape).copy(), dtype=tdtype)
+        params = [p for p in model.parameters() if p.requires_grad] + ([x0] if x0.requires_grad else [])
+        opt = torch.optim.Adam(params, lr=self.lr) if params else None
+        idx_t = torch.as_tensor(idx)
+        history: list[float] = []
+        bar = tqdm(total=self.steps, disable=not self.progress, desc=f"fitting ({self.mode})", unit="step",
+                   dynamic_ncols=True)
+        try:
+            for step in range(self.steps):
+                lr = learning_rate(step, lr=self.lr, lr_min=self.lr_min, steps=self.steps, schedule=self.schedule)
+                _, z = model(inputs, x0, dt=dt, method="euler")
+                loss = masked_mse(z[:, :, idx_t], target, mask)
+                value = float(loss.detach())
+                if not np.isfinite(value):
+                    raise InputError(f"fitting diverged at step {step} (loss {value}); lower `lr` (now {self.lr})")
+                history.append(value)
+                if opt is None:
+                    break
+                for group in opt.param_groups:
+                    group["lr"] = lr
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if self.clip_grad > 0:
+                    torch.nn.utils.clip_grad_norm_(params, self.clip_grad)
+                opt.step()
+                bar.update(1)
+                if step % 20 == 0:
+                    bar.set_postfix(loss=f"{value:.3g}", refresh=False)
+        finally:
+            bar.close()
+        return history
+
+    def _simulate(self, tonic: np.ndarray, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """States (condition, time, unit) and read-out rates (condition, time, neuron) at the recorded bins."""
+        c = self.circuit_
+        one_thread()
+        bank_vals = torch.tensor(tonic, dtype=torch.float64)
+        n_time = self.time_.size
+        dt, idx = self._n_steps(n_time)
+        from neurobias.circuit.nonlinearity import get_phi
+        from neurobias.circuit.simulate import integrate
+
+        ext = bank_vals[:, None, None, :].expand(tonic.shape[0], 1, n_time * self.substeps, tonic.shape[1])
+        with torch.no_grad():
+            x = integrate(torch.tensor(x0[:, None], dtype=torch.float64), ext, torch.tensor(c.W_rec),
+                          dt=dt, tau=c.tau, phi=c.phi, form=c.form, method="euler")[:, 0, idx]
+            r = get_phi(c.phi).fn(x) if c.form == "current" else x
+            z = r @ torch.tensor(c.W_out).T + torch.tensor(c.b_out)
+        return x.numpy(), z.numpy()
+
+    # ----------------------------------------------------------------- predict
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "tonic_"):
+            raise InputError("this TonicFit is not fitted yet; call fit(recording) first")
+
+    def predict(self) -> xr.Dataset:
+        """Model trajectories of every fitted condition.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``rate (condition, time, neuron)``: read-out rates at the recorded
+            bins (the recording's units); ``x (condition, time, unit)``: states.
+        """
+        self._check_fitted()
+        x, z = self._simulate(self.tonic_, self.x0_)
+        return xr.Dataset(
+            {"rate": (("condition", "time", "neuron"), z), "x": (("condition", "time", "unit"), x)},
+            coords={"condition": np.array(self.conditions_, dtype=object), "time": ("time", self.time_, {"units": "ms"}),
+                    "neuron": np.array(self.neurons_, dtype=object), "unit": np.arange(x.shape[2])},
+        )
+
+    def score(self, recording: xr.Dataset) -> float:
+        """Held-out R² of the model on ``recording`` (the one fitted, or another with its conditions and neurons).
+
+        The score uses the same split as :meth:`fit` (same ``seed``): the
+        held-out half of the trials, or the held-out time blocks.
+
+        Returns
+        -------
+        float
+        """
+        self._check_fitted()
+        rec = self._select(recording)
+        if condition_names(rec) != self.conditions_ or tuple(map(str, rec["neuron"].values)) != self.neurons_ or \
+                not np.array_equal(rec["time"].values, self.time_):
+            raise InputError("`recording` must have the fitted conditions, neurons and time bins")
+        split = make_split(rec, holdout=self.split_.holdout, block=self.holdout_block, seed=self.seed)
+        return r2_arrays(split.test, self._simulate(self.tonic_, self.x0_)[1], mask=split.test_time)[0]

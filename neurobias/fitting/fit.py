@@ -1,0 +1,94 @@
+""":func:`fit_recordings`: fit a recording and return everything as one ``fit`` Dataset."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from neurobias.circuit.circuit import Circuit
+from neurobias.fitting.estimator import TonicFit
+
+__all__ = ["fit_recordings", "fit_to_dataset"]
+
+
+def fit_to_dataset(fit: TonicFit, *, config: str = "") -> xr.Dataset:
+    """The learned state of a fitted :class:`TonicFit` as a Dataset of kind ``fit``.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``tonic``, ``x0 (condition, unit)``; ``units (neuron)``; ``W_out (neuron,
+        unit)``, ``b_out (neuron)``; ``train``, ``test``, ``model (condition, time,
+        neuron)``: fitted and held-out targets and the model's rates;
+        ``x (condition, time, unit)``; ``train_time``, ``test_time (time)`` (0/1);
+        ``loss (step)``; ``r2_neuron (neuron)`` (held-out); ``r2_null (shuffle)``;
+        attributes ``r2_train``, ``r2_test``, ``noise_ceiling`` (NaN without
+        single trials), ``holdout``, ``mode``, ``readout``, ``seed``,
+        ``wall_time_s``, ``config`` and the recording's provenance.
+    """
+    fit._check_fitted()
+    pred = fit.predict()
+    s = fit.split_
+    ds = xr.Dataset(
+        {
+            "tonic": (("condition", "unit"), fit.tonic_, {"units": "state"}),
+            "x0": (("condition", "unit"), fit.x0_, {"units": "state"}),
+            "units": (("neuron",), fit.units_, {"long_name": "unit read out as the neuron (-1: linear readout)"}),
+            "W_out": (("neuron", "unit"), fit.circuit_.W_out),
+            "b_out": (("neuron",), fit.circuit_.b_out),
+            "train": (("condition", "time", "neuron"), s.train, {"long_name": "fitted target"}),
+            "test": (("condition", "time", "neuron"), s.test, {"long_name": "held-out target"}),
+            "model": (("condition", "time", "neuron"), pred["rate"].values, {"long_name": "model rates"}),
+            "x": (("condition", "time", "unit"), pred["x"].values, {"units": "state"}),
+            "train_time": (("time",), s.train_time.astype(np.int8)),
+            "test_time": (("time",), s.test_time.astype(np.int8)),
+            "loss": (("step",), fit.loss_),
+            "r2_neuron": (("neuron",), fit.r2_test_neuron_),
+            "r2_null": (("shuffle",), fit.r2_null_, {"null": "model conditions permuted"}),
+        },
+        coords={"condition": np.array(fit.conditions_, dtype=object), "time": ("time", fit.time_, {"units": "ms"}),
+                "neuron": np.array(fit.neurons_, dtype=object), "unit": np.arange(fit.tonic_.shape[1])},
+        attrs={"r2_train": float(fit.r2_train_), "r2_test": float(fit.r2_test_),
+               "noise_ceiling": float(fit.noise_ceiling_), "holdout": s.holdout, "mode": fit.mode,
+               "readout": fit.readout, "learn_x0": int(bool(fit.learn_x0)), "n_units": int(fit.circuit_.n_units),
+               "seed": int(fit.seed), "steps": int(fit.steps), "wall_time_s": float(fit.wall_time_s_),
+               "config": config},
+    )
+    return ds
+
+
+def fit_recordings(
+    recording: xr.Dataset, *, circuit: Circuit | None = None, n_units: int = 256, conditions: Any = None,
+    mode: str = "bias", config: str = "", **options: Any,
+) -> xr.Dataset:
+    """Fit one fixed random circuit, with one tonic input per condition, to a recording.
+
+    Parameters
+    ----------
+    recording : xarray.Dataset
+        Canonical recording without NaN, at least 2 conditions.
+    circuit : Circuit, optional
+        The fixed circuit (default: a random one of ``n_units`` units).
+    n_units : int
+    conditions : sequence of str, optional
+        Conditions to fit (default all).
+    mode : {"bias", "bias+readout", "readout", "full"}
+        ``bias`` keeps every weight fixed; the others are baselines that
+        measure the cost of fixed synapses.
+    config : str
+        TOML text stored with the result.
+    **options
+        Other :class:`~neurobias.fitting.estimator.TonicFit` hyperparameters
+        (``readout``, ``learn_x0``, ``steps``, ``lr``, ``holdout``, ``seed``, ...).
+
+    Returns
+    -------
+    xarray.Dataset
+        See :func:`fit_to_dataset`.
+    """
+    est = TonicFit(circuit=circuit, n_units=n_units, conditions=conditions, mode=mode, **options).fit(recording)
+    ds = fit_to_dataset(est, config=config)
+    for key in ("units", "source", "citation", "licence"):
+        ds.attrs[f"recording_{key}"] = str(recording.attrs.get(key, ""))
+    return ds
