@@ -57,10 +57,22 @@ def open_run(run_dir: str | os.PathLike) -> tuple[Any, xr.Dataset, Path]:
     return circuit, results, d
 
 
-def _provenance(ds: xr.Dataset, results: xr.Dataset) -> xr.Dataset:
-    ds.attrs["config"] = str(results.attrs.get("config", ""))
-    ds.attrs["run_seed"] = int(results.attrs.get("seed", -1))
+def _provenance(ds: xr.Dataset, results: xr.Dataset, circuit: Any) -> xr.Dataset:
+    """Add what produced ``ds``: the run's config and seed, the circuit's and the tonic inputs' fingerprints."""
+    from neurobias.io.circuit import provenance_attrs
+
+    ds.attrs.update(provenance_attrs(circuit, config_toml=str(results.attrs.get("config", "")),
+                                     seed=int(results.attrs.get("seed", -1)), tonic=results["tonic"].values))
     return ds
+
+
+def _check_outputs(out: Path, run_dir: Path, *, figures: bool, what: str) -> None:
+    """Report an output that cannot be written before the analysis starts (nothing is created)."""
+    from neurobias.io.files import check_writable_file
+
+    check_writable_file(out, what=what)
+    if figures:
+        check_writable_file(run_dir / "figures" / "check.png", what="figure")
 
 
 def fixed_points_of_run(
@@ -93,9 +105,11 @@ def fixed_points_of_run(
     from neurobias.io import write_dataset
 
     circuit, results, d = open_run(run_dir)
+    target = Path(out) if out is not None else d / "fixed_points.nc"
+    _check_outputs(target, d, figures=figures, what="fixed-points file")
     ds = find_fixed_points(circuit, results, n_candidates=n_candidates, seed=seed, tol=tol, progress=progress)
-    ds = _provenance(ds, results)
-    files = {"fixed_points": write_dataset(ds, out or d / "fixed_points.nc", kind="fixed_points")}
+    ds = _provenance(ds, results, circuit)
+    files = {"fixed_points": write_dataset(ds, target, kind="fixed_points")}
     if figures:
         from neurobias.io.figures import save_figure
         from neurobias.plotting.fixed_points import plot_fixed_points, plot_spectra
@@ -145,6 +159,8 @@ def continuation_of_run(
             raise InputError(f"{flag} {value!r} is not a context of {d}; choose from {', '.join(names)}")
     if start == end:
         raise InputError(f"--from and --to must be two different contexts; got {start!r} twice")
+    target = Path(out) if out is not None else d / "continuation.nc"
+    _check_outputs(target, d, figures=figures, what="continuation file")
     fixed = None
     fp_file = d / "fixed_points.nc"
     if fp_file.exists():
@@ -153,8 +169,8 @@ def continuation_of_run(
         fixed = fp["x"].values[sel]
     ds = continue_fixed_points(circuit, tonic=results, start=start, end=end, fixed_points=fixed, steps=steps,
                                n_candidates=n_candidates, seed=seed, progress=progress)
-    ds = _provenance(ds, results)
-    files = {"continuation": write_dataset(ds, out or d / "continuation.nc", kind="continuation")}
+    ds = _provenance(ds, results, circuit)
+    files = {"continuation": write_dataset(ds, target, kind="continuation")}
     if figures:
         from neurobias.io.figures import save_figure
         from neurobias.plotting.bifurcation import plot_bifurcation
@@ -709,12 +725,14 @@ def comparison_of_run(
     if results.sizes["context"] < 2:
         raise InputError(f"compare-contexts needs at least two contexts; {d}/results.nc has one "
                          f"({results['context'].values[0]!s})")
+    target = Path(out) if out is not None else d / "comparison.nc"
+    _check_outputs(target, d, figures=figures, what="comparison file")
     fixed = None
     if (d / "fixed_points.nc").exists():
         fixed = read_dataset(d / "fixed_points.nc", kind="fixed_points")
     ds = compare_contexts(circuit, results, fixed, n_shuffles=n_shuffles, seed=seed)
-    ds = _provenance(ds, results)
-    files = {"comparison": write_dataset(ds, out or d / "comparison.nc", kind="comparison")}
+    ds = _provenance(ds, results, circuit)
+    files = {"comparison": write_dataset(ds, target, kind="comparison")}
     if figures:
         files.update(_comparison_figures(ds, fixed, d))
     return AnalysisOutput(ds, files, summarize_comparison(ds, run_name=str(d)))
@@ -763,7 +781,11 @@ def report_of_run(run_dir: str | os.PathLike, *, out: str | os.PathLike | None =
     from neurobias.plotting import figure_set
     from neurobias.report import render_report
 
+    from neurobias.io.files import check_writable_file
+
     circuit, results, d = open_run(run_dir)
+    target = Path(out) if out is not None else d / "report.html"
+    check_writable_file(target, what="report")
     figs: dict[str, Any] = dict(figure_set(results))
     texts: dict[str, str] = {}
     fixed = cont = comparison = None
@@ -787,5 +809,5 @@ def report_of_run(run_dir: str | os.PathLike, *, out: str | os.PathLike | None =
         texts["comparison"] = summarize_comparison(comparison, run_name=str(d))
     html_text = render_report(results, figures=figs, fixed_points=fixed, continuation=cont, comparison=comparison,
                               texts=texts, run_name=str(d))
-    path = atomic_write_text(out or d / "report.html", html_text)
+    path = atomic_write_text(target, html_text)
     return AnalysisOutput(results, {"report": path}, f"report: {path}")

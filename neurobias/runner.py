@@ -179,6 +179,9 @@ def _run(config: RunConfig, task: Task, circuit: Circuit, out_dir: Path | None, 
                           noise_std=sim.noise_std, x0_std=sim.x0_std, seed=config.seed, device=device)
     results = results_dataset(evaluation, result, config=config, task=task)
     results.attrs["device"] = device
+    from neurobias.io.circuit import provenance_attrs  # config, run_seed, circuit_sha256_* (as in circuit.nc)
+
+    results.attrs.update(provenance_attrs(result.circuit, config_toml=toml, seed=config.seed, tonic=result.tonic))
     files: dict[str, Path] = {}
     if out_dir is not None:
         files["circuit"] = write_dataset(circuit_to_dataset(result.circuit, config_toml=toml),

@@ -13,7 +13,8 @@ from neurobias.io.schema import validate
 if TYPE_CHECKING:
     from neurobias.circuit.circuit import Circuit
 
-__all__ = ["circuit_to_dataset", "circuit_from_dataset", "sha256_array", "WEIGHT_NAMES"]
+__all__ = ["circuit_to_dataset", "circuit_from_dataset", "sha256_array", "weight_hashes", "provenance_attrs",
+           "WEIGHT_NAMES"]
 
 WEIGHT_NAMES: tuple[str, ...] = ("W_rec", "W_in", "W_out", "b_out")
 
@@ -50,6 +51,63 @@ def sha256_array(a: Any) -> str:
         raise InputError(f"`a` must be a numeric array; got dtype {arr.dtype}")
     data = np.ascontiguousarray(arr, dtype="<f8")
     return hashlib.sha256(data.tobytes(order="C")).hexdigest()
+
+
+def weight_hashes(circuit: "Circuit") -> dict[str, str]:
+    """The sha256 fingerprint of each weight of a circuit, as in its ``circuit.nc``.
+
+    Parameters
+    ----------
+    circuit : Circuit
+
+    Returns
+    -------
+    dict of str to str
+        ``{name: sha256_array(weight)}`` for every name in :data:`WEIGHT_NAMES`;
+        equal to the ``sha256_<name>`` attributes of the circuit's file.
+    """
+    from neurobias.circuit.circuit import Circuit
+
+    if not isinstance(circuit, Circuit):
+        raise InputError(f"`circuit` must be a Circuit; got {type(circuit).__name__}")
+    return {name: sha256_array(np.asarray(getattr(circuit, name), dtype=np.float64)) for name in WEIGHT_NAMES}
+
+
+def provenance_attrs(circuit: "Circuit", *, config_toml: str, seed: int, tonic: Any = None) -> dict[str, Any]:
+    """The attributes by which a result file can be traced to what produced it.
+
+    Every public result file carries them (``neurobias_version`` is added by
+    :func:`neurobias.io.write_dataset`): with the config and the seed the run
+    can be repeated, and the weight fingerprints tell which circuit file (and,
+    with ``tonic``, which tonic inputs) the result belongs to.
+
+    Parameters
+    ----------
+    circuit : Circuit
+        The circuit the result was computed with (the one in ``circuit.nc``).
+    config_toml : str
+        The resolved run config as TOML text.
+    seed : int
+        The run's seed (``seed`` of the config).
+    tonic : array_like of shape (context, unit), optional
+        The tonic inputs used, state units.
+
+    Returns
+    -------
+    dict
+        ``config`` (str), ``run_seed`` (int), ``circuit_sha256_<name>`` for
+        each weight (see :func:`weight_hashes`) and, with ``tonic``,
+        ``tonic_sha256``.
+    """
+    if not isinstance(config_toml, str):
+        raise InputError(f"`config_toml` must be a str of TOML text; got {type(config_toml).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise InputError(f"`seed` must be an int; got {seed!r}")
+    attrs: dict[str, Any] = {"config": config_toml, "run_seed": int(seed)}
+    attrs.update({f"circuit_sha256_{name}": digest for name, digest in weight_hashes(circuit).items()})
+    if tonic is not None:
+        attrs["tonic_sha256"] = sha256_array(tonic)
+    return attrs
 
 
 def circuit_to_dataset(circuit: "Circuit", *, config_toml: str = "") -> xr.Dataset:

@@ -29,6 +29,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "check_writable_dir",
+    "check_writable_file",
     "read_bytes",
     "read_text",
 ]
@@ -240,3 +241,54 @@ def check_writable_dir(path: PathLike) -> Path:
     except OSError as exc:
         raise InputError(f"output directory {d} is not writable: {_reason(exc)}") from None
     return d
+
+
+def _nearest_existing(path: Path) -> Path:
+    p = path
+    while not p.exists() and p.parent != p:
+        p = p.parent
+    return p
+
+
+def check_writable_file(path: PathLike, *, what: str = "output file") -> Path:
+    """Make sure ``path`` could be written, without creating anything.
+
+    For commands that compute for a while before they write: call it first,
+    so that a file in the way of the output directory, a read-only directory
+    or a target that is a directory is reported before the work starts.  The
+    nearest existing ancestor of ``path`` must be a directory in which a file
+    can be created (tested by creating and deleting a temporary file, so it
+    also catches read-only file systems and holds for root); missing parent
+    directories are left to the atomic write, which creates them.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file that will be written.
+    what : str
+        What the file is, for the messages (e.g. ``"fixed-points file"``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    InputError
+        Naming the path and the reason: ``path`` is a directory, an ancestor
+        is a regular file, or the directory is not writable.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"cannot write {what} {target}: it is a directory")
+    base = _nearest_existing(target.parent)
+    if not base.is_dir():
+        raise InputError(f"cannot write {what} {target}: {base} is a file, not a directory")
+    try:
+        fd, name = tempfile.mkstemp(dir=base, prefix=".neurobias-write-test-")
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        raise InputError(f"cannot write {what} {target}: directory {base} is not writable ({_reason(exc)})") from None
+    return target
