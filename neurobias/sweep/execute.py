@@ -82,6 +82,9 @@ def run_cell(spec: Mapping[str, Any]) -> dict[str, Any]:
     from neurobias.runner import run
 
     out, name = Path(spec["out"]), str(spec["name"])
+    done = read_record(out, name)
+    if done is not None:  # Dask ran the task again (e.g. its result was on a worker that died): keep the first
+        return done.__dict__
     tmp = new_temp_dir(out, name)
     t0 = time.perf_counter()
     status, error, tb = "ok", "", ""
@@ -91,8 +94,18 @@ def run_cell(spec: Mapping[str, Any]) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - a failing cell is recorded, never fatal to the sweep
         status, error, tb = "failed", f"{type(exc).__name__}: {' '.join(str(exc).split())}", traceback.format_exc()
     record = CellRecord(name=name, status=status, overrides=tuple(spec["overrides"]), error=error, traceback=tb,
-                        wall_time_s=time.perf_counter() - t0, host=socket.gethostname())
+                        wall_time_s=time.perf_counter() - t0, host=socket.gethostname(), worker=_worker_name())
     return commit_cell(tmp, record).__dict__
+
+
+def _worker_name() -> str:
+    """The name of the Dask worker running this code, or "" outside a worker."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().name)
+    except (ImportError, ValueError):
+        return ""
 
 
 def _fail_here(out: Path, cell: Cell, error: str) -> CellRecord:

@@ -62,6 +62,8 @@ class CellRecord:
         Seconds the cell ran.
     host : str
         Name of the machine that ran it.
+    worker : str
+        Name of the Dask worker that ran it (empty outside Dask).
     """
 
     name: str
@@ -71,6 +73,7 @@ class CellRecord:
     traceback: str = ""
     wall_time_s: float = 0.0
     host: str = ""
+    worker: str = ""
 
     def to_json(self) -> str:
         return json.dumps({**self.__dict__, "overrides": list(self.overrides)}, indent=2) + "\n"
@@ -81,7 +84,8 @@ class CellRecord:
             d = json.loads(text)
             return cls(name=str(d["name"]), status=str(d["status"]), overrides=tuple(d["overrides"]),
                        error=str(d.get("error", "")), traceback=str(d.get("traceback", "")),
-                       wall_time_s=float(d.get("wall_time_s", 0.0)), host=str(d.get("host", "")))
+                       wall_time_s=float(d.get("wall_time_s", 0.0)), host=str(d.get("host", "")),
+                       worker=str(d.get("worker", "")))
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{source} is not a neurobias cell record: {exc}") from None
 
