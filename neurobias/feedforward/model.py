@@ -27,7 +27,6 @@ Initialisation (``init``): ``"uniform"``: weights and biases
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,6 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from neurobias.errors import InputError
+from neurobias.training.model import tensor_sha256
 
 __all__ = ["BiasNet", "FF_MODES", "INITS", "trained_parameter_count"]
 
@@ -61,10 +61,6 @@ def _draw(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, init: s
     if init == "uniform":
         return rng.uniform(-gamma, gamma, size=shape)
     return rng.normal(0.0, 1.0 / np.sqrt(fan_in), size=shape)
-
-
-def _sha(t: Tensor) -> str:
-    return hashlib.sha256(np.ascontiguousarray(t.detach().cpu().numpy()).tobytes()).hexdigest()
 
 
 class _StraightThrough(torch.autograd.Function):
@@ -190,7 +186,7 @@ class BiasNet(nn.Module):
 
     def frozen_hashes(self) -> dict[str, str]:
         """sha256 of the bytes of every fixed tensor, by name."""
-        return {name: _sha(buf) for name, buf in self.named_buffers()}
+        return {name: tensor_sha256(buf) for name, buf in self.named_buffers()}
 
     # --------------------------------------------------------------- forward
     def hidden(self, x: Tensor, task: int) -> list[Tensor]:

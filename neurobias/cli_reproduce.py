@@ -1,0 +1,52 @@
+"""The ``neurobias reproduce`` sub-command: the Williams et al. (2024) reproduction."""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from typing import Callable
+
+__all__ = ["register"]
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    from neurobias.reproduce import reproduce
+
+    size = "quick" if args.quick else "full"
+    command = "neurobias " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] \
+        else "neurobias reproduce" + (" --quick" if args.quick else "")
+    outcomes = reproduce(size=size, out=args.out, doc=args.doc, only=args.only or None, command=command,
+                         progress=not args.no_progress)
+    for o in outcomes:
+        for c in o.claims:
+            print(f"{o.name}: {c.verdict}: {c.claim}: {c.ours}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """Add the ``reproduce`` parser to ``sub``; return its handler by name."""
+    from neurobias.reproduce.settings import EXPERIMENT_NAMES
+
+    p = sub.add_parser(
+        "reproduce", help="reproduce Williams et al. 2024 (bias-only learning); writes figures and docs/results.md",
+        description="Run the feed-forward (width scaling, multi-task) and recurrent (sine, Van der Pol, Lorenz, "
+        "reaching) experiments of Williams et al. 2024 and write figures and the `williams` section of a results "
+        "document. Full size takes hours on 2 cores and writes docs/img and docs/results.md; --quick takes minutes "
+        "and writes under runs/reproduce-quick/.",
+        formatter_class=formatter,
+        epilog=epilog("""
+            neurobias reproduce --quick
+            neurobias reproduce --quick --only width sine --out runs/try
+            neurobias reproduce                      # full size: docs/img/williams_*.png, docs/results.md"""),
+    )
+    p.add_argument("--quick", action="store_true", help="small sizes (minutes); default: full size (hours)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="figure directory (default docs/img, or runs/reproduce-quick with --quick)")
+    p.add_argument("--doc", default=None, metavar="FILE",
+                   help="results document whose `williams` section is replaced (default docs/results.md, or "
+                        "DIR/results.md with --quick)")
+    p.add_argument("--only", nargs="+", default=[], metavar="NAME", choices=list(EXPERIMENT_NAMES),
+                   help=f"run only these experiments ({', '.join(EXPERIMENT_NAMES)})")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return {"reproduce": _reproduce}

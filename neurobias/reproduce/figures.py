@@ -1,0 +1,124 @@
+"""Figures of the reproduction, drawn from measured Datasets (they compute nothing)."""
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+
+__all__ = ["width_figure", "multitask_figure", "traces_figure", "gain_figure", "lorenz_figure", "reaching_figure"]
+
+_COLORS = {"bias": "tab:blue", "readout": "tab:orange", "full": "tab:green", "mask": "tab:purple"}
+
+
+def width_figure(ds: xr.Dataset) -> Figure:
+    """Test accuracy against width (left) and against trained parameters (right), mean ± sd over seeds."""
+    names = list(ds["dataset"].values)
+    fig = Figure(figsize=(10, 3.6 * len(names)), layout="constrained")
+    axes = fig.subplots(len(names), 2, squeeze=False)
+    for d, name in enumerate(names):
+        for mode in ds["mode"].values:
+            acc = ds["test_accuracy"].sel(dataset=name, mode=mode)
+            mean, sd = 100 * acc.mean("seed").values, 100 * acc.std("seed").values
+            for ax, x in ((axes[d, 0], ds["width"].values),
+                          (axes[d, 1], ds["trained_parameters"].sel(dataset=name, mode=mode).values)):
+                ax.errorbar(x, mean, yerr=sd, marker="o", ms=3, capsize=2, color=_COLORS[str(mode)], label=str(mode))
+        axes[d, 0].set(xscale="log", xlabel="hidden width", ylabel="test accuracy (%)", title=f"{name}: vs width")
+        axes[d, 1].set(xscale="log", xlabel="trained parameters", title=f"{name}: vs trained parameters")
+        axes[d, 0].set_xscale("log", base=2)
+        axes[d, 0].legend(frameon=False)
+    return fig
+
+
+def multitask_figure(m: dict[str, xr.Dataset]) -> Figure:
+    """Accuracy per task and method (left); normalised task variance of units sorted by cluster (right)."""
+    acc = m["accuracy"]["test_accuracy"]
+    names = list(acc["context"].values)
+    fig = Figure(figsize=(12, 4.2), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2, width_ratios=(1, 1.3))
+    x = np.arange(len(names))
+    for i, method in enumerate(acc["training"].values):
+        ax1.bar(x + (i - 1) * 0.27, 100 * acc.sel(training=method).values, width=0.27, label=str(method),
+                color=_COLORS[str(method)])
+    ax1.set_xticks(x, names, rotation=30, ha="right")
+    ax1.set(ylabel="test accuracy (%)", ylim=(0, 118), title="one network, one bias vector per task")
+    ax1.set_yticks(np.arange(0, 101, 20))
+    ax1.legend(frameon=False, loc="upper center", ncol=3)
+    cl = m["clusters"]["cluster"].values
+    tvn = m["tv"]["tv_norm"].values
+    active = cl >= 0
+    order = np.lexsort((-np.nan_to_num(tvn[:, active]).max(axis=0), cl[active]))
+    img = tvn[:, active][:, order]
+    im = ax2.imshow(img, aspect="auto", interpolation="nearest", cmap="viridis", vmin=0, vmax=1)
+    bounds = np.cumsum(np.bincount(cl[active]))[:-1]
+    for b in bounds:
+        ax2.axvline(b - 0.5, color="white", lw=0.8)
+    ax2.set_yticks(np.arange(len(names)), names)
+    ax2.set(xlabel="active hidden units, sorted by cluster", title=f"normalised task variance (k = {m['clusters'].attrs['k']})")
+    fig.colorbar(im, ax=ax2, shrink=0.8)
+    return fig
+
+
+def traces_figure(ds: xr.Dataset, *, title: str, max_contexts: int = 4) -> Figure:
+    """Output ``z`` (solid) and target (dashed) of the first trial of each context of an evaluation Dataset."""
+    contexts = list(ds["context"].values)[:max_contexts]
+    outputs = list(ds["output"].values)
+    fig = Figure(figsize=(3.2 * len(contexts), 2.6 * len(outputs)), layout="constrained")
+    axes = fig.subplots(len(outputs), len(contexts), squeeze=False, sharex=True)
+    t = ds["time"].values
+    for j, c in enumerate(contexts):
+        for i, o in enumerate(outputs):
+            ax = axes[i, j]
+            ax.plot(t, ds["target"].sel(context=c, output=o).isel(trial=0), "k--", lw=1, label="target")
+            ax.plot(t, ds["z"].sel(context=c, output=o).isel(trial=0), color="tab:blue", lw=1.2, label="circuit")
+            ax.set_title(f"{c}: {o}", fontsize=9)
+        axes[-1, j].set_xlabel("time (ms)")
+    axes[0, 0].legend(frameon=False, fontsize=8)
+    fig.suptitle(title)
+    return fig
+
+
+def gain_figure(ds: xr.Dataset) -> Figure:
+    """Evaluation NMSE against the gain g, per training mode (``nmse (mode, g)``)."""
+    fig = Figure(figsize=(5, 3.6), layout="constrained")
+    ax = fig.subplots()
+    for mode in ds["mode"].values:
+        ax.plot(ds["g"].values, ds["nmse"].sel(mode=mode).values, marker="o", color=_COLORS[str(mode)], label=str(mode))
+    ax.set(yscale="log", xlabel="gain g of the random recurrent weights", ylabel="evaluation NMSE",
+           title="Van der Pol: bias-only vs full training")
+    ax.legend(frameon=False)
+    return fig
+
+
+def lorenz_figure(truth: np.ndarray, forecasts: dict[str, np.ndarray], *, n_warmup: int, title: str) -> Figure:
+    """Closed-loop forecasts of one trial after a teacher-forced warm-up (``truth`` of shape (time,))."""
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    ax = fig.subplots()
+    steps = np.arange(truth.shape[0])
+    ax.plot(steps, truth, "k", lw=1.2, label="Lorenz x")
+    for mode, f in forecasts.items():
+        ax.plot(n_warmup + np.arange(f.shape[0]), f, lw=1, color=_COLORS.get(mode), label=f"{mode} (closed loop)")
+    ax.axvline(n_warmup - 0.5, color="grey", ls=":")
+    ax.set(xlabel="sample", ylabel="standardised x", title=title)
+    ax.legend(frameon=False, fontsize=8, ncol=2)
+    return fig
+
+
+def reaching_figure(paths: dict[str, np.ndarray], held_out: dict[str, np.ndarray], losses: dict[str, np.ndarray],
+                    *, target_loss: float) -> Figure:
+    """Hand paths for trained (solid) and held-out (dashed) targets per mode, and the loss curves."""
+    modes = list(paths)
+    fig = Figure(figsize=(4 * (len(modes) + 1), 3.8), layout="constrained")
+    axes = fig.subplots(1, len(modes) + 1)
+    for ax, mode in zip(axes, modes):
+        for p in paths[mode]:
+            ax.plot(p[:, 0], p[:, 1], color=_COLORS[mode], lw=1.2)
+        for p in held_out[mode]:
+            ax.plot(p[:, 0], p[:, 1], color="grey", lw=1, ls="--")
+        ax.set(aspect="equal", title=f"{mode}: trained (solid), held-out (dashed)", xlabel="x", ylabel="y")
+    ax = axes[-1]
+    for mode, loss in losses.items():
+        ax.plot(np.arange(1, loss.size + 1), loss, color=_COLORS[mode], label=mode)
+    ax.axhline(target_loss, color="grey", ls=":")
+    ax.set(xscale="log", yscale="log", xlabel="training step", ylabel="loss (MSE)", title="training")
+    ax.legend(frameon=False)
+    return fig

@@ -1,0 +1,117 @@
+"""Closed-loop forecasting with a trained circuit, and forecast scores.
+
+A circuit trained on :class:`neurobias.tasks.lorenz.LorenzForecastTask` in
+its ``ahead1`` context maps the observation at step ``k`` to a forecast of
+the observation at step ``k + 1``.  :func:`closed_loop` first drives it with
+the true observations (teacher forcing, ``n_warmup`` steps) and then feeds
+each output back as the next input, so that it runs on its own.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from neurobias._threads import one_thread
+from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.dynamics import step
+from neurobias.circuit.nonlinearity import get_phi
+from neurobias.errors import InputError, describe_shape
+
+__all__ = ["closed_loop", "nrmse", "valid_prediction_time"]
+
+
+def closed_loop(
+    circuit: Circuit, tonic: np.ndarray, observations: np.ndarray, *, n_warmup: int, n_free: int, dt: float,
+    method: str = "euler",
+) -> np.ndarray:
+    """Teacher-force ``n_warmup`` steps, then run ``n_free`` steps feeding the output back as input.
+
+    Parameters
+    ----------
+    circuit : Circuit
+        With as many inputs as outputs (the output is fed back to the inputs).
+    tonic : ndarray of shape (unit,)
+        The tonic input of the one-step-ahead context.
+    observations : ndarray of shape (trial, time, input)
+        True observations; the first ``n_warmup`` steps drive the circuit.
+    n_warmup, n_free : int
+        Steps driven by data, then steps run on the circuit's own output.
+    dt : float
+        Integration step in ms (as in training).
+    method : {"euler", "exp_euler"}
+
+    Returns
+    -------
+    ndarray of shape (trial, n_free, output)
+        Entry ``j`` is the forecast of ``observations[:, n_warmup + j]``,
+        float64.
+    """
+    if circuit.n_inputs != circuit.n_outputs or circuit.n_inputs == 0:
+        raise InputError(
+            f"`circuit` must have as many inputs as outputs to run in closed loop; got {circuit.n_inputs} "
+            f"inputs and {circuit.n_outputs} outputs"
+        )
+    obs = np.asarray(observations, dtype=np.float64)
+    if obs.ndim != 3 or obs.shape[2] != circuit.n_inputs:
+        raise InputError(
+            f"`observations` must have shape (trial, time, input = {circuit.n_inputs}); got {describe_shape(obs.shape)}"
+        )
+    b = np.asarray(tonic, dtype=np.float64)
+    if b.shape != (circuit.n_units,):
+        raise InputError(f"`tonic` must have shape (unit,) = ({circuit.n_units},); got {describe_shape(b.shape)}")
+    for name, value, low in (("n_warmup", n_warmup, 1), ("n_free", n_free, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise InputError(f"`{name}` must be an integer >= {low}; got {value!r}")
+    if n_warmup > obs.shape[1]:
+        raise InputError(f"`n_warmup` must be at most the {obs.shape[1]} observed steps; got {n_warmup}")
+    one_thread()
+    W = {k: torch.tensor(v, dtype=torch.float64) for k, v in circuit.weights().items()}
+    bias = torch.tensor(b, dtype=torch.float64)
+    rate = get_phi(circuit.phi).fn if circuit.form == "current" else (lambda v: v)
+    kw = dict(dt=dt, tau=circuit.tau, phi=circuit.phi, form=circuit.form, method=method)
+    u_all = torch.tensor(obs, dtype=torch.float64)
+    x = torch.zeros(obs.shape[0], circuit.n_units, dtype=torch.float64)
+    out = np.empty((obs.shape[0], n_free, circuit.n_outputs))
+    with torch.no_grad():
+        for k in range(n_warmup):
+            x = step(x, u_all[:, k] @ W["W_in"].T + bias, W["W_rec"], **kw)
+        for j in range(n_free):
+            z = rate(x) @ W["W_out"].T + W["b_out"]
+            out[:, j] = z.numpy()
+            x = step(x, z @ W["W_in"].T + bias, W["W_rec"], **kw)
+    return out
+
+
+def nrmse(prediction: np.ndarray, truth: np.ndarray) -> float:
+    """Root mean squared error divided by the standard deviation of ``truth`` (arrays of the same shape)."""
+    p, t = np.asarray(prediction, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    if p.shape != t.shape:
+        raise InputError(f"`prediction` and `truth` must have the same shape; got {p.shape} and {t.shape}")
+    return float(np.sqrt(np.mean((p - t) ** 2)) / np.std(t))
+
+
+def valid_prediction_time(prediction: np.ndarray, truth: np.ndarray, *, scale: float = 1.0,
+                          threshold: float = 0.4) -> np.ndarray:
+    """Steps until the forecast error first exceeds ``threshold * scale``, per trial.
+
+    Parameters
+    ----------
+    prediction, truth : ndarray of shape (trial, time, output)
+    scale : float
+        Standard deviation of the signal (1 for standardised observations).
+    threshold : float
+        Error threshold as a fraction of ``scale`` (0.4 is the usual choice
+        for the valid prediction time of reservoir forecasts, Pathak et al. 2018).
+
+    Returns
+    -------
+    ndarray of shape (trial,)
+        Number of steps before the root-mean-square error over outputs first
+        exceeds the threshold (``time`` if it never does), float64.
+    """
+    p, t = np.asarray(prediction, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    if p.shape != t.shape or p.ndim != 3:
+        raise InputError(f"`prediction` and `truth` must both have shape (trial, time, output); got {p.shape}, {t.shape}")
+    err = np.sqrt(np.mean((p - t) ** 2, axis=2)) / scale
+    over = err > threshold
+    return np.where(over.any(axis=1), over.argmax(axis=1), p.shape[1]).astype(np.float64)

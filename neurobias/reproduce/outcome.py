@@ -1,0 +1,65 @@
+"""What an experiment returns: measured claims, a Markdown section and a figure."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from matplotlib.figure import Figure
+
+__all__ = ["Claim", "Outcome", "verdict"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One row of the claims table.
+
+    Attributes
+    ----------
+    claim : str
+        The paper's claim, in words.
+    paper : str
+        The paper's number or figure, as far as it is known here.
+    ours : str
+        Our measured number(s).
+    verdict : str
+        ``"same"``, ``"different"`` or ``"not comparable"``, decided by the
+        criterion in ``why`` from the measured numbers.
+    why : str
+        The criterion applied, and the reason where different.
+    """
+
+    claim: str
+    paper: str
+    ours: str
+    verdict: str
+    why: str
+
+
+def verdict(ok: bool) -> str:
+    """``"same"`` when the criterion holds, else ``"different"``."""
+    return "same" if ok else "different"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one experiment.
+
+    Attributes
+    ----------
+    name : str
+        Experiment name (``"width"``, ``"multitask"``, ...).
+    title : str
+    claims : tuple of Claim
+    markdown : str
+        Tables and notes of the experiment's subsection (without its heading).
+    figures : dict of str to Figure
+        Figures by file stem (``williams_<name>...``).
+    wall_s : float
+        Wall time of the experiment in seconds.
+    """
+
+    name: str
+    title: str
+    claims: tuple[Claim, ...]
+    markdown: str
+    figures: dict[str, Figure] = field(default_factory=dict)
+    wall_s: float = 0.0

@@ -1,0 +1,95 @@
+"""Sizes of the reproduction: ``tiny`` (tests), ``quick`` (minutes) and ``full`` (hours on 2 cores)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neurobias.errors import InputError
+
+__all__ = ["Settings", "SETTINGS", "get_settings", "EXPERIMENT_NAMES"]
+
+#: the experiments of the reproduction, in the order they run
+EXPERIMENT_NAMES: tuple[str, ...] = ("width", "multitask", "sine", "vanderpol", "lorenz", "reaching")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every size parameter of the experiments (see docs/williams.md for what each controls).
+
+    Attributes
+    ----------
+    name : str
+    widths : tuple of int
+        Hidden widths of the feed-forward scaling curve.
+    seeds : tuple of int
+        Network seeds of the scaling curve.
+    ff_datasets : tuple of str
+        Data sets of the scaling curve.
+    ff_steps, ff_batch : int
+        Adam steps and minibatch size of feed-forward training.
+    mt_width : int
+        Hidden width of the multi-task network.
+    mt_steps : int
+        Adam steps of multi-task training (one minibatch of every task per step).
+    mt_samples : int
+        Test samples per task used for task variance.
+    rnn_units : int
+        Units of the sine, Van der Pol and reaching circuits.
+    rnn_steps : int
+        Adam steps of recurrent training (reaching: at most this many).
+    rnn_batch : int
+        Trials per context per step.
+    vdp_gains : tuple of float
+        Gains g of the random recurrent weights in the Van der Pol sweep.
+    lorenz_units, lorenz_steps : int
+        Units and Adam steps of the Lorenz forecaster.
+    lorenz_free : int
+        Closed-loop steps evaluated.
+    eval_trials : int
+        Evaluation trials per context.
+    """
+
+    name: str
+    widths: tuple[int, ...]
+    seeds: tuple[int, ...]
+    ff_datasets: tuple[str, ...]
+    ff_steps: int
+    ff_batch: int
+    mt_width: int
+    mt_steps: int
+    mt_samples: int
+    rnn_units: int
+    rnn_steps: int
+    rnn_batch: int
+    vdp_gains: tuple[float, ...]
+    lorenz_units: int
+    lorenz_steps: int
+    lorenz_free: int
+    eval_trials: int
+
+
+SETTINGS: dict[str, Settings] = {
+    "tiny": Settings(
+        name="tiny", widths=(16, 256), seeds=(0,), ff_datasets=("digits",), ff_steps=40, ff_batch=64,
+        mt_width=64, mt_steps=20, mt_samples=40, rnn_units=24, rnn_steps=4, rnn_batch=2, vdp_gains=(0.5, 1.5),
+        lorenz_units=24, lorenz_steps=4, lorenz_free=30, eval_trials=4,
+    ),
+    "quick": Settings(
+        name="quick", widths=(64, 128, 256, 512, 1024, 2048), seeds=(0,), ff_datasets=("digits",),
+        ff_steps=300, ff_batch=128, mt_width=1024, mt_steps=300, mt_samples=300, rnn_units=128, rnn_steps=150,
+        rnn_batch=4, vdp_gains=(0.5, 1.0, 1.5), lorenz_units=256, lorenz_steps=200, lorenz_free=200,
+        eval_trials=16,
+    ),
+    "full": Settings(
+        name="full", widths=tuple(2 ** k for k in range(6, 15)), seeds=(0, 1, 2),
+        ff_datasets=("digits", "mnist1d"), ff_steps=3000, ff_batch=128, mt_width=32000, mt_steps=3000,
+        mt_samples=300, rnn_units=200, rnn_steps=2000, rnn_batch=16, vdp_gains=(0.25, 0.5, 1.0, 1.5, 2.0),
+        lorenz_units=1024, lorenz_steps=2000, lorenz_free=400, eval_trials=32,
+    ),
+}
+
+
+def get_settings(name: str) -> Settings:
+    """The :class:`Settings` called ``name`` (``"tiny"``, ``"quick"`` or ``"full"``)."""
+    if name not in SETTINGS:
+        raise InputError(f"`size` must be one of {', '.join(SETTINGS)}; got {name!r}")
+    return SETTINGS[name]

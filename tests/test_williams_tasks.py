@@ -1,0 +1,111 @@
+"""Tests of the recurrent tasks added for the Williams et al. reproduction, and of closed-loop forecasting."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurobias.circuit.circuit import Circuit
+from neurobias.errors import InputError
+from neurobias.reproduce.forecast import closed_loop, nrmse, valid_prediction_time
+from neurobias.tasks import LorenzForecastTask, ReachingTask, VanDerPolTask, available, make_task
+from neurobias.tasks.lorenz import autocorrelation_hwhm, lorenz
+from neurobias.tasks.reaching import speed_profile
+from neurobias.tasks.vanderpol import van_der_pol
+
+
+def test_new_tasks_are_registered():
+    assert {"vanderpol", "lorenz", "reaching"} <= set(available())
+
+
+def test_van_der_pol_with_zero_damping_is_a_harmonic_oscillator():
+    x0, y0 = np.array([1.0, -0.5]), np.array([0.0, 2.0])
+    out = van_der_pol(x0, y0, mu=0.0, ds=0.1, n_steps=50, substeps=4)
+    s = 0.1 * np.arange(1, 51)
+    # x' = y, y' = -x: x = x0 cos s + y0 sin s
+    np.testing.assert_allclose(out[..., 0], x0[:, None] * np.cos(s) + y0[:, None] * np.sin(s), atol=1e-7)
+    np.testing.assert_allclose(out[..., 1], -x0[:, None] * np.sin(s) + y0[:, None] * np.cos(s), atol=1e-7)
+
+
+def test_van_der_pol_task_cue_mask_and_limit_cycle():
+    task = VanDerPolTask(VanDerPolTask.Params(mus=(1.0, 2.0), duration_ms=2000.0, time_scale=0.02), dt=10.0)
+    b = task.sample(3, "vdp_mu1", np.random.default_rng(0))
+    n_cue = 2
+    assert np.all(b.mask[:, :n_cue] == 0) and np.all(b.mask[:, n_cue:] == 1)
+    np.testing.assert_allclose(b.inputs[:, 0], 0.4 * np.stack([b.conditions["x0"], b.conditions["y0"]], 1))
+    assert np.all(b.inputs[:, n_cue:] == 0)
+    # the limit cycle of mu = 1 has amplitude ~2 in x (0.8 after scaling)
+    assert np.abs(b.targets[:, -100:, 0]).max() == pytest.approx(0.8, abs=0.03)
+    assert task.contexts == ("vdp_mu1", "vdp_mu2")
+    with pytest.raises(InputError, match="`mus`"):
+        VanDerPolTask(VanDerPolTask.Params(mus=(1.0, 1.0)), dt=10.0)
+
+
+def test_lorenz_fixed_point_stays_and_targets_are_shifted_inputs():
+    beta, rho = 8.0 / 3.0, 28.0
+    c = np.sqrt(beta * (rho - 1))
+    fp = np.array([[c, c, rho - 1]])
+    np.testing.assert_allclose(lorenz(fp, n_samples=20, sample_interval=0.01)[0], np.repeat(fp, 20, 0), atol=1e-9)
+    task = make_task("lorenz", dt=1.0, horizons=(1, 5), duration_ms=60.0, washout_ms=10.0)
+    rng = np.random.default_rng(0)
+    one, five = task.sample(4, "ahead1", rng), task.sample(4, "ahead5", np.random.default_rng(0))
+    np.testing.assert_array_equal(one.inputs, five.inputs)
+    np.testing.assert_array_equal(one.targets[:, :-1], one.inputs[:, 1:])
+    np.testing.assert_array_equal(five.targets[:, :-5], five.inputs[:, 5:])
+    assert np.all(one.mask[:, :10] == 0) and np.all(one.mask[:, 10:] == 1)
+    ref = task.reference()
+    assert ref.mean() == pytest.approx(0.0, abs=1e-12) and ref.std() == pytest.approx(1.0)
+
+
+def test_autocorrelation_hwhm_of_a_cosine():
+    period = 120
+    k = np.arange(24000)
+    # the autocorrelation of a long cosine is cos(2 pi lag / period): 0.5 at period / 6
+    assert autocorrelation_hwhm(np.cos(2 * np.pi * k / period), max_lag=60) == pytest.approx(period / 6, rel=0.01)
+
+
+def test_default_lorenz_horizon_is_near_the_autocorrelation_hwhm():
+    task = LorenzForecastTask(dt=1.0)
+    assert autocorrelation_hwhm(task.reference()) == pytest.approx(27, abs=3)
+
+
+def test_reaching_velocity_profile_and_displacement():
+    assert speed_profile(np.array([-0.1, 0.0, 0.5, 1.0, 1.2])).tolist() == [0.0, 0.0, 1.0, 0.0, 0.0]
+    s = np.linspace(0, 1, 200001)
+    assert np.trapezoid(speed_profile(s), s) == pytest.approx(8 / 15, rel=1e-6)
+    task = ReachingTask(dt=1.0)
+    for context, angle in zip(task.contexts, task.params.angles_deg):
+        b = task.sample(3, context, np.random.default_rng(0))
+        disp = b.targets.sum(axis=1) * task.dt
+        np.testing.assert_allclose(np.linalg.norm(disp, axis=1), 250.0 * 8 / 15, rtol=1e-3)
+        np.testing.assert_allclose(np.degrees(np.arctan2(disp[:, 1], disp[:, 0])) % 360, angle, atol=1e-6)
+        go = b.conditions["go_ms"]
+        for i in range(3):
+            before = task.time <= go[i]
+            assert np.all(b.targets[i, before] == 0) and np.all(b.targets[i, -1] == 0)
+            assert np.all(b.inputs[i, :, 0] == (np.arange(task.n_time) >= go[i] / task.dt))
+
+
+def _delay_circuit(a: float) -> Circuit:
+    # one linear unit, map form (tau = dt = 1): x_{k+1} = u_k, z = a x
+    return Circuit.from_arrays(W_rec=[[0.0]], W_in=[[1.0]], W_out=[[a]], tau=1.0, phi="linear", form="rate")
+
+
+def test_closed_loop_feeds_the_output_back():
+    obs = np.array([[[1.0], [2.0], [3.0]]])
+    pred = closed_loop(_delay_circuit(0.5), np.zeros(1), obs, n_warmup=3, n_free=4, dt=1.0)
+    # after the warm-up x = 3; then z_j = 0.5^(j+1) * 3
+    np.testing.assert_allclose(pred[0, :, 0], 3.0 * 0.5 ** np.arange(1, 5))
+    with pytest.raises(InputError, match="`n_warmup`"):
+        closed_loop(_delay_circuit(1.0), np.zeros(1), obs, n_warmup=4, n_free=1, dt=1.0)
+    with pytest.raises(InputError, match="`tonic`"):
+        closed_loop(_delay_circuit(1.0), np.zeros(2), obs, n_warmup=1, n_free=1, dt=1.0)
+
+
+def test_forecast_scores():
+    truth = np.zeros((2, 10, 1))
+    pred = truth.copy()
+    pred[0, 4:] = 1.0
+    np.testing.assert_array_equal(valid_prediction_time(pred, truth), [4.0, 10.0])
+    t = np.sin(np.arange(100.0))
+    assert nrmse(t, t) == 0.0
+    assert nrmse(np.zeros_like(t), t) == pytest.approx(np.sqrt(np.mean(t ** 2)) / t.std())
