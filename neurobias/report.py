@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from neurobias._version import __version__
 
-__all__ = ["render_report", "figure_to_data_uri", "SECTIONS"]
+__all__ = ["render_report", "figure_to_data_uri", "SECTIONS", "render_recording_section", "render_recording_report"]
 
 #: section ids, in order
 SECTIONS: tuple[str, ...] = (
@@ -307,4 +307,78 @@ def render_report(
         f"{results.sizes['unit']} units \u00b7 {html.escape(str(mode))} mode \u00b7 neurobias "
         f"{html.escape(str(attrs.get('neurobias_version', __version__)))}</p></header>"
         f"<nav>{nav}</nav><main>{''.join(sections)}</main></body></html>\n"
+    )
+
+
+def render_recording_section(fit: xr.Dataset, comparison: xr.Dataset | None, *,
+                             figures: Mapping[str, Figure | None]) -> str:
+    """The "Model vs recordings" section (id ``recordings``) of a fit to a recording.
+
+    Parameters
+    ----------
+    fit : xarray.Dataset
+        A ``fit`` Dataset (``neurobias fit-recordings``).
+    comparison : xarray.Dataset, optional
+        A ``recording_comparison`` Dataset (``neurobias compare-recordings``).
+    figures : mapping of str to Figure
+        ``pcs``, ``r2_neurons``, ``metrics_null``, ``fit_loss`` (missing ones left out).
+    """
+    a = fit.attrs
+    ceiling = float(a.get("noise_ceiling", float("nan")))
+    null = fit["r2_null"].values
+    holdout = {"trials": "the other half of each condition's trials (split-half)",
+               "time": "held-out blocks of time bins", "none": "the fitted data (nothing held out)"}.get(
+        str(a.get("holdout")), str(a.get("holdout")))
+    body = (
+        f"<p>One fixed random circuit of <b>{int(fit.sizes['unit'])}</b> units, one tonic input per condition "
+        f"(<b>{fit.sizes['condition']}</b> conditions, <b>{fit.sizes['neuron']}</b> recorded neurons), fitted in "
+        f"<b>{html.escape(str(a.get('mode')))}</b> mode with a <b>{html.escape(str(a.get('readout')))}</b> readout. "
+        f"Scored on {html.escape(holdout)}.</p>"
+        + _table(["", "value"], [
+            ["held-out R²", _num(a.get("r2_test"))],
+            ["fitted R²", _num(a.get("r2_train"))],
+            ["split-half noise ceiling", _num(ceiling) if ceiling == ceiling else "n/a (no single trials)"],
+            ["shuffled-condition null (mean)", _num(float(null.mean())) if null.size else "n/a"],
+            ["recording", html.escape(str(a.get("recording_source", "")))],
+            ["citation", html.escape(str(a.get("recording_citation", "")))],
+        ])
+        + _img(figures.get("r2_neurons"), "R² per neuron") + _img(figures.get("fit_loss"), "fitting loss")
+    )
+    if comparison is None:
+        body += _missing("Metrics not computed yet: run <code>neurobias compare-recordings DIR</code>.")
+        return _section("recordings", "Model vs recordings", body)
+    from neurobias.plotting.recordings import METRIC_PANELS
+
+    rows = []
+    for name, label, better in METRIC_PANELS:
+        if name in comparison and f"{name}_null" in comparison:
+            nl = comparison[f"{name}_null"].values
+            rows.append([label, _num(float(comparison[name])), _num(float(nl.mean())) if nl.size else "n/a",
+                         _num(float(comparison[f"{name}_p_value"])), better])
+    body += "<p>Each metric against its null (model conditions shuffled):</p>"
+    body += _table(["metric", "observed", "null mean", "p", "better"], rows)
+    body += _img(figures.get("metrics_null"), "metrics vs null") + _img(figures.get("pcs"), "data vs model PCs")
+    if "fp_n_fixed_points" in comparison:
+        fp_rows = [[str(c), int(n), int(st), _num(float(lr)), _num(float(fq))] for c, n, st, lr, fq in zip(
+            comparison["condition"].values, comparison["fp_n_fixed_points"].values, comparison["fp_n_stable"].values,
+            comparison["fp_end_leading_real"].values, comparison["fp_end_frequency_hz"].values)]
+        body += ("<p>Fixed points of the fitted circuit per condition (F(x) = 0); the end point is the fixed point "
+                 "nearest the end of the condition's trajectory.</p>"
+                 + _table(["condition", "fixed points", "stable", "end: leading Re λ (1/ms)", "end: frequency (Hz)"],
+                          fp_rows))
+    return _section("recordings", "Model vs recordings", body)
+
+
+def render_recording_report(fit: xr.Dataset, comparison: xr.Dataset | None, *,
+                            figures: Mapping[str, Figure | None], name: str = "fit") -> str:
+    """A complete HTML page holding the recordings section (for a ``fit-recordings`` directory)."""
+    title = f"neurobias report: {html.escape(name)}"
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>"
+        f"<style>{_CSS}</style></head><body>"
+        f"<header><h1>{title}</h1><p>circuit fitted to recordings \u00b7 {html.escape(str(fit.attrs.get('mode')))} "
+        f"mode \u00b7 neurobias {html.escape(str(fit.attrs.get('neurobias_version', __version__)))}</p></header>"
+        f"<nav><a href=\"#recordings\">recordings</a></nav><main>"
+        f"{render_recording_section(fit, comparison, figures=figures)}</main></body></html>\n"
     )

@@ -96,6 +96,19 @@ def test_split_half_noise_ceiling() -> None:
     assert np.isclose(fit.score(rec), fit.r2_test_)
 
 
+def test_split_keeps_condition_order_when_trials_are_interleaved() -> None:
+    """Each half lists conditions in its own order of first appearance; the split must not mix them up."""
+    rec = _tiny_trials(n_per=6)
+    shuffled = rec.isel(trial=np.random.default_rng(5).permutation(rec.sizes["trial"]))
+    for seed in range(4):
+        split = make_split(shuffled, holdout="trials", block=5, seed=seed)
+        truth = np.stack([rec["rate"].values[rec["condition"].values == c].mean(0) for c in ("c0", "c1", "c2")])
+        order = list(dict.fromkeys(shuffled["condition"].values))
+        expect = truth[[int(c[1:]) for c in order]]
+        assert np.abs(split.train - expect).max() < 0.1 and np.abs(split.test - expect).max() < 0.1
+        assert split.noise_ceiling > 0.9
+
+
 def test_scikit_learn_conventions_and_determinism() -> None:
     est = TonicFit(n_units=16, steps=3, lr=0.02, n_shuffles=0)
     assert est.get_params()["lr"] == 0.02 and not hasattr(est, "tonic_")

@@ -10,16 +10,46 @@ from neurobias.errors import InputError
 from neurobias.fitting.structure import fixed_point_structure
 from neurobias.recordings import metrics as M
 
-__all__ = ["compare_fit", "METRICS"]
+__all__ = ["compare_fit", "pc_projection", "METRICS"]
 
 METRICS: tuple[str, ...] = ("r2", "cca", "shape", "rsa", "dsa", "rotation", "fixed_points")
 
 
 def _prefix(ds: xr.Dataset, prefix: str) -> xr.Dataset:
-    names = {n: f"{prefix}{n}" for n in ds.data_vars if not str(n).startswith(prefix)}
+    names = {n: f"{prefix}{n}" for n in ds.data_vars}
     out = ds.rename(names)
     dims = {d: f"{prefix}{d}" for d in out.dims if d in ("shuffle", "cc")}
     return out.rename_dims(dims) if dims else out
+
+
+def pc_projection(data: xr.DataArray, model: xr.DataArray, *, n_pcs: int = 6) -> xr.Dataset:
+    """Data and model projected on the data's top principal components.
+
+    Parameters
+    ----------
+    data, model : DataArray of shape (condition, time, neuron)
+        The same neurons.
+    n_pcs : int
+
+    Returns
+    -------
+    xarray.Dataset
+        ``pc_data``, ``pc_model (condition, time, pc)``; ``pc_explained (pc)``:
+        fraction of the data's variance on each PC. Both are centred by the
+        data's neuron means.
+    """
+    a = np.asarray(data.transpose("condition", "time", "neuron").values, dtype=np.float64)
+    b = np.asarray(model.transpose("condition", "time", "neuron").values, dtype=np.float64)
+    flat = a.reshape(-1, a.shape[2])
+    mu = flat.mean(axis=0)
+    _, s, vt = np.linalg.svd(flat - mu, full_matrices=False)
+    k = min(n_pcs, vt.shape[0])
+    return xr.Dataset(
+        {"pc_data": (("condition", "time", "pc"), (a - mu) @ vt[:k].T),
+         "pc_model": (("condition", "time", "pc"), (b - mu) @ vt[:k].T),
+         "pc_explained": (("pc",), (s[:k] ** 2) / np.sum(s ** 2))},
+        coords={"condition": data["condition"].values, "time": data["time"].values, "pc": np.arange(1, k + 1)},
+    )
 
 
 def compare_fit(fit: xr.Dataset, *, circuit: Circuit | None = None, metrics: tuple[str, ...] = METRICS,
@@ -89,6 +119,7 @@ def compare_fit(fit: xr.Dataset, *, circuit: Circuit | None = None, metrics: tup
                                                        final_states=x_end, n_candidates=fp_candidates, seed=seed),
                                  "fp_"))
     bar.close()
+    parts.append(pc_projection(data, model))
     out = xr.merge([p.drop_attrs() for p in parts], compat="override", combine_attrs="drop")
     if "r2_neuron" in out:
         out = out.assign_coords(neuron=fit["neuron"].values)

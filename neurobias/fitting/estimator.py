@@ -259,7 +259,7 @@ class TonicFit:
         x0 = nn.Parameter(torch.zeros(len(self.conditions_), 1, circuit.n_units, dtype=tdtype),
                           requires_grad=bool(self.learn_x0))
         before = model.frozen_hashes()
-        loss = self._optimise(model, x0, split, time, tdtype)
+        loss = self._optimise(model, x0, split, tdtype)
         if model.frozen_hashes() != before:
             raise RuntimeError(f"frozen weights changed during {self.mode!r} fitting (a neurobias bug)")
         self.circuit_ = model.trained_circuit(circuit)
@@ -281,8 +281,7 @@ class TonicFit:
         idx = self.substeps * (np.arange(n_time) + 1) - 1
         return dt, idx
 
-    def _optimise(self, model: CircuitModel, x0: nn.Parameter, split: Split, time: np.ndarray,
-                  tdtype: torch.dtype) -> list[float]:
+    def _optimise(self, model: CircuitModel, x0: nn.Parameter, split: Split, tdtype: torch.dtype) -> list[float]:
         n_cond, n_time, n_neuron = split.train.shape
         dt, idx = self._n_steps(n_time)
         inputs = torch.zeros(n_cond, 1, n_time * self.substeps, 0, dtype=tdtype)

@@ -7,7 +7,7 @@ import numpy as np
 import xarray as xr
 
 from neurobias.errors import InputError
-from neurobias.recordings.dataset import is_single_trial
+from neurobias.recordings.dataset import condition_names, is_single_trial
 from neurobias.recordings.metrics.r2 import r2_arrays
 from neurobias.recordings.preprocess import condition_average, split_halves
 
@@ -63,12 +63,14 @@ def make_split(recording: xr.Dataset, *, holdout: str, block: int, seed: int) ->
         if not single:
             raise InputError("`holdout='trials'` needs single trials; condition averages can hold out 'time'")
         a, b = split_halves(recording, seed=seed)
-        train = condition_average(a)["rate"].values
-        test = condition_average(b)["rate"].values
+        order = list(condition_names(recording))  # each half lists conditions in its own order of appearance
+        train = condition_average(a)["rate"].sel(condition=order).values
+        test = condition_average(b)["rate"].sel(condition=order).values
         every = np.ones(train.shape[1], bool)
         ceiling, _ = r2_arrays(test, train)
         return Split(train, test, every, every, "trials", ceiling)
-    avg = condition_average(recording)["rate"].values if single else recording["rate"].values
+    avg = condition_average(recording)["rate"].sel(condition=list(condition_names(recording))).values if single \
+        else recording["rate"].values
     n_time = avg.shape[1]
     if holdout == "time":
         test_time = time_blocks(n_time, block)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError
 from neurobias.recordings.dataset import condition_names, is_single_trial, validate
 
 __all__ = [
@@ -320,7 +320,3 @@ def split_halves(recording: xr.Dataset, *, seed: int = 0) -> tuple[xr.Dataset, x
         second.extend(idx[half:])
     return recording.isel(trial=np.sort(first)), recording.isel(trial=np.sort(second))
 
-
-def _check_shape(name: str, arr: np.ndarray, shape: tuple[int, ...]) -> None:
-    if arr.shape != shape:
-        raise InputError(f"`{name}` must have shape {describe_shape(shape)}; got {describe_shape(arr.shape)}")

@@ -1,0 +1,87 @@
+"""``neurobias fit-recordings`` and ``neurobias compare-recordings``: fit a circuit to recordings, compare them."""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str, Callable[[argparse.Namespace], int]]:  # type: ignore[type-arg]  # noqa: ANN001
+    """Add the ``fit-recordings`` and ``compare-recordings`` parsers to ``sub``; return their handlers."""
+    p = sub.add_parser(
+        "fit-recordings", help="fit one fixed random circuit, one tonic input per condition, to a recording",
+        description="Read RECORDING (NWB, .mat, .npz or netCDF; how is said in the [recording] table of CONFIG), "
+        "preprocess it ([preprocess]), fit the tonic inputs of a fixed random circuit per condition ([fit]) with "
+        "held-out scoring, and write DIR/recording.nc, DIR/circuit.nc, DIR/fit.nc and DIR/figures/. "
+        "See docs/recordings.md.",
+        formatter_class=formatter,
+        epilog=epilog("""
+            neurobias fit-recordings ../shared/data/churchland2012_reach/exampleData.mat \\
+                --config models/fit_reach.toml --out runs/reach
+            neurobias fit-recordings ../shared/data/chewie_m1_centerout/chewie_10032013_bin100ms.npz \\
+                --config models/fit_chewie.toml --out runs/chewie --set fit.mode=full"""),
+    )
+    p.add_argument("recording", metavar="RECORDING", help="recording file (.nwb, .mat, .npz, .nc)")
+    p.add_argument("--config", default=None, metavar="CONFIG", help="TOML fit config (see docs/recordings.md)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (created if needed)")
+    p.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE", dest="overrides",
+                   help="override a config value, e.g. fit.steps=200 (repeatable)")
+    p.add_argument("--seed", type=int, default=None, metavar="N", help="override the config's seed")
+    p.add_argument("--no-figures", action="store_true", help="write no figures")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    c = sub.add_parser(
+        "compare-recordings", help="compare a fitted circuit with its recording: metrics with nulls, figures, report",
+        description="Read DIR (written by fit-recordings), compute R², CCA, Procrustes shape distance, RSA, DSA, "
+        "rotation strength and the fitted circuit's fixed points per condition, each with a shuffled-condition "
+        "null, and write DIR/comparison.nc, DIR/figures/{pcs,r2_neurons,metrics_null,fit_loss}.png and "
+        "DIR/report.html.",
+        formatter_class=formatter,
+        epilog=epilog("""
+            neurobias compare-recordings runs/reach
+            neurobias compare-recordings runs/reach --set compare.n_shuffles=20 --set compare.metrics='["r2","cca"]'"""),
+    )
+    c.add_argument("fit_dir", metavar="DIR", help="directory written by `neurobias fit-recordings`")
+    c.add_argument("--set", action="append", default=[], metavar="compare.KEY=VALUE", dest="overrides",
+                   help="override a [compare] value, e.g. compare.n_shuffles=20 (repeatable)")
+    c.add_argument("--no-figures", action="store_true", help="write no figures")
+    c.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    c.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return {"fit-recordings": _cmd_fit, "compare-recordings": _cmd_compare}
+
+
+def _print_files(files: dict) -> None:
+    for name, path in files.items():
+        print(f"figure: {name[len('figure_'):]}: {path}" if name.startswith("figure_") else f"{name}: {path}")
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from neurobias.fitting.config import load_fit_config
+    from neurobias.fitting.run import fit_recording_file
+
+    config = load_fit_config(args.config, overrides=args.overrides, seed=args.seed)
+    output = fit_recording_file(args.recording, config=config, out=args.out, progress=not args.no_progress,
+                                figures=not args.no_figures)
+    print(output.summary)
+    _print_files(output.files)
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from neurobias.errors import ConfigError
+    from neurobias.fitting.config import COMPARE_DEFAULTS, parse_override
+    from neurobias.fitting.run import compare_fit_dir
+
+    overrides = {}
+    for text in args.overrides:
+        table, key, value = parse_override(text)
+        if table != "compare" or key not in COMPARE_DEFAULTS:
+            raise ConfigError(f"--set {text!r}: only compare.KEY with KEY in {sorted(COMPARE_DEFAULTS)}")
+        overrides[key] = value
+    output = compare_fit_dir(args.fit_dir, compare=overrides, progress=not args.no_progress,
+                             figures=not args.no_figures)
+    print(output.summary)
+    _print_files(output.files)
+    return 0
