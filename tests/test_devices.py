@@ -5,6 +5,8 @@ The same computations on CUDA are in ``tests/test_gpu.py`` (skipped without CUDA
 """
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -185,3 +187,31 @@ def test_bias_mode_computes_no_weight_gradient(circuit):
             assert [n for n, p in model.named_parameters() if p.grad is not None] == ["bank.offsets"]
     assert 30 <= counts["bias"] <= 30 + 2
     assert counts["full"] >= 2 * 30
+
+
+@pytest.mark.parametrize("noise_std", [0.0, 0.05])
+def test_simulate_rates_are_phi_of_the_states(noise_std):
+    c = nb.Circuit.random(10, n_outputs=2, g=1.8, seed=4, phi="tanh", form="current")
+    ds = nb.simulate(c, np.random.default_rng(0).normal(size=(2, 10)), duration=30.0, n_trials=3,
+                     noise_std=noise_std, seed=1)
+    np.testing.assert_allclose(ds["r"].values, np.tanh(ds["x"].values), rtol=0, atol=4e-16)
+    np.testing.assert_allclose(ds["z"].values, ds["r"].values @ c.W_out.T + c.b_out, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("form", ["current", "rate"])
+def test_rows_integrated_in_parallel_threads_match_one_thread(form, monkeypatch):
+    sim = importlib.import_module("neurobias.circuit.simulate")  # the package exports a function of that name
+
+    c = nb.Circuit.random(64, n_inputs=1, n_outputs=1, g=1.5, seed=5, form=form)
+    rng = np.random.default_rng(2)
+    kw = dict(inputs=rng.normal(size=(2, 6, 40, 1)), dt=1.0)
+    tonic = rng.normal(size=(2, 64))
+    monkeypatch.setattr(sim, "CPU_THREADS", 1)
+    one = nb.simulate(c, tonic, **kw)
+    monkeypatch.setattr(sim, "CPU_THREADS", 3)
+    monkeypatch.setattr(sim, "_MIN_BLOCK_WORK", 1)
+    assert len(sim._row_blocks(12, 64, torch.device("cpu"), 0.0)) == 3
+    assert len(sim._row_blocks(12, 64, torch.device("cpu"), 0.1)) == 1  # noise: one stream, one thread
+    many = nb.simulate(c, tonic, **kw)
+    np.testing.assert_allclose(many["x"].values, one["x"].values, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(many["r"].values, one["r"].values, rtol=0, atol=1e-13)

@@ -47,7 +47,7 @@ __all__ = [
 METHODS: tuple[str, ...] = ("euler", "exp_euler")
 
 
-def drive(x: Tensor, ext: Tensor, W_rec: Tensor, *, phi: str, form: str) -> Tensor:
+def drive(x: Tensor, ext: Tensor, W_rec: Tensor, *, phi: str, form: str, rates: Tensor | None = None) -> Tensor:
     """The recurrent-plus-external drive ``A(x)`` in ``tau dx/dt = -x + A(x)``.
 
     ``form="current"``: ``A = W_rec phi(x) + ext``;
@@ -60,6 +60,9 @@ def drive(x: Tensor, ext: Tensor, W_rec: Tensor, *, phi: str, form: str) -> Tens
     W_rec : Tensor of shape (unit, unit)
     phi : str
     form : {"current", "rate"}
+    rates : Tensor of shape (..., unit), optional
+        ``phi(x)`` when the caller has it already (``form="current"`` only; an
+        integrator that records rates computes them once).
 
     Returns
     -------
@@ -67,7 +70,7 @@ def drive(x: Tensor, ext: Tensor, W_rec: Tensor, *, phi: str, form: str) -> Tens
     """
     f = get_phi(phi).fn
     if form == "current":
-        return _affine(f(x), W_rec, ext)
+        return _affine(f(x) if rates is None else rates, W_rec, ext)
     return f(_affine(x, W_rec, ext))
 
 

@@ -9,7 +9,7 @@ import torch
 import xarray as xr
 from torch import Tensor
 
-from neurobias._threads import one_thread
+from neurobias._threads import CPU_THREADS, one_thread
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import METHODS, drive, noise_scale, step_fraction
 from neurobias.circuit.nonlinearity import get_phi
@@ -114,6 +114,21 @@ def integrate(
         States at times ``dt, 2 dt, ..., T dt`` (the initial state is not
         included), contiguous.
     """
+    x, _ = _integrate(x0, ext, W_rec, dt=dt, tau=tau, phi=phi, form=form, method=method, noise_std=noise_std,
+                      generator=generator, keep_rates=False)
+    return x
+
+
+def _integrate(
+    x0: Tensor, ext: Tensor, W_rec: Tensor, *, dt: float, tau: float, phi: str, form: str, method: str,
+    noise_std: float, generator: torch.Generator | None, keep_rates: bool,
+) -> tuple[Tensor, Tensor | None]:
+    """:func:`integrate`, also returning the rates ``phi(x)`` (form current, no autograd) when ``keep_rates``.
+
+    The rates are those the steps compute anyway (``phi`` of each state feeds
+    the next step's matrix product), so keeping them costs one copy per step
+    instead of a second pass of ``phi`` over the trajectory.
+    """
     h = step_fraction(dt=dt, tau=tau, method=method)
     sigma = noise_scale(dt=dt, tau=tau, noise_std=noise_std, method=method)
     n_time, n = ext.shape[-2], x0.shape[-1]
@@ -121,7 +136,7 @@ def integrate(
     b = math.prod(batch_shape)
     x = x0.expand(*batch_shape, n).reshape(b, n)
     if n_time == 0:
-        return x.new_zeros((*batch_shape, 0, n))
+        return x.new_zeros((*batch_shape, 0, n)), None
     seq, constant = _drive_sequence(ext, batch_shape)
     grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x0, ext, W_rec))
     if grad:
@@ -132,15 +147,57 @@ def integrate(
             if sigma:
                 x = x + sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
             states.append(x)
-        out = torch.stack(states, dim=1)
-    else:
-        out = torch.empty((b, n_time, n), dtype=x.dtype, device=x.device)
-        for k in range(n_time):
-            e = seq if constant else seq[k]
-            x = torch.lerp(x, drive(x, e, W_rec, phi=phi, form=form), h, out=out[:, k])
-            if sigma:
-                x.add_(torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device), alpha=sigma)
-    return out.reshape(*batch_shape, n_time, n)
+        return torch.stack(states, dim=1).reshape(*batch_shape, n_time, n), None
+    out = torch.empty((b, n_time, n), dtype=x.dtype, device=x.device)
+    rates = torch.empty_like(out) if keep_rates and form == "current" else None
+    parts = _row_blocks(b, n, x.device, sigma)
+    kw = dict(h=h, sigma=sigma, phi=phi, form=form, generator=generator)
+    if len(parts) == 1:
+        _steps_into(out, rates, x, seq, constant, W_rec, **kw)
+    else:  # rows are independent without noise: one Python thread per block (the ops release the GIL)
+        from concurrent.futures import ThreadPoolExecutor
+
+        def block(rows: slice) -> None:
+            e = seq if seq.shape[-2] == 1 else seq[..., rows, :]
+            _steps_into(out[rows], None if rates is None else rates[rows], x[rows], e, constant, W_rec, **kw)
+
+        with ThreadPoolExecutor(len(parts)) as pool:
+            list(pool.map(block, parts))
+    if rates is not None:
+        rates = rates.reshape(*batch_shape, n_time, n)
+    return out.reshape(*batch_shape, n_time, n), rates
+
+
+#: smallest work per step (rows x units^2 multiply-adds) worth a thread of its own
+_MIN_BLOCK_WORK = 1 << 21
+
+
+def _row_blocks(b: int, n: int, device: torch.device, sigma: float) -> list[slice]:
+    """Blocks of batch rows to integrate in parallel Python threads (CPU, no noise, enough work), else one."""
+    workers = min(CPU_THREADS, b * n * n // _MIN_BLOCK_WORK) if device.type == "cpu" and not sigma else 1
+    if workers <= 1:
+        return [slice(0, b)]
+    edges = [round(i * b / workers) for i in range(workers + 1)]
+    return [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
+
+
+def _steps_into(out: Tensor, rates: Tensor | None, x: Tensor, seq: Tensor, constant: bool, W_rec: Tensor, *,
+                h: float, sigma: float, phi: str, form: str, generator: torch.Generator | None) -> None:
+    """The step loop without autograd: states into ``out`` (rows, time, unit), rates ``phi(x)`` into ``rates``."""
+    f = get_phi(phi).fn
+    n_time = out.shape[1]
+    for k in range(n_time):
+        e = seq if constant else seq[k]
+        r = None
+        if rates is not None:
+            r = f(x)
+            if k > 0:
+                rates[:, k - 1].copy_(r)
+        x = torch.lerp(x, drive(x, e, W_rec, phi=phi, form=form, rates=r), h, out=out[:, k])
+        if sigma:
+            x.add_(torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device), alpha=sigma)
+    if rates is not None:
+        rates[:, -1].copy_(f(x))
 
 
 def resolve_tonic(
@@ -338,9 +395,11 @@ def simulate(
             ext = t(bank)[:, None, None, :].expand(n_ctx, n_trial, n_time, n)
         else:
             ext = t(u) @ W_in.T + t(bank)[:, None, None, :]
-        x = integrate(t(x_init), ext, W_rec, dt=float(dt), tau=circuit.tau, phi=circuit.phi,
-                      form=circuit.form, method=method, noise_std=float(noise_std), generator=gen)
-        r = get_phi(circuit.phi).fn(x) if circuit.form == "current" else x
+        x, r = _integrate(t(x_init), ext, W_rec, dt=float(dt), tau=circuit.tau, phi=circuit.phi,
+                          form=circuit.form, method=method, noise_std=float(noise_std), generator=gen,
+                          keep_rates=True)
+        if r is None:  # form rate: the state is the rate
+            r = x
         z = r @ W_out.T + b_out
     time = dt * np.arange(1, n_time + 1)
     coords = {
