@@ -44,7 +44,7 @@ def open_run(run_dir: str | os.PathLike) -> tuple[Any, xr.Dataset, Path]:
     from neurobias.io import open_circuit, open_results
 
     d = Path(run_dir)
-    if not d.is_dir():
+    if not os.path.isdir(d):
         raise InputError(f"run directory not found: {d} (write one with `neurobias run CONFIG --out {d}`)")
     for name in ("circuit.nc", "results.nc"):
         if not (d / name).exists():

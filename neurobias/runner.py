@@ -26,9 +26,9 @@ def _first_missing(path: str | os.PathLike) -> Path | None:
     Removing it after a failure removes every directory the failed call created.
     """
     p = Path(path).absolute()
-    if p.exists():
+    if os.path.exists(p):  # os.path, not Path: False (not OSError) for a name too long
         return None
-    while not p.parent.exists() and p.parent != p:
+    while not os.path.exists(p.parent) and p.parent != p:
         p = p.parent
     return p
 

@@ -63,9 +63,9 @@ def read_bytes(path: PathLike, *, what: str = "file") -> bytes:
         no permission).
     """
     p = Path(path)
-    if not p.exists():
+    if not os.path.exists(p):  # os.path, not Path: False (not OSError) for a name too long
         raise InputError(f"{what} not found: {p}")
-    if p.is_dir():
+    if os.path.isdir(p):
         raise InputError(f"{what} {p} is a directory, not a file")
     try:
         return p.read_bytes()
@@ -145,7 +145,7 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create directory {parent} for {target}: {_reason(exc)}") from None
-    if target.is_dir():
+    if os.path.isdir(target):
         raise InputError(f"cannot write {target}: it is a directory")
     tmp = _temp_name(target)
     try:
@@ -228,7 +228,7 @@ def check_writable_dir(path: PathLike) -> Path:
         cannot be created, or is not writable.
     """
     d = Path(path)
-    if d.exists() and not d.is_dir():
+    if os.path.exists(d) and not os.path.isdir(d):
         raise InputError(f"output directory {d} exists and is not a directory")
     try:
         d.mkdir(parents=True, exist_ok=True)
@@ -245,21 +245,22 @@ def check_writable_dir(path: PathLike) -> Path:
 
 def _nearest_existing(path: Path) -> Path:
     p = path
-    while not p.exists() and p.parent != p:
+    while not os.path.exists(p) and p.parent != p:
         p = p.parent
     return p
 
 
 def check_writable_file(path: PathLike, *, what: str = "output file") -> Path:
-    """Make sure ``path`` could be written, without creating anything.
+    """Make sure ``path`` can be written, leaving nothing behind.
 
     For commands that compute for a while before they write: call it first,
     so that a file in the way of the output directory, a read-only directory
-    or a target that is a directory is reported before the work starts.  The
-    nearest existing ancestor of ``path`` must be a directory in which a file
-    can be created (tested by creating and deleting a temporary file, so it
-    also catches read-only file systems and holds for root); missing parent
-    directories are left to the atomic write, which creates them.
+    or file system, a name that is too long or a target that is a directory is
+    reported before the work starts.  It does what the atomic write will do
+    (see :func:`atomic_path`): creates the missing parent directories and the
+    temporary file next to ``path``, then removes both again.  This is a test
+    by doing, so it also holds for root, for whom permission bits do not
+    apply.  Running out of disk space later cannot be foreseen.
 
     Parameters
     ----------
@@ -277,18 +278,35 @@ def check_writable_file(path: PathLike, *, what: str = "output file") -> Path:
     ------
     InputError
         Naming the path and the reason: ``path`` is a directory, an ancestor
-        is a regular file, or the directory is not writable.
+        is a regular file, a directory cannot be created, or no file can be
+        created in it (read-only, no permission, name too long).
     """
     target = Path(path)
-    if target.is_dir():
+    if os.path.isdir(target):
         raise InputError(f"cannot write {what} {target}: it is a directory")
     base = _nearest_existing(target.parent)
-    if not base.is_dir():
+    if not os.path.isdir(base):
         raise InputError(f"cannot write {what} {target}: {base} is a file, not a directory")
+    missing = [p for p in (target.parent, *target.parent.parents) if not os.path.exists(p)][::-1]
+    created: list[Path] = []
     try:
-        fd, name = tempfile.mkstemp(dir=base, prefix=".neurobias-write-test-")
-        os.close(fd)
-        os.unlink(name)
-    except OSError as exc:
-        raise InputError(f"cannot write {what} {target}: directory {base} is not writable ({_reason(exc)})") from None
+        for d in missing:
+            try:
+                d.mkdir()
+            except OSError as exc:
+                raise InputError(f"cannot write {what} {target}: cannot create directory {d} ({_reason(exc)})") from None
+            created.append(d)
+        tmp = _temp_name(target)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.close(fd)
+            os.unlink(tmp)
+        except OSError as exc:
+            where = target.parent if os.path.exists(target.parent) else base
+            raise InputError(f"cannot write {what} {target}: no file can be created in {where} "
+                             f"({_reason(exc)})") from None
+    finally:
+        for d in reversed(created):
+            with contextlib.suppress(OSError):
+                d.rmdir()
     return target

@@ -240,9 +240,9 @@ def read_dataset(path: str | os.PathLike, *, kind: str | None = None) -> xr.Data
     if kind is not None and kind not in KINDS:
         raise InputError(f"`kind` must be one of {', '.join(KINDS)} or None; got {kind!r}")
     p = Path(path)
-    if not p.exists():
+    if not os.path.exists(p):  # os.path, not Path: False (not OSError) for a name too long
         raise InputError(f"file not found: {p}")
-    if p.is_dir():
+    if os.path.isdir(p):
         raise InputError(f"{p} is a directory, not a file")
     try:
         with xr.open_dataset(
