@@ -339,8 +339,8 @@ def render_recording_section(fit: xr.Dataset, comparison: xr.Dataset | None, *,
             ["fitted R²", _num(a.get("r2_train"))],
             ["split-half noise ceiling", _num(ceiling) if ceiling == ceiling else "n/a (no single trials)"],
             ["shuffled-condition null (mean)", _num(float(null.mean())) if null.size else "n/a"],
-            ["recording", html.escape(str(a.get("recording_source", "")))],
-            ["citation", html.escape(str(a.get("recording_citation", "")))],
+            ["recording", str(a.get("recording_source", ""))],
+            ["citation", str(a.get("recording_citation", ""))],
         ])
         + _img(figures.get("r2_neurons"), "R² per neuron") + _img(figures.get("fit_loss"), "fitting loss")
     )

@@ -34,6 +34,7 @@ def _recording(path: Path) -> Path:
     rng = np.random.default_rng(0)
     rec = synthetic_recording(circuit, rng.normal(0, 0.6, (3, 12)), x0=rng.normal(0, 0.6, (3, 12)),
                               units=np.arange(5), n_time=12, bin_ms=5.0)
+    rec.attrs["citation"] = "Doe & Roe 2020"
     write_dataset(rec, path, kind="recording")
     return path
 
@@ -56,7 +57,7 @@ def test_fit_and_compare_end_to_end(tmp_path: Path, run_cli) -> None:
     assert cmp.sizes["shuffle"] == 4 and "fp_n_fixed_points" in cmp and "dsa_dsa" not in cmp
     assert float(cmp["r2"]) == pytest.approx(fit.attrs["r2_test"])
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert 'id="recordings"' in html and "data:image/png;base64" in html
+    assert 'id="recordings"' in html and "data:image/png;base64" in html and "Doe &amp; Roe 2020" in html
     for name in ("pcs", "metrics_null", "r2_neurons", "fit_loss"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 1000
     assert "mean CCA" in stdout
