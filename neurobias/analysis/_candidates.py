@@ -292,6 +292,48 @@ def explore(
     return torch.cat(xs), torch.cat(cs), torch.cat(ss)
 
 
+def explained(
+    field: Field, x: Tensor, ctx: Tensor, known_x: Tensor, known_ctx: Tensor, *, rtol: float, n_near: int = 3
+) -> Tensor:
+    """Which candidates lie in the linear regime of a known fixed point of their context.
+
+    A candidate ``y`` is *explained* by a known fixed point ``p`` when the
+    linearisation about ``p`` accounts for the flow at ``y``:
+    ``|F(y) - J(p) (y - p)| <= rtol |F(y)|`` (2-norms).  Then ``F`` is close to
+    the affine map ``J(p) (y - p)``, whose only zero is ``p``, so Newton from
+    ``y`` returns to ``p`` and solving it again would find nothing new.  Each
+    candidate is checked against its ``n_near`` nearest known fixed points of
+    its context; the cost is ``O(unit^2)`` per pair (two products with the
+    weights), against ``O(unit^3)`` for one Newton step.
+
+    Returns
+    -------
+    Tensor of shape (m,), bool
+    """
+    m = x.shape[0]
+    out = torch.zeros(m, dtype=torch.bool, device=x.device)
+    if m == 0 or known_x.shape[0] == 0:
+        return out
+    F = field.F(x, ctx)
+    f_norm = F.norm(dim=-1)
+    dist = torch.cdist(x, known_x)  # (m, K)
+    dist = torch.where(ctx[:, None] == known_ctx[None, :], dist, torch.full_like(dist, float("inf")))
+    k = min(n_near, known_x.shape[0])
+    dk, nn = torch.topk(dist, k, dim=1, largest=False)
+    for j in range(k):
+        ok = torch.isfinite(dk[:, j])
+        if not bool(ok.any()):
+            break
+        idx = torch.nonzero(ok & ~out).squeeze(-1)
+        if idx.numel() == 0:
+            continue
+        p = known_x[nn[idx, j]]
+        lin = field.Jv(p, ctx[idx], x[idx] - p)
+        err = (F[idx] - lin).norm(dim=-1)
+        out[idx] = err <= rtol * f_norm[idx]
+    return out
+
+
 class Pool:
     """Exploration candidates waiting for their turn, best (smallest score) first.
 
@@ -318,6 +360,12 @@ class Pool:
         self.x = torch.cat([self.x, x[leaders]])
         self.ctx = torch.cat([self.ctx, ctx[leaders]])
         self.score = torch.cat([self.score, score[leaders]])
+
+    def drop(self, mask: Tensor) -> int:
+        """Remove the candidates where ``mask`` is True; returns how many per call were removed."""
+        keep = ~mask
+        self.x, self.ctx, self.score = self.x[keep], self.ctx[keep], self.score[keep]
+        return int(mask.sum())
 
     def take(self, budget: int) -> tuple[Tensor, Tensor]:
         """Remove and return up to ``budget`` best candidates per context."""

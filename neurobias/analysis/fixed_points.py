@@ -41,6 +41,10 @@ FIRST_NEWTON = 10  # Newton iterations before a candidate is retried after a des
 FIRST_PATIENCE = 4
 SNAP_RTOL = 1e-3  # a candidate this close (relative) to a converged fixed point is taken to reach it
 POOL_RTOL = 1e-2  # exploration candidates closer than this (relative) are tried once
+# an exploration candidate y is not solved when a known fixed point p's linearisation explains the flow there:
+# |F(y) - J(p)(y - p)| <= SCREEN_RTOL |F(y)| (on the reference circuits, candidates that led to new fixed points
+# had ratios >= 0.7; those below 0.3 all returned to a known point)
+SCREEN_RTOL = 0.25
 
 
 def _check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
@@ -239,7 +243,9 @@ def find_fixed_points(
     merging of duplicates; then up to ``explore_rounds`` rounds of new
     candidates around the fixed points just found (along their leading
     eigen-directions, and midpoints and reflections with their nearest
-    neighbours), until a round finds nothing new.  Candidates that do not
+    neighbours; those that the linearisation about a known fixed point
+    already explains are not solved), until a round finds nothing new and
+    no candidate is left.  Candidates that do not
     converge but end with ``q <= slow_q`` are *slow points*, reported with
     ``kind = "slow"``, never mixed with the fixed points.
 
@@ -315,7 +321,9 @@ def find_fixed_points(
         Points are ordered by context, kind (fixed first), index, then state.
         Attributes: the settings, ``contexts`` and per-context counts of
         candidates (``candidates_tried``, ``n_converged``, ``n_slow``,
-        ``n_failed``) and of distinct points (``n_fixed_points``,
+        ``n_failed``; ``n_screened``: exploration candidates not solved because
+        the linearisation about a known fixed point explains the flow there,
+        see ``docs/fixed_points.md``) and of distinct points (``n_fixed_points``,
         ``n_slow_points``), aligned with ``contexts``.
 
     Other parameters
@@ -411,7 +419,7 @@ def _search(
     """The search: first round, then exploration rounds; returns fixed points, slow points and counts."""
     C, N = field.ext.shape
     dev = field.ext.device
-    stats = {k: np.zeros(C, dtype=np.int64) for k in ("tried", "converged", "slow", "failed")}
+    stats = {k: np.zeros(C, dtype=np.int64) for k in ("tried", "converged", "slow", "failed", "screened")}
     n_traj = max(4, min(256, n_candidates // 8)) if n_candidates else 4
     visited = cand.visit(field, rng, n_traj, extra=user)
     max_step_of = 4.0 * visited.half.amax(-1) + 1.0  # (C,)
@@ -434,6 +442,11 @@ def _search(
                 px, pc, ps = cand.explore(field, fixed.x[new_idx], fixed.ctx[new_idx], dirs, fixed.x,
                                           fixed.ctx, visited.half)
                 pool.add(px, pc, ps, fixed.x, fixed.ctx)
+            # candidates that a known fixed point's linearisation explains would only return to it
+            if len(pool):
+                seen = cand.explained(field, pool.x, pool.ctx, fixed.x, fixed.ctx, rtol=SCREEN_RTOL)
+                stats["screened"] += np.bincount(pool.ctx[seen].cpu().numpy(), minlength=C)
+                pool.drop(seen)
             x0, ctx0 = pool.take(max(n_candidates, 1))
             src0 = torch.full((x0.shape[0],), cand.SOURCES.index("explore"), dtype=torch.long, device=dev)
             if x0.shape[0] == 0:
@@ -542,6 +555,7 @@ def _to_dataset(
         "n_converged": stats["converged"],
         "n_slow": stats["slow"],
         "n_failed": stats["failed"],
+        "n_screened": stats["screened"],
         "n_fixed_points": kinds_per_ctx["fixed"].astype(np.int64),
         "n_slow_points": kinds_per_ctx["slow"].astype(np.int64),
     }
