@@ -806,6 +806,7 @@ def slow_point_finder(
         stats = {k: np.bincount(ctx[m].numpy(), minlength=C).astype(np.int64)
                  for k, m in (("tried", torch.ones_like(conv)), ("converged", conv), ("slow", is_slow),
                               ("failed", failed))}
+        stats["screened"] = np.zeros(C, dtype=np.int64)  # SlowPointFinder optimises every candidate it is given
         fixed = _Points(N, field.ext)
         slow = _Points(N, field.ext)
         ci = torch.nonzero(conv).squeeze(-1)

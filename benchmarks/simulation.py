@@ -1,0 +1,329 @@
+"""Simulation throughput: neurobias against BrainPy, plain JAX, a naive torch loop and the matmuls alone.
+
+The same circuit (N units, ``tau dx/dt = -x + W tanh(x) + b``, ``W ~ N(0, g^2/N)``,
+g = 1.5, tau = 10 ms, dt = 1 ms, Euler, float32) is run for T steps on a batch
+of B trials, every variant returning (or recording) the whole trajectory
+unless its name says otherwise:
+
+* ``neurobias.simulate``: the public function, the Dataset with ``x``, ``r``, ``z``;
+* ``neurobias.integrate``: the kernel, the trajectory tensor (batch, time, unit);
+* ``brainpy_record``: ``bp.DSRunner`` with a monitor on the state;
+* ``brainpy_none``: ``bp.DSRunner`` recording nothing (only the final state);
+* ``jax_scan``: plain JAX, ``jax.lax.scan`` under ``jit`` returning the trajectory;
+* ``torch_naive``: a Python loop of torch ops appending each state to a list, then ``stack``;
+* ``matmul``: the T matrix products alone, ``(B, N) @ (N, N)``, split over the
+  same Python threads as ``neurobias.simulate`` (the roofline of the method);
+* ``matmul_1thread``: the same on one thread.
+
+Every variant runs once to warm up (JAX/BrainPy compile then), then the
+variants are timed in turn, ``--repeats`` rounds, so that drift of a shared
+machine hits all of them alike; the medians and their ratios come from one
+run.  torch runs on one intra-op thread (neurobias never raises it: see
+``neurobias/_threads.py``); JAX and BrainPy use XLA's own thread pool.
+
+Writes ``benchmarks/results/simulation.json``, ``docs/img/bench_simulation.png``
+and the ``simulation`` section of ``docs/performance.md``.
+
+Usage: ``python benchmarks/simulation.py [--quick] [--repeats 3]``
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+PERFORMANCE = ROOT / "docs" / "performance.md"
+G, TAU, DT = 1.5, 10.0, 1.0
+
+
+# --------------------------------------------------------------------------- shared helpers
+def machine_info() -> dict[str, object]:
+    """What ran the benchmark (written next to every result)."""
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import neurobias
+
+    return {
+        "cpu": model or platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_average_at_start": [round(v, 2) for v in load],
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "neurobias": neurobias.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def interleaved(variants: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
+    """Warm every variant up once, then time each in turn, ``repeats`` rounds; seconds per call."""
+    for fn in variants.values():
+        fn()
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    for _ in range(repeats):
+        for name, fn in variants.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def write_json(name: str, payload: dict[str, object]) -> Path:
+    from neurobias.io.files import atomic_write_text
+
+    path = RESULTS / f"{name}.json"
+    atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
+    return path
+
+
+def command_line() -> str:
+    return "python " + " ".join([str(Path(sys.argv[0]).relative_to(ROOT)) if Path(sys.argv[0]).is_absolute()
+                                 else sys.argv[0], *sys.argv[1:]])
+
+
+def machine_line(info: dict[str, object]) -> str:
+    return (f"{info['cpu']}, {info['cpus']} CPUs, load average {info['load_average_at_start'][0]} at the start "
+            f"(a machine shared with other jobs), torch {info['torch']} on {info['torch_threads']} thread(s), "
+            f"neurobias {info['neurobias']}, {info['date_utc']}")
+
+
+# --------------------------------------------------------------------------- the variants
+def _weights(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.normal(0.0, G / np.sqrt(n), size=(n, n)), rng.normal(0.0, 0.5, size=n)
+
+
+def torch_variants(n: int, batch: int, steps: int) -> dict[str, Callable[[], object]]:
+    import neurobias as nb
+    from neurobias._threads import CPU_THREADS, one_thread
+    from neurobias.circuit.simulate import _row_blocks, integrate
+
+    one_thread()
+    W_np, b_np = _weights(n)
+    circuit = nb.Circuit.from_arrays(W_rec=W_np, W_out=np.zeros((1, n)), tau=TAU, phi="tanh", form="current")
+    W = torch.tensor(W_np, dtype=torch.float32)
+    b = torch.tensor(b_np, dtype=torch.float32)
+    x0 = torch.zeros(batch, n)
+    ext = b.expand(batch, steps, n)
+    blocks = _row_blocks(batch, n, torch.device("cpu"), 0.0)
+    tonic = np.broadcast_to(b_np, (1, n))
+
+    def simulate() -> object:
+        return nb.simulate(circuit, tonic, duration=steps * DT, dt=DT, n_trials=batch, dtype=torch.float32)
+
+    def integrate_() -> object:
+        with torch.no_grad():
+            return integrate(x0, ext, W, dt=DT, tau=TAU, phi="tanh", form="current")
+
+    def naive() -> object:
+        with torch.no_grad():
+            x, xs = x0, []
+            for _ in range(steps):
+                x = x + DT / TAU * (-x + torch.tanh(x) @ W.T + b)
+                xs.append(x)
+            return torch.stack(xs, dim=1)
+
+    xm = torch.randn(batch, n)
+    out = torch.empty(batch, n)
+
+    def matmul_rows(rows: slice) -> None:
+        for _ in range(steps):
+            torch.mm(xm[rows], W.T, out=out[rows])
+
+    def matmul() -> None:
+        if len(blocks) == 1:
+            return matmul_rows(blocks[0])
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(blocks)) as pool:
+            list(pool.map(matmul_rows, blocks))
+
+    def matmul_1thread() -> None:
+        matmul_rows(slice(0, batch))
+
+    del CPU_THREADS
+    return {"neurobias.simulate": simulate, "neurobias.integrate": integrate_, "torch_naive": naive,
+            "matmul": matmul, "matmul_1thread": matmul_1thread}
+
+
+def jax_variants(n: int, batch: int, steps: int) -> dict[str, Callable[[], object]]:
+    import brainpy as bp
+    import brainpy.math as bm
+    import jax
+    import jax.numpy as jnp
+
+    W_np, b_np = _weights(n)
+    W = jnp.asarray(W_np, dtype=jnp.float32)
+    b = jnp.asarray(b_np, dtype=jnp.float32)
+    x0 = jnp.zeros((batch, n), dtype=jnp.float32)
+    h = DT / TAU
+
+    @jax.jit
+    def scan(x0: jax.Array) -> jax.Array:
+        def body(x: jax.Array, _: None) -> tuple[jax.Array, jax.Array]:
+            x = x + h * (-x + jnp.tanh(x) @ W.T + b)
+            return x, x
+
+        return jax.lax.scan(body, x0, None, length=steps)[1]
+
+    class Net(bp.DynamicalSystem):
+        def __init__(self) -> None:
+            super().__init__(mode=bm.BatchingMode(batch))
+            self.W, self.b = bm.asarray(W), bm.asarray(b)
+            self.x = bm.Variable(jnp.zeros((batch, n), dtype=jnp.float32), batch_axis=0)
+
+        def update(self) -> None:
+            x = self.x.value
+            self.x.value = x + h * (-x + jnp.tanh(x) @ bm.as_jax(self.W).T + bm.as_jax(self.b))
+
+    net_rec, net_none = Net(), Net()
+    runner_rec = bp.DSRunner(net_rec, monitors=["x"], dt=DT, progress_bar=False)
+    runner_none = bp.DSRunner(net_none, monitors=[], dt=DT, progress_bar=False)
+
+    def brainpy_record() -> object:
+        net_rec.x.value = x0
+        runner_rec.run(steps * DT)
+        return jax.block_until_ready(runner_rec.mon["x"])
+
+    def brainpy_none() -> object:
+        net_none.x.value = x0
+        runner_none.run(steps * DT)
+        return jax.block_until_ready(net_none.x.value)
+
+    def jax_scan() -> object:
+        return jax.block_until_ready(scan(x0))
+
+    return {"brainpy_record": brainpy_record, "brainpy_none": brainpy_none, "jax_scan": jax_scan}
+
+
+def check_agreement(n: int, batch: int, steps: int) -> float:
+    """Max |difference| of the last state between neurobias.integrate and JAX's scan (float32)."""
+    jv = jax_variants(n, batch, steps)
+    tv = torch_variants(n, batch, steps)
+    ours = tv["neurobias.integrate"]()[:, -1].numpy()
+    theirs = np.asarray(jv["jax_scan"]())[-1]
+    rec = np.asarray(jv["brainpy_record"]())
+    rec_last = rec[:, -1] if rec.shape[0] == batch else rec[-1]
+    return float(max(np.abs(ours - theirs).max(), np.abs(ours - rec_last).max()))
+
+
+# --------------------------------------------------------------------------- report
+def figure(rows: list[dict[str, object]], path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    from neurobias.io.figures import save_figure
+
+    configs = sorted({(r["N"], r["batch"]) for r in rows})
+    variants = ["matmul", "neurobias.integrate", "neurobias.simulate", "jax_scan", "brainpy_none",
+                "brainpy_record", "torch_naive"]
+    fig = Figure(figsize=(7.5, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    width = 0.8 / len(variants)
+    for i, v in enumerate(variants):
+        vals = [next((r["median_s"] for r in rows if (r["N"], r["batch"]) == c and r["variant"] == v), np.nan)
+                for c in configs]
+        ax.bar(np.arange(len(configs)) + (i - len(variants) / 2 + 0.5) * width, vals, width, label=v)
+    ax.set_xticks(np.arange(len(configs)), [f"N={n}\nbatch {b}" for n, b in configs])
+    ax.set_yscale("log")
+    ax.set_ylabel(f"median seconds for {rows[0]['T']} steps")
+    ax.set_title("Simulation, tanh Euler float32, whole trajectory (except brainpy_none, matmul)", fontsize=9)
+    ax.legend(fontsize=7, ncols=2)
+    save_figure(fig, path)
+
+
+def report(payload: dict[str, object]) -> str:
+    rows = payload["rows"]
+    lines = [
+        "## Simulation throughput",
+        "",
+        f"Command: `{payload['command']}`. Machine: {machine_line(payload['machine'])}. "
+        f"Medians of {payload['repeats']} interleaved rounds after a warm-up, T = {payload['T']} steps, "
+        "tanh, Euler, float32, the whole trajectory returned (except `brainpy_none`). "
+        "torch runs on one intra-op thread and `neurobias.simulate` splits the batch over "
+        f"{payload['threads']} Python thread(s); JAX/BrainPy use XLA's thread pool. "
+        "Raw numbers: `benchmarks/results/simulation.json`; figure: `docs/img/bench_simulation.png`.",
+        "",
+        "| N | batch | matmuls alone (s) | simulate (s) | integrate (s) | JAX scan (s) | DSRunner none (s) "
+        "| DSRunner record (s) | naive torch (s) | simulate / matmuls | DSRunner record / simulate "
+        "| DSRunner none / simulate |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    configs = sorted({(r["N"], r["batch"]) for r in rows})
+    verdicts = []
+    for n, b in configs:
+        m = {r["variant"]: r["median_s"] for r in rows if (r["N"], r["batch"]) == (n, b)}
+        sim = m["neurobias.simulate"]
+        cells = [f"{m.get(v, float('nan')):.3f}" for v in ("matmul", "neurobias.simulate", "neurobias.integrate",
+                                                           "jax_scan", "brainpy_none", "brainpy_record",
+                                                           "torch_naive")]
+        ratios = [sim / m["matmul"], m.get("brainpy_record", np.nan) / sim, m.get("brainpy_none", np.nan) / sim]
+        lines.append(f"| {n} | {b} | " + " | ".join(cells) + " | " + " | ".join(f"{r:.2f}" for r in ratios) + " |")
+        if n >= 512:
+            verdicts.append((n, b, ratios))
+    lines += ["", "Goals (N >= 512): simulate within 1.33x of the matmuls alone, >= 10x faster than DSRunner "
+              "recording the same trajectory, at least as fast as DSRunner recording nothing."]
+    for n, b, (r_mm, r_rec, r_none) in verdicts:
+        lines.append(
+            f"- N = {n}, batch {b}: {r_mm:.2f}x the matmuls ({'met' if r_mm <= 1.33 else 'NOT met'}); "
+            f"DSRunner recording is {r_rec:.1f}x slower ({'met' if r_rec >= 10 else 'NOT met'}); "
+            f"DSRunner recording nothing takes {r_none:.2f}x our time ({'met' if r_none >= 1 else 'NOT met'})."
+        )
+    lines += ["", f"Agreement check: the last state of `neurobias.integrate` and of the JAX and BrainPy runs "
+              f"differ by at most {payload['agreement_max_abs']:.1e} (float32, N = {payload['agreement_N']})."]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N = 256, 512 at batch 64 only")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=1000)
+    args = parser.parse_args()
+    info = machine_info()
+    sizes = [(256, 64), (512, 64)] if args.quick else [(n, b) for n in (256, 512, 2048) for b in (64, 256)]
+    rows: list[dict[str, object]] = []
+    for n, b in sizes:
+        variants = {**torch_variants(n, b, args.steps), **jax_variants(n, b, args.steps)}
+        times = interleaved(variants, args.repeats)
+        for name, ts in times.items():
+            rows.append({"N": n, "batch": b, "T": args.steps, "variant": name, "median_s": median(ts), "times_s": ts})
+            print(f"N={n:5d} batch={b:4d} {name:22s} {median(ts):8.3f} s", flush=True)
+        del variants
+    from neurobias._threads import CPU_THREADS
+
+    agree_n = 256
+    payload = {"machine": info, "command": command_line(), "repeats": args.repeats, "T": args.steps,
+               "threads": CPU_THREADS, "rows": rows, "agreement_max_abs": check_agreement(agree_n, 8, 200),
+               "agreement_N": agree_n}
+    path = write_json("simulation", payload)
+    figure(rows, ROOT / "docs" / "img" / "bench_simulation.png")
+    from neurobias.io.results_doc import write_section
+
+    write_section(PERFORMANCE, "simulation", report(payload))
+    print(f"results: {path}\nfigure: docs/img/bench_simulation.png\nsection `simulation` of {PERFORMANCE}")
+
+
+if __name__ == "__main__":
+    main()
