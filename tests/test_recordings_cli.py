@@ -85,6 +85,22 @@ def test_user_errors_are_one_line_and_write_nothing(tmp_path: Path, run_cli) -> 
     assert not out.exists()
     rc, _, stderr = run_cli(["compare-recordings", tmp_path])
     assert rc == 2 and "has no fit.nc" in stderr
+    # NaN padding left in (trim off) and a time axis that disagrees with the rate's
+    rate = np.ones((4, 6, 3))
+    rate[1, 4:] = np.nan
+    np.savez(tmp_path / "pad.npz", r=rate, c=np.array([0, 0, 1, 1]), t=np.arange(5.0))
+    base = ["--set", 'recording.rate="r"', "--set", 'recording.axes=["trial","time","neuron"]', "--set",
+            'recording.conditions="c"']
+    for extra, message in (
+        (["--set", "recording.bin_ms=10.0", "--set", "recording.allow_nan=true", "--set", "preprocess.trim=false"],
+         "`rate` holds NaN"),
+        (["--set", 'recording.time="t"'], "'t' has 5 entries but the `time` axis of 'r' has 6"),
+    ):
+        rc, _, stderr = run_cli(["fit-recordings", tmp_path / "pad.npz", "--config", tmp_path / "fit.toml", "--out",
+                                 out, *base, *extra])
+        assert rc == 2 and message in stderr, stderr
+        assert len(stderr.strip().splitlines()) == 1
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("cmd", ["fit-recordings", "compare-recordings"])

@@ -253,7 +253,6 @@ class TonicFit:
         self.neurons_, self.time_, self.split_, self.units_ = neurons, time, split, units
         tdtype = _DTYPES[self.dtype]
         one_thread()
-        torch.manual_seed(self.seed)
         bank = TonicBank(len(self.conditions_), circuit.n_units, rng=seeds.stream(self.seed, seeds.BANK), dtype=tdtype)
         model = CircuitModel(circuit, bank, mode=self.mode, dtype=tdtype)
         x0 = nn.Parameter(torch.zeros(len(self.conditions_), 1, circuit.n_units, dtype=tdtype),

@@ -67,12 +67,12 @@ def dsa_distance(data: Any, model: Any, *, n_components: int = 6, n_delays: int 
     from neurobias._threads import one_thread
 
     one_thread()
-    torch.manual_seed(seed)
     ra = _reduce(a, n_components)
 
     def score(bb: np.ndarray) -> float:
-        torch.manual_seed(seed)
-        return _dsa(ra, _reduce(bb, n_components), n_delays=n_delays, rank=rank, iters=iters, lr=lr)
+        with torch.random.fork_rng(devices=[]):  # the package draws its initial alignment from torch's global RNG
+            torch.manual_seed(seed)
+            return _dsa(ra, _reduce(bb, n_components), n_delays=n_delays, rank=rank, iters=iters, lr=lr)
 
     out = null_dataset("dsa", score(b), score, b, n_shuffles=n_shuffles, seed=seed, larger_is_better=False,
                        shuffle=shuffle_per_time, null_kind="conditions permuted at every time bin")
