@@ -10,11 +10,14 @@ __all__ = ["register"]
 
 
 def _reproduce(args: argparse.Namespace) -> int:
+    from neurobias.errors import InputError
     from neurobias.reproduce import reproduce
 
-    size = "quick" if args.quick else "full"
+    if args.quick and args.size not in (None, "quick"):
+        raise InputError(f"`--quick` and `--size {args.size}` contradict each other; give one of them")
+    size = "quick" if args.quick else (args.size or "full")
     command = "neurobias " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] \
-        else "neurobias reproduce" + (" --quick" if args.quick else "")
+        else "neurobias reproduce" + (f" --size {size}" if size != "full" else "")
     outcomes = reproduce(size=size, out=args.out, doc=args.doc, only=args.only or None, command=command,
                          progress=not args.no_progress)
     for o in outcomes:
@@ -40,11 +43,13 @@ def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str,
             neurobias reproduce                      # full size: docs/img/williams_*.png, docs/results.md"""),
     )
     p.add_argument("--quick", action="store_true", help="small sizes (minutes); default: full size (hours)")
+    p.add_argument("--size", default=None, choices=("tiny", "quick", "medium", "full"),
+                   help="sizes of neurobias/reproduce/settings.py (--quick = --size quick; default full)")
     p.add_argument("--out", default=None, metavar="DIR",
-                   help="figure directory (default docs/img, or runs/reproduce-quick with --quick)")
+                   help="figure directory (default docs/img, or runs/reproduce-SIZE below full size)")
     p.add_argument("--doc", default=None, metavar="FILE",
                    help="results document whose `williams` section is replaced (default docs/results.md, or "
-                        "DIR/results.md with --quick)")
+                        "DIR/results.md below full size)")
     p.add_argument("--only", nargs="+", default=[], metavar="NAME", choices=list(EXPERIMENT_NAMES),
                    help=f"run only these experiments ({', '.join(EXPERIMENT_NAMES)})")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")

@@ -48,6 +48,9 @@ def test_only_runs_the_named_experiment(tmp_path):
 def test_cli_reproduce(tmp_path, capsys):
     assert main(["reproduce", "--quick", "--only", "nope"]) == 2
     assert "invalid choice" in capsys.readouterr().err
+    assert main(["reproduce", "--quick", "--size", "full"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("neurobias: error: `--quick` and `--size full`") and err.count("\n") == 1
     with pytest.raises(SystemExit) as exc:
         main(["reproduce", "--help"])
     assert exc.value.code == 0
@@ -55,7 +58,7 @@ def test_cli_reproduce(tmp_path, capsys):
 
 
 def test_settings_sizes_grow():
-    tiny, quick, full = (get_settings(n) for n in ("tiny", "quick", "full"))
-    assert max(tiny.widths) < max(quick.widths) < max(full.widths) == 2 ** 14
+    tiny, quick, medium, full = (get_settings(n) for n in ("tiny", "quick", "medium", "full"))
+    assert max(tiny.widths) < max(quick.widths) < max(medium.widths) < max(full.widths) == 2 ** 14
     assert min(full.widths) == 2 ** 6 and len(full.seeds) == 3
     assert full.mt_width == 32000 and full.lorenz_units == 1024

@@ -109,3 +109,13 @@ def test_forecast_scores():
     t = np.sin(np.arange(100.0))
     assert nrmse(t, t) == 0.0
     assert nrmse(np.zeros_like(t), t) == pytest.approx(np.sqrt(np.mean(t ** 2)) / t.std())
+
+
+def test_lorenz_input_noise_reaches_inputs_only():
+    kw = dict(dt=1.0, horizons=(1, 3), duration_ms=40.0, washout_ms=0.0)
+    clean = make_task("lorenz", **kw).sample(50, "ahead3", np.random.default_rng(5))
+    noisy = make_task("lorenz", input_noise=0.1, **kw).sample(50, "ahead3", np.random.default_rng(5))
+    np.testing.assert_array_equal(noisy.targets, clean.targets)
+    assert np.std(noisy.inputs - clean.inputs) == pytest.approx(0.1, rel=0.05)
+    with pytest.raises(InputError, match="`input_noise`"):
+        make_task("lorenz", input_noise=-1.0, **kw)

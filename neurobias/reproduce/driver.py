@@ -41,7 +41,7 @@ def _cell(text: str) -> str:
 
 
 def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wall_s: float,
-           figure_paths: dict[str, str]) -> str:
+           figure_paths: dict[str, str], cpu_s: float | None = None) -> str:
     """The Markdown section: setting, command, wall time, the claims table, then each experiment's tables and figures."""
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, 1 torch thread"
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
@@ -49,6 +49,8 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
         "full": "**Full size.**",
         "quick": "**Quick setting (small sizes): these numbers are NOT the full-size reproduction**; run "
                  "`make reproduce` for that (estimated a few hours on 2 cores, see docs/williams.md).",
+        "medium": "**Medium setting: larger than quick but still NOT the full-size reproduction**; run "
+                  "`make reproduce` for that (estimated a few hours on 2 cores, see docs/williams.md).",
         "tiny": "**Tiny setting (test size): numbers are meaningless except as a smoke test.**",
     }[settings.name]
     lines = [
@@ -56,8 +58,10 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
         f"{size_note} Setting `{settings.name}`; what each setting trains is in `neurobias/reproduce/settings.py` "
         "and what we chose where the paper's setup is unknown is in `docs/williams.md`.", "",
         "Command (repository root):", "", "```", command, "```", "",
-        f"Wall time **{wall_s:.0f} s** in all ({', '.join(f'{o.name} {o.wall_s:.0f} s' for o in outcomes)}) on "
-        f"{machine}; measured {when}.", "",
+        f"Wall time **{wall_s:.0f} s** in all ({', '.join(f'{o.name} {o.wall_s:.0f} s' for o in outcomes)})"
+        + (f", CPU time of the process {cpu_s:.0f} s" if cpu_s is not None else "")
+        + f" on {machine}; measured {when}. (Wall time depends on what else runs on the machine; CPU time much less.)",
+        "",
         "### Claims", "",
         "Every row is measured by the command above; the verdict is computed from the measured numbers by the "
         "criterion in the last column.", "",
@@ -81,7 +85,7 @@ def reproduce(
 
     Parameters
     ----------
-    size : {"tiny", "quick", "full"}
+    size : {"tiny", "quick", "medium", "full"}
         Sizes from :mod:`neurobias.reproduce.settings`.
     out : path, optional
         Directory of the figures (``williams_*.png``). Default ``docs/img`` for
@@ -108,7 +112,7 @@ def reproduce(
     out_dir = Path(out) if out is not None else Path("docs/img" if size == "full" else f"runs/reproduce-{size}")
     doc_path = Path(doc) if doc is not None else (Path("docs/results.md") if size == "full" else out_dir / "results.md")
     matplotlib.use("Agg")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     outcomes, paths = [], {}
     for name in tqdm(names, desc="reproduce", unit="experiment", disable=not progress):
         outcome = EXPERIMENTS[name](settings, progress=progress)
@@ -116,6 +120,7 @@ def reproduce(
             path = save_figure(fig, out_dir / f"{stem}.png", dpi=110)
             paths[stem] = os.path.relpath(path, doc_path.parent)
         outcomes.append(outcome)
-    body = render(outcomes, settings=settings, command=command, wall_s=time.perf_counter() - t0, figure_paths=paths)
+    body = render(outcomes, settings=settings, command=command, wall_s=time.perf_counter() - t0, figure_paths=paths,
+                  cpu_s=time.process_time() - c0)
     write_section(doc_path, SECTION_KEY, body)
     return outcomes

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
 
-__all__ = ["Claim", "Outcome", "verdict"]
+if TYPE_CHECKING:
+    from neurobias.reproduce.settings import Settings
+
+__all__ = ["Claim", "Outcome", "verdict", "size_note"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,14 @@ class Claim:
 def verdict(ok: bool) -> str:
     """``"same"`` when the criterion holds, else ``"different"``."""
     return "same" if ok else "different"
+
+
+def size_note(settings: Settings) -> str:
+    """Why-text for a different verdict below full size: the size may be the reason (not verified)."""
+    if settings.name == "full":
+        return ""
+    return (f"; measured at the {settings.name} size only (smaller networks, shorter training than the paper): "
+            "possibly a size effect, not verified at full size")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Sizes of the reproduction: ``tiny`` (tests), ``quick`` (minutes) and ``full`` (hours on 2 cores)."""
+"""Sizes of the reproduction: ``tiny`` (tests), ``quick`` (minutes), ``medium`` (about half an hour) and ``full`` (hours on 2 cores)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,6 +79,12 @@ SETTINGS: dict[str, Settings] = {
         rnn_batch=4, vdp_gains=(0.5, 1.0, 1.5), lorenz_units=256, lorenz_steps=200, lorenz_free=200,
         eval_trials=16,
     ),
+    "medium": Settings(
+        name="medium", widths=tuple(2 ** k for k in range(6, 14)), seeds=(0,), ff_datasets=("digits",),
+        ff_steps=1000, ff_batch=128, mt_width=2048, mt_steps=1000, mt_samples=300, rnn_units=128, rnn_steps=400,
+        rnn_batch=4, vdp_gains=(0.5, 1.0, 1.5, 2.0), lorenz_units=384, lorenz_steps=500, lorenz_free=300,
+        eval_trials=16,
+    ),
     "full": Settings(
         name="full", widths=tuple(2 ** k for k in range(6, 15)), seeds=(0, 1, 2),
         ff_datasets=("digits", "mnist1d"), ff_steps=3000, ff_batch=128, mt_width=32000, mt_steps=3000,
@@ -89,7 +95,7 @@ SETTINGS: dict[str, Settings] = {
 
 
 def get_settings(name: str) -> Settings:
-    """The :class:`Settings` called ``name`` (``"tiny"``, ``"quick"`` or ``"full"``)."""
+    """The :class:`Settings` called ``name`` (``"tiny"``, ``"quick"``, ``"medium"`` or ``"full"``)."""
     if name not in SETTINGS:
         raise InputError(f"`size` must be one of {', '.join(SETTINGS)}; got {name!r}")
     return SETTINGS[name]

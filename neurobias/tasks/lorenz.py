@@ -173,6 +173,10 @@ class LorenzForecastTask(Task):
             must fit in it.
         reference_seed : int
             Seed of the reference trajectories' starting points.
+        input_noise : float
+            Standard deviation of Gaussian noise added to the observations on
+            the input (not to the targets), in standardised units (>= 0); a
+            little noise makes a one-step forecaster more stable in closed loop.
         """
 
         horizons: tuple[int, ...] = (1, 27)
@@ -182,6 +186,7 @@ class LorenzForecastTask(Task):
         sample_interval: float = 0.0085
         reference_samples: int = 4000
         reference_seed: int = 0
+        input_noise: float = 0.0
 
     def _check_params(self, params: Params) -> None:
         n = self.n_steps(params.duration_ms, "duration_ms")
@@ -203,6 +208,8 @@ class LorenzForecastTask(Task):
             )
         if params.reference_seed < 0:
             raise InputError(f"`reference_seed` must be >= 0; got {params.reference_seed}")
+        if not params.input_noise >= 0:
+            raise InputError(f"`input_noise` must be >= 0; got {params.input_noise:g}")
 
     @property
     def duration_ms(self) -> float:
@@ -237,11 +244,12 @@ class LorenzForecastTask(Task):
         traj = rng.integers(0, series.shape[0], size=batch)
         start = rng.integers(0, series.shape[1] - n - h_max, size=batch)
         windows = series[traj[:, None], start[:, None] + np.arange(n + h_max)[None, :]]
+        noise = rng.normal(0.0, 1.0, size=(batch, n)) * p.input_noise
         h = p.horizons[context]
         mask = np.zeros((batch, n, 1))
         mask[:, self.n_steps(p.washout_ms, "washout_ms", allow_zero=True):] = 1.0
         return TaskBatch(
-            inputs=windows[:, :n, None],
+            inputs=(windows[:, :n] + noise)[..., None],
             targets=windows[:, h:h + n, None],
             mask=mask,
             conditions={"start": start.astype(np.float64), "trajectory": traj.astype(np.float64)},
