@@ -22,12 +22,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-DEMO := runs/demo
+DEMO ?= runs/demo
+# extra arguments of the demo's steps (the README test makes the demo tiny with them)
+DEMO_ARGS ?=
+FP_ARGS ?= --candidates 128
+CONT_ARGS ?=
 
 demo: $(STAMP)
-	$(BIN)/neurobias run models/demo.toml --out $(DEMO)
-	$(BIN)/neurobias fixed-points $(DEMO) --candidates 128
-	$(BIN)/neurobias continue $(DEMO) --from sine_1Hz --to sine_3Hz
+	$(BIN)/neurobias run models/demo.toml --out $(DEMO) $(DEMO_ARGS)
+	$(BIN)/neurobias fixed-points $(DEMO) $(FP_ARGS)
+	$(BIN)/neurobias continue $(DEMO) --from sine_1Hz --to sine_3Hz $(CONT_ARGS)
 	$(BIN)/neurobias compare-contexts $(DEMO)
 	$(BIN)/neurobias report $(DEMO)
 

@@ -1,0 +1,161 @@
+"""Every command in README.md runs, on tiny settings, so the README cannot drift from the code.
+
+The README's fenced code blocks are extracted in order:
+
+* shell blocks (no language, ``sh``, ``bash`` or ``console``): every line is a
+  command. ``neurobias ...`` lines run in-process (``neurobias.cli.main``) with
+  paths under ``runs/`` moved into the test's directory and tiny settings
+  added (:func:`tiny_argv`); ``make demo`` runs the Makefile's demo with tiny
+  settings through its ``DEMO``/``DEMO_ARGS``/``FP_ARGS`` variables;
+  ``make test``, ``make bench`` and ``make reproduce`` are checked with
+  ``make -n`` (running the suite inside itself, or hours of benchmarks, is not a
+  test; ``make reproduce QUICK=1`` is run by ``tests/test_reproduce.py``).
+  Any other command fails the test, so a new kind of command must be taught here.
+* ``python`` blocks run in order in the test's directory (where ``models``
+  points at the repository's), with tiny settings: configs loaded through
+  ``neurobias.load_config`` get :data:`conftest.TINY_SETS`, and literal sizes
+  in the code (``steps=300``, ``Circuit.random(128``, ...) are made small.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import TINY_SETS
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+SHELL = {"", "sh", "bash", "console", "shell"}
+
+
+def blocks() -> list[tuple[str, str]]:
+    """``(language, code)`` of every fenced block of the README, in order."""
+    text = README.read_text(encoding="utf-8")
+    return [(m.group(1).strip().lower(), m.group(2)) for m in re.finditer(r"^```([^\n`]*)\n(.*?)^```", text,
+                                                                        flags=re.S | re.M)]
+
+
+def shell_commands() -> list[str]:
+    out = []
+    for lang, code in blocks():
+        if lang in SHELL:
+            for line in code.splitlines():
+                line = line.split(" #", 1)[0].strip()
+                if line and not line.startswith("#"):
+                    out.append(line)
+    return out
+
+
+def python_blocks() -> list[str]:
+    return [code for lang, code in blocks() if lang == "python"]
+
+
+# literal sizes in README code made tiny (pattern, replacement)
+PY_TINY = [
+    (r"\bsteps=\d+", "steps=3"),
+    (r"\bn_trials=\d+", "n_trials=1"),
+    (r"Circuit\.random\(\d+", "Circuit.random(16"),
+    (r"\bduration=\d+(\.\d+)?", "duration=100.0"),
+    (r"\bn_candidates=\d+", "n_candidates=8"),
+]
+
+
+def tiny_argv(argv: list[str], work: Path) -> list[str]:
+    """A README ``neurobias`` command made tiny and moved into ``work``."""
+    out = []
+    for a in argv:
+        if a.startswith("runs/"):
+            a = str(work / a)
+        elif a.startswith("models/"):
+            a = str(ROOT / a)
+        out.append(a)
+    cmd = out[0] if out else ""
+    if cmd == "run":
+        for s in TINY_SETS:
+            out += ["--set", s]
+        out.append("--no-progress")
+    if cmd == "fixed-points" and "--candidates" not in out:
+        out += ["--candidates", "8"]
+    if cmd == "continue" and "--steps" not in out:
+        out += ["--steps", "30"]
+    return out
+
+
+def test_readme_has_quick_start_commands() -> None:
+    commands = shell_commands()
+    assert commands[:2] == ["make demo", "make test"], commands[:2]
+
+
+def test_readme_shell_commands(tmp_path: Path, run_cli) -> None:
+    commands = shell_commands()
+    assert commands
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    for line in commands:
+        words = shlex.split(line)
+        if words[:2] == ["make", "demo"]:
+            demo = tmp_path / "runs" / "demo"
+            tiny = " ".join(f"--set {s}" for s in TINY_SETS) + " --no-progress"
+            proc = subprocess.run(["make", "-C", str(ROOT), "demo", f"DEMO={demo}", f"DEMO_ARGS={tiny}",
+                                   "FP_ARGS=--candidates 8", "CONT_ARGS=--steps 30"],
+                                  capture_output=True, text=True, env=env, timeout=600)
+            assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+            for name in ("circuit.nc", "results.nc", "fixed_points.nc", "continuation.nc", "comparison.nc",
+                         "report.html"):
+                assert (demo / name).is_file(), name
+        elif words[0] == "make":
+            proc = subprocess.run(["make", "-n", "-C", str(ROOT), *words[1:]], capture_output=True, text=True,
+                                  env=env, timeout=60)
+            assert proc.returncode == 0, f"`{line}`: {proc.stderr}"
+            assert proc.stdout.strip(), f"`{line}` does nothing"
+        elif words[0] == "neurobias":
+            rc, out, err = run_cli(tiny_argv(words[1:], tmp_path))
+            assert rc == 0, f"`{line}` failed: {err}"
+        else:
+            pytest.fail(f"README command not covered by this test: `{line}`")
+
+
+def test_readme_python_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import neurobias as nb
+
+    codes = python_blocks()
+    assert codes
+    (tmp_path / "models").symlink_to(ROOT / "models")
+    for name in ("data", "notebooks"):
+        if (ROOT / name).exists():
+            (tmp_path / name).symlink_to(ROOT / name)
+    monkeypatch.chdir(tmp_path)
+    load = nb.load_config
+
+    def tiny_load(path, *args, **kwargs):  # noqa: ANN001, ANN202
+        return nb.apply_overrides(load(path, *args, **kwargs), list(TINY_SETS))
+
+    monkeypatch.setattr(nb, "load_config", tiny_load)
+    for i, code in enumerate(codes):
+        for pattern, repl in PY_TINY:
+            code = re.sub(pattern, repl, code)
+        try:
+            exec(compile(code, f"README.md python block {i + 1}", "exec"), {"__name__": f"readme_{i}"})
+        except Exception as exc:  # noqa: BLE001 - report which block failed
+            pytest.fail(f"README python block {i + 1} failed: {type(exc).__name__}: {exc}\n{code}")
+
+
+def test_readme_links_exist() -> None:
+    text = README.read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)#]+)\)", text):
+        if not re.match(r"https?://", target):
+            assert (ROOT / target).exists(), f"README links to a missing file: {target}"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_test_runs_pytest() -> None:
+    proc = subprocess.run(["make", "-n", "-C", str(ROOT), "test"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "pytest" in proc.stdout
