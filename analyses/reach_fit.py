@@ -36,19 +36,36 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=None, help="override fit.steps of both configs")
     p.add_argument("--units", type=int, default=None, help="override fit.n_units of both configs")
     p.add_argument("--n-shuffles", type=int, default=None, help="override the null sizes")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep run directories that already hold fit.nc (and comparison.nc) written with the same "
+                   "config instead of fitting again (their stored fit times are reported)")
+    p.add_argument("--weight-lr", type=float, default=1e-3,
+                   help="learning rate of the weights in the full-training baseline (default 0.001)")
     p.add_argument("--no-doc", action="store_true", help="do not write docs/results.md")
     return p.parse_args(argv)
 
 
 def _fit_and_compare(name: str, recording: Path, config: str, out: Path, overrides: list[str],
-                     compare: bool) -> dict:
+                     compare: bool, reuse: bool) -> dict:
     from neurobias.fitting.config import load_fit_config
     from neurobias.fitting.run import compare_fit_dir, fit_recording_file
 
+    from neurobias.io import read_dataset
+
     cfg = load_fit_config(ROOT / "models" / config, overrides=overrides)
+    d = out / name
+    if reuse and (d / "fit.nc").is_file() and (not compare or (d / "comparison.nc").is_file()):
+        old = read_dataset(d / "fit.nc", kind="fit")
+        if load_fit_config(None, text=old.attrs["config"]) == cfg:
+            print(f"{name}: reusing {d} (same config)", flush=True)
+            row = {"name": name, "fit": old, "fit_s": float(old.attrs["wall_time_s"]), "cmp": None, "reused": True}
+            if compare:
+                row["cmp"] = read_dataset(d / "comparison.nc", kind="recording_comparison")
+            return row
+        print(f"{name}: {d} holds another config; fitting again", flush=True)
     t0 = time.perf_counter()
-    fitted = fit_recording_file(recording, config=cfg, out=out / name, progress=True)
-    row = {"name": name, "fit": fitted.dataset, "fit_s": time.perf_counter() - t0, "cmp": None}
+    fitted = fit_recording_file(recording, config=cfg, out=d, progress=True)
+    row = {"name": name, "fit": fitted.dataset, "fit_s": time.perf_counter() - t0, "cmp": None, "reused": False}
     print(fitted.summary, flush=True)
     if compare:
         t1 = time.perf_counter()
@@ -81,9 +98,12 @@ def section(rows: dict, wall_s: float, cmd: str) -> str:
         "",
         "One fixed random circuit, one learned tonic input (and initial state) per condition; the recorded neurons "
         "are a fixed random subset of the model's units (`readout = \"subset\"`). `bias`: only tonic inputs and "
-        "initial states learn, every synapse stays fixed; `full`: every weight learns too (baseline).",
+        "initial states learn, every synapse stays fixed; `full`: every weight learns too (baseline; weights at "
+        "learning rate `weight_lr`, tonic inputs at `lr`).",
         "",
-        f"Command: `{cmd}`. Wall time {wall_s / 60:.1f} min on a 2-core machine shared with other jobs "
+        f"Command: `{cmd}`. Wall time {wall_s / 60:.1f} min"
+        + (" (plus the stored fit times of the reused runs)" if any(r.get("reused") for r in rows.values()) else "")
+        + " on a 2-core machine shared with other jobs "
         f"({platform.machine()}, Python {platform.python_version()}).",
         "",
         "| data set | held out | units | mode | held-out R² | fitted R² | noise ceiling | shuffled-condition null "
@@ -97,7 +117,7 @@ def section(rows: dict, wall_s: float, cmd: str) -> str:
         held = {"time": "every 2nd 50 ms block", "trials": "other half of trials"}.get(a["holdout"], a["holdout"])
         lines.append(f"| {label} | {held} | {a['n_units']} | {a['mode']} | **{_f(a['r2_test'])}** | "
                      f"{_f(a['r2_train'])} | {_f(a['noise_ceiling'])} | {_f(float(null.mean()))} | "
-                     f"{r['fit_s']:.0f} s |")
+                     f"{r['fit_s']:.0f} s{' (reused)' if r.get('reused') else ''} |")
     for title, r in (("Churchland 2012, bias-only fit", ch_b), ("Chewie, bias-only fit", cw_b)):
         if r["cmp"] is None:
             continue
@@ -146,8 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     for ds_name, rel, config in (("churchland", CHURCHLAND2012, "fit_reach.toml"),
                                  ("chewie", CHEWIE2013, "fit_chewie.toml")):
         for mode in ("bias", "full"):
+            extra = [f"fit.mode={mode}"] + ([f"fit.weight_lr={args.weight_lr}"] if mode == "full" else [])
             rows[f"{ds_name}_{mode}"] = _fit_and_compare(f"{ds_name}_{mode}", data / rel, config, out,
-                                                         [*common, f"fit.mode={mode}"], compare=mode == "bias")
+                                                         [*common, *extra], compare=mode == "bias", reuse=args.reuse)
     wall = time.perf_counter() - t0
     cmd = "python analyses/reach_fit.py " + " ".join(argv if argv is not None else sys.argv[1:])
     text = section(rows, wall, cmd.strip())

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str,
             neurobias fit-recordings ../shared/data/churchland2012_reach/exampleData.mat \\
                 --config models/fit_reach.toml --out runs/reach
             neurobias fit-recordings ../shared/data/chewie_m1_centerout/chewie_10032013_bin100ms.npz \\
-                --config models/fit_chewie.toml --out runs/chewie --set fit.mode=full"""),
+                --config models/fit_chewie.toml --out runs/chewie --set fit.mode=full --set fit.weight_lr=0.001"""),
     )
     p.add_argument("recording", metavar="RECORDING", help="recording file (.nwb, .mat, .npz, .nc)")
     p.add_argument("--config", default=None, metavar="CONFIG", help="TOML fit config (see docs/recordings.md)")

@@ -68,6 +68,10 @@ def test_modes_train_what_they_say() -> None:
     assert not np.array_equal(readout.circuit_.W_out, TonicFit(mode="bias", readout="linear", **kw).fit(rec).circuit_.W_out)
     full = TonicFit(mode="full", **kw).fit(rec)
     assert not np.array_equal(full.circuit_.W_rec, circuit.W_rec)
+    slow = TonicFit(mode="full", weight_lr=1e-4, **kw).fit(rec)
+    step_full = np.abs(full.circuit_.W_rec - circuit.W_rec).max()
+    step_slow = np.abs(slow.circuit_.W_rec - circuit.W_rec).max()
+    assert step_slow < 0.01 * step_full  # Adam moves each weight by about the learning rate per step
     nox0 = TonicFit(mode="bias", learn_x0=False, **kw).fit(rec)
     np.testing.assert_array_equal(nox0.x0_, 0.0)
 

@@ -124,3 +124,6 @@ def test_shipped_configs_parse() -> None:
         again = load_fit_config(None, overrides=())
         assert again["fit"]["steps"] == 1000
         assert tomllib.loads(fit_config_to_toml(cfg))["fit"]["n_units"] == 512
+        assert load_fit_config(None, text=fit_config_to_toml(cfg)) == cfg  # what fit.nc stores reads back equal
+        tuned = load_fit_config(root / "models" / name, overrides=["fit.weight_lr=1e-3", "fit.mode=full"])
+        assert tuned["fit"]["weight_lr"] == 1e-3 and load_fit_config(None, text=fit_config_to_toml(tuned)) == tuned

@@ -38,6 +38,7 @@ COMPARE_DEFAULTS: dict[str, Any] = {
     "n_components": 10,
     "fp_candidates": 64,
 }
+_OPTIONAL_FLOATS = {"weight_lr"}  # default None (omitted from the TOML text), else a float
 _RECORDING_KEYS = {"format", "rate", "axes", "time", "bin_ms", "t0_ms", "time_scale", "conditions", "neurons",
                    "lengths", "units", "citation", "licence", "behaviour", "allow_nan", "event", "window_ms"}
 
@@ -58,7 +59,11 @@ def _check_table(name: str, table: Any, defaults: dict[str, Any] | None, allowed
         raise ConfigError(f"unknown key(s) in [{name}]: {unknown}; valid keys: {sorted(keys)}")
     out = dict(defaults or {})
     for k, v in table.items():
-        if defaults is not None and defaults[k] is not None:
+        if defaults is not None and defaults[k] is None and k in _OPTIONAL_FLOATS:
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ConfigError(f"[{name}] {k} must be a float; got {v!r}")
+            v = float(v)
+        elif defaults is not None and defaults[k] is not None:
             want = type(defaults[k])
             ok = isinstance(v, want) and not (isinstance(v, bool) and want is not bool)
             if want is float and isinstance(v, int) and not isinstance(v, bool):
@@ -82,8 +87,11 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     return table, name, value
 
 
-def load_fit_config(path: str | Path | None, *, overrides: Sequence[str] = (), seed: int | None = None) -> dict:
+def load_fit_config(path: str | Path | None, *, overrides: Sequence[str] = (), seed: int | None = None,
+                    text: str | None = None) -> dict:
     """Read and check a fit config; returns ``{"seed", "recording", "preprocess", "fit", "compare"}``.
+
+    ``text`` (TOML) is read instead of ``path`` when given (e.g. the config stored in ``fit.nc``).
 
     Raises
     ------
@@ -91,7 +99,12 @@ def load_fit_config(path: str | Path | None, *, overrides: Sequence[str] = (), s
         Unreadable TOML, unknown tables or keys, wrong types.
     """
     raw: dict[str, Any] = {}
-    if path is not None:
+    if text is not None:
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"the config text is not valid TOML: {exc}") from None
+    elif path is not None:
         p = Path(path)
         if not p.is_file():
             raise ConfigError(f"config file not found: {p}")
@@ -145,7 +158,7 @@ def fit_config_to_toml(cfg: dict) -> str:
     for table in ("recording", "preprocess", "fit", "compare"):
         lines.append(f"\n[{table}]")
         for k, v in cfg[table].items():
-            if table == "fit" and k == "seed":
+            if (table == "fit" and k == "seed") or v is None:  # None: the default, which TOML cannot spell
                 continue
             lines.append(f"{k} = {_toml_value(v)}")
     return "\n".join(lines) + "\n"

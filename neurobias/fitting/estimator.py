@@ -72,7 +72,9 @@ class TonicFit:
         What learns (see :mod:`neurobias.training.model`); ``bias`` keeps every
         weight fixed.
     readout : {"subset", "linear"}
-        How recorded neurons map onto units.
+        How recorded neurons map onto units: ``subset`` starts ``W_out`` at a
+        one-hot selection of units, ``linear`` at ``N(0, 1/unit)``. Either is
+        fixed in ``bias`` mode and learns in the modes that train the readout.
     units : sequence of int, optional
         The units read out as the recorded neurons (``subset``; default a
         random draw from ``seed``).
@@ -83,9 +85,15 @@ class TonicFit:
     substeps : int
         Integration steps per recorded bin.
     steps, lr, lr_min, schedule, clip_grad
-        Adam steps on the full batch of conditions, learning rate and its
-        schedule (:func:`neurobias.training.schedule.learning_rate`), gradient
-        clipping (0: off).
+        Adam steps on the full batch of conditions, learning rate of the tonic
+        inputs and initial states and its schedule
+        (:func:`neurobias.training.schedule.learning_rate`), gradient clipping
+        (0: off).
+    weight_lr : float, optional
+        Learning rate of the weights a mode trains (``W_out``, ``b_out``,
+        ``W_rec``), scaled by the same schedule; default ``lr``. Recurrent
+        weights of size ~``g / sqrt(unit)`` need a much smaller rate than tonic
+        inputs of size ~1 (``full`` diverges at ``lr = 0.05`` with 512 units).
     holdout : {"auto", "trials", "time", "none"}
         ``trials``: fit the average of one random half of each condition's
         trials, score on the other half (split-half noise ceiling);
@@ -127,7 +135,8 @@ class TonicFit:
     def __init__(
         self, *, circuit: Circuit | None = None, n_units: int = 256, conditions: Any = None, mode: str = "bias",
         readout: str = "subset", units: Any = None, learn_x0: bool = True, g: float = 1.5, tau: float = 50.0,
-        phi: str = "tanh", substeps: int = 1, steps: int = 1000, lr: float = 0.05, lr_min: float = 0.0,
+        phi: str = "tanh", substeps: int = 1, steps: int = 1000, lr: float = 0.05, weight_lr: float | None = None,
+        lr_min: float = 0.0,
         schedule: str = "cosine", clip_grad: float = 1.0, holdout: str = "auto", holdout_block: int = 5,
         n_shuffles: int = 100, dtype: str = "float64", seed: int = 0, progress: bool = False,
     ) -> None:
@@ -144,6 +153,7 @@ class TonicFit:
         self.substeps = substeps
         self.steps = steps
         self.lr = lr
+        self.weight_lr = weight_lr
         self.lr_min = lr_min
         self.schedule = schedule
         self.clip_grad = clip_grad
@@ -176,6 +186,8 @@ class TonicFit:
         _need("steps", _is_int(self.steps) and self.steps >= 0, "an integer >= 0", self.steps)
         _need("substeps", _is_int(self.substeps) and self.substeps >= 1, "an integer >= 1", self.substeps)
         _need("lr", isinstance(self.lr, (int, float)) and self.lr > 0, "a positive number", self.lr)
+        _need("weight_lr", self.weight_lr is None or (isinstance(self.weight_lr, (int, float)) and self.weight_lr > 0),
+              "a positive number or None", self.weight_lr)
         _need("schedule", self.schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}", self.schedule)
         _need("clip_grad", self.clip_grad >= 0, "a number >= 0", self.clip_grad)
         _need("dtype", self.dtype in _DTYPES, "'float64' or 'float32'", self.dtype)
@@ -286,8 +298,12 @@ class TonicFit:
         inputs = torch.zeros(n_cond, 1, n_time * self.substeps, 0, dtype=tdtype)
         target = torch.tensor(split.train[:, None], dtype=tdtype)
         mask = torch.tensor(np.broadcast_to(split.train_time[None, None, :, None], target.shape).copy(), dtype=tdtype)
-        params = [p for p in model.parameters() if p.requires_grad] + ([x0] if x0.requires_grad else [])
-        opt = torch.optim.Adam(params, lr=self.lr) if params else None
+        own = [p for p in model.bank.parameters() if p.requires_grad] + ([x0] if x0.requires_grad else [])
+        weights = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("bank.")]
+        params = own + weights
+        ratio = (self.weight_lr if self.weight_lr is not None else self.lr) / self.lr
+        groups = [g for g in ({"params": own, "scale": 1.0}, {"params": weights, "scale": ratio}) if g["params"]]
+        opt = torch.optim.Adam(groups, lr=self.lr) if params else None
         idx_t = torch.as_tensor(idx)
         history: list[float] = []
         bar = tqdm(total=self.steps, disable=not self.progress, desc=f"fitting ({self.mode})", unit="step",
@@ -304,7 +320,7 @@ class TonicFit:
                 if opt is None:
                     break
                 for group in opt.param_groups:
-                    group["lr"] = lr
+                    group["lr"] = lr * group["scale"]
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if self.clip_grad > 0:
