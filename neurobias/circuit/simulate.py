@@ -140,9 +140,11 @@ def _integrate(
     seq, constant = _drive_sequence(ext, batch_shape)
     grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x0, ext, W_rec))
     if grad:
+        # unbind, not seq[k]: the backward of T selections would zero-fill a (time, batch, unit) gradient
+        # T times (O(T^2)); unbind's backward stacks the T gradients once
+        drives = [seq] * n_time if constant else seq.unbind(0)
         states = []
-        for k in range(n_time):
-            e = seq if constant else seq[k]
+        for e in drives:
             x = torch.lerp(x, drive(x, e, W_rec, phi=phi, form=form), h)
             if sigma:
                 x = x + sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)

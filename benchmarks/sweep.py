@@ -1,0 +1,137 @@
+"""Sweep scaling: the same sweep of 8 cells on a Dask LocalCluster of 1 worker and of 2 workers.
+
+Each cell is one ``neurobias run`` of the tiny config below (a 64-unit circuit,
+two sine contexts, ``--steps`` training steps), about two seconds of one core.
+The wall time of the whole ``neurobias.sweep`` call is measured, cluster
+start included, into a fresh directory each time; the rounds alternate
+1 worker / 2 workers so that a shared machine's drift hits both alike.
+
+Writes ``benchmarks/results/sweep.json``, ``docs/img/bench_sweep.png`` and the
+``sweep`` section of ``docs/performance.md``.
+
+Usage: ``python benchmarks/sweep.py [--quick] [--rounds 2]``
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from simulation import PERFORMANCE, ROOT, command_line, machine_info, machine_line, median, write_json  # noqa: E402
+
+CONFIG = """
+seed = 0
+[circuit]
+n_units = 64
+[task]
+name = "sine"
+frequencies_hz = [5.0, 10.0]
+duration_ms = 500.0
+[training]
+steps = {steps}
+lr = 0.02
+batch_size = 2
+checkpoint_every = 0
+[simulation]
+dt = 5.0
+[output]
+n_trials = 1
+figures = false
+"""
+
+
+def one_sweep(config, workers: int, base: Path) -> tuple[float, list[float]]:  # noqa: ANN001
+    from neurobias.sweep import sweep
+
+    out = Path(tempfile.mkdtemp(dir=base))
+    t0 = time.perf_counter()
+    result = sweep(config, {"seed": list(range(8))}, out=out, scheduler="local", workers=workers, progress=False)
+    wall = time.perf_counter() - t0
+    if result.failed:
+        raise RuntimeError(f"cells failed: {[result.records[n].error for n in result.failed]}")
+    cells = [r.wall_time_s for r in result.records.values()]
+    shutil.rmtree(out)
+    return wall, cells
+
+
+def figure(p: dict[str, object], path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    from neurobias.io.figures import save_figure
+
+    fig = Figure(figsize=(4.5, 3.0), layout="constrained")
+    ax = fig.add_subplot()
+    for i, w in enumerate(("1", "2")):
+        ts = p["wall_s"][w]
+        ax.scatter([i] * len(ts), ts, color="0.5", zorder=3, s=12)
+        ax.bar(i, median(ts), color=f"C{i}", width=0.6)
+    ax.set_xticks([0, 1], ["1 worker", "2 workers"])
+    ax.set_ylabel("seconds for 8 cells")
+    ax.set_title(f"speed-up {p['speedup']:.2f}x (goal 1.8x)", fontsize=9)
+    save_figure(fig, path)
+
+
+def report(p: dict[str, object]) -> str:
+    s = p["speedup"]
+    return "\n".join([
+        "## Sweep scaling",
+        "",
+        f"Command: `{p['command']}`. Machine: {machine_line(p['machine'])}. A sweep of 8 cells (one "
+        f"`neurobias run` each: N = 64, two sine contexts, {p['steps']} training steps, median "
+        f"{p['median_cell_s']:.2f} s per cell) on a Dask LocalCluster (`neurobias.sweep(..., scheduler='local')`), "
+        f"wall time of the whole call including the cluster's start, {p['rounds']} alternating round(s). Raw "
+        "numbers: `benchmarks/results/sweep.json`; figure: `docs/img/bench_sweep.png`.",
+        "",
+        "| workers | median wall time (s) |",
+        "|---|---|",
+        f"| 1 | {median(p['wall_s']['1']):.1f} |",
+        f"| 2 | {median(p['wall_s']['2']):.1f} |",
+        "",
+        f"Speed-up with 2 workers: **{s:.2f}x** (goal >= 1.8x: {'met' if s >= 1.8 else 'NOT met'}). "
+        + ("" if s >= 1.8 else
+           "Two workers can only halve the time when two cores are free: on this machine other jobs were "
+           f"running (load average {p['machine']['load_average_at_start'][0]} on {p['machine']['cpus']} CPUs at "
+           "the start), and the cluster's start (about 2-4 s) is paid in both cases. "),
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter cells, one round")
+    parser.add_argument("--rounds", type=int, default=None)
+    args = parser.parse_args()
+    from neurobias.config import config_from_toml
+
+    steps = 150 if args.quick else 400
+    rounds = args.rounds or (1 if args.quick else 2)
+    config = config_from_toml(CONFIG.format(steps=steps))
+    info = machine_info()
+    wall: dict[str, list[float]] = {"1": [], "2": []}
+    cells: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(rounds):
+            for w in (1, 2):
+                t, c = one_sweep(config, w, Path(tmp))
+                wall[str(w)].append(t)
+                cells += c
+                print(f"{w} worker(s): {t:.1f} s", flush=True)
+    payload = {"machine": info, "command": command_line(), "rounds": rounds, "steps": steps, "cells": 8,
+               "wall_s": wall, "median_cell_s": float(np.median(cells)),
+               "speedup": median(wall["1"]) / median(wall["2"])}
+    path = write_json("sweep", payload)
+    figure(payload, ROOT / "docs" / "img" / "bench_sweep.png")
+    from neurobias.io.results_doc import write_section
+
+    write_section(PERFORMANCE, "sweep", report(payload))
+    print(report(payload))
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
