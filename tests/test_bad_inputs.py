@@ -183,6 +183,8 @@ def test_cli_bad_input(case: str, base: Path, run_cli) -> None:
     assert len(lines) == 1, err
     assert lines[0].startswith("neurobias: error: ") and "Traceback" not in err
     assert spec.needle.lower() in lines[0].lower(), lines[0]
+    if os.environ.get("NEUROBIAS_SHOW_ERRORS"):
+        print(f"\n[{case}] {lines[0]}")
     # nothing written, nothing half-written (new files are only the configs this case made)
     changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k) and not k.startswith("configs/")}
     assert not changed, f"files created or changed: {sorted(changed)}"

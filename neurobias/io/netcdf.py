@@ -258,7 +258,10 @@ def read_dataset(path: str | os.PathLike, *, kind: str | None = None) -> xr.Data
     except PermissionError as exc:
         raise InputError(f"cannot read {p}: {exc.strerror or exc}") from None
     except Exception as exc:  # noqa: BLE001 - h5py/h5netcdf raise many types for bad files
-        raise SchemaError(f"{p} is not a readable netCDF4/HDF5 file ({type(exc).__name__}: {exc})") from None
+        raise SchemaError(
+            f"{p} is not a readable netCDF4/HDF5 file ({type(exc).__name__}: {exc}); if neurobias wrote it, it was "
+            "cut short (e.g. copied incompletely): run the command that made it again"
+        ) from None
     ds = ds.drop_encoding()
     file_kind = check_header(ds, kind=kind, source=str(p), require=True)
     validate(ds, file_kind, source=str(p))

@@ -399,7 +399,8 @@ def check_header(ds: Any, *, kind: str | None = None, source: str = "dataset", r
             f"{source} has unknown kind {file_kind!r}; expected one of {', '.join(KINDS)}"
         )
     if kind is not None and file_kind != kind:
-        raise SchemaError(f"{source} is a {file_kind!r} file; expected a {kind!r} file")
+        hint = f" (a run writes its {kind} file as {kind}.nc)" if kind in ("circuit", "results") else ""
+        raise SchemaError(f"{source} is a {file_kind!r} file; expected a {kind!r} file{hint}")
     version = attrs.get("schema_version")
     if version is None:
         if require:
