@@ -90,7 +90,7 @@ def provenance_attrs(circuit: "Circuit", *, config_toml: str, seed: int, tonic: 
     seed : int
         The run's seed (``seed`` of the config).
     tonic : array_like of shape (context, unit), optional
-        The tonic inputs used, state units.
+        The run's tonic-input bank (``tonic`` of its ``results.nc``), state units.
 
     Returns
     -------
