@@ -9,7 +9,6 @@ tonic inputs from its attributes alone.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
