@@ -49,7 +49,10 @@ G, TAU, DT = 1.5, 10.0, 1.0
 
 # --------------------------------------------------------------------------- shared helpers
 def machine_info() -> dict[str, object]:
-    """What ran the benchmark (written next to every result)."""
+    """What ran the benchmark (written next to every result); switches torch to one thread first, as neurobias does."""
+    from neurobias._threads import one_thread
+
+    one_thread()
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     model = ""
     try:
@@ -137,6 +140,14 @@ def torch_variants(n: int, batch: int, steps: int) -> dict[str, Callable[[], obj
         with torch.no_grad():
             return integrate(x0, ext, W, dt=DT, tau=TAU, phi="tanh", form="current")
 
+    def integrate_1thread() -> object:  # the batch not split over Python threads
+        module = sys.modules["neurobias.circuit.simulate"]
+        saved, module.CPU_THREADS = module.CPU_THREADS, 1
+        try:
+            return integrate_()
+        finally:
+            module.CPU_THREADS = saved
+
     def naive() -> object:
         with torch.no_grad():
             x, xs = x0, []
@@ -164,7 +175,8 @@ def torch_variants(n: int, batch: int, steps: int) -> dict[str, Callable[[], obj
         matmul_rows(slice(0, batch))
 
     del CPU_THREADS
-    return {"neurobias.simulate": simulate, "neurobias.integrate": integrate_, "torch_naive": naive,
+    return {"neurobias.simulate": simulate, "neurobias.integrate": integrate_,
+            "neurobias.integrate_1thread": integrate_1thread, "torch_naive": naive,
             "matmul": matmul, "matmul_1thread": matmul_1thread}
 
 
@@ -265,17 +277,18 @@ def report(payload: dict[str, object]) -> str:
         f"{payload['threads']} Python thread(s); JAX/BrainPy use XLA's thread pool. "
         "Raw numbers: `benchmarks/results/simulation.json`; figure: `docs/img/bench_simulation.png`.",
         "",
-        "| N | batch | matmuls alone (s) | simulate (s) | integrate (s) | JAX scan (s) | DSRunner none (s) "
-        "| DSRunner record (s) | naive torch (s) | simulate / matmuls | DSRunner record / simulate "
-        "| DSRunner none / simulate |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| N | batch | matmuls alone (s) | matmuls, 1 thread (s) | simulate (s) | integrate (s) "
+        "| integrate, 1 thread (s) | JAX scan (s) | DSRunner none (s) | DSRunner record (s) | naive torch (s) "
+        "| simulate / matmuls | DSRunner record / simulate | DSRunner none / simulate |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     configs = sorted({(r["N"], r["batch"]) for r in rows})
     verdicts = []
     for n, b in configs:
         m = {r["variant"]: r["median_s"] for r in rows if (r["N"], r["batch"]) == (n, b)}
         sim = m["neurobias.simulate"]
-        cells = [f"{m.get(v, float('nan')):.3f}" for v in ("matmul", "neurobias.simulate", "neurobias.integrate",
+        cells = [f"{m.get(v, float('nan')):.3f}" for v in ("matmul", "matmul_1thread", "neurobias.simulate",
+                                                           "neurobias.integrate", "neurobias.integrate_1thread",
                                                            "jax_scan", "brainpy_none", "brainpy_record",
                                                            "torch_naive")]
         ratios = [sim / m["matmul"], m.get("brainpy_record", np.nan) / sim, m.get("brainpy_none", np.nan) / sim]
@@ -290,6 +303,11 @@ def report(payload: dict[str, object]) -> str:
             f"DSRunner recording is {r_rec:.1f}x slower ({'met' if r_rec >= 10 else 'NOT met'}); "
             f"DSRunner recording nothing takes {r_none:.2f}x our time ({'met' if r_none >= 1 else 'NOT met'})."
         )
+    lines += ["", "Notes: `bp.DSRunner.run` compiles its loop again on every call (`jax_log_compiles` shows one "
+              "`jit(scan)` compilation per `run`), and that compilation is part of what a DSRunner user waits for, "
+              "so it is inside its times; `jax_scan` is compiled once (the warm-up). `integrate` splits the batch "
+              "over Python threads; `integrate, 1 thread` does not: when other jobs hold the cores, the split "
+              "can lose (compare the two columns)."]
     lines += ["", f"Agreement check: the last state of `neurobias.integrate` and of the JAX and BrainPy runs "
               f"differ by at most {payload['agreement_max_abs']:.1e} (float32, N = {payload['agreement_N']})."]
     return "\n".join(lines)

@@ -259,3 +259,20 @@ def test_cli_sweep_errors_are_one_line(tiny_config, tmp_path, run_cli, argv, mat
 def test_cli_sweep_report_of_a_missing_sweep(tmp_path, run_cli):
     rc, _, stderr = run_cli(["sweep-report", tmp_path])
     assert rc == 2 and "not a sweep directory" in stderr
+
+
+def test_plot_sweep_metric_draws_a_line_over_one_key_and_marks_failed_cells():
+    import xarray as xr
+
+    from neurobias.plotting.sweep import plot_sweep_metric
+
+    da = xr.DataArray([0.5, np.nan, 0.2], dims=["circuit.g"], coords={"circuit.g": [1.0, 1.5, 2.0]},
+                      attrs={"metric": "nmse", "averaged_over": "context", "context": ""})
+    ax = plot_sweep_metric(da)
+    (line,) = ax.get_lines()
+    np.testing.assert_array_equal(line.get_ydata(), [0.5, np.nan, 0.2])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "1.5", "2"]
+    assert [t.get_text() for t in ax.texts] == ["failed"]
+    assert ax.get_xlabel() == "circuit.g" and ax.get_title() == "nmse (mean over context)"
+    with pytest.raises(InputError, match="one or two grid keys"):
+        plot_sweep_metric(xr.DataArray(np.zeros((2, 2, 2)), dims=["a", "b", "c"]))

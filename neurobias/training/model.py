@@ -93,8 +93,8 @@ class CircuitModel(nn.Module):
         z : Tensor of shape (context, trial, time, output)
         """
         tonic = self.bank()
-        ext = inputs @ self.W_in.T + tonic[:, None, None, :]
         if checkpoint_chunk <= 0 or not torch.is_grad_enabled():
+            ext = self._external(inputs, tonic, self.W_in)
             x = integrate(x0, ext, self.W_rec, dt=dt, tau=self.tau, phi=self.phi, form=self.form,
                           method=method, noise_std=noise_std, generator=generator)
             return x, self._readout(x, self.W_out, self.b_out)
@@ -102,25 +102,32 @@ class CircuitModel(nn.Module):
 
         zs = []
         x = x0
-        n_time = ext.shape[-2]
+        n_time = inputs.shape[-2]
         for start in range(0, n_time, checkpoint_chunk):
             state = generator.get_state() if (noise_std > 0 and generator is not None) else None
-            x, z = checkpoint(self._chunk, x, ext[..., start:start + checkpoint_chunk, :], self.W_rec, self.W_out,
-                              self.b_out, state, dt, method, noise_std, generator, use_reentrant=False,
-                              preserve_rng_state=False)
+            # the drive is formed inside the chunk: only the chunk's inputs, not its drive, are kept
+            x, z = checkpoint(self._chunk, x, inputs[..., start:start + checkpoint_chunk, :], tonic, self.W_in,
+                              self.W_rec, self.W_out, self.b_out, state, dt, method, noise_std, generator,
+                              use_reentrant=False, preserve_rng_state=False)
             zs.append(z)
         return None, torch.cat(zs, dim=-2)
+
+    @staticmethod
+    def _external(inputs: Tensor, tonic: Tensor, W_in: Tensor) -> Tensor:
+        """The external drive ``W_in u + b`` of shape (context, trial, time, unit)."""
+        return inputs @ W_in.T + tonic[:, None, None, :]
 
     def _readout(self, x: Tensor, W_out: Tensor, b_out: Tensor) -> Tensor:
         r = get_phi(self.phi).fn(x) if self.form == "current" else x
         return r @ W_out.T + b_out
 
-    def _chunk(self, x: Tensor, ext: Tensor, W_rec: Tensor, W_out: Tensor, b_out: Tensor, state: Tensor | None,
-               dt: float, method: str, noise_std: float, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+    def _chunk(self, x: Tensor, inputs: Tensor, tonic: Tensor, W_in: Tensor, W_rec: Tensor, W_out: Tensor,
+               b_out: Tensor, state: Tensor | None, dt: float, method: str, noise_std: float,
+               generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
         """Integrate one chunk and read it out; returns (last state, readout of the chunk)."""
         if state is not None:
             generator.set_state(state)  # the same noise when the chunk is integrated again for backward
-        xs = integrate(x, ext, W_rec, dt=dt, tau=self.tau, phi=self.phi, form=self.form, method=method,
+        xs = integrate(x, self._external(inputs, tonic, W_in), W_rec, dt=dt, tau=self.tau, phi=self.phi, form=self.form, method=method,
                        noise_std=noise_std, generator=generator)
         return xs[..., -1, :], self._readout(xs, W_out, b_out)
 
