@@ -248,8 +248,8 @@ def figure(rows: list[dict[str, object]], path: Path) -> None:
     from neurobias.io.figures import save_figure
 
     configs = sorted({(r["N"], r["batch"]) for r in rows})
-    variants = ["matmul", "neurobias.integrate", "neurobias.simulate", "jax_scan", "brainpy_none",
-                "brainpy_record", "torch_naive"]
+    variants = ["matmul", "matmul_1thread", "neurobias.integrate", "neurobias.integrate_1thread",
+                "neurobias.simulate", "jax_scan", "brainpy_none", "brainpy_record", "torch_naive"]
     fig = Figure(figsize=(7.5, 3.6), layout="constrained")
     ax = fig.add_subplot()
     width = 0.8 / len(variants)

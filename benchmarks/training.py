@@ -140,6 +140,12 @@ def figure(payload: dict[str, object], path: Path) -> None:
     ax3.set_xlabel("contexts trained together")
     ax3.set_title(f"slope {gc['slope']:.2f} (N={gc['N']}, {gc['trials']} trials each)", fontsize=8)
     ax3.legend(fontsize=7)
+    from matplotlib.ticker import NullFormatter
+
+    for ax, ticks in ((ax2, gn["N"]), (ax3, gc["contexts"])):
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
     save_figure(fig, path)
 
 
