@@ -28,7 +28,7 @@ from neurobias.io import read_dataset
 from test_determinism import differences
 
 # what the atomic writes leave if killed between creating and renaming their temporary file
-TEMP_NAME = re.compile(r"^\.[\w.-]+\.tmp-[0-9a-f]{12}\.\w+$")
+TEMP_NAME = re.compile(r"^\.[\w.-]+\.tmp-\w+-\d+-[0-9a-f]{12}\.\w+$")
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 TRAIN_SETS = ("training.steps=80", "training.checkpoint_every=5", "task.duration_ms=100.0")
 

@@ -580,3 +580,36 @@ def test_docs_describe_every_kind_variable_and_attribute():
         assert f"## kind = `{kind}`" in text
         for name in (*spec.variables, *spec.coords, *spec.attrs, *spec.optional_variables):
             assert f"`{name}" in text, f"{kind}.{name} missing from docs/schema.md"
+
+
+def test_stale_temp_of_a_killed_writer_is_removed_by_the_next_write(tmp_path):
+    """A writer SIGKILLed mid-write leaves its hidden temp file; the next write of that target removes it."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    from neurobias.io.files import atomic_write_bytes
+
+    target = tmp_path / "out.nc"
+    code = textwrap.dedent(f"""
+        import sys, time
+        from neurobias.io.files import atomic_path
+        with atomic_path({str(target)!r}) as tmp:
+            tmp.write_bytes(b"partial")
+            print("writing", flush=True)
+            time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".out.tmp-") and not target.exists()
+    # a live writer's temp file (this process's pid) must survive another write
+    live = tmp_path / f".out.tmp-{left[0].split('-')[1]}-{os.getpid()}-abc.nc"
+    live.write_bytes(b"in progress")
+    atomic_write_bytes(target, b"complete")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, "out.nc"])
+    assert target.read_bytes() == b"complete"

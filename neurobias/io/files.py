@@ -7,17 +7,21 @@ without importing xarray.
 Atomic-write scheme
 -------------------
 A file is first written to a hidden temporary file in the *same directory* as
-the target (``.<stem>.tmp-<random><suffix>``, so the suffix and thus the
-format is kept), flushed and ``fsync``-ed, then moved over the target with
-:func:`os.replace`, which is atomic on POSIX and Windows.  If anything fails,
-the temporary file is removed and an existing target is left untouched:
-readers see either the old file or the complete new one, never a partial one.
+the target (``.<stem>.tmp-<host>-<pid>-<random><suffix>``, so the suffix
+and thus the format is kept), flushed and ``fsync``-ed, then moved over the
+target with :func:`os.replace`, which is atomic on POSIX and Windows.  If
+anything fails, the temporary file is removed and an existing target is left
+untouched: readers see either the old file or the complete new one, never a
+partial one.  A writer killed outright (SIGKILL, power loss) cannot remove its
+temporary file; the next write of the same target on the same host removes
+the temporary files whose process no longer runs.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import secrets
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,8 +92,39 @@ def read_text(path: PathLike, *, what: str = "file", encoding: str = "utf-8") ->
         raise InputError(f"{what} {Path(path)} is not valid {encoding} text: {exc}") from None
 
 
+_HOST = "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:32] or "host"
+
+
 def _temp_name(path: Path) -> Path:
-    return path.with_name(f".{path.stem}.tmp-{secrets.token_hex(6)}{path.suffix}")
+    # host and pid in the name let a later write remove what a killed writer left (see _remove_stale_temps)
+    return path.with_name(f".{path.stem}.tmp-{_HOST}-{os.getpid()}-{secrets.token_hex(6)}{path.suffix}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists but not ours, or cannot tell: leave its files alone
+    return True
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Delete temporary files of ``target`` left by writers of this host that no longer run (e.g. SIGKILLed)."""
+    prefix = f".{target.stem}.tmp-{_HOST}-"
+    try:
+        siblings = list(target.parent.iterdir())
+    except OSError:
+        return
+    for sib in siblings:
+        name = sib.name
+        if not (name.startswith(prefix) and name.endswith(target.suffix)):
+            continue
+        pid_text = name[len(prefix):].split("-", 1)[0]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+            with contextlib.suppress(OSError):
+                sib.unlink()
 
 
 def _fsync_path(path: Path) -> None:
@@ -147,6 +182,7 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
         raise InputError(f"cannot create directory {parent} for {target}: {_reason(exc)}") from None
     if os.path.isdir(target):
         raise InputError(f"cannot write {target}: it is a directory")
+    _remove_stale_temps(target)
     tmp = _temp_name(target)
     try:
         yield tmp
