@@ -101,10 +101,14 @@ def section(rows: dict, wall_s: float, cmd: str) -> str:
         "initial states learn, every synapse stays fixed; `full`: every weight learns too (baseline; weights at "
         "learning rate `weight_lr`, tonic inputs at `lr`).",
         "",
-        f"Command: `{cmd}`. Wall time {wall_s / 60:.1f} min"
-        + (" (plus the stored fit times of the reused runs)" if any(r.get("reused") for r in rows.values()) else "")
-        + " on a 2-core machine shared with other jobs "
-        f"({platform.machine()}, Python {platform.python_version()}).",
+        f"Command: `{cmd}` on a 2-core machine shared with other jobs ({platform.machine()}, Python "
+        f"{platform.python_version()}): {wall_s / 60:.1f} min for this invocation"
+        + (f", reusing {n_reused} run(s) fitted and compared by an earlier invocation with the same config"
+           if (n_reused := sum(bool(r.get("reused")) for r in rows.values())) else "")
+        + f"; the four fits took {sum(r['fit_s'] for r in rows.values()) / 60:.1f} min (per run in the table)"
+        + "".join(f", the comparison of {r['name']} {r['cmp'].attrs['wall_time_s'] / 60:.1f} min"
+                  for r in rows.values() if r["cmp"] is not None and "wall_time_s" in r["cmp"].attrs)
+        + ".",
         "",
         "| data set | held out | units | mode | held-out R² | fitted R² | noise ceiling | shuffled-condition null "
         "(mean) | fit time |",
@@ -136,7 +140,8 @@ def section(rows: dict, wall_s: float, cmd: str) -> str:
         "are interleaved with fitted ones (R² counts held-out bins only), while the trajectory metrics use whole "
         "trajectories, fitted bins included. For Chewie every trial is cut to the shortest length (9 bins of "
         "100 ms), smoothed (Gaussian, sigma 50 ms), soft-normalised (5 Hz) and mean-centred per neuron; the noise ceiling is the R² of one half's "
-        "condition average predicting the other's. The shuffled-condition null permutes the model's conditions. "
+        "condition average predicting the other's: a noisy predictor, so a model that averages the noise out "
+        "can exceed it (the full-training fit does). The shuffled-condition null permutes the model's conditions. "
         "DSA nulls permute conditions independently at every bin (DSA pools conditions, so a whole-condition "
         "permutation would leave it unchanged).",
     ]

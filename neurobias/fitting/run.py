@@ -136,6 +136,9 @@ def compare_fit_dir(fit_dir: str | os.PathLike, *, compare: dict[str, Any] | Non
     from neurobias.io.files import atomic_write_text
     from neurobias.io.netcdf import write_dataset
 
+    import time
+
+    t_start = time.perf_counter()
     d = Path(fit_dir)
     if not (d / "fit.nc").is_file():
         raise InputError(f"{d} has no fit.nc; run `neurobias fit-recordings RECORDING --out {d}` first")
@@ -148,6 +151,7 @@ def compare_fit_dir(fit_dir: str | os.PathLike, *, compare: dict[str, Any] | Non
     cmp = compare_fit(fit, circuit=circuit, metrics=tuple(opts["metrics"]), n_shuffles=int(opts["n_shuffles"]),
                       dsa_shuffles=int(opts["dsa_shuffles"]), n_components=int(opts["n_components"]),
                       fp_candidates=int(opts["fp_candidates"]), seed=int(fit.attrs["seed"]), progress=progress)
+    cmp.attrs["wall_time_s"] = time.perf_counter() - t_start
     files = {"comparison": write_dataset(cmp, d / "comparison.nc", kind="recording_comparison")}
     figs: dict[str, Any] = {}
     if figures:
