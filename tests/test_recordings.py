@@ -185,6 +185,9 @@ def test_nwb_errors(tmp_path: Path) -> None:
         load_recording(tmp_path / "x.nwb", event="go_cue", conditions="target")
     with pytest.raises(InputError, match="cannot tell the format"):
         load_recording(tmp_path / "x.txt")
+    (tmp_path / "bad.nwb").write_bytes(b"not an HDF5 file")
+    with pytest.raises(InputError, match="not a readable NWB file"):
+        load_recording(tmp_path / "bad.nwb", conditions="target")
 
 
 # ----------------------------------------------------------------------------- preprocessing

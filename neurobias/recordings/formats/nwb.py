@@ -1,7 +1,6 @@
 """NWB recordings (through pynwb): spike times of the units table binned around trial events."""
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -57,16 +56,13 @@ def load_nwb(
     p = Path(path)
     if not p.is_file():
         raise InputError(f"file not found: {p}")
-    with warnings.catch_warnings():
-        # pynwb/hdmf warn about namespace versions cached in files written by other versions
-        warnings.filterwarnings("ignore", message=r".*(ignoring namespace|version).*", category=UserWarning)
-        import pynwb
+    import pynwb
 
-        try:
-            io = pynwb.NWBHDF5IO(str(p), mode="r")
-            nwb = io.read()
-        except Exception as exc:  # noqa: BLE001 - h5py/hdmf raise many types for bad files
-            raise InputError(f"{p} is not a readable NWB file ({type(exc).__name__}: {exc})") from None
+    try:
+        io = pynwb.NWBHDF5IO(str(p), mode="r")
+        nwb = io.read()
+    except Exception as exc:  # noqa: BLE001 - h5py/hdmf raise many types for bad files
+        raise InputError(f"{p} is not a readable NWB file ({type(exc).__name__}: {exc})") from None
     try:
         if nwb.units is None:
             raise InputError(f"{p} has no units table (no spike times to bin); neurobias reads sorted units from NWB")
