@@ -162,3 +162,18 @@ def test_bad_input_one_clear_error() -> None:
     fit = TonicFit(n_units=16, steps=1, n_shuffles=0).fit(rec)
     with pytest.raises(InputError, match="fitted conditions, neurons and time"):
         fit.score(rec.assign_coords(time=rec["time"].values + 1.0))
+
+
+def test_fixed_point_structure_ground_truth() -> None:
+    """With W_rec = 0 each condition has exactly one fixed point, x* = b_c, stable with eigenvalues -1/tau."""
+    from neurobias.fitting.structure import fixed_point_structure
+
+    circuit = Circuit.from_arrays(W_rec=np.zeros((6, 6)), tau=20.0)
+    tonic = np.random.default_rng(0).normal(size=(3, 6))
+    out = fixed_point_structure(circuit, tonic, conditions=["a", "b", "c"], final_states=tonic + 0.01,
+                                n_candidates=8)
+    np.testing.assert_array_equal(out["n_fixed_points"].values, [1, 1, 1])
+    np.testing.assert_array_equal(out["n_stable"].values, [1, 1, 1])
+    np.testing.assert_allclose(out["end_leading_real"].values, -1.0 / 20.0, rtol=1e-9)
+    np.testing.assert_allclose(out["end_frequency_hz"].values, 0.0, atol=1e-9)
+    np.testing.assert_allclose(out["end_distance"].values, 0.01 * np.sqrt(6), rtol=1e-6)
