@@ -96,6 +96,8 @@ def test_mat_loader_errors(tmp_path: Path) -> None:
         load_recording(tmp_path / "x.mat", rate="dataTensor", axes=("time", "time", "condition"), time="t")
     with pytest.raises(InputError, match="file not found"):
         load_recording(tmp_path / "missing.mat", rate="dataTensor", axes=("time", "neuron", "condition"))
+    with pytest.raises(InputError, match=r"needs \['axes'\]"):
+        load_recording(tmp_path / "x.mat", rate="dataTensor")
     (tmp_path / "bad.mat").write_bytes(b"not a mat file at all" * 10)
     with pytest.raises(InputError, match="not a readable MATLAB file"):
         load_recording(tmp_path / "bad.mat", rate="dataTensor", axes=("time", "neuron", "condition"), time="t")
@@ -185,6 +187,8 @@ def test_nwb_errors(tmp_path: Path) -> None:
         load_recording(tmp_path / "x.nwb", event="go_cue", conditions="target")
     with pytest.raises(InputError, match="cannot tell the format"):
         load_recording(tmp_path / "x.txt")
+    with pytest.raises(InputError, match=r"option\(s\) \['rate'\] do not apply to nwb files"):
+        load_recording(tmp_path / "x.nwb", rate="r")
     (tmp_path / "bad.nwb").write_bytes(b"not an HDF5 file")
     with pytest.raises(InputError, match="not a readable NWB file"):
         load_recording(tmp_path / "bad.nwb", conditions="target")

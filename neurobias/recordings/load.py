@@ -1,6 +1,7 @@
 """One entry point for every recording format: :func:`load_recording`."""
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -56,15 +57,29 @@ def load_recording(path: str | os.PathLike, *, format: str | None = None, **opti
         raise InputError(f"cannot tell the format of {p} from its suffix; pass `format` (one of "
                          f"{', '.join(sorted(set(FORMATS.values())))})")
     if fmt == "nwb":
-        from neurobias.recordings.formats.nwb import load_nwb
-        return load_nwb(p, **options)
-    if fmt == "mat":
-        from neurobias.recordings.formats.matlab import load_mat
-        return load_mat(p, **options)
-    if fmt == "npz":
-        from neurobias.recordings.formats.npz import load_npz
-        return load_npz(p, **options)
-    if fmt == "netcdf":
-        from neurobias.recordings.formats.netcdf import load_netcdf
-        return load_netcdf(p, **options)
-    raise InputError(f"`format` must be one of {', '.join(sorted(set(FORMATS.values())))}; got {fmt!r}")
+        from neurobias.recordings.formats.nwb import load_nwb as loader
+    elif fmt == "mat":
+        from neurobias.recordings.formats.matlab import load_mat as loader
+    elif fmt == "npz":
+        from neurobias.recordings.formats.npz import load_npz as loader
+    elif fmt == "netcdf":
+        from neurobias.recordings.formats.netcdf import load_netcdf as loader
+    else:
+        raise InputError(f"`format` must be one of {', '.join(sorted(set(FORMATS.values())))}; got {fmt!r}")
+    valid = _options(fmt, loader)
+    unknown = sorted(set(options) - valid)
+    if unknown:
+        raise InputError(f"option(s) {unknown} do not apply to {fmt} files; valid: {sorted(valid)}")
+    missing = [k for k in ("rate", "axes") if fmt in ("mat", "npz") and k not in options]
+    if missing:
+        raise InputError(f"reading a {fmt} file needs {missing}: `rate` names the variable holding the rates and "
+                         f"`axes` its axis order, e.g. rate='dataTensor', axes=('time', 'neuron', 'condition')")
+    return loader(p, **options)
+
+
+def _options(fmt: str, loader: Any) -> set[str]:
+    """Keyword options a loader accepts (the array mapping for .mat and .npz)."""
+    if fmt in ("mat", "npz"):
+        from neurobias.recordings.formats._arrays import recording_from_arrays as loader
+    params = inspect.signature(loader).parameters
+    return {k for k, v in params.items() if v.kind == inspect.Parameter.KEYWORD_ONLY and k != "source"}
