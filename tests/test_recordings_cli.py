@@ -69,7 +69,7 @@ def test_user_errors_are_one_line_and_write_nothing(tmp_path: Path, run_cli) -> 
     out = tmp_path / "never"
     cases = [
         (["--set", "fit.bogus=1"], "unknown key(s) in [fit]"),
-        (["--set", "fit.steps=many"], "[fit] steps must be a int"),
+        (["--set", "fit.steps=many"], "[fit] steps must be an integer; got 'many'"),
         (["--set", "fit.conditions=1"], "unknown key(s) in [fit]"),
         (["--set", "fit.holdout=trials"], "needs single trials"),
     ]

@@ -38,6 +38,7 @@ COMPARE_DEFAULTS: dict[str, Any] = {
     "n_components": 10,
     "fp_candidates": 64,
 }
+_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string", list: "a list"}
 _OPTIONAL_FLOATS = {"weight_lr"}  # default None (omitted from the TOML text), else a float
 _RECORDING_KEYS = {"format", "rate", "axes", "time", "bin_ms", "t0_ms", "time_scale", "conditions", "neurons",
                    "lengths", "units", "citation", "licence", "behaviour", "allow_nan", "event", "window_ms"}
@@ -61,7 +62,7 @@ def _check_table(name: str, table: Any, defaults: dict[str, Any] | None, allowed
     for k, v in table.items():
         if defaults is not None and defaults[k] is None and k in _OPTIONAL_FLOATS:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ConfigError(f"[{name}] {k} must be a float; got {v!r}")
+                raise ConfigError(f"[{name}] {k} must be a number; got {v!r}")
             v = float(v)
         elif defaults is not None and defaults[k] is not None:
             want = type(defaults[k])
@@ -69,7 +70,7 @@ def _check_table(name: str, table: Any, defaults: dict[str, Any] | None, allowed
             if want is float and isinstance(v, int) and not isinstance(v, bool):
                 v, ok = float(v), True
             if not ok:
-                raise ConfigError(f"[{name}] {k} must be a {want.__name__}; got {v!r}")
+                raise ConfigError(f"[{name}] {k} must be {_TYPE_NAMES.get(want, want.__name__)}; got {v!r}")
         out[k] = v
     return out
 
