@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neurobias.errors import InputError
 from neurobias.recordings import metrics as M
@@ -115,3 +117,21 @@ def test_metric_errors() -> None:
         M.shape_distance(bad, x)
     with pytest.raises(InputError, match="n_shuffles"):
         M.r2(x, x, n_shuffles=-1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(3, 7), scale=st.floats(0.1, 10.0))
+def test_shape_and_cca_invariances_property(seed: int, n: int, scale: float) -> None:
+    """For random data: symmetric, zero/one on rotated and rescaled copies, bounded."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(4, 6, n))
+    q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    b = scale * a @ q + rng.normal(size=n)  # rotation, reflection, scale and offset
+    other = rng.normal(size=(4, 6, n))
+    assert np.isclose(float(M.shape_distance(a, b, n_shuffles=0)["angular_distance"]), 0.0, atol=1e-6)
+    assert np.isclose(float(M.cca_similarity(a, b, n_components=n, n_shuffles=0)["cca"]), 1.0, atol=1e-9)
+    d_ab = float(M.shape_distance(a, other, n_shuffles=0)["angular_distance"])
+    d_ba = float(M.shape_distance(other, a, n_shuffles=0)["angular_distance"])
+    assert np.isclose(d_ab, d_ba) and 0.0 <= d_ab <= np.pi / 2 + 1e-12
+    cc = M.cca_similarity(a, other, n_components=n, n_shuffles=0)["canonical_correlation"].values
+    assert np.all((cc >= 0) & (cc <= 1))
