@@ -87,9 +87,9 @@ SETTINGS: dict[str, Settings] = {
     ),
     "full": Settings(
         name="full", widths=tuple(2 ** k for k in range(6, 15)), seeds=(0, 1, 2),
-        ff_datasets=("digits", "mnist1d"), ff_steps=3000, ff_batch=128, mt_width=32000, mt_steps=3000,
-        mt_samples=300, rnn_units=200, rnn_steps=2000, rnn_batch=16, vdp_gains=(0.25, 0.5, 1.0, 1.5, 2.0),
-        lorenz_units=1024, lorenz_steps=2000, lorenz_free=400, eval_trials=32,
+        ff_datasets=("digits", "mnist1d"), ff_steps=3000, ff_batch=128, mt_width=32000, mt_steps=2000,
+        mt_samples=300, rnn_units=200, rnn_steps=1500, rnn_batch=8, vdp_gains=(0.25, 0.5, 1.0, 1.5, 2.0),
+        lorenz_units=1024, lorenz_steps=1000, lorenz_free=400, eval_trials=32,
     ),
 }
 
