@@ -301,7 +301,7 @@ def report(payload: dict[str, object]) -> str:
         m = {r["variant"]: r["median_s"] for r in rows if (r["N"], r["batch"]) == (n, b)}
         kernel = m["neurobias.integrate_1thread"] / m["matmul_1thread"]
         lines.append(
-            f"- N = {n}, batch {b}: simulate takes {r_mm:.2f}x the matmuls alone "
+            f"- N = {n}, batch {b}: simulate takes {r_mm:.3f}x the matmuls alone "
             f"({'met' if r_mm <= 1.33 else 'NOT met'}); DSRunner recording the trajectory takes {r_rec:.2f}x our "
             f"time ({'met' if r_rec >= 10 else 'NOT met'}); DSRunner recording nothing takes {r_none:.2f}x our "
             f"time ({'met' if r_none >= 1 else 'NOT met'}). On one thread the integrator takes {kernel:.2f}x "
