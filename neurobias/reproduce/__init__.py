@@ -8,9 +8,30 @@ line).  The experiments themselves live in
 :mod:`~neurobias.reproduce.recurrent_experiments`; closed-loop forecasting
 in :mod:`~neurobias.reproduce.forecast`.
 """
-from neurobias.reproduce.driver import EXPERIMENTS, SECTION_KEY, render, reproduce
-from neurobias.reproduce.outcome import Claim, Outcome
-from neurobias.reproduce.settings import SETTINGS, Settings, get_settings
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# imported on first use, so that `neurobias --help` (which reads the settings) stays fast
+_LAZY = {
+    "reproduce": "driver", "render": "driver", "EXPERIMENTS": "driver", "SECTION_KEY": "driver",
+    "Claim": "outcome", "Outcome": "outcome",
+    "Settings": "settings", "SETTINGS": "settings", "get_settings": "settings",
+}
 
 __all__ = ["reproduce", "render", "EXPERIMENTS", "SECTION_KEY", "Claim", "Outcome", "Settings", "SETTINGS",
            "get_settings"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'neurobias.reproduce' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"neurobias.reproduce.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
