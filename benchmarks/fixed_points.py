@@ -86,6 +86,14 @@ def figure(rows: list[dict], path: Path) -> None:
             ax2.annotate(f"{r['found']}/{r['known']}", (r["known"], r["wall_s"]), fontsize=7,
                          textcoords="offset points", xytext=(4, -8))
         ax2.set_xlabel("fixed points (3^k)"), ax2.set_ylabel("wall time (s)"), ax2.set_title("N = 256")
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    for ax, xs in ((ax1, [r["N"] for r in by_n]), (ax2, [r["known"] for r in by_k])):
+        if xs:
+            ax.set_xticks(xs)
+        ax.xaxis.set_major_formatter(plain), ax.yaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(NullFormatter()), ax.yaxis.set_minor_formatter(NullFormatter())
     save_figure(fig, path)
 
 
@@ -101,7 +109,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "fixed_points.json"))
     parser.add_argument("--figure", default=str(ROOT / "docs" / "img" / "bench_fixed_points.png"))
+    parser.add_argument("--plot-only", action="store_true", help="redraw the figure from --json, run nothing")
     args = parser.parse_args()
+    if args.plot_only:
+        figure(json.loads(Path(args.json).read_text(encoding="utf-8"))["rows"], Path(args.figure))
+        return
     sizes = args.sizes if args.sizes is not None else ([64, 256] if args.quick else [64, 256, 1024])
     scaling = args.scaling_cores if args.scaling_cores is not None else ([3, 4] if args.quick else [3, 4, 6])
     machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, torch "
