@@ -171,7 +171,8 @@ def plot_tonic_pca(comparison: xr.Dataset) -> Figure:
         ax_n.axvline(pr, color="tab:red", lw=2, label=f"tonic bank ({pr:.2f})")
     ax_n.set_xlabel(f"participation ratio (max {K})", fontsize=8)
     ax_n.set_ylabel("count", fontsize=8)
-    ax_n.legend(fontsize=7, loc="upper left", frameon=True, framealpha=0.95, edgecolor="none")
+    if ax_n.get_legend_handles_labels()[0]:  # nothing to label when the ratio and its null are undefined
+        ax_n.legend(fontsize=7, loc="upper left", frameon=True, framealpha=0.95, edgecolor="none")
     for ax in (ax_s, ax_v, ax_n):
         ax.tick_params(labelsize=7)
     return fig
