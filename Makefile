@@ -39,7 +39,6 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/fixed_points.py
 	$(BIN)/python benchmarks/brainpy_fixed_points.py --quick
 	@for b in simulation training sweep; do \
