@@ -22,7 +22,13 @@ __all__ = ["dsa_distance"]
 
 def _dsa(a: np.ndarray, b: np.ndarray, *, n_delays: int, rank: int, iters: int, lr: float) -> float:
     # dsa-metric (checked with the installed version) emits no warnings on import or fit, so none are filtered
-    from DSA import DSA
+    try:
+        from DSA import DSA
+    except ImportError:
+        raise InputError(
+            "the DSA metric needs the dsa-metric package: pip install 'neurobias[dsa]' (with torch==2.13.0 "
+            "installed first), or leave \"dsa\" out of the metrics (compare.metrics)"
+        ) from None
 
     model = DSA(a, b, n_delays=n_delays, rank=rank, score_method="angular", iters=iters, lr=lr, device="cpu",
                 verbose=False)
