@@ -170,7 +170,8 @@ class LorenzForecastTask(Task):
             ``x`` near 27 samples, the horizon of Williams et al. (2024).
         reference_samples : int
             Samples per reference trajectory (16 trajectories); trial windows
-            must fit in it.
+            must fit in it.  0 (default): ``max(4000, 2 (n_time + max(horizons)
+            + 1))``, i.e. 4000 unless the trials are long.
         reference_seed : int
             Seed of the reference trajectories' starting points.
         input_noise : float
@@ -184,7 +185,7 @@ class LorenzForecastTask(Task):
         duration_ms: float = 400.0
         washout_ms: float = 50.0
         sample_interval: float = 0.0085
-        reference_samples: int = 4000
+        reference_samples: int = 0
         reference_seed: int = 0
         input_noise: float = 0.0
 
@@ -201,10 +202,11 @@ class LorenzForecastTask(Task):
             raise InputError(f"`coordinate` must be one of {', '.join(_COORDS)}; got {params.coordinate!r}")
         if not params.sample_interval > 0:
             raise InputError(f"`sample_interval` must be positive; got {params.sample_interval:g}")
-        if params.reference_samples < n + max(params.horizons) + 1:
+        need = n + max(params.horizons) + 1
+        if params.reference_samples != 0 and params.reference_samples < need:
             raise InputError(
-                f"`reference_samples` must be at least n_time + max(horizons) + 1 = "
-                f"{n + max(params.horizons) + 1}; got {params.reference_samples}"
+                f"`reference_samples` must be 0 (automatic) or at least n_time + max(horizons) + 1 = "
+                f"{need}; got {params.reference_samples}"
             )
         if params.reference_seed < 0:
             raise InputError(f"`reference_seed` must be >= 0; got {params.reference_seed}")
@@ -233,7 +235,8 @@ class LorenzForecastTask(Task):
     def reference(self) -> np.ndarray:
         """The standardised reference series of the observed coordinate, of shape (trajectory, sample)."""
         p = self.params
-        ref = _reference(float(p.sample_interval), int(p.reference_samples), int(p.reference_seed))
+        samples = int(p.reference_samples) or max(4000, 2 * (self.n_time + max(p.horizons) + 1))
+        ref = _reference(float(p.sample_interval), samples, int(p.reference_seed))
         x = ref[:, :, _COORDS.index(p.coordinate)]
         return (x - x.mean()) / x.std()
 
