@@ -85,10 +85,18 @@ def fit_recordings(
     Returns
     -------
     xarray.Dataset
-        See :func:`fit_to_dataset`.
+        See :func:`fit_to_dataset`; with the provenance attributes ``run_seed``,
+        ``circuit_sha256_<weight>`` of the fitted circuit and ``recording_sha256``
+        (sha256 of ``recording``'s ``rate``), as in ``fit.nc``.
     """
+    from neurobias.errors import InputError
+    from neurobias.fitting.run import fit_provenance_attrs
+
+    if not isinstance(config, str):
+        raise InputError(f"`config` must be a str of TOML text; got {type(config).__name__}")
     est = TonicFit(circuit=circuit, n_units=n_units, conditions=conditions, mode=mode, **options).fit(recording)
     ds = fit_to_dataset(est, config=config)
     for key in ("units", "source", "citation", "licence"):
         ds.attrs[f"recording_{key}"] = str(recording.attrs.get(key, ""))
+    ds.attrs.update(fit_provenance_attrs(est.circuit_, config_toml=config, seed=int(est.seed), recording=recording))
     return ds

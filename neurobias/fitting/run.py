@@ -16,7 +16,7 @@ import xarray as xr
 from neurobias.errors import InputError
 from neurobias.recordings.dataset import is_single_trial, validate
 
-__all__ = ["FitOutput", "prepare_recording", "fit_recording_file", "compare_fit_dir"]
+__all__ = ["FitOutput", "prepare_recording", "fit_recording_file", "compare_fit_dir", "fit_provenance_attrs"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,36 @@ class FitOutput:
     dataset: xr.Dataset
     files: dict[str, Path] = field(default_factory=dict)
     summary: str = ""
+
+
+def fit_provenance_attrs(circuit: Any, *, config_toml: str, seed: int,
+                         recording: xr.Dataset | None = None) -> dict[str, Any]:
+    """The provenance attributes of ``fit.nc`` and ``comparison.nc``.
+
+    Parameters
+    ----------
+    circuit : Circuit
+        The fitted circuit (the one in the fit directory's ``circuit.nc``).
+    config_toml : str
+        The resolved fit config as TOML text.
+    seed : int
+        The fit's seed (``seed`` of the config).
+    recording : xarray.Dataset, optional
+        The recording that was fitted (the fit directory's ``recording.nc``).
+
+    Returns
+    -------
+    dict
+        ``config``, ``run_seed``, ``circuit_sha256_<weight>`` (see
+        :func:`neurobias.io.circuit.provenance_attrs`) and, with ``recording``,
+        ``recording_sha256``: the sha256 of its ``rate`` array.
+    """
+    from neurobias.io.circuit import provenance_attrs, sha256_array
+
+    attrs = provenance_attrs(circuit, config_toml=config_toml, seed=seed)
+    if recording is not None:
+        attrs["recording_sha256"] = sha256_array(recording["rate"].values)
+    return attrs
 
 
 def prepare_recording(recording: xr.Dataset, *, trim: bool = True, smooth_ms: float = 0.0,
@@ -77,6 +107,7 @@ def fit_recording_file(recording: str | os.PathLike, *, config: dict[str, Any], 
     from neurobias.fitting.estimator import TonicFit
     from neurobias.fitting.fit import fit_to_dataset
     from neurobias.io import save_circuit, write_dataset
+    from neurobias.io.circuit import sha256_array
     from neurobias.io.files import check_writable_dir
     from neurobias.recordings.load import load_recording
 
@@ -95,6 +126,8 @@ def fit_recording_file(recording: str | os.PathLike, *, config: dict[str, Any], 
     ds = fit_to_dataset(est, config=toml)
     for key in ("units", "source", "citation", "licence"):
         ds.attrs[f"recording_{key}"] = str(rec.attrs.get(key, ""))
+    ds.attrs.update(fit_provenance_attrs(est.circuit_, config_toml=toml, seed=int(config["seed"]), recording=rec))
+    ds.attrs["source_recording_sha256"] = sha256_array(raw["rate"].values)
     out.mkdir(parents=True, exist_ok=True)
     check_writable_dir(out)
     files = {
@@ -151,6 +184,12 @@ def compare_fit_dir(fit_dir: str | os.PathLike, *, compare: dict[str, Any] | Non
     cmp = compare_fit(fit, circuit=circuit, metrics=tuple(opts["metrics"]), n_shuffles=int(opts["n_shuffles"]),
                       dsa_shuffles=int(opts["dsa_shuffles"]), n_components=int(opts["n_components"]),
                       fp_candidates=int(opts["fp_candidates"]), seed=int(fit.attrs["seed"]), progress=progress)
+    cmp.attrs.update(fit_provenance_attrs(circuit, config_toml=str(fit.attrs.get("config", "")),
+                                          seed=int(fit.attrs.get("run_seed", fit.attrs["seed"])),
+                                          recording=read_dataset(d / "recording.nc", kind="recording")
+                                          if (d / "recording.nc").is_file() else None))
+    if "recording_sha256" not in cmp.attrs and "recording_sha256" in fit.attrs:
+        cmp.attrs["recording_sha256"] = str(fit.attrs["recording_sha256"])
     cmp.attrs["wall_time_s"] = time.perf_counter() - t_start
     files = {"comparison": write_dataset(cmp, d / "comparison.nc", kind="recording_comparison")}
     figs: dict[str, Any] = {}

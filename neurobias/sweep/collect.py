@@ -64,8 +64,11 @@ def open_sweep(path: str | os.PathLike) -> xr.Dataset:
 
         Contexts and units are the union over cells; what a cell lacks, and
         every number of a failed or pending cell, is NaN.  Attributes:
-        ``config`` (base config TOML), ``grid`` (JSON), ``errors`` (JSON: cell
-        name -> error, failed cells only), ``n_ok``, ``n_failed``, ``n_pending``.
+        ``config`` (base config TOML), ``grid`` (JSON),
+        ``sweep_neurobias_version`` (the version that started the sweep, from
+        ``sweep.json``; each cell's files carry their own), ``errors`` (JSON:
+        cell name -> error, failed cells only), ``n_ok``, ``n_failed``,
+        ``n_pending``, ``sweep_dir``.
 
     Raises
     ------
@@ -129,6 +132,7 @@ def open_sweep(path: str | os.PathLike) -> xr.Dataset:
     ds.attrs = {
         "config": str(manifest["config"]),
         "grid": json.dumps(manifest["grid"]),
+        "sweep_neurobias_version": str(manifest.get("neurobias_version", "")),
         "errors": json.dumps(errors),
         "n_ok": int((status == "ok").sum()),
         "n_failed": int((status == "failed").sum()),
