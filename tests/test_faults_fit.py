@@ -166,9 +166,14 @@ def test_sigkill_while_fitting_and_while_writing_then_rerun_equals_an_uninterrup
     assert set(_visible_files(killed)) <= final
     _assert_valid(killed)
 
-    # 2. killed again while writing: as soon as the first output file is there
+    # 2. killed again while writing: as soon as the temporary file of an output appears (or, failing that,
+    # once fit.nc is there), so that a half-written temporary file is left behind
+    def writing() -> bool:
+        temps = killed.exists() and any(TEMP_NAME.match(p.name) for p in killed.rglob(".*"))
+        return temps or (killed / "fit.nc").exists()
+
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for(lambda: (killed / "recording.nc").exists(), proc)
+    _wait_for(writing, proc)
     _kill(proc)
     assert set(_visible_files(killed)) <= final
     _assert_valid(killed)
