@@ -83,6 +83,11 @@ def test_fit_names_the_recording_it_was_given(fit_dir: Path) -> None:
     fit = read_dataset(fit_dir / "fit.nc", kind="fit")
     source = read_dataset(fit_dir.parent / "rec.nc", kind="recording")
     assert fit.attrs["source_recording_sha256"] == sha256_array(source["rate"].values)
+    # recording.nc (what was fitted, after [preprocess]) says how it was made from it
+    fitted = read_dataset(fit_dir / "recording.nc", kind="recording")
+    assert fitted.attrs["source_recording_sha256"] == fit.attrs["source_recording_sha256"]
+    assert fitted.attrs["config"] == fit.attrs["config"] and fitted.attrs["run_seed"] == 5
+    assert fitted.attrs["neurobias_version"] == neurobias.__version__
 
 
 def test_a_lone_fit_file_reproduces_its_fit(fit_dir: Path, tmp_path: Path, run_cli) -> None:

@@ -131,7 +131,9 @@ def fit_recording_file(recording: str | os.PathLike, *, config: dict[str, Any], 
     out.mkdir(parents=True, exist_ok=True)
     check_writable_dir(out)
     files = {
-        "recording": write_dataset(rec, out / "recording.nc", kind="recording"),
+        "recording": write_dataset(rec.assign_attrs(config=toml, run_seed=int(config["seed"]),
+                                                    source_recording_sha256=ds.attrs["source_recording_sha256"]),
+                                   out / "recording.nc", kind="recording"),
         "circuit": save_circuit(est.circuit_, out / "circuit.nc", config_toml=toml),
         "fit": write_dataset(ds, out / "fit.nc", kind="fit"),
     }
