@@ -613,3 +613,22 @@ def test_stale_temp_of_a_killed_writer_is_removed_by_the_next_write(tmp_path):
     atomic_write_bytes(target, b"complete")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, "out.nc"])
     assert target.read_bytes() == b"complete"
+
+
+def test_stale_write_probe_of_a_killed_command_is_removed(tmp_path):
+    """check_writable_dir's probe file, left by a command killed between creating and deleting it, goes away."""
+    import subprocess
+    import sys
+
+    from neurobias.io.files import _HOST, check_writable_dir
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    pid = int(dead.stdout)
+    stale = tmp_path / f".neurobias-write-test-{_HOST}-{pid}-abcd"
+    live = tmp_path / f".neurobias-write-test-{_HOST}-{os.getpid()}-efgh"
+    other_host = tmp_path / f".neurobias-write-test-elsewhere-{pid}-ijkl"
+    for p in (stale, live, other_host):
+        p.write_bytes(b"")
+    check_writable_dir(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other_host.name])

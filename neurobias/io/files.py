@@ -110,16 +110,24 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+_PROBE_PREFIX = ".neurobias-write-test-"
+
+
 def _remove_stale_temps(target: Path) -> None:
     """Delete temporary files of ``target`` left by writers of this host that no longer run (e.g. SIGKILLed)."""
-    prefix = f".{target.stem}.tmp-{_HOST}-"
+    _remove_stale(target.parent, f".{target.stem}.tmp-", target.suffix)
+
+
+def _remove_stale(directory: Path, stem_prefix: str, suffix: str) -> None:
+    """Delete ``<stem_prefix><host>-<pid>-...<suffix>`` files of ``directory`` whose writer (this host) is gone."""
+    prefix = f"{stem_prefix}{_HOST}-"
     try:
-        siblings = list(target.parent.iterdir())
+        siblings = list(directory.iterdir())
     except OSError:
         return
     for sib in siblings:
         name = sib.name
-        if not (name.startswith(prefix) and name.endswith(target.suffix)):
+        if not (name.startswith(prefix) and name.endswith(suffix)):
             continue
         pid_text = name[len(prefix):].split("-", 1)[0]
         if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
@@ -270,8 +278,9 @@ def check_writable_dir(path: PathLike) -> Path:
         d.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create output directory {d}: {_reason(exc)}") from None
+    _remove_stale(d, _PROBE_PREFIX, "")
     try:
-        fd, name = tempfile.mkstemp(dir=d, prefix=".neurobias-write-test-")
+        fd, name = tempfile.mkstemp(dir=d, prefix=f"{_PROBE_PREFIX}{_HOST}-{os.getpid()}-")
         os.close(fd)
         os.unlink(name)
     except OSError as exc:
