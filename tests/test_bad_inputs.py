@@ -46,6 +46,35 @@ def base(tiny_run: dict[str, object], tmp_path_factory: pytest.TempPathFactory) 
     (root / "a_file").write_text("x", encoding="utf-8")
     (root / "no_results").mkdir()
     shutil.copy(run / "circuit.nc", root / "no_results" / "circuit.nc")
+    # recordings: condition averages (condition, time, neuron) in .npz, each wrong in one way
+    rng = np.random.default_rng(0)
+    rate = rng.standard_normal((3, 20, 8))
+    t = np.arange(20) * 10.0
+    np.savez(root / "rec_good.npz", rate=rate, t=t)
+    nan = rate.copy()
+    nan[1, 15:] = np.nan
+    np.savez(root / "rec_nan.npz", rate=nan, t=t)
+    np.savez(root / "rec_one.npz", rate=rate[:1], t=t)
+    np.savez(root / "rec_time.npz", rate=rate, t=t[:-3])
+    fit_toml = ('seed = 0\n[recording]\nrate = "rate"\naxes = ["condition", "time", "neuron"]\ntime = "t"\n'
+                '[fit]\nn_units = 16\nsteps = 3\n')
+    (root / "fit.toml").write_text(fit_toml, encoding="utf-8")
+    (root / "fit_axes.toml").write_text(fit_toml.replace('["condition", "time", "neuron"]',
+                                                         '["condition", "neuron", "time"]'), encoding="utf-8")
+    (root / "fit_var.toml").write_text(fit_toml.replace('rate = "rate"', 'rate = "rates"'), encoding="utf-8")
+    (root / "fit_nwb.toml").write_text('seed = 0\n[recording]\nbin_ms = 10.0\nwindow_ms = [0.0, 200.0]\n'
+                                       '[fit]\nn_units = 16\nsteps = 3\n', encoding="utf-8")
+    try:
+        import pynwb  # noqa: F401 - an NWB file without a units table
+        from datetime import datetime, timezone
+
+        from pynwb import NWBHDF5IO, NWBFile
+
+        nwb = NWBFile(session_description="no units", identifier="bad", session_start_time=datetime.now(timezone.utc))
+        with NWBHDF5IO(str(root / "no_units.nwb"), "w") as io_:
+            io_.write(nwb)
+    except ImportError:
+        pass
     one = root / "one_context"
     from neurobias.cli import main
 
@@ -156,6 +185,22 @@ CLI_CASES: dict[str, Cli] = {
     "compare-one-context": Cli(lambda b: ["compare-contexts", b / "one_context"], "context"),
     "report-missing-dir": Cli(lambda b: ["report", b / "nowhere"], "nowhere"),
     "info-truncated": Cli(lambda b: ["info", b / "truncated.nc"], "truncated.nc"),
+    # recordings
+    "recording-nan-padding": Cli(lambda b: ["fit-recordings", b / "rec_nan.npz", "--config", b / "fit.toml",
+                                            "--out", b / "fit_out"], "nan"),
+    "recording-one-condition": Cli(lambda b: ["fit-recordings", b / "rec_one.npz", "--config", b / "fit.toml",
+                                              "--out", b / "fit_out"], "condition"),
+    "recording-time-axis-disagrees": Cli(lambda b: ["fit-recordings", b / "rec_time.npz", "--config", b / "fit.toml",
+                                                    "--out", b / "fit_out"], "time"),
+    "recording-wrong-axis-order": Cli(lambda b: ["fit-recordings", b / "rec_good.npz", "--config", b / "fit_axes.toml",
+                                                 "--out", b / "fit_out"], "time"),
+    "recording-missing-variable": Cli(lambda b: ["fit-recordings", b / "rec_good.npz", "--config", b / "fit_var.toml",
+                                                 "--out", b / "fit_out"], "rates"),
+    "recording-nwb-without-units": Cli(lambda b: ["fit-recordings", b / "no_units.nwb", "--config", b / "fit_nwb.toml",
+                                                  "--out", b / "fit_out"], "units"),
+    "recording-missing-file": Cli(lambda b: ["fit-recordings", b / "nope.npz", "--config", b / "fit.toml",
+                                             "--out", b / "fit_out"], "nope.npz"),
+    "compare-recordings-not-a-fit": Cli(lambda b: ["compare-recordings", b / R], "fit"),
     "unknown-command": Cli(lambda b: ["trian", b / "good.toml"], "trian"),
 }
 
