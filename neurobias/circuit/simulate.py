@@ -213,6 +213,9 @@ def resolve_tonic(
     ``results.nc``).  ``contexts`` gives names, or selects contexts by name from a
     labelled bank.
     """
+    if isinstance(contexts, (str, bytes)):
+        raise InputError(f"`contexts` must be a sequence of context names such as [{contexts!r}]; got the string "
+                         f"{contexts!r}")
     names: tuple[str, ...] | None = None
     if isinstance(tonic, xr.Dataset):
         if "tonic" not in tonic:

@@ -78,6 +78,10 @@ def _is_int(v: object) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
+def _is_real(v: object) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
 def initial_states(task: Task, n_units: int, batch: int, x0_std: float, rng: np.random.Generator) -> np.ndarray:
     """Initial states of shape (context, trial, unit): zeros, or ``N(0, x0_std^2)`` per trial shared by contexts."""
     if x0_std <= 0:
@@ -197,14 +201,14 @@ def train(
         raise InputError(f"`task` must be a neurobias Task; got {type(task).__name__}")
     _check("mode", mode in MODES, f"one of {', '.join(MODES)}", mode)
     _check("steps", _is_int(steps) and steps >= 0, "an integer >= 0", steps)
-    _check("lr", lr > 0 and np.isfinite(lr), "a positive number", lr)
+    _check("lr", _is_real(lr) and lr > 0 and np.isfinite(lr), "a positive number", lr)
     _check("batch_size", _is_int(batch_size) and batch_size >= 1, "an integer >= 1", batch_size)
-    _check("clip_grad", clip_grad >= 0, "a number >= 0", clip_grad)
+    _check("clip_grad", _is_real(clip_grad) and clip_grad >= 0, "a number >= 0", clip_grad)
     _check("schedule", schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}", schedule)
     _check("dtype", dtype in DTYPES, "'float32' or 'float64'", dtype)
     _check("method", method in METHODS, f"one of {', '.join(METHODS)}", method)
-    _check("noise_std", noise_std >= 0, "a number >= 0", noise_std)
-    _check("x0_std", x0_std >= 0, "a number >= 0", x0_std)
+    _check("noise_std", _is_real(noise_std) and noise_std >= 0, "a number >= 0", noise_std)
+    _check("x0_std", _is_real(x0_std) and x0_std >= 0, "a number >= 0", x0_std)
     _check("checkpoint_every", _is_int(checkpoint_every) and checkpoint_every >= 0, "an integer >= 0", checkpoint_every)
     _check("log_every", _is_int(log_every) and log_every >= 1, "an integer >= 1", log_every)
     _check("seed", _is_int(seed) and seed >= 0, "an integer >= 0", seed)
