@@ -154,3 +154,13 @@ def test_a_sweep_killed_with_sigkill_restarts_where_it_was(tiny_config, tmp_path
     assert _finished(out) == [f"c{i:04d}" for i in range(4)] and _in_flight(out) == []
     ds = open_sweep(out)
     assert ds.attrs["n_ok"] == 4 and np.isfinite(ds["final_loss"]).all()
+    # every cell's files equal those of an uninterrupted sweep
+    clean = tmp_path / "clean"
+    third = subprocess.run([NEUROBIAS, "sweep", str(tiny_config), "--grid", "seed=1,2,3,4", "--out", str(clean),
+                            "--scheduler", "sync", "--no-progress", *SLOW], capture_output=True, text=True, timeout=300)
+    assert third.returncode == 0, third.stderr[-3000:]
+    from conftest import assert_same_arrays
+
+    for i in range(4):
+        for name, kind in (("circuit.nc", "circuit"), ("results.nc", "results")):
+            assert_same_arrays(cells_dir(out) / f"c{i:04d}" / name, cells_dir(clean) / f"c{i:04d}" / name, kind=kind)
