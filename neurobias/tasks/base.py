@@ -31,7 +31,14 @@ import numpy as np
 
 from neurobias.errors import InputError
 
-__all__ = ["Task", "TaskBatch"]
+__all__ = ["Task", "TaskBatch", "WILLIAMS_2024"]
+
+# the reference several tasks reproduce (their ``citation``)
+WILLIAMS_2024 = (
+    "Williams E, Ryoo A, Jiralerspong T, Payeur A, Perich MG, Mazzucato L, "
+    "Lajoie G (2024). Expressivity of neural networks with random weights and "
+    "learned biases. arXiv:2407.00957."
+)
 
 
 @dataclass(frozen=True)

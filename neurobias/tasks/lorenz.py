@@ -38,7 +38,7 @@ import numpy as np
 
 from neurobias.errors import InputError
 from neurobias.tasks._registry import register
-from neurobias.tasks.base import Task, TaskBatch
+from neurobias.tasks.base import WILLIAMS_2024, Task, TaskBatch
 
 __all__ = ["LorenzForecastTask", "lorenz", "autocorrelation_hwhm"]
 
@@ -143,12 +143,8 @@ class LorenzForecastTask(Task):
     """
 
     name = "lorenz"
-    citation = (
-        "Lorenz EN (1963). Deterministic nonperiodic flow. J Atmos Sci 20:130-141. "
-        "Forecasting with bias-only learning: Williams E, Ryoo A, Jiralerspong T, Payeur A, "
-        "Perich MG, Mazzucato L, Lajoie G (2024). Expressivity of neural networks with random "
-        "weights and learned biases. arXiv:2407.00957."
-    )
+    citation = ("Lorenz EN (1963). Deterministic nonperiodic flow. J Atmos Sci 20:130-141. "
+                "Forecasting with bias-only learning: " + WILLIAMS_2024)
 
     @dataclass(frozen=True)
     class Params:

@@ -23,7 +23,7 @@ import numpy as np
 
 from neurobias.errors import InputError
 from neurobias.tasks._registry import register
-from neurobias.tasks.base import Task, TaskBatch
+from neurobias.tasks.base import WILLIAMS_2024, Task, TaskBatch
 
 __all__ = ["SineTask"]
 
@@ -44,11 +44,7 @@ class SineTask(Task):
     """
 
     name = "sine"
-    citation = (
-        "Williams E, Ryoo A, Jiralerspong T, Payeur A, Perich MG, Mazzucato L, "
-        "Lajoie G (2024). Expressivity of neural networks with random weights and "
-        "learned biases. arXiv:2407.00957."
-    )
+    citation = WILLIAMS_2024
 
     @dataclass(frozen=True)
     class Params:
