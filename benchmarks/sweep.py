@@ -95,9 +95,12 @@ def report(p: dict[str, object]) -> str:
         "",
         f"Speed-up with 2 workers: **{s:.2f}x** (goal >= 1.8x: {'met' if s >= 1.8 else 'NOT met'}). "
         + ("" if s >= 1.8 else
-           "Two workers can only halve the time when two cores are free: on this machine other jobs were "
-           f"running (load average {p['machine']['load_average_at_start'][0]} on {p['machine']['cpus']} CPUs at "
-           "the start), and the cluster's start (about 2-4 s) is paid in both cases. "),
+           "Two workers can only halve the time when two cores are free and nothing else runs: the Dask "
+           "scheduler, the client with its progress bar and the cluster's start (about 2-4 s, paid in both "
+           "cases) share the same cores with the workers, the two workers' cells compete for the memory "
+           f"bandwidth, and the load average was {p['machine']['load_average_at_start'][0]} on "
+           f"{p['machine']['cpus']} CPUs at the start (under `make bench` it includes the benchmark that ran "
+           "just before). "),
     ])
 
 
