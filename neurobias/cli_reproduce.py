@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from typing import Callable
@@ -18,12 +19,23 @@ def _reproduce(args: argparse.Namespace) -> int:
     size = "quick" if args.quick else (args.size or "full")
     command = "neurobias " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] \
         else "neurobias reproduce" + (f" --size {size}" if size != "full" else "")
-    outcomes = reproduce(size=size, out=args.out, doc=args.doc, only=args.only or None, command=command,
+    jobs = args.jobs if args.jobs is not None else max(1, os.cpu_count() or 1)
+    outcomes = reproduce(size=size, out=args.out, doc=args.doc, only=args.only or None, jobs=jobs, command=command,
                          progress=not args.no_progress)
     for o in outcomes:
         for c in o.claims:
             print(f"{o.name}: {c.verdict}: {c.claim}: {c.ours}")
     return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str, Callable[[argparse.Namespace], int]]:
@@ -40,6 +52,7 @@ def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str,
         epilog=epilog("""
             neurobias reproduce --quick
             neurobias reproduce --quick --only width sine --out runs/try
+            neurobias reproduce --only lorenz        # redo one; the section keeps the others' stored results
             neurobias reproduce                      # full size: docs/img/williams_*.png, docs/results.md"""),
     )
     p.add_argument("--quick", action="store_true", help="small sizes (minutes); default: full size (hours)")
@@ -52,6 +65,8 @@ def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str,
                         "DIR/results.md below full size)")
     p.add_argument("--only", nargs="+", default=[], metavar="NAME", choices=list(EXPERIMENT_NAMES),
                    help=f"run only these experiments ({', '.join(EXPERIMENT_NAMES)})")
+    p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                   help="experiments run in parallel in N worker processes (default: the number of CPUs)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return {"reproduce": _reproduce}

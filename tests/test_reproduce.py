@@ -1,11 +1,17 @@
-"""Tests of the reproduction driver (neurobias.reproduce) and ``neurobias reproduce``, at the tiny size.
+"""Tests of the reproduction driver (neurobias.reproduce) and ``neurobias reproduce``.
 
-The quick setting (``make reproduce QUICK=1``) takes minutes; CI runs every
-experiment through the same code at the ``tiny`` size instead.
+Most run every experiment through the driver at the ``tiny`` size; one runs
+``make reproduce QUICK=1``'s command (the quick setting, minutes) into a
+temporary folder.
 """
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +49,81 @@ def test_only_runs_the_named_experiment(tmp_path):
         reproduce(size="tiny", out=tmp_path, only=["nope"], progress=False)
     with pytest.raises(InputError, match="`size`"):
         get_settings("huge")
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(InputError, match="`jobs`"):
+            reproduce(size="tiny", out=tmp_path, only=["sine"], jobs=bad, progress=False)
+
+
+def _claims_rows(doc: Path) -> list[str]:
+    start, end = markers(SECTION_KEY)
+    section = doc.read_text().split(start)[1].split(end)[0]
+    return [line for line in section.splitlines() if re.match(r"\| .* \| (same|different|not comparable) \|", line)]
+
+
+def test_parallel_jobs_give_the_results_of_one_process(tmp_path):
+    """Experiments seed their own generators: running them in 2 worker processes changes no number."""
+    names = ["sine", "reaching", "width"]
+    one = reproduce(size="tiny", out=tmp_path / "one", only=names, jobs=1, progress=False)
+    two = reproduce(size="tiny", out=tmp_path / "two", only=names, jobs=2, progress=False)
+    assert [o.name for o in two] == [o.name for o in one] == ["width", "sine", "reaching"]
+    assert [o.claims for o in two] == [o.claims for o in one]
+    assert [o.markdown for o in two] == [o.markdown for o in one]
+    for o in two:
+        assert o.wall_s > 0 and o.cpu_s > 0
+        for stem, path in o.figures.items():
+            assert Path(path) == tmp_path / "two" / f"{stem}.png"
+            assert Path(path).read_bytes() == (tmp_path / "one" / f"{stem}.png").read_bytes()
+    assert _claims_rows(tmp_path / "two" / "results.md") == _claims_rows(tmp_path / "one" / "results.md")
+    assert "with 2 worker processes" in (tmp_path / "two" / "results.md").read_text()
+
+
+def test_only_reruns_one_experiment_and_keeps_the_stored_others(tmp_path):
+    out = tmp_path / "img"
+    first = reproduce(size="tiny", out=out, only=["sine", "reaching"], progress=False)
+    stored = json.loads((out / "outcomes" / "sine.json").read_text())
+    assert stored["size"] == "tiny" and stored["claims"] == [vars(c) for c in first[0].claims]
+    doc = out / "results.md"
+    rows_before = _claims_rows(doc)
+    again = reproduce(size="tiny", out=out, only=["reaching"], progress=False)
+    assert [o.name for o in again] == ["reaching"]
+    text = doc.read_text()
+    assert _claims_rows(doc) == rows_before  # sine kept from the first call; reaching redone, same numbers
+    assert re.search(r"sine \d+ / \d+ s \(measured \d{4}-\d\d-\d\d by an earlier call\)", text)
+    assert re.search(r"reaching \d+ / \d+ s[,.](?! \(measured)", text)  # measured by this call
+    assert "Not in this section: width, multitask, vanderpol, lorenz" in text
+    # an outcome stored at other settings, or whose figure is gone, is not used
+    stored["settings"] = "0" * 16
+    (out / "outcomes" / "sine.json").write_text(json.dumps(stored))
+    reproduce(size="tiny", out=out, only=["reaching"], progress=False)
+    assert "Not in this section: width, multitask, sine, vanderpol, lorenz" in doc.read_text()
+    assert "williams_sine" not in doc.read_text()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="make and a POSIX shell")
+def test_make_reproduce_quick_runs_every_experiment(tmp_path):
+    """``make reproduce QUICK=1``'s command, into a temporary folder instead of runs/reproduce-quick/."""
+    root = Path(__file__).resolve().parents[1]
+    dry = subprocess.run(["make", "-n", "reproduce", "QUICK=1", "STAMP=/dev/null"], cwd=root, capture_output=True,
+                         text=True, check=True).stdout
+    assert re.search(r"neurobias reproduce --quick( |$)", dry), dry
+    exe = Path(sys.executable).with_name("neurobias")
+    proc = subprocess.run([str(exe), "reproduce", "--quick", "--jobs", "2", "--no-progress", "--out", str(tmp_path)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=1200,
+                          env={**os.environ, "PYTHONWARNINGS": "error::RuntimeWarning"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = tmp_path / "results.md"
+    text = doc.read_text()
+    assert "Quick setting" in text and "with 2 worker processes" in text
+    rows = _claims_rows(doc)
+    assert len(rows) == len(proc.stdout.strip().splitlines()) >= len(EXPERIMENTS)
+    for name in EXPERIMENTS:
+        assert (tmp_path / f"williams_{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (tmp_path / "outcomes" / f"{name}.json").is_file()
+    # the quick setting's width curve: bias-only accuracy on digits rises with width
+    width_row = next(r for r in rows if r.startswith("| bias-only accuracy rises with width") and "(digits)" in r)
+    first, last = (float(v) for v in re.findall(r"bias-only (\d+\.\d)% at width", width_row)
+                   + re.findall(r"-> (\d+\.\d)% at", width_row))
+    assert last > first + 10, width_row
 
 
 def test_cli_reproduce(tmp_path, capsys):
@@ -51,6 +132,9 @@ def test_cli_reproduce(tmp_path, capsys):
     assert main(["reproduce", "--quick", "--size", "full"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("neurobias: error: `--quick` and `--size full`") and err.count("\n") == 1
+    assert main(["reproduce", "--quick", "--jobs", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--jobs: expected a positive integer, got '0'" in err and err.count("\n") == 1
     with pytest.raises(SystemExit) as exc:
         main(["reproduce", "--help"])
     assert exc.value.code == 0

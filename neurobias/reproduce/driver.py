@@ -1,10 +1,15 @@
 """Run the reproduction of Williams et al. (2024) and write its section of a results document."""
 from __future__ import annotations
 
+import hashlib
+import json
+import multiprocessing
 import os
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -12,11 +17,14 @@ import matplotlib
 import torch
 from tqdm.auto import tqdm
 
+from neurobias._threads import one_thread
+from neurobias._version import __version__
 from neurobias.errors import InputError
 from neurobias.io.figures import save_figure
+from neurobias.io.files import atomic_write_text
 from neurobias.io.results_doc import write_section
 from neurobias.reproduce.feedforward_experiments import multitask, width_scaling
-from neurobias.reproduce.outcome import Outcome
+from neurobias.reproduce.outcome import Claim, Outcome
 from neurobias.reproduce.recurrent_experiments import lorenz_forecast, reaching, sine, vanderpol_gain
 from neurobias.reproduce.settings import EXPERIMENT_NAMES, Settings, get_settings
 
@@ -40,28 +48,66 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, 1 torch thread per process"
+
+
 def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wall_s: float,
-           figure_paths: dict[str, str], cpu_s: float | None = None) -> str:
-    """The Markdown section: setting, command, wall time, the claims table, then each experiment's tables and figures."""
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, 1 torch thread"
+           figure_paths: Mapping[str, str], jobs: int = 1, earlier: Mapping[str, str] | None = None,
+           missing: Sequence[str] = ()) -> str:
+    """The Markdown section: setting, command, wall time, the claims table, then each experiment's tables and figures.
+
+    Parameters
+    ----------
+    outcomes : sequence of Outcome
+        In the order they appear.
+    settings : Settings
+    command : str
+        The command recorded in the section.
+    wall_s : float
+        Wall time of the call that wrote the section, in seconds.
+    figure_paths : mapping of str to str
+        Figure stem to its path relative to the document.
+    jobs : int
+        Worker processes of that call.
+    earlier : mapping of str to str, optional
+        Experiments whose outcome comes from an earlier call, to the date it was measured.
+    missing : sequence of str
+        Experiments neither run by this call nor stored by an earlier one.
+    """
+    earlier = dict(earlier or {})
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     size_note = {
         "full": "**Full size.**",
         "quick": "**Quick setting (small sizes): these numbers are NOT the full-size reproduction**; run "
-                 "`make reproduce` for that (estimated a few hours on 2 cores, see docs/williams.md).",
+                 "`make reproduce` for that (a few hours on 2 cores, see docs/williams.md).",
         "medium": "**Medium setting: larger than quick but still NOT the full-size reproduction**; run "
-                  "`make reproduce` for that (estimated a few hours on 2 cores, see docs/williams.md).",
+                  "`make reproduce` for that (a few hours on 2 cores, see docs/williams.md).",
         "tiny": "**Tiny setting (test size): numbers are meaningless except as a smoke test.**",
     }[settings.name]
+
+    def timing(o: Outcome) -> str:
+        cpu = f" / {o.cpu_s:.0f}" if o.cpu_s else ""
+        return f"{o.name} {o.wall_s:.0f}{cpu} s" + (f" (measured {earlier[o.name]} by an earlier call)"
+                                                     if o.name in earlier else "")
+
+    total_cpu = sum(o.cpu_s for o in outcomes if o.name not in earlier)
     lines = [
         "## Reproduction of Williams et al. 2024 (arXiv:2407.00957)", "",
         f"{size_note} Setting `{settings.name}`; what each setting trains is in `neurobias/reproduce/settings.py` "
         "and what we chose where the paper's setup is unknown is in `docs/williams.md`.", "",
         "Command (repository root):", "", "```", command, "```", "",
-        f"Wall time **{wall_s:.0f} s** in all ({', '.join(f'{o.name} {o.wall_s:.0f} s' for o in outcomes)})"
-        + (f", CPU time of the process {cpu_s:.0f} s" if cpu_s is not None else "")
-        + f" on {machine}; measured {when}. (Wall time depends on what else runs on the machine; CPU time much less.)",
+        f"Wall time **{wall_s:.0f} s** for the call, with {jobs} worker process{'es' if jobs > 1 else ''}"
+        + (f" (CPU time {total_cpu:.0f} s)" if total_cpu else "")
+        + f", on {_machine()}; measured {when}. Per experiment, wall / CPU time: "
+        + ", ".join(timing(o) for o in outcomes) + ". Each experiment runs in one process on one torch thread, "
+        "so its CPU time is what it costs on an idle core; its wall time grows with what else runs on the machine.",
         "",
+    ]
+    if missing:
+        lines += [f"Not in this section: {', '.join(missing)} (run `neurobias reproduce --size {settings.name} "
+                  f"--only {' '.join(missing)}`).", ""]
+    lines += [
         "### Claims", "",
         "Every row is measured by the command above; the verdict is computed from the measured numbers by the "
         "criterion in the last column.", "",
@@ -77,11 +123,66 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
     return "\n".join(lines) + "\n"
 
 
+def _settings_key(settings: Settings) -> str:
+    return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+
+
+def _store_outcome(path: Path, outcome: Outcome, settings: Settings) -> None:
+    """Write one finished experiment (claims, Markdown, times, figure files) as JSON."""
+    record = {
+        "name": outcome.name, "title": outcome.title, "claims": [asdict(c) for c in outcome.claims],
+        "markdown": outcome.markdown, "figures": {stem: Path(f).name for stem, f in outcome.figures.items()},
+        "wall_s": outcome.wall_s, "cpu_s": outcome.cpu_s, "size": settings.name,
+        "settings": _settings_key(settings), "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "neurobias": __version__,
+    }
+    atomic_write_text(path, json.dumps(record, indent=1))
+
+
+def _load_outcome(path: Path, settings: Settings, out_dir: Path) -> tuple[Outcome, str] | None:
+    """The stored outcome at ``path`` and its date, if it was measured with ``settings`` and its figures exist."""
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+        if rec["size"] != settings.name or rec["settings"] != _settings_key(settings):
+            return None
+        figures = {stem: out_dir / name for stem, name in rec["figures"].items()}
+        if not all(f.is_file() for f in figures.values()):
+            return None
+        outcome = Outcome(name=rec["name"], title=rec["title"], claims=tuple(Claim(**c) for c in rec["claims"]),
+                          markdown=rec["markdown"], figures=figures, wall_s=float(rec["wall_s"]),
+                          cpu_s=float(rec["cpu_s"]))
+        return outcome, str(rec["measured"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _run_one(name: str, size: str, out_dir: str, progress: bool) -> Outcome:
+    """Run one experiment, save its figures in ``out_dir``; the outcome's figures become the PNG paths.
+
+    A module-level function, so that it can run in a worker process.
+    """
+    matplotlib.use("Agg")
+    one_thread()
+    settings = get_settings(size)
+    c0 = time.process_time()
+    outcome = EXPERIMENTS[name](settings, progress=progress)
+    cpu = time.process_time() - c0
+    paths = {stem: save_figure(fig, Path(out_dir) / f"{stem}.png", dpi=110) for stem, fig in outcome.figures.items()}
+    return replace(outcome, figures=paths, cpu_s=cpu)
+
+
 def reproduce(
     *, size: str = "quick", out: str | os.PathLike | None = None, doc: str | os.PathLike | None = None,
-    only: Sequence[str] | None = None, command: str = "neurobias reproduce", progress: bool = True,
+    only: Sequence[str] | None = None, jobs: int = 1, command: str = "neurobias reproduce", progress: bool = True,
 ) -> list[Outcome]:
     """Run the experiments and write figures and the ``williams`` section of a results document.
+
+    Every finished experiment is also stored as JSON under ``<out>/outcomes/``
+    (``runs/reproduce-full/outcomes/`` for the full size with the default
+    ``out``).  A call with ``only`` reruns those experiments and writes a
+    section that also holds the stored outcomes of the others, where they
+    were measured at the same settings and their figures exist: one
+    experiment can be redone without redoing the hours of the rest.
 
     Parameters
     ----------
@@ -95,32 +196,77 @@ def reproduce(
         ``docs/results.md`` for ``full``, ``<out>/results.md`` otherwise.
     only : sequence of str, optional
         Names of the experiments to run (keys of :data:`EXPERIMENTS`); all by default.
+    jobs : int
+        Worker processes; above 1, experiments run in parallel in separate
+        processes (one torch thread each), submitted in the order of
+        :data:`EXPERIMENTS` (the longest first at full size). Results do not
+        depend on it: every experiment seeds its own generators.
     command : str
         The command recorded in the document.
     progress : bool
-        Progress bars.
+        Progress bars (with ``jobs > 1`` one bar over experiments only).
 
     Returns
     -------
     list of Outcome
+        The experiments run by this call, in the order of :data:`EXPERIMENTS`;
+        their ``figures`` map each figure stem to the PNG file written.
     """
     settings = get_settings(size)
-    names = list(EXPERIMENTS) if not only else list(only)
-    unknown = [n for n in names if n not in EXPERIMENTS]
+    names = list(EXPERIMENTS) if not only else [n for n in EXPERIMENTS if n in set(only)]
+    unknown = [n for n in (only or ()) if n not in EXPERIMENTS]
     if unknown:
         raise InputError(f"`only` must name experiments among {', '.join(EXPERIMENTS)}; got {', '.join(unknown)}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise InputError(f"`jobs` must be a positive integer; got {jobs!r}")
     out_dir = Path(out) if out is not None else Path("docs/img" if size == "full" else f"runs/reproduce-{size}")
     doc_path = Path(doc) if doc is not None else (Path("docs/results.md") if size == "full" else out_dir / "results.md")
+    store = (Path("runs/reproduce-full") if size == "full" and out is None else out_dir) / "outcomes"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store.mkdir(parents=True, exist_ok=True)
     matplotlib.use("Agg")
-    t0, c0 = time.perf_counter(), time.process_time()
-    outcomes, paths = [], {}
-    for name in tqdm(names, desc="reproduce", unit="experiment", disable=not progress):
-        outcome = EXPERIMENTS[name](settings, progress=progress)
-        for stem, fig in outcome.figures.items():
-            path = save_figure(fig, out_dir / f"{stem}.png", dpi=110)
-            paths[stem] = os.path.relpath(path, doc_path.parent)
-        outcomes.append(outcome)
-    body = render(outcomes, settings=settings, command=command, wall_s=time.perf_counter() - t0, figure_paths=paths,
-                  cpu_s=time.process_time() - c0)
+    jobs = min(jobs, len(names))
+    t0 = time.perf_counter()
+    done: dict[str, Outcome] = {}
+    if jobs == 1:
+        for name in tqdm(names, desc="reproduce", unit="experiment", disable=not progress):
+            done[name] = _run_one(name, size, str(out_dir), progress)
+            _store_outcome(store / f"{name}.json", done[name], settings)
+    else:
+        errors = []
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool, \
+                tqdm(total=len(names), desc="reproduce", unit="experiment", disable=not progress) as bar:
+            futures = {pool.submit(_run_one, name, size, str(out_dir), False): name for name in names}
+            for fut in as_completed(futures):
+                name = futures[fut]
+                try:
+                    done[name] = fut.result()
+                except Exception as exc:  # noqa: BLE001 - the others go on; raised below
+                    errors.append((name, exc))
+                else:
+                    _store_outcome(store / f"{name}.json", done[name], settings)
+                bar.set_postfix_str(name)
+                bar.update()
+        if errors:
+            name, exc = errors[0]
+            failed = ", ".join(n for n, _ in errors)
+            raise RuntimeError(f"experiment(s) {failed} failed (the others are stored in {store}; rerun with "
+                               f"--only {' '.join(n for n, _ in errors)}): {name}: {exc}") from exc
+    wall = time.perf_counter() - t0
+    outcomes, earlier, missing = [], {}, []
+    for name in EXPERIMENTS:
+        if name in done:
+            outcomes.append(done[name])
+            continue
+        stored = _load_outcome(store / f"{name}.json", settings, out_dir)
+        if stored is None:
+            missing.append(name)
+        else:
+            outcomes.append(stored[0])
+            earlier[name] = stored[1]
+    paths = {stem: os.path.relpath(f, doc_path.parent) for o in outcomes for stem, f in o.figures.items()}
+    body = render(outcomes, settings=settings, command=command, wall_s=wall, figure_paths=paths, jobs=jobs,
+                  earlier=earlier, missing=missing)
     write_section(doc_path, SECTION_KEY, body)
-    return outcomes
+    return [done[name] for name in names]

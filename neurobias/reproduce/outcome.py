@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
@@ -63,15 +64,20 @@ class Outcome:
     claims : tuple of Claim
     markdown : str
         Tables and notes of the experiment's subsection (without its heading).
-    figures : dict of str to Figure
-        Figures by file stem (``williams_<name>...``).
+    figures : dict of str to Figure or Path
+        Figures by file stem (``williams_<name>...``): an experiment function
+        returns matplotlib Figures; :func:`~neurobias.reproduce.reproduce`
+        returns the paths of the PNG files it wrote instead.
     wall_s : float
         Wall time of the experiment in seconds.
+    cpu_s : float
+        CPU time of the process that ran it, in seconds (0 where not measured).
     """
 
     name: str
     title: str
     claims: tuple[Claim, ...]
     markdown: str
-    figures: dict[str, Figure] = field(default_factory=dict)
+    figures: dict[str, Figure | Path] = field(default_factory=dict)
     wall_s: float = 0.0
+    cpu_s: float = 0.0
