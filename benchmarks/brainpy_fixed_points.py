@@ -32,6 +32,11 @@ Usage::
     python benchmarks/brainpy_fixed_points.py            # N = 64, 256 (k = 5), then k = 1..5 at N = 256
     python benchmarks/brainpy_fixed_points.py --quick    # N = 64 only, small budgets (about a minute)
     python benchmarks/brainpy_fixed_points.py --sizes 64 256 1024 --json out.json
+    python benchmarks/brainpy_fixed_points.py --plot-only benchmarks/results/brainpy_fixed_points_*.json
+
+Writes the rows to ``benchmarks/results/brainpy_fixed_points[_quick].json`` and
+a figure (wall time and fixed points found, per engine and case) to
+``docs/img/bench_brainpy_fixed_points[_quick].png`` unless told otherwise.
 """
 from __future__ import annotations
 
@@ -39,7 +44,9 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -98,6 +105,38 @@ def run_case(n_units: int, n_core: int, n_candidates: int, brainpy_iters: int, n
     return rows
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def figure(rows: list[dict], path: Path) -> None:
+    """Wall time (left) and the fraction of the known fixed points found (right), per case and engine."""
+    from matplotlib.figure import Figure
+
+    from neurobias.io.figures import save_figure
+
+    cases = sorted({(r["N"], r["k"]) for r in rows})
+    engines = list(dict.fromkeys(r["engine"] for r in rows))
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    ax_t, ax_f = fig.subplots(1, 2)
+    width = 0.8 / max(1, len(engines))
+    x = np.arange(len(cases))
+    for e, engine in enumerate(engines):
+        by_case = {(r["N"], r["k"]): r for r in rows if r["engine"] == engine}
+        wall = [by_case[c]["wall_s"] if c in by_case else np.nan for c in cases]
+        found = [by_case[c]["found"] / by_case[c]["known"] if c in by_case else np.nan for c in cases]
+        ax_t.bar(x + e * width, wall, width, label=engine)
+        ax_f.bar(x + e * width, found, width, label=engine)
+    labels = [f"N={n}\nk={k} ({3 ** k} fps)" for n, k in cases]
+    for ax in (ax_t, ax_f):
+        ax.set_xticks(x + width * (len(engines) - 1) / 2, labels)
+    ax_t.set(ylabel="wall time (s)", title="time per call")
+    ax_f.set(ylim=(0, 1.05), ylabel="known fixed points found (fraction)",
+             title="recall (float32 BrainPy returns slow points only: 0)")
+    fig.legend(*ax_t.get_legend_handles_labels(), loc="outside lower center", ncols=len(engines), frameon=False,
+               fontsize=8)
+    save_figure(fig, path, dpi=110)
+
+
 def fmt(v: float) -> str:
     return "-" if not np.isfinite(v) else f"{v:.0e}"
 
@@ -141,8 +180,19 @@ def main() -> None:
     parser.add_argument("--num-batch", type=int, default=1000,
                         help="SlowPointFinder steps per jitted batch (BrainPy re-traces each batch)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    parser.add_argument("--json", default=None,
+                        help="JSON file of the rows (default benchmarks/results/brainpy_fixed_points[_quick].json)")
+    parser.add_argument("--figure", default=None,
+                        help="figure (default docs/img/bench_brainpy_fixed_points[_quick].png)")
+    parser.add_argument("--plot-only", nargs="+", default=None, metavar="JSON",
+                        help="draw the figure from these result files (their rows together), run nothing")
     args = parser.parse_args()
+    if args.plot_only:
+        rows = [r for f in args.plot_only for r in json.loads(Path(f).read_text(encoding="utf-8"))["rows"]]
+        fig_path = Path(args.figure) if args.figure else ROOT / "docs" / "img" / "bench_brainpy_fixed_points.png"
+        figure(rows, fig_path)
+        print(f"figure: {fig_path}")
+        return
     sizes = args.sizes if args.sizes is not None else ([64] if args.quick else [64, 256])
     cores = args.cores if args.cores is not None else ([1, 2, 3] if args.quick else [1, 2, 3, 4])
     growth_n = args.growth_size if args.growth_size is not None else (64 if args.quick else 256)
@@ -162,9 +212,15 @@ def main() -> None:
         rows.extend(new)
     print(f"\ntotal {time.perf_counter() - t_all:.0f} s; machine at the end: {machine()}\n")
     print(table(rows))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"machine": machine(), "rows": rows}, fh, indent=1)
+    from neurobias.io.files import atomic_write_text
+
+    suffix = "_quick" if args.quick else ""
+    json_path = Path(args.json) if args.json else ROOT / "benchmarks" / "results" / f"brainpy_fixed_points{suffix}.json"
+    fig_path = Path(args.figure) if args.figure else ROOT / "docs" / "img" / f"bench_brainpy_fixed_points{suffix}.png"
+    atomic_write_text(json_path, json.dumps({"machine": machine(), "command": "python " + " ".join(
+        [os.path.relpath(__file__, ROOT), *sys.argv[1:]]), "rows": rows}, indent=1) + "\n")
+    figure(rows, fig_path)
+    print(f"results: {json_path}\nfigure: {fig_path}")
 
 
 if __name__ == "__main__":
