@@ -119,7 +119,8 @@ def test_full_mode_trains_the_weights(tiny_circuit):
     assert np.max(np.abs(r.circuit.W_out - tiny_circuit.W_out)) > 1e-4
     assert np.max(np.abs(r.tonic)) > 1e-4
     assert r.circuit.W_rec.dtype == np.float64 and not r.circuit.W_rec.flags.writeable
-    assert r.circuit.seed == tiny_circuit.seed
+    assert r.circuit.seed == tiny_circuit.seed  # the seed of the initial draw
+    assert r.circuit.connectivity == f"{tiny_circuit.connectivity}, then W_rec, W_in, W_out, b_out trained (full mode)"
 
 
 def test_readout_mode_keeps_tonic_at_init_and_recurrence_fixed(tiny_circuit):
@@ -133,6 +134,7 @@ def test_readout_mode_keeps_tonic_at_init_and_recurrence_fixed(tiny_circuit):
     assert_identical(r.circuit.W_in, tiny_circuit.W_in)
     assert np.max(np.abs(r.circuit.W_out - tiny_circuit.W_out)) > 1e-4
     assert r.loss[-1] < r.loss[0]
+    assert r.circuit.connectivity == f"{tiny_circuit.connectivity}, then W_out, b_out trained (readout mode)"
 
 
 def test_bias_plus_readout_mode(tiny_circuit):

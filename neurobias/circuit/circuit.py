@@ -80,9 +80,11 @@ class Circuit:
     input_names, output_names : tuple of str
         Channel names.
     seed : int or None
-        Seed the weights were drawn from (None for user weights).
+        Seed the (initial) weights were drawn from (None for user weights).
     connectivity : str
-        How ``W_rec`` was made (``gaussian``, ``sparse``, ``dale``, ``uniform``, ``user``).
+        How ``W_rec`` was made (``gaussian``, ``sparse``, ``dale``, ``uniform``, ``user``); after training
+        in a mode that changes weights, followed by which ones, e.g. ``"gaussian, then W_rec, W_in, W_out
+        trained (full mode)"``.
     """
 
     W_rec: np.ndarray

@@ -136,4 +136,7 @@ class CircuitModel(nn.Module):
         trained = TRAINED_WEIGHTS[self.mode][0]
         if not trained:
             return circuit
-        return circuit.replace(**{n: getattr(self, n).detach().cpu().double().numpy() for n in trained})
+        weights = {n: getattr(self, n).detach().cpu().double().numpy() for n in trained}
+        # the seed now names only the initial draw: the label says which weights training changed
+        label = f"{circuit.connectivity}, then {', '.join(trained)} trained ({self.mode} mode)"
+        return circuit.replace(**weights, connectivity=label)
