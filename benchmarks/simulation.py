@@ -22,9 +22,11 @@ run.  torch runs on one intra-op thread (neurobias never raises it: see
 ``neurobias/_threads.py``); JAX and BrainPy use XLA's own thread pool.
 
 Writes ``benchmarks/results/simulation.json``, ``docs/img/bench_simulation.png``
-and the ``simulation`` section of ``docs/performance.md``.
+and the ``simulation`` section of ``docs/performance.md`` (``--results``,
+``--figure`` and ``--doc`` choose other files).
 
-Usage: ``python benchmarks/simulation.py [--quick] [--repeats 3]``
+Usage: ``python benchmarks/simulation.py [--quick] [--repeats 3] [--sizes N ...] [--batches B ...] [--steps T]
+[--results FILE] [--figure FILE] [--doc FILE]``
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
+IMG = ROOT / "docs" / "img"
 PERFORMANCE = ROOT / "docs" / "performance.md"
 G, TAU, DT = 1.5, 10.0, 1.0
 
@@ -93,12 +96,27 @@ def median(values: list[float]) -> float:
     return float(statistics.median(values))
 
 
-def write_json(name: str, payload: dict[str, object]) -> Path:
+def write_json(path: Path, payload: dict[str, object]) -> Path:
     from neurobias.io.files import atomic_write_text
 
-    path = RESULTS / f"{name}.json"
     atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
     return path
+
+
+def add_output_options(parser: argparse.ArgumentParser, name: str) -> None:
+    """``--results``, ``--figure`` and ``--doc`` of the benchmark ``name`` (defaults: the repository's files)."""
+    parser.add_argument("--results", type=Path, default=RESULTS / f"{name}.json", metavar="FILE",
+                        help=f"JSON file of the results (default benchmarks/results/{name}.json)")
+    parser.add_argument("--figure", type=Path, default=IMG / f"bench_{name}.png", metavar="FILE",
+                        help=f"figure (default docs/img/bench_{name}.png)")
+    parser.add_argument("--doc", type=Path, default=PERFORMANCE, metavar="FILE",
+                        help=f"Markdown file whose '{name}' section is replaced (default docs/performance.md)")
+
+
+def shown(path: Path) -> str:
+    """``path`` as the report names it: relative to the repository when inside it."""
+    path = Path(path).resolve()
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
 def command_line() -> str:
@@ -265,7 +283,7 @@ def figure(rows: list[dict[str, object]], path: Path) -> None:
     save_figure(fig, path)
 
 
-def report(payload: dict[str, object]) -> str:
+def report(payload: dict[str, object], results: Path, figure_path: Path) -> str:
     rows = payload["rows"]
     lines = [
         "## Simulation throughput",
@@ -275,7 +293,7 @@ def report(payload: dict[str, object]) -> str:
         "tanh, Euler, float32, the whole trajectory returned (except `brainpy_none`). "
         "torch runs on one intra-op thread and `neurobias.simulate` splits the batch over "
         f"{payload['threads']} Python thread(s); JAX/BrainPy use XLA's thread pool. "
-        "Raw numbers: `benchmarks/results/simulation.json`; figure: `docs/img/bench_simulation.png`.",
+        f"Raw numbers: `{shown(results)}`; figure: `{shown(figure_path)}`.",
         "",
         "| N | batch | matmuls alone (s) | matmuls, 1 thread (s) | simulate (s) | integrate (s) "
         "| integrate, 1 thread (s) | JAX scan (s) | DSRunner none (s) | DSRunner record (s) | naive torch (s) "
@@ -334,20 +352,27 @@ def report(payload: dict[str, object]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report-only", action="store_true",
-                        help="rewrite the docs section and figure from benchmarks/results/simulation.json")
+                        help="rewrite the --doc section and the --figure from the --results JSON, run nothing")
     parser.add_argument("--quick", action="store_true", help="N = 256, 512 at batch 64 only")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, metavar="N",
+                        help="circuit sizes (default 256 512 2048; --quick: 256 512)")
+    parser.add_argument("--batches", type=int, nargs="+", default=None, metavar="B",
+                        help="batch sizes, each run with every N (default 64 256; --quick: 64)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds after the warm-up (default 3)")
+    parser.add_argument("--steps", type=int, default=1000, help="time steps T of every run (default 1000)")
+    add_output_options(parser, "simulation")
     args = parser.parse_args()
     if args.report_only:
         from neurobias.io.results_doc import write_section
 
-        payload = json.loads((RESULTS / "simulation.json").read_text())
-        figure(payload["rows"], ROOT / "docs" / "img" / "bench_simulation.png")
-        write_section(PERFORMANCE, "simulation", report(payload))
+        payload = json.loads(Path(args.results).read_text(encoding="utf-8"))
+        figure(payload["rows"], args.figure)
+        write_section(args.doc, "simulation", report(payload, args.results, args.figure))
         return
     info = machine_info()
-    sizes = [(256, 64), (512, 64)] if args.quick else [(n, b) for n in (256, 512, 2048) for b in (64, 256)]
+    ns = args.sizes or ([256, 512] if args.quick else [256, 512, 2048])
+    batches = args.batches or ([64] if args.quick else [64, 256])
+    sizes = [(n, b) for n in ns for b in batches]
     rows: list[dict[str, object]] = []
     for n, b in sizes:
         variants = {**torch_variants(n, b, args.steps), **jax_variants(n, b, args.steps)}
@@ -362,12 +387,12 @@ def main() -> None:
     payload = {"machine": info, "command": command_line(), "repeats": args.repeats, "T": args.steps,
                "threads": CPU_THREADS, "rows": rows, "agreement_max_abs": check_agreement(agree_n, 8, 200),
                "agreement_N": agree_n}
-    path = write_json("simulation", payload)
-    figure(rows, ROOT / "docs" / "img" / "bench_simulation.png")
+    path = write_json(args.results, payload)
+    figure(rows, args.figure)
     from neurobias.io.results_doc import write_section
 
-    write_section(PERFORMANCE, "simulation", report(payload))
-    print(f"results: {path}\nfigure: docs/img/bench_simulation.png\nsection `simulation` of {PERFORMANCE}")
+    write_section(args.doc, "simulation", report(payload, args.results, args.figure))
+    print(f"results: {path}\nfigure: {args.figure}\nsection `simulation` of {args.doc}")
 
 
 if __name__ == "__main__":

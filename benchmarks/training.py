@@ -13,9 +13,12 @@
   fixed), with the fitted log-log slopes.
 
 Writes ``benchmarks/results/training.json``, ``docs/img/bench_training.png``
-and the ``training`` section of ``docs/performance.md``.
+and the ``training`` section of ``docs/performance.md`` (``--results``,
+``--figure`` and ``--doc`` choose other files).  The sizes of each part have
+options (``--mode-*``, ``--memory-*``, ``--growth-*``; see ``--help``), the
+defaults being the sizes above.
 
-Usage: ``python benchmarks/training.py [--quick] [--repeats 5]``
+Usage: ``python benchmarks/training.py [--quick] [--repeats 5] [--results FILE] [--figure FILE] [--doc FILE]``
 """
 from __future__ import annotations
 
@@ -31,13 +34,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from simulation import (  # noqa: E402 - the shared helpers of the benchmarks
-    PERFORMANCE,
-    ROOT,
+    add_output_options,
     command_line,
     interleaved,
     machine_info,
     machine_line,
     median,
+    shown,
     write_json,
 )
 
@@ -149,7 +152,7 @@ def figure(payload: dict[str, object], path: Path) -> None:
     save_figure(fig, path)
 
 
-def report(p: dict[str, object]) -> str:
+def report(p: dict[str, object], results: Path, figure_path: Path) -> str:
     modes, mem = p["modes"], p["memory"]
     ratio = modes["bias"]["median_s"] / modes["full"]["median_s"]
     gn, gc = p["growth_N"], p["growth_contexts"]
@@ -158,8 +161,8 @@ def report(p: dict[str, object]) -> str:
         "",
         f"Command: `{p['command']}`. Machine: {machine_line(p['machine'])}. Medians of {p['repeats']} interleaved "
         "rounds after a warm-up; float32, tanh, Euler, one training step = forward through time, backward through "
-        "time and an Adam step. Raw numbers: `benchmarks/results/training.json`; figure: "
-        "`docs/img/bench_training.png`.",
+        f"time and an Adam step. Raw numbers: `{shown(results)}`; figure: "
+        f"`{shown(figure_path)}`.",
         "",
         "| step | median (s) |",
         "|---|---|",
@@ -194,7 +197,26 @@ def report(p: dict[str, object]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller growth grids")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds after the warm-up (default 5)")
+    sizes = parser.add_argument_group("sizes")
+    sizes.add_argument("--mode-size", type=int, default=512, metavar="N", help="N of bias vs full (default 512)")
+    sizes.add_argument("--mode-batch", type=int, default=64, metavar="B", help="batch of bias vs full (default 64)")
+    sizes.add_argument("--mode-steps", type=int, default=200, metavar="T", help="T of bias vs full (default 200)")
+    sizes.add_argument("--memory-size", type=int, default=512, metavar="N", help="N of the memory runs (default 512)")
+    sizes.add_argument("--memory-batch", type=int, default=64, metavar="B",
+                       help="batch of the memory runs (default 64)")
+    sizes.add_argument("--memory-steps", type=int, default=2000, metavar="T",
+                       help="T of the memory runs (default 2000)")
+    sizes.add_argument("--memory-chunk", type=int, default=50, metavar="C",
+                       help="checkpoint_chunk of the checkpointed memory run (default 50)")
+    sizes.add_argument("--growth-sizes", type=int, nargs="+", default=None, metavar="N",
+                       help="N values of the growth with N, at batch 64; at least 3, the smallest left out of the "
+                            "slope (default 64 128 256 512 1024; --quick: up to 512)")
+    sizes.add_argument("--growth-contexts", type=int, nargs="+", default=None, metavar="C",
+                       help="numbers of contexts of the growth with contexts, at N = 256, 4 trials each; at least 2 "
+                            "(default 1 2 4 8 16; --quick: up to 8)")
+    sizes.add_argument("--growth-steps", type=int, default=100, metavar="T", help="T of the growth runs (default 100)")
+    add_output_options(parser, "training")
     parser.add_argument("--memory-child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=512, help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=64, help=argparse.SUPPRESS)
@@ -203,20 +225,24 @@ def main() -> None:
     if args.memory_child is not None:
         memory_child(args.memory_child, args.n, args.batch, args.steps)
         return
+    Ns = args.growth_sizes or ([64, 128, 256, 512] if args.quick else [64, 128, 256, 512, 1024])
+    Cs = args.growth_contexts or ([1, 2, 4, 8] if args.quick else [1, 2, 4, 8, 16])
+    if len(Ns) < 3:
+        parser.error("--growth-sizes: at least 3 values (the slope leaves out the smallest)")
+    if len(Cs) < 2:
+        parser.error("--growth-contexts: at least 2 values")
     info = machine_info()
-    n, batch, T = 512, 64, 200
+    n, batch, T = args.mode_size, args.mode_batch, args.mode_steps
     fns = {mode: step_fn(n, 1, batch, T, mode)[0] for mode in ("bias", "full")}
     times = interleaved(fns, args.repeats)
     modes = {m: {"median_s": median(ts), "times_s": ts} for m, ts in times.items()}
     print(f"bias {modes['bias']['median_s']:.3f} s, full {modes['full']['median_s']:.3f} s", flush=True)
-    mem = memory(512, 64, 2000, 50)
+    mem = memory(args.memory_size, args.memory_batch, args.memory_steps, args.memory_chunk)
     print(f"memory: {mem['peak_mib_without']:.0f} MiB without, {mem['peak_mib_with']:.0f} MiB with", flush=True)
-    Ns = [64, 128, 256, 512] if args.quick else [64, 128, 256, 512, 1024]
-    growth_T = 100
+    growth_T = args.growth_steps
     fns_n = {str(k): step_fn(k, 1, 64, growth_T, "bias")[0] for k in Ns}
     tn = interleaved(fns_n, args.repeats)
     ms_n = [median(tn[str(k)]) / growth_T * 1e3 for k in Ns]
-    Cs = [1, 2, 4, 8] if args.quick else [1, 2, 4, 8, 16]
     fns_c = {str(c): step_fn(256, c, 4, growth_T, "bias")[0] for c in Cs}
     tc = interleaved(fns_c, args.repeats)
     ms_c = [median(tc[str(c)]) / growth_T * 1e3 for c in Cs]
@@ -227,13 +253,14 @@ def main() -> None:
         "growth_contexts": {"contexts": Cs, "N": 256, "trials": 4, "T": growth_T, "ms_per_step": ms_c,
                             "slope": slope(Cs, ms_c)},
     }
-    path = write_json("training", payload)
-    figure(payload, ROOT / "docs" / "img" / "bench_training.png")
+    path = write_json(args.results, payload)
+    figure(payload, args.figure)
     from neurobias.io.results_doc import write_section
 
-    write_section(PERFORMANCE, "training", report(payload))
-    print(report(payload))
-    print(f"results: {path}")
+    text = report(payload, args.results, args.figure)
+    write_section(args.doc, "training", text)
+    print(text)
+    print(f"results: {path}\nfigure: {args.figure}\nsection `training` of {args.doc}")
 
 
 if __name__ == "__main__":

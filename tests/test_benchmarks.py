@@ -1,0 +1,169 @@
+"""Every benchmark script that ``make bench`` runs runs here at a tiny size, with its outputs redirected.
+
+Each script runs as ``make bench`` runs it: a subprocess started from the
+repository root.  Size options make each run take seconds, and every output
+goes to the test's directory: the JSON (``--results`` or ``--json``), the
+figure (``--figure``) and, for the scripts that write a section of
+``docs/performance.md``, a copy of that file (``--doc``).  The test checks the
+JSON's rows and times, the PNG signature, the replaced section (the rest of
+the copy kept), and that nothing under ``benchmarks/`` or ``docs/`` was
+written: ``git status`` and every file's size and modification time are the
+same before and after.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PERFORMANCE = ROOT / "docs" / "performance.md"
+PNG = b"\x89PNG\r\n\x1a\n"
+WATCHED = ("benchmarks", "docs")
+
+needs_brainpy = pytest.mark.skipif(
+    importlib.util.find_spec("brainpy") is None or importlib.util.find_spec("jax") is None,
+    reason="BrainPy is not installed (pip install 'neurobias[brainpy]'); this benchmark compares against it",
+)
+
+
+def repo_state() -> tuple[dict[str, tuple[int, int]], str | None]:
+    """Size and mtime of every file under ``benchmarks/`` and ``docs/``, and their ``git status`` (None without git)."""
+    files = {}
+    for top in WATCHED:
+        for p in sorted((ROOT / top).rglob("*")):
+            if p.is_file():
+                st = p.stat()
+                files[p.relative_to(ROOT).as_posix()] = (st.st_size, st.st_mtime_ns)
+    status = None
+    if shutil.which("git") and (ROOT / ".git").exists():
+        status = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all", "--",
+                                 *WATCHED], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return files, status
+
+
+def run_bench(script: str, *args: object) -> subprocess.CompletedProcess:
+    """Run ``benchmarks/<script>`` from the repository root; check it leaves ``benchmarks/`` and ``docs/`` alone."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg"}
+    before = repo_state()
+    proc = subprocess.run([sys.executable, f"benchmarks/{script}", *map(str, args)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    after = repo_state()
+    assert proc.returncode == 0, f"{script} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    changed = sorted(k for k in before[0].keys() | after[0].keys() if before[0].get(k) != after[0].get(k))
+    assert not changed, f"{script} wrote into the repository: {changed}"
+    assert before[1] == after[1], f"git status changed:\n{before[1]}\n->\n{after[1]}"
+    return proc
+
+
+def positive(value: object) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value) and value > 0
+
+
+def check_png(path: Path) -> None:
+    assert path.read_bytes()[:8] == PNG, f"{path} is not a PNG"
+
+
+def check_doc(path: Path, key: str, heading: str, results: Path) -> None:
+    """The section ``key`` of the copy ``path`` of docs/performance.md is new; the text around it is kept."""
+    start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
+    old, new = PERFORMANCE.read_text(encoding="utf-8"), path.read_text(encoding="utf-8")
+    assert new.count(start) == 1 and new.count(end) == 1
+    before, rest = new.split(start)
+    section, after = rest.split(end)
+    assert section.strip().startswith(heading)
+    assert f"`{results.resolve()}`" in section  # the section names the results file it was made from
+    if start in old and end in old:
+        assert (before, after) == (old.split(start)[0], old.split(end)[1])
+
+
+def test_fixed_points(tmp_path: Path) -> None:
+    out, fig = tmp_path / "fixed_points.json", tmp_path / "fixed_points.png"
+    run_bench("fixed_points.py", "--sizes", 16, "--cores", 2, "--scaling-cores", 2, "--candidates", 16,
+              "--repeats", 1, "--json", out, "--figure", fig)
+    payload = json.loads(out.read_text(encoding="utf-8"))
+    assert [(r["N"], r["k"]) for r in payload["rows"]] == [(16, 2), (256, 2)]
+    for r in payload["rows"]:
+        assert positive(r["wall_s"]) and r["cpu_s"] >= 0 and r["known"] == 9 and r["false"] == 0
+    check_png(fig)
+
+
+@needs_brainpy
+def test_brainpy_fixed_points(tmp_path: Path) -> None:
+    out, fig = tmp_path / "brainpy.json", tmp_path / "brainpy.png"
+    run_bench("brainpy_fixed_points.py", "--sizes", 8, "--cores", 1, "--growth-size", 8, "--candidates", 16,
+              "--brainpy-iters", 20, "--num-batch", 10, "--float32-iters", 10, "--json", out, "--figure", fig)
+    rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    engines = ["neurobias", "neurobias (same starts only)", "brainpy SlowPointFinder"]
+    assert [(r["N"], r["k"], r["engine"]) for r in rows] == (
+        [(8, 5, e) for e in [*engines, "brainpy SlowPointFinder, float32"]] + [(8, 1, e) for e in engines])
+    assert all(positive(r["wall_s"]) for r in rows)
+    check_png(fig)
+
+
+@needs_brainpy
+def test_simulation(tmp_path: Path) -> None:
+    out, fig, doc = tmp_path / "simulation.json", tmp_path / "simulation.png", tmp_path / "performance.md"
+    shutil.copyfile(PERFORMANCE, doc)
+    run_bench("simulation.py", "--sizes", 16, 24, "--batches", 2, "--steps", 5, "--repeats", 2,
+              "--results", out, "--figure", fig, "--doc", doc)
+    payload = json.loads(out.read_text(encoding="utf-8"))
+    variants = {"neurobias.simulate", "neurobias.integrate", "neurobias.integrate_1thread", "torch_naive", "matmul",
+                "matmul_1thread", "brainpy_record", "brainpy_none", "jax_scan"}
+    for n in (16, 24):
+        rows = [r for r in payload["rows"] if (r["N"], r["batch"], r["T"]) == (n, 2, 5)]
+        assert {r["variant"] for r in rows} == variants and len(rows) == len(variants)
+        for r in rows:
+            assert positive(r["median_s"]) and len(r["times_s"]) == 2 and all(map(positive, r["times_s"]))
+    assert len(payload["rows"]) == 2 * len(variants)
+    assert payload["repeats"] == 2 and payload["T"] == 5
+    assert 0 <= payload["agreement_max_abs"] < 1e-4
+    check_png(fig)
+    check_doc(doc, "simulation", "## Simulation throughput", out)
+    # --report-only redraws the figure and the section from the JSON
+    fig2, doc2 = tmp_path / "again.png", tmp_path / "again.md"
+    shutil.copyfile(PERFORMANCE, doc2)
+    run_bench("simulation.py", "--report-only", "--results", out, "--figure", fig2, "--doc", doc2)
+    check_png(fig2)
+    check_doc(doc2, "simulation", "## Simulation throughput", out)
+
+
+def test_training(tmp_path: Path) -> None:
+    out, fig, doc = tmp_path / "training.json", tmp_path / "training.png", tmp_path / "performance.md"
+    shutil.copyfile(PERFORMANCE, doc)
+    run_bench("training.py", "--repeats", 1, "--mode-size", 32, "--mode-batch", 4, "--mode-steps", 10,
+              "--memory-size", 32, "--memory-batch", 4, "--memory-steps", 40, "--memory-chunk", 10,
+              "--growth-sizes", 8, 16, 32, "--growth-contexts", 1, 2, "--growth-steps", 5,
+              "--results", out, "--figure", fig, "--doc", doc)
+    p = json.loads(out.read_text(encoding="utf-8"))
+    assert (p["mode_N"], p["mode_batch"], p["mode_T"], p["repeats"]) == (32, 4, 10, 1)
+    for mode in ("bias", "full"):
+        assert positive(p["modes"][mode]["median_s"]) and len(p["modes"][mode]["times_s"]) == 1
+    mem = p["memory"]
+    assert (mem["N"], mem["batch"], mem["T"], mem["chunk"]) == (32, 4, 40, 10)
+    assert math.isfinite(mem["peak_mib_without"]) and math.isfinite(mem["peak_mib_with"])
+    assert mem["max_abs_grad_difference"] <= 1e-4 * mem["max_abs_grad"]
+    assert p["growth_N"]["N"] == [8, 16, 32] and p["growth_contexts"]["contexts"] == [1, 2]
+    for key in ("growth_N", "growth_contexts"):
+        assert all(map(positive, p[key]["ms_per_step"])) and math.isfinite(p[key]["slope"])
+    check_png(fig)
+    check_doc(doc, "training", "## Training", out)
+
+
+def test_sweep(tmp_path: Path) -> None:
+    out, fig, doc = tmp_path / "sweep.json", tmp_path / "sweep.png", tmp_path / "performance.md"
+    shutil.copyfile(PERFORMANCE, doc)
+    run_bench("sweep.py", "--rounds", 1, "--cells", 2, "--steps", 2, "--results", out, "--figure", fig, "--doc", doc)
+    p = json.loads(out.read_text(encoding="utf-8"))
+    assert (p["rounds"], p["cells"], p["steps"]) == (1, 2, 2)
+    assert sorted(p["wall_s"]) == ["1", "2"] and all(len(ts) == 1 and positive(ts[0]) for ts in p["wall_s"].values())
+    assert positive(p["median_cell_s"]) and positive(p["speedup"])
+    check_png(fig)
+    check_doc(doc, "sweep", "## Sweep scaling", out)
