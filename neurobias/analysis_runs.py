@@ -66,6 +66,35 @@ def _provenance(ds: xr.Dataset, results: xr.Dataset, circuit: Any) -> xr.Dataset
     return ds
 
 
+#: the command that writes each analysis file of a run directory
+_WRITER = {"fixed_points": "fixed-points", "continuation": "continue", "comparison": "compare-contexts"}
+
+
+def _read_product(path: Path, kind: str, circuit: Any, results: xr.Dataset) -> xr.Dataset:
+    """Read an analysis file of a run directory, refusing one computed from another circuit or tonic inputs.
+
+    A run redone into the same directory leaves the older analysis files
+    there; their weight and tonic-input fingerprints (``circuit_sha256_*``,
+    ``tonic_sha256``, written by :func:`_provenance`) then differ from those
+    of the run's ``circuit.nc`` and ``results.nc``.  Files without
+    fingerprints are accepted as they are.
+    """
+    from neurobias.io import read_dataset
+    from neurobias.io.circuit import sha256_array, weight_hashes
+
+    ds = read_dataset(path, kind=kind)
+    expected = {f"circuit_sha256_{name}": digest for name, digest in weight_hashes(circuit).items()}
+    expected["tonic_sha256"] = sha256_array(results["tonic"].values)
+    stale = sorted(k for k, v in expected.items() if k in ds.attrs and str(ds.attrs[k]) != v)
+    if stale:
+        what = "other tonic inputs" if stale == ["tonic_sha256"] else "another circuit"
+        raise InputError(
+            f"{path} was computed from {what} than the run in {path.parent} ({', '.join(stale)} differ: "
+            f"the run was redone after it was written); compute it again with `neurobias {_WRITER[kind]} "
+            f"{path.parent}` or delete it")
+    return ds
+
+
 def _check_outputs(out: Path, run_dir: Path, *, figures: bool, what: str) -> None:
     """Report an output that cannot be written before the analysis starts (nothing is created)."""
     from neurobias.io.files import check_writable_file
@@ -150,7 +179,7 @@ def continuation_of_run(
     """
     from neurobias.analysis.continuation import continue_fixed_points
     from neurobias.analysis.summary import summarize_continuation
-    from neurobias.io import read_dataset, write_dataset
+    from neurobias.io import write_dataset
 
     circuit, results, d = open_run(run_dir)
     names = [str(c) for c in results["context"].values]
@@ -164,7 +193,7 @@ def continuation_of_run(
     fixed = None
     fp_file = d / "fixed_points.nc"
     if fp_file.exists():
-        fp = read_dataset(fp_file, kind="fixed_points")
+        fp = _read_product(fp_file, "fixed_points", circuit, results)
         sel = (fp["context"].values.astype(str) == start) & (fp["kind"].values.astype(str) == "fixed")
         fixed = fp["x"].values[sel]
     ds = continue_fixed_points(circuit, tonic=results, start=start, end=end, fixed_points=fixed, steps=steps,
@@ -719,7 +748,7 @@ def comparison_of_run(
     AnalysisOutput
         The comparison Dataset, the files written and :func:`summarize_comparison`'s text.
     """
-    from neurobias.io import read_dataset, write_dataset
+    from neurobias.io import write_dataset
 
     circuit, results, d = open_run(run_dir)
     if results.sizes["context"] < 2:
@@ -729,7 +758,7 @@ def comparison_of_run(
     _check_outputs(target, d, figures=figures, what="comparison file")
     fixed = None
     if (d / "fixed_points.nc").exists():
-        fixed = read_dataset(d / "fixed_points.nc", kind="fixed_points")
+        fixed = _read_product(d / "fixed_points.nc", "fixed_points", circuit, results)
     ds = compare_contexts(circuit, results, fixed, n_shuffles=n_shuffles, seed=seed)
     ds = _provenance(ds, results, circuit)
     files = {"comparison": write_dataset(ds, target, kind="comparison")}
@@ -777,7 +806,7 @@ def report_of_run(run_dir: str | os.PathLike, *, out: str | os.PathLike | None =
     Returns the results Dataset and ``{"report": path}``.
     """
     from neurobias.analysis.summary import summarize_continuation, summarize_fixed_points
-    from neurobias.io import atomic_write_text, read_dataset
+    from neurobias.io import atomic_write_text
     from neurobias.plotting import figure_set
     from neurobias.report import render_report
 
@@ -792,18 +821,18 @@ def report_of_run(run_dir: str | os.PathLike, *, out: str | os.PathLike | None =
     if (d / "fixed_points.nc").exists():
         from neurobias.plotting.fixed_points import plot_fixed_points, plot_spectra
 
-        fixed = read_dataset(d / "fixed_points.nc", kind="fixed_points")
+        fixed = _read_product(d / "fixed_points.nc", "fixed_points", circuit, results)
         figs["fixed_points"] = plot_fixed_points(fixed, results)
         figs["spectra"] = plot_spectra(fixed)
         texts["fixed-points"] = summarize_fixed_points(fixed)
     if (d / "continuation.nc").exists():
         from neurobias.plotting.bifurcation import plot_bifurcation
 
-        cont = read_dataset(d / "continuation.nc", kind="continuation")
+        cont = _read_product(d / "continuation.nc", "continuation", circuit, results)
         figs["bifurcation"] = plot_bifurcation(cont).figure
         texts["continuation"] = summarize_continuation(cont)
     if (d / "comparison.nc").exists():
-        comparison = read_dataset(d / "comparison.nc", kind="comparison")
+        comparison = _read_product(d / "comparison.nc", "comparison", circuit, results)
         _check_same_contexts(comparison, results, d / "comparison.nc")
         figs.update(_comparison_figure_objects(comparison, fixed if "fp_match" in comparison.dims else None))
         texts["comparison"] = summarize_comparison(comparison, run_name=str(d))

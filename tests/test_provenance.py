@@ -138,3 +138,34 @@ def test_trained_readout_is_what_the_hashes_fingerprint(tmp_path, tiny_config, r
     assert circuit_file.attrs["sha256_W_out"] != weight_hashes(initial)["W_out"]  # the readout did learn
     for weight in WEIGHT_NAMES:
         assert results.attrs[f"circuit_sha256_{weight}"] == circuit_file.attrs[f"sha256_{weight}"]
+
+
+def test_analysis_files_of_an_earlier_run_are_refused_not_mixed_in(analysed, tmp_path, run_cli):
+    """A run redone into the same directory leaves the old analysis files; nothing may silently combine them."""
+    d = tmp_path / "run"
+    shutil.copytree(analysed, d)
+    config = d / "config.toml"
+    config.write_text(str(read_dataset(d / "results.nc", kind="results").attrs["config"]), encoding="utf-8")
+    rc, _, err = run_cli(["run", config, "--out", d, "--no-progress", "--seed", "12345"])
+    assert rc == 0, err
+    for argv, stale in (
+        (["report", d], "fixed_points.nc"),
+        (["compare-contexts", d, "--shuffles", "5", "--no-figures"], "fixed_points.nc"),
+        (["continue", d, "--from", "sine_20Hz", "--to", "sine_40Hz", "--steps", "20", "--no-figures"],
+         "fixed_points.nc"),
+    ):
+        rc, out, err = run_cli(argv)
+        assert rc == 2, (argv, out, err)
+        assert err.count("\n") == 1 and f"{d / stale} was computed from another circuit" in err, err
+        assert "neurobias fixed-points" in err, err
+    # the fixed points found again fit the new run; the next stale file named is the continuation
+    assert run_cli(["fixed-points", d, "--candidates", "16", "--no-figures"])[0] == 0
+    rc, _, err = run_cli(["report", d])
+    assert rc == 2 and f"{d / 'continuation.nc'} was computed from another circuit" in err, err
+    assert "neurobias continue" in err
+    # only the tonic inputs differ (same circuit, another bank): named as such
+    rc, _, err = run_cli(["run", config, "--out", d, "--no-progress", "--seed", "12345",
+                          "--set", "training.steps=1"])
+    assert rc == 0, err
+    rc, _, err = run_cli(["compare-contexts", d, "--shuffles", "5", "--no-figures"])
+    assert rc == 2 and f"{d / 'fixed_points.nc'} was computed from other tonic inputs than" in err, err
