@@ -517,6 +517,10 @@ class TrainingConfig(_Section):
         Steps between log lines (>= 1).
     dtype : {"float32", "float64"}
         Floating-point precision of training.
+    checkpoint_chunk : int
+        Gradient checkpointing over time (>= 0; 0 = off): the backward pass keeps one state every
+        ``checkpoint_chunk`` time steps and integrates each chunk again, so BPTT memory grows with
+        ``T / checkpoint_chunk + checkpoint_chunk`` instead of ``T``; same loss and gradients.
     """
 
     _name: ClassVar[str] = "training"
@@ -531,6 +535,7 @@ class TrainingConfig(_Section):
     checkpoint_every: int = 100
     log_every: int = 10
     dtype: str = "float32"
+    checkpoint_chunk: int = 0
 
     def _check(self) -> None:
         k = self._key
@@ -553,6 +558,7 @@ class TrainingConfig(_Section):
         _check_range(k("checkpoint_every"), self.checkpoint_every, ge=0, what="int")
         _check_range(k("log_every"), self.log_every, ge=1, what="int")
         _check_choice(k("dtype"), self.dtype, DTYPES)
+        _check_range(k("checkpoint_chunk"), self.checkpoint_chunk, ge=0, what="int")
 
 
 @dataclass(frozen=True)

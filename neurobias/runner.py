@@ -173,7 +173,7 @@ def _run(config: RunConfig, task: Task, circuit: Circuit, out_dir: Path | None, 
         rank=tonic.rank, shared_baseline=tonic.shared_baseline, init_std=tonic.init_std, noise_std=sim.noise_std,
         method=sim.method, x0_std=sim.x0_std, seed=config.seed,
         checkpoint_path=None if out_dir is None else out_dir / "checkpoint.npz", resume=resume, fingerprint=toml,
-        progress=progress, device=device,
+        progress=progress, device=device, checkpoint_chunk=tr.checkpoint_chunk,
     )
     evaluation = evaluate(result.circuit, result.tonic, task, n_trials=config.output.n_trials, method=sim.method,
                           noise_std=sim.noise_std, x0_std=sim.x0_std, seed=config.seed, device=device)

@@ -122,6 +122,25 @@ def test_float64_training_hashes_equal_circuit_file_hashes(tiny_config, tmp_path
     assert np.array_equal(out.circuit.W_rec, circ["W_rec"].values)
 
 
+def test_checkpoint_chunk_from_the_config_changes_memory_not_results(tiny_config, tmp_path, run_cli):
+    """`training.checkpoint_chunk` reaches `train`: in float64 the tonic inputs and losses equal those without."""
+    sets = ["--set", "training.dtype=\"float64\"", "--set", "training.steps=4", "--set", "output.figures=false"]
+    rc, _, err = run_cli(["run", tiny_config, "--out", tmp_path / "plain", "--no-progress", *sets])
+    assert rc == 0, err
+    rc, _, err = run_cli(["run", tiny_config, "--out", tmp_path / "chunked", "--no-progress", *sets,
+                          "--set", "training.checkpoint_chunk=3"])
+    assert rc == 0, err
+    plain = read_dataset(tmp_path / "plain" / "results.nc", kind="results")
+    chunked = read_dataset(tmp_path / "chunked" / "results.nc", kind="results")
+    assert "checkpoint_chunk = 3" in chunked.attrs["config"]
+    np.testing.assert_allclose(chunked["tonic"].values, plain["tonic"].values, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(chunked["loss"].values, plain["loss"].values, rtol=1e-12, atol=0)
+    assert not np.array_equal(plain["tonic"].values, 0 * plain["tonic"].values)  # training did move them
+    rc, _, err = run_cli(["run", tiny_config, "--out", tmp_path / "bad", "--no-progress",
+                          "--set", "training.checkpoint_chunk=-1"])
+    assert rc == 2 and "training.checkpoint_chunk" in err and err.count("\n") == 1, err
+
+
 # --------------------------------------------------------------------------- determinism
 def test_same_seed_identical_files_and_other_seed_differs(tiny_config, tmp_path, run_cli, same_arrays):
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
