@@ -19,12 +19,16 @@ def _reproduce(args: argparse.Namespace) -> int:
     size = "quick" if args.quick else (args.size or "full")
     command = "neurobias " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] \
         else "neurobias reproduce" + (f" --size {size}" if size != "full" else "")
+    if args.render_only:  # the numbers come from the call that measured them
+        command = command.replace(" --render-only", "")
     jobs = args.jobs if args.jobs is not None else max(1, os.cpu_count() or 1)
     outcomes = reproduce(size=size, out=args.out, doc=args.doc, only=args.only or None, jobs=jobs, command=command,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, render_only=args.render_only)
     for o in outcomes:
         for c in o.claims:
             print(f"{o.name}: {c.verdict}: {c.claim}: {c.ours}")
+    if args.render_only:
+        print("section `williams` rewritten from the stored outcomes")
     return 0
 
 
@@ -67,6 +71,8 @@ def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str,
                    help=f"run only these experiments ({', '.join(EXPERIMENT_NAMES)})")
     p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                    help="experiments run in parallel in N worker processes (default: the number of CPUs)")
+    p.add_argument("--render-only", action="store_true",
+                   help="run nothing: rewrite the section from the outcomes stored by earlier calls")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return {"reproduce": _reproduce}

@@ -146,3 +146,37 @@ def test_settings_sizes_grow():
     assert max(tiny.widths) < max(quick.widths) < max(medium.widths) < max(full.widths) == 2 ** 14
     assert min(full.widths) == 2 ** 6 and len(full.seeds) == 3
     assert full.mt_width == 32000 and full.lorenz_units == 1024
+
+
+def test_render_only_rewrites_the_section_from_stored_outcomes(tmp_path, capsys):
+    out = tmp_path / "img"
+    with pytest.raises(InputError, match="no stored outcome"):
+        reproduce(size="tiny", out=out, render_only=True, progress=False)
+    reproduce(size="tiny", out=out, only=["sine", "reaching"], progress=False)
+    doc = out / "results.md"
+    rows = _claims_rows(doc)
+    doc.write_text("# Measured results\n")
+    assert reproduce(size="tiny", out=out, render_only=True, progress=False) == []
+    text = doc.read_text()
+    assert _claims_rows(doc) == rows
+    assert "rendered on" in text and "no experiment ran" in text
+    assert "sine" in text and "by an earlier call" in text
+    with pytest.raises(InputError, match="`render_only` runs nothing"):
+        reproduce(size="tiny", out=out, render_only=True, only=["sine"], progress=False)
+    assert main(["reproduce", "--size", "tiny", "--out", str(out), "--render-only", "--no-progress"]) == 0
+    assert "rewritten from the stored outcomes" in capsys.readouterr().out
+    section = doc.read_text()
+    assert "```\nneurobias reproduce --size tiny" in section and "--render-only" not in section
+
+
+def test_different_rows_at_full_size_link_to_the_discussion(tmp_path):
+    from neurobias.reproduce.driver import render
+    from neurobias.reproduce.outcome import Claim, Outcome
+
+    claims = (Claim("a", "p", "o", "different", "criterion x"), Claim("b", "p", "o", "same", "criterion y"))
+    body = render([Outcome(name="sine", title="t", claims=claims, markdown="m", wall_s=1.0, cpu_s=1.0)],
+                  settings=get_settings("full"), command="c", wall_s=1.0, figure_paths={},
+                  differences="williams.md#differences-at-full-size")
+    rows = [line for line in body.splitlines() if line.startswith("| a |") or line.startswith("| b |")]
+    assert rows[0].endswith("criterion x; why it differs: [discussion](williams.md#differences-at-full-size) |")
+    assert rows[1].endswith("criterion y |")

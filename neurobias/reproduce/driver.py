@@ -54,7 +54,7 @@ def _machine() -> str:
 
 def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wall_s: float,
            figure_paths: Mapping[str, str], jobs: int = 1, earlier: Mapping[str, str] | None = None,
-           missing: Sequence[str] = ()) -> str:
+           missing: Sequence[str] = (), differences: str | None = None) -> str:
     """The Markdown section: setting, command, wall time, the claims table, then each experiment's tables and figures.
 
     Parameters
@@ -74,6 +74,10 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
         Experiments whose outcome comes from an earlier call, to the date it was measured.
     missing : sequence of str
         Experiments neither run by this call nor stored by an earlier one.
+    differences : str, optional
+        Link (relative to the document) to where the differences from the
+        paper are discussed; added to the last column of every row whose
+        verdict is "different".
     """
     earlier = dict(earlier or {})
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
@@ -91,15 +95,21 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
         return f"{o.name} {o.wall_s:.0f}{cpu} s" + (f" (measured {earlier[o.name]} by an earlier call)"
                                                      if o.name in earlier else "")
 
-    total_cpu = sum(o.cpu_s for o in outcomes if o.name not in earlier)
+    ran = [o for o in outcomes if o.name not in earlier]
+    total_cpu = sum(o.cpu_s for o in ran)
+    if ran:
+        call = (f"Wall time **{wall_s:.0f} s** for the call, with {jobs} worker process{'es' if jobs > 1 else ''}"
+                + (f" (CPU time {total_cpu:.0f} s)" if total_cpu else "") + f", on {_machine()}; measured {when}.")
+    else:
+        call = (f"This section was rendered on {when} from the outcomes stored by earlier calls (no experiment ran "
+                f"in the call that wrote it); they ran on {_machine()}. CPU time of all experiments "
+                f"{sum(o.cpu_s for o in outcomes):.0f} s.")
     lines = [
         "## Reproduction of Williams et al. 2024 (arXiv:2407.00957)", "",
         f"{size_note} Setting `{settings.name}`; what each setting trains is in `neurobias/reproduce/settings.py` "
         "and what we chose where the paper's setup is unknown is in `docs/williams.md`.", "",
         "Command (repository root):", "", "```", command, "```", "",
-        f"Wall time **{wall_s:.0f} s** for the call, with {jobs} worker process{'es' if jobs > 1 else ''}"
-        + (f" (CPU time {total_cpu:.0f} s)" if total_cpu else "")
-        + f", on {_machine()}; measured {when}. Per experiment, wall / CPU time: "
+        call + " Per experiment, wall / CPU time: "
         + ", ".join(timing(o) for o in outcomes) + ". Each experiment runs in one process on one torch thread, "
         "so its CPU time is what it costs on an idle core; its wall time grows with what else runs on the machine.",
         "",
@@ -115,7 +125,9 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
     ]
     for o in outcomes:
         for c in o.claims:
-            lines.append(f"| {_cell(c.claim)} | {_cell(c.paper)} | {_cell(c.ours)} | {c.verdict} | {_cell(c.why)} |")
+            why = _cell(c.why) + (f"; why it differs: [discussion]({differences})"
+                                  if differences and c.verdict == "different" else "")
+            lines.append(f"| {_cell(c.claim)} | {_cell(c.paper)} | {_cell(c.ours)} | {c.verdict} | {why} |")
     for o in outcomes:
         lines += ["", f"### {o.title}", "", o.markdown.strip(), ""]
         for stem in o.figures:
@@ -174,6 +186,7 @@ def _run_one(name: str, size: str, out_dir: str, progress: bool) -> Outcome:
 def reproduce(
     *, size: str = "quick", out: str | os.PathLike | None = None, doc: str | os.PathLike | None = None,
     only: Sequence[str] | None = None, jobs: int = 1, command: str = "neurobias reproduce", progress: bool = True,
+    render_only: bool = False,
 ) -> list[Outcome]:
     """Run the experiments and write figures and the ``williams`` section of a results document.
 
@@ -205,6 +218,9 @@ def reproduce(
         The command recorded in the document.
     progress : bool
         Progress bars (with ``jobs > 1`` one bar over experiments only).
+    render_only : bool
+        Run nothing: write the section from the stored outcomes alone (for
+        example after the text of the section changed).
 
     Returns
     -------
@@ -213,7 +229,9 @@ def reproduce(
         their ``figures`` map each figure stem to the PNG file written.
     """
     settings = get_settings(size)
-    names = list(EXPERIMENTS) if not only else [n for n in EXPERIMENTS if n in set(only)]
+    if render_only and only:
+        raise InputError("`render_only` runs nothing: give it without `only`")
+    names = [] if render_only else list(EXPERIMENTS) if not only else [n for n in EXPERIMENTS if n in set(only)]
     unknown = [n for n in (only or ()) if n not in EXPERIMENTS]
     if unknown:
         raise InputError(f"`only` must name experiments among {', '.join(EXPERIMENTS)}; got {', '.join(unknown)}")
@@ -225,10 +243,12 @@ def reproduce(
     out_dir.mkdir(parents=True, exist_ok=True)
     store.mkdir(parents=True, exist_ok=True)
     matplotlib.use("Agg")
-    jobs = min(jobs, len(names))
+    jobs = max(1, min(jobs, len(names)))
     t0 = time.perf_counter()
     done: dict[str, Outcome] = {}
-    if jobs == 1:
+    if not names:
+        pass
+    elif jobs == 1:
         for name in tqdm(names, desc="reproduce", unit="experiment", disable=not progress):
             done[name] = _run_one(name, size, str(out_dir), progress)
             _store_outcome(store / f"{name}.json", done[name], settings)
@@ -265,8 +285,13 @@ def reproduce(
         else:
             outcomes.append(stored[0])
             earlier[name] = stored[1]
+    if render_only and not outcomes:
+        raise InputError(f"`render_only`: no stored outcome of size {size!r} in {store} (run the experiments first)")
     paths = {stem: os.path.relpath(f, doc_path.parent) for o in outcomes for stem, f in o.figures.items()}
+    discussion = Path(__file__).resolve().parents[2] / "docs" / "williams.md"
+    differences = (os.path.relpath(discussion, doc_path.resolve().parent) + "#differences-at-full-size"
+                   if settings.name == "full" and discussion.is_file() else None)
     body = render(outcomes, settings=settings, command=command, wall_s=wall, figure_paths=paths, jobs=jobs,
-                  earlier=earlier, missing=missing)
+                  earlier=earlier, missing=missing, differences=differences)
     write_section(doc_path, SECTION_KEY, body)
     return [done[name] for name in names]
