@@ -105,7 +105,7 @@ def test_make_reproduce_quick_runs_every_experiment(tmp_path):
     root = Path(__file__).resolve().parents[1]
     dry = subprocess.run(["make", "-n", "reproduce", "QUICK=1", "STAMP=/dev/null"], cwd=root, capture_output=True,
                          text=True, check=True).stdout
-    assert re.search(r"neurobias reproduce --quick( |$)", dry), dry
+    assert re.search(r"neurobias reproduce --quick *$", dry, re.M), dry
     exe = Path(sys.executable).with_name("neurobias")
     proc = subprocess.run([str(exe), "reproduce", "--quick", "--jobs", "2", "--no-progress", "--out", str(tmp_path)],
                           cwd=tmp_path, capture_output=True, text=True, timeout=1200,
