@@ -57,7 +57,8 @@ def test_only_runs_the_named_experiment(tmp_path):
 def _claims_rows(doc: Path) -> list[str]:
     start, end = markers(SECTION_KEY)
     section = doc.read_text().split(start)[1].split(end)[0]
-    return [line for line in section.splitlines() if re.match(r"\| .* \| (same|different|not comparable) \|", line)]
+    return [line for line in section.splitlines()
+            if re.match(r"\| .* \| (same|different|not comparable|not measured) \|", line)]
 
 
 def test_parallel_jobs_give_the_results_of_one_process(tmp_path):

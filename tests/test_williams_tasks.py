@@ -119,3 +119,18 @@ def test_lorenz_input_noise_reaches_inputs_only():
     assert np.std(noisy.inputs - clean.inputs) == pytest.approx(0.1, rel=0.05)
     with pytest.raises(InputError, match="`input_noise`"):
         make_task("lorenz", input_noise=-1.0, **kw)
+
+
+def test_steps_to_level_reads_the_moving_average_of_the_loss():
+    from neurobias.reproduce.recurrent_experiments import steps_to_level
+
+    loss = np.r_[np.ones(30), np.zeros(40)]
+    # the 20-step average after step 30 + m holds 20 - m ones: <= 0.5 from m = 10, 0 from m = 20
+    assert steps_to_level(loss, 0.5) == 40
+    assert steps_to_level(loss, 0.0) == 50
+    assert steps_to_level(loss, -1.0) is None
+    assert steps_to_level(np.array([0.1, 0.1]), 0.2) == 1  # before 20 steps: the mean of what exists
+    assert steps_to_level(np.array([0.3, 0.1]), 0.2) == 2
+    assert steps_to_level(np.array([]), 1.0) is None
+    noisy = np.r_[np.ones(25), [0.0], np.ones(25)]  # one lucky step does not count as reaching 0.1
+    assert steps_to_level(noisy, 0.1) is None

@@ -104,8 +104,8 @@ def lorenz_figure(truth: np.ndarray, forecasts: dict[str, np.ndarray], *, n_warm
 
 
 def reaching_figure(paths: dict[str, np.ndarray], held_out: dict[str, np.ndarray], losses: dict[str, np.ndarray],
-                    *, target_loss: float) -> Figure:
-    """Hand paths for trained (solid) and held-out (dashed) targets per mode, and the loss curves."""
+                    *, levels: tuple[float, ...] = ()) -> Figure:
+    """Hand paths for trained (solid) and held-out (dashed) targets per mode, and the loss curves with ``levels``."""
     modes = list(paths)
     fig = Figure(figsize=(4 * (len(modes) + 1), 3.8), layout="constrained")
     axes = fig.subplots(1, len(modes) + 1)
@@ -118,7 +118,8 @@ def reaching_figure(paths: dict[str, np.ndarray], held_out: dict[str, np.ndarray
     ax = axes[-1]
     for mode, loss in losses.items():
         ax.plot(np.arange(1, loss.size + 1), loss, color=_COLORS[mode], label=mode)
-    ax.axhline(target_loss, color="grey", ls=":")
+    for level in levels:
+        ax.axhline(level, color="grey", ls=":", lw=0.8)
     ax.set(xscale="log", yscale="log", xlabel="training step", ylabel="loss (MSE)", title="training")
     ax.legend(frameon=False)
     return fig
