@@ -90,20 +90,22 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
         "tiny": "**Tiny setting (test size): numbers are meaningless except as a smoke test.**",
     }[settings.name]
 
+    ran = [o for o in outcomes if o.name not in earlier]
+
     def timing(o: Outcome) -> str:
         cpu = f" / {o.cpu_s:.0f}" if o.cpu_s else ""
         return f"{o.name} {o.wall_s:.0f}{cpu} s" + (f" (measured {earlier[o.name]} by an earlier call)"
-                                                     if o.name in earlier else "")
+                                                     if o.name in earlier and ran else "")
 
-    ran = [o for o in outcomes if o.name not in earlier]
     total_cpu = sum(o.cpu_s for o in ran)
     if ran:
         call = (f"Wall time **{wall_s:.0f} s** for the call, with {jobs} worker process{'es' if jobs > 1 else ''}"
                 + (f" (CPU time {total_cpu:.0f} s)" if total_cpu else "") + f", on {_machine()}; measured {when}.")
     else:
+        dates = sorted(set(earlier.values()))
         call = (f"This section was rendered on {when} from the outcomes stored by earlier calls (no experiment ran "
-                f"in the call that wrote it); they ran on {_machine()}. CPU time of all experiments "
-                f"{sum(o.cpu_s for o in outcomes):.0f} s.")
+                f"in the call that wrote it), measured {', '.join(dates)} on {_machine()}. CPU time of all "
+                f"experiments {sum(o.cpu_s for o in outcomes):.0f} s.")
     lines = [
         "## Reproduction of Williams et al. 2024 (arXiv:2407.00957)", "",
         f"{size_note} Setting `{settings.name}`; what each setting trains is in `neurobias/reproduce/settings.py` "
