@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import sys
 from typing import Callable
 
 __all__ = ["register"]
@@ -17,10 +16,10 @@ def _reproduce(args: argparse.Namespace) -> int:
     if args.quick and args.size not in (None, "quick"):
         raise InputError(f"`--quick` and `--size {args.size}` contradict each other; give one of them")
     size = "quick" if args.quick else (args.size or "full")
-    command = "neurobias " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] \
-        else "neurobias reproduce" + (f" --size {size}" if size != "full" else "")
-    if args.render_only:  # the numbers come from the call that measured them
-        command = command.replace(" --render-only", "")
+    # the command that measures the whole section: options that change no number (--jobs, --only, progress,
+    # --render-only) are left out, the paths are kept
+    command = "neurobias reproduce" + {"full": "", "quick": " --quick"}.get(size, f" --size {size}") + "".join(
+        f" {flag} {shlex.quote(str(value))}" for flag, value in (("--out", args.out), ("--doc", args.doc)) if value)
     jobs = args.jobs if args.jobs is not None else max(1, os.cpu_count() or 1)
     outcomes = reproduce(size=size, out=args.out, doc=args.doc, only=args.only or None, jobs=jobs, command=command,
                          progress=not args.no_progress, render_only=args.render_only)

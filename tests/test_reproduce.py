@@ -168,7 +168,7 @@ def test_render_only_rewrites_the_section_from_stored_outcomes(tmp_path, capsys)
     assert main(["reproduce", "--size", "tiny", "--out", str(out), "--render-only", "--no-progress"]) == 0
     assert "rewritten from the stored outcomes" in capsys.readouterr().out
     section = doc.read_text()
-    assert "```\nneurobias reproduce --size tiny" in section and "--render-only" not in section
+    assert f"```\nneurobias reproduce --size tiny --out {out}\n```" in section  # the command that measures it
 
 
 def test_different_rows_at_full_size_link_to_the_discussion(tmp_path):
