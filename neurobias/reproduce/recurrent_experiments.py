@@ -206,6 +206,12 @@ def lorenz_forecast(settings: Settings, *, progress: bool = False) -> Outcome:
         free[mode] = pred[0, :, 0]
         vpt[mode] = float(np.median(valid_prediction_time(pred, truth)))
         cl27[mode] = nrmse(pred[:, :27], truth[:, :27])
+    # constant forecasts a closed loop must beat: the last observation held, and the mean (0, standardised x)
+    constant = {"hold": np.broadcast_to(obs[:, n_warmup - 1:n_warmup], truth.shape), "mean": np.zeros_like(truth)}
+    for name, pred in constant.items():
+        vpt[name] = float(np.median(valid_prediction_time(pred, truth)))
+        cl27[name] = nrmse(pred[:, :27], truth[:, :27])
+    trivial = max(vpt["hold"], vpt["mean"])
     lyap_samples = 1.0 / (LYAPUNOV_EXPONENT * task.params.sample_interval)
     md = (f"Observed coordinate x, sampled every {task.params.sample_interval:g} Lorenz time units; measured "
           f"half-width at half-maximum of its autocorrelation: {hwhm:.1f} samples (paper: 27). "
@@ -215,6 +221,9 @@ def lorenz_forecast(settings: Settings, *, progress: bool = False) -> Outcome:
           + "\n".join(f"| {mode} | {tf[mode][1]:.3f} | {tf[mode][27]:.3f} | {cl27[mode]:.3f} | {vpt[mode]:.0f} "
                       f"({vpt[mode] / lyap_samples:.2f} Lyapunov times) |" for mode in ("bias", "full", "readout"))
           + f"\n| persistence (x_k+h = x_k) | {persistence[1]:.3f} | {persistence[27]:.3f} | | |"
+          + "".join(f"\n| {label} | | | {cl27[name]:.3f} | {vpt[name]:.0f} ({vpt[name] / lyap_samples:.2f} Lyapunov "
+                    f"times) |" for name, label in (("hold", "last warm-up observation held (constant forecast)"),
+                                                    ("mean", "the mean, 0 (constant forecast)")))
           + f"\n\n{settings.lorenz_units} tanh units, discrete map (alpha = 1), g = 0.9, input weights N(0, 0.5^2); "
           f"bias-only: one network, one bias vector per horizon; full and readout-only (echo-state baseline, tonic "
           f"inputs zero): one run per horizon. {steps} Adam steps of {settings.rnn_batch} windows of "
@@ -235,11 +244,13 @@ def lorenz_forecast(settings: Settings, *, progress: bool = False) -> Outcome:
             claim="a bias-only recurrent network forecasts the Lorenz system self-sustained (closed loop)",
             paper="self-sustained forecast (figure)",
             ours=f"valid prediction time bias {vpt['bias']:.0f}, full {vpt['full']:.0f}, readout-only "
-                 f"{vpt['readout']:.0f} samples",
-            verdict=verdict(vpt["bias"] >= 27),
-            why="criterion: closed-loop forecast valid (error < 0.4 sd) for at least 27 samples"
-                + ("" if vpt["bias"] >= 27 else "; full training and the echo-state baseline fail too: our one-step "
-                   "forecasters, trained with teacher forcing only, are not accurate enough to run on their own"
+                 f"{vpt['readout']:.0f} samples; constant forecasts: last observation held {vpt['hold']:.0f}, "
+                 f"mean {vpt['mean']:.0f}",
+            verdict=verdict(vpt["bias"] >= 27 and vpt["bias"] > trivial),
+            why="criterion: closed-loop forecast valid (error < 0.4 sd) for at least 27 samples and longer than "
+                "both constant forecasts"
+                + ("" if vpt["bias"] >= 27 and vpt["bias"] > trivial else
+                   "; the closed-loop forecast is not valid for 27 samples or does not beat a constant forecast"
                    + size_note(settings)),
         ),
     )
