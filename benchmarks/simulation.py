@@ -32,102 +32,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
-IMG = ROOT / "docs" / "img"
-PERFORMANCE = ROOT / "docs" / "performance.md"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # noqa: E402 - the shared helpers of the benchmarks
+    add_output_options,
+    command_line,
+    interleaved,
+    machine_info,
+    machine_line,
+    median,
+    publish,
+    shown,
+)
+
 G, TAU, DT = 1.5, 10.0, 1.0
-
-
-# --------------------------------------------------------------------------- shared helpers
-def machine_info() -> dict[str, object]:
-    """What ran the benchmark (written next to every result); switches torch to one thread first, as neurobias does."""
-    from neurobias._threads import one_thread
-
-    one_thread()
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import neurobias
-
-    return {
-        "cpu": model or platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "load_average_at_start": [round(v, 2) for v in load],
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "neurobias": neurobias.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-    }
-
-
-def interleaved(variants: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    """Warm every variant up once, then time each in turn, ``repeats`` rounds; seconds per call."""
-    for fn in variants.values():
-        fn()
-    times: dict[str, list[float]] = {k: [] for k in variants}
-    for _ in range(repeats):
-        for name, fn in variants.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return times
-
-
-def median(values: list[float]) -> float:
-    return float(statistics.median(values))
-
-
-def write_json(path: Path, payload: dict[str, object]) -> Path:
-    from neurobias.io.files import atomic_write_text
-
-    atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
-    return path
-
-
-def add_output_options(parser: argparse.ArgumentParser, name: str) -> None:
-    """``--results``, ``--figure`` and ``--doc`` of the benchmark ``name`` (defaults: the repository's files)."""
-    parser.add_argument("--results", type=Path, default=RESULTS / f"{name}.json", metavar="FILE",
-                        help=f"JSON file of the results (default benchmarks/results/{name}.json)")
-    parser.add_argument("--figure", type=Path, default=IMG / f"bench_{name}.png", metavar="FILE",
-                        help=f"figure (default docs/img/bench_{name}.png)")
-    parser.add_argument("--doc", type=Path, default=PERFORMANCE, metavar="FILE",
-                        help=f"Markdown file whose '{name}' section is replaced (default docs/performance.md)")
-
-
-def shown(path: Path) -> str:
-    """``path`` as the report names it: relative to the repository when inside it."""
-    path = Path(path).resolve()
-    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
-
-
-def command_line() -> str:
-    return "python " + " ".join([str(Path(sys.argv[0]).relative_to(ROOT)) if Path(sys.argv[0]).is_absolute()
-                                 else sys.argv[0], *sys.argv[1:]])
-
-
-def machine_line(info: dict[str, object]) -> str:
-    return (f"{info['cpu']}, {info['cpus']} CPUs, load average {info['load_average_at_start'][0]} at the start "
-            f"(a machine shared with other jobs), torch {info['torch']} on {info['torch_threads']} thread(s), "
-            f"neurobias {info['neurobias']}, {info['date_utc']}")
 
 
 # --------------------------------------------------------------------------- the variants
@@ -387,12 +311,7 @@ def main() -> None:
     payload = {"machine": info, "command": command_line(), "repeats": args.repeats, "T": args.steps,
                "threads": CPU_THREADS, "rows": rows, "agreement_max_abs": check_agreement(agree_n, 8, 200),
                "agreement_N": agree_n}
-    path = write_json(args.results, payload)
-    figure(rows, args.figure)
-    from neurobias.io.results_doc import write_section
-
-    write_section(args.doc, "simulation", report(payload, args.results, args.figure))
-    print(f"results: {path}\nfigure: {args.figure}\nsection `simulation` of {args.doc}")
+    publish("simulation", payload, args, draw=lambda path: figure(rows, path), report=report)
 
 
 if __name__ == "__main__":

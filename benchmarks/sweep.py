@@ -26,14 +26,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from simulation import (  # noqa: E402 - the shared helpers of the benchmarks
+from _common import (  # noqa: E402 - the shared helpers of the benchmarks
     add_output_options,
     command_line,
     machine_info,
     machine_line,
     median,
     shown,
-    write_json,
+    publish,
 )
 
 CONFIG = """
@@ -143,14 +143,7 @@ def main() -> None:
     payload = {"machine": info, "command": command_line(), "rounds": rounds, "steps": steps, "cells": args.cells,
                "wall_s": wall, "median_cell_s": float(np.median(cells)),
                "speedup": median(wall["1"]) / median(wall["2"])}
-    path = write_json(args.results, payload)
-    figure(payload, args.figure)
-    from neurobias.io.results_doc import write_section
-
-    text = report(payload, args.results, args.figure)
-    write_section(args.doc, "sweep", text)
-    print(text)
-    print(f"results: {path}\nfigure: {args.figure}\nsection `sweep` of {args.doc}")
+    print(publish("sweep", payload, args, draw=lambda path: figure(payload, path), report=report))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from simulation import (  # noqa: E402 - the shared helpers of the benchmarks
+from _common import (  # noqa: E402 - the shared helpers of the benchmarks
     add_output_options,
     command_line,
     interleaved,
@@ -41,7 +41,7 @@ from simulation import (  # noqa: E402 - the shared helpers of the benchmarks
     machine_line,
     median,
     shown,
-    write_json,
+    publish,
 )
 
 
@@ -253,14 +253,7 @@ def main() -> None:
         "growth_contexts": {"contexts": Cs, "N": 256, "trials": 4, "T": growth_T, "ms_per_step": ms_c,
                             "slope": slope(Cs, ms_c)},
     }
-    path = write_json(args.results, payload)
-    figure(payload, args.figure)
-    from neurobias.io.results_doc import write_section
-
-    text = report(payload, args.results, args.figure)
-    write_section(args.doc, "training", text)
-    print(text)
-    print(f"results: {path}\nfigure: {args.figure}\nsection `training` of {args.doc}")
+    print(publish("training", payload, args, draw=lambda path: figure(payload, path), report=report))
 
 
 if __name__ == "__main__":
