@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import re
+import signal
+import subprocess
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -131,3 +136,27 @@ def assert_same_arrays(path_a: Path, path_b: Path, *, kind: str) -> None:
 def same_arrays() -> Callable[..., None]:
     """:func:`assert_same_arrays` as a fixture (``same_arrays(a, b, kind="results")``)."""
     return assert_same_arrays
+
+
+# ---------------------------------------------------------------- SIGKILL fault tests
+#: a hidden temp file of an atomic write (``.<stem>.tmp-<host>-<pid>-<hex><suffix>``)
+TEMP_NAME = re.compile(r"^\.[\w.-]+\.tmp-\w+-\d+-[0-9a-f]{12}\.\w+$")
+
+
+def wait_for(predicate: Callable[[], bool], proc: subprocess.Popen, *, timeout: float = 120.0) -> None:
+    """Poll ``predicate`` until true; fail (killing ``proc``) if the process ends first or ``timeout`` s pass."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if proc.poll() is not None:
+            raise AssertionError(f"the process ended (rc {proc.returncode}) before it could be killed")
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise AssertionError("timed out waiting for the process")
+        time.sleep(0.005)
+
+
+def sigkill(proc: subprocess.Popen) -> None:
+    """Kill ``proc`` with SIGKILL and check that it died of it."""
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL

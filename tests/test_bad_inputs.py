@@ -101,6 +101,11 @@ class Cli:
     needle: str  # words the error line must contain (case-insensitive)
 
 
+def _fit_cli(recording: str, config: str, needle: str) -> Cli:
+    """``neurobias fit-recordings base/recording --config base/config --out base/fit_out``, refused with ``needle``."""
+    return Cli(lambda b: ["fit-recordings", b / recording, "--config", b / config, "--out", b / "fit_out"], needle)
+
+
 R = "run"  # the good run directory, relative to base
 CLI_CASES: dict[str, Cli] = {
     # configs
@@ -186,20 +191,13 @@ CLI_CASES: dict[str, Cli] = {
     "report-missing-dir": Cli(lambda b: ["report", b / "nowhere"], "nowhere"),
     "info-truncated": Cli(lambda b: ["info", b / "truncated.nc"], "truncated.nc"),
     # recordings
-    "recording-nan-padding": Cli(lambda b: ["fit-recordings", b / "rec_nan.npz", "--config", b / "fit.toml",
-                                            "--out", b / "fit_out"], "nan"),
-    "recording-one-condition": Cli(lambda b: ["fit-recordings", b / "rec_one.npz", "--config", b / "fit.toml",
-                                              "--out", b / "fit_out"], "condition"),
-    "recording-time-axis-disagrees": Cli(lambda b: ["fit-recordings", b / "rec_time.npz", "--config", b / "fit.toml",
-                                                    "--out", b / "fit_out"], "time"),
-    "recording-wrong-axis-order": Cli(lambda b: ["fit-recordings", b / "rec_good.npz", "--config", b / "fit_axes.toml",
-                                                 "--out", b / "fit_out"], "time"),
-    "recording-missing-variable": Cli(lambda b: ["fit-recordings", b / "rec_good.npz", "--config", b / "fit_var.toml",
-                                                 "--out", b / "fit_out"], "rates"),
-    "recording-nwb-without-units": Cli(lambda b: ["fit-recordings", b / "no_units.nwb", "--config", b / "fit_nwb.toml",
-                                                  "--out", b / "fit_out"], "units"),
-    "recording-missing-file": Cli(lambda b: ["fit-recordings", b / "nope.npz", "--config", b / "fit.toml",
-                                             "--out", b / "fit_out"], "nope.npz"),
+    "recording-nan-padding": _fit_cli("rec_nan.npz", "fit.toml", "nan"),
+    "recording-one-condition": _fit_cli("rec_one.npz", "fit.toml", "condition"),
+    "recording-time-axis-disagrees": _fit_cli("rec_time.npz", "fit.toml", "time"),
+    "recording-wrong-axis-order": _fit_cli("rec_good.npz", "fit_axes.toml", "time"),
+    "recording-missing-variable": _fit_cli("rec_good.npz", "fit_var.toml", "rates"),
+    "recording-nwb-without-units": _fit_cli("no_units.nwb", "fit_nwb.toml", "units"),
+    "recording-missing-file": _fit_cli("nope.npz", "fit.toml", "nope.npz"),
     "compare-recordings-not-a-fit": Cli(lambda b: ["compare-recordings", b / R], "fit"),
     "unknown-command": Cli(lambda b: ["trian", b / "good.toml"], "trian"),
 }

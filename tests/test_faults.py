@@ -16,7 +16,6 @@ import errno
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -24,11 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TEMP_NAME, sigkill, wait_for
 from neurobias.io import read_dataset
 from test_determinism import differences
 
 # what the atomic writes leave if killed between creating and renaming their temporary file
-TEMP_NAME = re.compile(r"^\.[\w.-]+\.tmp-\w+-\d+-[0-9a-f]{12}\.\w+$")
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 TRAIN_SETS = ("training.steps=80", "training.checkpoint_every=5", "task.duration_ms=100.0")
 
@@ -46,22 +45,6 @@ def _hidden_are_temporary(d: Path) -> None:
     assert all(TEMP_NAME.match(name) for name in hidden), hidden
 
 
-def _wait_for(predicate, proc: subprocess.Popen, *, timeout: float = 120.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if proc.poll() is not None:
-            raise AssertionError(f"the process ended (rc {proc.returncode}) before it could be killed")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("timed out waiting for the process")
-        time.sleep(0.005)
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait(timeout=30) == -signal.SIGKILL
-
-
 # --------------------------------------------------------------------------- SIGKILL during training
 def test_sigkill_during_training_then_resume_equals_an_uninterrupted_run(tiny_config, tmp_path, run_cli):
     from neurobias.io.checkpoint import load_checkpoint
@@ -70,8 +53,8 @@ def test_sigkill_during_training_then_resume_equals_an_uninterrupted_run(tiny_co
     cmd = [sys.executable, "-m", "neurobias.cli", "run", str(tiny_config), "--out", str(killed), "--no-progress",
            *_sets(TRAIN_SETS)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for(lambda: (killed / "checkpoint.npz").exists(), proc)
-    _kill(proc)
+    wait_for(lambda: (killed / "checkpoint.npz").exists(), proc)
+    sigkill(proc)
 
     # killed mid-training: a complete checkpoint, nothing else under a final name
     assert _visible(killed) == ["checkpoint.npz"]
@@ -133,9 +116,9 @@ def test_sigkill_during_fixed_point_search_then_rerun_equals_an_uninterrupted_ru
     marker = tmp_path / "marker"
     proc = subprocess.Popen([sys.executable, "-c", _HOOKED_FIXED_POINTS, str(marker), "fixed-points", str(killed),
                              *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for(marker.exists, proc)
+    wait_for(marker.exists, proc)
     time.sleep(0.02)
-    _kill(proc)
+    sigkill(proc)
     assert _visible(killed) == before  # no fixed_points.nc, partial or not
     _hidden_are_temporary(killed)
 

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import TEMP_NAME, sigkill, wait_for
 from neurobias.fitting.synthetic import synthetic_recording
 from neurobias.io import read_dataset, write_dataset
 
 # what the atomic writes of neurobias.io leave if killed between creating and renaming their temporary file
-TEMP_NAME = re.compile(r"^\.[\w.-]+\.tmp-\w+-\d+-[0-9a-f]{12}\.\w+$")
 KINDS = {"recording.nc": "recording", "circuit.nc": "circuit", "fit.nc": "fit",
          "comparison.nc": "recording_comparison"}
 # the only attributes two runs of the same command may disagree on: seconds the fit / the comparison took
@@ -69,23 +67,6 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _fit_argv(inputs: dict[str, Path], out: Path, *extra: str) -> list[str]:
     return ["fit-recordings", str(inputs["recording"]), "--config", str(inputs["config"]), "--out", str(out), *extra]
-
-
-def _wait_for(predicate, proc: subprocess.Popen, *, timeout: float = 120.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if proc.poll() is not None:
-            raise AssertionError(f"the process ended (rc {proc.returncode}) before it could be killed")
-        if time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            raise AssertionError("timed out waiting for the process")
-        time.sleep(0.005)
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait(timeout=30) == -signal.SIGKILL
 
 
 def _visible_files(d: Path) -> list[str]:
@@ -158,8 +139,8 @@ def test_sigkill_while_fitting_and_while_writing_then_rerun_equals_an_uninterrup
             done = [int(n) for n in re.findall(rf"(\d+)/{STEPS}\b", log.read_text(errors="replace"))]
             return "fitting (bias)" in log.read_text(errors="replace") and any(0 < n < STEPS // 2 for n in done)
 
-        _wait_for(fitting, proc)
-        _kill(proc)
+        wait_for(fitting, proc)
+        sigkill(proc)
     text = log.read_text(errors="replace")
     assert "fitting (bias)" in text and not re.search(rf"\b{STEPS}/{STEPS}\b", text)  # killed mid-fit
     final = {"recording.nc", "circuit.nc", "fit.nc", "figures/r2_neurons.png", "figures/fit_loss.png"}
@@ -173,8 +154,8 @@ def test_sigkill_while_fitting_and_while_writing_then_rerun_equals_an_uninterrup
         return temps or (killed / "fit.nc").exists()
 
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for(writing, proc)
-    _kill(proc)
+    wait_for(writing, proc)
+    sigkill(proc)
     assert set(_visible_files(killed)) <= final
     _assert_valid(killed)
 
