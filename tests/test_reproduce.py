@@ -182,3 +182,17 @@ def test_different_rows_at_full_size_link_to_the_discussion(tmp_path):
     rows = [line for line in body.splitlines() if line.startswith("| a |") or line.startswith("| b |")]
     assert rows[0].endswith("criterion x; why it differs: [discussion](williams.md#differences-at-full-size) |")
     assert rows[1].endswith("criterion y |")
+
+
+def test_a_failing_experiment_does_not_stop_the_others(tmp_path, monkeypatch):
+    from neurobias.reproduce import driver
+
+    def broken(settings, *, progress=False):  # noqa: ANN001, ANN202
+        raise ZeroDivisionError("a bug in one experiment")
+
+    monkeypatch.setitem(driver.EXPERIMENTS, "sine", broken)
+    with pytest.raises(RuntimeError, match=r"experiment\(s\) sine failed .*--only sine\): sine: a bug") as info:
+        reproduce(size="tiny", out=tmp_path, only=["sine", "reaching"], progress=False)
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+    assert (tmp_path / "outcomes" / "reaching.json").is_file()  # the other one finished and is stored
+    assert not (tmp_path / "outcomes" / "sine.json").exists()

@@ -7,7 +7,7 @@ import multiprocessing
 import os
 import platform
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from neurobias._threads import one_thread
 from neurobias._version import __version__
-from neurobias.errors import InputError
+from neurobias.errors import InputError, NeurobiasError
 from neurobias.io.figures import save_figure
 from neurobias.io.files import atomic_write_text
 from neurobias.io.results_doc import write_section
@@ -185,6 +185,26 @@ def _run_one(name: str, size: str, out_dir: str, progress: bool) -> Outcome:
     return replace(outcome, figures=paths, cpu_s=cpu)
 
 
+def _finished(names: Sequence[str], size: str, out_dir: str, *, jobs: int,
+              progress: bool) -> Iterator[tuple[str, Outcome | Exception]]:
+    """Run the experiments ``names`` (in ``jobs`` spawned worker processes above 1) and yield each as it ends.
+
+    Yields ``(name, outcome)``, or ``(name, exception)`` for one that failed: the others go on.
+    """
+    if jobs == 1:
+        for name in names:
+            try:
+                yield name, _run_one(name, size, out_dir, progress)
+            except Exception as exc:  # noqa: BLE001 - reported by the caller once all have run
+                yield name, exc
+        return
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_run_one, name, size, out_dir, False): name for name in names}
+        for fut in as_completed(futures):
+            exc = fut.exception()
+            yield futures[fut], (fut.result() if exc is None else exc)
+
+
 def reproduce(
     *, size: str = "quick", out: str | os.PathLike | None = None, doc: str | os.PathLike | None = None,
     only: Sequence[str] | None = None, jobs: int = 1, command: str = "neurobias reproduce", progress: bool = True,
@@ -220,6 +240,8 @@ def reproduce(
         The command recorded in the document.
     progress : bool
         Progress bars (with ``jobs > 1`` one bar over experiments only).
+        An experiment that fails does not stop the others: they finish and
+        are stored, then ``RuntimeError`` names the failed ones.
     render_only : bool
         Run nothing: write the section from the stored outcomes alone (for
         example after the text of the section changed).
@@ -242,39 +264,29 @@ def reproduce(
     out_dir = Path(out) if out is not None else Path("docs/img" if size == "full" else f"runs/reproduce-{size}")
     doc_path = Path(doc) if doc is not None else (Path("docs/results.md") if size == "full" else out_dir / "results.md")
     store = (Path("runs/reproduce-full") if size == "full" and out is None else out_dir) / "outcomes"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    store.mkdir(parents=True, exist_ok=True)
-    matplotlib.use("Agg")
+    if names:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        store.mkdir(parents=True, exist_ok=True)
     jobs = max(1, min(jobs, len(names)))
     t0 = time.perf_counter()
     done: dict[str, Outcome] = {}
-    if not names:
-        pass
-    elif jobs == 1:
-        for name in tqdm(names, desc="reproduce", unit="experiment", disable=not progress):
-            done[name] = _run_one(name, size, str(out_dir), progress)
-            _store_outcome(store / f"{name}.json", done[name], settings)
-    else:
-        errors = []
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool, \
-                tqdm(total=len(names), desc="reproduce", unit="experiment", disable=not progress) as bar:
-            futures = {pool.submit(_run_one, name, size, str(out_dir), False): name for name in names}
-            for fut in as_completed(futures):
-                name = futures[fut]
-                try:
-                    done[name] = fut.result()
-                except Exception as exc:  # noqa: BLE001 - the others go on; raised below
-                    errors.append((name, exc))
-                else:
-                    _store_outcome(store / f"{name}.json", done[name], settings)
-                bar.set_postfix_str(name)
-                bar.update()
-        if errors:
-            name, exc = errors[0]
-            failed = ", ".join(n for n, _ in errors)
-            raise RuntimeError(f"experiment(s) {failed} failed (the others are stored in {store}; rerun with "
-                               f"--only {' '.join(n for n, _ in errors)}): {name}: {exc}") from exc
+    errors: list[tuple[str, BaseException]] = []
+    with tqdm(total=len(names), desc="reproduce", unit="experiment", disable=not progress or not names) as bar:
+        for name, result in _finished(names, size, str(out_dir), jobs=jobs, progress=progress):
+            if isinstance(result, Outcome):
+                done[name] = result
+                _store_outcome(store / f"{name}.json", result, settings)
+            else:
+                errors.append((name, result))
+            bar.set_postfix_str(name)
+            bar.update()
+    if errors:
+        name, exc = errors[0]
+        if isinstance(exc, NeurobiasError):  # a user or environment error (say, a full disk): one line from the CLI
+            raise exc
+        failed = " ".join(n for n, _ in errors)
+        raise RuntimeError(f"experiment(s) {failed} failed (the others are stored in {store}; rerun with "
+                           f"--only {failed}): {name}: {exc}") from exc
     wall = time.perf_counter() - t0
     outcomes, earlier, missing = [], {}, []
     for name in EXPERIMENTS:
