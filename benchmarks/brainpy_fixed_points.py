@@ -105,7 +105,8 @@ def run_case(n_units: int, n_core: int, n_candidates: int, brainpy_iters: int, n
     return rows
 
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import IMG, RESULTS, command_line, write_json  # noqa: E402 - the shared helpers of the benchmarks
 
 
 def figure(rows: list[dict], path: Path) -> None:
@@ -189,7 +190,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.plot_only:
         rows = [r for f in args.plot_only for r in json.loads(Path(f).read_text(encoding="utf-8"))["rows"]]
-        fig_path = Path(args.figure) if args.figure else ROOT / "docs" / "img" / "bench_brainpy_fixed_points.png"
+        fig_path = Path(args.figure) if args.figure else IMG / "bench_brainpy_fixed_points.png"
         figure(rows, fig_path)
         print(f"figure: {fig_path}")
         return
@@ -212,13 +213,10 @@ def main() -> None:
         rows.extend(new)
     print(f"\ntotal {time.perf_counter() - t_all:.0f} s; machine at the end: {machine()}\n")
     print(table(rows))
-    from neurobias.io.files import atomic_write_text
-
     suffix = "_quick" if args.quick else ""
-    json_path = Path(args.json) if args.json else ROOT / "benchmarks" / "results" / f"brainpy_fixed_points{suffix}.json"
-    fig_path = Path(args.figure) if args.figure else ROOT / "docs" / "img" / f"bench_brainpy_fixed_points{suffix}.png"
-    atomic_write_text(json_path, json.dumps({"machine": machine(), "command": "python " + " ".join(
-        [os.path.relpath(__file__, ROOT), *sys.argv[1:]]), "rows": rows}, indent=1) + "\n")
+    json_path = Path(args.json) if args.json else RESULTS / f"brainpy_fixed_points{suffix}.json"
+    fig_path = Path(args.figure) if args.figure else IMG / f"bench_brainpy_fixed_points{suffix}.png"
+    write_json(json_path, {"machine": machine(), "command": command_line(), "rows": rows})
     figure(rows, fig_path)
     print(f"results: {json_path}\nfigure: {fig_path}")
 
