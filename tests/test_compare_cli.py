@@ -137,7 +137,8 @@ def _twin_contexts(results: xr.Dataset, fixed_points: xr.Dataset) -> tuple[xr.Da
 
 
 def test_identical_contexts_give_zero_distances_and_identity_matching(compared_run):
-    from neurobias.analysis_runs import compare_contexts, summarize_comparison
+    from neurobias.analysis.context_comparison import compare_contexts
+    from neurobias.workflows.report import summarize_comparison
     from neurobias.io import open_circuit, open_results
 
     d = compared_run["dir"]
@@ -217,7 +218,7 @@ def test_bad_options_one_line_exit_2(run_cli, tiny_run, argv, pattern):
 
 
 def test_compare_contexts_in_python_needs_two_contexts(tiny_run):
-    from neurobias.analysis_runs import compare_contexts
+    from neurobias.analysis.context_comparison import compare_contexts
     from neurobias.errors import InputError
     from neurobias.io import open_circuit, open_results
 
@@ -230,7 +231,7 @@ def test_compare_contexts_in_python_needs_two_contexts(tiny_run):
 def test_permuting_units_changes_no_statistic(tiny_run):
     """Relabelling the units of the circuit and of the results leaves every per-context and per-pair number."""
     from neurobias import Circuit
-    from neurobias.analysis_runs import compare_contexts
+    from neurobias.analysis.context_comparison import compare_contexts
     from neurobias.io import open_circuit, open_results
 
     circuit = open_circuit(tiny_run["dir"] / "circuit.nc")
