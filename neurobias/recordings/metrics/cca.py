@@ -8,7 +8,7 @@ import scipy.linalg
 import xarray as xr
 
 from neurobias.errors import InputError
-from neurobias.recordings.metrics.common import as_trajectories, check_pair, null_dataset, top_pcs
+from neurobias.recordings.metrics._common import as_trajectories, check_pair, null_dataset, top_pcs
 
 __all__ = ["cca_similarity", "canonical_correlations"]
 

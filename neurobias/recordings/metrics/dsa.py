@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 from neurobias.errors import InputError
-from neurobias.recordings.metrics.common import as_trajectories, check_pair, null_dataset, shuffle_per_time, top_pcs
+from neurobias.recordings.metrics._common import as_trajectories, check_pair, null_dataset, shuffle_per_time, top_pcs
 
 __all__ = ["dsa_distance"]
 

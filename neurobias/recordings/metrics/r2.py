@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurobias.recordings.metrics.common import as_trajectories, check_pair, null_dataset
+from neurobias.recordings.metrics._common import as_trajectories, check_pair, null_dataset
 
 __all__ = ["r2", "r2_arrays"]
 

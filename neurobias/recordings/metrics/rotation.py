@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from neurobias.errors import InputError
-from neurobias.recordings.metrics.common import as_trajectories, null_dataset, shuffle_per_time
+from neurobias.recordings.metrics._common import as_trajectories, null_dataset, shuffle_per_time
 
 __all__ = ["rotation_strength", "rotation_arrays"]
 

@@ -8,7 +8,7 @@ import scipy.spatial.distance
 import scipy.stats
 import xarray as xr
 
-from neurobias.recordings.metrics.common import as_trajectories, check_pair, null_dataset
+from neurobias.recordings.metrics._common import as_trajectories, check_pair, null_dataset
 
 __all__ = ["rsa", "condition_rdm"]
 

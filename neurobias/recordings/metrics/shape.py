@@ -19,7 +19,7 @@ import scipy.linalg
 import xarray as xr
 
 from neurobias.errors import InputError
-from neurobias.recordings.metrics.common import as_trajectories, check_pair, null_dataset
+from neurobias.recordings.metrics._common import as_trajectories, check_pair, null_dataset
 
 __all__ = ["shape_distance", "procrustes_arrays"]
 
