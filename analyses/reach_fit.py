@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def _fit_and_compare(name: str, recording: Path, config: str, out: Path, overrides: list[str],
                      compare: bool, reuse: bool) -> dict:
     from neurobias.fitting.config import load_fit_config
-    from neurobias.workflows.recording_fit import compare_recording_fit, fit_recording
+    from neurobias.workflows.recording_fit import compare_fit_dir, fit_recording_file
 
     from neurobias.io import read_dataset
 
@@ -64,12 +64,12 @@ def _fit_and_compare(name: str, recording: Path, config: str, out: Path, overrid
             return row
         print(f"{name}: {d} holds another config; fitting again", flush=True)
     t0 = time.perf_counter()
-    fitted = fit_recording(recording, config=cfg, out=d, progress=True)
+    fitted = fit_recording_file(recording, config=cfg, out=d, progress=True)
     row = {"name": name, "fit": fitted.dataset, "fit_s": time.perf_counter() - t0, "cmp": None, "reused": False}
     print(fitted.summary, flush=True)
     if compare:
         t1 = time.perf_counter()
-        cmp = compare_recording_fit(out / name, progress=True)
+        cmp = compare_fit_dir(out / name, progress=True)
         row["cmp"], row["cmp_s"] = cmp.dataset, time.perf_counter() - t1
         print(cmp.summary, flush=True)
     return row

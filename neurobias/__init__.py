@@ -18,7 +18,7 @@ The public API (imported lazily, so ``import neurobias`` is cheap)::
     run(config, out=...)          train and write a run directory (``neurobias run``)
     RunDir(path)                  the files of a run directory
     analyse_fixed_points, analyse_continuation, analyse_contexts, write_report: analyses of a run directory
-    fit_recording, compare_recording_fit          a fit directory from a recording file, and its comparison
+    fit_recording_file, compare_fit_dir          a fit directory from a recording file, and its comparison
     sweep, open_sweep                             grids of runs on Dask
 """
 from __future__ import annotations
@@ -62,8 +62,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "load_recording": ("neurobias.recordings", "load_recording"),
     "fit_recordings": ("neurobias.fitting", "fit_recordings"),
     "TonicFit": ("neurobias.fitting", "TonicFit"),
-    "fit_recording": ("neurobias.workflows.recording_fit", "fit_recording"),
-    "compare_recording_fit": ("neurobias.workflows.recording_fit", "compare_recording_fit"),
+    "fit_recording_file": ("neurobias.workflows.recording_fit", "fit_recording_file"),
+    "compare_fit_dir": ("neurobias.workflows.recording_fit", "compare_fit_dir"),
     # sweeps (neurobias.sweep)
     "sweep": ("neurobias.sweep", "sweep"),
     "open_sweep": ("neurobias.sweep", "open_sweep"),

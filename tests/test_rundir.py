@@ -32,6 +32,8 @@ def test_paths_come_from_the_table(tmp_path):
     assert FitDir(tmp_path).file("fit") == tmp_path / "fit.nc"
     with pytest.raises(InputError, match=r"a run directory has no file 'fit'; it has circuit, results, "):
         d.file("fit")
+    with pytest.raises(InputError, match=r"report.html of a run directory is not a Dataset file"):
+        d.write("report", None)
 
 
 def test_open_names_what_is_missing_and_how_to_write_it(tmp_path):

@@ -56,10 +56,10 @@ def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str,
 
 def _cmd_fit(args: argparse.Namespace) -> int:
     from neurobias.fitting.config import load_fit_config
-    from neurobias.workflows.recording_fit import fit_recording
+    from neurobias.workflows.recording_fit import fit_recording_file
 
     config = load_fit_config(args.config, overrides=args.overrides, seed=args.seed)
-    output = fit_recording(args.recording, config=config, out=args.out, progress=not args.no_progress,
+    output = fit_recording_file(args.recording, config=config, out=args.out, progress=not args.no_progress,
                            figures=not args.no_figures)
     return print_output(output)
 
@@ -67,7 +67,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from neurobias.errors import ConfigError
     from neurobias.fitting.config import COMPARE_DEFAULTS, parse_override
-    from neurobias.workflows.recording_fit import compare_recording_fit
+    from neurobias.workflows.recording_fit import compare_fit_dir
 
     overrides = {}
     for text in args.overrides:
@@ -75,6 +75,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         if table != "compare" or key not in COMPARE_DEFAULTS:
             raise ConfigError(f"--set {text!r}: only compare.KEY with KEY in {sorted(COMPARE_DEFAULTS)}")
         overrides[key] = value
-    output = compare_recording_fit(args.fit_dir, compare=overrides, progress=not args.no_progress,
+    output = compare_fit_dir(args.fit_dir, compare=overrides, progress=not args.no_progress,
                                    figures=not args.no_figures)
     return print_output(output)

@@ -10,8 +10,8 @@ provenance and atomic commits; the commands are composed over them::
     analyse_continuation(run_dir, start=, end=)  continuation.nc
     analyse_contexts(run_dir)              comparison.nc
     write_report(run_dir)                  report.html
-    fit_recording(recording, config=, out=)      a fit directory                (workflows.recording_fit)
-    compare_recording_fit(fit_dir)         its comparison.nc and report.html
+    fit_recording_file(recording, config=, out=)  a recording file in, a fit directory out (workflows.recording_fit)
+    compare_fit_dir(fit_dir)               its comparison.nc and report.html
     file_info(path)                        what a file or directory holds       (workflows.info)
 
 Prose (HTML reports and summaries) is rendered in :mod:`neurobias.workflows.report`.
@@ -34,8 +34,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "analyse_continuation": ("neurobias.workflows.analyses", "analyse_continuation"),
     "analyse_contexts": ("neurobias.workflows.analyses", "analyse_contexts"),
     "write_report": ("neurobias.workflows.analyses", "write_report"),
-    "fit_recording": ("neurobias.workflows.recording_fit", "fit_recording"),
-    "compare_recording_fit": ("neurobias.workflows.recording_fit", "compare_recording_fit"),
+    "fit_recording_file": ("neurobias.workflows.recording_fit", "fit_recording_file"),
+    "compare_fit_dir": ("neurobias.workflows.recording_fit", "compare_fit_dir"),
     "file_info": ("neurobias.workflows.info", "file_info"),
 }
 

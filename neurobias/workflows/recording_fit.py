@@ -1,9 +1,10 @@
 """What ``neurobias fit-recordings`` and ``compare-recordings`` do: read, preprocess, fit, compare, write.
 
 Names: :class:`~neurobias.fitting.TonicFit` is the estimator (its ``fit``
-learns tonic inputs from a recording); :func:`fit_recording` is the command
-that reads a recording file and writes a fit directory
-(:class:`~neurobias.workflows.rundir.FitDir`); :func:`compare_recording_fit`
+learns tonic inputs from a recording Dataset, as :func:`neurobias.fitting.fit_recordings`
+does in one call); :func:`fit_recording_file` is the command that reads a
+recording file and writes a fit directory
+(:class:`~neurobias.workflows.rundir.FitDir`); :func:`compare_fit_dir`
 compares a fit directory with its data.  Each function checks everything it
 can before the first write, and every file is written atomically.
 """
@@ -17,10 +18,10 @@ from neurobias.errors import InputError
 from neurobias.workflows.output import Output
 from neurobias.workflows.rundir import FitDir
 
-__all__ = ["fit_recording", "compare_recording_fit"]
+__all__ = ["fit_recording_file", "compare_fit_dir"]
 
 
-def fit_recording(recording: str | os.PathLike, *, config: dict[str, Any], out: str | os.PathLike,
+def fit_recording_file(recording: str | os.PathLike, *, config: dict[str, Any], out: str | os.PathLike,
                   progress: bool = True, figures: bool = True) -> Output:
     """Read RECORDING, preprocess, fit, and write the fit directory ``out`` (recording, circuit, fit, figures).
 
@@ -82,14 +83,14 @@ def fit_recording(recording: str | os.PathLike, *, config: dict[str, Any], out: 
     return Output(ds, files, summarize_fit(est, ds))
 
 
-def compare_recording_fit(fit_dir: str | os.PathLike, *, compare: dict[str, Any] | None = None,
+def compare_fit_dir(fit_dir: str | os.PathLike, *, compare: dict[str, Any] | None = None,
                           progress: bool = True, figures: bool = True) -> Output:
     """Compare the fit in ``fit_dir`` with its data; write ``comparison.nc``, figures and ``report.html``.
 
     Parameters
     ----------
     fit_dir : path
-        A directory written by :func:`fit_recording`.
+        A directory written by :func:`fit_recording_file`.
     compare : dict, optional
         ``[compare]`` options (default: those stored in ``fit.nc``'s config).
     progress, figures : bool

@@ -401,7 +401,11 @@ def _pct(v: float) -> str:
 
 
 def summarize_comparison(comparison: xr.Dataset, *, run_name: str = "RUN_DIR") -> str:
-    """Plain-language paragraphs (one per line) on how the contexts differ, from :func:`compare_contexts`'s Dataset.
+    """Plain-language paragraphs (one per line) on how the contexts differ.
+
+    ``comparison`` is the Dataset of
+    :func:`neurobias.analysis.context_comparison.compare_contexts`; ``run_name``
+    is the run directory named in the advice on which command to run next.
 
     Which contexts are most and least similar in their tonic inputs, the
     dimensionality of the tonic bank against its shuffle null, the unit

@@ -177,7 +177,11 @@ class _Directory:
         """Write Dataset product ``name`` atomically (to ``out`` instead when given); returns the path."""
         from neurobias.io import write_dataset
 
-        return write_dataset(ds, Path(out) if out is not None else self.file(name), kind=self.products[name].kind)
+        path = self.file(name)
+        kind = self.products[name].kind
+        if not kind:
+            raise InputError(f"{path.name} of a {self.what} is not a Dataset file; write it with write_text")
+        return write_dataset(ds, Path(out) if out is not None else path, kind=kind)
 
     def write_text(self, name: str, text: str, *, out: str | os.PathLike | None = None) -> Path:
         """Write text product ``name`` (e.g. the HTML report) atomically; returns the path."""
