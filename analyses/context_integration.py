@@ -433,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     import neurobias
     from neurobias.analysis import find_fixed_points
     from neurobias.analysis.attractors import detect_manifold, selection_vectors
-    from neurobias.analysis_runs import comparison_of_run, report_of_run
+    from neurobias.workflows import analyse_contexts, write_report
     from neurobias.io import write_dataset
 
     overrides = []
@@ -547,8 +547,8 @@ def main(argv: list[str] | None = None) -> int:
     t_an = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    cmp = comparison_of_run(out)
-    report = report_of_run(out)
+    cmp = analyse_contexts(out)
+    report = write_report(out)
     t_cr = time.perf_counter() - t0
     wall = time.perf_counter() - t_start
 

@@ -7,13 +7,18 @@ The public API (imported lazily, so ``import neurobias`` is cheap)::
     make_task(name, dt=..., ...)  a registered task; available_tasks() lists them
     train(circuit, task, ...)     learn tonic inputs (and, by mode, weights)
     evaluate(circuit, tonic, task, ...)
-    run(config, out=...)          what ``neurobias run`` does
     find_fixed_points(circuit, tonic, ...)      fixed and slow points per context
     continue_fixed_points(circuit, start=, end=, ...)  follow them between contexts
-    fixed_points_of_run, continuation_of_run, comparison_of_run, report_of_run: the CLI's analysis commands
+    compare_contexts(circuit, results, fixed_points)   everything that tells the contexts apart
     load_config, default_config, apply_overrides, config_to_toml
     open_circuit, save_circuit, open_results, read_dataset, write_dataset
     load_recording, fit_recordings, TonicFit       recordings in, tonic inputs fitted per condition
+
+  Commands over directories (neurobias.workflows; what the CLI runs):
+    run(config, out=...)          train and write a run directory (``neurobias run``)
+    RunDir(path)                  the files of a run directory
+    analyse_fixed_points, analyse_continuation, analyse_contexts, write_report: analyses of a run directory
+    fit_recording_file, compare_fit_dir          a fit directory from a recording file, and its comparison
     sweep, open_sweep                             grids of runs on Dask
 """
 from __future__ import annotations
@@ -33,8 +38,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "train": ("neurobias.training", "train"),
     "TrainResult": ("neurobias.training", "TrainResult"),
     "evaluate": ("neurobias.training.evaluate", "evaluate"),
-    "run": ("neurobias.runner", "run"),
-    "RunOutput": ("neurobias.runner", "RunOutput"),
+    "run": ("neurobias.workflows.run", "run"),
+    "RunOutput": ("neurobias.workflows.run", "RunOutput"),
+    "RunDir": ("neurobias.workflows.rundir", "RunDir"),
     "RunConfig": ("neurobias.config", "RunConfig"),
     "load_config": ("neurobias.config", "load_config"),
     "default_config": ("neurobias.config", "default_config"),
@@ -42,10 +48,11 @@ _LAZY: dict[str, tuple[str, str]] = {
     "config_to_toml": ("neurobias.config", "config_to_toml"),
     "find_fixed_points": ("neurobias.analysis.fixed_points", "find_fixed_points"),
     "continue_fixed_points": ("neurobias.analysis.continuation", "continue_fixed_points"),
-    "fixed_points_of_run": ("neurobias.analysis_runs", "fixed_points_of_run"),
-    "continuation_of_run": ("neurobias.analysis_runs", "continuation_of_run"),
-    "report_of_run": ("neurobias.analysis_runs", "report_of_run"),
-    "comparison_of_run": ("neurobias.analysis_runs", "comparison_of_run"),
+    "compare_contexts": ("neurobias.analysis.context_comparison", "compare_contexts"),
+    "analyse_fixed_points": ("neurobias.workflows.analyses", "analyse_fixed_points"),
+    "analyse_continuation": ("neurobias.workflows.analyses", "analyse_continuation"),
+    "analyse_contexts": ("neurobias.workflows.analyses", "analyse_contexts"),
+    "write_report": ("neurobias.workflows.analyses", "write_report"),
     "open_circuit": ("neurobias.io", "open_circuit"),
     "save_circuit": ("neurobias.io", "save_circuit"),
     "open_results": ("neurobias.io", "open_results"),
@@ -55,6 +62,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "load_recording": ("neurobias.recordings", "load_recording"),
     "fit_recordings": ("neurobias.fitting", "fit_recordings"),
     "TonicFit": ("neurobias.fitting", "TonicFit"),
+    "fit_recording_file": ("neurobias.workflows.recording_fit", "fit_recording_file"),
+    "compare_fit_dir": ("neurobias.workflows.recording_fit", "compare_fit_dir"),
     # sweeps (neurobias.sweep)
     "sweep": ("neurobias.sweep", "sweep"),
     "open_sweep": ("neurobias.sweep", "open_sweep"),

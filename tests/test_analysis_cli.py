@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from neurobias.io import read_dataset
-from neurobias.report import SECTIONS
+from neurobias.workflows.report import SECTIONS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -141,12 +141,12 @@ def _no_work(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
 
 # the work each command does before it writes, replaced by _no_work
 WORK = {
-    "run": ("neurobias.runner", "train"),
+    "run": ("neurobias.workflows.run", "train"),
     "simulate": ("neurobias.circuit", "simulate"),
     "fixed-points": ("neurobias.analysis", "find_fixed_points"),
     "continue": ("neurobias.analysis.continuation", "continue_fixed_points"),
-    "compare-contexts": ("neurobias.analysis_runs", "compare_contexts"),
-    "report": ("neurobias.report", "render_report"),
+    "compare-contexts": ("neurobias.analysis.context_comparison", "compare_contexts"),
+    "report": ("neurobias.workflows.report", "render_report"),
 }
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from neurobias.io import read_dataset
-from neurobias.io.info import file_info, format_info
+from neurobias.workflows.info import file_info, format_info
 
 
 @pytest.fixture(scope="module")

@@ -130,7 +130,7 @@ def test_trained_readout_is_what_the_hashes_fingerprint(tmp_path, tiny_config, r
     assert rc == 0, err
     circuit_file = read_dataset(out / "circuit.nc", kind="circuit")
     results = read_dataset(out / "results.nc", kind="results")
-    from neurobias.runner import build_circuit, build_task
+    from neurobias.workflows.run import build_circuit, build_task
 
     config = config_from_toml(str(results.attrs["config"]))
     initial = build_circuit(config, build_task(config))

@@ -179,9 +179,9 @@ def test_api_run_matches_cli(tiny_config, tmp_path, run_cli, same_arrays):
     np.testing.assert_array_equal(output.results["loss"].values, on_disk["loss"].values)
 
 
-def test_neurobias_run_is_callable_after_importing_the_runner(tmp_path):
+def test_neurobias_run_is_callable_after_importing_the_run_workflow(tmp_path):
     # the CLI imports the implementation module; the public verb `neurobias.run` must stay the function
-    import neurobias.runner  # noqa: F401
+    import neurobias.workflows.run  # noqa: F401
 
     assert callable(neurobias.run)
     with pytest.raises(neurobias.InputError, match="RunConfig"):

@@ -109,7 +109,7 @@ def test_sweep_runs_every_cell_and_open_sweep_has_the_grid_as_dims(base, tmp_pat
 
 
 def test_failing_cells_are_recorded_and_do_not_stop_the_others(base, tmp_path, monkeypatch):
-    import neurobias.runner as runner
+    import neurobias.workflows.run as runner
 
     real_run = runner.run
 

@@ -117,7 +117,7 @@ def test_sweep_on_a_tcp_scheduler_survives_a_worker_killed_mid_sweep(tiny_config
         # a cell's results are those of a clean run of its config
         from neurobias.config import config_from_toml
         from neurobias.io import open_results
-        from neurobias.runner import run
+        from neurobias.workflows.run import run
 
         results = open_results(cells_dir(out) / "c0000" / "results.nc")
         again = run(config_from_toml(results.attrs["config"]), progress=False)

@@ -90,7 +90,7 @@ def fit_recordings(
         (sha256 of ``recording``'s ``rate``), as in ``fit.nc``.
     """
     from neurobias.errors import InputError
-    from neurobias.fitting.run import fit_provenance_attrs
+    from neurobias.io.circuit import provenance_attrs
 
     if not isinstance(config, str):
         raise InputError(f"`config` must be a str of TOML text; got {type(config).__name__}")
@@ -98,5 +98,5 @@ def fit_recordings(
     ds = fit_to_dataset(est, config=config)
     for key in ("units", "source", "citation", "licence"):
         ds.attrs[f"recording_{key}"] = str(recording.attrs.get(key, ""))
-    ds.attrs.update(fit_provenance_attrs(est.circuit_, config_toml=config, seed=int(est.seed), recording=recording))
+    ds.attrs.update(provenance_attrs(est.circuit_, config_toml=config, seed=int(est.seed), recording=recording))
     return ds

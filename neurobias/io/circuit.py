@@ -73,7 +73,8 @@ def weight_hashes(circuit: "Circuit") -> dict[str, str]:
     return {name: sha256_array(np.asarray(getattr(circuit, name), dtype=np.float64)) for name in WEIGHT_NAMES}
 
 
-def provenance_attrs(circuit: "Circuit", *, config_toml: str, seed: int, tonic: Any = None) -> dict[str, Any]:
+def provenance_attrs(circuit: "Circuit", *, config_toml: str, seed: int, tonic: Any = None,
+                     recording: xr.Dataset | None = None) -> dict[str, Any]:
     """The attributes by which a result file can be traced to what produced it.
 
     Every public result file carries them (``neurobias_version`` is added by
@@ -91,13 +92,15 @@ def provenance_attrs(circuit: "Circuit", *, config_toml: str, seed: int, tonic: 
         The run's seed (``seed`` of the config).
     tonic : array_like of shape (context, unit), optional
         The run's tonic-input bank (``tonic`` of its ``results.nc``), state units.
+    recording : xarray.Dataset, optional
+        The recording a fit was computed from (with its ``rate`` variable).
 
     Returns
     -------
     dict
         ``config`` (str), ``run_seed`` (int), ``circuit_sha256_<name>`` for
-        each weight (see :func:`weight_hashes`) and, with ``tonic``,
-        ``tonic_sha256``.
+        each weight (see :func:`weight_hashes`), with ``tonic`` ``tonic_sha256``
+        and with ``recording`` ``recording_sha256`` (of its ``rate`` array).
     """
     if not isinstance(config_toml, str):
         raise InputError(f"`config_toml` must be a str of TOML text; got {type(config_toml).__name__}")
@@ -107,6 +110,8 @@ def provenance_attrs(circuit: "Circuit", *, config_toml: str, seed: int, tonic: 
     attrs.update({f"circuit_sha256_{name}": digest for name, digest in weight_hashes(circuit).items()})
     if tonic is not None:
         attrs["tonic_sha256"] = sha256_array(tonic)
+    if recording is not None:
+        attrs["recording_sha256"] = sha256_array(recording["rate"].values)
     return attrs
 
 

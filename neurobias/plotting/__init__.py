@@ -12,6 +12,7 @@ constrained layout.  Save with ``fig.savefig(path, dpi=150)``.
 - :func:`plot_tonic`: the tonic-input bank as a heat map (context x unit).
 - :func:`plot_rates`: rates of a few units over time, one panel per context.
 - :func:`figure_set`: all four as ``{"loss", "outputs", "tonic", "rates"}`` Figures.
+- :func:`root_figure`: the top-level Figure of an Axes (to save what a function drew).
 
 From a ``comparison`` Dataset (``neurobias compare-contexts``):
 
@@ -20,6 +21,7 @@ From a ``comparison`` Dataset (``neurobias compare-contexts``):
 - :func:`plot_task_variance`: normalised task variance per unit, sorted by cluster.
 - :func:`plot_matched`: fixed points matched between contexts, counts and displacement.
 """
+from neurobias.plotting._common import root_figure
 from neurobias.plotting.comparison import plot_matched, plot_similarity, plot_task_variance, plot_tonic_pca
 from neurobias.plotting.outputs import plot_outputs
 from neurobias.plotting.summary import figure_set
@@ -33,6 +35,7 @@ __all__ = [
     "plot_tonic",
     "plot_rates",
     "figure_set",
+    "root_figure",
     "plot_similarity",
     "plot_tonic_pca",
     "plot_task_variance",

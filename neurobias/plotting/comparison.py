@@ -1,4 +1,4 @@
-"""Figures of a context comparison (the ``comparison`` Dataset of :func:`neurobias.analysis_runs.compare_contexts`).
+"""Figures of a context comparison (the ``comparison`` Dataset of :func:`neurobias.compare_contexts`).
 
 * :func:`plot_similarity`: cosine similarity and Euclidean distance of the
   contexts' tonic inputs, as annotated matrices;

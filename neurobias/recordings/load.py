@@ -80,6 +80,6 @@ def load_recording(path: str | os.PathLike, *, format: str | None = None, **opti
 def _options(fmt: str, loader: Any) -> set[str]:
     """Keyword options a loader accepts (the array mapping for .mat and .npz)."""
     if fmt in ("mat", "npz"):
-        from neurobias.recordings.formats._arrays import recording_from_arrays as loader
+        from neurobias.recordings.formats.arrays import recording_from_arrays as loader
     params = inspect.signature(loader).parameters
     return {k for k, v in params.items() if v.kind == inspect.Parameter.KEYWORD_ONLY and k != "source"}

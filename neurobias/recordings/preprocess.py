@@ -7,6 +7,7 @@ the split of trials into halves.
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,7 +19,7 @@ from neurobias.recordings.dataset import condition_names, is_single_trial, valid
 
 __all__ = [
     "bin_spikes", "smooth", "align_to_event", "trim_trials", "condition_average", "soft_normalize",
-    "mean_center", "pca_denoise", "split_halves",
+    "mean_center", "pca_denoise", "split_halves", "prepare_recording",
 ]
 
 
@@ -320,3 +321,46 @@ def split_halves(recording: xr.Dataset, *, seed: int = 0) -> tuple[xr.Dataset, x
         second.extend(idx[half:])
     return recording.isel(trial=np.sort(first)), recording.isel(trial=np.sort(second))
 
+
+def prepare_recording(recording: xr.Dataset, *, trim: bool = True, smooth_ms: float = 0.0,
+                      condition_average: bool = False, soft_normalize: float = 0.0, mean_center: str = "none",
+                      pca_components: int = 0) -> xr.Dataset:
+    """Apply the ``[preprocess]`` steps of a fit config in a fixed order: trim, smooth, average, normalise, centre, PCA.
+
+    Parameters
+    ----------
+    recording : xarray.Dataset
+        A canonical recording (NaN padding allowed when ``trim``).
+    trim : bool
+        Cut NaN-padded trials to their common length (:func:`trim_trials`).
+    smooth_ms : float
+        Gaussian smoothing width in ms (0: none).
+    condition_average : bool
+        Average single trials per condition.
+    soft_normalize : float
+        Soft-normalisation constant (0: none).
+    mean_center : {"none", ...}
+        See :func:`mean_center`.
+    pca_components : int
+        PCA denoising to this many components (0: none).
+
+    Returns
+    -------
+    xarray.Dataset
+        A NaN-free recording ready to fit.
+    """
+    steps = sys.modules[__name__]  # the options shadow the functions of the same names
+    validate(recording, allow_nan=True)
+    rec = trim_trials(recording) if trim else recording
+    validate(rec)  # NaN padding left without `trim` is an error here
+    if smooth_ms > 0:
+        rec = smooth(rec, sigma_ms=smooth_ms)
+    if condition_average and is_single_trial(rec):
+        rec = steps.condition_average(rec)
+    if soft_normalize > 0:
+        rec = steps.soft_normalize(rec, soft=soft_normalize)
+    if mean_center != "none":
+        rec = steps.mean_center(rec, over=mean_center)
+    if pca_components > 0:
+        rec = pca_denoise(rec, n_components=pca_components)
+    return rec

@@ -12,6 +12,7 @@ import xarray as xr
 from neurobias.config import _parse_override_value
 from neurobias.errors import InputError
 from neurobias.sweep.store import cells_dir, read_manifest, read_record
+from neurobias.workflows.rundir import RunDir
 
 __all__ = ["open_sweep", "metric_over_grid", "METRICS"]
 
@@ -98,7 +99,7 @@ def open_sweep(path: str | os.PathLike) -> xr.Dataset:
             continue
         status[idx], error[idx], wall[idx] = record.status, record.error, record.wall_time_s
         if record.status == "ok":
-            results[idx] = read_dataset(cells_dir(out) / name / "results.nc", kind="results")
+            results[idx] = read_dataset(RunDir(cells_dir(out) / name).file("results"), kind="results")
         else:
             errors[name] = record.error
     contexts: list[Any] = []

@@ -79,7 +79,7 @@ def run_cell(spec: Mapping[str, Any]) -> dict[str, Any]:
         The committed :class:`~neurobias.sweep.store.CellRecord` as a dict.
         Any exception of the run is caught and recorded (``status="failed"``).
     """
-    from neurobias.runner import run
+    from neurobias.workflows.run import run
 
     out, name = Path(spec["out"]), str(spec["name"])
     done = read_record(out, name)

@@ -24,6 +24,7 @@ from typing import Any
 
 from neurobias.errors import InputError
 from neurobias.io.files import atomic_write_text, read_text
+from neurobias.workflows.rundir import SWEEP_CELL_RECORD, SWEEP_CELLS, SWEEP_MANIFEST
 
 __all__ = [
     "MANIFEST",
@@ -39,8 +40,8 @@ __all__ = [
     "remove_cell",
 ]
 
-MANIFEST = "sweep.json"
-CELL_RECORD = "cell.json"
+MANIFEST = SWEEP_MANIFEST
+CELL_RECORD = SWEEP_CELL_RECORD
 _TMP_MARK = ".tmp-"
 
 
@@ -92,7 +93,7 @@ class CellRecord:
 
 def cells_dir(out: Path) -> Path:
     """``out/cells``."""
-    return Path(out) / "cells"
+    return Path(out) / SWEEP_CELLS
 
 
 def write_manifest(out: Path, manifest: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import xarray as xr
 
 from neurobias.errors import InputError
-from neurobias.recordings.formats._arrays import recording_from_arrays
+from neurobias.recordings.formats.arrays import recording_from_arrays
 
 __all__ = ["load_mat"]
 

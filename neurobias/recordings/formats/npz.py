@@ -8,7 +8,7 @@ import numpy as np
 import xarray as xr
 
 from neurobias.errors import InputError
-from neurobias.recordings.formats._arrays import recording_from_arrays
+from neurobias.recordings.formats.arrays import recording_from_arrays
 
 __all__ = ["load_npz"]
 

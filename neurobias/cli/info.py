@@ -33,7 +33,7 @@ def register(sub: Any, *, formatter: Callable[..., Any], epilog: Callable[[str],
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from neurobias.io.info import file_info, format_info
+    from neurobias.workflows.info import file_info, format_info
 
     info = file_info(args.path)
     if args.json:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from neurobias.cli.common import print_output
+
 __all__ = ["register"]
 
 
@@ -52,27 +54,20 @@ def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str,
     return {"fit-recordings": _cmd_fit, "compare-recordings": _cmd_compare}
 
 
-def _print_files(files: dict) -> None:
-    for name, path in files.items():
-        print(f"figure: {name[len('figure_'):]}: {path}" if name.startswith("figure_") else f"{name}: {path}")
-
-
 def _cmd_fit(args: argparse.Namespace) -> int:
     from neurobias.fitting.config import load_fit_config
-    from neurobias.fitting.run import fit_recording_file
+    from neurobias.workflows.recording_fit import fit_recording_file
 
     config = load_fit_config(args.config, overrides=args.overrides, seed=args.seed)
     output = fit_recording_file(args.recording, config=config, out=args.out, progress=not args.no_progress,
-                                figures=not args.no_figures)
-    print(output.summary)
-    _print_files(output.files)
-    return 0
+                           figures=not args.no_figures)
+    return print_output(output)
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from neurobias.errors import ConfigError
     from neurobias.fitting.config import COMPARE_DEFAULTS, parse_override
-    from neurobias.fitting.run import compare_fit_dir
+    from neurobias.workflows.recording_fit import compare_fit_dir
 
     overrides = {}
     for text in args.overrides:
@@ -81,7 +76,5 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             raise ConfigError(f"--set {text!r}: only compare.KEY with KEY in {sorted(COMPARE_DEFAULTS)}")
         overrides[key] = value
     output = compare_fit_dir(args.fit_dir, compare=overrides, progress=not args.no_progress,
-                             figures=not args.no_figures)
-    print(output.summary)
-    _print_files(output.files)
-    return 0
+                                   figures=not args.no_figures)
+    return print_output(output)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from pathlib import Path
 
 __all__ = ["register"]
 
@@ -90,16 +89,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep_report(args: argparse.Namespace) -> int:
-    from neurobias.io.figures import save_figure
-    from neurobias.plotting._common import root_figure
-    from neurobias.plotting.sweep import plot_sweep_metric
-    from neurobias.sweep import metric_over_grid, open_sweep
+    from neurobias.sweep import report_sweep
 
-    ds = open_sweep(args.sweep_dir)
-    metric = metric_over_grid(ds, args.metric, x=args.x, hue=args.hue, context=args.context)
-    ax = plot_sweep_metric(metric)
-    out = Path(args.out) if args.out else Path(args.sweep_dir) / "figures" / f"sweep_{args.metric}.png"
-    save_figure(root_figure(ax), out)
+    ds, metric, out = report_sweep(args.sweep_dir, metric=args.metric, x=args.x, hue=args.hue, context=args.context,
+                                   out=args.out)
     note = f" (mean over {metric.attrs['averaged_over']})" if metric.attrs["averaged_over"] else ""
     print(f"{args.metric}{note}; {ds.attrs['n_ok']} ok, {ds.attrs['n_failed']} failed, "
           f"{ds.attrs['n_pending']} not finished:")

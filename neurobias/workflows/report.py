@@ -1,8 +1,14 @@
-"""A self-contained HTML report of a run (figures embedded; no external requests).
+"""The one place that renders prose: the HTML reports and the plain-language summaries of the commands.
 
-:func:`render_report` is pure: Datasets and figures in, one HTML string out.
-:func:`neurobias.analysis_runs.report_of_run` gathers what a run directory holds
-and writes ``report.html`` atomically.
+Every function here is pure: Datasets (and figures) in, text out.
+:func:`render_report` writes the self-contained page of a run (figures
+embedded; no external requests), :func:`render_recording_report` that of a
+fit directory; :func:`summarize_comparison`, :func:`summarize_fit` and
+:func:`summarize_recording_comparison` are the terminal summaries of
+``compare-contexts``, ``fit-recordings`` and ``compare-recordings``.
+:func:`neurobias.workflows.write_report` gathers what a run directory holds
+and writes ``report.html`` atomically.  The one-paragraph summaries of fixed
+points and continuations come from :mod:`neurobias.analysis.summary`.
 """
 from __future__ import annotations
 
@@ -18,7 +24,8 @@ from matplotlib.figure import Figure
 
 from neurobias._version import __version__
 
-__all__ = ["render_report", "figure_to_data_uri", "SECTIONS", "render_recording_section", "render_recording_report"]
+__all__ = ["render_report", "figure_to_data_uri", "SECTIONS", "render_recording_section", "render_recording_report",
+           "summarize_comparison", "summarize_fit", "summarize_recording_comparison"]
 
 #: section ids, in order
 SECTIONS: tuple[str, ...] = (
@@ -382,3 +389,244 @@ def render_recording_report(fit: xr.Dataset, comparison: xr.Dataset | None, *,
         f"<nav><a href=\"#recordings\">recordings</a></nav><main>"
         f"{render_recording_section(fit, comparison, figures=figures)}</main></body></html>\n"
     )
+
+
+# ------------------------------------------------------------------ summaries
+def _fmt(v: float, digits: int = 3) -> str:
+    return "n/a" if not np.isfinite(v) else f"{v:.{digits}g}"
+
+
+def _pct(v: float) -> str:
+    return "n/a" if not np.isfinite(v) else f"{100 * v:.0f}%"
+
+
+def summarize_comparison(comparison: xr.Dataset, *, run_name: str = "RUN_DIR") -> str:
+    """Plain-language paragraphs (one per line) on how the contexts differ.
+
+    ``comparison`` is the Dataset of
+    :func:`neurobias.analysis.context_comparison.compare_contexts`; ``run_name``
+    is the run directory named in the advice on which command to run next.
+
+    Which contexts are most and least similar in their tonic inputs, the
+    dimensionality of the tonic bank against its shuffle null, the unit
+    clusters of task variance, the effective gain, and what changes in the
+    fixed points (or which command computes them).
+    """
+    ds = comparison
+    names = [str(c) for c in ds["context"].values]
+    C = len(names)
+    paras: list[str] = []
+
+    cos = np.asarray(ds["tonic_cosine"].values, dtype=float)
+    dist = np.asarray(ds["tonic_distance"].values, dtype=float)
+    norms = np.asarray(ds["tonic_norm"].values, dtype=float)
+    iu = [(i, j) for i in range(C) for j in range(i + 1, C)]
+    vals = np.array([cos[i, j] for i, j in iu])
+    norm_txt = ", ".join(f"{c} {_fmt(n)}" for c, n in zip(names, norms))
+    if C == 2:
+        text = (f"Tonic inputs: the two contexts' tonic inputs have cosine similarity {_fmt(vals[0], 2)} "
+                f"(1 = same direction, 0 = orthogonal) and lie {_fmt(dist[0, 1])} apart (Euclidean, state units); "
+                f"their norms are {norm_txt}.")
+    elif np.all(np.isnan(vals)):
+        text = f"Tonic inputs: cosine similarities are undefined (a zero tonic input); norms {norm_txt}."
+    else:
+        hi, lo = iu[int(np.nanargmax(vals))], iu[int(np.nanargmin(vals))]
+        text = (f"Tonic inputs: the most similar contexts are {names[hi[0]]} and {names[hi[1]]} (cosine "
+                f"{_fmt(cos[hi], 2)}, distance {_fmt(dist[hi])}); the least similar are {names[lo[0]]} and "
+                f"{names[lo[1]]} (cosine {_fmt(cos[lo], 2)}, distance {_fmt(dist[lo])}). Norms: {norm_txt}.")
+    paras.append(text)
+
+    if "pca_participation_ratio" in ds:
+        pr = float(ds["pca_participation_ratio"])
+        K = int(ds.sizes["pca_component"])
+        ratio = np.asarray(ds["pca_explained_variance_ratio"].values, dtype=float)
+        null = np.asarray(ds["pca_null_participation_ratio"].values, dtype=float)
+        p = float(ds["pca_p_value"])
+        if K <= 1:
+            text = ("Dimensionality: with two contexts the tonic inputs differ along a single direction "
+                    "(their difference), so the bank's dimensionality carries no information.")
+        else:
+            text = (f"Dimensionality: the contexts' tonic inputs differ along {_fmt(pr, 2)} effective dimensions "
+                    f"(participation ratio of the centred bank, at most {K}); PC1 carries {_pct(ratio[0])} of the "
+                    "variance.")
+            if null.size:
+                verdict = ("more aligned across contexts (lower-dimensional) than chance" if p < 0.05 else
+                           "no more aligned across contexts than chance")
+                text += (f" With each context's units shuffled the ratio is {_fmt(float(np.mean(null)), 2)} "
+                         f"± {_fmt(float(np.std(null)), 2)} (p = {_fmt(p, 2)}, {null.size} shuffles): the differences "
+                         f"are {verdict}.")
+        paras.append(text)
+
+    if "tv" in ds:
+        n_units = int(ds.sizes["unit"])
+        n_active = int(np.sum(ds["tv_active"].values))
+        if ds.attrs.get("tv_across") == "time":
+            what = ("variance of each unit's rate over time within a trial, averaged over trials: the trials of a "
+                    "context do not differ, so the variance across conditions of Yang et al. 2019 is replaced by "
+                    "the variance over time")
+        else:
+            what = "variance of each unit's rate across the trials of a context, averaged over time; Yang et al. 2019"
+        text = f"Task variance ({what}): {n_active} of {n_units} units are active."
+        if "cluster" in ds:
+            k = int(ds.attrs.get("cluster_k", ds.sizes["cluster_id"]))
+            sil = np.asarray(ds["cluster_silhouette"].values, dtype=float)
+            ks = np.asarray(ds["cluster_k"].values)
+            s_k = sil[list(ks).index(k)] if k in ks else np.nan
+            text += f" Their normalised profiles fall into {k} clusters (k-means, mean silhouette {_fmt(s_k, 2)}):"
+            cent = np.asarray(ds["cluster_centroids"].transpose("cluster_id", "context").values, dtype=float)
+            sizes = np.asarray(ds["cluster_size"].values)
+            descr = []
+            for j in range(cent.shape[0]):
+                high = [names[c] for c in np.flatnonzero(cent[j] > 0.5)]
+                if len(high) == C:
+                    where = "in every context"
+                elif len(high) <= 1:
+                    where = f"mostly in {names[int(np.argmax(cent[j]))]}"
+                else:
+                    where = "in " + ", ".join(high[:-1]) + " and " + high[-1]
+                prof = ", ".join(f"{c} {v:.2f}" for c, v in zip(names, cent[j]))
+                descr.append(f"cluster {j} ({int(sizes[j])} units) varies {where} ({prof})")
+            text += " " + "; ".join(descr) + "."
+        if "tv_pearson_pooled" in ds and "all" in [str(g) for g in ds["tv_group"].values]:
+            r = float(ds["tv_pearson_pooled"].sel(tv_group="all"))
+            p = float(ds["tv_pearson_p_pooled"].sel(tv_group="all"))
+            if np.isfinite(r):
+                text += (f" A unit's tonic input and its task variance correlate with r = {_fmt(r, 2)} "
+                         f"(Pearson, all contexts pooled, p = {_fmt(p, 2)}).")
+        paras.append(text)
+
+    if "on_fraction" in ds:
+        on = np.asarray(ds["on_fraction"].values, dtype=float)
+        absc = np.asarray(ds["spectral_abscissa"].values, dtype=float)
+        sw = np.asarray(ds["switched"].values, dtype=float)
+        text = ("Effective gain at the time-averaged state: units with phi' above half its maximum ('on'): "
+                + ", ".join(f"{c} {_pct(v)}" for c, v in zip(names, on)) + ".")
+        if iu:
+            svals = np.array([sw[i, j] for i, j in iu])
+            b = iu[int(np.nanargmax(svals))] if np.any(np.isfinite(svals)) else iu[0]
+            if np.isfinite(sw[b]) and sw[b] > 0:
+                text += (f" Changing context switches up to {_pct(sw[b])} of the units on or off ({names[b[0]]} vs "
+                         f"{names[b[1]]}).")
+            else:
+                text += " No unit switches on or off between contexts."
+        text += (" Largest real part of the effective connectivity's eigenvalues (the operating point is stable "
+                 "below 1): " + ", ".join(f"{c} {_fmt(v)}" for c, v in zip(names, absc)) + ".")
+        paras.append(text)
+
+    if "fp_counts" in ds:
+        counts = ds["fp_counts"]
+        per = []
+        for c in names:
+            row = counts.sel(context=c)
+            n = int(row.sum())
+            n_st = int(row.sel(stability="stable")) if "stable" in counts["stability"].values else 0
+            per.append(f"{c} {n} ({n_st} stable)")
+        kinds = ds.attrs.get("fp_kind", ["fixed"])
+        kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+        what = "Fixed points" if kinds == ["fixed"] else f"Points ({' and '.join(kinds)})"
+        text = f"{what} per context: " + ", ".join(per) + "."
+        pairs = []
+        for i, j in iu:
+            a, b = names[i], names[j]
+            nm = int(ds["fp_n_matched"].values[i, j])
+            ua, ub = int(ds["fp_n_unmatched_a"].values[i, j]), int(ds["fp_n_unmatched_b"].values[i, j])
+            t = f"{a} vs {b}: {nm} matched"
+            if nm:
+                t += (f", moved by {_fmt(float(ds['fp_mean_displacement'].values[i, j]))} on average (state units), "
+                      f"leading eigenvalue changed by {_fmt(float(ds['fp_mean_leading_change'].values[i, j]))}/ms")
+                changed = int(ds["fp_n_stability_changed"].values[i, j])
+                if changed:
+                    t += f", {changed} changed stability"
+            if ua or ub:
+                thr = float(ds["fp_threshold"].values[i, j]) if "fp_threshold" in ds else float("nan")
+                t += f"; {ua} of {a} and {ub} of {b} have no partner within {_fmt(thr)} (state units)"
+            pairs.append(t)
+        if pairs:
+            text += " Between contexts (Hungarian matching on distance): " + "; ".join(pairs) + "."
+        paras.append(text)
+    else:
+        paras.append(f"Fixed points were not compared: run `neurobias fixed-points {run_name}` first, then "
+                     f"`neurobias compare-contexts {run_name}` again.")
+
+    if "manifold_shape" in ds:
+        shapes = [str(s) for s in ds["manifold_shape"].values]
+        npts = np.asarray(ds["manifold_n_points"].values)
+        if all(s in ("none", "isolated") for s in shapes):
+            text = "No line or ring of fixed and slow points in any context (isolated points only)."
+        else:
+            text = ("Manifolds of fixed and slow points (line or ring attractors): "
+                    + ", ".join(f"{c} {s} ({int(n)} point{'s' if n != 1 else ''})"
+                                for c, s, n in zip(names, shapes, npts)) + ".")
+        paras.append(text)
+    if "sel_selection_angle" in ds:
+        inputs = [str(u) for u in ds["input"].values]
+        ang = np.asarray(ds["sel_selection_angle"].transpose("context", "input").values, dtype=float)
+        dot = np.asarray(ds["sel_selection_dot"].transpose("context", "input").values, dtype=float)
+        rel = np.asarray(ds["sel_slowest_real"].values, dtype=float)
+        rows = []
+        for c, a_row, d_row, lam in zip(names, ang, dot, rel):
+            proj = ", ".join(f"{u} {_fmt(abs(d), 3)} ({_fmt(a, 2)}°)" for u, a, d in zip(inputs, a_row, d_row))
+            if not np.isfinite(lam):
+                tc = "no point"
+            elif lam < 0:
+                tc = f"slowest mode decays in {_fmt(-1.0 / lam, 3)} ms"
+            elif lam > 0:
+                tc = f"slowest mode grows with time constant {_fmt(1.0 / lam, 3)} ms: an unstable point"
+            else:
+                tc = "slowest mode neutral"
+            rows.append(f"{c}: {proj}; {tc}")
+        paras.append("Selection vectors (left eigenvector l of the slowest mode at the central fixed or slow point, "
+                     "Mante et al. 2013): |l . b| for each input direction b (angle between them): "
+                     + "; ".join(rows) + ". The input with the larger |l . b| is the one integrated along the "
+                     "slow direction.")
+    if ds.attrs.get("skipped"):
+        paras.append(f"Not computed: {ds.attrs['skipped']}.")
+    return "\n".join(paras)
+
+
+def summarize_fit(estimator: Any, fit: xr.Dataset) -> str:
+    """One line on a fitted :class:`~neurobias.fitting.TonicFit`: its size, mode, time and held-out R2.
+
+    Parameters
+    ----------
+    estimator : TonicFit
+        The fitted estimator.
+    fit : xarray.Dataset
+        Its ``fit`` Dataset (for ``holdout`` and ``noise_ceiling``).
+    """
+    est = estimator
+    ceiling = fit.attrs["noise_ceiling"]
+    return (f"fitted {len(est.conditions_)} conditions x {len(est.neurons_)} neurons with {est.circuit_.n_units} "
+            f"units in {est.mode!r} mode ({len(est.loss_)} steps, {est.wall_time_s_:.1f} s); held-out R2 "
+            f"{est.r2_test_:.3f} ({fit.attrs['holdout']} holdout), fitted R2 {est.r2_train_:.3f}"
+            + (f", split-half noise ceiling {ceiling:.3f}" if ceiling == ceiling else "")
+            + (f", shuffled-condition null {est.r2_null_.mean():.3f}" if est.r2_null_.size else ""))
+
+
+def summarize_recording_comparison(fit: xr.Dataset, cmp: xr.Dataset) -> str:
+    """Plain-language lines on a fit compared with its recording: each metric, its null mean and p-value.
+
+    Parameters
+    ----------
+    fit : xarray.Dataset
+        The ``fit`` Dataset (``fit.nc``).
+    cmp : xarray.Dataset
+        Its ``recording_comparison`` Dataset.
+    """
+    lines = [f"held-out R2 {fit.attrs['r2_test']:.3f} ({fit.attrs['holdout']} holdout, {fit.attrs['mode']} mode)"]
+    ceiling = fit.attrs.get("noise_ceiling", float("nan"))
+    if ceiling == ceiling:
+        lines[0] += f"; split-half noise ceiling {ceiling:.3f}"
+    from neurobias.plotting.recordings import METRIC_PANELS
+
+    for name, label, better in METRIC_PANELS:
+        if name in cmp and f"{name}_null" in cmp:
+            null = cmp[f"{name}_null"].values
+            lines.append(f"{label}: {float(cmp[name]):.3f} (null mean {null.mean():.3f} over {null.size}, "
+                         f"p = {float(cmp[f'{name}_p_value']):.3g}; {better} is better)")
+    if "fp_n_fixed_points" in cmp:
+        lines.append("fixed points per condition: " + ", ".join(
+            f"{c}: {int(n)} ({int(s)} stable)" for c, n, s in zip(cmp["condition"].values,
+                                                                  cmp["fp_n_fixed_points"].values,
+                                                                  cmp["fp_n_stable"].values)))
+    return "\n".join(lines)

@@ -1,8 +1,7 @@
-"""``run``: one config in, a trained circuit and its results on disk out (what ``neurobias run`` does)."""
+"""``run``: one config in, a trained circuit and its results in a run directory out (what ``neurobias run`` does)."""
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,21 +15,9 @@ from neurobias.errors import InputError, NeurobiasError
 from neurobias.tasks import Task, make_task
 from neurobias.training.evaluate import evaluate
 from neurobias.training.train import TrainResult, train
+from neurobias.workflows.rundir import RunDir, first_missing, remove_created
 
 __all__ = ["RunOutput", "run", "build_circuit", "build_task", "results_dataset"]
-
-
-def _first_missing(path: str | os.PathLike) -> Path | None:
-    """The outermost directory of ``path`` (itself or an ancestor) that does not exist yet, or None.
-
-    Removing it after a failure removes every directory the failed call created.
-    """
-    p = Path(path).absolute()
-    if os.path.exists(p):  # os.path, not Path: False (not OSError) for a name too long
-        return None
-    while not os.path.exists(p.parent) and p.parent != p:
-        p = p.parent
-    return p
 
 
 @dataclass(frozen=True)
@@ -114,9 +101,10 @@ def run(
 ) -> RunOutput:
     """Build the circuit and task of ``config``, train, evaluate and (with ``out``) write files.
 
-    Writes ``out/circuit.nc``, ``out/results.nc`` (see docs/schema.md),
-    ``out/figures/*.png`` (when ``config.output.figures``) and keeps the
-    training checkpoint ``out/checkpoint.npz`` for ``resume``.  The output
+    Writes the run directory ``out`` (:class:`~neurobias.workflows.rundir.RunDir`):
+    ``circuit.nc``, ``results.nc`` (see docs/schema.md), ``figures/*.png``
+    (when ``config.output.figures``) and keeps the training checkpoint
+    ``checkpoint.npz`` for ``resume``.  The output
     directory is checked for writability before any work starts.
 
     Parameters
@@ -148,22 +136,22 @@ def run(
     dev = str(resolve_device(device))
     task = build_task(config)
     circuit = build_circuit(config, task)
-    created = _first_missing(out) if out is not None else None
+    created = first_missing(out) if out is not None else None
     out_dir = check_writable_dir(out) if out is not None else None
     try:
         return _run(config, task, circuit, out_dir, resume=resume, progress=progress, device=dev)
     except NeurobiasError:
         # a user error (e.g. divergence): leave nothing behind that this call created,
         # including new parent directories of `out`
-        if created is not None:
-            shutil.rmtree(created, ignore_errors=True)
+        remove_created(created)
         raise
 
 
 def _run(config: RunConfig, task: Task, circuit: Circuit, out_dir: Path | None, *, resume: bool,
          progress: bool, device: str = "cpu") -> RunOutput:
-    from neurobias.io import circuit_to_dataset, write_dataset
+    from neurobias.io import circuit_to_dataset
 
+    run_dir = None if out_dir is None else RunDir(out_dir)
     toml = config_to_toml(config)
     tr, sim, tonic = config.training, config.simulation, config.tonic
     result = train(
@@ -172,7 +160,7 @@ def _run(config: RunConfig, task: Task, circuit: Circuit, out_dir: Path | None, 
         log_every=tr.log_every, dtype=tr.dtype, parametrization=tonic.parametrization, fraction=tonic.fraction,
         rank=tonic.rank, shared_baseline=tonic.shared_baseline, init_std=tonic.init_std, noise_std=sim.noise_std,
         method=sim.method, x0_std=sim.x0_std, seed=config.seed,
-        checkpoint_path=None if out_dir is None else out_dir / "checkpoint.npz", resume=resume, fingerprint=toml,
+        checkpoint_path=None if run_dir is None else run_dir.file("checkpoint"), resume=resume, fingerprint=toml,
         progress=progress, device=device, checkpoint_chunk=tr.checkpoint_chunk,
     )
     evaluation = evaluate(result.circuit, result.tonic, task, n_trials=config.output.n_trials, method=sim.method,
@@ -183,15 +171,12 @@ def _run(config: RunConfig, task: Task, circuit: Circuit, out_dir: Path | None, 
 
     results.attrs.update(provenance_attrs(result.circuit, config_toml=toml, seed=config.seed, tonic=result.tonic))
     files: dict[str, Path] = {}
-    if out_dir is not None:
-        files["circuit"] = write_dataset(circuit_to_dataset(result.circuit, config_toml=toml),
-                                         out_dir / "circuit.nc", kind="circuit")
-        files["results"] = write_dataset(results, out_dir / "results.nc", kind="results")
+    if run_dir is not None:
+        files["circuit"] = run_dir.write("circuit", circuit_to_dataset(result.circuit, config_toml=toml))
+        files["results"] = run_dir.write("results", results)
         if config.output.figures:
-            from neurobias.io.figures import save_figure
             from neurobias.plotting import figure_set
 
-            for name, fig in figure_set(results).items():
-                files[f"figure_{name}"] = save_figure(fig, out_dir / "figures" / f"{name}.png")
+            files.update(run_dir.write_figures(figure_set(results)))
     return RunOutput(circuit=result.circuit, results=results, train_result=result, out=out_dir, files=files)
 
