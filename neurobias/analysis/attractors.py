@@ -33,7 +33,6 @@ from neurobias.analysis.fixed_point_comparison import (
 )
 from neurobias.analysis.tonic_patterns import check_int
 from neurobias.circuit.circuit import Circuit
-from neurobias.circuit.dynamics import drive_sensitivity
 from neurobias.errors import InputError
 
 __all__ = ["detect_manifold", "selection_vectors", "SHAPES"]
@@ -297,7 +296,7 @@ def selection_vectors(
     In each context the point used is the *most central* of its fixed and slow
     points (of the selected ``kind``): the one closest (Euclidean) to their
     mean, i.e. the middle of a line attractor.  There the Jacobian
-    ``J = dF/dx`` (:func:`neurobias.circuit.dynamics.jacobian`) is
+    ``J = dF/dx`` (:meth:`neurobias.circuit.Dynamics.jacobian`) is
     decomposed; the slowest mode is the eigenvalue with the largest real part
     (for a stable line attractor, the one closest to zero).  Its right
     eigenvector ``r`` (unit norm, largest entry positive) is the local line
@@ -310,7 +309,7 @@ def selection_vectors(
     ``b_j`` is the effective direction of input ``j`` at the point,
     ``tau dF/du_j``: ``W_in[:, j]`` for ``form="current"`` and
     ``phi'(W_rec x + ext) * W_in[:, j]`` for ``form="rate"``
-    (:func:`neurobias.circuit.dynamics.drive_sensitivity`).  Angles are between
+    (:meth:`neurobias.circuit.Dynamics.drive_sensitivity`).  Angles are between
     lines (sign-free), in [0, 90] degrees; dot products are signed with the
     sign convention of ``r``.  If the slowest mode is complex (no line
     attractor), the real parts of ``l`` and ``r`` are reported and
@@ -392,8 +391,7 @@ def selection_vectors(
         lam, r, l_vec = values[0, 0], V[0, :, 0], L[0, 0]
         ext = ext_all[centre]
         with torch.no_grad():
-            sens = drive_sensitivity(torch.tensor(points.x[centre]), torch.tensor(ext), torch.tensor(circ.W_rec),
-                                     tau=circ.tau, phi=circ.phi, form=circ.form).numpy()
+            sens = circ.dynamics().drive_sensitivity(torch.tensor(points.x[centre]), torch.tensor(ext)).numpy()
         B = (circ.tau * sens)[:, None] * circ.W_in[:, cols]  # (unit, input)
         l_re, r_re = l_vec.real.copy(), r.real.copy()
         out["selection"][c], out["line_direction"][c] = l_re, r_re

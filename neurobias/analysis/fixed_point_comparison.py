@@ -35,7 +35,6 @@ from neurobias.analysis._stats import principal_angles
 from neurobias.analysis.gain import _check_circuit
 from neurobias.analysis.tonic_patterns import Bank, as_bank, check_int
 from neurobias.circuit.circuit import Circuit
-from neurobias.circuit.dynamics import jacobian, vector_field
 from neurobias.errors import InputError
 
 __all__ = [
@@ -229,8 +228,7 @@ def check_against_circuit(points: FixedPointSet, circuit: Circuit, bank: Bank | 
         return
     ext = drive_of(points, circuit, bank)
     with torch.no_grad():
-        F = vector_field(torch.tensor(points.x), torch.tensor(ext), torch.tensor(circuit.W_rec), tau=circuit.tau,
-                         phi=circuit.phi, form=circuit.form).numpy()
+        F = circuit.dynamics().vector_field(torch.tensor(points.x), torch.tensor(ext)).numpy()
     res = np.abs(F).max(axis=1)
     bad = res > RESIDUAL_FACTOR * points.residual + RESIDUAL_ATOL
     if np.any(bad):
@@ -272,7 +270,7 @@ def right_vectors(
     """Leading eigenvalues (len(rows), n_top) and right eigenvectors (len(rows), unit, n_top) at ``rows``.
 
     Taken from the Dataset when it stores at least ``n_top`` eigenvectors,
-    else computed from ``circuit``'s Jacobian (:func:`neurobias.circuit.dynamics.jacobian`)
+    else computed from ``circuit``'s Jacobian (:meth:`neurobias.circuit.Dynamics.jacobian`)
     at the points; ``(None, None, "unavailable")`` when neither is possible.
     The third item names the source (``fixed_points`` or ``circuit``).
     """
@@ -292,7 +290,7 @@ def spectra_at(
     Same decomposition and conventions as the fixed-point finder.  The rate
     form's Jacobian depends on the drive, so it needs the tonic bank.
     """
-    if bank is None and circuit.form == "rate":
+    if bank is None and circuit.state_is_rate:
         raise InputError(
             "`tonic` is required to compute the Jacobian of a form='rate' circuit at the fixed points "
             "(or pass fixed points found with eigenvectors=True)"
@@ -303,8 +301,7 @@ def spectra_at(
         sub = _subset(points, rows)
         ext = drive_of(sub, circuit, bank)
     with torch.no_grad():
-        J = jacobian(torch.tensor(points.x[rows]), torch.tensor(ext), torch.tensor(circuit.W_rec), tau=circuit.tau,
-                     phi=circuit.phi, form=circuit.form)
+        J = circuit.dynamics().jacobian(torch.tensor(points.x[rows]), torch.tensor(ext))
         spec = eig_sorted(J, vectors=True, n_top=None if left else n_top)
     assert spec.vectors is not None
     lefts = left_vectors(spec.vectors, n_top) if left else None

@@ -47,15 +47,10 @@ def _check_bank_units(bank: Bank, circuit: Circuit) -> None:
 
 
 def _gain_at(circuit: Circuit, x: np.ndarray, ext: np.ndarray) -> np.ndarray:
-    """``phi'`` at state ``x`` (..., unit) with drive ``ext`` (..., unit), as in ``jacobian``."""
-    d = get_phi(circuit.phi).deriv
-    xt = torch.tensor(np.asarray(x), dtype=torch.float64)
+    """``phi'`` at state ``x`` (..., unit) with drive ``ext`` (..., unit), as in the Jacobian."""
     with torch.no_grad():
-        if circuit.form == "current":
-            g = d(xt)
-        else:
-            W = torch.tensor(circuit.W_rec, dtype=torch.float64)
-            g = d(xt @ W.T + torch.tensor(np.asarray(ext), dtype=torch.float64))
+        g = circuit.dynamics().gain(torch.tensor(np.asarray(x), dtype=torch.float64),
+                                    torch.tensor(np.asarray(ext), dtype=torch.float64))
     return g.numpy().astype(np.float64)
 
 
@@ -96,8 +91,8 @@ def effective_connectivity(circuit: Circuit, gain: Any) -> xr.DataArray:
         raise InputError(
             f"`gain` must be finite with shape (context, unit) and unit = {circuit.n_units}; got shape {g.shape}"
         )
-    W = circuit.W_rec
-    w_eff = W[None, :, :] * g[:, None, :] if circuit.form == "current" else g[:, :, None] * W[None, :, :]
+    with torch.no_grad():
+        w_eff = circuit.dynamics().effective_connectivity(torch.from_numpy(g)).numpy()
     units = np.arange(circuit.n_units)
     return xr.DataArray(
         w_eff, dims=("context", "unit", "unit_pre"), coords={"context": contexts, "unit": units, "unit_pre": units},
@@ -155,7 +150,7 @@ def _operating_point(
     if not np.all(np.isfinite(X)):
         raise InputError("`states` variable `x` must be finite; it has NaN or infinite entries")
     drive = np.zeros_like(X)
-    if circuit.form == "rate" and circuit.n_inputs and "inputs" in states.data_vars:
+    if circuit.state_is_rate and circuit.n_inputs and "inputs" in states.data_vars:
         ua = states["inputs"].transpose("context", "trial", "time", "input")
         if ua.sizes["input"] != circuit.n_inputs:
             raise InputError(

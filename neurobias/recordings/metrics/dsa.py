@@ -70,9 +70,8 @@ def dsa_distance(data: Any, model: Any, *, n_components: int = 6, n_delays: int 
             raise InputError(f"`{name}` must be an integer >= 1; got {v!r}")
     import torch
 
-    from neurobias._threads import one_thread
+    from neurobias.circuit.threads import one_thread
 
-    one_thread()
     ra = _reduce(a, n_components)
 
     def score(bb: np.ndarray) -> float:
@@ -80,7 +79,8 @@ def dsa_distance(data: Any, model: Any, *, n_components: int = 6, n_delays: int 
             torch.manual_seed(seed)
             return _dsa(ra, _reduce(bb, n_components), n_delays=n_delays, rank=rank, iters=iters, lr=lr)
 
-    out = null_dataset("dsa", score(b), score, b, n_shuffles=n_shuffles, seed=seed, larger_is_better=False,
-                       shuffle=shuffle_per_time, null_kind="conditions permuted at every time bin")
+    with one_thread():
+        out = null_dataset("dsa", score(b), score, b, n_shuffles=n_shuffles, seed=seed, larger_is_better=False,
+                           shuffle=shuffle_per_time, null_kind="conditions permuted at every time bin")
     out.attrs.update(n_components=int(n_components), n_delays=int(n_delays), rank=int(rank))
     return out
