@@ -28,7 +28,7 @@ from neurobias.analysis.fixed_point_comparison import (
 )
 from neurobias.analysis.gain import effective_gain
 from neurobias.analysis.tonic_patterns import tonic_similarity
-from neurobias.circuit import Circuit, jacobian, vector_field
+from neurobias.circuit import Circuit
 from neurobias.errors import InputError
 from neurobias.testing import assert_allclose
 
@@ -50,11 +50,10 @@ def fp_dataset(circuit: Circuit, tonic: xr.DataArray, points: dict[str, np.ndarr
         ctx += [c] * len(X)
     x = np.concatenate(xs)
     ext = np.stack([tonic.sel(context=c).values for c in ctx])
-    W = torch.tensor(circuit.W_rec)
-    J = jacobian(torch.tensor(x), torch.tensor(ext), W, tau=circuit.tau, phi=circuit.phi, form=circuit.form)
+    J = circuit.dynamics().jacobian(torch.tensor(x), torch.tensor(ext))
     values = eig_sorted(J, vectors=False).values
     index, stability, osc = classify(values, circuit.tau)
-    F = vector_field(torch.tensor(x), torch.tensor(ext), W, tau=circuit.tau, phi=circuit.phi, form=circuit.form)
+    F = circuit.dynamics().vector_field(torch.tensor(x), torch.tensor(ext))
     n, N = x.shape
     return xr.Dataset(
         {"x": (("fp", "unit"), x), "residual": (("fp",), np.abs(F.numpy()).max(axis=1)),

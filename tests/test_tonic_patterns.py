@@ -31,7 +31,7 @@ from neurobias.analysis.alignment import tonic_alignment
 from neurobias.analysis.gain import effective_connectivity, effective_gain
 from neurobias.analysis.task_variance import cluster_units, task_variance, tonic_variance_correlation
 from neurobias.analysis.tonic_patterns import tonic_pca, tonic_similarity
-from neurobias.circuit import FORMS, PHI_NAMES, Circuit, get_phi, jacobian, simulate
+from neurobias.circuit import FORMS, PHI_NAMES, Circuit, get_phi, simulate
 from neurobias.errors import InputError
 from neurobias.testing import assert_allclose
 
@@ -330,8 +330,7 @@ def test_effective_gain_is_the_jacobian(phi, form):
     x = xr.DataArray(rng.normal(size=(C, N)), dims=("context", "unit"), coords={"context": b["context"].values})
     g = effective_gain(circuit, b, states=x)
     w_eff = effective_connectivity(circuit, g["gain"])
-    J = jacobian(torch.tensor(x.values), torch.tensor(b.values), torch.tensor(circuit.W_rec),
-                 tau=circuit.tau, phi=phi, form=form).numpy()
+    J = circuit.dynamics().jacobian(torch.tensor(x.values), torch.tensor(b.values)).numpy()
     assert_allclose((w_eff.values - np.eye(N)) / circuit.tau, J)
     if form == "current":
         assert_allclose((-np.eye(N) + circuit.W_rec * g["gain"].values[:, None, :]) / circuit.tau, J)

@@ -21,7 +21,6 @@ batched linear algebra comes from Python threads instead
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -32,30 +31,20 @@ __all__ = ["one_thread", "CPU_THREADS"]
 #: torch's thread count when neurobias was imported (at most the CPUs): the worker budget
 CPU_THREADS: int = max(1, min(torch.get_num_threads(), os.cpu_count() or 1))
 
-_lock = threading.Lock()
-_depth = 0
-_saved = 1
-
 
 @contextmanager
 def one_thread() -> Iterator[None]:
-    """Run the block with one torch intra-op thread; restore the caller's thread count afterwards.
+    """Run the block with one torch intra-op thread; restore the thread count found on entry afterwards.
 
-    Nested blocks (and blocks entered from several Python threads at once)
-    keep one thread until the outermost one exits, which restores the count
-    found on entry.
+    Also a decorator (``@one_thread()``).  Blocks nest: each restores what it
+    found.  torch's count is one setting for the whole process, so Python
+    threads running neurobias at the same time share it.
     """
-    global _depth, _saved
-    with _lock:
-        if _depth == 0:
-            _saved = torch.get_num_threads()
-            if _saved != 1:
-                torch.set_num_threads(1)
-        _depth += 1
+    before = torch.get_num_threads()
+    if before != 1:
+        torch.set_num_threads(1)
     try:
         yield
     finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0 and torch.get_num_threads() != _saved:
-                torch.set_num_threads(_saved)
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
