@@ -162,11 +162,12 @@ def _point(phi: str, form: str, n: int, seed: int):
 def test_jacobian_matches_autograd_and_finite_differences(phi, form):
     n, tau = 5, 3.0
     x, ext, W = _point(phi, form, n, seed=11)
+    dyn = Dynamics(W_rec=W, tau=tau, phi=phi, form=form)
 
     def field(y):
-        return Dynamics(W_rec=W, tau=tau, phi=phi, form=form).vector_field(y, ext)
+        return dyn.vector_field(y, ext)
 
-    J = Dynamics(W_rec=W, tau=tau, phi=phi, form=form).jacobian(x, ext)
+    J = dyn.jacobian(x, ext)
     assert J.shape == (n, n) and J.dtype == F64
     assert_allclose(J, torch.func.jacrev(field)(x), rtol=1e-12, atol=1e-12)
     h = 1e-6
@@ -184,11 +185,12 @@ def test_jacobian_broadcasts_over_batch_dimensions(form):
     W = torch.tensor(rng.normal(size=(n, n)) / 2, dtype=F64)
     x = torch.tensor(rng.normal(size=(2, 3, n)), dtype=F64)
     ext = torch.tensor(rng.normal(size=(2, 3, n)), dtype=F64)
-    J = Dynamics(W_rec=W, tau=tau, phi=phi, form=form).jacobian(x, ext)
+    dyn = Dynamics(W_rec=W, tau=tau, phi=phi, form=form)
+    J = dyn.jacobian(x, ext)
     assert J.shape == (2, 3, n, n)
     for i in range(2):
         for j in range(3):
-            single = torch.func.jacrev(lambda y: Dynamics(W_rec=W, tau=tau, phi=phi, form=form).vector_field(y, ext[i, j]))(x[i, j])
+            single = torch.func.jacrev(lambda y: dyn.vector_field(y, ext[i, j]))(x[i, j])
             assert_allclose(J[i, j], single)
 
 

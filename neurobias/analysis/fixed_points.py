@@ -93,7 +93,9 @@ def resolve_inputs(inputs: Any, n_ctx: int, n_in: int) -> np.ndarray:
 
 
 def resolve_initial_states(initial_states: Any, n_ctx: int, n: int) -> np.ndarray:
-    """Starting states as a float64 array of shape (context, n, unit) from None (n = 0), (n, unit) or (context, n, unit).
+    """Starting states as a float64 array of shape (context, n, unit).
+
+    From None (``n = 0``), an array of shape (n, unit) (the same in every context) or (context, n, unit).
 
     Raises
     ------
@@ -563,7 +565,8 @@ def classify_states(
                          else [], dtype=str)
     arr = np.asarray(states, dtype=np.float64)
     if arr.ndim != 3 or arr.shape[0] != C or arr.shape[2] != N:
-        raise InputError(f"`states` must have shape (context, n, unit) = ({C}, n, {N}); got {describe_shape(arr.shape)}")
+        raise InputError(f"`states` must have shape (context, n, unit) = ({C}, n, {N}); "
+                         f"got {describe_shape(arr.shape)}")
     n = arr.shape[1]
     if sources.size == 0:
         sources = np.full(n, "user")
