@@ -336,7 +336,7 @@ def compare_contexts(
     parts: list[str] = []
     skipped: list[str] = []
 
-    summary = summarize_contexts(results, fixed_points, circuit=circuit)
+    summary = summarize_contexts(results, fixed_points=fixed_points, circuit=circuit)
     fp_names = {v: f"fp_{v}" for v in ("n_points", "n_matched", "n_unmatched_a", "n_unmatched_b",
                                        "n_stability_changed", "mean_displacement", "max_displacement",
                                        "mean_eig_change", "mean_leading_change", "mean_slow_angle")}
@@ -400,7 +400,7 @@ def compare_contexts(
                          cluster_n_active=int(clusters.attrs["n_active"]))
             pieces.append(_prefixed(clusters, "cluster_", dims={"k": "cluster_k"}))
             parts.append("clusters")
-        tvc = tonic_variance_correlation(results, tv, clusters)
+        tvc = tonic_variance_correlation(results, tv, clusters=clusters)
         pieces.append(_prefixed(tvc, "tv_", dims={"group": "tv_group"}))
     else:
         skipped.append(f"task variance and unit clusters: {across}")

@@ -40,7 +40,7 @@ def _cos(B: np.ndarray, D: np.ndarray) -> np.ndarray:
 
 
 def tonic_alignment(
-    circuit: Circuit, tonic: Any, *, n_modes: int = 10, n_shuffles: int = 0, seed: int = 0
+    circuit: Circuit, tonic: Any, *, n_modes: int = 10, n_shuffles: int = 100, seed: int = 0
 ) -> xr.Dataset:
     """How each context's tonic input lines up with ``W_rec``'s modes, the readout and the input weights.
 

@@ -290,6 +290,7 @@ def selection_vectors(
     input_names: Sequence[str] | None = None,
     kind: str | Sequence[str] = ("fixed", "slow"),
     contexts: Sequence[str] | None = None,
+    device: str | torch.device = "cpu",
 ) -> xr.Dataset:
     """Selection vector and line direction of each context's slowest mode (Mante et al. 2013).
 
@@ -329,6 +330,9 @@ def selection_vectors(
         Points among which the central one is chosen.
     contexts : sequence of str, optional
         Contexts (default all those of ``fixed_points``).
+    device : str or torch.device
+        Where the Jacobians and their spectra are computed (float64; results
+        are always in host memory).
 
     Returns
     -------
@@ -386,7 +390,7 @@ def selection_vectors(
         X = points.x[rows]
         centre = rows[int(np.argmin(np.sum((X - X.mean(axis=0)) ** 2, axis=1)))]
         one = np.array([centre])
-        values, V, L = spectra_at(points, one, circ, bank, n_top=1, left=True)
+        values, V, L = spectra_at(points, one, circ, bank, n_top=1, left=True, device=device)
         assert L is not None
         lam, r, l_vec = values[0, 0], V[0, :, 0], L[0, 0]
         ext = ext_all[centre]

@@ -35,6 +35,7 @@ from neurobias.analysis._stats import principal_angles
 from neurobias.analysis.gain import _check_circuit
 from neurobias.analysis.tonic_patterns import Bank, as_bank, check_int
 from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.simulate import resolve_device
 from neurobias.errors import InputError
 
 __all__ = [
@@ -265,7 +266,8 @@ def drive_of(points: FixedPointSet, circuit: Circuit, bank: Bank) -> np.ndarray:
 
 # ------------------------------------------------------------------- spectra
 def right_vectors(
-    points: FixedPointSet, rows: np.ndarray, n_top: int, circuit: Circuit | None, bank: Bank | None
+    points: FixedPointSet, rows: np.ndarray, n_top: int, circuit: Circuit | None, bank: Bank | None, *,
+    device: str | torch.device = "cpu",
 ) -> tuple[np.ndarray | None, np.ndarray | None, str]:
     """Leading eigenvalues (len(rows), n_top) and right eigenvectors (len(rows), unit, n_top) at ``rows``.
 
@@ -278,12 +280,13 @@ def right_vectors(
         return points.eig[rows, :n_top], points.right[rows, :n_top, :].transpose(0, 2, 1), "fixed_points"
     if circuit is None:
         return None, None, "unavailable"
-    values, V, _ = spectra_at(points, rows, circuit, bank, n_top=n_top, left=False)
+    values, V, _ = spectra_at(points, rows, circuit, bank, n_top=n_top, left=False, device=device)
     return values[:, :n_top], V, "circuit"
 
 
 def spectra_at(
-    points: FixedPointSet, rows: np.ndarray, circuit: Circuit, bank: Bank | None, *, n_top: int, left: bool
+    points: FixedPointSet, rows: np.ndarray, circuit: Circuit, bank: Bank | None, *, n_top: int, left: bool,
+    device: str | torch.device = "cpu",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Eigenvalues (m, unit), right vectors (m, unit, n_top) and left vectors (m, n_top, unit) at ``rows``.
 
@@ -301,7 +304,9 @@ def spectra_at(
         sub = _subset(points, rows)
         ext = drive_of(sub, circuit, bank)
     with torch.no_grad():
-        J = circuit.dynamics().jacobian(torch.tensor(points.x[rows]), torch.tensor(ext))
+        dev = resolve_device(device)
+        J = circuit.dynamics(device=dev).jacobian(torch.tensor(points.x[rows], device=dev),
+                                                  torch.tensor(ext, device=dev))
         spec = eig_sorted(J, vectors=True, n_top=None if left else n_top)
     assert spec.vectors is not None
     lefts = left_vectors(spec.vectors, n_top) if left else None
@@ -404,12 +409,12 @@ class _Modes:
 
 
 def _slow_modes(points: FixedPointSet, rows: np.ndarray, n_slow: int, circuit: Circuit | None,
-                bank: Bank | None) -> _Modes:
+                bank: Bank | None, device: str | torch.device) -> _Modes:
     if n_slow == 0:
         return _Modes({}, "none")
     if rows.size == 0:
         return _Modes({}, "no points")
-    values, V, source = right_vectors(points, rows, n_slow, circuit, bank)
+    values, V, source = right_vectors(points, rows, n_slow, circuit, bank, device=device)
     if values is None or V is None:
         return _Modes({}, source)
     return _Modes({int(r): slow_basis(values[i], V[i]) for i, r in enumerate(rows)}, source)
@@ -477,6 +482,7 @@ def match_fixed_points_between(
     tonic: Any = None,
     n_modes: int = 5,
     n_slow: int = 2,
+    device: str | torch.device = "cpu",
 ) -> xr.Dataset:
     """Pair the fixed points of two contexts and compare every matched pair.
 
@@ -535,6 +541,9 @@ def match_fixed_points_between(
         Leading eigenvalues compared (capped at ``unit``).
     n_slow : int
         Dimension of the slow subspaces (0: no angles; capped at ``unit``).
+    device : str or torch.device
+        Where the Jacobians and their spectra are computed when the points do
+        not carry eigenvectors (float64; results are always in host memory).
 
     Returns
     -------
@@ -571,7 +580,7 @@ def match_fixed_points_between(
     n_slow = check_rank("n_slow", n_slow, points.n_units, low=0)
     ra = points.rows(context_a, kinds, name="context_a")
     rb = points.rows(context_b, kinds, name="context_b")
-    modes = _slow_modes(points, np.union1d(ra, rb), n_slow, circ, bank)
+    modes = _slow_modes(points, np.union1d(ra, rb), n_slow, circ, bank, device)
     st = _pair_stats(points, ra, rb, thr, n_modes, n_slow, modes)
     pa, pb = st["pa"], st["pb"]
     match_dims = ("match",)
@@ -640,6 +649,7 @@ def fixed_point_structure(
     kinds: tuple[str, ...],
     n_modes: int,
     n_slow: int,
+    device: str | torch.device = "cpu",
 ) -> xr.Dataset:
     """The work of :func:`compare_fixed_point_structure` on validated input (any number of contexts)."""
     ctx = points.contexts
@@ -648,7 +658,7 @@ def fixed_point_structure(
     counts = np.array([[int(np.sum(sel & (points.context == c) & (points.stability == s))) for s in STABILITIES]
                        for c in ctx], dtype=np.int64).reshape(C, len(STABILITIES))
     n_points = np.array([int(np.sum(sel & (points.context == c))) for c in ctx], dtype=np.int64)
-    modes = _slow_modes(points, np.flatnonzero(sel), n_slow, circuit, bank)
+    modes = _slow_modes(points, np.flatnonzero(sel), n_slow, circuit, bank, device)
     pos = {c: i for i, c in enumerate(ctx)}
     ints = {k: np.full((C, C), -1, dtype=np.int64) for k in ("n_matched", "n_unmatched_a", "n_unmatched_b",
                                                              "n_stability_changed")}
@@ -719,6 +729,7 @@ def compare_fixed_point_structure(
     kind: str | Sequence[str] = "fixed",
     n_modes: int = 5,
     n_slow: int = 2,
+    device: str | torch.device = "cpu",
 ) -> xr.Dataset:
     """Fixed-point structure per context and its changes between contexts.
 
@@ -740,7 +751,7 @@ def compare_fixed_point_structure(
     pairs : sequence of (str, str), optional
         Pairs of contexts to compare (default: every pair, diagonal included);
         pairs not compared hold -1 (counts) and NaN.
-    threshold, kind, n_modes, n_slow
+    threshold, kind, n_modes, n_slow, device
         As in :func:`match_fixed_points_between`.
 
     Returns
@@ -776,4 +787,4 @@ def compare_fixed_point_structure(
     n_modes = check_rank("n_modes", n_modes, points.eig.shape[1], low=1)
     n_slow = check_rank("n_slow", n_slow, points.n_units, low=0)
     return fixed_point_structure(points, circ, bank, pairs=_check_pairs(pairs, points.contexts), threshold=thr,
-                                 kinds=kinds, n_modes=n_modes, n_slow=n_slow)
+                                 kinds=kinds, n_modes=n_modes, n_slow=n_slow, device=device)

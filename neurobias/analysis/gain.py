@@ -24,6 +24,7 @@ import xarray as xr
 
 from neurobias.analysis.tonic_patterns import Bank, as_bank, check_choice, check_int
 from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.simulate import resolve_device
 from neurobias.circuit.nonlinearity import get_phi
 from neurobias.errors import InputError
 
@@ -46,12 +47,12 @@ def _check_bank_units(bank: Bank, circuit: Circuit) -> None:
         )
 
 
-def _gain_at(circuit: Circuit, x: np.ndarray, ext: np.ndarray) -> np.ndarray:
+def _gain_at(circuit: Circuit, x: np.ndarray, ext: np.ndarray, device: torch.device) -> np.ndarray:
     """``phi'`` at state ``x`` (..., unit) with drive ``ext`` (..., unit), as in the Jacobian."""
     with torch.no_grad():
-        g = circuit.dynamics().gain(torch.tensor(np.asarray(x), dtype=torch.float64),
-                                    torch.tensor(np.asarray(ext), dtype=torch.float64))
-    return g.numpy().astype(np.float64)
+        g = circuit.dynamics(device=device).gain(torch.tensor(np.asarray(x), dtype=torch.float64, device=device),
+                                                 torch.tensor(np.asarray(ext), dtype=torch.float64, device=device))
+    return g.cpu().numpy().astype(np.float64)
 
 
 def _max_slope(phi: str) -> float:
@@ -101,7 +102,7 @@ def effective_connectivity(circuit: Circuit, gain: Any) -> xr.DataArray:
 
 
 def _operating_point(
-    circuit: Circuit, bank: Bank, states: Any, mode: str
+    circuit: Circuit, bank: Bank, states: Any, mode: str, device: torch.device
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Return (state (context, unit), gain (context, unit), source)."""
     C, N = bank.values.shape
@@ -120,7 +121,7 @@ def _operating_point(
         x = _align_contexts("states", states, bank)
         if x.shape[1] != N:
             raise InputError(f"`states` must have unit = {N}; got {x.shape[1]}: results of another circuit?")
-        return x, _gain_at(circuit, x, bank.values), "states"
+        return x, _gain_at(circuit, x, bank.values, device), "states"
     if not isinstance(states, xr.Dataset):
         raise InputError(
             "`states` must be a DataArray (context, unit) of operating points or a trajectories Dataset with "
@@ -160,8 +161,8 @@ def _operating_point(
     ext = drive + bank.values[:, None, None, :]
     x_mean = X.mean(axis=(1, 2))
     if mode == "state_mean":
-        return x_mean, _gain_at(circuit, x_mean, ext.mean(axis=(1, 2))), "trajectories"
-    return x_mean, _gain_at(circuit, X, ext).mean(axis=(1, 2)), "trajectories"
+        return x_mean, _gain_at(circuit, x_mean, ext.mean(axis=(1, 2)), device), "trajectories"
+    return x_mean, _gain_at(circuit, X, ext, device).mean(axis=(1, 2)), "trajectories"
 
 
 def _align_contexts(name: str, da: xr.DataArray, bank: Bank) -> np.ndarray:
@@ -187,6 +188,7 @@ def effective_gain(
     mode: str = "state_mean",
     threshold: float = 0.5,
     n_modes: int = 5,
+    device: str | torch.device = "cpu",
 ) -> xr.Dataset:
     """Effective gain ``phi'`` at each context's operating point, and the effective connectivity it makes.
 
@@ -217,6 +219,9 @@ def effective_gain(
         tanh, relu, softplus and linear, 1/4 for sigmoid); in [0, 1].
     n_modes : int
         Number of top singular modes of ``W_eff`` to report (capped at ``unit``).
+    device : str or torch.device
+        Where the gain is computed (float64; for long trajectories); the
+        spectra of ``W_eff`` and the results are in host memory.
 
     Returns
     -------
@@ -261,7 +266,7 @@ def effective_gain(
                 "`states` is required (a DataArray (context, unit) of operating points or a trajectories "
                 "Dataset with `x`) unless `tonic` is a Dataset holding both `tonic` and `x` (results.nc)"
             )
-    state, gain, source = _operating_point(circuit, bank, states, mode)
+    state, gain, source = _operating_point(circuit, bank, states, mode, resolve_device(device))
     C, N = gain.shape
     max_slope = _max_slope(circuit.phi)
     on = gain > threshold * max_slope
