@@ -29,6 +29,7 @@ is run with ``f_type="continuous"`` on that same ``F``.
 """
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -125,6 +126,7 @@ def _jax_phi(name: str) -> Callable[[Any], Any]:
     return table[name]
 
 
+@functools.lru_cache(maxsize=None)
 def _jax_nonlinearity(name: str) -> Nonlinearity:
     """``phi`` and ``phi'`` in JAX (the derivative by forward-mode differentiation, elementwise)."""
     import jax
@@ -235,9 +237,11 @@ def network_class() -> type:
       rates for ``form="rate"``), ``r = phi(x)`` (or ``x``) and
       ``z = W_out r + b_out`` (output,), each with a leading batch axis in a
       batching mode;
-    * ``tau`` (ms), ``phi``, ``form``, ``method``, ``dt`` (the step of the
-      neurobias run it mirrors, ms), ``context``, ``input_names``,
-      ``output_names``, ``seed``, ``connectivity`` (the circuit's labels).
+    * ``circuit``: the neurobias :class:`~neurobias.Circuit` it was made from
+      (``dynamics()`` is its vector field in JAX, with this model's ``W_rec``);
+    * ``tau`` (ms), ``phi``, ``form``, ``input_names``, ``output_names``,
+      ``seed``, ``connectivity``: the circuit's, for reading; ``method``,
+      ``dt`` (the step of the neurobias run it mirrors, ms), ``context``.
 
     ``update(u=None)`` makes one step of length ``bp.share['dt']`` (the
     runner's ``dt``) with ``bp.odeint(method=...)`` on
@@ -260,31 +264,25 @@ def _build_network_class() -> type:
         """One context of a neurobias rate circuit as a BrainPy dynamical system (see :func:`network_class`)."""
 
         def __init__(
-            self, *, W_rec: np.ndarray, W_in: np.ndarray, W_out: np.ndarray, b_out: np.ndarray,
-            tonic: np.ndarray, u_const: np.ndarray, x0: np.ndarray, tau: float, phi: str, form: str,
-            method: str, dt: float, context: str, input_names: Sequence[str], output_names: Sequence[str],
-            seed: int | None = None, connectivity: str = "user", mode: Any = None, name: str | None = None,
+            self, *, circuit: Circuit, tonic: np.ndarray, u_const: np.ndarray, x0: np.ndarray, method: str,
+            dt: float, context: str, mode: Any = None, name: str | None = None,
         ) -> None:
             super().__init__(mode=mode, name=name)
-            self.num = int(W_rec.shape[0])
-            self.W_rec = bm.asarray(np.asarray(W_rec, dtype=np.float64))
-            self.W_in = bm.asarray(np.asarray(W_in, dtype=np.float64))
-            self.W_out = bm.asarray(np.asarray(W_out, dtype=np.float64))
-            self.b_out = bm.asarray(np.asarray(b_out, dtype=np.float64))
+            self.circuit = circuit
+            self.num = circuit.n_units
+            self.W_rec = bm.asarray(circuit.W_rec)
+            self.W_in = bm.asarray(circuit.W_in)
+            self.W_out = bm.asarray(circuit.W_out)
+            self.b_out = bm.asarray(circuit.b_out)
             self.tonic = bm.TrainVar(bm.asarray(np.asarray(tonic, dtype=np.float64)))
             self.u_const = bm.asarray(np.asarray(u_const, dtype=np.float64))
             self.x0 = bm.asarray(np.asarray(x0, dtype=np.float64))
-            self.tau = float(tau)
-            self.phi = str(phi)
-            self.form = str(form)
+            self.tau, self.phi, self.form = circuit.tau, circuit.phi, circuit.form
             self.method = str(method)
             self.dt = float(dt)
             self.context = str(context)
-            self.input_names = tuple(input_names)
-            self.output_names = tuple(output_names)
-            self.seed = seed
-            self.connectivity = str(connectivity)
-            self._phi_jax = _jax_nonlinearity(self.phi)
+            self.input_names, self.output_names = circuit.input_names, circuit.output_names
+            self.seed, self.connectivity = circuit.seed, circuit.connectivity
             self.integral = bp.odeint(self.derivative, method=_BP_METHODS[self.method], dt=self.dt)
             self.x = variable_(self._init_x, (self.num,), self.mode)
             self.r = variable_(self._init_r, (self.num,), self.mode)
@@ -296,7 +294,7 @@ def _build_network_class() -> type:
 
         def dynamics(self) -> Dynamics:
             """The vector field of this model (JAX arrays)."""
-            return Dynamics(W_rec=bm.as_jax(self.W_rec), tau=self.tau, phi=self._phi_jax, form=self.form)
+            return jax_dynamics(self.circuit, W_rec=bm.as_jax(self.W_rec))
 
         def _rates(self, x: Any) -> Any:
             return self.dynamics().rates(x)
@@ -438,12 +436,8 @@ def to_brainpy(
     x_init = np.zeros(n) if x0 is None else _vector("x0", x0, n, "(unit,)")
     _jax_phi(circuit.phi)  # fail early for a phi without a JAX version
     cls = network_class()
-    return cls(
-        W_rec=circuit.W_rec, W_in=circuit.W_in, W_out=circuit.W_out, b_out=circuit.b_out, tonic=b,
-        u_const=u, x0=x_init, tau=circuit.tau, phi=circuit.phi, form=circuit.form, method=method, dt=dt,
-        context=ctx_name, input_names=circuit.input_names, output_names=circuit.output_names, seed=circuit.seed,
-        connectivity=circuit.connectivity, mode=mode, name=name,
-    )
+    return cls(circuit=circuit, tonic=b, u_const=u, x0=x_init, method=method, dt=dt, context=ctx_name, mode=mode,
+               name=name)
 
 
 # --------------------------------------------------------------------------- back from BrainPy
@@ -524,11 +518,9 @@ def from_brainpy(model: Any, *, dt: float = 1.0, connectivity: str | None = None
     cls = network_class()
     dt = _check_pos("dt", dt)
     if isinstance(model, cls):
-        circuit = Circuit.from_arrays(
+        circuit = model.circuit.replace(
             W_rec=_values(model.W_rec), W_in=_values(model.W_in), W_out=_values(model.W_out),
-            b_out=_values(model.b_out), tau=model.tau, phi=model.phi, form=model.form,
-            input_names=model.input_names, output_names=model.output_names, seed=model.seed,
-            connectivity=connectivity or model.connectivity,
+            b_out=_values(model.b_out), connectivity=connectivity or model.circuit.connectivity,
         )
         return circuit, _values(model.tonic)
     kind = type(model).__name__

@@ -32,7 +32,7 @@ from neurobias.circuit.circuit import Circuit
 from neurobias.errors import InputError
 from neurobias.fitting.splits import Split, make_split
 from neurobias.recordings.dataset import condition_names, is_single_trial, validate
-from neurobias.recordings.metrics._common import shuffle_conditions
+from neurobias.recordings.metrics import shuffle_conditions
 from neurobias.recordings.metrics.r2 import r2_arrays
 from neurobias.training import seeds
 from neurobias.training.losses import masked_mse
