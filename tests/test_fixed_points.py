@@ -12,7 +12,9 @@ import torch
 import xarray as xr
 
 from neurobias.analysis import (
+    classify_states,
     find_fixed_points,
+    initial_candidates,
     fold_bias,
     fold_point,
     match_fixed_points,
@@ -227,6 +229,37 @@ def test_rate_form_euler_map_has_the_same_fixed_points():
     assert float((nxt - x).abs().max()) <= c.tau * TOL
     direct = torch.tanh(x @ torch.tensor(np.array(c.W_rec)).T + torch.tensor(ref.tonic))
     assert float((direct - x).abs().max()) <= c.tau * TOL
+
+
+def test_classify_states_judges_merges_and_classifies_given_states():
+    ref = multistable_chain(n_units=6, n_core=2, seed=3)  # 9 known fixed points
+    rng = np.random.default_rng(0)
+    k = ref.x.shape[0]
+    junk = rng.normal(size=(4, 6)) * 3.0
+    per_ctx = np.concatenate([ref.x, ref.x + 1e-12, junk])  # every point twice, then states that are not fixed
+    bank = xr.DataArray(np.stack([ref.tonic, ref.tonic]), dims=("context", "unit"), coords={"context": ["a", "b"]})
+    ds = classify_states(ref.circuit, bank, np.stack([per_ctx, per_ctx]), tol=TOL)
+    validate(ds, "fixed_points")
+    fixed = fixed_only(ds)
+    for name in ("a", "b"):
+        pts = fixed.isel(fp=np.flatnonzero(fixed.context.values == name))
+        found, known = match_fixed_points(pts.x.values, ref.x, atol=1e-9)
+        assert known.all() and np.all(found >= 0) and pts.sizes["fp"] == k  # each once: duplicates merged
+        np.testing.assert_array_equal(pts.index.values, ref.index[found])
+        np.testing.assert_array_equal(pts.n_hits.values, np.full(k, 2))
+        assert set(pts.source.values) == {"user"}
+    assert ds.attrs["n_converged"].tolist() == [2 * k, 2 * k]
+    assert ds.attrs["n_failed"].tolist() == [4 - int((ds.kind.values == "slow").sum()) // 2] * 2
+    assert ds.attrs["n_candidates"] == per_ctx.shape[0] and ds.attrs["seed"] == -1
+    # the source coordinate of initial_candidates travels into the result
+    cands = initial_candidates(ref.circuit, bank, n_candidates=12, seed=1)
+    assert cands.dims == ("context", "candidate", "unit") and set(cands.source.values) <= {"trajectory", "random"}
+    with pytest.raises(InputError, match=r"`states` must have shape \(context, n, unit\) = \(2, n, 6\)"):
+        classify_states(ref.circuit, bank, per_ctx)
+    bad = xr.DataArray(np.stack([per_ctx, per_ctx]), dims=("context", "candidate", "unit"),
+                       coords={"source": ("candidate", ["elsewhere"] * per_ctx.shape[0])})
+    with pytest.raises(InputError, match="`states` coordinate `source`"):
+        classify_states(ref.circuit, bank, bad)
 
 
 # ------------------------------------------------------------- slow points
