@@ -25,9 +25,9 @@ from neurobias.analysis.fixed_point_comparison import (
     check_kinds,
     fixed_point_structure,
 )
-from neurobias.analysis.gain import _check_bank_units, _check_circuit, effective_gain
+from neurobias.analysis.gain import _check_bank_units, effective_gain
 from neurobias.analysis.tonic_patterns import as_bank, tonic_similarity
-from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.circuit import Circuit, check_circuit
 from neurobias.errors import InputError
 
 __all__ = ["summarize_contexts"]
@@ -110,7 +110,7 @@ def summarize_contexts(
     names = contexts.tolist()
     kinds = check_kinds(kind)
     thr = check_threshold(threshold)
-    circ = None if circuit is None else _check_circuit(circuit)
+    circ = None if circuit is None else check_circuit(circuit)
     if circ is not None:
         _check_bank_units(bank, circ)
     parts = ["tonic"]

@@ -27,7 +27,7 @@ from neurobias.analysis._field import Field
 from neurobias.analysis._linalg import n_workers, one_lapack_thread
 from neurobias.analysis._newton import NewtonResult, newton_solve
 from neurobias.analysis._spectra import classify, eig_sorted, left_vectors
-from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.circuit import Circuit, check_circuit
 from neurobias.circuit.simulate import resolve_device, resolve_tonic
 from neurobias.errors import InputError, describe_shape
 
@@ -369,7 +369,7 @@ def find_fixed_points(
         return slow_point_finder(circuit, tonic, contexts=contexts, inputs=inputs, initial_states=initial_states,
                                  n_candidates=n_candidates, seed=seed, tol=tol, slow_q=slow_q, merge_tol=merge_tol,
                                  n_modes=n_modes, eigenvectors=eigenvectors, progress=progress)
-    circuit = _check_circuit(circuit)
+    circuit = check_circuit(circuit)
     n_candidates = _check_int("n_candidates", n_candidates, 0)
     seed = _check_int("seed", seed, 0)
     tol = _check_pos("tol", tol)
@@ -426,12 +426,6 @@ def find_fixed_points(
     )
 
 
-def _check_circuit(circuit: Any) -> Circuit:
-    if not isinstance(circuit, Circuit):
-        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
-    return circuit
-
-
 def _tensor(a: np.ndarray, device: torch.device | str = "cpu") -> Tensor:
     return torch.tensor(np.array(a, dtype=np.float64), dtype=torch.float64, device=device)
 
@@ -474,7 +468,7 @@ def initial_candidates(
         State units; coordinate ``source (candidate)``: ``"trajectory"`` or
         ``"random"`` (see :data:`CANDIDATE_SOURCES`).
     """
-    circuit = _check_circuit(circuit)
+    circuit = check_circuit(circuit)
     n_candidates = _check_int("n_candidates", n_candidates, 1)
     seed = _check_int("seed", seed, 0)
     bank, names = resolve_tonic(tonic, circuit.n_units, contexts)
@@ -549,7 +543,7 @@ def classify_states(
     xarray.Dataset
         The layout of :func:`find_fixed_points` (``attrs["n_candidates"]`` is ``n``).
     """
-    circuit = _check_circuit(circuit)
+    circuit = check_circuit(circuit)
     N = circuit.n_units
     tol = _check_pos("tol", tol)
     slow_q = _check_pos("slow_q", slow_q)

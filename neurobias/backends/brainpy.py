@@ -44,7 +44,7 @@ from neurobias.analysis.fixed_points import (
     resolve_initial_states,
     resolve_inputs,
 )
-from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.circuit import Circuit, check_circuit
 from neurobias.circuit.dynamics import METHODS, Dynamics
 from neurobias.circuit.nonlinearity import PHI_NAMES, Nonlinearity, get_phi
 from neurobias.circuit.simulate import resolve_tonic
@@ -165,18 +165,12 @@ def jax_dynamics(circuit: Circuit, *, W_rec: Any = None) -> Dynamics:
     _brainpy()
     import jax.numpy as jnp
 
-    circuit = _check_circuit(circuit)
+    circuit = check_circuit(circuit)
     W = jnp.asarray(circuit.W_rec, dtype=jnp.float64) if W_rec is None else W_rec
     return Dynamics(W_rec=W, tau=circuit.tau, phi=_jax_nonlinearity(circuit.phi), form=circuit.form)
 
 
 # --------------------------------------------------------------------------- checks
-def _check_circuit(circuit: Any) -> Circuit:
-    if not isinstance(circuit, Circuit):
-        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
-    return circuit
-
-
 def _check_pos(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise InputError(f"`{name}` must be a positive number; got {value!r}")
@@ -425,7 +419,7 @@ def to_brainpy(
     ImportError
         If BrainPy is not installed.
     """
-    circuit = _check_circuit(circuit)
+    circuit = check_circuit(circuit)
     if method not in METHODS:
         raise InputError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
     dt = _check_pos("dt", dt)
@@ -662,7 +656,7 @@ def slow_point_finder(
     ImportError
         If BrainPy is not installed.
     """
-    circuit = _check_circuit(circuit)
+    circuit = check_circuit(circuit)
     N = circuit.n_units
     n_candidates = _check_int("n_candidates", n_candidates, 0)
     seed = _check_int("seed", seed, 0)
@@ -694,7 +688,6 @@ def slow_point_finder(
         starts.append(gen.values)
         sources.append(gen["source"].values)
     x_start = np.concatenate(starts, axis=1)  # (C, n, N)
-    n_start = x_start.shape[1]
     ext = u @ circuit.W_in.T + bank
 
     bp, bm = _brainpy()

@@ -17,7 +17,7 @@ from neurobias.circuit.dynamics import FORMS, Dynamics
 from neurobias.circuit.nonlinearity import PHI_NAMES, get_phi
 from neurobias.errors import InputError, describe_shape
 
-__all__ = ["Circuit", "FORMS", "DTYPES", "torch_dtype"]
+__all__ = ["Circuit", "FORMS", "DTYPES", "torch_dtype", "check_circuit"]
 
 #: the floating-point types neurobias computes in, by the name every ``dtype=`` option takes
 DTYPES: dict[str, "torch.dtype"] = {"float32": torch.float32, "float64": torch.float64}
@@ -34,6 +34,19 @@ def torch_dtype(dtype: str) -> "torch.dtype":
     if not isinstance(dtype, str) or dtype not in DTYPES:
         raise InputError(f"`dtype` must be one of {', '.join(repr(k) for k in DTYPES)}; got {dtype!r}")
     return DTYPES[dtype]
+
+
+def check_circuit(circuit: Any) -> "Circuit":
+    """Return ``circuit`` if it is a :class:`Circuit`.
+
+    Raises
+    ------
+    InputError
+        Anything else, naming what came.
+    """
+    if not isinstance(circuit, Circuit):
+        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
+    return circuit
 
 
 def _as_matrix(name: str, value: Any, shape: tuple[int, ...], dims: str) -> np.ndarray:

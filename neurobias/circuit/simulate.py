@@ -9,7 +9,7 @@ import torch
 import xarray as xr
 from torch import Tensor
 
-from neurobias.circuit.circuit import Circuit, torch_dtype
+from neurobias.circuit.circuit import Circuit, check_circuit, torch_dtype
 from neurobias.circuit.dynamics import METHODS, Dynamics, noise_scale, step_fraction
 from neurobias.circuit.threads import CPU_THREADS, one_thread
 from neurobias.errors import InputError, describe_shape
@@ -334,8 +334,7 @@ def simulate(
         (context, unit); coordinate ``time`` in ms (``dt, ..., T dt``); attrs
         ``dt``, ``method``, ``noise_std``, ``seed``, ``tau``, ``phi``, ``form``.
     """
-    if not isinstance(circuit, Circuit):
-        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
+    check_circuit(circuit)
     if not (isinstance(dt, (int, float)) and not isinstance(dt, bool) and np.isfinite(dt) and dt > 0):
         raise InputError(f"`dt` must be a positive number of ms; got {dt!r}")
     if method not in METHODS:
