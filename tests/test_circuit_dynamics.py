@@ -189,3 +189,18 @@ def test_library_calls_leave_the_callers_thread_count_unchanged() -> None:
             assert torch.get_num_threads() == 2, name
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_analyses_do_not_import_the_backend_and_the_circuit_imports_no_higher_layer() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, neurobias.circuit; "
+        "assert not [m for m in sys.modules if m.startswith(('neurobias.analysis', 'neurobias.training', "
+        "'neurobias.io', 'neurobias.backends'))], 'circuit imported a higher layer'; "
+        "import neurobias.analysis, neurobias.analysis.fixed_points; "
+        "assert 'neurobias.backends.brainpy' not in sys.modules and 'brainpy' not in sys.modules"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
