@@ -27,9 +27,7 @@ PERFORMANCE = ROOT / "docs" / "performance.md"
 
 def machine_info() -> dict[str, object]:
     """What ran the benchmark (written next to every result); switches torch to one thread first, as neurobias does."""
-    from neurobias._threads import one_thread
-
-    one_thread()
+    torch.set_num_threads(1)  # for the whole benchmark process, as neurobias's loops and solves run
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     model = ""
     try:

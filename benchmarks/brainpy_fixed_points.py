@@ -3,7 +3,7 @@
 Circuits: :func:`neurobias.analysis.multistable_chain` (``k`` tristable core
 units driving the other ``N - k`` one way: exactly ``3**k`` fixed points,
 ``2**k`` stable, known indices).  For each case the candidates are made
-once, by :func:`neurobias.backends.brainpy.initial_candidates` (the
+once, by :func:`neurobias.analysis.initial_candidates` (the
 first-round generator of ``find_fixed_points``: trajectories plus random
 states, seed 0), and given to three runs:
 
@@ -52,8 +52,8 @@ import numpy as np
 import torch
 
 import neurobias as nb
-from neurobias.analysis import find_fixed_points, match_fixed_points, multistable_chain
-from neurobias.backends.brainpy import initial_candidates, slow_point_finder
+from neurobias.analysis import find_fixed_points, initial_candidates, match_fixed_points, multistable_chain
+from neurobias.backends.brainpy import slow_point_finder
 
 ATOL = 1e-8  # matching tolerance (max-norm, state units)
 NEAR = 1e-6  # looser matching of every returned point, fixed or slow (for float32 descents)

@@ -19,7 +19,7 @@ Every variant runs once to warm up (JAX/BrainPy compile then), then the
 variants are timed in turn, ``--repeats`` rounds, so that drift of a shared
 machine hits all of them alike; the medians and their ratios come from one
 run.  torch runs on one intra-op thread (neurobias never raises it: see
-``neurobias/_threads.py``); JAX and BrainPy use XLA's own thread pool.
+``neurobias/circuit/threads.py``); JAX and BrainPy use XLA's own thread pool.
 
 Writes ``benchmarks/results/simulation.json``, ``docs/img/bench_simulation.png``
 and the ``simulation`` section of ``docs/performance.md`` (``--results``,
@@ -62,13 +62,14 @@ def _weights(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def torch_variants(n: int, batch: int, steps: int) -> dict[str, Callable[[], object]]:
     import neurobias as nb
-    from neurobias._threads import CPU_THREADS, one_thread
+    from neurobias.circuit import CPU_THREADS
     from neurobias.circuit.simulate import _row_blocks, integrate
 
-    one_thread()
+    torch.set_num_threads(1)  # the whole process on one thread, as neurobias's loops run
     W_np, b_np = _weights(n)
     circuit = nb.Circuit.from_arrays(W_rec=W_np, W_out=np.zeros((1, n)), tau=TAU, phi="tanh", form="current")
     W = torch.tensor(W_np, dtype=torch.float32)
+    dyn = circuit.dynamics(dtype="float32")
     b = torch.tensor(b_np, dtype=torch.float32)
     x0 = torch.zeros(batch, n)
     ext = b.expand(batch, steps, n)
@@ -76,11 +77,11 @@ def torch_variants(n: int, batch: int, steps: int) -> dict[str, Callable[[], obj
     tonic = np.broadcast_to(b_np, (1, n))
 
     def simulate() -> object:
-        return nb.simulate(circuit, tonic, duration=steps * DT, dt=DT, n_trials=batch, dtype=torch.float32)
+        return nb.simulate(circuit, tonic, duration=steps * DT, dt=DT, n_trials=batch, dtype="float32")
 
     def integrate_() -> object:
         with torch.no_grad():
-            return integrate(x0, ext, W, dt=DT, tau=TAU, phi="tanh", form="current")
+            return integrate(x0, ext, dyn, dt=DT)
 
     def integrate_1thread() -> object:  # the batch not split over Python threads
         module = sys.modules["neurobias.circuit.simulate"]
@@ -259,7 +260,7 @@ def report(payload: dict[str, object], results: Path, figure_path: Path) -> str:
               "float32; the difference between the `simulate` and `integrate` columns pays for that second "
               "trajectory, the readout and the copies (not measured one by one). DSRunner records the state only.",
               "", "Where the gap is: the matrix products themselves. torch stays on one intra-op thread "
-              "(a correctness rule, `neurobias/_threads.py`), while XLA (JAX, BrainPy) runs its products on its "
+              "(a correctness rule, `neurobias/circuit/threads.py`), while XLA (JAX, BrainPy) runs its products on its "
               "own thread pool; splitting the batch over Python threads is neurobias's only parallelism and it "
               "needs a free core. The per-step `tanh` costs about a quarter of a 512-unit product on one "
               "thread."]
@@ -305,7 +306,7 @@ def main() -> None:
             rows.append({"N": n, "batch": b, "T": args.steps, "variant": name, "median_s": median(ts), "times_s": ts})
             print(f"N={n:5d} batch={b:4d} {name:22s} {median(ts):8.3f} s", flush=True)
         del variants
-    from neurobias._threads import CPU_THREADS
+    from neurobias.circuit import CPU_THREADS
 
     agree_n = 256
     payload = {"machine": info, "command": command_line(), "repeats": args.repeats, "T": args.steps,

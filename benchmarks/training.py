@@ -58,9 +58,7 @@ def make_model(n: int, contexts: int, mode: str, *, dtype: torch.dtype = torch.f
 def step_fn(n: int, contexts: int, trials: int, steps: int, mode: str, *, chunk: int = 0,
             dtype: torch.dtype = torch.float32):  # noqa: ANN201
     """A closure doing one training step (forward, backward through time, Adam); returns the loss."""
-    from neurobias._threads import one_thread
-
-    one_thread()
+    torch.set_num_threads(1)  # the whole process on one thread, as neurobias's loops run
     model = make_model(n, contexts, mode, dtype=dtype)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=1e-3)
@@ -82,9 +80,7 @@ def step_fn(n: int, contexts: int, trials: int, steps: int, mode: str, *, chunk:
 
 def memory_child(chunk: int, n: int, batch: int, steps: int) -> None:
     """In a fresh process: peak RSS growth of one forward + backward; prints JSON with loss and gradient."""
-    from neurobias._threads import one_thread
-
-    one_thread()
+    torch.set_num_threads(1)  # the whole process on one thread, as neurobias's loops run
     model = make_model(n, 1, "bias")
     g = torch.Generator().manual_seed(1)
     inputs = torch.randn(1, batch, steps, 2, generator=g)

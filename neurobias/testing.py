@@ -42,7 +42,8 @@ from neurobias.analysis.references import (
     multistable_chain,
     saddle_node_ghost,
 )
-from neurobias.circuit.circuit import FORMS, Circuit
+from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.dynamics import FORMS
 from neurobias.circuit.nonlinearity import get_phi
 from neurobias.errors import InputError, describe_shape
 
@@ -275,24 +276,30 @@ def leak_solution(circuit: Circuit, ext: Any, x0: Any, times: Any) -> np.ndarray
     if np.any(circuit.W_rec != 0):
         raise InputError("`circuit` must have W_rec = 0")
     ext = np.asarray(ext, dtype=np.float64)
-    if circuit.form == "rate":
+    if circuit.state_is_rate:  # the state relaxes to the rate phi(ext)
         target = get_phi(circuit.phi).fn(torch.tensor(ext, dtype=torch.float64)).numpy()
-    else:
+    else:  # the current relaxes to the drive itself
         target = ext
     decay = np.exp(-np.asarray(times, dtype=np.float64) / circuit.tau)[:, None]
     return target + decay * (np.asarray(x0, dtype=np.float64) - target)
 
 
+# The self-weight ``w`` that puts a fixed point of one tanh unit at ``x_star``, in closed form for each form
+# (the ground truth of the reference circuits, written independently of neurobias.circuit): the fixed-point
+# equation, the solution for w, and the range of x_star where it holds.
+_SELF_GAIN = {
+    "current": ("x* = w tanh(x*)", lambda x: x / np.tanh(x), 0.0, np.inf, "> 0"),
+    "rate": ("r* = tanh(w r*)", lambda r: np.arctanh(r) / r, 0.0, 1.0, "in (0, 1) for form='rate' (a tanh rate)"),
+}
+
+
 def _self_gain(x_star: float, form: str) -> float:
     if form not in FORMS:
         raise InputError(f"`form` must be one of {', '.join(FORMS)}; got {form!r}")
-    if form == "current":
-        if not x_star > 0:
-            raise InputError(f"`x_star` must be > 0; got {x_star!r}")
-        return x_star / np.tanh(x_star)  # x* = w tanh(x*)
-    if not 0 < x_star < 1:
-        raise InputError(f"`x_star` must be in (0, 1) for form='rate' (a tanh rate); got {x_star!r}")
-    return np.arctanh(x_star) / x_star  # r* = tanh(w r*)
+    _, solve, lo, hi, expected = _SELF_GAIN[form]
+    if not lo < x_star < hi:
+        raise InputError(f"`x_star` must be {expected}; got {x_star!r}")
+    return float(solve(x_star))
 
 
 def bistable_unit(x_star: float = 1.0, *, tau: float = 10.0, form: str = "current") -> ReferenceCircuit:

@@ -12,7 +12,7 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +20,15 @@ import pytest
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _one_torch_thread() -> None:
-    """Run the suite on one torch thread, as neurobias itself does (see neurobias/_threads.py)."""
-    from neurobias._threads import one_thread
+def _one_torch_thread() -> Iterator[None]:
+    """Run the suite on one torch thread, as neurobias's own loops and solves do (see neurobias/circuit/threads.py).
 
-    one_thread()
+    Tests that change the thread count restore it; the caller's count is restored after the session.
+    """
+    from neurobias.circuit.threads import one_thread
+
+    with one_thread():
+        yield
 
 TINY_TOML = """\
 # tiny run for the tests: 16 units, two 50 ms sine contexts, 5 steps

@@ -17,18 +17,21 @@ bp = pytest.importorskip("brainpy", reason="BrainPy is not installed (pip instal
 import brainpy.math as bm  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
-from neurobias.analysis import find_fixed_points, match_fixed_points, multistable_chain  # noqa: E402
+from neurobias.analysis import (  # noqa: E402
+    find_fixed_points,
+    initial_candidates,
+    match_fixed_points,
+    multistable_chain,
+)
 from neurobias.analysis import _candidates  # noqa: E402
 from neurobias.backends.brainpy import (  # noqa: E402
     enable_x64,
     from_brainpy,
-    initial_candidates,
-    jax_vector_field,
+    jax_dynamics,
     slow_point_finder,
     to_brainpy,
 )
 from neurobias.circuit import FORMS, METHODS, PHI_NAMES, Circuit, simulate  # noqa: E402
-from neurobias.circuit.dynamics import vector_field  # noqa: E402
 from neurobias.errors import InputError  # noqa: E402
 from neurobias.io import read_dataset, validate, write_dataset  # noqa: E402
 
@@ -50,25 +53,29 @@ def run_brainpy(model, u: np.ndarray, dt: float) -> dict[str, np.ndarray]:
 # ----------------------------------------------------------------------------- the vector field
 @pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("phi", PHI_NAMES)
-def test_jax_vector_field_equals_neurobias(phi: str, form: str) -> None:
+def test_jax_dynamics_equal_neurobias(phi: str, form: str) -> None:
     c = circuit_for(phi, form, n=16)
     rng = np.random.default_rng(0)
     # states from small to large (softplus switches to x above 20)
     x = rng.normal(size=(64, 16)) * np.repeat([0.3, 3.0, 30.0, 100.0], 16)[:, None]
     ext = rng.normal(size=(64, 16)) * 2.0
-    want = vector_field(torch.tensor(x), torch.tensor(ext), torch.tensor(c.W_rec), tau=c.tau, phi=phi,
-                        form=form).numpy()
-    got = np.asarray(jax_vector_field(jnp.asarray(x), jnp.asarray(ext), jnp.asarray(c.W_rec), tau=c.tau, phi=phi,
-                                      form=form))
+    want = c.dynamics().vector_field(torch.tensor(x), torch.tensor(ext)).numpy()
+    jd = jax_dynamics(c)
+    got = np.asarray(jd.vector_field(jnp.asarray(x), jnp.asarray(ext)))
     assert got.dtype == np.float64
     np.testing.assert_allclose(got, want, rtol=0, atol=AGREE)
+    # rates and gain (phi' by JAX's differentiation) equal the torch ones
+    np.testing.assert_allclose(np.asarray(jd.rates(jnp.asarray(x))), c.rates(x), rtol=0, atol=AGREE)
+    # (softplus is x above 20 in both libraries, so JAX's derivative there is 1 where torch's sigmoid gives
+    # 1 - 2e-9: the gains agree to 1e-8)
+    want_g = c.dynamics().gain(torch.tensor(x), torch.tensor(ext)).numpy()
+    np.testing.assert_allclose(np.asarray(jd.gain(jnp.asarray(x), jnp.asarray(ext))), want_g, rtol=0, atol=1e-8)
     # the model's own field (drive W_in u + tonic) is the same function
     b = rng.normal(size=16)
     u = rng.normal(size=2)
     model = to_brainpy(c, b, inputs=u)
     ext1 = u @ c.W_in.T + b
-    want1 = vector_field(torch.tensor(x), torch.tensor(ext1), torch.tensor(c.W_rec), tau=c.tau, phi=phi,
-                         form=form).numpy()
+    want1 = c.dynamics().vector_field(torch.tensor(x), torch.tensor(ext1)).numpy()
     np.testing.assert_allclose(np.asarray(model.vector_field(jnp.asarray(x))), want1, rtol=0, atol=AGREE)
 
 
@@ -122,7 +129,7 @@ def test_only_the_tonic_input_is_trainable() -> None:
     grads = bm.grad(loss, grad_vars=model.train_vars())()
     g_bp = np.asarray(next(iter(grads.values())))
     bt = torch.tensor(b, requires_grad=True)
-    F = vector_field(torch.tensor(np.asarray(x)), bt, torch.tensor(c.W_rec), tau=c.tau, phi=c.phi, form=c.form)
+    F = c.dynamics().vector_field(torch.tensor(np.asarray(x)), bt)
     (F * F).sum().backward()
     np.testing.assert_allclose(g_bp, bt.grad.numpy(), rtol=0, atol=AGREE)
 
@@ -251,8 +258,7 @@ def test_slow_point_finder_dataset_and_true_fixed_points(tmp_path) -> None:
     for name in ("a", "b"):
         pts = fixed.isel(fp=np.flatnonzero(fixed.context.values == name))
         # true fixed points: neurobias's own residual, and each one a known fixed point with its index
-        F = vector_field(torch.tensor(pts.x.values), torch.tensor(ref.tonic), torch.tensor(ref.circuit.W_rec),
-                         tau=ref.circuit.tau, phi="tanh", form="current")
+        F = ref.circuit.dynamics().vector_field(torch.tensor(pts.x.values), torch.tensor(ref.tonic))
         assert float(F.abs().max()) <= 1e-10
         np.testing.assert_allclose(pts.residual.values, F.abs().amax(-1).numpy(), rtol=0, atol=1e-16)
         found_match, known_found = match_fixed_points(pts.x.values, ref.x, atol=1e-8)

@@ -13,7 +13,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import neurobias as nb
-from neurobias.circuit.dynamics import step
+from neurobias.circuit.dynamics import Dynamics
 from neurobias.circuit.simulate import integrate, resolve_device
 from neurobias.errors import InputError
 from neurobias.training.model import CircuitModel
@@ -57,11 +57,12 @@ def test_device_cpu_gives_the_default_results(circuit, tiny_config):
 
 
 def test_simulate_keeps_the_dtype_of_the_computation(circuit):
-    ds32 = nb.simulate(circuit, np.zeros(12), duration=10.0, dtype=torch.float32)
+    ds32 = nb.simulate(circuit, np.zeros(12), duration=10.0, dtype="float32")
     ds64 = nb.simulate(circuit, np.zeros(12), duration=10.0)
     assert ds32["x"].dtype == np.float32 and ds64["x"].dtype == np.float64
-    with pytest.raises(InputError, match="`dtype` must be torch.float32 or torch.float64"):
-        nb.simulate(circuit, np.zeros(12), duration=10.0, dtype=torch.int32)
+    for bad in ("int32", torch.float32):  # options take the name of the dtype
+        with pytest.raises(InputError, match="`dtype` must be one of 'float32', 'float64'"):
+            nb.simulate(circuit, np.zeros(12), duration=10.0, dtype=bad)
 
 
 # --------------------------------------------------------------------------- the integrator's paths
@@ -73,17 +74,18 @@ def test_integrate_equals_repeated_steps_with_and_without_autograd(form, method)
     W = torch.randn(n, n, generator=gen, dtype=torch.float64) * 0.5
     ext = torch.randn(3, 2, T, n, generator=gen, dtype=torch.float64)
     x0 = torch.randn(2, n, generator=gen, dtype=torch.float64)
-    kw = dict(dt=1.0, tau=10.0, phi="tanh", form=form, method=method)
+    dyn = Dynamics(W_rec=W, tau=10.0, phi="tanh", form=form)
+    kw = dict(dt=1.0, method=method)
     x, ref = x0.expand(3, 2, n), []
     for k in range(T):
-        x = step(x, ext[..., k, :], W, **kw)
+        x = dyn.step(x, ext[..., k, :], **kw)
         ref.append(x)
     ref = torch.stack(ref, dim=-2)
     with torch.no_grad():
-        fast = integrate(x0, ext, W, **kw)
+        fast = integrate(x0, ext, dyn, **kw)
     assert fast.shape == (3, 2, T, n) and fast.is_contiguous()
     torch.testing.assert_close(fast, ref, rtol=0, atol=1e-14)
-    tracked = integrate(x0, ext.clone().requires_grad_(True), W, **kw)
+    tracked = integrate(x0, ext.clone().requires_grad_(True), dyn, **kw)
     assert tracked.requires_grad
     # the same operations (a strided or a contiguous state may take different BLAS kernels)
     torch.testing.assert_close(tracked.detach(), fast, rtol=0, atol=1e-14)
@@ -95,10 +97,10 @@ def test_a_constant_drive_is_not_copied_and_gives_the_same_trajectory():
     W = torch.randn(n, n, generator=gen, dtype=torch.float64)
     b = torch.randn(2, 1, 1, n, generator=gen, dtype=torch.float64)
     x0 = torch.randn(2, 3, n, generator=gen, dtype=torch.float64)
-    kw = dict(dt=2.0, tau=10.0, phi="tanh", form="current")
+    dyn = Dynamics(W_rec=W, tau=10.0, phi="tanh", form="current")
     view = b.expand(2, 3, T, n)
     assert view.stride(-2) == 0
-    torch.testing.assert_close(integrate(x0, view, W, **kw), integrate(x0, view.contiguous(), W, **kw),
+    torch.testing.assert_close(integrate(x0, view, dyn, dt=2.0), integrate(x0, view.contiguous(), dyn, dt=2.0),
                                rtol=0, atol=0)
 
 
@@ -106,9 +108,10 @@ def test_noise_is_reproducible_from_the_generator():
     W = torch.zeros(4, 4, dtype=torch.float64)
     ext = torch.zeros(5000, 4, dtype=torch.float64)
     x0 = torch.zeros(4, dtype=torch.float64)
-    kw = dict(dt=1.0, tau=1e9, phi="linear", form="current", noise_std=0.5)
-    a = integrate(x0, ext, W, **kw, generator=torch.Generator().manual_seed(5))
-    b = integrate(x0, ext, W, **kw, generator=torch.Generator().manual_seed(5))
+    dyn = Dynamics(W_rec=W, tau=1e9, phi="linear", form="current")
+    kw = dict(dt=1.0, noise_std=0.5)
+    a = integrate(x0, ext, dyn, **kw, generator=torch.Generator().manual_seed(5))
+    b = integrate(x0, ext, dyn, **kw, generator=torch.Generator().manual_seed(5))
     assert torch.equal(a, b)
     # with no leak (tau huge) the state is a random walk: increments have std noise_std sqrt(dt)
     steps = torch.diff(a, dim=0)

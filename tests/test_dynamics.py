@@ -18,9 +18,8 @@ from neurobias.circuit import (
     METHODS,
     PHI_NAMES,
     Circuit,
-    jacobian,
+    Dynamics,
     simulate,
-    vector_field,
 )
 from neurobias.testing import (
     assert_allclose,
@@ -120,8 +119,7 @@ def test_linear_solution_reference_solves_the_ode():
     assert_allclose(linear_solution(circuit, ext, x0, [0.0])[0], x0)
     t, h = 3.0, 1e-4
     xs = linear_solution(circuit, ext, x0, [t - h, t, t + h])
-    f = vector_field(torch.tensor(xs[1]), torch.tensor(ext), torch.tensor(circuit.W_rec), tau=circuit.tau,
-                     phi="linear", form="current").numpy()
+    f = circuit.dynamics().vector_field(torch.tensor(xs[1]), torch.tensor(ext)).numpy()
     assert_allclose((xs[2] - xs[0]) / (2 * h), f, rtol=0.0, atol=1e-8)
 
 
@@ -164,11 +162,12 @@ def _point(phi: str, form: str, n: int, seed: int):
 def test_jacobian_matches_autograd_and_finite_differences(phi, form):
     n, tau = 5, 3.0
     x, ext, W = _point(phi, form, n, seed=11)
+    dyn = Dynamics(W_rec=W, tau=tau, phi=phi, form=form)
 
     def field(y):
-        return vector_field(y, ext, W, tau=tau, phi=phi, form=form)
+        return dyn.vector_field(y, ext)
 
-    J = jacobian(x, ext, W, tau=tau, phi=phi, form=form)
+    J = dyn.jacobian(x, ext)
     assert J.shape == (n, n) and J.dtype == F64
     assert_allclose(J, torch.func.jacrev(field)(x), rtol=1e-12, atol=1e-12)
     h = 1e-6
@@ -186,11 +185,12 @@ def test_jacobian_broadcasts_over_batch_dimensions(form):
     W = torch.tensor(rng.normal(size=(n, n)) / 2, dtype=F64)
     x = torch.tensor(rng.normal(size=(2, 3, n)), dtype=F64)
     ext = torch.tensor(rng.normal(size=(2, 3, n)), dtype=F64)
-    J = jacobian(x, ext, W, tau=tau, phi=phi, form=form)
+    dyn = Dynamics(W_rec=W, tau=tau, phi=phi, form=form)
+    J = dyn.jacobian(x, ext)
     assert J.shape == (2, 3, n, n)
     for i in range(2):
         for j in range(3):
-            single = torch.func.jacrev(lambda y: vector_field(y, ext[i, j], W, tau=tau, phi=phi, form=form))(x[i, j])
+            single = torch.func.jacrev(lambda y: dyn.vector_field(y, ext[i, j]))(x[i, j])
             assert_allclose(J[i, j], single)
 
 
@@ -320,14 +320,12 @@ REFERENCES = {
 
 def _field_np(ref, x: np.ndarray) -> np.ndarray:
     c = ref.circuit
-    return vector_field(torch.tensor(x, dtype=F64), torch.tensor(ref.tonic, dtype=F64), torch.tensor(c.W_rec),
-                        tau=c.tau, phi=c.phi, form=c.form).numpy()
+    return c.dynamics().vector_field(torch.tensor(x, dtype=F64), torch.tensor(ref.tonic, dtype=F64)).numpy()
 
 
 def _jac_np(ref, x: np.ndarray) -> np.ndarray:
     c = ref.circuit
-    return jacobian(torch.tensor(x, dtype=F64), torch.tensor(ref.tonic, dtype=F64), torch.tensor(c.W_rec),
-                    tau=c.tau, phi=c.phi, form=c.form).numpy()
+    return c.dynamics().jacobian(torch.tensor(x, dtype=F64), torch.tensor(ref.tonic, dtype=F64)).numpy()
 
 
 @pytest.mark.parametrize("name", REFERENCES)

@@ -28,7 +28,7 @@ from neurobias.analysis.fixed_point_comparison import (
 )
 from neurobias.analysis.gain import effective_gain
 from neurobias.analysis.tonic_patterns import tonic_similarity
-from neurobias.circuit import Circuit, jacobian, vector_field
+from neurobias.circuit import Circuit
 from neurobias.errors import InputError
 from neurobias.testing import assert_allclose
 
@@ -50,11 +50,10 @@ def fp_dataset(circuit: Circuit, tonic: xr.DataArray, points: dict[str, np.ndarr
         ctx += [c] * len(X)
     x = np.concatenate(xs)
     ext = np.stack([tonic.sel(context=c).values for c in ctx])
-    W = torch.tensor(circuit.W_rec)
-    J = jacobian(torch.tensor(x), torch.tensor(ext), W, tau=circuit.tau, phi=circuit.phi, form=circuit.form)
+    J = circuit.dynamics().jacobian(torch.tensor(x), torch.tensor(ext))
     values = eig_sorted(J, vectors=False).values
     index, stability, osc = classify(values, circuit.tau)
-    F = vector_field(torch.tensor(x), torch.tensor(ext), W, tau=circuit.tau, phi=circuit.phi, form=circuit.form)
+    F = circuit.dynamics().vector_field(torch.tensor(x), torch.tensor(ext))
     n, N = x.shape
     return xr.Dataset(
         {"x": (("fp", "unit"), x), "residual": (("fp",), np.abs(F.numpy()).max(axis=1)),
@@ -357,7 +356,7 @@ def test_summarize_contexts_gathers_the_other_analyses(bistable_case):
          "x": (("context", "trial", "time", "unit"), x)},
         coords={"context": ["A", "B"], "unit": np.arange(2)},
     )
-    out = summarize_contexts(results, fp, circuit=circuit)
+    out = summarize_contexts(results, fixed_points=fp, circuit=circuit)
     assert out.attrs["parts"] == ["tonic", "nmse", "gain", "fixed_points"]
     assert_allclose(out["nmse"], [0.1, 0.2])
     assert_allclose(out["tonic_norm"], np.linalg.norm(tonic.values, axis=1))
@@ -371,7 +370,7 @@ def test_summarize_contexts_gathers_the_other_analyses(bistable_case):
     assert_allclose(out["fp_counts"], s["counts"].values)
     # contexts follow the results' order
     rev = results.isel(context=[1, 0])
-    out_rev = summarize_contexts(rev, fp, circuit=circuit)
+    out_rev = summarize_contexts(rev, fixed_points=fp, circuit=circuit)
     assert list(out_rev["context"].values) == ["B", "A"]
     assert_allclose(out_rev["n_matched"].sel(context="A", context_b="B"), out["n_matched"].sel(context="A",
                                                                                                context_b="B"))
@@ -380,7 +379,7 @@ def test_summarize_contexts_gathers_the_other_analyses(bistable_case):
     # one context: a 1 x 1 pair table (the comparison itself needs two)
     only_b = fp.isel(fp=np.flatnonzero(fp["context"].values == "B"))
     only_b.attrs = {**fp.attrs, "contexts": ["B"], "inputs": [[0.0, 0.0]]}
-    single = summarize_contexts(results.isel(context=[1]), only_b, circuit=circuit)
+    single = summarize_contexts(results.isel(context=[1]), fixed_points=only_b, circuit=circuit)
     assert int(single["n_matched"].item()) == 3 and float(single["tonic_cosine"].item()) == pytest.approx(1.0)
 
 
@@ -416,8 +415,8 @@ def test_bad_input_gets_one_clear_error(bistable_case, random_case):
     with pytest.raises(InputError, match="`tonic` must hold every context"):
         selection_vectors(circuit, tonic.sel(context=["A"]), fp)
     results = xr.Dataset({"tonic": tonic.sel(context=["A"])})
-    with pytest.raises(InputError, match="contexts of `results`"):
-        summarize_contexts(results, fp)
+    with pytest.raises(InputError, match="contexts of `tonic`"):
+        summarize_contexts(results, fixed_points=fp)
     with pytest.raises(InputError, match="trajectories"):
         summarize_contexts(xr.Dataset({"tonic": tonic}), circuit=circuit)
     rate = Circuit.from_arrays(W_rec=np.diag([2.0, 2.5]), form="rate")
@@ -440,7 +439,7 @@ def test_fixed_points_read_back_from_netcdf_give_the_same_comparison(random_case
     for name in a.data_vars:
         assert_allclose(b[name], a[name].values, rtol=0, atol=0, equal_nan=True, err_msg=name)
     for out in (a, match_fixed_points_between(fp, "A", "B"), selection_vectors(circuit, tonic, fp),
-                detect_manifold(fp, "A"), summarize_contexts(xr.Dataset({"tonic": tonic}), fp)):
+                detect_manifold(fp, "A"), summarize_contexts(xr.Dataset({"tonic": tonic}), fixed_points=fp)):
         for var in out.variables.values():  # netCDF-ready: no complex or object arrays
             assert var.dtype.kind in "iufU", var.dtype
 

@@ -12,7 +12,9 @@ import torch
 import xarray as xr
 
 from neurobias.analysis import (
+    classify_states,
     find_fixed_points,
+    initial_candidates,
     fold_bias,
     fold_point,
     match_fixed_points,
@@ -23,7 +25,6 @@ from neurobias.analysis._field import Field
 from neurobias.analysis._linalg import lu_checked, one_lapack_thread
 from neurobias.analysis._spectra import classify
 from neurobias.circuit import Circuit, simulate
-from neurobias.circuit.dynamics import euler_step, jacobian, vector_field
 from neurobias.errors import InputError
 from neurobias.io import read_dataset, validate, write_dataset
 
@@ -35,8 +36,7 @@ def fixed_only(ds: xr.Dataset) -> xr.Dataset:
 
 
 def residuals(circuit: Circuit, x: np.ndarray, ext: np.ndarray) -> np.ndarray:
-    F = vector_field(torch.tensor(x), torch.tensor(ext), torch.tensor(np.array(circuit.W_rec)),
-                     tau=circuit.tau, phi=circuit.phi, form=circuit.form)
+    F = circuit.dynamics().vector_field(torch.tensor(x), torch.tensor(ext))
     return F.abs().amax(-1).numpy()
 
 
@@ -67,8 +67,7 @@ def test_reference_chain_is_exact():
     assert ref.x.shape == (81, 40)
     assert residuals(ref.circuit, ref.x, ref.tonic).max() <= 1e-14
     assert ref.stable.sum() == 16 and np.bincount(ref.index).tolist() == [16, 32, 24, 8, 1]
-    J = jacobian(torch.tensor(ref.x), torch.tensor(ref.tonic), torch.tensor(np.array(ref.circuit.W_rec)),
-                 tau=ref.circuit.tau, phi="tanh", form="current")
+    J = ref.circuit.dynamics().jacobian(torch.tensor(ref.x), torch.tensor(ref.tonic))
     ev = np.sort(np.linalg.eigvals(J.numpy()).real, axis=-1)[:, ::-1]
     np.testing.assert_allclose(ev, ref.eigenvalues, atol=1e-13)
     rate = multistable_chain(n_units=40, n_core=4, seed=1, form="rate")
@@ -188,15 +187,15 @@ def test_jacobian_matches_central_differences_at_found_points():
         assert ds.sizes["fp"] >= 1
         x = torch.tensor(ds.x.values)
         ext = torch.tensor(b)
-        W = torch.tensor(np.array(c.W_rec))
-        J = jacobian(x, ext, W, tau=c.tau, phi=phi, form=form).numpy()
+        dyn = c.dynamics()
+        J = dyn.jacobian(x, ext).numpy()
         h = 1e-6
         fd = np.zeros_like(J)
         for j in range(8):
             e = torch.zeros(8, dtype=torch.float64)
             e[j] = h
-            fp = vector_field(x + e, ext, W, tau=c.tau, phi=phi, form=form)
-            fm = vector_field(x - e, ext, W, tau=c.tau, phi=phi, form=form)
+            fp = dyn.vector_field(x + e, ext)
+            fm = dyn.vector_field(x - e, ext)
             fd[:, :, j] = ((fp - fm) / (2 * h)).numpy()
         np.testing.assert_allclose(J, fd, atol=1e-6)
         # the spectrum in the Dataset is that of this Jacobian
@@ -209,11 +208,11 @@ def test_field_helpers_agree_with_dynamics():
     for form in ("current", "rate"):
         c = Circuit.random(7, g=1.2, seed=6, form=form)
         ext = torch.tensor(np.random.default_rng(6).normal(size=(2, 7)))
-        f = Field(torch.tensor(np.array(c.W_rec)), ext, c.tau, c.phi, c.form)
+        f = Field(c.dynamics(), ext)
         x = torch.tensor(np.random.default_rng(7).normal(size=(5, 7)))
         ctx = torch.tensor([0, 1, 1, 0, 1])
         v = torch.tensor(np.random.default_rng(8).normal(size=(5, 7)))
-        J = jacobian(x, ext[ctx], f.W_rec, tau=c.tau, phi=c.phi, form=form)
+        J = c.dynamics().jacobian(x, ext[ctx])
         torch.testing.assert_close(f.J(x, ctx), J, rtol=0, atol=0)
         torch.testing.assert_close(f.J_scaled(x, ctx) / c.tau, J, rtol=1e-15, atol=1e-17)
         torch.testing.assert_close(f.Jv(x, ctx, v), (J @ v[..., None])[..., 0], rtol=1e-13, atol=1e-15)
@@ -226,11 +225,41 @@ def test_rate_form_euler_map_has_the_same_fixed_points():
     c = ref.circuit
     x = torch.tensor(ds.x.values)
     # the discrete map r <- phi(W r + b), i.e. Euler with dt = tau
-    nxt = euler_step(x, torch.tensor(ref.tonic), torch.tensor(np.array(c.W_rec)), dt=c.tau, tau=c.tau,
-                     phi=c.phi, form=c.form)
+    nxt = c.dynamics().step(x, torch.tensor(ref.tonic), dt=c.tau, method="euler")
     assert float((nxt - x).abs().max()) <= c.tau * TOL
     direct = torch.tanh(x @ torch.tensor(np.array(c.W_rec)).T + torch.tensor(ref.tonic))
     assert float((direct - x).abs().max()) <= c.tau * TOL
+
+
+def test_classify_states_judges_merges_and_classifies_given_states():
+    ref = multistable_chain(n_units=6, n_core=2, seed=3)  # 9 known fixed points
+    rng = np.random.default_rng(0)
+    k = ref.x.shape[0]
+    junk = rng.normal(size=(4, 6)) * 3.0
+    per_ctx = np.concatenate([ref.x, ref.x + 1e-12, junk])  # every point twice, then states that are not fixed
+    bank = xr.DataArray(np.stack([ref.tonic, ref.tonic]), dims=("context", "unit"), coords={"context": ["a", "b"]})
+    ds = classify_states(ref.circuit, bank, np.stack([per_ctx, per_ctx]), tol=TOL)
+    validate(ds, "fixed_points")
+    fixed = fixed_only(ds)
+    for name in ("a", "b"):
+        pts = fixed.isel(fp=np.flatnonzero(fixed.context.values == name))
+        found, known = match_fixed_points(pts.x.values, ref.x, atol=1e-9)
+        assert known.all() and np.all(found >= 0) and pts.sizes["fp"] == k  # each once: duplicates merged
+        np.testing.assert_array_equal(pts.index.values, ref.index[found])
+        np.testing.assert_array_equal(pts.n_hits.values, np.full(k, 2))
+        assert set(pts.source.values) == {"user"}
+    assert ds.attrs["n_converged"].tolist() == [2 * k, 2 * k]
+    assert ds.attrs["n_failed"].tolist() == [4 - int((ds.kind.values == "slow").sum()) // 2] * 2
+    assert ds.attrs["n_candidates"] == per_ctx.shape[0] and ds.attrs["seed"] == -1
+    # the source coordinate of initial_candidates travels into the result
+    cands = initial_candidates(ref.circuit, bank, n_candidates=12, seed=1)
+    assert cands.dims == ("context", "candidate", "unit") and set(cands.source.values) <= {"trajectory", "random"}
+    with pytest.raises(InputError, match=r"`states` must have shape \(context, n, unit\) = \(2, n, 6\)"):
+        classify_states(ref.circuit, bank, per_ctx)
+    bad = xr.DataArray(np.stack([per_ctx, per_ctx]), dims=("context", "candidate", "unit"),
+                       coords={"source": ("candidate", ["elsewhere"] * per_ctx.shape[0])})
+    with pytest.raises(InputError, match="`states` coordinate `source`"):
+        classify_states(ref.circuit, bank, bad)
 
 
 # ------------------------------------------------------------- slow points
@@ -328,8 +357,7 @@ def test_eigenvectors_are_right_and_left_eigenvectors():
     b = np.random.default_rng(12).normal(0, 0.3, 9)
     ds = fixed_only(find_fixed_points(c, b, n_candidates=64, eigenvectors=True, n_modes=4))
     assert ds.sizes["mode_top"] == 4 and ds.sizes["fp"] >= 1
-    J = jacobian(torch.tensor(ds.x.values), torch.tensor(b), torch.tensor(np.array(c.W_rec)), tau=c.tau,
-                 phi=c.phi, form=c.form).numpy()
+    J = c.dynamics().jacobian(torch.tensor(ds.x.values), torch.tensor(b)).numpy()
     lam = ds.eig_real.values[:, :4] + 1j * ds.eig_imag.values[:, :4]
     R = ds.right_real.values + 1j * ds.right_imag.values  # (fp, mode_top, unit)
     L = ds.left_real.values + 1j * ds.left_imag.values
@@ -379,9 +407,12 @@ def test_solves_are_checked_after_a_user_raises_the_thread_count():
         _, ok1, _, _ = lu_checked(A, b)
     assert bool(ok1.all())
     torch.set_num_threads(2)
-    ds = find_fixed_points(c, np.full(224, 0.1), n_candidates=8, explore_rounds=0)
-    assert ds.sizes["fp"] == 1 and float(ds.residual[0]) <= TOL
-    assert torch.get_num_threads() == 1  # neurobias switched back to the safe setting
+    try:
+        ds = find_fixed_points(c, np.full(224, 0.1), n_candidates=8, explore_rounds=0)
+        assert ds.sizes["fp"] == 1 and float(ds.residual[0]) <= TOL
+        assert torch.get_num_threads() == 2  # the solves ran on one thread; the caller's setting is restored
+    finally:
+        torch.set_num_threads(1)
 
 
 # ------------------------------------------------------------- errors
@@ -403,7 +434,7 @@ def test_solves_are_checked_after_a_user_raises_the_thread_count():
         (dict(inputs=np.zeros(3)), r"`inputs` must have shape \(input,\) = \(1,\) or \(context, input\) = \(2, 1\); got \(3,\)"),
         (dict(inputs=np.zeros((3, 1))), r"`inputs` must have shape"),
         (dict(contexts=["a", "nope"]), r"`contexts` names \['nope'\] not in the tonic bank's contexts"),
-        (dict(device="nodevice"), r"`device` must be a torch device"),
+        (dict(device="nodevice"), r"`device` must be 'cpu', 'cuda' or 'cuda:N'; got 'nodevice'"),
     ],
 )
 def test_bad_arguments_name_the_argument(kwargs, pattern):

@@ -39,7 +39,7 @@ def test_simulate_on_cuda_matches_cpu(circuit, form, method):
 def test_float32_simulation_on_cuda_is_close(circuit):
     tonic = np.full((2, 64), 0.1)
     cpu = nb.simulate(circuit, tonic, duration=500.0, n_trials=8)
-    gpu = nb.simulate(circuit, tonic, duration=500.0, n_trials=8, device="cuda", dtype=torch.float32)
+    gpu = nb.simulate(circuit, tonic, duration=500.0, n_trials=8, device="cuda", dtype="float32")
     assert gpu["x"].dtype == np.float32
     np.testing.assert_allclose(gpu["x"].values, cpu["x"].values, rtol=0, atol=1e-3)
 
@@ -66,3 +66,27 @@ def test_run_and_sweep_on_cuda(tiny_config, tmp_path):
     s = nb.sweep(config, {"seed": [1, 2]}, out=tmp_path / "s", scheduler="sync", device="cuda", progress=False)
     assert s.failed == ()
     assert nb.open_sweep(tmp_path / "s").attrs["n_ok"] == 2
+
+
+def test_analyses_on_cuda_match_cpu():
+    from neurobias.analysis import classify_states, find_fixed_points, multistable_chain
+    from neurobias.analysis.attractors import selection_vectors
+    from neurobias.analysis.fixed_point_comparison import compare_fixed_point_structure
+    from neurobias.analysis.gain import effective_gain
+
+    ref = multistable_chain(n_units=8, n_core=2, seed=0, form="rate")
+    bank = np.stack([ref.tonic, ref.tonic + 0.05])
+    c = ref.circuit.replace(W_in=np.random.default_rng(0).normal(size=(8, 1)), input_names=["u"])
+    fp = find_fixed_points(c, bank, n_candidates=32, explore_rounds=0)  # no eigenvectors: they are recomputed
+    for name, call in {
+        "gain": lambda dev: effective_gain(c, bank, states=nb.simulate(c, bank, duration=50.0), device=dev),
+        "structure": lambda dev: compare_fixed_point_structure(fp, circuit=c, tonic=bank, device=dev),
+        "selection": lambda dev: selection_vectors(c, bank, fp, device=dev),
+        "classify": lambda dev: classify_states(c, bank, np.stack([ref.x, ref.x]), device=dev),
+    }.items():
+        cpu, gpu = call("cpu"), call("cuda")
+        for v in cpu.data_vars:
+            if np.issubdtype(cpu[v].dtype, np.floating):
+                np.testing.assert_allclose(gpu[v].values, cpu[v].values, rtol=1e-9, atol=1e-10, err_msg=name)
+            else:
+                np.testing.assert_array_equal(gpu[v].values, cpu[v].values, err_msg=name)

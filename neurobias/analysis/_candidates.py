@@ -86,8 +86,7 @@ def visit(field: Field, rng: np.random.Generator, n_traj: int, extra: Tensor | N
     x0 = field.drive(z, ctx)
     n_steps = int(round(TRAJ_DURATION * 2))
     ext = field.ext[:, None, None, :].expand(C, 1, n_steps, N)
-    states = integrate(x0, ext, field.W_rec, dt=field.tau / 2, tau=field.tau, phi=field.phi,
-                       form=field.form, method="exp_euler")
+    states = integrate(x0, ext, field.dyn, dt=field.tau / 2, method="exp_euler")
     states = torch.cat([x0.unsqueeze(2), states], dim=2)  # (C, traj, time, N)
     flat = states.reshape(C, -1, N)
     if extra is not None and extra.shape[1]:

@@ -3,7 +3,7 @@
 Why this module exists
 ----------------------
 With the MKL bundled in torch 2.13 (CPU), once ``torch.set_num_threads(n)`` has
-been called with ``n > 1`` (by anyone; neurobias itself never raises it), batched
+been called with ``n > 1`` (by anyone), batched
 LU factorisations of matrices larger than about 200 x 200 are silently wrong
 (MKL prints ``Parameter 6 was incorrect on entry to DLASWP`` and
 ``torch.linalg.solve`` returns garbage or raises).  With one torch thread they
@@ -25,7 +25,7 @@ from typing import TypeVar
 import torch
 from torch import Tensor
 
-from neurobias._threads import CPU_THREADS, one_thread
+from neurobias.circuit.threads import CPU_THREADS, one_thread
 
 __all__ = [
     "one_lapack_thread", "n_workers", "chunks", "map_chunks", "lu_checked", "lu_apply", "solve_checked",
@@ -40,13 +40,13 @@ CHUNK_DOUBLES = 1 << 22
 
 @contextlib.contextmanager
 def one_lapack_thread() -> Iterator[int]:
-    """Run the block with one torch thread; yields the worker budget :data:`neurobias._threads.CPU_THREADS`.
+    """Run the block with one torch thread; yields the worker budget :data:`neurobias.circuit.threads.CPU_THREADS`.
 
-    The thread count is not raised again on exit: doing so is what breaks MKL's
-    batched LU (see :mod:`neurobias._threads`).
+    Every factorisation runs inside such a block (see :mod:`neurobias.circuit.threads`);
+    the caller's thread count is restored on exit.
     """
-    one_thread()
-    yield CPU_THREADS
+    with one_thread():
+        yield CPU_THREADS
 
 
 def n_workers(threads_before: int) -> int:

@@ -7,9 +7,9 @@ import numpy as np
 import xarray as xr
 
 from neurobias.analysis._stats import expected_abs_cos
-from neurobias.analysis.gain import _check_bank_units, _check_circuit
+from neurobias.analysis.gain import _check_bank_units
 from neurobias.analysis.tonic_patterns import as_bank, check_int, check_seed
-from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.circuit import Circuit, check_circuit
 
 __all__ = ["tonic_alignment"]
 
@@ -40,7 +40,7 @@ def _cos(B: np.ndarray, D: np.ndarray) -> np.ndarray:
 
 
 def tonic_alignment(
-    circuit: Circuit, tonic: Any, *, n_modes: int = 10, n_shuffles: int = 0, seed: int = 0
+    circuit: Circuit, tonic: Any, *, n_modes: int = 10, n_shuffles: int = 100, seed: int = 0
 ) -> xr.Dataset:
     """How each context's tonic input lines up with ``W_rec``'s modes, the readout and the input weights.
 
@@ -87,7 +87,7 @@ def tonic_alignment(
 
         Zero tonic vectors give NaN.  Attributes ``null_abs_cos``, ``n_shuffles``, ``seed``.
     """
-    circuit = _check_circuit(circuit)
+    circuit = check_circuit(circuit)
     n_modes = check_int("n_modes", n_modes, low=1)
     n_shuffles = check_int("n_shuffles", n_shuffles, low=0)
     seed = check_seed(seed)

@@ -33,7 +33,6 @@ from neurobias.analysis.fixed_point_comparison import (
 )
 from neurobias.analysis.tonic_patterns import check_int
 from neurobias.circuit.circuit import Circuit
-from neurobias.circuit.dynamics import drive_sensitivity
 from neurobias.errors import InputError
 
 __all__ = ["detect_manifold", "selection_vectors", "SHAPES"]
@@ -291,13 +290,14 @@ def selection_vectors(
     input_names: Sequence[str] | None = None,
     kind: str | Sequence[str] = ("fixed", "slow"),
     contexts: Sequence[str] | None = None,
+    device: str | torch.device = "cpu",
 ) -> xr.Dataset:
     """Selection vector and line direction of each context's slowest mode (Mante et al. 2013).
 
     In each context the point used is the *most central* of its fixed and slow
     points (of the selected ``kind``): the one closest (Euclidean) to their
     mean, i.e. the middle of a line attractor.  There the Jacobian
-    ``J = dF/dx`` (:func:`neurobias.circuit.dynamics.jacobian`) is
+    ``J = dF/dx`` (:meth:`neurobias.circuit.Dynamics.jacobian`) is
     decomposed; the slowest mode is the eigenvalue with the largest real part
     (for a stable line attractor, the one closest to zero).  Its right
     eigenvector ``r`` (unit norm, largest entry positive) is the local line
@@ -310,7 +310,7 @@ def selection_vectors(
     ``b_j`` is the effective direction of input ``j`` at the point,
     ``tau dF/du_j``: ``W_in[:, j]`` for ``form="current"`` and
     ``phi'(W_rec x + ext) * W_in[:, j]`` for ``form="rate"``
-    (:func:`neurobias.circuit.dynamics.drive_sensitivity`).  Angles are between
+    (:meth:`neurobias.circuit.Dynamics.drive_sensitivity`).  Angles are between
     lines (sign-free), in [0, 90] degrees; dot products are signed with the
     sign convention of ``r``.  If the slowest mode is complex (no line
     attractor), the real parts of ``l`` and ``r`` are reported and
@@ -330,6 +330,9 @@ def selection_vectors(
         Points among which the central one is chosen.
     contexts : sequence of str, optional
         Contexts (default all those of ``fixed_points``).
+    device : str or torch.device
+        Where the Jacobians and their spectra are computed (float64; results
+        are always in host memory).
 
     Returns
     -------
@@ -387,13 +390,12 @@ def selection_vectors(
         X = points.x[rows]
         centre = rows[int(np.argmin(np.sum((X - X.mean(axis=0)) ** 2, axis=1)))]
         one = np.array([centre])
-        values, V, L = spectra_at(points, one, circ, bank, n_top=1, left=True)
+        values, V, L = spectra_at(points, one, circ, bank, n_top=1, left=True, device=device)
         assert L is not None
         lam, r, l_vec = values[0, 0], V[0, :, 0], L[0, 0]
         ext = ext_all[centre]
         with torch.no_grad():
-            sens = drive_sensitivity(torch.tensor(points.x[centre]), torch.tensor(ext), torch.tensor(circ.W_rec),
-                                     tau=circ.tau, phi=circ.phi, form=circ.form).numpy()
+            sens = circ.dynamics().drive_sensitivity(torch.tensor(points.x[centre]), torch.tensor(ext)).numpy()
         B = (circ.tau * sens)[:, None] * circ.W_in[:, cols]  # (unit, input)
         l_re, r_re = l_vec.real.copy(), r.real.copy()
         out["selection"][c], out["line_direction"][c] = l_re, r_re

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
 import xarray as xr
 
 from neurobias.analysis.fixed_point_comparison import (
@@ -24,9 +25,9 @@ from neurobias.analysis.fixed_point_comparison import (
     check_kinds,
     fixed_point_structure,
 )
-from neurobias.analysis.gain import _check_bank_units, _check_circuit, effective_gain
+from neurobias.analysis.gain import _check_bank_units, effective_gain
 from neurobias.analysis.tonic_patterns import as_bank, tonic_similarity
-from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.circuit import Circuit, check_circuit
 from neurobias.errors import InputError
 
 __all__ = ["summarize_contexts"]
@@ -36,46 +37,50 @@ _FP_PAIR_VARS = ("n_matched", "n_unmatched_a", "n_unmatched_b", "n_stability_cha
 
 
 def summarize_contexts(
-    results: xr.Dataset,
-    fixed_points: xr.Dataset | None = None,
+    tonic: xr.Dataset,
     *,
+    fixed_points: xr.Dataset | None = None,
     circuit: Circuit | None = None,
     threshold: float | None = None,
     kind: str | Sequence[str] = "fixed",
     gain_threshold: float = 0.5,
+    device: str | torch.device = "cpu",
 ) -> xr.Dataset:
     """Summary table per context and per pair of contexts.
 
     Parameters
     ----------
-    results : xarray.Dataset
-        A results Dataset (``results.nc``, the output of :func:`neurobias.train`
-        + evaluation): ``tonic (context, unit)`` required; ``nmse (context,)``
-        and the trajectories ``x (context, trial, time, unit)`` used when present.
+    tonic : xarray.Dataset
+        The tonic bank with what training and evaluation add to it (a results
+        Dataset): ``tonic (context, unit)`` required; ``nmse (context,)`` and
+        the trajectories ``x (context, trial, time, unit)`` used when present.
     fixed_points : xarray.Dataset, optional
         Output of :func:`neurobias.analysis.find_fixed_points` for these
         contexts (matched by name: the same set of contexts).
     circuit : Circuit, optional
         The trained circuit: enables the effective gain (needs the trajectories
-        ``x`` in ``results``) and checks that ``results`` and ``fixed_points``
+        ``x`` in ``tonic``) and checks that ``tonic`` and ``fixed_points``
         belong to it.
     threshold, kind
         Matching options of :func:`~neurobias.analysis.compare_fixed_point_structure`.
     gain_threshold : float
         ``threshold`` of :func:`~neurobias.analysis.effective_gain` (a unit is on
         when ``phi' > gain_threshold * sup phi'``).
+    device : str or torch.device
+        Where the gains and the spectra the fixed points lack are computed
+        (float64; results are always in host memory).
 
     Returns
     -------
     xarray.Dataset
-        Coordinates ``context`` (in the order of ``results``), ``context_b``
+        Coordinates ``context`` (in the order of ``tonic``), ``context_b``
         (the same names) and, with fixed points, ``stability``.  Always:
 
         * ``tonic_norm (context,)``: ``|b_c|``, state units;
         * ``tonic_cosine``, ``tonic_distance (context, context_b)``: cosine
           similarity and Euclidean distance of the tonic inputs.
 
-        With ``nmse`` in ``results``: ``nmse (context,)``.  With ``circuit`` (at
+        With ``nmse`` in ``tonic``: ``nmse (context,)``.  With ``circuit`` (at
         the trial-and-time average state, ``mode="state_mean"``):
         ``on_fraction``, ``spectral_abscissa (context,)`` (largest real part of
         the eigenvalues of ``W_eff``; stable below 1), ``gain_change``,
@@ -92,20 +97,20 @@ def summarize_contexts(
     ------
     InputError
         No tonic bank, contexts of ``fixed_points`` other than those of
-        ``results``, units that do not match ``circuit``, results or fixed points
+        ``tonic``, units that do not match ``circuit``, a bank or fixed points
         of another circuit.
     """
-    if not isinstance(results, xr.Dataset):
+    if not isinstance(tonic, xr.Dataset):
         raise InputError(
-            "`results` must be a results Dataset with `tonic` (context, unit) (results.nc); "
-            f"got {type(results).__name__}"
+            "`tonic` must be a Dataset with the variable `tonic` (context, unit) (and optionally `nmse` and `x`); "
+            f"got {type(tonic).__name__}"
         )
-    bank = as_bank(results, name="results")
+    bank = as_bank(tonic, name="tonic")
     contexts = bank.contexts
     names = contexts.tolist()
     kinds = check_kinds(kind)
     thr = check_threshold(threshold)
-    circ = None if circuit is None else _check_circuit(circuit)
+    circ = None if circuit is None else check_circuit(circuit)
     if circ is not None:
         _check_bank_units(bank, circ)
     parts = ["tonic"]
@@ -119,21 +124,21 @@ def summarize_contexts(
     data["tonic_cosine"] = (pair, data["tonic_cosine"], {"long_name": "cosine similarity of tonic inputs"})
     data["tonic_distance"] = (pair, data["tonic_distance"], {"long_name": "Euclidean distance of tonic inputs",
                                                              "units": "state units"})
-    if "nmse" in results.data_vars:
-        nmse = results["nmse"]
+    if "nmse" in tonic.data_vars:
+        nmse = tonic["nmse"]
         if nmse.dims != ("context",):
-            raise InputError(f"`results` variable `nmse` must have dims (context,); got {nmse.dims}")
-        data["nmse"] = (("context",), _by_context("results.nmse", nmse, names),
+            raise InputError(f"`tonic` variable `nmse` must have dims (context,); got {nmse.dims}")
+        data["nmse"] = (("context",), _by_context("tonic.nmse", nmse, names),
                         {"long_name": "normalised mean squared error"})
         parts.append("nmse")
     coords: dict[str, Any] = {"context": contexts, "context_b": ("context_b", contexts.copy())}
     if circ is not None:
-        if "x" not in results.data_vars:
+        if "x" not in tonic.data_vars:
             raise InputError(
-                "`results` must contain the trajectories `x` (context, trial, time, unit) for the effective gain "
+                "`tonic` must contain the trajectories `x` (context, trial, time, unit) for the effective gain "
                 "when `circuit` is given"
             )
-        gain = effective_gain(circ, results, threshold=gain_threshold)
+        gain = effective_gain(circ, tonic, threshold=gain_threshold, device=device)
         g = gain.sel(context=names, context_b=names)
         data["on_fraction"] = (("context",), g["on_fraction"].values, g["on_fraction"].attrs)
         data["spectral_abscissa"] = (("context",), g["spectral_abscissa"].values, g["spectral_abscissa"].attrs)
@@ -144,7 +149,7 @@ def summarize_contexts(
         points = as_fixed_points(fixed_points)
         if sorted(points.contexts) != sorted(names):
             raise InputError(
-                f"`fixed_points` must have the contexts of `results` {names}; got {list(points.contexts)}: "
+                f"`fixed_points` must have the contexts of `tonic` {names}; got {list(points.contexts)}: "
                 "fixed points of another run?"
             )
         if circ is not None:
@@ -153,7 +158,7 @@ def summarize_contexts(
         n_slow = check_rank("n_slow", 2, points.n_units, low=0)
         pairs = [(a, b) for i, a in enumerate(names) for b in names[i:]]
         st = fixed_point_structure(points, circ, bank if circ is not None else None, pairs=pairs, threshold=thr,
-                                   kinds=kinds, n_modes=n_modes, n_slow=n_slow)
+                                   kinds=kinds, n_modes=n_modes, n_slow=n_slow, device=device)
         st = st.sel(context=names, context_b=names)
         data["fp_counts"] = (("context", "stability"), st["counts"].values, st["counts"].attrs)
         data["n_points"] = (("context",), st["n_points"].values, st["n_points"].attrs)

@@ -27,6 +27,7 @@ times ``db/ds``.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -36,9 +37,9 @@ import torch
 import xarray as xr
 from torch import Tensor
 
-from neurobias._threads import one_thread
 from neurobias.circuit.circuit import Circuit
-from neurobias.circuit.dynamics import drive_sensitivity, jacobian, vector_field
+from neurobias.circuit.dynamics import Dynamics
+from neurobias.circuit.threads import one_thread
 from neurobias.circuit.simulate import resolve_tonic
 from neurobias.errors import InputError, describe_shape
 
@@ -63,6 +64,10 @@ class _System:
     def n(self) -> int:
         return self.W_rec.shape[0]
 
+    @functools.cached_property
+    def dyn(self) -> Dynamics:
+        return Dynamics(W_rec=self.W_rec, tau=self.tau, phi=self.phi, form=self.form)
+
     def _segment(self, s: Tensor) -> tuple[Tensor, Tensor]:
         m = self.knots.shape[0] - 1
         k = torch.clamp(torch.floor(s * m), 0, m - 1).long()
@@ -78,23 +83,22 @@ class _System:
     def residual(self, y: Tensor) -> Tensor:
         x, s = y[:, :-1] * self.scale, y[:, -1]
         ext, _ = self.ext(s)
-        return vector_field(x, ext, self.W_rec, tau=self.tau, phi=self.phi, form=self.form)
+        return self.dyn.vector_field(x, ext)
 
     def jac(self, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``F`` (B, N), ``dF/dy_x`` (B, N, N) and ``dF/ds`` (B, N) at ``y`` (B, N + 1)."""
         x, s = y[:, :-1] * self.scale, y[:, -1]
         ext, db = self.ext(s)
-        kw = dict(tau=self.tau, phi=self.phi, form=self.form)
-        F = vector_field(x, ext, self.W_rec, **kw)
-        J = jacobian(x, ext, self.W_rec, **kw) * self.scale
-        Fs = drive_sensitivity(x, ext, self.W_rec, **kw) * db
+        F = self.dyn.vector_field(x, ext)
+        J = self.dyn.jacobian(x, ext) * self.scale
+        Fs = self.dyn.drive_sensitivity(x, ext) * db
         return F, J, Fs
 
     def jx(self, y: Tensor) -> Tensor:
         """The Jacobian ``dF/dx`` (B, N, N) at ``y``, per ms (unscaled)."""
         x, s = y[:, :-1] * self.scale, y[:, -1]
         ext, _ = self.ext(s)
-        return jacobian(x, ext, self.W_rec, tau=self.tau, phi=self.phi, form=self.form)
+        return self.dyn.jacobian(x, ext)
 
 
 def _augmented(J: Tensor, Fs: Tensor, row: Tensor) -> Tensor:
@@ -254,6 +258,7 @@ def _resolve_path(
     return np.stack(ends), labels[0], labels[1]
 
 
+@one_thread()
 def continue_fixed_points(
     circuit: Circuit,
     *,
@@ -370,7 +375,6 @@ def continue_fixed_points(
                                n_candidates=n_candidates, seed=seed, tol=tol)
         return ds["x"].values[ds["kind"].values == "fixed"]
 
-    one_thread()
     x0 = find(knots_np[0]) if fixed_points is None else _as_states("fixed_points", fixed_points, n)
     n_branch = x0.shape[0]
     # polish the starting points at s = 0 (natural parameter)

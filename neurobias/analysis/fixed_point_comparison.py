@@ -32,10 +32,9 @@ import xarray as xr
 
 from neurobias.analysis._spectra import STABILITIES, eig_sorted, left_vectors
 from neurobias.analysis._stats import principal_angles
-from neurobias.analysis.gain import _check_circuit
 from neurobias.analysis.tonic_patterns import Bank, as_bank, check_int
-from neurobias.circuit.circuit import Circuit
-from neurobias.circuit.dynamics import jacobian, vector_field
+from neurobias.circuit.circuit import Circuit, check_circuit
+from neurobias.circuit.simulate import resolve_device
 from neurobias.errors import InputError
 
 __all__ = [
@@ -229,8 +228,7 @@ def check_against_circuit(points: FixedPointSet, circuit: Circuit, bank: Bank | 
         return
     ext = drive_of(points, circuit, bank)
     with torch.no_grad():
-        F = vector_field(torch.tensor(points.x), torch.tensor(ext), torch.tensor(circuit.W_rec), tau=circuit.tau,
-                         phi=circuit.phi, form=circuit.form).numpy()
+        F = circuit.dynamics().vector_field(torch.tensor(points.x), torch.tensor(ext)).numpy()
     res = np.abs(F).max(axis=1)
     bad = res > RESIDUAL_FACTOR * points.residual + RESIDUAL_ATOL
     if np.any(bad):
@@ -267,12 +265,13 @@ def drive_of(points: FixedPointSet, circuit: Circuit, bank: Bank) -> np.ndarray:
 
 # ------------------------------------------------------------------- spectra
 def right_vectors(
-    points: FixedPointSet, rows: np.ndarray, n_top: int, circuit: Circuit | None, bank: Bank | None
+    points: FixedPointSet, rows: np.ndarray, n_top: int, circuit: Circuit | None, bank: Bank | None, *,
+    device: str | torch.device = "cpu",
 ) -> tuple[np.ndarray | None, np.ndarray | None, str]:
     """Leading eigenvalues (len(rows), n_top) and right eigenvectors (len(rows), unit, n_top) at ``rows``.
 
     Taken from the Dataset when it stores at least ``n_top`` eigenvectors,
-    else computed from ``circuit``'s Jacobian (:func:`neurobias.circuit.dynamics.jacobian`)
+    else computed from ``circuit``'s Jacobian (:meth:`neurobias.circuit.Dynamics.jacobian`)
     at the points; ``(None, None, "unavailable")`` when neither is possible.
     The third item names the source (``fixed_points`` or ``circuit``).
     """
@@ -280,19 +279,20 @@ def right_vectors(
         return points.eig[rows, :n_top], points.right[rows, :n_top, :].transpose(0, 2, 1), "fixed_points"
     if circuit is None:
         return None, None, "unavailable"
-    values, V, _ = spectra_at(points, rows, circuit, bank, n_top=n_top, left=False)
+    values, V, _ = spectra_at(points, rows, circuit, bank, n_top=n_top, left=False, device=device)
     return values[:, :n_top], V, "circuit"
 
 
 def spectra_at(
-    points: FixedPointSet, rows: np.ndarray, circuit: Circuit, bank: Bank | None, *, n_top: int, left: bool
+    points: FixedPointSet, rows: np.ndarray, circuit: Circuit, bank: Bank | None, *, n_top: int, left: bool,
+    device: str | torch.device = "cpu",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Eigenvalues (m, unit), right vectors (m, unit, n_top) and left vectors (m, n_top, unit) at ``rows``.
 
     Same decomposition and conventions as the fixed-point finder.  The rate
     form's Jacobian depends on the drive, so it needs the tonic bank.
     """
-    if bank is None and circuit.form == "rate":
+    if bank is None and circuit.state_is_rate:
         raise InputError(
             "`tonic` is required to compute the Jacobian of a form='rate' circuit at the fixed points "
             "(or pass fixed points found with eigenvectors=True)"
@@ -303,8 +303,9 @@ def spectra_at(
         sub = _subset(points, rows)
         ext = drive_of(sub, circuit, bank)
     with torch.no_grad():
-        J = jacobian(torch.tensor(points.x[rows]), torch.tensor(ext), torch.tensor(circuit.W_rec), tau=circuit.tau,
-                     phi=circuit.phi, form=circuit.form)
+        dev = resolve_device(device)
+        J = circuit.dynamics(device=dev).jacobian(torch.tensor(points.x[rows], device=dev),
+                                                  torch.tensor(ext, device=dev))
         spec = eig_sorted(J, vectors=True, n_top=None if left else n_top)
     assert spec.vectors is not None
     lefts = left_vectors(spec.vectors, n_top) if left else None
@@ -407,12 +408,12 @@ class _Modes:
 
 
 def _slow_modes(points: FixedPointSet, rows: np.ndarray, n_slow: int, circuit: Circuit | None,
-                bank: Bank | None) -> _Modes:
+                bank: Bank | None, device: str | torch.device) -> _Modes:
     if n_slow == 0:
         return _Modes({}, "none")
     if rows.size == 0:
         return _Modes({}, "no points")
-    values, V, source = right_vectors(points, rows, n_slow, circuit, bank)
+    values, V, source = right_vectors(points, rows, n_slow, circuit, bank, device=device)
     if values is None or V is None:
         return _Modes({}, source)
     return _Modes({int(r): slow_basis(values[i], V[i]) for i, r in enumerate(rows)}, source)
@@ -455,7 +456,7 @@ def _resolve_bank(tonic: Any) -> Bank | None:
 def prepare_inputs(fixed_points: Any, circuit: Any, tonic: Any) -> tuple[FixedPointSet, Circuit | None, Bank | None]:
     """Validate the fixed points, the optional circuit and tonic bank, and check they belong together."""
     points = as_fixed_points(fixed_points)
-    circ = None if circuit is None else _check_circuit(circuit)
+    circ = None if circuit is None else check_circuit(circuit)
     bank = _resolve_bank(tonic)
     if bank is not None and circ is None:
         raise InputError("`tonic` is only used with `circuit` (to compute the Jacobians); pass `circuit` too")
@@ -480,6 +481,7 @@ def match_fixed_points_between(
     tonic: Any = None,
     n_modes: int = 5,
     n_slow: int = 2,
+    device: str | torch.device = "cpu",
 ) -> xr.Dataset:
     """Pair the fixed points of two contexts and compare every matched pair.
 
@@ -538,6 +540,9 @@ def match_fixed_points_between(
         Leading eigenvalues compared (capped at ``unit``).
     n_slow : int
         Dimension of the slow subspaces (0: no angles; capped at ``unit``).
+    device : str or torch.device
+        Where the Jacobians and their spectra are computed when the points do
+        not carry eigenvectors (float64; results are always in host memory).
 
     Returns
     -------
@@ -574,7 +579,7 @@ def match_fixed_points_between(
     n_slow = check_rank("n_slow", n_slow, points.n_units, low=0)
     ra = points.rows(context_a, kinds, name="context_a")
     rb = points.rows(context_b, kinds, name="context_b")
-    modes = _slow_modes(points, np.union1d(ra, rb), n_slow, circ, bank)
+    modes = _slow_modes(points, np.union1d(ra, rb), n_slow, circ, bank, device)
     st = _pair_stats(points, ra, rb, thr, n_modes, n_slow, modes)
     pa, pb = st["pa"], st["pb"]
     match_dims = ("match",)
@@ -643,6 +648,7 @@ def fixed_point_structure(
     kinds: tuple[str, ...],
     n_modes: int,
     n_slow: int,
+    device: str | torch.device = "cpu",
 ) -> xr.Dataset:
     """The work of :func:`compare_fixed_point_structure` on validated input (any number of contexts)."""
     ctx = points.contexts
@@ -651,7 +657,7 @@ def fixed_point_structure(
     counts = np.array([[int(np.sum(sel & (points.context == c) & (points.stability == s))) for s in STABILITIES]
                        for c in ctx], dtype=np.int64).reshape(C, len(STABILITIES))
     n_points = np.array([int(np.sum(sel & (points.context == c))) for c in ctx], dtype=np.int64)
-    modes = _slow_modes(points, np.flatnonzero(sel), n_slow, circuit, bank)
+    modes = _slow_modes(points, np.flatnonzero(sel), n_slow, circuit, bank, device)
     pos = {c: i for i, c in enumerate(ctx)}
     ints = {k: np.full((C, C), -1, dtype=np.int64) for k in ("n_matched", "n_unmatched_a", "n_unmatched_b",
                                                              "n_stability_changed")}
@@ -722,6 +728,7 @@ def compare_fixed_point_structure(
     kind: str | Sequence[str] = "fixed",
     n_modes: int = 5,
     n_slow: int = 2,
+    device: str | torch.device = "cpu",
 ) -> xr.Dataset:
     """Fixed-point structure per context and its changes between contexts.
 
@@ -743,7 +750,7 @@ def compare_fixed_point_structure(
     pairs : sequence of (str, str), optional
         Pairs of contexts to compare (default: every pair, diagonal included);
         pairs not compared hold -1 (counts) and NaN.
-    threshold, kind, n_modes, n_slow
+    threshold, kind, n_modes, n_slow, device
         As in :func:`match_fixed_points_between`.
 
     Returns
@@ -779,4 +786,4 @@ def compare_fixed_point_structure(
     n_modes = check_rank("n_modes", n_modes, points.eig.shape[1], low=1)
     n_slow = check_rank("n_slow", n_slow, points.n_units, low=0)
     return fixed_point_structure(points, circ, bank, pairs=_check_pairs(pairs, points.contexts), threshold=thr,
-                                 kinds=kinds, n_modes=n_modes, n_slow=n_slow)
+                                 kinds=kinds, n_modes=n_modes, n_slow=n_slow, device=device)

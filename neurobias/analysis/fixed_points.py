@@ -27,12 +27,17 @@ from neurobias.analysis._field import Field
 from neurobias.analysis._linalg import n_workers, one_lapack_thread
 from neurobias.analysis._newton import NewtonResult, newton_solve
 from neurobias.analysis._spectra import classify, eig_sorted, left_vectors
-from neurobias.circuit.circuit import Circuit
-from neurobias.circuit.nonlinearity import get_phi
-from neurobias.circuit.simulate import resolve_tonic
+from neurobias.circuit.circuit import Circuit, check_circuit
+from neurobias.circuit.simulate import resolve_device, resolve_tonic
 from neurobias.errors import InputError, describe_shape
 
-__all__ = ["find_fixed_points", "METHOD"]
+__all__ = [
+    "find_fixed_points", "initial_candidates", "classify_states", "resolve_inputs", "resolve_initial_states", "METHOD",
+    "CANDIDATE_SOURCES",
+]
+
+#: the families of starting states, in the order of the ``source`` codes
+CANDIDATE_SOURCES: tuple[str, ...] = cand.SOURCES
 
 METHOD = "candidates(trajectories+random+user)+adam+damped-newton/levenberg-marquardt+exploration"
 SLOW_MERGE_RTOL = 1e-3  # slow points closer than this (relative) are one slow point
@@ -64,7 +69,14 @@ def _check_pos(name: str, value: Any) -> float:
     return float(value)
 
 
-def _resolve_inputs(inputs: Any, n_ctx: int, n_in: int) -> np.ndarray:
+def resolve_inputs(inputs: Any, n_ctx: int, n_in: int) -> np.ndarray:
+    """Constant inputs as a float64 array of shape (context, input) from None (zeros), (input,) or (context, input).
+
+    Raises
+    ------
+    InputError
+        Another shape, or non-finite values.
+    """
     if inputs is None:
         return np.zeros((n_ctx, n_in))
     arr = np.asarray(inputs, dtype=np.float64)
@@ -80,7 +92,16 @@ def _resolve_inputs(inputs: Any, n_ctx: int, n_in: int) -> np.ndarray:
     return arr
 
 
-def _resolve_initial(initial_states: Any, n_ctx: int, n: int) -> np.ndarray:
+def resolve_initial_states(initial_states: Any, n_ctx: int, n: int) -> np.ndarray:
+    """Starting states as a float64 array of shape (context, n, unit).
+
+    From None (``n = 0``), an array of shape (n, unit) (the same in every context) or (context, n, unit).
+
+    Raises
+    ------
+    InputError
+        Another shape, or non-finite values.
+    """
     if initial_states is None:
         return np.zeros((n_ctx, 0, n))
     arr = np.asarray(initial_states, dtype=np.float64)
@@ -348,8 +369,7 @@ def find_fixed_points(
         return slow_point_finder(circuit, tonic, contexts=contexts, inputs=inputs, initial_states=initial_states,
                                  n_candidates=n_candidates, seed=seed, tol=tol, slow_q=slow_q, merge_tol=merge_tol,
                                  n_modes=n_modes, eigenvectors=eigenvectors, progress=progress)
-    if not isinstance(circuit, Circuit):
-        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
+    circuit = check_circuit(circuit)
     n_candidates = _check_int("n_candidates", n_candidates, 0)
     seed = _check_int("seed", seed, 0)
     tol = _check_pos("tol", tol)
@@ -363,16 +383,11 @@ def find_fixed_points(
     n_modes = min(8, N) if n_modes is None else _check_int("n_modes", n_modes, 0, N)
     bank, names = resolve_tonic(tonic, N, contexts)
     C = bank.shape[0]
-    u = _resolve_inputs(inputs, C, circuit.n_inputs)
-    init = _resolve_initial(initial_states, C, N)
+    u = resolve_inputs(inputs, C, circuit.n_inputs)
+    init = resolve_initial_states(initial_states, C, N)
     if n_candidates == 0 and init.shape[1] == 0:
         raise InputError("`n_candidates` must be >= 1 when no `initial_states` are given; got 0")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise InputError(f"`device` must be a torch device such as 'cpu' or 'cuda'; got {device!r} ({exc})") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"`device` is {device!r} but torch has no CUDA device here; use 'cpu'")
+    dev = resolve_device(device)
     ext = u @ circuit.W_in.T + bank
     with torch.no_grad(), one_lapack_thread() as threads:
         workers = n_workers(threads) if dev.type == "cpu" else 1
@@ -380,7 +395,7 @@ def find_fixed_points(
         def t(a: np.ndarray) -> Tensor:
             return torch.tensor(np.array(a, dtype=np.float64), dtype=torch.float64, device=dev)
 
-        field = Field(W_rec=t(circuit.W_rec), ext=t(ext), tau=circuit.tau, phi=circuit.phi, form=circuit.form)
+        field = Field(dyn=circuit.dynamics(device=dev), ext=t(ext))
         fixed, slow, stats = _search(
             field, t(init), rng=np.random.default_rng(seed), n_candidates=n_candidates, tol=tol, slow_q=slow_q,
             max_newton=max_newton, descent_steps=descent_steps, explore_rounds=explore_rounds,
@@ -408,6 +423,192 @@ def find_fixed_points(
         circuit, names, u, x=all_x.cpu().numpy(), ctx=all_ctx.cpu().numpy(), values=values, kind=kind,
         residual=residual, q=q, hits=hits, source=source, right=right if eigenvectors else None,
         lefts=lefts if eigenvectors else None, stats=stats, settings=settings,
+    )
+
+
+def _tensor(a: np.ndarray, device: torch.device | str = "cpu") -> Tensor:
+    return torch.tensor(np.array(a, dtype=np.float64), dtype=torch.float64, device=device)
+
+
+def initial_candidates(
+    circuit: Circuit,
+    tonic: Any,
+    *,
+    contexts: Sequence[str] | None = None,
+    inputs: Any = None,
+    n_candidates: int = 256,
+    seed: int = 0,
+) -> xr.DataArray:
+    """The first-round starting states of :func:`find_fixed_points`, for another search engine.
+
+    The same generator, in the same order, with the same seed (and the same
+    ``tonic``, ``contexts``, ``inputs``):
+    ``find_fixed_points(circuit, tonic, n_candidates=n, seed=s)`` starts, in
+    every context, from exactly these states (then explores around what it
+    finds).  A quarter come from simulated trajectories (plus 2% noise), the
+    rest are random states spread over the range the trajectories visit.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    tonic : array_like of shape (context, unit) or (unit,), DataArray or Dataset
+        Tonic input per context, state units.
+    contexts : sequence of str, optional
+        Names for, or a selection from, the contexts of ``tonic``.
+    inputs : array_like of shape (input,) or (context, input), optional
+        Constant input (default zero).
+    n_candidates : int
+        Starting states per context (>= 1).
+    seed : int
+        Seed of every random choice.
+
+    Returns
+    -------
+    xarray.DataArray of dims (context, candidate, unit)
+        State units; coordinate ``source (candidate)``: ``"trajectory"`` or
+        ``"random"`` (see :data:`CANDIDATE_SOURCES`).
+    """
+    circuit = check_circuit(circuit)
+    n_candidates = _check_int("n_candidates", n_candidates, 1)
+    seed = _check_int("seed", seed, 0)
+    bank, names = resolve_tonic(tonic, circuit.n_units, contexts)
+    C, N = bank.shape
+    u = resolve_inputs(inputs, C, circuit.n_inputs)
+    with torch.no_grad():
+        field = Field(dyn=circuit.dynamics(), ext=_tensor(u @ circuit.W_in.T + bank))
+        rng = np.random.default_rng(seed)
+        user = torch.zeros((C, 0, N), dtype=torch.float64)
+        n_traj = max(4, min(256, n_candidates // 8))
+        visited = cand.visit(field, rng, n_traj, extra=user)
+        x0, ctx0, src0 = cand.first_round(field, rng, visited, n_candidates, user)
+    out = np.zeros((C, n_candidates, N))
+    for c in range(C):
+        out[c] = x0[ctx0 == c].numpy()
+    source = np.array(CANDIDATE_SOURCES, dtype=str)[src0[ctx0 == 0].numpy()]
+    return xr.DataArray(
+        out, dims=("context", "candidate", "unit"),
+        coords={"context": np.array(names, dtype=str), "source": ("candidate", source)},
+        name="candidates", attrs={"long_name": "starting states of the fixed-point search"},
+    )
+
+
+def classify_states(
+    circuit: Circuit,
+    tonic: Any,
+    states: Any,
+    *,
+    contexts: Sequence[str] | None = None,
+    inputs: Any = None,
+    tol: float = 1e-10,
+    slow_q: float = 1e-6,
+    merge_tol: float = 1e-6,
+    n_modes: int | None = None,
+    eigenvectors: bool = False,
+    seed: int = -1,
+    device: str | torch.device = "cpu",
+) -> xr.Dataset:
+    """Judge, merge and classify states found by another search, in the layout of :func:`find_fixed_points`.
+
+    Every state is judged exactly as :func:`find_fixed_points` judges its
+    candidates, with the float64 vector field of the circuit:
+    ``max|F| <= tol`` is a fixed point (``kind="fixed"``), otherwise
+    ``q = |F|^2 / 2 <= slow_q`` a slow point (``kind="slow"``), otherwise a
+    failure (counted in ``n_failed``); duplicates are merged with the same
+    tolerances, slow points next to fixed points are dropped, and spectra,
+    ``index``, ``stability`` and ``oscillatory`` come from the same code.
+    Nothing is polished: residuals are those of the given states.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    tonic : array_like of shape (context, unit) or (unit,), DataArray or Dataset
+        Tonic input per context, state units.
+    states : array_like or DataArray of shape (context, n, unit)
+        Final states of the search in each context, state units.  A DataArray
+        with a ``source (candidate)`` coordinate (as :func:`initial_candidates`
+        gives) labels where each started; otherwise every state is ``"user"``.
+    contexts : sequence of str, optional
+        Names for, or a selection from, the contexts of ``tonic``.
+    inputs : array_like of shape (input,) or (context, input), optional
+        Constant input (default zero).
+    tol, slow_q, merge_tol, n_modes, eigenvectors
+        As in :func:`find_fixed_points`.
+    seed : int
+        Seed recorded in the attributes (-1: no generated candidates).
+    device : str or torch.device
+        Where to compute (float64 throughout).
+
+    Returns
+    -------
+    xarray.Dataset
+        The layout of :func:`find_fixed_points` (``attrs["n_candidates"]`` is ``n``).
+    """
+    circuit = check_circuit(circuit)
+    N = circuit.n_units
+    tol = _check_pos("tol", tol)
+    slow_q = _check_pos("slow_q", slow_q)
+    merge_tol = _check_pos("merge_tol", merge_tol)
+    n_modes = min(8, N) if n_modes is None else _check_int("n_modes", n_modes, 0, N)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < -1:
+        raise InputError(f"`seed` must be an integer >= -1; got {seed!r}")
+    dev = resolve_device(device)
+    bank, names = resolve_tonic(tonic, N, contexts)
+    C = bank.shape[0]
+    u = resolve_inputs(inputs, C, circuit.n_inputs)
+    sources = np.asarray(states["source"].values if isinstance(states, xr.DataArray) and "source" in states.coords
+                         else [], dtype=str)
+    arr = np.asarray(states, dtype=np.float64)
+    if arr.ndim != 3 or arr.shape[0] != C or arr.shape[2] != N:
+        raise InputError(f"`states` must have shape (context, n, unit) = ({C}, n, {N}); "
+                         f"got {describe_shape(arr.shape)}")
+    n = arr.shape[1]
+    if sources.size == 0:
+        sources = np.full(n, "user")
+    unknown = sorted(set(sources.tolist()) - set(CANDIDATE_SOURCES))
+    if sources.shape != (n,) or unknown:
+        raise InputError(f"`states` coordinate `source` must have {n} entries from {', '.join(CANDIDATE_SOURCES)}; "
+                         f"got {sources.shape[0]} entries, unknown {unknown}")
+    src = np.array([CANDIDATE_SOURCES.index(v) for v in sources], dtype=np.int64)
+    with torch.no_grad(), one_lapack_thread() as threads:
+        workers = n_workers(threads) if dev.type == "cpu" else 1
+        field = Field(dyn=circuit.dynamics(device=dev), ext=_tensor(u @ circuit.W_in.T + bank, dev))
+        x = _tensor(arr.reshape(C * n, N), dev)
+        ctx = torch.arange(C, device=dev).repeat_interleave(n)
+        source = torch.as_tensor(np.tile(src, C), dtype=torch.long, device=dev)
+        F = field.F(x, ctx)
+        residual = F.abs().amax(-1)
+        q = 0.5 * (F * F).sum(-1)
+        finite = torch.isfinite(residual)
+        conv = finite & (residual <= tol)
+        is_slow = finite & ~conv & (q <= slow_q)
+        failed = ~conv & ~is_slow
+        stats = {k: np.bincount(ctx[m].cpu().numpy(), minlength=C).astype(np.int64)
+                 for k, m in (("tried", torch.ones_like(conv)), ("converged", conv), ("slow", is_slow),
+                              ("failed", failed))}
+        stats["screened"] = np.zeros(C, dtype=np.int64)  # every given state is judged
+        fixed = _Points(N, field.ext)
+        slow = _Points(N, field.ext)
+        ci = torch.nonzero(conv).squeeze(-1)
+        fixed.add(x[ci], ctx[ci], residual[ci], q[ci], source[ci], rtol=merge_tol)
+        si = torch.nonzero(is_slow).squeeze(-1)
+        slow.add(x[si], ctx[si], residual[si], q[si], source[si], rtol=SLOW_MERGE_RTOL)
+        if len(slow) and len(fixed):
+            near = match(slow.x, slow.ctx, fixed.x, fixed.ctx, rtol=SLOW_MERGE_RTOL) >= 0
+            slow.select(torch.nonzero(~near).squeeze(-1))
+        all_x = torch.cat([fixed.x, slow.x])
+        all_ctx = torch.cat([fixed.ctx, slow.ctx])
+        values, right, lefts = _spectra(field, all_x, all_ctx, n_top=n_modes if eigenvectors else 0,
+                                        left=eigenvectors, workers=workers)
+    kind = np.array(["fixed"] * len(fixed) + ["slow"] * len(slow), dtype=str)
+    settings = {"tol": tol, "slow_q": slow_q, "merge_tol": merge_tol, "seed": int(seed), "n_candidates": n,
+                "n_modes": int(n_modes)}
+    return _to_dataset(
+        circuit, names, u, x=all_x.cpu().numpy(), ctx=all_ctx.cpu().numpy(), values=values, kind=kind,
+        residual=torch.cat([fixed.residual, slow.residual]).cpu().numpy(),
+        q=torch.cat([fixed.q, slow.q]).cpu().numpy(), hits=torch.cat([fixed.hits, slow.hits]).cpu().numpy(),
+        source=np.array(CANDIDATE_SOURCES, dtype=str)[torch.cat([fixed.source, slow.source]).cpu().numpy()],
+        right=right if eigenvectors else None, lefts=lefts if eigenvectors else None, stats=stats,
+        settings=settings,
     )
 
 
@@ -506,10 +707,7 @@ def _to_dataset(
     residual, q, hits, source = residual[order], q[order], hits[order], source[order]
     x_np, ctx_np, values = x_np[order], ctx_np[order], values[order]
     index, stability, osc, kind = index[order], stability[order], osc[order], kind[order]
-    if circuit.form == "current":
-        r_np = get_phi(circuit.phi).fn(torch.as_tensor(x_np)).numpy()
-    else:
-        r_np = x_np.copy()
+    r_np = circuit.rates(x_np)
     n_fp = x_np.shape[0]
     data: dict[str, Any] = {
         "x": (("fp", "unit"), x_np, {"long_name": "fixed or slow point (currents or rates, by form)"}),

@@ -23,19 +23,14 @@ import torch
 import xarray as xr
 
 from neurobias.analysis.tonic_patterns import Bank, as_bank, check_choice, check_int
-from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.circuit import Circuit, check_circuit
+from neurobias.circuit.simulate import resolve_device
 from neurobias.circuit.nonlinearity import get_phi
 from neurobias.errors import InputError
 
 __all__ = ["effective_gain", "effective_connectivity", "GAIN_MODES"]
 
 GAIN_MODES: tuple[str, ...] = ("state_mean", "gain_mean")
-
-
-def _check_circuit(circuit: Any) -> Circuit:
-    if not isinstance(circuit, Circuit):
-        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
-    return circuit
 
 
 def _check_bank_units(bank: Bank, circuit: Circuit) -> None:
@@ -46,17 +41,12 @@ def _check_bank_units(bank: Bank, circuit: Circuit) -> None:
         )
 
 
-def _gain_at(circuit: Circuit, x: np.ndarray, ext: np.ndarray) -> np.ndarray:
-    """``phi'`` at state ``x`` (..., unit) with drive ``ext`` (..., unit), as in ``jacobian``."""
-    d = get_phi(circuit.phi).deriv
-    xt = torch.tensor(np.asarray(x), dtype=torch.float64)
+def _gain_at(circuit: Circuit, x: np.ndarray, ext: np.ndarray, device: torch.device) -> np.ndarray:
+    """``phi'`` at state ``x`` (..., unit) with drive ``ext`` (..., unit), as in the Jacobian."""
     with torch.no_grad():
-        if circuit.form == "current":
-            g = d(xt)
-        else:
-            W = torch.tensor(circuit.W_rec, dtype=torch.float64)
-            g = d(xt @ W.T + torch.tensor(np.asarray(ext), dtype=torch.float64))
-    return g.numpy().astype(np.float64)
+        g = circuit.dynamics(device=device).gain(torch.tensor(np.asarray(x), dtype=torch.float64, device=device),
+                                                 torch.tensor(np.asarray(ext), dtype=torch.float64, device=device))
+    return g.cpu().numpy().astype(np.float64)
 
 
 def _max_slope(phi: str) -> float:
@@ -80,7 +70,7 @@ def effective_connectivity(circuit: Circuit, gain: Any) -> xr.DataArray:
         ``W_rec[i, j] g[j]`` for ``form="current"``, ``g[i] W_rec[i, j]`` for
         ``form="rate"`` (from ``unit_pre`` ``j`` onto ``unit`` ``i``).
     """
-    circuit = _check_circuit(circuit)
+    circuit = check_circuit(circuit)
     if isinstance(gain, xr.DataArray):
         if set(gain.dims) != {"context", "unit"}:
             raise InputError(f"`gain` must have dims (context, unit); got {tuple(map(str, gain.dims))}")
@@ -96,8 +86,8 @@ def effective_connectivity(circuit: Circuit, gain: Any) -> xr.DataArray:
         raise InputError(
             f"`gain` must be finite with shape (context, unit) and unit = {circuit.n_units}; got shape {g.shape}"
         )
-    W = circuit.W_rec
-    w_eff = W[None, :, :] * g[:, None, :] if circuit.form == "current" else g[:, :, None] * W[None, :, :]
+    with torch.no_grad():
+        w_eff = circuit.dynamics().effective_connectivity(torch.from_numpy(g)).numpy()
     units = np.arange(circuit.n_units)
     return xr.DataArray(
         w_eff, dims=("context", "unit", "unit_pre"), coords={"context": contexts, "unit": units, "unit_pre": units},
@@ -106,7 +96,7 @@ def effective_connectivity(circuit: Circuit, gain: Any) -> xr.DataArray:
 
 
 def _operating_point(
-    circuit: Circuit, bank: Bank, states: Any, mode: str
+    circuit: Circuit, bank: Bank, states: Any, mode: str, device: torch.device
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Return (state (context, unit), gain (context, unit), source)."""
     C, N = bank.values.shape
@@ -125,7 +115,7 @@ def _operating_point(
         x = _align_contexts("states", states, bank)
         if x.shape[1] != N:
             raise InputError(f"`states` must have unit = {N}; got {x.shape[1]}: results of another circuit?")
-        return x, _gain_at(circuit, x, bank.values), "states"
+        return x, _gain_at(circuit, x, bank.values, device), "states"
     if not isinstance(states, xr.Dataset):
         raise InputError(
             "`states` must be a DataArray (context, unit) of operating points or a trajectories Dataset with "
@@ -155,7 +145,7 @@ def _operating_point(
     if not np.all(np.isfinite(X)):
         raise InputError("`states` variable `x` must be finite; it has NaN or infinite entries")
     drive = np.zeros_like(X)
-    if circuit.form == "rate" and circuit.n_inputs and "inputs" in states.data_vars:
+    if circuit.state_is_rate and circuit.n_inputs and "inputs" in states.data_vars:
         ua = states["inputs"].transpose("context", "trial", "time", "input")
         if ua.sizes["input"] != circuit.n_inputs:
             raise InputError(
@@ -165,8 +155,8 @@ def _operating_point(
     ext = drive + bank.values[:, None, None, :]
     x_mean = X.mean(axis=(1, 2))
     if mode == "state_mean":
-        return x_mean, _gain_at(circuit, x_mean, ext.mean(axis=(1, 2))), "trajectories"
-    return x_mean, _gain_at(circuit, X, ext).mean(axis=(1, 2)), "trajectories"
+        return x_mean, _gain_at(circuit, x_mean, ext.mean(axis=(1, 2)), device), "trajectories"
+    return x_mean, _gain_at(circuit, X, ext, device).mean(axis=(1, 2)), "trajectories"
 
 
 def _align_contexts(name: str, da: xr.DataArray, bank: Bank) -> np.ndarray:
@@ -192,6 +182,7 @@ def effective_gain(
     mode: str = "state_mean",
     threshold: float = 0.5,
     n_modes: int = 5,
+    device: str | torch.device = "cpu",
 ) -> xr.Dataset:
     """Effective gain ``phi'`` at each context's operating point, and the effective connectivity it makes.
 
@@ -222,6 +213,9 @@ def effective_gain(
         tanh, relu, softplus and linear, 1/4 for sigmoid); in [0, 1].
     n_modes : int
         Number of top singular modes of ``W_eff`` to report (capped at ``unit``).
+    device : str or torch.device
+        Where the gain is computed (float64; for long trajectories); the
+        spectra of ``W_eff`` and the results are in host memory.
 
     Returns
     -------
@@ -250,7 +244,7 @@ def effective_gain(
     InputError
         Mismatched units or contexts, trajectories of other tonic inputs, bad options.
     """
-    circuit = _check_circuit(circuit)
+    circuit = check_circuit(circuit)
     check_choice("mode", mode, GAIN_MODES)
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) \
             or not (0.0 <= threshold <= 1.0):
@@ -266,7 +260,7 @@ def effective_gain(
                 "`states` is required (a DataArray (context, unit) of operating points or a trajectories "
                 "Dataset with `x`) unless `tonic` is a Dataset holding both `tonic` and `x` (results.nc)"
             )
-    state, gain, source = _operating_point(circuit, bank, states, mode)
+    state, gain, source = _operating_point(circuit, bank, states, mode, resolve_device(device))
     C, N = gain.shape
     max_slope = _max_slope(circuit.phi)
     on = gain > threshold * max_slope

@@ -226,11 +226,12 @@ def multistable_chain(
     eig = (-1.0 + np.diag(W)[None, :] * (1.0 - np.tanh(h) ** 2)) / tau
     eig = -np.sort(-eig, axis=1)
     index = (combos == 1).sum(axis=1)
-    x = h if form == "current" else np.tanh(h)
     circuit = Circuit.from_arrays(
         W_rec=W, W_out=np.eye(1, n_units), tau=tau, phi="tanh", form=form, seed=seed,
         connectivity="multistable_chain",
     )
+    # the fixed points of the two forms correspond one to one: rates r* = tanh(h*) with currents h* = W r* + b
+    x = np.tanh(h) if circuit.state_is_rate else h
     return KnownFixedPoints(
         circuit=circuit, tonic=b, x=x, index=index, eigenvalues=eig, stable=index == 0,
         ghosts=np.zeros((0, n_units)),

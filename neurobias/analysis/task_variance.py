@@ -325,7 +325,7 @@ def _cluster_labels(clusters: Any, units: np.ndarray) -> np.ndarray:
 
 
 def tonic_variance_correlation(
-    tonic: Any, tv: Any, clusters: Any = None, *, variable: str = "tv"
+    tonic: Any, tv: Any, *, clusters: Any = None, variable: str = "tv"
 ) -> xr.Dataset:
     """Correlation between a unit's tonic input and its task variance.
 

@@ -154,7 +154,7 @@ def tonic_similarity(tonic: Any, *, metric: str = "cosine") -> xr.DataArray:
 
 
 # ------------------------------------------------------------------------- PCA
-def tonic_pca(tonic: Any, *, n_shuffles: int = 200, seed: int = 0, center: bool = True) -> xr.Dataset:
+def tonic_pca(tonic: Any, *, n_shuffles: int = 100, seed: int = 0, center: bool = True) -> xr.Dataset:
     """PCA of the tonic bank, its participation ratio and a unit-shuffle null.
 
     Contexts are the samples and units the features: component ``k`` is a

@@ -19,9 +19,9 @@ float type): the bridge is exact only in float64.
 * :func:`slow_point_finder`: BrainPy's ``SlowPointFinder`` (Adam on the mean
   squared speed) on the neurobias vector field, returning the Dataset of
   :func:`neurobias.analysis.find_fixed_points` (``attrs["engine"] = "brainpy"``).
-* :func:`jax_vector_field`: the vector field ``F(x) = (-x + A(x)) / tau``
-  written in JAX, the one the three functions above use; it equals
-  :func:`neurobias.circuit.dynamics.vector_field` (tested to 1e-10).
+* :func:`jax_dynamics`: the circuit's :class:`~neurobias.circuit.Dynamics`
+  with JAX arrays, the vector field the three functions above use; it equals
+  the torch one of :meth:`neurobias.Circuit.dynamics` (tested to 1e-10).
 
 A *fixed point* is ``F(x) = 0`` for the flow, as in
 :func:`~neurobias.analysis.find_fixed_points`; BrainPy's ``SlowPointFinder``
@@ -29,6 +29,7 @@ is run with ``f_type="continuous"`` on that same ``F``.
 """
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -37,9 +38,15 @@ import numpy as np
 import torch
 import xarray as xr
 
-from neurobias.circuit.circuit import Circuit
-from neurobias.circuit.dynamics import METHODS
-from neurobias.circuit.nonlinearity import PHI_NAMES, get_phi
+from neurobias.analysis.fixed_points import (
+    classify_states,
+    initial_candidates,
+    resolve_initial_states,
+    resolve_inputs,
+)
+from neurobias.circuit.circuit import Circuit, check_circuit
+from neurobias.circuit.dynamics import METHODS, Dynamics
+from neurobias.circuit.nonlinearity import PHI_NAMES, Nonlinearity, get_phi
 from neurobias.circuit.simulate import resolve_tonic
 from neurobias.errors import InputError, describe_shape
 
@@ -47,8 +54,7 @@ __all__ = [
     "to_brainpy",
     "from_brainpy",
     "slow_point_finder",
-    "initial_candidates",
-    "jax_vector_field",
+    "jax_dynamics",
     "enable_x64",
     "network_class",
     "REQUIREMENTS",
@@ -86,7 +92,7 @@ def enable_x64() -> None:
     """Import BrainPy and switch JAX (and BrainPy's default float type) to float64, for the whole process.
 
     Every function of this module calls it; call it yourself before making
-    JAX arrays for :func:`jax_vector_field` or a model of :func:`to_brainpy`
+    JAX arrays for :func:`jax_dynamics` or a model of :func:`to_brainpy`
     (arrays made while JAX was in float32 stay float32).
     """
     _brainpy()
@@ -120,55 +126,51 @@ def _jax_phi(name: str) -> Callable[[Any], Any]:
     return table[name]
 
 
-def _jax_drive(x: Any, ext: Any, W_rec: Any, *, phi: str, form: str) -> Any:
-    """``A(x)`` of ``tau dx/dt = -x + A(x)`` in JAX (see :func:`neurobias.circuit.dynamics.drive`)."""
-    f = _jax_phi(phi)
-    if form == "current":
-        return f(x) @ W_rec.T + ext
-    return f(x @ W_rec.T + ext)
+@functools.lru_cache(maxsize=None)
+def _jax_nonlinearity(name: str) -> Nonlinearity:
+    """``phi`` and ``phi'`` in JAX (the derivative by forward-mode differentiation, elementwise)."""
+    import jax
+    import jax.numpy as jnp
+
+    fn = _jax_phi(name)
+    return Nonlinearity(name, fn, lambda x: jax.jvp(fn, (x,), (jnp.ones_like(x),))[1])
 
 
-def jax_vector_field(x: Any, ext: Any, W_rec: Any, *, tau: float, phi: str, form: str) -> Any:
-    """``F(x) = (-x + A(x)) / tau`` in JAX, state units per ms.
+def jax_dynamics(circuit: Circuit, *, W_rec: Any = None) -> Dynamics:
+    """The circuit's :class:`~neurobias.circuit.Dynamics` in JAX (float64): the vector field BrainPy runs.
 
-    The same formula as :func:`neurobias.circuit.dynamics.vector_field`:
-    ``A = W_rec phi(x) + ext`` (``form="current"``) or ``A = phi(W_rec x +
-    ext)`` (``form="rate"``).  Pure and traceable (``jax.jit``, ``jax.grad``).
+    ``jax_dynamics(circuit).vector_field(x, ext)`` is ``F(x) = (-x + A(x)) /
+    tau`` (state units per ms) with ``x`` and ``ext = W_in u + b`` JAX arrays
+    of shape (..., unit): the same formula as the torch one of
+    :meth:`neurobias.Circuit.dynamics` (tested to 1e-10), pure and traceable
+    (``jax.jit``, ``jax.grad``); ``drive``, ``rates`` and ``readout`` work the
+    same way.  Switches JAX to float64 (see :func:`enable_x64`).
 
     Parameters
     ----------
-    x : jax array of shape (..., unit)
-    ext : jax array of shape (..., unit), broadcastable to ``x``
-        External drive ``W_in u + b``.
-    W_rec : jax array of shape (unit, unit)
-    tau : float
-        Time constant, ms.
-    phi, form : str
+    circuit : Circuit
+    W_rec : jax array of shape (unit, unit), optional
+        The recurrent weights to use (default the circuit's, as a float64 JAX array).
 
     Returns
     -------
-    jax array of shape (..., unit)
+    Dynamics
+        With a JAX ``W_rec`` and a JAX :class:`~neurobias.circuit.Nonlinearity`.
 
     Raises
     ------
     InputError
-        If JAX is not in float64 mode (call :func:`enable_x64` first).
+        For a ``phi`` without a JAX version.
     """
-    import jax
+    _brainpy()
+    import jax.numpy as jnp
 
-    if not jax.config.jax_enable_x64:
-        raise InputError("the BrainPy bridge computes in float64: call neurobias.backends.brainpy.enable_x64() "
-                         "before making JAX arrays")
-    return (_jax_drive(x, ext, W_rec, phi=phi, form=form) - x) / tau
+    circuit = check_circuit(circuit)
+    W = jnp.asarray(circuit.W_rec, dtype=jnp.float64) if W_rec is None else W_rec
+    return Dynamics(W_rec=W, tau=circuit.tau, phi=_jax_nonlinearity(circuit.phi), form=circuit.form)
 
 
 # --------------------------------------------------------------------------- checks
-def _check_circuit(circuit: Any) -> Circuit:
-    if not isinstance(circuit, Circuit):
-        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
-    return circuit
-
-
 def _check_pos(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise InputError(f"`{name}` must be a positive number; got {value!r}")
@@ -229,9 +231,11 @@ def network_class() -> type:
       rates for ``form="rate"``), ``r = phi(x)`` (or ``x``) and
       ``z = W_out r + b_out`` (output,), each with a leading batch axis in a
       batching mode;
-    * ``tau`` (ms), ``phi``, ``form``, ``method``, ``dt`` (the step of the
-      neurobias run it mirrors, ms), ``context``, ``input_names``,
-      ``output_names``, ``seed``, ``connectivity`` (the circuit's labels).
+    * ``circuit``: the neurobias :class:`~neurobias.Circuit` it was made from
+      (``dynamics()`` is its vector field in JAX, with this model's ``W_rec``);
+    * ``tau`` (ms), ``phi``, ``form``, ``input_names``, ``output_names``,
+      ``seed``, ``connectivity``: the circuit's, for reading; ``method``,
+      ``dt`` (the step of the neurobias run it mirrors, ms), ``context``.
 
     ``update(u=None)`` makes one step of length ``bp.share['dt']`` (the
     runner's ``dt``) with ``bp.odeint(method=...)`` on
@@ -254,31 +258,25 @@ def _build_network_class() -> type:
         """One context of a neurobias rate circuit as a BrainPy dynamical system (see :func:`network_class`)."""
 
         def __init__(
-            self, *, W_rec: np.ndarray, W_in: np.ndarray, W_out: np.ndarray, b_out: np.ndarray,
-            tonic: np.ndarray, u_const: np.ndarray, x0: np.ndarray, tau: float, phi: str, form: str,
-            method: str, dt: float, context: str, input_names: Sequence[str], output_names: Sequence[str],
-            seed: int | None = None, connectivity: str = "user", mode: Any = None, name: str | None = None,
+            self, *, circuit: Circuit, tonic: np.ndarray, u_const: np.ndarray, x0: np.ndarray, method: str,
+            dt: float, context: str, mode: Any = None, name: str | None = None,
         ) -> None:
             super().__init__(mode=mode, name=name)
-            self.num = int(W_rec.shape[0])
-            self.W_rec = bm.asarray(np.asarray(W_rec, dtype=np.float64))
-            self.W_in = bm.asarray(np.asarray(W_in, dtype=np.float64))
-            self.W_out = bm.asarray(np.asarray(W_out, dtype=np.float64))
-            self.b_out = bm.asarray(np.asarray(b_out, dtype=np.float64))
+            self.circuit = circuit
+            self.num = circuit.n_units
+            self.W_rec = bm.asarray(circuit.W_rec)
+            self.W_in = bm.asarray(circuit.W_in)
+            self.W_out = bm.asarray(circuit.W_out)
+            self.b_out = bm.asarray(circuit.b_out)
             self.tonic = bm.TrainVar(bm.asarray(np.asarray(tonic, dtype=np.float64)))
             self.u_const = bm.asarray(np.asarray(u_const, dtype=np.float64))
             self.x0 = bm.asarray(np.asarray(x0, dtype=np.float64))
-            self.tau = float(tau)
-            self.phi = str(phi)
-            self.form = str(form)
+            self.tau, self.phi, self.form = circuit.tau, circuit.phi, circuit.form
             self.method = str(method)
             self.dt = float(dt)
             self.context = str(context)
-            self.input_names = tuple(input_names)
-            self.output_names = tuple(output_names)
-            self.seed = seed
-            self.connectivity = str(connectivity)
-            self._phi_fn = _jax_phi(self.phi)
+            self.input_names, self.output_names = circuit.input_names, circuit.output_names
+            self.seed, self.connectivity = circuit.seed, circuit.connectivity
             self.integral = bp.odeint(self.derivative, method=_BP_METHODS[self.method], dt=self.dt)
             self.x = variable_(self._init_x, (self.num,), self.mode)
             self.r = variable_(self._init_r, (self.num,), self.mode)
@@ -288,14 +286,18 @@ def _build_network_class() -> type:
         def _init_x(self, shape: Sequence[int]) -> Any:
             return jnp.broadcast_to(bm.as_jax(self.x0), tuple(shape))
 
+        def dynamics(self) -> Dynamics:
+            """The vector field of this model (JAX arrays)."""
+            return jax_dynamics(self.circuit, W_rec=bm.as_jax(self.W_rec))
+
         def _rates(self, x: Any) -> Any:
-            return self._phi_fn(x) if self.form == "current" else x
+            return self.dynamics().rates(x)
 
         def _init_r(self, shape: Sequence[int]) -> Any:
             return jnp.broadcast_to(self._rates(bm.as_jax(self.x0)), tuple(shape))
 
         def _init_z(self, shape: Sequence[int]) -> Any:
-            z = self._rates(bm.as_jax(self.x0)) @ bm.as_jax(self.W_out).T + bm.as_jax(self.b_out)
+            z = self.dynamics().readout(bm.as_jax(self.x0), bm.as_jax(self.W_out), bm.as_jax(self.b_out))
             return jnp.broadcast_to(z, tuple(shape))
 
         def reset_state(self, batch_or_mode: Any = None, **kwargs: Any) -> None:
@@ -319,14 +321,13 @@ def _build_network_class() -> type:
 
         def vector_field(self, x: Any, u: Any = None) -> Any:
             """``F(x)`` at input ``u`` (default ``u_const``), state units per ms."""
-            return jax_vector_field(bm.as_jax(x), self.external(u), bm.as_jax(self.W_rec), tau=self.tau,
-                                    phi=self.phi, form=self.form)
+            return self.dynamics().vector_field(bm.as_jax(x), self.external(u))
 
         def update(self, u: Any = None) -> Any:
             dt = bp.share["dt"]
             t = bp.share.load("t", 0.0)
             x = self.x.value
-            A = _jax_drive(x, self.external(u), bm.as_jax(self.W_rec), phi=self.phi, form=self.form)
+            A = self.dynamics().drive(x, self.external(u))
             x_new = self.integral(x, t, A, dt=dt)
             r = self._rates(x_new)
             self.x.value = x_new
@@ -418,7 +419,7 @@ def to_brainpy(
     ImportError
         If BrainPy is not installed.
     """
-    circuit = _check_circuit(circuit)
+    circuit = check_circuit(circuit)
     if method not in METHODS:
         raise InputError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
     dt = _check_pos("dt", dt)
@@ -429,12 +430,8 @@ def to_brainpy(
     x_init = np.zeros(n) if x0 is None else _vector("x0", x0, n, "(unit,)")
     _jax_phi(circuit.phi)  # fail early for a phi without a JAX version
     cls = network_class()
-    return cls(
-        W_rec=circuit.W_rec, W_in=circuit.W_in, W_out=circuit.W_out, b_out=circuit.b_out, tonic=b,
-        u_const=u, x0=x_init, tau=circuit.tau, phi=circuit.phi, form=circuit.form, method=method, dt=dt,
-        context=ctx_name, input_names=circuit.input_names, output_names=circuit.output_names, seed=circuit.seed,
-        connectivity=circuit.connectivity, mode=mode, name=name,
-    )
+    return cls(circuit=circuit, tonic=b, u_const=u, x0=x_init, method=method, dt=dt, context=ctx_name, mode=mode,
+               name=name)
 
 
 # --------------------------------------------------------------------------- back from BrainPy
@@ -515,11 +512,9 @@ def from_brainpy(model: Any, *, dt: float = 1.0, connectivity: str | None = None
     cls = network_class()
     dt = _check_pos("dt", dt)
     if isinstance(model, cls):
-        circuit = Circuit.from_arrays(
+        circuit = model.circuit.replace(
             W_rec=_values(model.W_rec), W_in=_values(model.W_in), W_out=_values(model.W_out),
-            b_out=_values(model.b_out), tau=model.tau, phi=model.phi, form=model.form,
-            input_names=model.input_names, output_names=model.output_names, seed=model.seed,
-            connectivity=connectivity or model.connectivity,
+            b_out=_values(model.b_out), connectivity=connectivity or model.circuit.connectivity,
         )
         return circuit, _values(model.tonic)
     kind = type(model).__name__
@@ -557,57 +552,6 @@ def from_brainpy(model: Any, *, dt: float = 1.0, connectivity: str | None = None
 
 
 # --------------------------------------------------------------------------- slow points
-def initial_candidates(
-    circuit: Circuit,
-    tonic: Any,
-    *,
-    contexts: Sequence[str] | None = None,
-    inputs: Any = None,
-    n_candidates: int = 256,
-    seed: int = 0,
-) -> np.ndarray:
-    """The first-round candidates of :func:`~neurobias.analysis.find_fixed_points`, as an array.
-
-    The same generator, in the same order, with the same seed (and the same
-    ``tonic``, ``contexts``, ``inputs``):
-    ``find_fixed_points(circuit, tonic, n_candidates=n, seed=s)`` starts, in
-    every context, from exactly these states (then explores around what it finds),
-    so passing them to :func:`slow_point_finder` gives both engines the same
-    start.  A quarter come from simulated trajectories (plus 2% noise), the
-    rest are random states spread over the range the trajectories visit.
-
-    Returns
-    -------
-    ndarray of shape (context, n_candidates, unit)
-    """
-    from neurobias.analysis import _candidates as cand
-    from neurobias.analysis._field import Field
-    from neurobias.analysis.fixed_points import _resolve_inputs
-
-    circuit = _check_circuit(circuit)
-    n_candidates = _check_int("n_candidates", n_candidates, 1)
-    seed = _check_int("seed", seed, 0)
-    bank, names = resolve_tonic(tonic, circuit.n_units, contexts)
-    C, N = bank.shape
-    u = _resolve_inputs(inputs, C, circuit.n_inputs)
-
-    def t(a: np.ndarray) -> torch.Tensor:
-        return torch.tensor(np.array(a, dtype=np.float64), dtype=torch.float64)
-
-    with torch.no_grad():
-        field = Field(W_rec=t(circuit.W_rec), ext=t(u @ circuit.W_in.T + bank), tau=circuit.tau, phi=circuit.phi,
-                      form=circuit.form)
-        rng = np.random.default_rng(seed)
-        user = torch.zeros((C, 0, N), dtype=torch.float64)
-        n_traj = max(4, min(256, n_candidates // 8))
-        visited = cand.visit(field, rng, n_traj, extra=user)
-        x0, ctx0, _ = cand.first_round(field, rng, visited, n_candidates, user)
-    out = np.zeros((C, n_candidates, N))
-    for c in range(C):
-        out[c] = x0[ctx0 == c].numpy()
-    return out
-
-
 def slow_point_finder(
     circuit: Circuit,
     tonic: Any,
@@ -633,7 +577,7 @@ def slow_point_finder(
     """Fixed and slow points found by BrainPy's ``SlowPointFinder``, in the layout of ``find_fixed_points``.
 
     For each context, ``brainpy.analysis.SlowPointFinder(f_cell,
-    f_type="continuous")`` with ``f_cell(x) = F(x)`` (:func:`jax_vector_field`
+    f_type="continuous")`` with ``f_cell(x) = F(x)`` (:func:`jax_dynamics`
     at the context's drive ``W_in u + b_c``) runs
     ``find_fps_with_gd_method``: Adam (``beta1 = 0.9``, ``beta2 = 0.999``,
     ``eps = 1e-8``, learning rate ``lr * lr_decay**step``, BrainPy's
@@ -663,7 +607,7 @@ def slow_point_finder(
         Starting states (the same array ``find_fixed_points`` accepts).
     n_candidates : int
         Extra starting states per context from neurobias's first-round
-        generator (:func:`initial_candidates`, with ``seed``); at least one
+        generator (:func:`neurobias.analysis.initial_candidates`, with ``seed``); at least one
         of ``initial_states`` and ``n_candidates`` must give some.
     seed : int
         Seed of the generated candidates (the descent itself is deterministic).
@@ -712,20 +656,7 @@ def slow_point_finder(
     ImportError
         If BrainPy is not installed.
     """
-    from neurobias.analysis import _candidates as cand
-    from neurobias.analysis._field import Field
-    from neurobias.analysis._linalg import n_workers, one_lapack_thread
-    from neurobias.analysis.fixed_points import (
-        SLOW_MERGE_RTOL,
-        _Points,
-        _resolve_initial,
-        _resolve_inputs,
-        _spectra,
-        _to_dataset,
-    )
-    from neurobias.analysis._dedup import match
-
-    circuit = _check_circuit(circuit)
+    circuit = check_circuit(circuit)
     N = circuit.n_units
     n_candidates = _check_int("n_candidates", n_candidates, 0)
     seed = _check_int("seed", seed, 0)
@@ -745,28 +676,24 @@ def slow_point_finder(
         raise InputError(f"`n_modes` must be an integer in 0..{N}; got {n_modes!r}")
     bank, names = resolve_tonic(tonic, N, contexts)
     C = bank.shape[0]
-    u = _resolve_inputs(inputs, C, circuit.n_inputs)
-    user = _resolve_initial(initial_states, C, N)
+    u = resolve_inputs(inputs, C, circuit.n_inputs)
+    user = resolve_initial_states(initial_states, C, N)
     if n_candidates == 0 and user.shape[1] == 0:
         raise InputError("give `initial_states` of shape (n, unit) or (context, n, unit), or `n_candidates` >= 1")
     _jax_phi(circuit.phi)
     starts = [user]
-    sources = [np.full(user.shape[1], cand.SOURCES.index("user"))]
+    sources = [np.full(user.shape[1], "user")]
     if n_candidates:
         gen = initial_candidates(circuit, bank, contexts=names, inputs=u, n_candidates=n_candidates, seed=seed)
-        starts.append(gen)
-        n_tr = min(n_candidates, max(max(4, min(256, n_candidates // 8)), n_candidates // 4))
-        sources.append(np.where(np.arange(n_candidates) < n_tr, cand.SOURCES.index("trajectory"),
-                                cand.SOURCES.index("random")))
+        starts.append(gen.values)
+        sources.append(gen["source"].values)
     x_start = np.concatenate(starts, axis=1)  # (C, n, N)
-    src = np.concatenate(sources)
-    n_start = x_start.shape[1]
     ext = u @ circuit.W_in.T + bank
 
     bp, bm = _brainpy()
     import jax.numpy as jnp
 
-    W = jnp.asarray(circuit.W_rec, dtype=dtype)
+    dyn = jax_dynamics(circuit, W_rec=jnp.asarray(circuit.W_rec, dtype=dtype))
     finals = np.zeros_like(x_start)
     iterations = np.zeros(C, dtype=np.int64)
     walls = np.zeros(C)
@@ -774,7 +701,7 @@ def slow_point_finder(
         ext_c = jnp.asarray(ext[c], dtype=dtype)
 
         def f_cell(x: Any, ext_c: Any = ext_c) -> Any:
-            return jax_vector_field(x, ext_c, W, tau=circuit.tau, phi=circuit.phi, form=circuit.form)
+            return dyn.vector_field(x, ext_c)
 
         t0 = time.perf_counter()
         finder = bp.analysis.SlowPointFinder(f_cell=f_cell, f_type="continuous", verbose=progress)
@@ -786,53 +713,11 @@ def slow_point_finder(
         walls[c] = time.perf_counter() - t0
         iterations[c] = int(np.asarray(finder.opt_losses).shape[0])
 
-    with torch.no_grad(), one_lapack_thread() as threads:
-        workers = n_workers(threads)
-
-        def t(a: np.ndarray) -> torch.Tensor:
-            return torch.tensor(np.array(a, dtype=np.float64), dtype=torch.float64)
-
-        field = Field(W_rec=t(circuit.W_rec), ext=t(ext), tau=circuit.tau, phi=circuit.phi, form=circuit.form)
-        x = t(finals.reshape(C * n_start, N))
-        ctx = torch.arange(C).repeat_interleave(n_start)
-        source = torch.as_tensor(np.tile(src, C), dtype=torch.long)
-        F = field.F(x, ctx)
-        residual = F.abs().amax(-1)
-        q = 0.5 * (F * F).sum(-1)
-        finite = torch.isfinite(residual)
-        conv = finite & (residual <= tol)
-        is_slow = finite & ~conv & (q <= slow_q)
-        failed = ~conv & ~is_slow
-        stats = {k: np.bincount(ctx[m].numpy(), minlength=C).astype(np.int64)
-                 for k, m in (("tried", torch.ones_like(conv)), ("converged", conv), ("slow", is_slow),
-                              ("failed", failed))}
-        stats["screened"] = np.zeros(C, dtype=np.int64)  # SlowPointFinder optimises every candidate it is given
-        fixed = _Points(N, field.ext)
-        slow = _Points(N, field.ext)
-        ci = torch.nonzero(conv).squeeze(-1)
-        fixed.add(x[ci], ctx[ci], residual[ci], q[ci], source[ci], rtol=merge_tol)
-        si = torch.nonzero(is_slow).squeeze(-1)
-        slow.add(x[si], ctx[si], residual[si], q[si], source[si], rtol=SLOW_MERGE_RTOL)
-        if len(slow) and len(fixed):
-            near = match(slow.x, slow.ctx, fixed.x, fixed.ctx, rtol=SLOW_MERGE_RTOL) >= 0
-            slow.select(torch.nonzero(~near).squeeze(-1))
-        all_x = torch.cat([fixed.x, slow.x])
-        all_ctx = torch.cat([fixed.ctx, slow.ctx])
-        values, right, lefts = _spectra(field, all_x, all_ctx, n_top=n_modes if eigenvectors else 0,
-                                        left=eigenvectors, workers=workers)
-    kind = np.array(["fixed"] * len(fixed) + ["slow"] * len(slow), dtype=str)
-    settings = {
-        "tol": tol, "slow_q": slow_q, "merge_tol": merge_tol, "seed": seed if n_candidates else -1,
-        "n_candidates": n_start, "n_modes": int(n_modes),
-    }
-    ds = _to_dataset(
-        circuit, names, u, x=all_x.numpy(), ctx=all_ctx.numpy(), values=values, kind=kind,
-        residual=torch.cat([fixed.residual, slow.residual]).numpy(), q=torch.cat([fixed.q, slow.q]).numpy(),
-        hits=torch.cat([fixed.hits, slow.hits]).numpy(),
-        source=np.array(cand.SOURCES, dtype=str)[torch.cat([fixed.source, slow.source]).numpy()],
-        right=right if eigenvectors else None, lefts=lefts if eigenvectors else None, stats=stats,
-        settings=settings,
-    )
+    states = xr.DataArray(finals, dims=("context", "candidate", "unit"),
+                          coords={"source": ("candidate", np.concatenate(sources).astype(str))})
+    ds = classify_states(circuit, bank, states, contexts=names, inputs=u, tol=tol, slow_q=slow_q,
+                         merge_tol=merge_tol, n_modes=n_modes, eigenvectors=eigenvectors,
+                         seed=seed if n_candidates else -1)
     ds.attrs.update({
         "engine": "brainpy",
         "method": ENGINE_METHOD,

@@ -1,23 +1,17 @@
 """The core: fixed-weight circuits, the vector field, integrators and simulation.
 
-Knows nothing of tasks, training, analysis, files, plotting or the CLI.
+Knows nothing of tasks, training, analysis, files, plotting or the CLI.  The
+only package that knows the form of the dynamics: everything else asks a
+:class:`Circuit` or its :class:`Dynamics`.
 """
-from neurobias.circuit.circuit import FORMS, Circuit
-from neurobias.circuit.dynamics import (
-    METHODS,
-    drive,
-    euler_step,
-    exp_euler_step,
-    jacobian,
-    noise_scale,
-    step,
-    vector_field,
-)
+from neurobias.circuit.circuit import DTYPES, Circuit, check_circuit, torch_dtype
+from neurobias.circuit.dynamics import FORMS, METHODS, Dynamics, noise_scale, step_fraction
 from neurobias.circuit.nonlinearity import PHI_NAMES, Nonlinearity, get_phi
-from neurobias.circuit.simulate import integrate, resolve_tonic, simulate
+from neurobias.circuit.simulate import integrate, resolve_device, resolve_tonic, simulate
+from neurobias.circuit.threads import CPU_THREADS, one_thread
 
 __all__ = [
-    "Circuit", "FORMS", "METHODS", "PHI_NAMES", "Nonlinearity", "get_phi", "drive", "vector_field",
-    "euler_step", "exp_euler_step", "step", "jacobian", "noise_scale", "integrate", "simulate",
-    "resolve_tonic",
+    "Circuit", "Dynamics", "FORMS", "METHODS", "PHI_NAMES", "DTYPES", "Nonlinearity", "get_phi", "torch_dtype",
+    "noise_scale", "step_fraction", "integrate", "simulate", "resolve_tonic", "resolve_device", "one_thread",
+    "CPU_THREADS", "check_circuit",
 ]

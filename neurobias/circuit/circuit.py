@@ -10,14 +10,43 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 
 from neurobias.circuit import connectivity as conn
+from neurobias.circuit.dynamics import FORMS, Dynamics
 from neurobias.circuit.nonlinearity import PHI_NAMES, get_phi
 from neurobias.errors import InputError, describe_shape
 
-__all__ = ["Circuit", "FORMS"]
+__all__ = ["Circuit", "FORMS", "DTYPES", "torch_dtype", "check_circuit"]
 
-FORMS: tuple[str, ...] = ("current", "rate")
+#: the floating-point types neurobias computes in, by the name every ``dtype=`` option takes
+DTYPES: dict[str, "torch.dtype"] = {"float32": torch.float32, "float64": torch.float64}
+
+
+def torch_dtype(dtype: str) -> "torch.dtype":
+    """The torch dtype of a ``dtype=`` option: ``"float32"`` or ``"float64"``.
+
+    Raises
+    ------
+    InputError
+        Any other value (a torch dtype included: options take the name).
+    """
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        raise InputError(f"`dtype` must be one of {', '.join(repr(k) for k in DTYPES)}; got {dtype!r}")
+    return DTYPES[dtype]
+
+
+def check_circuit(circuit: Any) -> "Circuit":
+    """Return ``circuit`` if it is a :class:`Circuit`.
+
+    Raises
+    ------
+    InputError
+        Anything else, naming what came.
+    """
+    if not isinstance(circuit, Circuit):
+        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
+    return circuit
 
 
 def _as_matrix(name: str, value: Any, shape: tuple[int, ...], dims: str) -> np.ndarray:
@@ -293,6 +322,43 @@ class Circuit:
     def n_outputs(self) -> int:
         """Number of output channels."""
         return self.W_out.shape[0]
+
+    @property
+    def state_is_rate(self) -> bool:
+        """True when the state is the rate (``form="rate"``): then rates need no ``phi`` and the gain
+        (hence the Jacobian) depends on the drive as well as the state."""
+        return self.form == "rate"
+
+    def dynamics(
+        self, *, dtype: str = "float64", device: str | torch.device = "cpu", W_rec: torch.Tensor | None = None
+    ) -> Dynamics:
+        """The vector field of this circuit as torch tensors: drive, flow, rates, gain, Jacobian, steps.
+
+        Parameters
+        ----------
+        dtype : {"float64", "float32"}
+        device : str or torch.device
+        W_rec : Tensor of shape (unit, unit), optional
+            Recurrent weights to use instead of this circuit's (e.g. a trainable
+            parameter that autograd tracks); ``dtype`` and ``device`` are then its own.
+
+        Returns
+        -------
+        Dynamics
+            With ``W_rec`` as a tensor of shape (unit, unit), and this circuit's ``tau``,
+            ``phi`` and ``form``.
+        """
+        if W_rec is None:
+            W_rec = torch.tensor(self.W_rec, dtype=torch_dtype(dtype), device=device)
+        elif tuple(W_rec.shape) != self.W_rec.shape:
+            raise InputError(f"`W_rec` must have shape (unit, unit) = {describe_shape(self.W_rec.shape)}; "
+                             f"got {describe_shape(tuple(W_rec.shape))}")
+        return Dynamics(W_rec=W_rec, tau=self.tau, phi=self.phi, form=self.form)
+
+    def rates(self, x: Any) -> np.ndarray:
+        """The rates of states ``x`` (..., unit) as a float64 ndarray: ``phi(x)`` (current) or ``x`` (rate)."""
+        xt = torch.as_tensor(np.asarray(x, dtype=np.float64))
+        return self.dynamics().rates(xt).numpy().copy()
 
     def weights(self) -> dict[str, np.ndarray]:
         """The four weight arrays by name: ``W_rec``, ``W_in``, ``W_out``, ``b_out``."""

@@ -1,7 +1,13 @@
-"""The vector field, written once, and everything derived from it.
+"""The vector field, written once, and everything derived from it: :class:`Dynamics`.
 
-Notation (all tensors are torch tensors; leading batch dimensions ``...`` are
-free, e.g. ``(context, trial)``):
+This module is the only place in neurobias that knows the *form* of the
+dynamics (``current`` or ``rate``); every other module asks a
+:class:`Dynamics` (made by :meth:`neurobias.Circuit.dynamics`) for the drive,
+the flow, the rates, the gain, the Jacobian and its products, and the steps.
+
+Notation (tensors are torch tensors, or arrays of another library with the same
+operators, such as JAX's; leading batch dimensions ``...`` are free, e.g.
+``(context, trial)``):
 
 * ``x`` of shape (..., unit): the state (currents for ``form="current"``, rates
   for ``form="rate"``);
@@ -9,12 +15,12 @@ free, e.g. ``(context, trial)``):
   tonic input) in the same units as ``x``;
 * ``W_rec`` of shape (unit, unit).
 
-:func:`drive` is the term ``A(x)`` in ``tau dx/dt = -x + A(x)``; the vector field
+:meth:`Dynamics.drive` is the term ``A(x)`` in ``tau dx/dt = -x + A(x)``; the vector field
 is ``F(x) = (-x + A(x)) / tau`` in state units per ms.  A *fixed point* is
 ``F(x) = 0`` (for the flow); for the rate form stepped with Euler at ``dt = tau``
 this is the same as ``x = step(x)`` of the discrete map, so both definitions
 agree.  The Euler step, the exponential-Euler step and the Jacobian all derive
-from :func:`vector_field` / :func:`drive`.
+from :meth:`Dynamics.vector_field` / :meth:`Dynamics.drive`.
 
 Both integrators are one interpolation: ``x + h tau F(x) = x + h (A(x) - x)``,
 i.e. ``lerp(x, A(x), h)``, with the step fraction ``h = dt / tau`` (Euler) or
@@ -25,80 +31,192 @@ one matrix product (fused with the external drive), one ``phi`` and one
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from neurobias.circuit.nonlinearity import get_phi
+from neurobias.circuit.nonlinearity import Nonlinearity, get_phi
+from neurobias.errors import InputError
 
-__all__ = [
-    "drive",
-    "vector_field",
-    "euler_step",
-    "exp_euler_step",
-    "jacobian",
-    "step",
-    "step_fraction",
-    "noise_scale",
-    "METHODS",
-    "drive_sensitivity",
-]
+__all__ = ["Dynamics", "FORMS", "step_fraction", "noise_scale", "METHODS"]
+
+#: the forms of the dynamics (see :class:`Dynamics`)
+FORMS: tuple[str, ...] = ("current", "rate")
+
 
 METHODS: tuple[str, ...] = ("euler", "exp_euler")
 
 
-def drive(x: Tensor, ext: Tensor, W_rec: Tensor, *, phi: str, form: str, rates: Tensor | None = None) -> Tensor:
-    """The recurrent-plus-external drive ``A(x)`` in ``tau dx/dt = -x + A(x)``.
-
-    ``form="current"``: ``A = W_rec phi(x) + ext``;
-    ``form="rate"``: ``A = phi(W_rec x + ext)``.
-
-    Parameters
-    ----------
-    x : Tensor of shape (..., unit)
-    ext : Tensor of shape (..., unit), broadcastable to ``x``
-    W_rec : Tensor of shape (unit, unit)
-    phi : str
-    form : {"current", "rate"}
-    rates : Tensor of shape (..., unit), optional
-        ``phi(x)`` when the caller has it already (``form="current"`` only; an
-        integrator that records rates computes them once).
-
-    Returns
-    -------
-    Tensor of shape (..., unit)
-    """
-    f = get_phi(phi).fn
-    if form == "current":
-        return _affine(f(x) if rates is None else rates, W_rec, ext)
-    return f(_affine(x, W_rec, ext))
-
-
-def _affine(v: Tensor, W: Tensor, ext: Tensor) -> Tensor:
-    """``v @ W.T + ext``, as one fused ``addmm`` when ``v`` is a matrix (batch, unit)."""
-    if v.dim() == 2 and ext.dim() <= 2:
+def _affine(v: Any, W: Any, ext: Any) -> Any:
+    """``v @ W.T + ext``, as one fused ``addmm`` when ``v`` is a torch matrix (batch, unit)."""
+    if isinstance(v, Tensor) and v.dim() == 2 and ext.dim() <= 2:
         return torch.addmm(ext, v, W.T)
     return v @ W.T + ext
 
 
-def vector_field(x: Tensor, ext: Tensor, W_rec: Tensor, *, tau: float, phi: str, form: str) -> Tensor:
-    """``F(x) = dx/dt = (-x + A(x)) / tau``, in state units per ms.
+@dataclass(frozen=True, eq=False)
+class Dynamics:
+    """The parameters of the vector field as arrays, and everything computed from them.
+
+    For context drive ``ext = W_in u + b`` (input plus tonic input, state units):
+
+    * ``form="current"``: ``tau dx/dt = -x + W_rec phi(x) + ext``; rates ``r = phi(x)``;
+      gain ``g = phi'(x)``; Jacobian ``J = (-I + W_rec diag(g)) / tau``;
+    * ``form="rate"``: ``tau dx/dt = -x + phi(W_rec x + ext)``; the state is the
+      rate, ``r = x``; gain ``g = phi'(W_rec x + ext)``; ``J = (-I + diag(g) W_rec) / tau``.
+
+    Make one with :meth:`neurobias.Circuit.dynamics` (tensors of a chosen dtype and
+    device), or directly with a ``W_rec`` that autograd tracks (training).
+    Every method accepts leading batch dimensions ``...``.
 
     Parameters
     ----------
-    x : Tensor of shape (..., unit)
-    ext : Tensor of shape (..., unit)
-        External drive ``W_in u + b``.
     W_rec : Tensor of shape (unit, unit)
+        Recurrent weights (a JAX array works as well for :meth:`drive`,
+        :meth:`vector_field`, :meth:`rates` and :meth:`readout`, with a
+        :class:`Nonlinearity` written in JAX).
     tau : float
-        Time constant in ms.
-    phi, form : str
-
-    Returns
-    -------
-    Tensor of shape (..., unit)
+        Time constant, ms (> 0).
+    phi : str or Nonlinearity
+        Transfer function (a name is looked up with :func:`get_phi`).
+    form : {"current", "rate"}
     """
-    return (drive(x, ext, W_rec, phi=phi, form=form) - x) / tau
+
+    W_rec: Any
+    tau: float
+    phi: Nonlinearity | str
+    form: str
+
+    def __post_init__(self) -> None:
+        if self.form not in FORMS:
+            raise InputError(f"`form` must be one of {', '.join(FORMS)}; got {self.form!r}")
+        if isinstance(self.tau, bool) or not isinstance(self.tau, (int, float)) or not self.tau > 0:
+            raise InputError(f"`tau` must be a positive number of ms; got {self.tau!r}")
+        if not isinstance(self.phi, Nonlinearity):
+            object.__setattr__(self, "phi", get_phi(self.phi))
+        object.__setattr__(self, "tau", float(self.tau))
+
+    # ----------------------------------------------------------------- the form
+    @property
+    def state_is_rate(self) -> bool:
+        """True when the state is the rate (``form="rate"``); then the gain depends on the drive."""
+        return self.form == "rate"
+
+    def rates(self, x: Any) -> Any:
+        """The rates ``r`` of state ``x`` (..., unit): ``phi(x)`` (current) or ``x`` itself (rate)."""
+        return x if self.state_is_rate else self.phi.fn(x)
+
+    def readout(self, x: Any, W_out: Any, b_out: Any) -> Any:
+        """The output ``z = W_out r + b_out`` of state ``x`` (..., unit) -> (..., output)."""
+        return self.rates(x) @ W_out.T + b_out
+
+    def gain(self, x: Tensor, ext: Tensor) -> Tensor:
+        """``phi'`` at the argument of ``phi``: ``phi'(x)`` (current) or ``phi'(W_rec x + ext)`` (rate), (..., unit)."""
+        if self.state_is_rate:
+            return self.phi.deriv(x @ self.W_rec.T + ext)
+        return self.phi.deriv(x)
+
+    def effective_connectivity(self, gain: Any) -> Any:
+        """``W_eff`` with ``J = (-I + W_eff) / tau``: ``W_rec diag(g)`` (current) or ``diag(g) W_rec`` (rate).
+
+        Parameters
+        ----------
+        gain : Tensor or ndarray of shape (..., unit)
+            ``phi'`` at the operating point (:meth:`gain`).
+
+        Returns
+        -------
+        Tensor or ndarray of shape (..., unit, unit)
+            ``W_eff[..., i, j]`` is the effective weight from unit ``j`` onto unit ``i``.
+        """
+        if self.state_is_rate:
+            return gain[..., :, None] * self.W_rec
+        return self.W_rec * gain[..., None, :]
+
+    # ----------------------------------------------------------------- the field
+    def drive(self, x: Any, ext: Any, *, rates: Any = None) -> Any:
+        """The recurrent-plus-external drive ``A(x)`` in ``tau dx/dt = -x + A(x)``, (..., unit).
+
+        ``A = W_rec phi(x) + ext`` (current) or ``phi(W_rec x + ext)`` (rate).
+
+        Parameters
+        ----------
+        x : Tensor of shape (..., unit)
+        ext : Tensor of shape (..., unit), broadcastable to ``x``
+            External drive ``W_in u + b``.
+        rates : Tensor of shape (..., unit), optional
+            ``phi(x)`` when the caller has it already (``form="current"``; an
+            integrator that records rates computes them once).
+        """
+        if self.state_is_rate:
+            return self.phi.fn(_affine(x, self.W_rec, ext))
+        return _affine(self.phi.fn(x) if rates is None else rates, self.W_rec, ext)
+
+    def vector_field(self, x: Any, ext: Any) -> Any:
+        """``F(x) = dx/dt = (-x + A(x)) / tau`` of shape (..., unit), state units per ms."""
+        return (self.drive(x, ext) - x) / self.tau
+
+    def step(self, x: Tensor, ext: Tensor, *, dt: float, method: str = "euler") -> Tensor:
+        """One integrator step ``x + h tau F(x)`` (deterministic part), (..., unit).
+
+        ``h = dt / tau`` (``method="euler"``) or ``1 - exp(-dt / tau)``
+        (``"exp_euler"``, exact for the leak); see :func:`step_fraction`.  For
+        ``form="rate"``, Euler and ``dt = tau`` this is exactly the discrete map
+        ``h_t = phi(W h_{t-1} + U u_t + b)`` of Williams et al. (2024) (the step
+        returns ``A(x)`` bit for bit).
+
+        Parameters
+        ----------
+        x, ext : Tensor of shape (..., unit)
+        dt : float
+            Step, ms.
+        method : {"euler", "exp_euler"}
+        """
+        return torch.lerp(x, self.drive(x, ext), step_fraction(dt=dt, tau=self.tau, method=method))
+
+    # -------------------------------------------------------------- derivatives
+    def jacobian(self, x: Tensor, ext: Tensor) -> Tensor:
+        """Analytic Jacobian ``dF/dx`` of shape (..., unit, unit), per ms: ``J[..., i, j] = dF_i / dx_j``."""
+        eye = torch.eye(x.shape[-1], dtype=x.dtype, device=x.device)
+        return (self.effective_connectivity(self.gain(x, ext)) - eye) / self.tau
+
+    def jacobian_scaled(self, x: Tensor, ext: Tensor) -> Tensor:
+        """``tau J`` of shape (..., unit, unit), dimensionless.
+
+        The same formula as :meth:`jacobian` times ``tau``, built in one pass
+        over the output (memory bandwidth, not arithmetic, dominates here).
+        """
+        out = self.effective_connectivity(self.gain(x, ext))
+        out.diagonal(dim1=-2, dim2=-1).sub_(1.0)
+        return out
+
+    def jvp(self, x: Tensor, ext: Tensor, v: Tensor) -> Tensor:
+        """``J(x) v`` of shape (..., unit) without forming ``J``, per ms times the units of ``v``."""
+        g = self.gain(x, ext)
+        if self.state_is_rate:
+            return (g * (v @ self.W_rec.T) - v) / self.tau
+        return ((g * v) @ self.W_rec.T - v) / self.tau
+
+    def vjp(self, x: Tensor, ext: Tensor, v: Tensor) -> Tensor:
+        """``J(x)^T v`` of shape (..., unit) without forming ``J``; with ``v = F`` the gradient of ``|F|^2 / 2``."""
+        g = self.gain(x, ext)
+        if self.state_is_rate:
+            return ((g * v) @ self.W_rec - v) / self.tau
+        return (g * (v @ self.W_rec) - v) / self.tau
+
+    def drive_sensitivity(self, x: Tensor, ext: Tensor) -> Tensor:
+        """Diagonal of ``dF/d ext`` of shape (..., unit), per ms.
+
+        ``1 / tau`` for every unit (current) or ``phi'(W_rec x + ext) / tau``
+        (rate).  The derivative of ``F`` along a path of tonic inputs ``b(s)``
+        is ``drive_sensitivity * db/ds``.
+        """
+        if self.state_is_rate:
+            return self.gain(x, ext) / self.tau
+        return torch.full(torch.broadcast_shapes(x.shape, ext.shape), 1.0 / self.tau, dtype=x.dtype,
+                          device=x.device)
 
 
 def noise_scale(*, dt: float, tau: float, noise_std: float, method: str) -> float:
@@ -127,84 +245,3 @@ def step_fraction(*, dt: float, tau: float, method: str) -> float:
     if method == "exp_euler":
         return -math.expm1(-dt / tau)
     raise ValueError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
-
-
-def _lerp_step(x: Tensor, ext: Tensor, W_rec: Tensor, h: float, *, phi: str, form: str) -> Tensor:
-    # x + h tau F(x) = x + h (A(x) - x): tau F(x) = A(x) - x is the vector field (see vector_field)
-    return torch.lerp(x, drive(x, ext, W_rec, phi=phi, form=form), h)
-
-
-def euler_step(x: Tensor, ext: Tensor, W_rec: Tensor, *, dt: float, tau: float, phi: str, form: str) -> Tensor:
-    """One forward-Euler step ``x + dt F(x)`` (deterministic part).
-
-    For ``form="rate"`` and ``dt = tau`` this is exactly the discrete map
-    ``h_t = phi(W h_{t-1} + U u_t + b)`` of Williams et al. (2024) (``h = 1``:
-    the step returns ``A(x)`` bit for bit).
-    """
-    return _lerp_step(x, ext, W_rec, step_fraction(dt=dt, tau=tau, method="euler"), phi=phi, form=form)
-
-
-def exp_euler_step(x: Tensor, ext: Tensor, W_rec: Tensor, *, dt: float, tau: float, phi: str, form: str) -> Tensor:
-    """One exponential-Euler step, exact for the leak ``-x / tau``.
-
-    Holding ``A(x)`` constant over the step, the exact solution of
-    ``tau dx/dt = -x + A`` is ``x + (1 - exp(-dt/tau)) tau F(x)``; it is exact when
-    ``A`` does not depend on ``x`` (e.g. ``W_rec = 0`` with constant input).
-    """
-    return _lerp_step(x, ext, W_rec, step_fraction(dt=dt, tau=tau, method="exp_euler"), phi=phi, form=form)
-
-
-def step(
-    x: Tensor, ext: Tensor, W_rec: Tensor, *, dt: float, tau: float, phi: str, form: str, method: str
-) -> Tensor:
-    """Dispatch to :func:`euler_step` or :func:`exp_euler_step` by ``method``."""
-    if method == "euler":
-        return euler_step(x, ext, W_rec, dt=dt, tau=tau, phi=phi, form=form)
-    if method == "exp_euler":
-        return exp_euler_step(x, ext, W_rec, dt=dt, tau=tau, phi=phi, form=form)
-    raise ValueError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
-
-
-def jacobian(x: Tensor, ext: Tensor, W_rec: Tensor, *, tau: float, phi: str, form: str) -> Tensor:
-    """Analytic Jacobian ``dF/dx`` of :func:`vector_field`, per ms.
-
-    ``form="current"``: ``(-I + W_rec diag(phi'(x))) / tau``;
-    ``form="rate"``: ``(-I + diag(phi'(W_rec x + ext)) W_rec) / tau``.
-
-    Parameters
-    ----------
-    x : Tensor of shape (..., unit)
-    ext : Tensor of shape (..., unit)
-    W_rec : Tensor of shape (unit, unit)
-
-    Returns
-    -------
-    Tensor of shape (..., unit, unit)
-        ``J[..., i, j] = dF_i / dx_j``.
-    """
-    d = get_phi(phi).deriv
-    n = x.shape[-1]
-    eye = torch.eye(n, dtype=x.dtype, device=x.device)
-    if form == "current":
-        gain = d(x)
-        lin = W_rec * gain.unsqueeze(-2)
-    else:
-        gain = d(x @ W_rec.T + ext)
-        lin = gain.unsqueeze(-1) * W_rec
-    return (lin - eye) / tau
-
-
-def drive_sensitivity(x: Tensor, ext: Tensor, W_rec: Tensor, *, tau: float, phi: str, form: str) -> Tensor:
-    """Diagonal of ``dF/d ext``: how the vector field responds to the external drive, per ms.
-
-    ``form="current"``: ``1 / tau`` for every unit; ``form="rate"``:
-    ``phi'(W_rec x + ext) / tau``.  The derivative of ``F`` along a path of tonic
-    inputs ``b(s)`` is ``drive_sensitivity * db/ds``.
-
-    Returns
-    -------
-    Tensor of shape (..., unit)
-    """
-    if form == "current":
-        return torch.full(torch.broadcast_shapes(x.shape, ext.shape), 1.0 / tau, dtype=x.dtype, device=x.device)
-    return get_phi(phi).deriv(x @ W_rec.T + ext) / tau

@@ -9,10 +9,9 @@ import torch
 import xarray as xr
 from torch import Tensor
 
-from neurobias._threads import CPU_THREADS, one_thread
-from neurobias.circuit.circuit import Circuit
-from neurobias.circuit.dynamics import METHODS, drive, noise_scale, step_fraction
-from neurobias.circuit.nonlinearity import get_phi
+from neurobias.circuit.circuit import Circuit, check_circuit, torch_dtype
+from neurobias.circuit.dynamics import METHODS, Dynamics, noise_scale, step_fraction
+from neurobias.circuit.threads import CPU_THREADS, one_thread
 from neurobias.errors import InputError, describe_shape
 
 __all__ = ["integrate", "simulate", "resolve_tonic", "resolve_device", "new_seed"]
@@ -69,19 +68,16 @@ def _drive_sequence(ext: Tensor, batch_shape: torch.Size) -> tuple[Tensor, bool]
 def integrate(
     x0: Tensor,
     ext: Tensor,
-    W_rec: Tensor,
+    dynamics: Dynamics,
     *,
     dt: float,
-    tau: float,
-    phi: str,
-    form: str,
     method: str = "euler",
     noise_std: float = 0.0,
     generator: torch.Generator | None = None,
 ) -> Tensor:
     """Integrate the circuit; differentiable with respect to every tensor argument.
 
-    Each step is ``x <- lerp(x, A(x), h)`` (:func:`neurobias.circuit.dynamics.step`):
+    Each step is ``x <- lerp(x, A(x), h)`` (:meth:`neurobias.circuit.Dynamics.step`):
     one fused matrix product with the external drive, one ``phi``, one
     ``lerp``.  When no argument requires a gradient (or under
     :func:`torch.no_grad`) the states are written into one preallocated tensor
@@ -96,12 +92,13 @@ def integrate(
         External drive ``W_in u_k + b`` applied during step ``k`` (from time
         ``k dt`` to ``(k + 1) dt``); leading dims broadcast with ``x0``.  A
         time axis of stride 0 (``b.expand(...)``) marks a constant drive.
-    W_rec : Tensor of shape (unit, unit)
-    dt, tau : float
-        Step and time constant in ms.
-    phi, form, method : str
-        Transfer function, form of the dynamics and integrator (``euler`` or
-        ``exp_euler``).
+    dynamics : Dynamics
+        The vector field (:meth:`neurobias.Circuit.dynamics`, or one whose
+        ``W_rec`` autograd tracks).
+    dt : float
+        Step in ms.
+    method : {"euler", "exp_euler"}
+        Integrator.
     noise_std : float
         Process noise in state units per sqrt(ms) (see
         :func:`neurobias.circuit.dynamics.noise_scale`).
@@ -114,23 +111,23 @@ def integrate(
         States at times ``dt, 2 dt, ..., T dt`` (the initial state is not
         included), contiguous.
     """
-    x, _ = _integrate(x0, ext, W_rec, dt=dt, tau=tau, phi=phi, form=form, method=method, noise_std=noise_std,
-                      generator=generator, keep_rates=False)
+    x, _ = _integrate(x0, ext, dynamics, dt=dt, method=method, noise_std=noise_std, generator=generator,
+                      keep_rates=False)
     return x
 
 
 def _integrate(
-    x0: Tensor, ext: Tensor, W_rec: Tensor, *, dt: float, tau: float, phi: str, form: str, method: str,
-    noise_std: float, generator: torch.Generator | None, keep_rates: bool,
+    x0: Tensor, ext: Tensor, dyn: Dynamics, *, dt: float, method: str, noise_std: float,
+    generator: torch.Generator | None, keep_rates: bool,
 ) -> tuple[Tensor, Tensor | None]:
-    """:func:`integrate`, also returning the rates ``phi(x)`` (form current, no autograd) when ``keep_rates``.
+    """:func:`integrate`, also returning the rates ``phi(x)`` (state not the rate, no autograd) when ``keep_rates``.
 
     The rates are those the steps compute anyway (``phi`` of each state feeds
     the next step's matrix product), so keeping them costs one copy per step
     instead of a second pass of ``phi`` over the trajectory.
     """
-    h = step_fraction(dt=dt, tau=tau, method=method)
-    sigma = noise_scale(dt=dt, tau=tau, noise_std=noise_std, method=method)
+    h = step_fraction(dt=dt, tau=dyn.tau, method=method)
+    sigma = noise_scale(dt=dt, tau=dyn.tau, noise_std=noise_std, method=method)
     n_time, n = ext.shape[-2], x0.shape[-1]
     batch_shape = torch.broadcast_shapes(x0.shape[:-1], ext.shape[:-2])
     b = math.prod(batch_shape)
@@ -138,30 +135,30 @@ def _integrate(
     if n_time == 0:
         return x.new_zeros((*batch_shape, 0, n)), None
     seq, constant = _drive_sequence(ext, batch_shape)
-    grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x0, ext, W_rec))
+    grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x0, ext, dyn.W_rec))
     if grad:
         # unbind, not seq[k]: the backward of T selections would zero-fill a (time, batch, unit) gradient
         # T times (O(T^2)); unbind's backward stacks the T gradients once
         drives = [seq] * n_time if constant else seq.unbind(0)
         states = []
         for e in drives:
-            x = torch.lerp(x, drive(x, e, W_rec, phi=phi, form=form), h)
+            x = torch.lerp(x, dyn.drive(x, e), h)
             if sigma:
                 x = x + sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
             states.append(x)
         return torch.stack(states, dim=1).reshape(*batch_shape, n_time, n), None
     out = torch.empty((b, n_time, n), dtype=x.dtype, device=x.device)
-    rates = torch.empty_like(out) if keep_rates and form == "current" else None
+    rates = torch.empty_like(out) if keep_rates and not dyn.state_is_rate else None
     parts = _row_blocks(b, n, x.device, sigma)
-    kw = dict(h=h, sigma=sigma, phi=phi, form=form, generator=generator)
+    kw = dict(h=h, sigma=sigma, generator=generator)
     if len(parts) == 1:
-        _steps_into(out, rates, x, seq, constant, W_rec, **kw)
+        _steps_into(out, rates, x, seq, constant, dyn, **kw)
     else:  # rows are independent without noise: one Python thread per block (the ops release the GIL)
         from concurrent.futures import ThreadPoolExecutor
 
         def block(rows: slice) -> None:
             e = seq if seq.shape[-2] == 1 else seq[..., rows, :]
-            _steps_into(out[rows], None if rates is None else rates[rows], x[rows], e, constant, W_rec, **kw)
+            _steps_into(out[rows], None if rates is None else rates[rows], x[rows], e, constant, dyn, **kw)
 
         with ThreadPoolExecutor(len(parts)) as pool:
             list(pool.map(block, parts))
@@ -183,10 +180,10 @@ def _row_blocks(b: int, n: int, device: torch.device, sigma: float) -> list[slic
     return [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
 
 
-def _steps_into(out: Tensor, rates: Tensor | None, x: Tensor, seq: Tensor, constant: bool, W_rec: Tensor, *,
-                h: float, sigma: float, phi: str, form: str, generator: torch.Generator | None) -> None:
+def _steps_into(out: Tensor, rates: Tensor | None, x: Tensor, seq: Tensor, constant: bool, dyn: Dynamics, *,
+                h: float, sigma: float, generator: torch.Generator | None) -> None:
     """The step loop without autograd: states into ``out`` (rows, time, unit), rates ``phi(x)`` into ``rates``."""
-    f = get_phi(phi).fn
+    f = dyn.rates
     n_time = out.shape[1]
     for k in range(n_time):
         e = seq if constant else seq[k]
@@ -195,7 +192,7 @@ def _steps_into(out: Tensor, rates: Tensor | None, x: Tensor, seq: Tensor, const
             r = f(x)
             if k > 0:
                 rates[:, k - 1].copy_(r)
-        x = torch.lerp(x, drive(x, e, W_rec, phi=phi, form=form, rates=r), h, out=out[:, k])
+        x = torch.lerp(x, dyn.drive(x, e, rates=r), h, out=out[:, k])
         if sigma:
             x.add_(torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device), alpha=sigma)
     if rates is not None:
@@ -292,7 +289,7 @@ def simulate(
     seed: int | None = None,
     contexts: Sequence[str] | None = None,
     n_trials: int | None = None,
-    dtype: torch.dtype = torch.float64,
+    dtype: str = "float64",
     device: str | torch.device = "cpu",
 ) -> xr.Dataset:
     """Simulate a circuit in every context of a tonic-input bank.
@@ -323,7 +320,7 @@ def simulate(
         Names for (or a selection from) the contexts of ``tonic``.
     n_trials : int, optional
         Trials per context when neither ``inputs`` nor ``x0`` fixes it (default 1).
-    dtype : torch.dtype
+    dtype : {"float64", "float32"}
         Precision of the computation and of ``x``, ``r``, ``z`` (float64 by
         default; float32 halves memory and time).
     device : {"cpu", "cuda", "cuda:N"} or torch.device
@@ -337,8 +334,7 @@ def simulate(
         (context, unit); coordinate ``time`` in ms (``dt, ..., T dt``); attrs
         ``dt``, ``method``, ``noise_std``, ``seed``, ``tau``, ``phi``, ``form``.
     """
-    if not isinstance(circuit, Circuit):
-        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
+    check_circuit(circuit)
     if not (isinstance(dt, (int, float)) and not isinstance(dt, bool) and np.isfinite(dt) and dt > 0):
         raise InputError(f"`dt` must be a positive number of ms; got {dt!r}")
     if method not in METHODS:
@@ -381,8 +377,7 @@ def simulate(
                 x_init = np.broadcast_to(x_init, (n_ctx, n_trial, n))
             else:
                 raise InputError(f"`x0` has {x_init.shape[1]} trials but `inputs` has {n_trial}")
-    if dtype not in (torch.float32, torch.float64):
-        raise InputError(f"`dtype` must be torch.float32 or torch.float64; got {dtype!r}")
+    tdtype = torch_dtype(dtype)
     device = resolve_device(device)
     if noise_std > 0 and seed is None:
         seed = new_seed()
@@ -391,19 +386,18 @@ def simulate(
         gen.manual_seed(int(seed))
 
     def t(a: np.ndarray) -> Tensor:
-        return torch.tensor(np.asarray(a), dtype=dtype, device=device)
+        return torch.tensor(np.asarray(a), dtype=tdtype, device=device)
 
-    one_thread()
-    with torch.no_grad():
-        W_rec, W_in, W_out, b_out = (t(circuit.W_rec), t(circuit.W_in), t(circuit.W_out), t(circuit.b_out))
+    with one_thread(), torch.no_grad():
+        dyn = circuit.dynamics(dtype=dtype, device=device)
+        W_in, W_out, b_out = t(circuit.W_in), t(circuit.W_out), t(circuit.b_out)
         if inputs is None:  # a drive constant in time: a stride-0 view, never copied per step
             ext = t(bank)[:, None, None, :].expand(n_ctx, n_trial, n_time, n)
         else:
             ext = t(u) @ W_in.T + t(bank)[:, None, None, :]
-        x, r = _integrate(t(x_init), ext, W_rec, dt=float(dt), tau=circuit.tau, phi=circuit.phi,
-                          form=circuit.form, method=method, noise_std=float(noise_std), generator=gen,
-                          keep_rates=True)
-        if r is None:  # form rate: the state is the rate
+        x, r = _integrate(t(x_init), ext, dyn, dt=float(dt), method=method, noise_std=float(noise_std),
+                          generator=gen, keep_rates=True)
+        if r is None:  # the state is the rate
             r = x
         z = r @ W_out.T + b_out
     time = dt * np.arange(1, n_time + 1)

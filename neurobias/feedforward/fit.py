@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from neurobias._threads import one_thread
+from neurobias.circuit.threads import one_thread
 from neurobias.datasets.base import Split
 from neurobias.errors import InputError
 from neurobias.feedforward.model import BiasNet
@@ -93,6 +93,7 @@ def hidden_activity(net: BiasNet, x: np.ndarray, *, task: int = 0, layer: int = 
         return net.hidden(_tensor(x, net), task)[layer].double().numpy()
 
 
+@one_thread()
 def fit(
     net: BiasNet, tasks: Split | Sequence[Split], *, steps: int = 1000, batch_size: int = 128, lr: float = 0.01,
     lr_min_ratio: float = 0.01, seed: int = 0, progress: bool = True,
@@ -131,7 +132,6 @@ def fit(
             raise InputError(f"`{name}` must be an integer >= {low}; got {value!r}")
     if not (np.isfinite(lr) and lr > 0):
         raise InputError(f"`lr` must be a positive number; got {lr!r}")
-    one_thread()
     before = net.frozen_hashes()
     params = [p for p in net.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=lr)

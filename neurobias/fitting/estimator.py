@@ -27,12 +27,12 @@ import xarray as xr
 from torch import nn
 from tqdm.auto import tqdm
 
-from neurobias._threads import one_thread
+from neurobias.circuit.threads import one_thread
 from neurobias.circuit.circuit import Circuit
 from neurobias.errors import InputError
 from neurobias.fitting.splits import Split, make_split
 from neurobias.recordings.dataset import condition_names, is_single_trial, validate
-from neurobias.recordings.metrics._common import shuffle_conditions
+from neurobias.recordings.metrics import shuffle_conditions
 from neurobias.recordings.metrics.r2 import r2_arrays
 from neurobias.training import seeds
 from neurobias.training.losses import masked_mse
@@ -240,6 +240,7 @@ class TonicFit:
                                output_names=neurons)
         return circuit, units
 
+    @one_thread()
     def fit(self, recording: xr.Dataset) -> "TonicFit":
         """Fit tonic inputs (and, by ``mode``, weights) to ``recording``.
 
@@ -264,7 +265,6 @@ class TonicFit:
         self.conditions_ = condition_names(rec)
         self.neurons_, self.time_, self.split_, self.units_ = neurons, time, split, units
         tdtype = _DTYPES[self.dtype]
-        one_thread()
         bank = TonicBank(len(self.conditions_), circuit.n_units, rng=seeds.stream(self.seed, seeds.BANK), dtype=tdtype)
         model = CircuitModel(circuit, bank, mode=self.mode, dtype=tdtype)
         x0 = nn.Parameter(torch.zeros(len(self.conditions_), 1, circuit.n_units, dtype=tdtype),
@@ -333,22 +333,20 @@ class TonicFit:
             bar.close()
         return history
 
+    @one_thread()
     def _simulate(self, tonic: np.ndarray, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """States (condition, time, unit) and read-out rates (condition, time, neuron) at the recorded bins."""
         c = self.circuit_
-        one_thread()
         bank_vals = torch.tensor(tonic, dtype=torch.float64)
         n_time = self.time_.size
         dt, idx = self._n_steps(n_time)
-        from neurobias.circuit.nonlinearity import get_phi
         from neurobias.circuit.simulate import integrate
 
         ext = bank_vals[:, None, None, :].expand(tonic.shape[0], 1, n_time * self.substeps, tonic.shape[1])
         with torch.no_grad():
-            x = integrate(torch.tensor(x0[:, None], dtype=torch.float64), ext, torch.tensor(c.W_rec),
-                          dt=dt, tau=c.tau, phi=c.phi, form=c.form, method="euler")[:, 0, idx]
-            r = get_phi(c.phi).fn(x) if c.form == "current" else x
-            z = r @ torch.tensor(c.W_out).T + torch.tensor(c.b_out)
+            x = integrate(torch.tensor(x0[:, None], dtype=torch.float64), ext, c.dynamics(),
+                          dt=dt, method="euler")[:, 0, idx]
+            z = c.dynamics().readout(x, torch.tensor(c.W_out), torch.tensor(c.b_out))
         return x.numpy(), z.numpy()
 
     # ----------------------------------------------------------------- predict

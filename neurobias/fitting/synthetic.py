@@ -7,10 +7,9 @@ import numpy as np
 import torch
 import xarray as xr
 
-from neurobias._threads import one_thread
 from neurobias.circuit.circuit import Circuit
-from neurobias.circuit.nonlinearity import get_phi
 from neurobias.circuit.simulate import integrate
+from neurobias.circuit.threads import one_thread
 from neurobias.errors import InputError, describe_shape
 from neurobias.recordings.dataset import make_recording
 
@@ -51,12 +50,10 @@ def synthetic_recording(
         raise InputError(f"`tonic` and `x0` must have shape (condition, unit) = (n, {circuit.n_units}); got "
                          f"{describe_shape(b.shape)} and {describe_shape(x0a.shape)}")
     idx = np.asarray(units, dtype=np.int64)
-    one_thread()
     ext = torch.tensor(b)[:, None, :].expand(b.shape[0], n_time, b.shape[1])
-    with torch.no_grad():
-        x = integrate(torch.tensor(x0a), ext, torch.tensor(circuit.W_rec), dt=bin_ms, tau=circuit.tau,
-                      phi=circuit.phi, form=circuit.form, method="euler")
-        r = (get_phi(circuit.phi).fn(x) if circuit.form == "current" else x).numpy()[:, :, idx]
+    with one_thread(), torch.no_grad():
+        x = integrate(torch.tensor(x0a), ext, circuit.dynamics(), dt=bin_ms, method="euler")
+        r = circuit.dynamics().rates(x).numpy()[:, :, idx]
     if noise_std > 0:
         r = r + np.random.default_rng(seed).normal(0.0, noise_std, size=r.shape)
     return make_recording(r, time=t0_ms + bin_ms * np.arange(n_time), conditions=[f"c{i}" for i in range(b.shape[0])],

@@ -17,7 +17,7 @@ import matplotlib
 import torch
 from tqdm.auto import tqdm
 
-from neurobias._threads import one_thread
+from neurobias.circuit.threads import one_thread
 from neurobias._version import __version__
 from neurobias.errors import InputError, NeurobiasError
 from neurobias.io.figures import save_figure
@@ -170,13 +170,13 @@ def _load_outcome(path: Path, settings: Settings, out_dir: Path) -> tuple[Outcom
         return None
 
 
+@one_thread()
 def _run_one(name: str, size: str, out_dir: str, progress: bool) -> Outcome:
     """Run one experiment, save its figures in ``out_dir``; the outcome's figures become the PNG paths.
 
     A module-level function, so that it can run in a worker process.
     """
     matplotlib.use("Agg")
-    one_thread()
     settings = get_settings(size)
     c0 = time.process_time()
     outcome = EXPERIMENTS[name](settings, progress=progress)

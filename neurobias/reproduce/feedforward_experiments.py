@@ -194,7 +194,7 @@ def multitask_measurements(settings: Settings, *, progress: bool = False) -> dic
     clusters = cluster_units(tv, k_range=(2, min(8, len(names) + 2)), seed=0, n_init=4)
     bias = xr.DataArray(nets["bias"].biases[0].detach().double().numpy(), dims=("context", "unit"),
                         coords={"context": names, "unit": np.arange(width)})
-    corr = tonic_variance_correlation(bias, tv, clusters)
+    corr = tonic_variance_correlation(bias, tv, clusters=clusters)
     on = {key: (a > 0).any(axis=1) for key, a in acts.items()}  # (task, unit)
     mask_on = on["mask"] & (nets["mask"].masks()[0].numpy() > 0)
     inter = (on["bias"] & mask_on).sum(axis=1)

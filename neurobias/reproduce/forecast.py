@@ -11,10 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from neurobias._threads import one_thread
 from neurobias.circuit.circuit import Circuit
-from neurobias.circuit.dynamics import step
-from neurobias.circuit.nonlinearity import get_phi
+from neurobias.circuit.threads import one_thread
 from neurobias.errors import InputError, describe_shape
 
 __all__ = ["closed_loop", "nrmse", "valid_prediction_time"]
@@ -64,21 +62,19 @@ def closed_loop(
             raise InputError(f"`{name}` must be an integer >= {low}; got {value!r}")
     if n_warmup > obs.shape[1]:
         raise InputError(f"`n_warmup` must be at most the {obs.shape[1]} observed steps; got {n_warmup}")
-    one_thread()
     W = {k: torch.tensor(v, dtype=torch.float64) for k, v in circuit.weights().items()}
+    dyn = circuit.dynamics()
     bias = torch.tensor(b, dtype=torch.float64)
-    rate = get_phi(circuit.phi).fn if circuit.form == "current" else (lambda v: v)
-    kw = dict(dt=dt, tau=circuit.tau, phi=circuit.phi, form=circuit.form, method=method)
     u_all = torch.tensor(obs, dtype=torch.float64)
     x = torch.zeros(obs.shape[0], circuit.n_units, dtype=torch.float64)
     out = np.empty((obs.shape[0], n_free, circuit.n_outputs))
-    with torch.no_grad():
+    with one_thread(), torch.no_grad():
         for k in range(n_warmup):
-            x = step(x, u_all[:, k] @ W["W_in"].T + bias, W["W_rec"], **kw)
+            x = dyn.step(x, u_all[:, k] @ W["W_in"].T + bias, dt=dt, method=method)
         for j in range(n_free):
-            z = rate(x) @ W["W_out"].T + W["b_out"]
+            z = dyn.readout(x, W["W_out"], W["b_out"])
             out[:, j] = z.numpy()
-            x = step(x, z @ W["W_in"].T + bias, W["W_rec"], **kw)
+            x = dyn.step(x, z @ W["W_in"].T + bias, dt=dt, method=method)
     return out
 
 

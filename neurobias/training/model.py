@@ -8,7 +8,6 @@ import torch
 from torch import Tensor, nn
 
 from neurobias.circuit.circuit import Circuit
-from neurobias.circuit.nonlinearity import get_phi
 from neurobias.circuit.simulate import integrate
 from neurobias.errors import InputError
 from neurobias.training.tonic import TonicBank
@@ -47,7 +46,7 @@ class CircuitModel(nn.Module):
         if mode not in MODES:
             raise InputError(f"`mode` must be one of {', '.join(MODES)}; got {mode!r}")
         self.mode = mode
-        self.tau, self.phi, self.form = circuit.tau, circuit.phi, circuit.form
+        self.circuit = circuit  # the form, tau and phi; the weights below are this module's
         trained, bank_trained = TRAINED_WEIGHTS[mode]
         for name, arr in circuit.weights().items():
             t = torch.tensor(arr, dtype=dtype)
@@ -95,8 +94,8 @@ class CircuitModel(nn.Module):
         tonic = self.bank()
         if checkpoint_chunk <= 0 or not torch.is_grad_enabled():
             ext = self._external(inputs, tonic, self.W_in)
-            x = integrate(x0, ext, self.W_rec, dt=dt, tau=self.tau, phi=self.phi, form=self.form,
-                          method=method, noise_std=noise_std, generator=generator)
+            x = integrate(x0, ext, self.circuit.dynamics(W_rec=self.W_rec), dt=dt, method=method,
+                          noise_std=noise_std, generator=generator)
             return x, self._readout(x, self.W_out, self.b_out)
         from torch.utils.checkpoint import checkpoint
 
@@ -118,8 +117,7 @@ class CircuitModel(nn.Module):
         return inputs @ W_in.T + tonic[:, None, None, :]
 
     def _readout(self, x: Tensor, W_out: Tensor, b_out: Tensor) -> Tensor:
-        r = get_phi(self.phi).fn(x) if self.form == "current" else x
-        return r @ W_out.T + b_out
+        return self.circuit.dynamics(W_rec=self.W_rec).readout(x, W_out, b_out)
 
     def _chunk(self, x: Tensor, inputs: Tensor, tonic: Tensor, W_in: Tensor, W_rec: Tensor, W_out: Tensor,
                b_out: Tensor, state: Tensor | None, dt: float, method: str, noise_std: float,
@@ -127,8 +125,8 @@ class CircuitModel(nn.Module):
         """Integrate one chunk and read it out; returns (last state, readout of the chunk)."""
         if state is not None:
             generator.set_state(state)  # the same noise when the chunk is integrated again for backward
-        xs = integrate(x, self._external(inputs, tonic, W_in), W_rec, dt=dt, tau=self.tau, phi=self.phi, form=self.form, method=method,
-                       noise_std=noise_std, generator=generator)
+        xs = integrate(x, self._external(inputs, tonic, W_in), self.circuit.dynamics(W_rec=W_rec), dt=dt,
+                       method=method, noise_std=noise_std, generator=generator)
         return xs[..., -1, :], self._readout(xs, W_out, b_out)
 
     def trained_circuit(self, circuit: Circuit) -> Circuit:

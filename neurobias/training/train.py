@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from neurobias._threads import one_thread
+from neurobias.circuit.threads import one_thread
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import METHODS
 from neurobias.circuit.simulate import resolve_device
@@ -90,6 +90,7 @@ def initial_states(task: Task, n_units: int, batch: int, x0_std: float, rng: np.
     return np.broadcast_to(x0, (task.n_contexts, batch, n_units)).copy()
 
 
+@one_thread()
 def train(
     circuit: Circuit,
     task: Task,
@@ -241,7 +242,6 @@ def train(
     finished = False
     if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
         start, finished = _restore(checkpoint_path, model, optimizer, loss_hist, lr_hist, fingerprint)
-    one_thread()
     step, finished = _loop(model, optimizer, params, task, circuit, loss_hist, lr_hist, start, finished,
                            steps=steps, lr=lr, lr_min=lr_min, schedule=schedule, batch_size=batch_size,
                            x0_std=x0_std, seed=seed, tdtype=tdtype, method=method, noise_std=noise_std,

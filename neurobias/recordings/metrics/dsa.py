@@ -41,7 +41,7 @@ def _reduce(x: np.ndarray, k: int) -> np.ndarray:
 
 
 def dsa_distance(data: Any, model: Any, *, n_components: int = 6, n_delays: int = 2, rank: int = 8,
-                 iters: int = 300, lr: float = 1e-2, n_shuffles: int = 5, seed: int = 0) -> xr.Dataset:
+                 iters: int = 300, lr: float = 1e-2, n_shuffles: int = 100, seed: int = 0) -> xr.Dataset:
     """DSA angular distance between data and model trajectories.
 
     Parameters
@@ -53,8 +53,10 @@ def dsa_distance(data: Any, model: Any, *, n_components: int = 6, n_delays: int 
     iters, lr : int, float
         The package's optimisation of the orthogonal alignment.
     n_shuffles : int
-        Null: the model's conditions permuted at every time bin (each null
-        value is a full DSA fit; keep it small).
+        Null: the model's conditions permuted at every time bin.  The same
+        default as every metric; each null value is a full DSA fit (seconds),
+        so pass fewer when time matters (the recording comparison passes its
+        ``dsa_shuffles``).
     seed : int
 
     Returns
@@ -70,9 +72,8 @@ def dsa_distance(data: Any, model: Any, *, n_components: int = 6, n_delays: int 
             raise InputError(f"`{name}` must be an integer >= 1; got {v!r}")
     import torch
 
-    from neurobias._threads import one_thread
+    from neurobias.circuit.threads import one_thread
 
-    one_thread()
     ra = _reduce(a, n_components)
 
     def score(bb: np.ndarray) -> float:
@@ -80,7 +81,8 @@ def dsa_distance(data: Any, model: Any, *, n_components: int = 6, n_delays: int 
             torch.manual_seed(seed)
             return _dsa(ra, _reduce(bb, n_components), n_delays=n_delays, rank=rank, iters=iters, lr=lr)
 
-    out = null_dataset("dsa", score(b), score, b, n_shuffles=n_shuffles, seed=seed, larger_is_better=False,
-                       shuffle=shuffle_per_time, null_kind="conditions permuted at every time bin")
+    with one_thread():
+        out = null_dataset("dsa", score(b), score, b, n_shuffles=n_shuffles, seed=seed, larger_is_better=False,
+                           shuffle=shuffle_per_time, null_kind="conditions permuted at every time bin")
     out.attrs.update(n_components=int(n_components), n_delays=int(n_delays), rank=int(rank))
     return out
