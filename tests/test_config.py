@@ -18,7 +18,6 @@ from neurobias.config import (
     TaskConfig,
     TonicConfig,
     TrainingConfig,
-    _toml_string,
     apply_overrides,
     config_from_dict,
     config_from_toml,
@@ -26,6 +25,7 @@ from neurobias.config import (
     config_to_toml,
     default_config,
     load_config,
+    toml_literal,
 )
 from neurobias.errors import ConfigError
 
@@ -135,12 +135,12 @@ def test_partial_config_takes_defaults_and_coerces(tmp_path):
 
 def test_toml_string_escaping():
     for s in ['plain', 'quote " and \\ backslash', "tab\tnew\nline", "\x00\x1f\x7f", "ünïcödé ☃ 😀", ""]:
-        assert tomllib.loads("v = " + _toml_string(s))["v"] == s
+        assert tomllib.loads("v = " + toml_literal(s))["v"] == s
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
 def test_toml_string_escaping_property(s):
-    assert tomllib.loads("v = " + _toml_string(s))["v"] == s
+    assert tomllib.loads("v = " + toml_literal(s))["v"] == s
 
 
 _finite = dict(allow_nan=False, allow_infinity=False)

@@ -30,7 +30,7 @@ from neurobias.analysis._spectra import classify, eig_sorted, left_vectors
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.nonlinearity import get_phi
 from neurobias.circuit.simulate import resolve_tonic
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError, check_number, check_positive, describe_shape
 
 __all__ = ["find_fixed_points", "METHOD"]
 
@@ -45,23 +45,6 @@ POOL_RTOL = 1e-2  # exploration candidates closer than this (relative) are tried
 # |F(y) - J(p)(y - p)| <= SCREEN_RTOL |F(y)| (on the reference circuits, candidates that led to new fixed points
 # had ratios >= 0.7; those below 0.3 all returned to a known point)
 SCREEN_RTOL = 0.25
-
-
-def _check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InputError(f"`{name}` must be an integer; got {value!r}")
-    if value < lo or (hi is not None and value > hi):
-        rng = f">= {lo}" if hi is None else f"in {lo}..{hi}"
-        raise InputError(f"`{name}` must be {rng}; got {value!r}")
-    return int(value)
-
-
-def _check_pos(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise InputError(f"`{name}` must be a positive number; got {value!r}")
-    if not (np.isfinite(value) and value > 0):
-        raise InputError(f"`{name}` must be a positive finite number; got {value!r}")
-    return float(value)
 
 
 def _resolve_inputs(inputs: Any, n_ctx: int, n_in: int) -> np.ndarray:
@@ -350,17 +333,17 @@ def find_fixed_points(
                                  n_modes=n_modes, eigenvectors=eigenvectors, progress=progress)
     if not isinstance(circuit, Circuit):
         raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
-    n_candidates = _check_int("n_candidates", n_candidates, 0)
-    seed = _check_int("seed", seed, 0)
-    tol = _check_pos("tol", tol)
-    slow_q = _check_pos("slow_q", slow_q)
-    merge_tol = _check_pos("merge_tol", merge_tol)
-    max_newton = _check_int("max_newton", max_newton, 1)
-    descent_steps = _check_int("descent_steps", descent_steps, 0)
-    explore_rounds = _check_int("explore_rounds", explore_rounds, 0)
-    explore_modes = _check_int("explore_modes", explore_modes, 0)
+    n_candidates = check_number("n_candidates", n_candidates, ge=0, integer=True)
+    seed = check_number("seed", seed, ge=0, integer=True)
+    tol = check_positive("tol", tol)
+    slow_q = check_positive("slow_q", slow_q)
+    merge_tol = check_positive("merge_tol", merge_tol)
+    max_newton = check_number("max_newton", max_newton, ge=1, integer=True)
+    descent_steps = check_number("descent_steps", descent_steps, ge=0, integer=True)
+    explore_rounds = check_number("explore_rounds", explore_rounds, ge=0, integer=True)
+    explore_modes = check_number("explore_modes", explore_modes, ge=0, integer=True)
     N = circuit.n_units
-    n_modes = min(8, N) if n_modes is None else _check_int("n_modes", n_modes, 0, N)
+    n_modes = min(8, N) if n_modes is None else check_number("n_modes", n_modes, ge=0, le=N, integer=True)
     bank, names = resolve_tonic(tonic, N, contexts)
     C = bank.shape[0]
     u = _resolve_inputs(inputs, C, circuit.n_inputs)

@@ -25,17 +25,11 @@ import xarray as xr
 from neurobias.analysis.tonic_patterns import Bank, as_bank, check_choice, check_int
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.nonlinearity import get_phi
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_instance
 
 __all__ = ["effective_gain", "effective_connectivity", "GAIN_MODES"]
 
 GAIN_MODES: tuple[str, ...] = ("state_mean", "gain_mean")
-
-
-def _check_circuit(circuit: Any) -> Circuit:
-    if not isinstance(circuit, Circuit):
-        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
-    return circuit
 
 
 def _check_bank_units(bank: Bank, circuit: Circuit) -> None:
@@ -80,7 +74,7 @@ def effective_connectivity(circuit: Circuit, gain: Any) -> xr.DataArray:
         ``W_rec[i, j] g[j]`` for ``form="current"``, ``g[i] W_rec[i, j]`` for
         ``form="rate"`` (from ``unit_pre`` ``j`` onto ``unit`` ``i``).
     """
-    circuit = _check_circuit(circuit)
+    circuit = check_instance("circuit", circuit, Circuit, what="a neurobias Circuit")
     if isinstance(gain, xr.DataArray):
         if set(gain.dims) != {"context", "unit"}:
             raise InputError(f"`gain` must have dims (context, unit); got {tuple(map(str, gain.dims))}")
@@ -250,7 +244,7 @@ def effective_gain(
     InputError
         Mismatched units or contexts, trajectories of other tonic inputs, bad options.
     """
-    circuit = _check_circuit(circuit)
+    circuit = check_instance("circuit", circuit, Circuit, what="a neurobias Circuit")
     check_choice("mode", mode, GAIN_MODES)
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) \
             or not (0.0 <= threshold <= 1.0):
