@@ -80,7 +80,8 @@ def _read_product(path: Path, kind: str, circuit: Any, results: xr.Dataset) -> x
     fingerprints are accepted as they are.
     """
     from neurobias.io import read_dataset
-    from neurobias.io.circuit import sha256_array, weight_hashes
+    from neurobias.io.circuit import weight_hashes
+    from neurobias.io.hashing import sha256_array
 
     ds = read_dataset(path, kind=kind)
     expected = {f"circuit_sha256_{name}": digest for name, digest in weight_hashes(circuit).items()}

@@ -58,7 +58,7 @@ def _print_files(files: dict) -> None:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from neurobias.fitting.config import load_fit_config
+    from neurobias.config.fit import load_fit_config
     from neurobias.fitting.run import fit_recording_file
 
     config = load_fit_config(args.config, overrides=args.overrides, seed=args.seed)
@@ -70,17 +70,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from neurobias.errors import ConfigError
-    from neurobias.fitting.config import COMPARE_DEFAULTS, parse_override
+    from neurobias.config.fit import compare_overrides
     from neurobias.fitting.run import compare_fit_dir
 
-    overrides = {}
-    for text in args.overrides:
-        table, key, value = parse_override(text)
-        if table != "compare" or key not in COMPARE_DEFAULTS:
-            raise ConfigError(f"--set {text!r}: only compare.KEY with KEY in {sorted(COMPARE_DEFAULTS)}")
-        overrides[key] = value
-    output = compare_fit_dir(args.fit_dir, compare=overrides, progress=not args.no_progress,
+    output = compare_fit_dir(args.fit_dir, compare=compare_overrides(args.overrides), progress=not args.no_progress,
                              figures=not args.no_figures)
     print(output.summary)
     _print_files(output.files)

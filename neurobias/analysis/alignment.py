@@ -7,9 +7,10 @@ import numpy as np
 import xarray as xr
 
 from neurobias.analysis._stats import expected_abs_cos
-from neurobias.analysis.gain import _check_bank_units, _check_circuit
+from neurobias.analysis.gain import _check_bank_units
 from neurobias.analysis.tonic_patterns import as_bank, check_int, check_seed
 from neurobias.circuit.circuit import Circuit
+from neurobias.errors import check_instance
 
 __all__ = ["tonic_alignment"]
 
@@ -87,7 +88,7 @@ def tonic_alignment(
 
         Zero tonic vectors give NaN.  Attributes ``null_abs_cos``, ``n_shuffles``, ``seed``.
     """
-    circuit = _check_circuit(circuit)
+    circuit = check_instance("circuit", circuit, Circuit, what="a neurobias Circuit")
     n_modes = check_int("n_modes", n_modes, low=1)
     n_shuffles = check_int("n_shuffles", n_shuffles, low=0)
     seed = check_seed(seed)

@@ -24,10 +24,10 @@ from neurobias.analysis.fixed_point_comparison import (
     check_kinds,
     fixed_point_structure,
 )
-from neurobias.analysis.gain import _check_bank_units, _check_circuit, effective_gain
+from neurobias.analysis.gain import _check_bank_units, effective_gain
 from neurobias.analysis.tonic_patterns import as_bank, tonic_similarity
 from neurobias.circuit.circuit import Circuit
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_instance
 
 __all__ = ["summarize_contexts"]
 
@@ -105,7 +105,7 @@ def summarize_contexts(
     names = contexts.tolist()
     kinds = check_kinds(kind)
     thr = check_threshold(threshold)
-    circ = None if circuit is None else _check_circuit(circuit)
+    circ = None if circuit is None else check_instance("circuit", circuit, Circuit, what="a neurobias Circuit")
     if circ is not None:
         _check_bank_units(bank, circ)
     parts = ["tonic"]

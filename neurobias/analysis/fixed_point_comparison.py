@@ -32,11 +32,10 @@ import xarray as xr
 
 from neurobias.analysis._spectra import STABILITIES, eig_sorted, left_vectors
 from neurobias.analysis._stats import principal_angles
-from neurobias.analysis.gain import _check_circuit
 from neurobias.analysis.tonic_patterns import Bank, as_bank, check_int
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import jacobian, vector_field
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_instance
 
 __all__ = [
     "match_fixed_points_between",
@@ -455,7 +454,7 @@ def _resolve_bank(tonic: Any) -> Bank | None:
 def prepare_inputs(fixed_points: Any, circuit: Any, tonic: Any) -> tuple[FixedPointSet, Circuit | None, Bank | None]:
     """Validate the fixed points, the optional circuit and tonic bank, and check they belong together."""
     points = as_fixed_points(fixed_points)
-    circ = None if circuit is None else _check_circuit(circuit)
+    circ = None if circuit is None else check_instance("circuit", circuit, Circuit, what="a neurobias Circuit")
     bank = _resolve_bank(tonic)
     if bank is not None and circ is None:
         raise InputError("`tonic` is only used with `circuit` (to compute the Jacobians); pass `circuit` too")

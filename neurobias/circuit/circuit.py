@@ -13,7 +13,7 @@ import numpy as np
 
 from neurobias.circuit import connectivity as conn
 from neurobias.circuit.nonlinearity import PHI_NAMES, get_phi
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError, check_number, describe_shape
 
 __all__ = ["Circuit", "FORMS"]
 
@@ -264,7 +264,7 @@ class Circuit:
         elif connectivity == "dale":
             w = conn.dale(n_units, g=g, exc_fraction=exc_fraction, rng=rng)
         elif connectivity == "uniform":
-            conn._check_n(n_units)
+            check_number("n_units", n_units, gt=0, integer=True)
             w = conn.uniform((n_units, n_units), gamma=gamma, rng=rng)
         else:
             raise InputError(

@@ -8,96 +8,103 @@ Four tables, every key optional (defaults below)::
     [fit]           # TonicFit hyperparameters (n_units, mode, readout, learn_x0, g, tau, steps, lr, holdout, ...)
     [compare]       # metrics, n_shuffles, dsa_shuffles, n_components, fp_candidates
 
-Unknown tables or keys, and values of the wrong type, raise ConfigError
-naming them. ``--set fit.steps=200`` style overrides are applied on top.
+Every key is declared once below with its type and default, and checked by
+the package's one type engine (:func:`neurobias.errors.coerce`); ``--set
+fit.steps=200`` overrides are read by the one override parser
+(:func:`neurobias.config.literals.parse_override`).  Unknown tables or keys
+and values of the wrong type raise :class:`ConfigError` naming the key.
 """
 from __future__ import annotations
 
-import inspect
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from neurobias.errors import ConfigError
+from neurobias.config.literals import parse_override, toml_literal
+from neurobias.errors import ConfigError, check_choice, check_number, coerce, suggest
 
-__all__ = ["PREPROCESS_DEFAULTS", "COMPARE_DEFAULTS", "load_fit_config", "fit_config_to_toml", "parse_override"]
+__all__ = ["FIT_KEYS", "PREPROCESS_KEYS", "COMPARE_KEYS", "PREPROCESS_DEFAULTS", "COMPARE_DEFAULTS", "FIT_DEFAULTS",
+           "load_fit_config", "fit_config_to_toml", "compare_overrides"]
 
-PREPROCESS_DEFAULTS: dict[str, Any] = {
-    "trim": True,  # cut NaN-padded trials to their common length
-    "smooth_ms": 0.0,  # Gaussian smoothing width (0: none)
-    "condition_average": False,  # fit condition averages only (no split-half noise ceiling)
-    "soft_normalize": 0.0,  # soft normalisation constant in the recording's units (0: none)
-    "mean_center": "none",  # none, all (per-neuron mean) or condition (cross-condition mean, averages only)
-    "pca_components": 0,  # PCA denoising (0: none)
+#: ``[preprocess]``: key -> (type, default)
+PREPROCESS_KEYS: dict[str, tuple[Any, Any]] = {
+    "trim": (bool, True),  # cut NaN-padded trials to their common length
+    "smooth_ms": (float, 0.0),  # Gaussian smoothing width in ms (0: none)
+    "condition_average": (bool, False),  # fit condition averages only (no split-half noise ceiling)
+    "soft_normalize": (float, 0.0),  # soft normalisation constant in the recording's units (0: none)
+    "mean_center": (str, "none"),  # none, or what recordings.preprocess.mean_center subtracts (condition, all)
+    "pca_components": (int, 0),  # PCA denoising (0: none)
 }
-COMPARE_DEFAULTS: dict[str, Any] = {
-    "metrics": ["r2", "cca", "shape", "rsa", "dsa", "rotation", "fixed_points"],
-    "n_shuffles": 100,
-    "dsa_shuffles": 5,
-    "n_components": 10,
-    "fp_candidates": 64,
+#: ``[fit]``: the hyperparameters of :class:`neurobias.fitting.TonicFit` (key -> (type, default)); the same
+#: defaults as ``TonicFit``'s keywords (a test holds them equal)
+FIT_KEYS: dict[str, tuple[Any, Any]] = {
+    "n_units": (int, 256), "mode": (str, "bias"), "readout": (str, "subset"), "learn_x0": (bool, True),
+    "g": (float, 1.5), "tau": (float, 50.0), "phi": (str, "tanh"), "substeps": (int, 1), "steps": (int, 1000),
+    "lr": (float, 0.05), "weight_lr": (float | None, None), "lr_min": (float, 0.0), "schedule": (str, "cosine"),
+    "clip_grad": (float, 1.0), "holdout": (str, "auto"), "holdout_block": (int, 5), "n_shuffles": (int, 100),
+    "dtype": (str, "float64"), "seed": (int, 0),
 }
-_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string", list: "a list"}
-_OPTIONAL_FLOATS = {"weight_lr"}  # default None (omitted from the TOML text), else a float
-_RECORDING_KEYS = {"format", "rate", "axes", "time", "bin_ms", "t0_ms", "time_scale", "conditions", "neurons",
-                   "lengths", "units", "citation", "licence", "behaviour", "allow_nan", "event", "window_ms"}
+#: ``[compare]``: key -> (type, default)
+COMPARE_KEYS: dict[str, tuple[Any, Any]] = {
+    "metrics": (tuple[str, ...], ("r2", "cca", "shape", "rsa", "dsa", "rotation", "fixed_points")),
+    "n_shuffles": (int, 100),
+    "dsa_shuffles": (int, 5),
+    "n_components": (int, 10),
+    "fp_candidates": (int, 64),
+}
+#: ``[recording]``: the keyword options of ``load_recording`` (their values are checked by it)
+RECORDING_KEYS: dict[str, tuple[Any, Any]] = {k: (Any, None) for k in (
+    "format", "rate", "axes", "time", "bin_ms", "t0_ms", "time_scale", "conditions", "neurons", "lengths", "units",
+    "citation", "licence", "behaviour", "allow_nan", "event", "window_ms")}
+_TABLES: dict[str, dict[str, tuple[Any, Any]]] = {
+    "recording": RECORDING_KEYS, "preprocess": PREPROCESS_KEYS, "fit": FIT_KEYS, "compare": COMPARE_KEYS}
+
+PREPROCESS_DEFAULTS: dict[str, Any] = {k: d for k, (_, d) in PREPROCESS_KEYS.items()}
+FIT_DEFAULTS: dict[str, Any] = {k: d for k, (_, d) in FIT_KEYS.items()}
+COMPARE_DEFAULTS: dict[str, Any] = {k: d for k, (_, d) in COMPARE_KEYS.items()}
 
 
-def _fit_defaults() -> dict[str, Any]:
-    from neurobias.fitting.estimator import TonicFit
-
-    params = inspect.signature(TonicFit.__init__).parameters
-    return {k: p.default for k, p in params.items() if k not in ("self", "circuit", "conditions", "units", "progress")}
-
-
-def _check_table(name: str, table: Any, defaults: dict[str, Any] | None, allowed: set[str] | None = None) -> dict:
-    if not isinstance(table, dict):
-        raise ConfigError(f"[{name}] must be a table; got {type(table).__name__}")
-    keys = set(defaults) if defaults is not None else (allowed or set())
-    unknown = sorted(set(table) - keys)
-    if unknown:
-        raise ConfigError(f"unknown key(s) in [{name}]: {unknown}; valid keys: {sorted(keys)}")
-    out = dict(defaults or {})
-    for k, v in table.items():
-        if defaults is not None and defaults[k] is None and k in _OPTIONAL_FLOATS:
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ConfigError(f"[{name}] {k} must be a number; got {v!r}")
-            v = float(v)
-        elif defaults is not None and defaults[k] is not None:
-            want = type(defaults[k])
-            ok = isinstance(v, want) and not (isinstance(v, bool) and want is not bool)
-            if want is float and isinstance(v, int) and not isinstance(v, bool):
-                v, ok = float(v), True
-            if not ok:
-                raise ConfigError(f"[{name}] {k} must be {_TYPE_NAMES.get(want, want.__name__)}; got {v!r}")
-        out[k] = v
-    return out
-
-
-def parse_override(text: str) -> tuple[str, str, Any]:
-    """``"fit.steps=200"`` -> ``("fit", "steps", 200)`` (the value is a TOML literal or a bare string)."""
-    if "=" not in text or "." not in text.split("=", 1)[0]:
-        raise ConfigError(f"an override must look like TABLE.KEY=VALUE (e.g. fit.steps=200); got {text!r}")
-    key, raw = text.split("=", 1)
-    table, name = key.strip().split(".", 1)
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    return table, name, value
+def _check_table(name: str, table: Any) -> dict[str, Any]:
+    """The table ``name`` with its defaults filled in and every value coerced to its declared type."""
+    keys = _TABLES[name]
+    table = coerce(table, Mapping, name=name, error=ConfigError)
+    for key in table:
+        if key not in keys:
+            close = suggest(key, list(keys))
+            raise ConfigError(f"unknown config key `{name}.{key}`{f'; did you mean {close}?' if close else ''} "
+                              f"(valid keys: {', '.join(keys)})")
+    if name == "recording":
+        return dict(table)  # checked by load_recording
+    return {k: coerce(table.get(k, default), hint, name=f"{name}.{k}", error=ConfigError)
+            for k, (hint, default) in keys.items()}
 
 
 def load_fit_config(path: str | Path | None, *, overrides: Sequence[str] = (), seed: int | None = None,
                     text: str | None = None) -> dict:
-    """Read and check a fit config; returns ``{"seed", "recording", "preprocess", "fit", "compare"}``.
+    """Read and check a fit config.
 
-    ``text`` (TOML) is read instead of ``path`` when given (e.g. the config stored in ``fit.nc``).
+    Parameters
+    ----------
+    path : str or Path or None
+        TOML file; None for the defaults.
+    overrides : sequence of str, keyword-only
+        ``table.key=value`` (and ``seed=value``) overrides, applied on top.
+    seed : int, optional, keyword-only
+        Replaces the config's seed.
+    text : str, optional, keyword-only
+        TOML text read instead of ``path`` (e.g. the config stored in ``fit.nc``).
+
+    Returns
+    -------
+    dict
+        ``{"seed", "recording", "preprocess", "fit", "compare"}``; every table
+        with its defaults filled in (``fit["seed"]`` is the config's seed).
 
     Raises
     ------
     ConfigError
-        Unreadable TOML, unknown tables or keys, wrong types.
+        Unreadable TOML, unknown tables or keys, values of the wrong type.
     """
     raw: dict[str, Any] = {}
     if text is not None:
@@ -113,53 +120,58 @@ def load_fit_config(path: str | Path | None, *, overrides: Sequence[str] = (), s
             raw = tomllib.loads(p.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{p} is not valid TOML: {exc}") from None
-    for text in overrides:
-        table, name, value = parse_override(text)
-        raw.setdefault(table, {})
-        if not isinstance(raw[table], dict):
-            raise ConfigError(f"cannot override {text!r}: {table!r} is not a table")
-        raw[table][name] = value
-    unknown = sorted(set(raw) - {"seed", "recording", "preprocess", "fit", "compare"})
-    if unknown:
-        raise ConfigError(f"unknown table(s) or key(s) {unknown}; valid: seed, [recording], [preprocess], [fit], "
-                          f"[compare]")
-    cfg_seed = raw.get("seed", 0) if seed is None else seed
-    if isinstance(cfg_seed, bool) or not isinstance(cfg_seed, int) or cfg_seed < 0:
-        raise ConfigError(f"seed must be an integer >= 0; got {cfg_seed!r}")
-    fit = _check_table("fit", raw.get("fit", {}), _fit_defaults())
-    fit["seed"] = cfg_seed
-    cfg = {
-        "seed": cfg_seed,
-        "recording": _check_table("recording", raw.get("recording", {}), None, _RECORDING_KEYS),
-        "preprocess": _check_table("preprocess", raw.get("preprocess", {}), PREPROCESS_DEFAULTS),
-        "fit": fit,
-        "compare": _check_table("compare", raw.get("compare", {}), COMPARE_DEFAULTS),
-    }
-    if cfg["preprocess"]["mean_center"] not in ("none", "all", "condition"):
-        raise ConfigError(f"[preprocess] mean_center must be none, all or condition; got "
-                          f"{cfg['preprocess']['mean_center']!r}")
+    for override in overrides:
+        keys, value = parse_override(override)
+        if keys == ("seed",):
+            raw["seed"] = value
+            continue
+        if len(keys) != 2:
+            raise ConfigError(f"malformed override {override!r}: the left side must be 'table.key' or 'seed'")
+        table = raw.setdefault(keys[0], {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"cannot apply override {override!r}: `{keys[0]}` is not a table")
+        table[keys[1]] = value
+    for name in raw:
+        if name != "seed" and name not in _TABLES:
+            close = suggest(name, list(_TABLES))
+            raise ConfigError(f"unknown config table `[{name}]`{f'; did you mean {close}?' if close else ''} "
+                              f"(valid: seed, {', '.join(f'[{t}]' for t in _TABLES)})")
+    cfg_seed = check_number("seed", raw.get("seed", 0) if seed is None else seed, ge=0, integer=True,
+                            error=ConfigError)
+    cfg: dict[str, Any] = {"seed": cfg_seed, **{name: _check_table(name, raw.get(name, {})) for name in _TABLES}}
+    cfg["fit"]["seed"] = cfg_seed
+    from neurobias.recordings.preprocess import MEAN_CENTER_OVER
+
+    check_choice("preprocess.mean_center", cfg["preprocess"]["mean_center"], ("none", *MEAN_CENTER_OVER),
+                 error=ConfigError)
     return cfg
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
-    return repr(v)
+def compare_overrides(overrides: Sequence[str]) -> dict[str, Any]:
+    """The ``compare.KEY=VALUE`` overrides of ``compare-recordings``, checked: ``{key: value}``.
+
+    Raises
+    ------
+    ConfigError
+        An override of another table or an unknown key, or a value of the wrong type.
+    """
+    out: dict[str, Any] = {}
+    for override in overrides:
+        keys, value = parse_override(override)
+        if len(keys) != 2 or keys[0] != "compare" or keys[1] not in COMPARE_KEYS:
+            raise ConfigError(f"override {override!r}: only compare.KEY with KEY in {', '.join(COMPARE_KEYS)}")
+        out[keys[1]] = coerce(value, COMPARE_KEYS[keys[1]][0], name=override.split("=", 1)[0].strip(),
+                              error=ConfigError)
+    return out
 
 
-def fit_config_to_toml(cfg: dict) -> str:
+def fit_config_to_toml(cfg: Mapping[str, Any]) -> str:
     """The resolved config as TOML text (stored in ``fit.nc``; reading it back gives the same config)."""
-    lines = [f"seed = {cfg['seed']}"]
-    for table in ("recording", "preprocess", "fit", "compare"):
+    lines = [f"seed = {toml_literal(cfg['seed'], 'seed')}"]
+    for table in _TABLES:
         lines.append(f"\n[{table}]")
         for k, v in cfg[table].items():
             if (table == "fit" and k == "seed") or v is None:  # None: the default, which TOML cannot spell
                 continue
-            lines.append(f"{k} = {_toml_value(v)}")
+            lines.append(f"{k} = {toml_literal(v, f'{table}.{k}')}")
     return "\n".join(lines) + "\n"

@@ -50,7 +50,8 @@ def fit_provenance_attrs(circuit: Any, *, config_toml: str, seed: int,
         :func:`neurobias.io.circuit.provenance_attrs`) and, with ``recording``,
         ``recording_sha256``: the sha256 of its ``rate`` array.
     """
-    from neurobias.io.circuit import provenance_attrs, sha256_array
+    from neurobias.io.circuit import provenance_attrs
+    from neurobias.io.hashing import sha256_array
 
     attrs = provenance_attrs(circuit, config_toml=config_toml, seed=seed)
     if recording is not None:
@@ -94,7 +95,7 @@ def fit_recording_file(recording: str | os.PathLike, *, config: dict[str, Any], 
     ----------
     recording : path
     config : dict
-        From :func:`neurobias.fitting.config.load_fit_config`.
+        From :func:`neurobias.config.fit.load_fit_config`.
     out : path
         Output directory (created).
     progress, figures : bool
@@ -103,11 +104,11 @@ def fit_recording_file(recording: str | os.PathLike, *, config: dict[str, Any], 
     -------
     FitOutput
     """
-    from neurobias.fitting.config import fit_config_to_toml
+    from neurobias.config.fit import fit_config_to_toml
     from neurobias.fitting.estimator import TonicFit
     from neurobias.fitting.fit import fit_to_dataset
     from neurobias.io import save_circuit, write_dataset
-    from neurobias.io.circuit import sha256_array
+    from neurobias.io.hashing import sha256_array
     from neurobias.io.files import check_writable_dir
     from neurobias.recordings.load import load_recording
 
@@ -166,7 +167,7 @@ def compare_fit_dir(fit_dir: str | os.PathLike, *, compare: dict[str, Any] | Non
     import tomllib
 
     from neurobias.fitting.compare import compare_fit
-    from neurobias.fitting.config import COMPARE_DEFAULTS
+    from neurobias.config.fit import COMPARE_DEFAULTS
     from neurobias.io import open_circuit, read_dataset
     from neurobias.io.files import atomic_write_text
     from neurobias.io.netcdf import write_dataset
