@@ -241,7 +241,8 @@ def check_instance(name: str, value: Any, cls: type, *, what: str | None = None)
     return value
 
 
-def check_shape(name: str, array: Any, shape: Sequence[int | None], *, dims: Sequence[str] | None = None) -> Any:
+def check_shape(name: str, array: Any, shape: Sequence[int | None], *,
+                dims: str | Sequence[str] | None = None) -> Any:
     """Return ``array`` if its shape matches ``shape`` (``None`` matches any length).
 
     Parameters
@@ -250,28 +251,29 @@ def check_shape(name: str, array: Any, shape: Sequence[int | None], *, dims: Seq
     array : array-like with a ``shape``
     shape : sequence of int or None
         Expected shape; ``None`` for a free axis.
-    dims : sequence of str, optional
-        Axis names, shown in the error: ``(context, unit) = (2, 256)``.
+    dims : str or sequence of str, optional, keyword-only
+        Axis names, shown in the error: ``("context", "unit")`` or ``"(context, unit)"``.
 
     Raises
     ------
     InputError
-        ``bias must have shape (context, unit) = (2, 256); got (256,)``.
+        ```bias` must have shape (context, unit) = (2, 256); got (256,)``.
     """
     got = tuple(getattr(array, "shape", ()))
     if len(got) != len(shape) or any(s is not None and int(s) != g for s, g in zip(shape, got)):
         want = "(" + ", ".join("*" if s is None else str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-        named = f"({', '.join(dims)}) = " if dims else ""
-        raise InputError(f"`{name}` must have shape {named}{want}; got {describe_shape(got)}")
+        if dims is not None and not isinstance(dims, str):
+            dims = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+        raise InputError(f"`{name}` must have shape {f'{dims} = ' if dims else ''}{want}; got {describe_shape(got)}")
     return array
 
 
 def check_finite(name: str, array: Any) -> Any:
-    """Return ``array`` if every entry is finite; else InputError giving how many are not."""
+    """Return ``array`` if every entry is finite; else InputError saying how many are not."""
     import numpy as np
 
     values = np.asarray(array)
     bad = ~np.isfinite(values)
     if bad.any():
-        raise InputError(f"`{name}` must be finite; got {int(bad.sum())} NaN or infinite value(s) of {values.size}")
+        raise InputError(f"`{name}` must be finite; it has {int(bad.sum())} NaN or infinite entries")
     return array

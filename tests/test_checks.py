@@ -162,7 +162,7 @@ def test_check_instance_shape_and_finite():
     with pytest.raises(InputError, match=r"^`w` must have shape \(\*, 3\); got \(2, 4\)$"):
         check_shape("w", np.zeros((2, 4)), (None, 3))
     assert check_finite("w", [1.0, 2.0]) == [1.0, 2.0]
-    with pytest.raises(InputError, match=r"^`w` must be finite; got 2 NaN or infinite value\(s\) of 3$"):
+    with pytest.raises(InputError, match=r"^`w` must be finite; it has 2 NaN or infinite entries$"):
         check_finite("w", [np.nan, 1.0, -np.inf])
 
 

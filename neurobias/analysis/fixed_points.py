@@ -30,7 +30,7 @@ from neurobias.analysis._spectra import classify, eig_sorted, left_vectors
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.nonlinearity import get_phi
 from neurobias.circuit.simulate import resolve_tonic
-from neurobias.errors import InputError, check_number, check_positive, describe_shape
+from neurobias.errors import InputError, check_finite, check_number, check_positive, describe_shape
 
 __all__ = ["find_fixed_points", "METHOD"]
 
@@ -58,8 +58,7 @@ def _resolve_inputs(inputs: Any, n_ctx: int, n_in: int) -> np.ndarray:
             f"`inputs` must have shape (input,) = ({n_in},) or (context, input) = ({n_ctx}, {n_in}); "
             f"got {describe_shape(arr.shape)}"
         )
-    if not np.all(np.isfinite(arr)):
-        raise InputError("`inputs` must be finite; it has NaN or infinite entries")
+    check_finite("inputs", arr)
     return arr
 
 
@@ -74,8 +73,7 @@ def _resolve_initial(initial_states: Any, n_ctx: int, n: int) -> np.ndarray:
             f"`initial_states` must have shape (n, unit) = (n, {n}) or (context, n, unit) = "
             f"({n_ctx}, n, {n}); got {describe_shape(arr.shape)}"
         )
-    if not np.all(np.isfinite(arr)):
-        raise InputError("`initial_states` must be finite; it has NaN or infinite entries")
+    check_finite("initial_states", arr)
     return arr
 
 

@@ -41,7 +41,7 @@ from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import METHODS
 from neurobias.circuit.nonlinearity import PHI_NAMES, get_phi
 from neurobias.circuit.simulate import resolve_tonic
-from neurobias.errors import InputError, check_instance, check_number, check_positive, describe_shape
+from neurobias.errors import InputError, check_finite, check_instance, check_number, check_positive, check_shape
 
 __all__ = [
     "to_brainpy",
@@ -185,10 +185,8 @@ def _one_context(circuit: Circuit, tonic: Any, context: str | int | None) -> tup
 
 def _vector(name: str, value: Any, n: int, dims: str) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float64)
-    if arr.shape != (n,):
-        raise InputError(f"`{name}` must have shape {dims} = ({n},); got {describe_shape(arr.shape)}")
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"`{name}` must be finite; it has NaN or infinite entries")
+    check_shape(name, arr, (n,), dims=dims)
+    check_finite(name, arr)
     return arr
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from neurobias.circuit import connectivity as conn
 from neurobias.circuit.nonlinearity import PHI_NAMES, get_phi
-from neurobias.errors import InputError, check_number, describe_shape
+from neurobias.errors import InputError, check_finite, check_number, check_shape, describe_shape
 
 __all__ = ["Circuit", "FORMS"]
 
@@ -25,13 +25,8 @@ def _as_matrix(name: str, value: Any, shape: tuple[int, ...], dims: str) -> np.n
         arr = np.array(value, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as exc:
         raise InputError(f"`{name}` must be a numeric array of shape {dims}; could not convert: {exc}") from None
-    if arr.shape != shape:
-        raise InputError(
-            f"`{name}` must have shape {dims} = {describe_shape(shape)}; got {describe_shape(arr.shape)}"
-        )
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise InputError(f"`{name}` must be finite; it has {bad} NaN or infinite entries")
+    check_shape(name, arr, shape, dims=dims)
+    check_finite(name, arr)
     arr.setflags(write=False)
     return arr
 

@@ -12,46 +12,8 @@ come from the modules that own the concepts.
 """
 from __future__ import annotations
 
-from neurobias.config.literals import parse_override, parse_value, toml_literal
-from neurobias.config.run import (
-    SECTIONS,
-    CircuitConfig,
-    FrozenParams,
-    OutputConfig,
-    RunConfig,
-    SimulationConfig,
-    TaskConfig,
-    TonicConfig,
-    TrainingConfig,
-    apply_overrides,
-    config_from_dict,
-    config_from_toml,
-    config_to_dict,
-    config_to_toml,
-    default_config,
-    load_config,
-    task_param_hints,
-)
+from neurobias.config import literals, run
+from neurobias.config.literals import *  # noqa: F403  (the names of __all__ below)
+from neurobias.config.run import *  # noqa: F403
 
-__all__ = [
-    "RunConfig",
-    "CircuitConfig",
-    "TaskConfig",
-    "TonicConfig",
-    "TrainingConfig",
-    "SimulationConfig",
-    "OutputConfig",
-    "FrozenParams",
-    "SECTIONS",
-    "default_config",
-    "load_config",
-    "config_from_toml",
-    "config_from_dict",
-    "config_to_dict",
-    "config_to_toml",
-    "apply_overrides",
-    "task_param_hints",
-    "parse_value",
-    "parse_override",
-    "toml_literal",
-]
+__all__ = [*run.__all__, *literals.__all__]
