@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neurobias.config.literals import parse_override, parse_value, toml_literal
+from neurobias.config.literals import parse_override, parse_value, toml_document, toml_literal
 from neurobias.errors import (
     ConfigError,
     InputError,
@@ -216,3 +216,10 @@ def test_toml_literal_errors_name_the_key():
         toml_literal(math.nan, "circuit.g")
     with pytest.raises(ConfigError, match=r"config key `k` holds object"):
         toml_literal(object(), "k")
+
+
+def test_toml_document_order_tables_and_none():
+    values = {"seed": 3, "note": None, "b": {"x": 1.5, "skip": None, "opts": {"k": [1, 2]}}, "a": {"s": "t"}}
+    text = toml_document(values)
+    assert text == 'seed = 3\n\n[b]\nx = 1.5\nopts = { k = [1, 2] }\n\n[a]\ns = "t"\n'
+    assert tomllib.loads(text) == {"seed": 3, "b": {"x": 1.5, "opts": {"k": [1, 2]}}, "a": {"s": "t"}}

@@ -464,12 +464,13 @@ def test_choice_lists_are_those_of_the_owning_modules():
 def test_fit_config_defaults_are_tonicfit_defaults():
     import inspect
 
-    from neurobias.config.fit import FIT_DEFAULTS, FIT_KEYS
+    from neurobias.config.fit import FIT_KEYS
     from neurobias.fitting import TonicFit
 
     params = inspect.signature(TonicFit.__init__).parameters
     assert {k: p.default for k, p in params.items() if k not in ("self", "circuit", "conditions", "units",
-                                                                  "progress", "device")} == FIT_DEFAULTS
+                                                                  "progress", "device")} == {
+        k: default for k, (_, default) in FIT_KEYS.items()}
     for key, (hint, default) in FIT_KEYS.items():  # each declared type takes its default
         assert coerce(default, hint, name=key) == default
 

@@ -8,7 +8,7 @@ come from the modules that own the concepts.
   :func:`load_config`, :func:`apply_overrides`, :func:`config_to_toml`, ...
 - :mod:`neurobias.config.fit`: :func:`load_fit_config`, :func:`fit_config_to_toml`.
 - :mod:`neurobias.config.literals`: :func:`parse_value`, :func:`parse_override`,
-  :func:`toml_literal`.
+  :func:`toml_literal`, :func:`toml_document`.
 """
 from __future__ import annotations
 

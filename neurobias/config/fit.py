@@ -21,11 +21,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from neurobias.config.literals import parse_override, toml_literal
+from neurobias.config.literals import parse_override, toml_document
 from neurobias.errors import ConfigError, check_choice, check_number, coerce, suggest
 
-__all__ = ["FIT_KEYS", "PREPROCESS_KEYS", "COMPARE_KEYS", "PREPROCESS_DEFAULTS", "COMPARE_DEFAULTS", "FIT_DEFAULTS",
-           "load_fit_config", "fit_config_to_toml", "compare_overrides"]
+__all__ = ["FIT_KEYS", "PREPROCESS_KEYS", "COMPARE_KEYS", "RECORDING_KEYS", "COMPARE_DEFAULTS", "load_fit_config",
+           "fit_config_to_toml", "compare_overrides"]
 
 #: ``[preprocess]``: key -> (type, default)
 PREPROCESS_KEYS: dict[str, tuple[Any, Any]] = {
@@ -60,8 +60,6 @@ RECORDING_KEYS: dict[str, tuple[Any, Any]] = {k: (Any, None) for k in (
 _TABLES: dict[str, dict[str, tuple[Any, Any]]] = {
     "recording": RECORDING_KEYS, "preprocess": PREPROCESS_KEYS, "fit": FIT_KEYS, "compare": COMPARE_KEYS}
 
-PREPROCESS_DEFAULTS: dict[str, Any] = {k: d for k, (_, d) in PREPROCESS_KEYS.items()}
-FIT_DEFAULTS: dict[str, Any] = {k: d for k, (_, d) in FIT_KEYS.items()}
 COMPARE_DEFAULTS: dict[str, Any] = {k: d for k, (_, d) in COMPARE_KEYS.items()}
 
 
@@ -166,12 +164,8 @@ def compare_overrides(overrides: Sequence[str]) -> dict[str, Any]:
 
 
 def fit_config_to_toml(cfg: Mapping[str, Any]) -> str:
-    """The resolved config as TOML text (stored in ``fit.nc``; reading it back gives the same config)."""
-    lines = [f"seed = {toml_literal(cfg['seed'], 'seed')}"]
-    for table in _TABLES:
-        lines.append(f"\n[{table}]")
-        for k, v in cfg[table].items():
-            if (table == "fit" and k == "seed") or v is None:  # None: the default, which TOML cannot spell
-                continue
-            lines.append(f"{k} = {toml_literal(v, f'{table}.{k}')}")
-    return "\n".join(lines) + "\n"
+    """The resolved config as TOML text (stored in ``fit.nc``; reading it back gives the same config).
+
+    Keys holding None (their default, which TOML cannot spell) are left out.
+    """
+    return toml_document({**cfg, "fit": {k: v for k, v in cfg["fit"].items() if k != "seed"}})

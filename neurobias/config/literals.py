@@ -14,7 +14,7 @@ from typing import Any
 
 from neurobias.errors import ConfigError
 
-__all__ = ["parse_value", "parse_override", "toml_literal"]
+__all__ = ["parse_value", "parse_override", "toml_literal", "toml_document"]
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -98,3 +98,17 @@ def toml_literal(value: Any, key: str = "value") -> str:
                  for k, v in value.items())
         return "{ " + ", ".join(items) + " }"
     raise ConfigError(f"config key `{key}` holds {type(value).__name__} {value!r}, which TOML cannot represent")
+
+
+def toml_document(values: Mapping[str, Any]) -> str:
+    """Deterministic TOML text: the top-level keys first, then one ``[table]`` per mapping value, in order.
+
+    Values that are None are left out (TOML has no null).  ``tomllib.loads``
+    of the text gives ``values`` back, less the None values (tuples as lists).
+    """
+    lines = [f"{k} = {toml_literal(v, k)}" for k, v in values.items() if v is not None and not isinstance(v, Mapping)]
+    for name, table in values.items():
+        if isinstance(table, Mapping):
+            lines += ["", f"[{name}]", *(f"{k} = {toml_literal(v, f'{name}.{k}')}" for k, v in table.items()
+                                        if v is not None)]
+    return "\n".join(lines) + "\n"

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from neurobias.config.literals import parse_override, toml_literal
+from neurobias.config.literals import parse_override, toml_document
 from neurobias.errors import ConfigError, InputError, NeurobiasError, check_choice, check_number, coerce, suggest
 
 __all__ = [
@@ -633,14 +633,7 @@ def config_to_toml(cfg: RunConfig) -> str:
     ``config_from_toml(config_to_toml(cfg)) == cfg``; the same config always
     gives the same text.
     """
-    d = config_to_dict(cfg)
-    lines = [f"seed = {toml_literal(d['seed'], 'seed')}"]
-    for name in SECTIONS:
-        lines.append("")
-        lines.append(f"[{name}]")
-        for key, value in d[name].items():
-            lines.append(f"{key} = {toml_literal(value, f'{name}.{key}')}")
-    return "\n".join(lines) + "\n"
+    return toml_document(config_to_dict(cfg))
 
 
 def config_from_toml(text: str, *, source: str = "<string>") -> RunConfig:
