@@ -75,12 +75,9 @@ def _choices(name: str) -> tuple[str, ...]:
             "dtype": tuple(DTYPES)}[name]
 
 
-def _check_choice(key: str, value: str, concept: str) -> None:
-    check_choice(key, value, _choices(concept), error=ConfigError)
-
-
-def _check_range(key: str, value: float, *, what: str = "float", **bounds: Any) -> None:
-    check_number(key, value, integer=what == "int", error=ConfigError, **bounds)
+def _field(default: Any, *, choices: str | None = None, units: str = "", **bounds: float) -> Any:
+    """A section key: its default, and the choice list (by concept) or the bounds its value must meet."""
+    return field(default=default, metadata={"choices": choices, "units": units, "bounds": bounds})
 
 
 # --------------------------------------------------------------------------- FrozenParams
@@ -123,22 +120,25 @@ class FrozenParams(Mapping[str, Any]):
 
 # --------------------------------------------------------------------------- sections
 class _Section:
-    """Shared ``__post_init__``: type coercion, then the section's own checks."""
+    """Shared ``__post_init__``: each key's type, then its choices or bounds, then checks across keys."""
 
     _name: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            value = coerce(getattr(self, f.name), hints[f.name], name=f"{self._name}.{f.name}", error=ConfigError)
+            key = f"{self._name}.{f.name}"
+            value = coerce(getattr(self, f.name), hints[f.name], name=key, error=ConfigError)
+            if f.metadata.get("choices"):
+                check_choice(key, value, _choices(f.metadata["choices"]), error=ConfigError)
+            if f.metadata.get("bounds"):
+                value = check_number(key, value, integer=hints[f.name] is int, units=f.metadata["units"],
+                                     error=ConfigError, **f.metadata["bounds"])
             object.__setattr__(self, f.name, value)
         self._check()
 
     def _check(self) -> None:
-        pass
-
-    def _key(self, name: str) -> str:
-        return f"{self._name}.{name}"
+        """Checks across keys (a section's keys are checked one by one from their declarations)."""
 
 
 @dataclass(frozen=True)
@@ -172,35 +172,19 @@ class CircuitConfig(_Section):
     """
 
     _name: ClassVar[str] = "circuit"
-    n_units: int = 256
-    connectivity: str = "gaussian"
-    g: float = 1.5
-    p: float = 0.1
-    exc_fraction: float = 0.8
-    gamma: float = 0.1
-    input_init: str = "gaussian"
-    input_scale: float = 1.0
-    readout_init: str = "gaussian"
-    readout_scale: float = 1.0
-    tau: float = 10.0
-    phi: str = "tanh"
-    form: str = "current"
-
-    def _check(self) -> None:
-        k = self._key
-        _check_range(k("n_units"), self.n_units, gt=0, what="int")
-        _check_choice(k("connectivity"), self.connectivity, "connectivity")
-        _check_range(k("g"), self.g, ge=0, what="float")
-        _check_range(k("p"), self.p, gt=0, le=1, what="float")
-        _check_range(k("exc_fraction"), self.exc_fraction, gt=0, lt=1, what="float")
-        _check_range(k("gamma"), self.gamma, gt=0, what="float")
-        _check_choice(k("input_init"), self.input_init, "init")
-        _check_range(k("input_scale"), self.input_scale, ge=0, what="float")
-        _check_choice(k("readout_init"), self.readout_init, "init")
-        _check_range(k("readout_scale"), self.readout_scale, ge=0, what="float")
-        _check_range(k("tau"), self.tau, gt=0, what="float", units="ms")
-        _check_choice(k("phi"), self.phi, "phi")
-        _check_choice(k("form"), self.form, "form")
+    n_units: int = _field(256, gt=0)
+    connectivity: str = _field("gaussian", choices="connectivity")
+    g: float = _field(1.5, ge=0)
+    p: float = _field(0.1, gt=0, le=1)
+    exc_fraction: float = _field(0.8, gt=0, lt=1)
+    gamma: float = _field(0.1, gt=0)
+    input_init: str = _field("gaussian", choices="init")
+    input_scale: float = _field(1.0, ge=0)
+    readout_init: str = _field("gaussian", choices="init")
+    readout_scale: float = _field(1.0, ge=0)
+    tau: float = _field(10.0, gt=0, units="ms")
+    phi: str = _field("tanh", choices="phi")
+    form: str = _field("current", choices="form")
 
 
 def _task_registry() -> types.ModuleType:
@@ -336,18 +320,11 @@ class TonicConfig(_Section):
     """
 
     _name: ClassVar[str] = "tonic"
-    parametrization: str = "full"
-    fraction: float = 0.5
-    rank: int = 4
+    parametrization: str = _field("full", choices="parametrization")
+    fraction: float = _field(0.5, gt=0, le=1)
+    rank: int = _field(4, ge=1)
     shared_baseline: bool = False
-    init_std: float = 0.0
-
-    def _check(self) -> None:
-        k = self._key
-        _check_choice(k("parametrization"), self.parametrization, "parametrization")
-        _check_range(k("fraction"), self.fraction, gt=0, le=1, what="float")
-        _check_range(k("rank"), self.rank, ge=1, what="int")
-        _check_range(k("init_std"), self.init_std, ge=0, what="float")
+    init_std: float = _field(0.0, ge=0)
 
 
 @dataclass(frozen=True)
@@ -386,41 +363,30 @@ class TrainingConfig(_Section):
     """
 
     _name: ClassVar[str] = "training"
-    mode: str = "bias"
-    steps: int = 1000
-    lr: float = 0.01
-    batch_size: int = 8
+    mode: str = _field("bias", choices="mode")
+    steps: int = _field(1000, ge=0)
+    lr: float = _field(0.01, gt=0)
+    batch_size: int = _field(8, gt=0)
     clip_grad: float = 1.0
-    schedule: str = "cosine"
+    schedule: str = _field("cosine", choices="schedule")
     lr_min: float = 0.0
-    target_loss: float = 0.0
-    checkpoint_every: int = 100
-    log_every: int = 10
-    dtype: str = "float32"
-    checkpoint_chunk: int = 0
+    target_loss: float = _field(0.0, ge=0)
+    checkpoint_every: int = _field(100, ge=0)
+    log_every: int = _field(10, ge=1)
+    dtype: str = _field("float32", choices="dtype")
+    checkpoint_chunk: int = _field(0, ge=0)
 
     def _check(self) -> None:
-        k = self._key
-        _check_choice(k("mode"), self.mode, "mode")
-        _check_range(k("steps"), self.steps, ge=0, what="int")
-        _check_range(k("lr"), self.lr, gt=0, what="float")
-        _check_range(k("batch_size"), self.batch_size, gt=0, what="int")
         if self.clip_grad < 0:
             raise ConfigError(
                 f"config key `training.clip_grad` must be a positive float, or 0 for no clipping; "
                 f"got {self.clip_grad!r}"
             )
-        _check_choice(k("schedule"), self.schedule, "schedule")
         if not 0 <= self.lr_min <= self.lr:
             raise ConfigError(
                 f"config key `training.lr_min` must lie in [0, training.lr = {self.lr!r}]; "
                 f"got {self.lr_min!r}"
             )
-        _check_range(k("target_loss"), self.target_loss, ge=0, what="float")
-        _check_range(k("checkpoint_every"), self.checkpoint_every, ge=0, what="int")
-        _check_range(k("log_every"), self.log_every, ge=1, what="int")
-        _check_choice(k("dtype"), self.dtype, "dtype")
-        _check_range(k("checkpoint_chunk"), self.checkpoint_chunk, ge=0, what="int")
 
 
 @dataclass(frozen=True)
@@ -440,17 +406,10 @@ class SimulationConfig(_Section):
     """
 
     _name: ClassVar[str] = "simulation"
-    dt: float = 1.0
-    noise_std: float = 0.0
-    method: str = "euler"
-    x0_std: float = 0.0
-
-    def _check(self) -> None:
-        k = self._key
-        _check_range(k("dt"), self.dt, gt=0, what="float", units="ms")
-        _check_range(k("noise_std"), self.noise_std, ge=0, what="float", units="per sqrt(ms)")
-        _check_choice(k("method"), self.method, "method")
-        _check_range(k("x0_std"), self.x0_std, ge=0, what="float")
+    dt: float = _field(1.0, gt=0, units="ms")
+    noise_std: float = _field(0.0, ge=0, units="per sqrt(ms)")
+    method: str = _field("euler", choices="method")
+    x0_std: float = _field(0.0, ge=0)
 
 
 @dataclass(frozen=True)
@@ -466,11 +425,8 @@ class OutputConfig(_Section):
     """
 
     _name: ClassVar[str] = "output"
-    n_trials: int = 4
+    n_trials: int = _field(4, ge=1)
     figures: bool = True
-
-    def _check(self) -> None:
-        _check_range(self._key("n_trials"), self.n_trials, ge=1, what="int")
 
 
 SECTIONS: dict[str, type] = {
