@@ -68,7 +68,7 @@ def is_bool(value: object) -> bool:
 
 
 def describe_type(hint: Any) -> str:
-    """Words for a type hint in error messages: ``int`` -> ``"an int"``, ``tuple[float, ...]`` -> ``"a list of floats"``."""
+    """Words for a type hint in messages: ``int`` -> ``"an int"``; ``tuple[float, ...]`` -> ``"a list of floats"``."""
     origin = typing.get_origin(hint)
     if origin in (tuple, list, Sequence):
         args = typing.get_args(hint)
@@ -79,7 +79,8 @@ def describe_type(hint: Any) -> str:
         return " or ".join(describe_type(a) for a in typing.get_args(hint))
     if origin is typing.Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
-    names = {Mapping: "a table (mapping)", bool: "a bool (true or false)", int: "an int", float: "a float", str: "a string", type(None): "none"}
+    names = {Mapping: "a table (mapping)", bool: "a bool (true or false)", int: "an int", float: "a float",
+             str: "a string", type(None): "none"}
     return names.get(hint, f"a {getattr(hint, '__name__', hint)}")
 
 
@@ -261,7 +262,7 @@ def check_shape(name: str, array: Any, shape: Sequence[int | None], *,
     """
     got = tuple(getattr(array, "shape", ()))
     if len(got) != len(shape) or any(s is not None and int(s) != g for s, g in zip(shape, got)):
-        want = "(" + ", ".join("*" if s is None else str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+        want = describe_shape(tuple(-1 if s is None else s for s in shape)).replace("-1", "*")
         if dims is not None and not isinstance(dims, str):
             dims = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
         raise InputError(f"`{name}` must have shape {f'{dims} = ' if dims else ''}{want}; got {describe_shape(got)}")

@@ -227,7 +227,8 @@ def _settings_from_table(table: Any, source: str) -> SweepSettings:
             if key not in _SWEEP_KEYS:
                 raise ConfigError(f"unknown config key `sweep.{key}` (valid keys: {', '.join(_SWEEP_KEYS)})")
         grid: dict[str, tuple[Any, ...]] = {}
-        for key, values in _flatten(coerce(table.get("grid", {}), Mapping, name="sweep.grid", error=ConfigError)).items():
+        grid_table = coerce(table.get("grid", {}), Mapping, name="sweep.grid", error=ConfigError)
+        for key, values in _flatten(grid_table).items():
             grid[key] = coerce(values, tuple[Any, ...], name=f"sweep.grid.{key}", error=ConfigError)
             if not grid[key]:
                 raise ConfigError(f"config key `sweep.grid.{key}` must be a non-empty list of values; got []")
