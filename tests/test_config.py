@@ -501,6 +501,10 @@ def test_fit_config_types_overrides_and_round_trip(tmp_path):
         (["preprocess.mean_center=rows"], r"^config key `preprocess.mean_center` must be one of 'none', 'condition', "
                                           r"'all'; got 'rows'$"),
         (["compare.metrics=3"], r"^config key `compare.metrics` must be a list of strings; got 3$"),
+        (["fit.mode=biass"], r"^config key `fit.mode` must be one of 'bias', .*; got 'biass' \(did you mean 'bias'\?\)$"),
+        (["fit.readout=all"], r"^config key `fit.readout` must be one of 'subset', 'linear'; got 'all'$"),
+        (["fit.phi=tan"], r"^config key `fit.phi` must be one of .*'tanh'.*; got 'tan'"),
+        (["fit.schedule=linear"], r"^config key `fit.schedule` must be one of 'constant', 'cosine', 'step'; got "),
         (["seed=-1"], r"^config key `seed` must be an int >= 0; got -1$"),
         (["fit.a.b=1"], r"^malformed override 'fit.a.b=1'"),
         (["fit.steps"], r"^malformed override 'fit.steps'"),

@@ -138,10 +138,16 @@ def load_fit_config(path: str | Path | None, *, overrides: Sequence[str] = (), s
                             error=ConfigError)
     cfg: dict[str, Any] = {"seed": cfg_seed, **{name: _check_table(name, raw.get(name, {})) for name in _TABLES}}
     cfg["fit"]["seed"] = cfg_seed
+    from neurobias.circuit import PHI_NAMES  # the choice lists, from the modules that own them
+    from neurobias.fitting.estimator import READOUTS
     from neurobias.recordings.preprocess import MEAN_CENTER_OVER
+    from neurobias.training.model import MODES
+    from neurobias.training.schedule import SCHEDULES
 
-    check_choice("preprocess.mean_center", cfg["preprocess"]["mean_center"], ("none", *MEAN_CENTER_OVER),
-                 error=ConfigError)
+    for key, choices in {"preprocess.mean_center": ("none", *MEAN_CENTER_OVER), "fit.mode": MODES,
+                         "fit.readout": READOUTS, "fit.phi": PHI_NAMES, "fit.schedule": SCHEDULES}.items():
+        table, name = key.split(".")
+        check_choice(key, cfg[table][name], choices, error=ConfigError)
     return cfg
 
 
