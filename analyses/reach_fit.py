@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def _fit_and_compare(name: str, recording: Path, config: str, out: Path, overrides: list[str],
                      compare: bool, reuse: bool) -> dict:
-    from neurobias.fitting.config import load_fit_config
+    from neurobias.config.fit import load_fit_config
     from neurobias.workflows.recording_fit import compare_fit_dir, fit_recording_file
 
     from neurobias.io import read_dataset

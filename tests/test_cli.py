@@ -18,7 +18,7 @@ import pytest
 
 import neurobias
 from neurobias.cli import main
-from neurobias.config import ConfigError
+from neurobias.errors import ConfigError
 from neurobias.io import read_dataset, sha256_array, write_dataset
 
 PREFIX = "neurobias: error: "

@@ -18,7 +18,6 @@ from neurobias.config import (
     TaskConfig,
     TonicConfig,
     TrainingConfig,
-    _toml_string,
     apply_overrides,
     config_from_dict,
     config_from_toml,
@@ -26,8 +25,9 @@ from neurobias.config import (
     config_to_toml,
     default_config,
     load_config,
+    toml_literal,
 )
-from neurobias.errors import ConfigError
+from neurobias.errors import ConfigError, coerce
 
 
 # --------------------------------------------------------------------------- defaults
@@ -135,12 +135,12 @@ def test_partial_config_takes_defaults_and_coerces(tmp_path):
 
 def test_toml_string_escaping():
     for s in ['plain', 'quote " and \\ backslash', "tab\tnew\nline", "\x00\x1f\x7f", "ünïcödé ☃ 😀", ""]:
-        assert tomllib.loads("v = " + _toml_string(s))["v"] == s
+        assert tomllib.loads("v = " + toml_literal(s))["v"] == s
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
 def test_toml_string_escaping_property(s):
-    assert tomllib.loads("v = " + _toml_string(s))["v"] == s
+    assert tomllib.loads("v = " + toml_literal(s))["v"] == s
 
 
 _finite = dict(allow_nan=False, allow_infinity=False)
@@ -434,3 +434,95 @@ def test_numpy_scalars_follow_the_same_type_rules():
         config_from_dict({"circuit": {"n_units": np.bool_(True)}})
     with pytest.raises(ConfigError, match="`circuit.tau` must be a float"):
         config_from_dict({"circuit": {"tau": np.True_}})
+
+
+# --------------------------------------------------------------------------- choices come from their owners
+def test_choice_lists_are_those_of_the_owning_modules():
+    from neurobias.circuit import FORMS, PHI_NAMES
+    from neurobias.circuit.connectivity import CONNECTIVITIES, WEIGHT_INITS
+    from neurobias.circuit.dynamics import METHODS
+    from neurobias.training.model import MODES
+    from neurobias.training.schedule import SCHEDULES
+    from neurobias.training.tonic import PARAMETRIZATIONS
+    from neurobias.training.train import DTYPES
+
+    owned = {"circuit.phi": PHI_NAMES, "circuit.form": FORMS, "circuit.connectivity": CONNECTIVITIES,
+             "circuit.input_init": WEIGHT_INITS, "circuit.readout_init": WEIGHT_INITS, "simulation.method": METHODS,
+             "training.mode": MODES, "training.schedule": SCHEDULES, "tonic.parametrization": PARAMETRIZATIONS,
+             "training.dtype": tuple(DTYPES)}
+    for key, choices in owned.items():
+        for choice in choices:  # every choice of the owner is accepted ...
+            cfg = apply_overrides(default_config(), [f"{key}={choice}"])
+            section, name = key.split(".")
+            assert getattr(getattr(cfg, section), name) == choice
+        with pytest.raises(ConfigError) as info:  # ... and the error lists exactly the owner's choices
+            apply_overrides(default_config(), [f"{key}=nope"])
+        assert f"must be one of {', '.join(repr(c) for c in choices)}; got 'nope'" in str(info.value)
+
+
+# --------------------------------------------------------------------------- the fit config
+def test_fit_config_defaults_are_tonicfit_defaults():
+    import inspect
+
+    from neurobias.config.fit import FIT_KEYS
+    from neurobias.fitting import TonicFit
+
+    params = inspect.signature(TonicFit.__init__).parameters
+    assert {k: p.default for k, p in params.items() if k not in ("self", "circuit", "conditions", "units",
+                                                                  "progress", "device")} == {
+        k: default for k, (_, default) in FIT_KEYS.items()}
+    for key, (hint, default) in FIT_KEYS.items():  # each declared type takes its default
+        assert coerce(default, hint, name=key) == default
+
+
+def test_fit_config_types_overrides_and_round_trip(tmp_path):
+    from neurobias.config.fit import COMPARE_DEFAULTS, fit_config_to_toml, load_fit_config
+
+    path = tmp_path / "fit.toml"
+    path.write_text("seed = 4\n[fit]\nsteps = 20\ng = 2\n[preprocess]\nsmooth_ms = 5\n[compare]\nmetrics = ['r2']\n")
+    cfg = load_fit_config(path, overrides=["fit.weight_lr=1e-3", "fit.mode=full", "compare.n_shuffles=3"])
+    assert cfg["seed"] == cfg["fit"]["seed"] == 4
+    assert cfg["fit"]["steps"] == 20 and cfg["fit"]["g"] == 2.0 and type(cfg["fit"]["g"]) is float
+    assert cfg["fit"]["weight_lr"] == 1e-3 and cfg["fit"]["mode"] == "full"
+    assert cfg["preprocess"]["smooth_ms"] == 5.0 and cfg["preprocess"]["trim"] is True
+    assert cfg["compare"] == {**COMPARE_DEFAULTS, "metrics": ("r2",), "n_shuffles": 3}
+    assert load_fit_config(None, text=fit_config_to_toml(cfg)) == cfg
+    assert load_fit_config(path, seed=9)["fit"]["seed"] == 9
+    assert load_fit_config(None, overrides=["seed=2"])["seed"] == 2
+
+
+@pytest.mark.parametrize(
+    ("overrides", "pattern"),
+    [
+        (["fit.steps=many"], r"^config key `fit.steps` must be an int; got 'many'$"),
+        (["fit.weight_lr=x"], r"^config key `fit.weight_lr` must be a float or none; got 'x'$"),
+        (["fit.stpes=3"], r"^unknown config key `fit.stpes`; did you mean 'steps'\? \(valid keys: n_units, "),
+        (["fitt.steps=3"], r"^unknown config table `\[fitt\]`; did you mean 'fit'\?"),
+        (["preprocess.mean_center=rows"], r"^config key `preprocess.mean_center` must be one of 'none', 'condition', "
+                                          r"'all'; got 'rows'$"),
+        (["compare.metrics=3"], r"^config key `compare.metrics` must be a list of strings; got 3$"),
+        (["fit.mode=biass"], r"^config key `fit.mode` must be one of 'bias', .*; got 'biass' \(did you mean 'bias'\?\)$"),
+        (["fit.readout=all"], r"^config key `fit.readout` must be one of 'subset', 'linear'; got 'all'$"),
+        (["fit.phi=tan"], r"^config key `fit.phi` must be one of .*'tanh'.*; got 'tan'"),
+        (["fit.schedule=linear"], r"^config key `fit.schedule` must be one of 'constant', 'cosine', 'step'; got "),
+        (["seed=-1"], r"^config key `seed` must be an int >= 0; got -1$"),
+        (["fit.a.b=1"], r"^malformed override 'fit.a.b=1'"),
+        (["fit.steps"], r"^malformed override 'fit.steps'"),
+    ],
+)
+def test_fit_config_errors_name_the_key(overrides, pattern):
+    from neurobias.config.fit import load_fit_config
+
+    with pytest.raises(ConfigError, match=pattern):
+        load_fit_config(None, overrides=overrides)
+
+
+def test_compare_overrides():
+    from neurobias.config.fit import compare_overrides
+
+    assert compare_overrides(["compare.n_shuffles=5", "compare.metrics=['r2', 'cca']"]) == {
+        "n_shuffles": 5, "metrics": ("r2", "cca")}
+    with pytest.raises(ConfigError, match=r"^override 'fit.steps=3': only compare.KEY with KEY in metrics, "):
+        compare_overrides(["fit.steps=3"])
+    with pytest.raises(ConfigError, match=r"^config key `compare.n_shuffles` must be an int; got 1.5$"):
+        compare_overrides(["compare.n_shuffles=1.5"])

@@ -230,6 +230,14 @@ def test_sha256_array_definition():
         sha256_array(np.ones(2, dtype=complex))
     with pytest.raises(InputError, match="`a` must be a numeric array"):
         sha256_array(np.array(["x"]))
+    import torch
+
+    # a tensor (what training fingerprints) hashes as its float64 values, like the array in circuit.nc
+    assert sha256_array(torch.arange(6, dtype=torch.float32).reshape(2, 3)) == expected
+    assert sha256_array(torch.arange(6, dtype=torch.float64, requires_grad=True)) == expected
+    # a text hashes as its UTF-8 bytes
+    assert sha256_array("tiny é") == hashlib.sha256("tiny é".encode("utf-8")).hexdigest()
+    assert sha256_array(b"\x00\x01") == hashlib.sha256(b"\x00\x01").hexdigest()
 
 
 # --------------------------------------------------------------------------- results & co

@@ -16,7 +16,8 @@ import pytest
 import neurobias
 from neurobias.config import config_from_toml
 from neurobias.io import read_dataset
-from neurobias.io.circuit import WEIGHT_NAMES, provenance_attrs, sha256_array, weight_hashes
+from neurobias.io.circuit import WEIGHT_NAMES, provenance_attrs, weight_hashes
+from neurobias.io.hashing import sha256_array
 from neurobias.errors import InputError
 
 # every kind a run, its analyses and `simulate` write; a new writer must be added here and carry provenance

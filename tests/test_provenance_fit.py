@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 
 import neurobias
-from neurobias.fitting.config import fit_config_to_toml, load_fit_config
+from neurobias.config.fit import fit_config_to_toml, load_fit_config
 from neurobias.fitting.synthetic import synthetic_recording
 from neurobias.io import read_dataset, write_dataset
-from neurobias.io.circuit import WEIGHT_NAMES, sha256_array
+from neurobias.io.circuit import WEIGHT_NAMES
+from neurobias.io.hashing import sha256_array
 
 TINY_FIT = """\
 seed = 5

@@ -68,9 +68,9 @@ def test_user_errors_are_one_line_and_write_nothing(tmp_path: Path, run_cli) -> 
     (tmp_path / "fit.toml").write_text(TINY_FIT, encoding="utf-8")
     out = tmp_path / "never"
     cases = [
-        (["--set", "fit.bogus=1"], "unknown key(s) in [fit]"),
-        (["--set", "fit.steps=many"], "[fit] steps must be an integer; got 'many'"),
-        (["--set", "fit.conditions=1"], "unknown key(s) in [fit]"),
+        (["--set", "fit.bogus=1"], "unknown config key `fit.bogus`"),
+        (["--set", "fit.steps=many"], "config key `fit.steps` must be an int; got 'many'"),
+        (["--set", "fit.conditions=1"], "unknown config key `fit.conditions`"),
         (["--set", "fit.holdout=trials"], "needs single trials"),
     ]
     for extra, message in cases:
@@ -115,7 +115,7 @@ def test_help_has_examples(cmd: str, capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_shipped_configs_parse() -> None:
-    from neurobias.fitting.config import fit_config_to_toml, load_fit_config
+    from neurobias.config.fit import fit_config_to_toml, load_fit_config
 
     root = Path(__file__).resolve().parents[1]
     for name in ("fit_reach.toml", "fit_chewie.toml"):

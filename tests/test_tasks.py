@@ -204,7 +204,7 @@ def test_params_instance_of_wrong_class_rejected(name):
 @pytest.mark.parametrize("batch", [-3, 0, 2.5, True, "4"])
 def test_bad_batch(batch):
     task = _make("sine")
-    with pytest.raises(InputError, match="`batch` must be a positive integer"):
+    with pytest.raises(InputError, match=r"`batch` must be a positive int; got "):
         task.sample(batch, 0, _rng())
     with pytest.raises(InputError, match="`batch`"):
         task.sample_all(batch, _rng())
@@ -244,7 +244,7 @@ def test_unknown_param_names_closest():
 
 @pytest.mark.parametrize("dt", [-1.0, 0.0, float("nan"), float("inf"), "1", True])
 def test_bad_dt(dt):
-    with pytest.raises(InputError, match="`dt` must be a positive finite number"):
+    with pytest.raises(InputError, match=r"`dt` must be a positive float \(ms\); got "):
         make_task("sine", dt=dt)
 
 
@@ -258,13 +258,13 @@ def test_duration_not_multiple_of_dt():
 
 
 def test_wrong_param_type_message():
-    with pytest.raises(InputError, match=r"`n_bits` must be an integer; got float 2.0"):
+    with pytest.raises(InputError, match=r"`n_bits` must be an int; got 2.0"):
         make_task("flipflop", dt=DT, n_bits=2.0)
-    with pytest.raises(InputError, match=r"`frequencies_hz\[1\]` must be a number; got str"):
+    with pytest.raises(InputError, match=r"`frequencies_hz\[1\]` must be a float; got '2'"):
         make_task("sine", dt=DT, frequencies_hz=(1.0, "2"))
     with pytest.raises(InputError, match="`mask_fixation` must be a bool"):
         make_task("context_integration", dt=DT, mask_fixation=1)
-    with pytest.raises(InputError, match="`amplitude` must be finite"):
+    with pytest.raises(InputError, match=r"`amplitude` must be a finite float; got nan"):
         make_task("sine", dt=DT, amplitude=float("nan"))
 
 

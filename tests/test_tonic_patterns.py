@@ -534,7 +534,7 @@ def test_bad_arguments_raise_input_error():
         tonic_similarity(good, metric="manhattan")
     with pytest.raises(InputError, match="at least 2 contexts"):
         tonic_pca(good.isel(context=[0]))
-    with pytest.raises(InputError, match="`n_shuffles` must be an integer >= 0"):
+    with pytest.raises(InputError, match="`n_shuffles` must be an int >= 0"):
         tonic_pca(good, n_shuffles=-1)
     with pytest.raises(InputError, match="`center`"):
         tonic_pca(good, center="yes")

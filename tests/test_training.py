@@ -25,7 +25,8 @@ WEIGHTS = ("W_rec", "W_in", "W_out", "b_out")
 
 
 def _sha(a: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+    """The package's fingerprint, written out: sha256 of the values as little-endian float64 in C order."""
+    return hashlib.sha256(np.ascontiguousarray(a, dtype="<f8").tobytes()).hexdigest()
 
 
 def _masked_mse_np(z: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.special
 import scipy.stats
 
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError, check_finite, describe_shape
 
 __all__ = [
     "participation_ratio",
@@ -50,8 +50,7 @@ def _matrix(name: str, value: Any, dims: str) -> np.ndarray:
         raise InputError(f"`{name}` must be a numeric array of shape {dims}; could not convert: {exc}") from None
     if arr.ndim != 2:
         raise InputError(f"`{name}` must have shape {dims}; got {describe_shape(arr.shape)}")
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"`{name}` must be finite; it has NaN or infinite entries")
+    check_finite(name, arr)
     return arr
 
 
@@ -356,8 +355,7 @@ def principal_angles(A: Any, B: Any, *, rank_tol: float = 1e-10) -> np.ndarray:
             raise InputError(
                 f"`{name}` must have shape (unit, n_vectors) with n_vectors >= 1; got {describe_shape(arr.shape)}"
             )
-        if not np.all(np.isfinite(arr)):
-            raise InputError(f"`{name}` must be finite; it has NaN or infinite entries")
+        check_finite(name, arr)
         mats.append(arr)
     A_, B_ = mats
     if A_.shape[0] != B_.shape[0]:

@@ -8,8 +8,9 @@ import xarray as xr
 
 from neurobias.analysis._stats import expected_abs_cos
 from neurobias.analysis.gain import _check_bank_units
-from neurobias.analysis.tonic_patterns import as_bank, check_int, check_seed
+from neurobias.analysis.tonic_patterns import as_bank
 from neurobias.circuit.circuit import Circuit, check_circuit
+from neurobias.errors import check_number
 
 __all__ = ["tonic_alignment"]
 
@@ -88,9 +89,9 @@ def tonic_alignment(
         Zero tonic vectors give NaN.  Attributes ``null_abs_cos``, ``n_shuffles``, ``seed``.
     """
     circuit = check_circuit(circuit)
-    n_modes = check_int("n_modes", n_modes, low=1)
-    n_shuffles = check_int("n_shuffles", n_shuffles, low=0)
-    seed = check_seed(seed)
+    n_modes = check_number("n_modes", n_modes, ge=1, integer=True)
+    n_shuffles = check_number("n_shuffles", n_shuffles, ge=0, integer=True)
+    seed = check_number("seed", seed, ge=0, integer=True)
     bank = as_bank(tonic)
     _check_bank_units(bank, circuit)
     B = bank.values

@@ -31,9 +31,8 @@ from neurobias.analysis.fixed_point_comparison import (
     prepare_inputs,
     spectra_at,
 )
-from neurobias.analysis.tonic_patterns import check_int
 from neurobias.circuit.circuit import Circuit
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_number
 
 __all__ = ["detect_manifold", "selection_vectors", "SHAPES"]
 
@@ -167,14 +166,14 @@ def detect_manifold(
     points = as_fixed_points(fixed_points)
     check_context(points, context)
     kinds = check_kinds(kind)
-    max_dim = check_int("max_dim", max_dim, low=1)
+    max_dim = check_number("max_dim", max_dim, ge=1, integer=True)
     if max_dim > 2:
         raise InputError(f"`max_dim` must be 1 or 2; got {max_dim}")
     var_threshold = _fraction("var_threshold", var_threshold)
-    min_points = check_int("min_points", min_points, low=2)
+    min_points = check_number("min_points", min_points, ge=2, integer=True)
     max_gap = _fraction("max_gap", max_gap)
     max_radial_cv = _fraction("max_radial_cv", max_radial_cv)
-    n_neighbors = check_int("n_neighbors", n_neighbors, low=2)
+    n_neighbors = check_number("n_neighbors", n_neighbors, ge=2, integer=True)
     rows = points.rows(context, kinds)
     X = points.x[rows]
     p, N = X.shape

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_number
 
 __all__ = ["compare_contexts"]
 
@@ -125,10 +125,10 @@ def compare_contexts(
     from neurobias.analysis.fixed_point_comparison import match_fixed_points_between
     from neurobias.analysis.gain import effective_gain
     from neurobias.analysis.task_variance import cluster_units, task_variance, tonic_variance_correlation
-    from neurobias.analysis.tonic_patterns import as_bank, check_int, check_seed, tonic_pca, tonic_similarity
+    from neurobias.analysis.tonic_patterns import as_bank, tonic_pca, tonic_similarity
 
-    n_shuffles = check_int("n_shuffles", n_shuffles, low=0)
-    seed = check_seed(seed)
+    n_shuffles = check_number("n_shuffles", n_shuffles, ge=0, integer=True)
+    seed = check_number("seed", seed, ge=0, integer=True)
     if not isinstance(results, xr.Dataset):
         raise InputError(f"`results` must be a results Dataset (results.nc); got {type(results).__name__}")
     bank = as_bank(results, name="results")

@@ -41,7 +41,7 @@ from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import Dynamics
 from neurobias.circuit.threads import one_thread
 from neurobias.circuit.simulate import resolve_tonic
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError, check_finite, describe_shape
 
 __all__ = ["continue_fixed_points"]
 
@@ -212,8 +212,7 @@ def _as_states(name: str, value: Any, n: int) -> np.ndarray:
         arr = arr[None]
     if arr.ndim != 2 or arr.shape[1] != n:
         raise InputError(f"`{name}` must have shape (fp, unit) = (n, {n}); got {describe_shape(np.shape(value))}")
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"`{name}` must be finite; it has NaN or infinite entries")
+    check_finite(name, arr)
     return arr
 
 
@@ -229,8 +228,7 @@ def _resolve_path(
             raise InputError(
                 f"`path` must have shape (point, unit) = (>= 2, {n}); got {describe_shape(np.shape(path))}"
             )
-        if not np.all(np.isfinite(knots)):
-            raise InputError("`path` must be finite; it has NaN or infinite entries")
+        check_finite("path", knots)
         return knots, "path[0]", "path[-1]"
     if start is None or end is None:
         raise InputError("give `start` and `end` (context names with `tonic`, or tonic vectors of shape (unit,)), "
@@ -251,8 +249,7 @@ def _resolve_path(
             if vec.shape != (n,):
                 raise InputError(f"`{name}` must be a context name or a tonic input of shape (unit,) = ({n},); "
                                  f"got shape {describe_shape(vec.shape)}")
-            if not np.all(np.isfinite(vec)):
-                raise InputError(f"`{name}` must be finite; it has NaN or infinite entries")
+            check_finite(name, vec)
             ends.append(vec)
             labels.append(name)
     return np.stack(ends), labels[0], labels[1]

@@ -32,10 +32,10 @@ import xarray as xr
 
 from neurobias.analysis._spectra import STABILITIES, eig_sorted, left_vectors
 from neurobias.analysis._stats import principal_angles
-from neurobias.analysis.tonic_patterns import Bank, as_bank, check_int
+from neurobias.analysis.tonic_patterns import Bank, as_bank
 from neurobias.circuit.circuit import Circuit, check_circuit
 from neurobias.circuit.simulate import resolve_device
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_number
 
 __all__ = [
     "match_fixed_points_between",
@@ -467,7 +467,7 @@ def prepare_inputs(fixed_points: Any, circuit: Any, tonic: Any) -> tuple[FixedPo
 
 def check_rank(name: str, value: Any, n_units: int, *, low: int) -> int:
     """An integer >= ``low``, capped at ``n_units``."""
-    return min(check_int(name, value, low=low), n_units)
+    return min(check_number(name, value, ge=low, integer=True), n_units)
 
 
 def match_fixed_points_between(

@@ -29,7 +29,7 @@ from neurobias.analysis._newton import NewtonResult, newton_solve
 from neurobias.analysis._spectra import classify, eig_sorted, left_vectors
 from neurobias.circuit.circuit import Circuit, check_circuit
 from neurobias.circuit.simulate import resolve_device, resolve_tonic
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError, check_finite, check_number, check_positive, describe_shape
 
 __all__ = [
     "find_fixed_points", "initial_candidates", "classify_states", "resolve_inputs", "resolve_initial_states", "METHOD",
@@ -52,23 +52,6 @@ POOL_RTOL = 1e-2  # exploration candidates closer than this (relative) are tried
 SCREEN_RTOL = 0.25
 
 
-def _check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InputError(f"`{name}` must be an integer; got {value!r}")
-    if value < lo or (hi is not None and value > hi):
-        rng = f">= {lo}" if hi is None else f"in {lo}..{hi}"
-        raise InputError(f"`{name}` must be {rng}; got {value!r}")
-    return int(value)
-
-
-def _check_pos(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise InputError(f"`{name}` must be a positive number; got {value!r}")
-    if not (np.isfinite(value) and value > 0):
-        raise InputError(f"`{name}` must be a positive finite number; got {value!r}")
-    return float(value)
-
-
 def resolve_inputs(inputs: Any, n_ctx: int, n_in: int) -> np.ndarray:
     """Constant inputs as a float64 array of shape (context, input) from None (zeros), (input,) or (context, input).
 
@@ -87,8 +70,7 @@ def resolve_inputs(inputs: Any, n_ctx: int, n_in: int) -> np.ndarray:
             f"`inputs` must have shape (input,) = ({n_in},) or (context, input) = ({n_ctx}, {n_in}); "
             f"got {describe_shape(arr.shape)}"
         )
-    if not np.all(np.isfinite(arr)):
-        raise InputError("`inputs` must be finite; it has NaN or infinite entries")
+    check_finite("inputs", arr)
     return arr
 
 
@@ -112,8 +94,7 @@ def resolve_initial_states(initial_states: Any, n_ctx: int, n: int) -> np.ndarra
             f"`initial_states` must have shape (n, unit) = (n, {n}) or (context, n, unit) = "
             f"({n_ctx}, n, {n}); got {describe_shape(arr.shape)}"
         )
-    if not np.all(np.isfinite(arr)):
-        raise InputError("`initial_states` must be finite; it has NaN or infinite entries")
+    check_finite("initial_states", arr)
     return arr
 
 
@@ -370,17 +351,17 @@ def find_fixed_points(
                                  n_candidates=n_candidates, seed=seed, tol=tol, slow_q=slow_q, merge_tol=merge_tol,
                                  n_modes=n_modes, eigenvectors=eigenvectors, progress=progress)
     circuit = check_circuit(circuit)
-    n_candidates = _check_int("n_candidates", n_candidates, 0)
-    seed = _check_int("seed", seed, 0)
-    tol = _check_pos("tol", tol)
-    slow_q = _check_pos("slow_q", slow_q)
-    merge_tol = _check_pos("merge_tol", merge_tol)
-    max_newton = _check_int("max_newton", max_newton, 1)
-    descent_steps = _check_int("descent_steps", descent_steps, 0)
-    explore_rounds = _check_int("explore_rounds", explore_rounds, 0)
-    explore_modes = _check_int("explore_modes", explore_modes, 0)
+    n_candidates = check_number("n_candidates", n_candidates, ge=0, integer=True)
+    seed = check_number("seed", seed, ge=0, integer=True)
+    tol = check_positive("tol", tol)
+    slow_q = check_positive("slow_q", slow_q)
+    merge_tol = check_positive("merge_tol", merge_tol)
+    max_newton = check_number("max_newton", max_newton, ge=1, integer=True)
+    descent_steps = check_number("descent_steps", descent_steps, ge=0, integer=True)
+    explore_rounds = check_number("explore_rounds", explore_rounds, ge=0, integer=True)
+    explore_modes = check_number("explore_modes", explore_modes, ge=0, integer=True)
     N = circuit.n_units
-    n_modes = min(8, N) if n_modes is None else _check_int("n_modes", n_modes, 0, N)
+    n_modes = min(8, N) if n_modes is None else check_number("n_modes", n_modes, ge=0, le=N, integer=True)
     bank, names = resolve_tonic(tonic, N, contexts)
     C = bank.shape[0]
     u = resolve_inputs(inputs, C, circuit.n_inputs)
@@ -469,8 +450,8 @@ def initial_candidates(
         ``"random"`` (see :data:`CANDIDATE_SOURCES`).
     """
     circuit = check_circuit(circuit)
-    n_candidates = _check_int("n_candidates", n_candidates, 1)
-    seed = _check_int("seed", seed, 0)
+    n_candidates = check_number("n_candidates", n_candidates, ge=1, integer=True)
+    seed = check_number("seed", seed, ge=0, integer=True)
     bank, names = resolve_tonic(tonic, circuit.n_units, contexts)
     C, N = bank.shape
     u = resolve_inputs(inputs, C, circuit.n_inputs)
@@ -545,10 +526,10 @@ def classify_states(
     """
     circuit = check_circuit(circuit)
     N = circuit.n_units
-    tol = _check_pos("tol", tol)
-    slow_q = _check_pos("slow_q", slow_q)
-    merge_tol = _check_pos("merge_tol", merge_tol)
-    n_modes = min(8, N) if n_modes is None else _check_int("n_modes", n_modes, 0, N)
+    tol = check_positive("tol", tol)
+    slow_q = check_positive("slow_q", slow_q)
+    merge_tol = check_positive("merge_tol", merge_tol)
+    n_modes = min(8, N) if n_modes is None else check_number("n_modes", n_modes, ge=0, le=N, integer=True)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < -1:
         raise InputError(f"`seed` must be an integer >= -1; got {seed!r}")
     dev = resolve_device(device)

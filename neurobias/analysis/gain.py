@@ -22,11 +22,11 @@ import numpy as np
 import torch
 import xarray as xr
 
-from neurobias.analysis.tonic_patterns import Bank, as_bank, check_choice, check_int
+from neurobias.analysis.tonic_patterns import Bank, as_bank
 from neurobias.circuit.circuit import Circuit, check_circuit
 from neurobias.circuit.simulate import resolve_device
 from neurobias.circuit.nonlinearity import get_phi
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_choice, check_number
 
 __all__ = ["effective_gain", "effective_connectivity", "GAIN_MODES"]
 
@@ -249,7 +249,7 @@ def effective_gain(
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) \
             or not (0.0 <= threshold <= 1.0):
         raise InputError(f"`threshold` must be a number in [0, 1] (fraction of sup phi'); got {threshold!r}")
-    n_modes = check_int("n_modes", n_modes, low=1)
+    n_modes = check_number("n_modes", n_modes, ge=1, integer=True)
     bank = as_bank(tonic)
     _check_bank_units(bank, circuit)
     if states is None:

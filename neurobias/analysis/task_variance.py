@@ -20,8 +20,8 @@ import numpy as np
 import xarray as xr
 
 from neurobias.analysis._stats import choose_k_gap, correlation, gap_statistic, kmeans, silhouette_samples
-from neurobias.analysis.tonic_patterns import as_bank, check_choice, check_int, check_seed
-from neurobias.errors import InputError
+from neurobias.analysis.tonic_patterns import as_bank
+from neurobias.errors import InputError, check_choice, check_number
 
 __all__ = ["task_variance", "cluster_units", "tonic_variance_correlation", "NORMALIZATIONS", "CRITERIA"]
 
@@ -219,9 +219,9 @@ def cluster_units(
         Fewer than 3 active units, or bad options.
     """
     check_choice("criterion", criterion, CRITERIA)
-    seed = check_seed(seed)
-    n_init = check_int("n_init", n_init, low=1)
-    n_refs = check_int("n_refs", n_refs, low=1)
+    seed = check_number("seed", seed, ge=0, integer=True)
+    n_init = check_number("n_init", n_init, ge=1, integer=True)
+    n_refs = check_number("n_refs", n_refs, ge=1, integer=True)
     prof, active = _profiles(tv)
     X = np.asarray(prof.values, dtype=np.float64)[:, active].T  # (active unit, context)
     # Cluster the points in a canonical (lexicographic) order so that the result does not depend on the
@@ -233,7 +233,7 @@ def cluster_units(
         raise InputError(f"`tv` must have at least 3 active units to cluster; got {n_act}")
     low_k = 2 if criterion == "silhouette" else 1
     if k is not None:
-        k = check_int("k", k, low=low_k)
+        k = check_number("k", k, ge=low_k, integer=True)
         if k > n_act - 1:
             raise InputError(f"`k` must be at most n_active - 1 = {n_act - 1}; got {k}")
         ks = [k]

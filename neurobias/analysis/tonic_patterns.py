@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 from neurobias.analysis._stats import gram_participation_ratio
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError, check_choice, check_finite, check_number, describe_shape
 
 __all__ = ["tonic_similarity", "tonic_pca", "SIMILARITY_METRICS"]
 
@@ -73,33 +73,13 @@ def as_bank(tonic: Any, *, name: str = "tonic", min_contexts: int = 1) -> Bank:
         raise InputError(
             f"`{name}` must have at least {min_contexts} contexts for this analysis; got {arr.shape[0]}"
         )
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"`{name}` must be finite; it has NaN or infinite entries")
+    check_finite(name, arr)
     if contexts is None:
         contexts = np.array([f"context{i}" for i in range(arr.shape[0])], dtype=str)
         units = np.arange(arr.shape[1])
     if len(set(contexts.tolist())) != contexts.size:
         raise InputError(f"`{name}` context names must be unique; got {contexts.tolist()}")
     return Bank(arr, contexts, units)
-
-
-def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    """Raise :class:`InputError` unless ``value`` is one of ``choices``."""
-    if not isinstance(value, str) or value not in choices:
-        raise InputError(f"`{name}` must be one of {', '.join(repr(c) for c in choices)}; got {value!r}")
-    return value
-
-
-def check_int(name: str, value: Any, *, low: int) -> int:
-    """Raise :class:`InputError` unless ``value`` is an integer >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise InputError(f"`{name}` must be an integer >= {low}; got {value!r}")
-    return int(value)
-
-
-def check_seed(value: Any) -> int:
-    """A seed: a non-negative integer."""
-    return check_int("seed", value, low=0)
 
 
 # ------------------------------------------------------------------ similarity
@@ -206,8 +186,8 @@ def tonic_pca(tonic: Any, *, n_shuffles: int = 100, seed: int = 0, center: bool 
     """
     if not isinstance(center, (bool, np.bool_)):
         raise InputError(f"`center` must be True or False; got {center!r}")
-    n_shuffles = check_int("n_shuffles", n_shuffles, low=0)
-    seed = check_seed(seed)
+    n_shuffles = check_number("n_shuffles", n_shuffles, ge=0, integer=True)
+    seed = check_number("seed", seed, ge=0, integer=True)
     bank = as_bank(tonic, min_contexts=2 if center else 1)
     B = bank.values
     C, N = B.shape

@@ -48,7 +48,7 @@ from neurobias.circuit.circuit import Circuit, check_circuit
 from neurobias.circuit.dynamics import METHODS, Dynamics
 from neurobias.circuit.nonlinearity import PHI_NAMES, Nonlinearity, get_phi
 from neurobias.circuit.simulate import resolve_tonic
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError, check_finite, check_number, check_positive, check_shape
 
 __all__ = [
     "to_brainpy",
@@ -171,20 +171,6 @@ def jax_dynamics(circuit: Circuit, *, W_rec: Any = None) -> Dynamics:
 
 
 # --------------------------------------------------------------------------- checks
-def _check_pos(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise InputError(f"`{name}` must be a positive number; got {value!r}")
-    if not (np.isfinite(value) and value > 0):
-        raise InputError(f"`{name}` must be a positive finite number; got {value!r}")
-    return float(value)
-
-
-def _check_int(name: str, value: Any, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise InputError(f"`{name}` must be an integer >= {lo}; got {value!r}")
-    return int(value)
-
-
 def _one_context(circuit: Circuit, tonic: Any, context: str | int | None) -> tuple[np.ndarray, str]:
     """The tonic input of one context, shape (unit,), and its name."""
     bank, names = resolve_tonic(tonic, circuit.n_units)
@@ -207,10 +193,8 @@ def _one_context(circuit: Circuit, tonic: Any, context: str | int | None) -> tup
 
 def _vector(name: str, value: Any, n: int, dims: str) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float64)
-    if arr.shape != (n,):
-        raise InputError(f"`{name}` must have shape {dims} = ({n},); got {describe_shape(arr.shape)}")
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"`{name}` must be finite; it has NaN or infinite entries")
+    check_shape(name, arr, (n,), dims=dims)
+    check_finite(name, arr)
     return arr
 
 
@@ -422,7 +406,7 @@ def to_brainpy(
     circuit = check_circuit(circuit)
     if method not in METHODS:
         raise InputError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
-    dt = _check_pos("dt", dt)
+    dt = check_positive("dt", dt)
     n = circuit.n_units
     b, ctx_name = _one_context(circuit, tonic, context)
     u = np.zeros(circuit.n_inputs) if inputs is None else _vector(
@@ -510,7 +494,7 @@ def from_brainpy(model: Any, *, dt: float = 1.0, connectivity: str | None = None
     """
     bp, bm = _brainpy()
     cls = network_class()
-    dt = _check_pos("dt", dt)
+    dt = check_positive("dt", dt)
     if isinstance(model, cls):
         circuit = model.circuit.replace(
             W_rec=_values(model.W_rec), W_in=_values(model.W_in), W_out=_values(model.W_out),
@@ -658,16 +642,16 @@ def slow_point_finder(
     """
     circuit = check_circuit(circuit)
     N = circuit.n_units
-    n_candidates = _check_int("n_candidates", n_candidates, 0)
-    seed = _check_int("seed", seed, 0)
-    n_iter = _check_int("n_iter", n_iter, 1)
-    num_batch = min(_check_int("num_batch", num_batch, 1), n_iter)
-    lr = _check_pos("lr", lr)
-    lr_decay = _check_pos("lr_decay", lr_decay)
-    tol = _check_pos("tol", tol)
-    slow_q = _check_pos("slow_q", slow_q)
-    merge_tol = _check_pos("merge_tol", merge_tol)
-    stop_loss = tol * tol if stop_loss is None else _check_pos("stop_loss", stop_loss)
+    n_candidates = check_number("n_candidates", n_candidates, ge=0, integer=True)
+    seed = check_number("seed", seed, ge=0, integer=True)
+    n_iter = check_number("n_iter", n_iter, ge=1, integer=True)
+    num_batch = min(check_number("num_batch", num_batch, ge=1, integer=True), n_iter)
+    lr = check_positive("lr", lr)
+    lr_decay = check_positive("lr_decay", lr_decay)
+    tol = check_positive("tol", tol)
+    slow_q = check_positive("slow_q", slow_q)
+    merge_tol = check_positive("merge_tol", merge_tol)
+    stop_loss = tol * tol if stop_loss is None else check_positive("stop_loss", stop_loss)
     if dtype not in ("float64", "float32"):
         raise InputError(f"`dtype` must be 'float64' or 'float32'; got {dtype!r}")
     if n_modes is None:

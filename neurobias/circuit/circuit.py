@@ -15,7 +15,7 @@ import torch
 from neurobias.circuit import connectivity as conn
 from neurobias.circuit.dynamics import FORMS, Dynamics
 from neurobias.circuit.nonlinearity import PHI_NAMES, get_phi
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError, check_finite, check_number, check_shape, describe_shape
 
 __all__ = ["Circuit", "FORMS", "DTYPES", "torch_dtype", "check_circuit"]
 
@@ -54,13 +54,8 @@ def _as_matrix(name: str, value: Any, shape: tuple[int, ...], dims: str) -> np.n
         arr = np.array(value, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as exc:
         raise InputError(f"`{name}` must be a numeric array of shape {dims}; could not convert: {exc}") from None
-    if arr.shape != shape:
-        raise InputError(
-            f"`{name}` must have shape {dims} = {describe_shape(shape)}; got {describe_shape(arr.shape)}"
-        )
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise InputError(f"`{name}` must be finite; it has {bad} NaN or infinite entries")
+    check_shape(name, arr, shape, dims=dims)
+    check_finite(name, arr)
     arr.setflags(write=False)
     return arr
 
@@ -293,7 +288,7 @@ class Circuit:
         elif connectivity == "dale":
             w = conn.dale(n_units, g=g, exc_fraction=exc_fraction, rng=rng)
         elif connectivity == "uniform":
-            conn._check_n(n_units)
+            check_number("n_units", n_units, gt=0, integer=True)
             w = conn.uniform((n_units, n_units), gamma=gamma, rng=rng)
         else:
             raise InputError(

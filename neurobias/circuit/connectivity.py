@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_choice, check_number
 
 __all__ = [
     "gaussian",
@@ -18,21 +18,12 @@ __all__ = [
     "input_weights",
     "readout_weights",
     "CONNECTIVITIES",
+    "WEIGHT_INITS",
 ]
 
 CONNECTIVITIES: tuple[str, ...] = ("gaussian", "sparse", "dale", "uniform")
-
-
-def _check_n(n: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise InputError(f"`n_units` must be a positive integer; got {n!r}")
-    return int(n)
-
-
-def _check_nonneg(name: str, value: float) -> float:
-    if not np.isfinite(value) or value < 0:
-        raise InputError(f"`{name}` must be a finite number >= 0; got {value!r}")
-    return float(value)
+#: distributions of the input and readout weights
+WEIGHT_INITS: tuple[str, ...] = ("gaussian", "uniform")
 
 
 def gaussian(n_units: int, *, g: float, rng: np.random.Generator) -> np.ndarray:
@@ -45,8 +36,8 @@ def gaussian(n_units: int, *, g: float, rng: np.random.Generator) -> np.ndarray:
     ndarray of shape (unit, unit)
         ``W[i, j]`` is the weight from unit ``j`` onto unit ``i``.
     """
-    n = _check_n(n_units)
-    g = _check_nonneg("g", g)
+    n = check_number("n_units", n_units, gt=0, integer=True)
+    g = check_number("g", g, ge=0)
     return rng.normal(0.0, g / np.sqrt(n), size=(n, n))
 
 
@@ -61,8 +52,8 @@ def sparse(n_units: int, *, g: float, p: float, rng: np.random.Generator) -> np.
     -------
     ndarray of shape (unit, unit)
     """
-    n = _check_n(n_units)
-    g = _check_nonneg("g", g)
+    n = check_number("n_units", n_units, gt=0, integer=True)
+    g = check_number("g", g, ge=0)
     if not (0.0 < p <= 1.0):
         raise InputError(f"`p` (connection probability) must be in (0, 1]; got {p!r}")
     mask = rng.random((n, n)) < p
@@ -90,8 +81,8 @@ def dale(
     -------
     ndarray of shape (unit, unit)
     """
-    n = _check_n(n_units)
-    g = _check_nonneg("g", g)
+    n = check_number("n_units", n_units, gt=0, integer=True)
+    g = check_number("g", g, ge=0)
     if not (0.0 < exc_fraction < 1.0):
         raise InputError(f"`exc_fraction` must be in (0, 1); got {exc_fraction!r}")
     n_exc = int(round(exc_fraction * n))
@@ -123,13 +114,8 @@ def uniform(shape: tuple[int, ...], *, gamma: float, rng: np.random.Generator) -
     -------
     ndarray of shape ``shape``
     """
-    gamma = _check_nonneg("gamma", gamma)
+    gamma = check_number("gamma", gamma, ge=0)
     return rng.uniform(-gamma, gamma, size=shape)
-
-
-def _check_init(name: str, init: str) -> None:
-    if init not in ("gaussian", "uniform"):
-        raise InputError(f"`{name}` must be 'gaussian' or 'uniform'; got {init!r}")
 
 
 def input_weights(
@@ -140,8 +126,8 @@ def input_weights(
 
     ``gaussian``: ``N(0, scale**2)``; ``uniform``: ``U[-scale, scale]``.
     """
-    _check_init("input_init", init)
-    scale = _check_nonneg("input_scale", scale)
+    check_choice("input_init", init, WEIGHT_INITS)
+    scale = check_number("input_scale", scale, ge=0)
     if init == "gaussian":
         return rng.normal(0.0, scale, size=(n_units, n_inputs))
     return rng.uniform(-scale, scale, size=(n_units, n_inputs))
@@ -156,8 +142,8 @@ def readout_weights(
     ``gaussian``: ``N(0, scale**2 / n_units)``; ``uniform``: uniform with the same
     variance, on ``[-a, a]`` with ``a = scale * sqrt(3 / n_units)``.
     """
-    _check_init("readout_init", init)
-    scale = _check_nonneg("readout_scale", scale)
+    check_choice("readout_init", init, WEIGHT_INITS)
+    scale = check_number("readout_scale", scale, ge=0)
     std = scale / np.sqrt(n_units)
     if init == "gaussian":
         return rng.normal(0.0, std, size=(n_outputs, n_units))

@@ -12,7 +12,7 @@ from torch import Tensor
 from neurobias.circuit.circuit import Circuit, check_circuit, torch_dtype
 from neurobias.circuit.dynamics import METHODS, Dynamics, noise_scale, step_fraction
 from neurobias.circuit.threads import CPU_THREADS, one_thread
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError, check_finite, describe_shape
 
 __all__ = ["integrate", "simulate", "resolve_tonic", "resolve_device", "new_seed"]
 
@@ -241,8 +241,7 @@ def resolve_tonic(
             f"`tonic` must have shape (context, unit) = (n_contexts, {n_units}) or (unit,) = ({n_units},); "
             f"got {describe_shape(np.shape(tonic))}"
         )
-    if not np.all(np.isfinite(arr)):
-        raise InputError("`tonic` must be finite; it has NaN or infinite entries")
+    check_finite("tonic", arr)
     if names is None:
         if contexts is not None:
             names = tuple(str(c) for c in contexts)
@@ -271,8 +270,7 @@ def _expand(
     if not ok:
         shape = np.shape(value) if given is None else given  # what the user passed, before broadcasting
         raise InputError(f"`{name}` must have shape {dims}; got {describe_shape(shape)}")
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"`{name}` must be finite; it has NaN or infinite entries")
+    check_finite(name, arr)
     return arr
 
 

@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str,
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from neurobias.fitting.config import load_fit_config
+    from neurobias.config.fit import load_fit_config
     from neurobias.workflows.recording_fit import fit_recording_file
 
     config = load_fit_config(args.config, overrides=args.overrides, seed=args.seed)
@@ -65,16 +65,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from neurobias.errors import ConfigError
-    from neurobias.fitting.config import COMPARE_DEFAULTS, parse_override
+    from neurobias.config.fit import compare_overrides
     from neurobias.workflows.recording_fit import compare_fit_dir
 
-    overrides = {}
-    for text in args.overrides:
-        table, key, value = parse_override(text)
-        if table != "compare" or key not in COMPARE_DEFAULTS:
-            raise ConfigError(f"--set {text!r}: only compare.KEY with KEY in {sorted(COMPARE_DEFAULTS)}")
-        overrides[key] = value
-    output = compare_fit_dir(args.fit_dir, compare=overrides, progress=not args.no_progress,
-                                   figures=not args.no_figures)
+    output = compare_fit_dir(args.fit_dir, compare=compare_overrides(args.overrides), progress=not args.no_progress,
+                             figures=not args.no_figures)
     return print_output(output)

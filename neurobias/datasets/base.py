@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError, check_finite, describe_shape
 
 __all__ = ["Split"]
 
@@ -62,8 +62,7 @@ class Split:
                 )
             if not np.issubdtype(ya.dtype, np.integer):
                 raise InputError(f"`y_{key}` must hold integer labels; got dtype {ya.dtype}")
-            if not np.all(np.isfinite(xa)):
-                raise InputError(f"`x_{key}` must be finite; it has NaN or infinite entries")
+            check_finite(f"x_{key}", xa)
             arrays[key] = (xa, ya.astype(np.int64))
         if arrays["train"][0].shape[1] != arrays["test"][0].shape[1]:
             raise InputError(

@@ -17,15 +17,9 @@ import functools
 import numpy as np
 
 from neurobias.datasets.base import Split
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_number
 
 __all__ = ["digits", "mnist1d"]
-
-
-def _check_fraction(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value < 1.0:
-        raise InputError(f"`{name}` must be a number in (0, 1); got {value!r}")
-    return float(value)
 
 
 def digits(*, test_fraction: float = 0.2, seed: int = 0) -> Split:
@@ -45,7 +39,7 @@ def digits(*, test_fraction: float = 0.2, seed: int = 0) -> Split:
     """
     from sklearn.datasets import load_digits
 
-    frac = _check_fraction("test_fraction", test_fraction)
+    frac = check_number("test_fraction", test_fraction, gt=0, lt=1)
     bunch = load_digits()
     x = np.asarray(bunch.data, dtype=np.float64) / 16.0
     y = np.asarray(bunch.target, dtype=np.int64)
@@ -81,7 +75,7 @@ def mnist1d(*, n_samples: int = 5000, train_fraction: float = 0.8, seed: int = 4
     """
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 20:
         raise InputError(f"`n_samples` must be an integer >= 20; got {n_samples!r}")
-    frac = _check_fraction("train_fraction", train_fraction)
+    frac = check_number("train_fraction", train_fraction, gt=0, lt=1)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"`seed` must be a non-negative integer; got {seed!r}")
     return _mnist1d(int(n_samples), frac, int(seed))

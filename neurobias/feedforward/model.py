@@ -34,7 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from neurobias.errors import InputError
-from neurobias.training.model import tensor_sha256
+from neurobias.io.hashing import sha256_array
 
 __all__ = ["BiasNet", "FF_MODES", "INITS", "trained_parameter_count"]
 
@@ -185,8 +185,8 @@ class BiasNet(nn.Module):
         return tuple(name for name, _ in self.named_buffers())
 
     def frozen_hashes(self) -> dict[str, str]:
-        """sha256 of the bytes of every fixed tensor, by name."""
-        return {name: tensor_sha256(buf) for name, buf in self.named_buffers()}
+        """Fingerprint (:func:`neurobias.io.hashing.sha256_array`) of every fixed tensor, by name."""
+        return {name: sha256_array(buf) for name, buf in self.named_buffers()}
 
     # --------------------------------------------------------------- forward
     def hidden(self, x: Tensor, task: int) -> list[Tensor]:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
     from neurobias.circuit.circuit import Circuit
-    from neurobias.io.circuit import circuit_from_dataset, circuit_to_dataset, sha256_array
+    from neurobias.io.circuit import circuit_from_dataset, circuit_to_dataset
     from neurobias.io.files import (
         atomic_path,
         atomic_write_bytes,
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         read_bytes,
         read_text,
     )
+    from neurobias.io.hashing import sha256_array
     from neurobias.io.netcdf import netcdf_safe_attrs, read_dataset, write_dataset
     from neurobias.io.schema import KINDS, SCHEMA_VERSION, validate
 
@@ -67,7 +68,7 @@ _LAZY = {
     "netcdf_safe_attrs": "neurobias.io.netcdf",
     "circuit_to_dataset": "neurobias.io.circuit",
     "circuit_from_dataset": "neurobias.io.circuit",
-    "sha256_array": "neurobias.io.circuit",
+    "sha256_array": "neurobias.io.hashing",
     "atomic_path": "neurobias.io.files",
     "atomic_write_bytes": "neurobias.io.files",
     "atomic_write_text": "neurobias.io.files",
@@ -110,6 +111,7 @@ def open_circuit(path: str | os.PathLike) -> "Circuit":
         their fingerprints.
     """
     from neurobias.io.circuit import circuit_from_dataset
+    from neurobias.io.hashing import sha256_array
     from neurobias.io.netcdf import read_dataset
 
     return circuit_from_dataset(read_dataset(path, kind="circuit"))
@@ -121,6 +123,7 @@ def save_circuit(circuit: "Circuit", path: str | os.PathLike, *, config_toml: st
     See :func:`circuit_to_dataset` and :func:`write_dataset`.
     """
     from neurobias.io.circuit import circuit_to_dataset
+    from neurobias.io.hashing import sha256_array
     from neurobias.io.netcdf import write_dataset
 
     return write_dataset(circuit_to_dataset(circuit, config_toml=config_toml), path, kind="circuit")
@@ -136,6 +139,7 @@ def open_results(path: str | os.PathLike) -> "xr.Dataset":
     SchemaError
         If it is not a valid ``results`` file.
     """
+    from neurobias.io.hashing import sha256_array
     from neurobias.io.netcdf import read_dataset
 
     return read_dataset(path, kind="results")

@@ -1,56 +1,22 @@
-"""Circuits to and from ``circuit`` Datasets, and weight fingerprints."""
+"""Circuits to and from ``circuit`` Datasets, and weight fingerprints (:func:`neurobias.io.hashing.sha256_array`)."""
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from neurobias.errors import InputError, SchemaError
+from neurobias.io.hashing import sha256_array
 from neurobias.io.schema import validate
 
 if TYPE_CHECKING:
     from neurobias.circuit.circuit import Circuit
 
-__all__ = ["circuit_to_dataset", "circuit_from_dataset", "sha256_array", "weight_hashes", "provenance_attrs",
+__all__ = ["circuit_to_dataset", "circuit_from_dataset", "weight_hashes", "provenance_attrs",
            "WEIGHT_NAMES"]
 
 WEIGHT_NAMES: tuple[str, ...] = ("W_rec", "W_in", "W_out", "b_out")
-
-
-def sha256_array(a: Any) -> str:
-    """SHA-256 fingerprint of an array's values.
-
-    The array is converted to little-endian float64 (``"<f8"``), made
-    C-contiguous, and the hash is taken over its raw bytes.  The shape is
-    *not* included (it is stored separately as the dimensions), so an array
-    and its ravelled copy have the same fingerprint; the dtype is irrelevant
-    as long as the float64 values are equal (``-0.0`` and ``0.0`` differ).
-
-    Parameters
-    ----------
-    a : array_like
-        Real numbers (numpy array, list, or anything ``np.asarray`` takes; a
-        torch tensor must be moved to the CPU and converted first).
-
-    Returns
-    -------
-    str
-        64 lowercase hex digits.
-
-    Raises
-    ------
-    InputError
-        If ``a`` is complex or not numeric.
-    """
-    arr = np.asarray(a)
-    if arr.dtype.kind == "c":
-        raise InputError(f"`a` must be real; got a complex array of dtype {arr.dtype}")
-    if arr.dtype.kind not in "biuf":
-        raise InputError(f"`a` must be a numeric array; got dtype {arr.dtype}")
-    data = np.ascontiguousarray(arr, dtype="<f8")
-    return hashlib.sha256(data.tobytes(order="C")).hexdigest()
 
 
 def weight_hashes(circuit: "Circuit") -> dict[str, str]:

@@ -26,7 +26,6 @@ __all__ = [
     "trial_position",
     "colours",
     "grid_shape",
-    "check_int",
     "context_title",
     "optional_nmse",
 ]
@@ -150,13 +149,6 @@ def grid_shape(n: int, max_cols: int) -> tuple[int, int]:
     cols = max(1, min(n, max_cols))
     rows = max(1, -(-n // cols))
     return rows, cols
-
-
-def check_int(value: object, name: str, func: str, minimum: int) -> int:
-    """Check that ``value`` is an int of at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InputError(f"{func}: `{name}` must be an int >= {minimum}; got {value!r}")
-    return int(value)
 
 
 def context_title(name: str, nmse: float | None) -> str:

@@ -9,10 +9,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from neurobias.errors import check_number
 from neurobias.plotting._common import (
     FULL_WIDTH,
     as_axes_list,
-    check_int,
     colours,
     grid_shape,
     names,
@@ -61,7 +61,7 @@ def plot_rates(
     """
     require(results, {"r": ("context", "trial", "time", "unit")}, "plot_rates")
     position = trial_position(results, trial, "plot_rates")
-    n_units = check_int(n_units, "n_units", "plot_rates", 1)
+    n_units = check_number("n_units", n_units, ge=1, integer=True)
     n_context = results.sizes["context"]
     shown = min(n_units, results.sizes["unit"])
 

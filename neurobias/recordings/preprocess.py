@@ -14,13 +14,16 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_choice
 from neurobias.recordings.dataset import condition_names, is_single_trial, validate
 
 __all__ = [
     "bin_spikes", "smooth", "align_to_event", "trim_trials", "condition_average", "soft_normalize",
-    "mean_center", "pca_denoise", "split_halves", "prepare_recording",
+    "mean_center", "pca_denoise", "split_halves", "prepare_recording", "MEAN_CENTER_OVER",
 ]
+
+#: what :func:`mean_center` can subtract: the cross-condition mean or each neuron's overall mean
+MEAN_CENTER_OVER: tuple[str, ...] = ("condition", "all")
 
 
 def bin_spikes(
@@ -262,14 +265,13 @@ def mean_center(recording: xr.Dataset, *, over: str = "condition") -> xr.Dataset
         everything.
     """
     validate(recording, allow_nan=True)
+    check_choice("over", over, MEAN_CENTER_OVER)
     rate = recording["rate"].values
     if over == "condition":
         if is_single_trial(recording):
             raise InputError("`over='condition'` needs condition averages; use over='all' for single trials")
         return _with_rate(recording, rate - rate.mean(axis=0, keepdims=True))
-    if over == "all":
-        return _with_rate(recording, rate - np.nanmean(rate, axis=(0, 1), keepdims=True))
-    raise InputError(f"`over` must be 'condition' or 'all'; got {over!r}")
+    return _with_rate(recording, rate - np.nanmean(rate, axis=(0, 1), keepdims=True))
 
 
 def pca_denoise(recording: xr.Dataset, *, n_components: int) -> xr.Dataset:

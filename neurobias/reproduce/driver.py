@@ -1,7 +1,6 @@
 """Run the reproduction of Williams et al. (2024) and write its section of a results document."""
 from __future__ import annotations
 
-import hashlib
 import json
 import multiprocessing
 import os
@@ -22,6 +21,7 @@ from neurobias._version import __version__
 from neurobias.errors import InputError, NeurobiasError
 from neurobias.io.figures import save_figure
 from neurobias.io.files import atomic_write_text
+from neurobias.io.hashing import sha256_array
 from neurobias.io.results_doc import write_section
 from neurobias.reproduce.feedforward_experiments import multitask, width_scaling
 from neurobias.reproduce.outcome import Claim, Outcome
@@ -138,7 +138,7 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
 
 
 def _settings_key(settings: Settings) -> str:
-    return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+    return sha256_array(repr(settings))[:16]
 
 
 def _store_outcome(path: Path, outcome: Outcome, settings: Settings) -> None:

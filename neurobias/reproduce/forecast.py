@@ -13,7 +13,7 @@ import torch
 
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.threads import one_thread
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError, check_shape, describe_shape
 
 __all__ = ["closed_loop", "nrmse", "valid_prediction_time"]
 
@@ -55,8 +55,7 @@ def closed_loop(
             f"`observations` must have shape (trial, time, input = {circuit.n_inputs}); got {describe_shape(obs.shape)}"
         )
     b = np.asarray(tonic, dtype=np.float64)
-    if b.shape != (circuit.n_units,):
-        raise InputError(f"`tonic` must have shape (unit,) = ({circuit.n_units},); got {describe_shape(b.shape)}")
+    check_shape("tonic", b, (circuit.n_units,), dims=("unit",))
     for name, value, low in (("n_warmup", n_warmup, 1), ("n_free", n_free, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise InputError(f"`{name}` must be an integer >= {low}; got {value!r}")

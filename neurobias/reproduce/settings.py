@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neurobias.errors import InputError
+from neurobias.errors import check_choice
 
 __all__ = ["Settings", "SETTINGS", "get_settings", "EXPERIMENT_NAMES"]
 
@@ -96,6 +96,4 @@ SETTINGS: dict[str, Settings] = {
 
 def get_settings(name: str) -> Settings:
     """The :class:`Settings` called ``name`` (``"tiny"``, ``"quick"``, ``"medium"`` or ``"full"``)."""
-    if name not in SETTINGS:
-        raise InputError(f"`size` must be one of {', '.join(SETTINGS)}; got {name!r}")
-    return SETTINGS[name]
+    return SETTINGS[check_choice("size", name, tuple(SETTINGS))]

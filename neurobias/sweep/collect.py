@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurobias.config import _parse_override_value
+from neurobias.config import parse_value
 from neurobias.errors import InputError
 from neurobias.sweep.store import cells_dir, read_manifest, read_record
 from neurobias.workflows.rundir import RunDir
@@ -80,7 +80,7 @@ def open_sweep(path: str | os.PathLike) -> xr.Dataset:
 
     out = Path(path)
     manifest = read_manifest(out)
-    grid: dict[str, list[Any]] = {k: [_parse_override_value(v) for v in vs] for k, vs in manifest["grid"].items()}
+    grid: dict[str, list[Any]] = {k: [parse_value(v) for v in vs] for k, vs in manifest["grid"].items()}
     keys = list(grid)
     shape = tuple(len(grid[k]) for k in keys)
     names = list(manifest["cells"])

@@ -17,7 +17,8 @@ from neurobias._version import __version__
 from neurobias.config import RunConfig, config_from_toml, config_to_toml
 from neurobias.errors import ConfigError, InputError
 from neurobias.sweep.cluster import check_scheduler, connect
-from neurobias.sweep.grid import Cell, cell_config, check_grid, expand_grid, value_literal
+from neurobias.config import toml_literal
+from neurobias.sweep.grid import Cell, cell_config, check_grid, expand_grid
 from neurobias.sweep.store import (
     CellRecord,
     commit_cell,
@@ -185,7 +186,7 @@ def sweep(
     write_manifest(out_dir, {
         "neurobias_version": __version__,
         "config": config_to_toml(config),
-        "grid": {k: [value_literal(v, k) for v in vs] for k, vs in grid.items()},
+        "grid": {k: [toml_literal(v, k) for v in vs] for k, vs in grid.items()},
         "cells": {c.name: c.overrides() for c in cells},
     })
     remove_temp_dirs(out_dir)

@@ -16,13 +16,13 @@ from typing import Any
 from neurobias.config import (
     SECTIONS,
     RunConfig,
-    _parse_override_value,
-    _toml_value,
     apply_overrides,
     config_from_dict,
+    parse_value,
     task_param_hints,
+    toml_literal,
 )
-from neurobias.errors import ConfigError, InputError
+from neurobias.errors import ConfigError, InputError, check_number, coerce
 
 __all__ = [
     "Cell",
@@ -33,16 +33,10 @@ __all__ = [
     "expand_grid",
     "cell_config",
     "load_sweep_config",
-    "value_literal",
     "SCHEDULER_HELP",
 ]
 
 SCHEDULER_HELP = "local (a Dask LocalCluster), tcp://HOST:PORT (an existing Dask scheduler), slurm or sync"
-
-
-def value_literal(value: Any, key: str = "value") -> str:
-    """The TOML literal of a grid value (what goes after ``=`` in an override)."""
-    return _toml_value(value, key)
 
 
 def _split_top_level(text: str) -> list[str]:
@@ -93,7 +87,7 @@ def parse_grid_option(text: str) -> tuple[str, tuple[Any, ...]]:
     raw_values = _split_top_level(raw)
     if any(not v for v in raw_values):
         raise InputError(f"--grid {text!r} has an empty value; give values separated by commas")
-    values = tuple(_parse_override_value(v) for v in raw_values)
+    values = tuple(parse_value(v) for v in raw_values)
     _check_unique(key, values)
     return key, values
 
@@ -101,7 +95,7 @@ def parse_grid_option(text: str) -> tuple[str, tuple[Any, ...]]:
 def _check_unique(key: str, values: Sequence[Any]) -> None:
     seen: list[str] = []
     for v in values:
-        lit = value_literal(v, key)
+        lit = toml_literal(v, key)
         if lit in seen:
             raise InputError(f"grid key `{key}` lists the value {lit} twice")
         seen.append(lit)
@@ -179,7 +173,7 @@ class Cell:
 
     def overrides(self) -> list[str]:
         """The ``key=value`` overrides that turn the base config into this cell's config."""
-        return [f"{k}={value_literal(v, k)}" for k, v in self.values]
+        return [f"{k}={toml_literal(v, k)}" for k, v in self.values]
 
 
 def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[Cell]:
@@ -227,30 +221,24 @@ _SWEEP_KEYS = ("grid", "scheduler", "workers", "slurm")
 
 
 def _settings_from_table(table: Any, source: str) -> SweepSettings:
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"config section `[sweep]` must be a table; got {type(table).__name__} (in {source})")
-    for key in table:
-        if key not in _SWEEP_KEYS:
-            raise ConfigError(f"unknown config key `sweep.{key}` (valid keys: {', '.join(_SWEEP_KEYS)}) (in {source})")
-    grid_table = table.get("grid", {})
-    if not isinstance(grid_table, Mapping):
-        raise ConfigError(f"config key `sweep.grid` must be a table of key = [values]; got {grid_table!r} "
-                          f"(in {source})")
-    grid: dict[str, tuple[Any, ...]] = {}
-    for key, values in _flatten(grid_table).items():
-        if not isinstance(values, list) or not values:
-            raise ConfigError(f"config key `sweep.grid.{key}` must be a non-empty list of values; got {values!r} "
-                              f"(in {source})")
-        grid[key] = tuple(tuple(v) if isinstance(v, list) else v for v in values)
-    scheduler = table.get("scheduler", "local")
-    if not isinstance(scheduler, str):
-        raise ConfigError(f"config key `sweep.scheduler` must be a string ({SCHEDULER_HELP}); got {scheduler!r}")
-    workers = table.get("workers")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ConfigError(f"config key `sweep.workers` must be an int >= 1; got {workers!r} (in {source})")
-    slurm = table.get("slurm", {})
-    if not isinstance(slurm, Mapping):
-        raise ConfigError(f"config key `sweep.slurm` must be a table of SLURMCluster options; got {slurm!r}")
+    try:
+        table = coerce(table, Mapping, name="sweep", error=ConfigError)
+        for key in table:
+            if key not in _SWEEP_KEYS:
+                raise ConfigError(f"unknown config key `sweep.{key}` (valid keys: {', '.join(_SWEEP_KEYS)})")
+        grid: dict[str, tuple[Any, ...]] = {}
+        grid_table = coerce(table.get("grid", {}), Mapping, name="sweep.grid", error=ConfigError)
+        for key, values in _flatten(grid_table).items():
+            grid[key] = coerce(values, tuple[Any, ...], name=f"sweep.grid.{key}", error=ConfigError)
+            if not grid[key]:
+                raise ConfigError(f"config key `sweep.grid.{key}` must be a non-empty list of values; got []")
+        scheduler = coerce(table.get("scheduler", "local"), str, name="sweep.scheduler", error=ConfigError)
+        workers = table.get("workers")
+        if workers is not None:
+            workers = check_number("sweep.workers", workers, ge=1, integer=True, error=ConfigError)
+        slurm = coerce(table.get("slurm", {}), Mapping, name="sweep.slurm", error=ConfigError)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (in {source})") from None
     return SweepSettings(grid=grid, scheduler=scheduler, workers=workers, slurm=dict(slurm))
 
 

@@ -19,17 +19,14 @@ at index ``k`` drives step ``k`` and the state after step ``k`` (read out into
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
 import numbers
-import types
 import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_choice, check_instance, check_number, coerce
 
 __all__ = ["Task", "TaskBatch", "WILLIAMS_2024"]
 
@@ -107,16 +104,8 @@ class Task:
     def __init__(self, params: Any = None, *, dt: float) -> None:
         if params is None:
             params = self.Params()
-        elif not isinstance(params, self.Params):
-            raise InputError(
-                f"`params` must be a {type(self).__name__}.Params instance or None; "
-                f"got {type(params).__name__}"
-            )
-        if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not (
-            math.isfinite(dt) and dt > 0
-        ):
-            raise InputError(f"`dt` must be a positive finite number of ms; got {dt!r}")
-        self._dt = float(dt)
+        check_instance("params", params, self.Params, what=f"a {type(self).__name__}.Params instance or None")
+        self._dt = check_number("dt", dt, gt=0, units="ms")
         self._params = coerce_params(params)
         self._check_params(self._params)
         self._n_time = self.n_steps(self.duration_ms, "duration_ms")
@@ -225,13 +214,7 @@ class Task:
         """
         contexts = self.contexts
         if isinstance(context, str):
-            if context in contexts:
-                return contexts.index(context)
-            close = difflib.get_close_matches(context, contexts, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise InputError(
-                f"`context` must be one of {contexts} for task {self.name!r}; got {context!r}{hint}"
-            )
+            return contexts.index(check_choice("context", context, contexts))
         if isinstance(context, (bool, np.bool_)) or not isinstance(context, numbers.Integral):
             raise InputError(
                 f"`context` must be a context name (str) or index (int); got {type(context).__name__}"
@@ -262,7 +245,7 @@ class Task:
             ``inputs`` of shape (trial, time, input), ``targets`` and ``mask``
             of shape (trial, time, output), ``conditions`` of shape (trial,).
         """
-        _check_batch(batch)
+        check_number("batch", batch, gt=0, integer=True)
         index = self.context_index(context)
         if not isinstance(rng, np.random.Generator):
             raise InputError(f"`rng` must be a numpy.random.Generator; got {type(rng).__name__}")
@@ -307,7 +290,7 @@ class Task:
             ``mask`` of shape (context, trial, time, output), each condition of
             shape (context, trial).
         """
-        _check_batch(batch)
+        check_number("batch", batch, gt=0, integer=True)
         batches = [self.sample(batch, index, rng) for index in range(self.n_contexts)]
         keys = batches[0].conditions.keys()
         return TaskBatch(
@@ -321,18 +304,13 @@ class Task:
         return f"{type(self).__name__}({self._params!r}, dt={self._dt!r})"
 
 
-def _check_batch(batch: object) -> None:
-    if isinstance(batch, (bool, np.bool_)) or not isinstance(batch, numbers.Integral) or batch < 1:
-        raise InputError(f"`batch` must be a positive integer; got {batch!r}")
-
-
 # ------------------------------------------------------------------ parameters
 def coerce_params(params: Any) -> Any:
     """Validate the types of a ``Params`` dataclass instance and return a coerced copy.
 
-    Supported field types: ``int``, ``float``, ``bool``, ``str`` and
-    homogeneous tuples ``tuple[T, ...]`` of those.  Ints are accepted for
-    floats; lists and 1-d arrays for tuples.  Floats must be finite.
+    The types are checked by :func:`neurobias.errors.coerce` (the package's one
+    type engine, also used by the configs): ints are accepted for floats;
+    lists and 1-d arrays for tuples; floats must be finite.
 
     Raises
     ------
@@ -341,53 +319,7 @@ def coerce_params(params: Any) -> Any:
     """
     hints = typing.get_type_hints(type(params))
     values = {
-        field.name: _coerce(getattr(params, field.name), hints[field.name], field.name)
+        field.name: coerce(getattr(params, field.name), hints[field.name], name=field.name)
         for field in dataclasses.fields(params)
     }
     return dataclasses.replace(params, **values)
-
-
-_TYPE_NAMES = {int: "integer", float: "number", bool: "bool", str: "string"}
-
-
-def _type_name(hint: Any) -> str:
-    """'an integer', 'a tuple of numbers', ..."""
-    if typing.get_origin(hint) is tuple:
-        element = typing.get_args(hint)[0]
-        return f"a tuple of {_TYPE_NAMES.get(element, repr(element))}s"
-    name = _TYPE_NAMES.get(hint, repr(hint))
-    return ("an " if name[0] in "aeiou" else "a ") + name
-
-
-def _coerce(value: Any, hint: Any, field: str) -> Any:
-    origin = typing.get_origin(hint)
-    if origin is tuple:
-        args = typing.get_args(hint)
-        if len(args) != 2 or args[1] is not Ellipsis:
-            raise TypeError(f"unsupported Params field type {hint!r} for {field!r}")
-        if isinstance(value, np.ndarray) and value.ndim == 1:
-            value = value.tolist()
-        if not isinstance(value, (tuple, list)):
-            raise InputError(
-                f"`{field}` must be {_type_name(hint)}; got {type(value).__name__} {value!r}"
-            )
-        return tuple(_coerce(item, args[0], f"{field}[{i}]") for i, item in enumerate(value))
-    if origin in (typing.Union, types.UnionType):
-        raise TypeError(f"unsupported Params field type {hint!r} for {field!r}")
-    if hint is bool:
-        if isinstance(value, (bool, np.bool_)):
-            return bool(value)
-    elif hint is int:
-        if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
-            return int(value)
-    elif hint is float:
-        if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
-            if not math.isfinite(value):
-                raise InputError(f"`{field}` must be finite; got {value!r}")
-            return float(value)
-    elif hint is str:
-        if isinstance(value, str):
-            return value
-    else:
-        raise TypeError(f"unsupported Params field type {hint!r} for {field!r}")
-    raise InputError(f"`{field}` must be {_type_name(hint)}; got {type(value).__name__} {value!r}")

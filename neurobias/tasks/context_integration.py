@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_number
 from neurobias.tasks._registry import register
 from neurobias.tasks.base import Task, TaskBatch
 
@@ -89,8 +89,7 @@ class ContextIntegrationTask(Task):
     def _check_params(self, params: Params) -> None:
         if not any(c != 0 for c in params.coherences):
             raise InputError(f"`coherences` must hold at least one nonzero value; got {params.coherences}")
-        if params.input_noise < 0:
-            raise InputError(f"`input_noise` must be non-negative; got {params.input_noise:g}")
+        check_number("input_noise", params.input_noise, ge=0)
         self._epochs()  # each epoch a multiple of dt
 
     def _epochs(self) -> tuple[int, int, int]:

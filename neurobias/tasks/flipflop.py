@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_number, check_positive
 from neurobias.tasks._registry import register
 from neurobias.tasks.base import Task, TaskBatch
 
@@ -89,10 +89,8 @@ class FlipFlopTask(Task):
 
     def _check_params(self, params: Params) -> None:
         self.n_steps(params.duration_ms, "duration_ms")
-        if params.n_bits < 1:
-            raise InputError(f"`n_bits` must be a positive integer; got {params.n_bits}")
-        if params.pulse_rate_hz <= 0:
-            raise InputError(f"`pulse_rate_hz` must be positive; got {params.pulse_rate_hz:g}")
+        check_number("n_bits", params.n_bits, gt=0, integer=True)
+        check_positive("pulse_rate_hz", params.pulse_rate_hz)
         if not 0 < params.pulse_ms <= params.duration_ms:
             raise InputError(
                 f"`pulse_ms` must lie in (0, duration_ms = {params.duration_ms:g}]; got {params.pulse_ms:g}"

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_number, check_positive
 from neurobias.tasks._registry import register
 from neurobias.tasks.base import WILLIAMS_2024, Task, TaskBatch
 
@@ -196,18 +196,15 @@ class LorenzForecastTask(Task):
             raise InputError(f"`horizons` must be distinct integers >= 1; got {params.horizons}")
         if params.coordinate not in _COORDS:
             raise InputError(f"`coordinate` must be one of {', '.join(_COORDS)}; got {params.coordinate!r}")
-        if not params.sample_interval > 0:
-            raise InputError(f"`sample_interval` must be positive; got {params.sample_interval:g}")
+        check_positive("sample_interval", params.sample_interval)
         need = n + max(params.horizons) + 1
         if params.reference_samples != 0 and params.reference_samples < need:
             raise InputError(
                 f"`reference_samples` must be 0 (automatic) or at least n_time + max(horizons) + 1 = "
                 f"{need}; got {params.reference_samples}"
             )
-        if params.reference_seed < 0:
-            raise InputError(f"`reference_seed` must be >= 0; got {params.reference_seed}")
-        if not params.input_noise >= 0:
-            raise InputError(f"`input_noise` must be >= 0; got {params.input_noise:g}")
+        check_number("reference_seed", params.reference_seed, ge=0, integer=True)
+        check_number("input_noise", params.input_noise, ge=0)
 
     @property
     def duration_ms(self) -> float:

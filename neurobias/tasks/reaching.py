@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_positive
 from neurobias.tasks._registry import register
 from neurobias.tasks.base import WILLIAMS_2024, Task, TaskBatch
 
@@ -86,8 +86,7 @@ class ReachingTask(Task):
         hi = self.n_steps(params.go_max_ms, "go_max_ms", allow_zero=True)
         if lo > hi:
             raise InputError(f"`go_min_ms` must be <= go_max_ms = {params.go_max_ms:g}; got {params.go_min_ms:g}")
-        if not params.movement_ms > 0:
-            raise InputError(f"`movement_ms` must be positive; got {params.movement_ms:g}")
+        check_positive("movement_ms", params.movement_ms)
         if params.go_max_ms + params.movement_ms > params.duration_ms:
             raise InputError(
                 f"`go_max_ms` + `movement_ms` must be at most duration_ms = {params.duration_ms:g}; got "

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_positive
 from neurobias.tasks._registry import register
 from neurobias.tasks.base import WILLIAMS_2024, Task, TaskBatch
 
@@ -86,8 +86,7 @@ class SineTask(Task):
                 )
         if len(set(freqs)) != len(freqs):
             raise InputError(f"`frequencies_hz` must be distinct; got {freqs}")
-        if params.amplitude <= 0:
-            raise InputError(f"`amplitude` must be positive; got {params.amplitude:g}")
+        check_positive("amplitude", params.amplitude)
         if not 0.0 <= params.mask_start_ms < params.duration_ms:
             raise InputError(
                 f"`mask_start_ms` must lie in [0, duration_ms = {params.duration_ms:g}); "

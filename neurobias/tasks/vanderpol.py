@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_number, check_positive
 from neurobias.tasks._registry import register
 from neurobias.tasks.base import WILLIAMS_2024, Task, TaskBatch
 
@@ -135,10 +135,8 @@ class VanDerPolTask(Task):
         if len(set(params.mus)) != len(params.mus) or min(params.mus) < 0:
             raise InputError(f"`mus` must be distinct numbers >= 0; got {params.mus}")
         for field in ("time_scale", "init_range", "output_scale"):
-            if not getattr(params, field) > 0:
-                raise InputError(f"`{field}` must be positive; got {getattr(params, field):g}")
-        if params.substeps < 1:
-            raise InputError(f"`substeps` must be at least 1; got {params.substeps}")
+            check_positive(field, getattr(params, field))
+        check_number("substeps", params.substeps, ge=1, integer=True)
 
     @property
     def duration_ms(self) -> float:

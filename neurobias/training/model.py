@@ -1,18 +1,17 @@
 """A torch module that holds a circuit's weights (trainable or frozen) and its tonic bank."""
 from __future__ import annotations
 
-import hashlib
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.simulate import integrate
 from neurobias.errors import InputError
+from neurobias.io.hashing import sha256_array
 from neurobias.training.tonic import TonicBank
 
-__all__ = ["MODES", "TRAINED_WEIGHTS", "CircuitModel", "tensor_sha256"]
+__all__ = ["MODES", "TRAINED_WEIGHTS", "CircuitModel"]
 
 MODES: tuple[str, ...] = ("bias", "bias+readout", "readout", "full")
 
@@ -23,11 +22,6 @@ TRAINED_WEIGHTS: dict[str, tuple[tuple[str, ...], bool]] = {
     "readout": (("W_out", "b_out"), False),
     "full": (("W_rec", "W_in", "W_out", "b_out"), True),
 }
-
-
-def tensor_sha256(t: Tensor) -> str:
-    """sha256 of a tensor's raw bytes (as stored: its dtype, C order)."""
-    return hashlib.sha256(np.ascontiguousarray(t.detach().cpu().numpy()).tobytes()).hexdigest()
 
 
 class CircuitModel(nn.Module):
@@ -62,8 +56,8 @@ class CircuitModel(nn.Module):
         return tuple(n for n in ("W_rec", "W_in", "W_out", "b_out") if n not in TRAINED_WEIGHTS[self.mode][0])
 
     def frozen_hashes(self) -> dict[str, str]:
-        """sha256 of every frozen weight's bytes, by name."""
-        return {n: tensor_sha256(getattr(self, n)) for n in self.frozen_names()}
+        """Fingerprint (:func:`neurobias.io.hashing.sha256_array`) of every frozen weight, by name."""
+        return {n: sha256_array(getattr(self, n)) for n in self.frozen_names()}
 
     def forward(
         self, inputs: Tensor, x0: Tensor, *, dt: float, method: str, noise_std: float = 0.0,

@@ -29,7 +29,7 @@ def fit_recording_file(recording: str | os.PathLike, *, config: dict[str, Any], 
     ----------
     recording : path
     config : dict
-        From :func:`neurobias.fitting.config.load_fit_config`.
+        From :func:`neurobias.config.fit.load_fit_config`.
     out : path
         Output directory (created).
     progress, figures : bool
@@ -39,11 +39,12 @@ def fit_recording_file(recording: str | os.PathLike, *, config: dict[str, Any], 
     Output
         The ``fit`` Dataset, the files written and a one-line summary.
     """
-    from neurobias.fitting.config import fit_config_to_toml
+    from neurobias.config.fit import fit_config_to_toml
     from neurobias.fitting.estimator import TonicFit
     from neurobias.fitting.fit import fit_to_dataset
     from neurobias.io import save_circuit
-    from neurobias.io.circuit import provenance_attrs, sha256_array
+    from neurobias.io.circuit import provenance_attrs
+    from neurobias.io.hashing import sha256_array
     from neurobias.io.files import check_writable_dir
     from neurobias.recordings.load import load_recording
     from neurobias.recordings.preprocess import prepare_recording
@@ -103,7 +104,7 @@ def compare_fit_dir(fit_dir: str | os.PathLike, *, compare: dict[str, Any] | Non
     import tomllib
 
     from neurobias.fitting.compare import compare_fit
-    from neurobias.fitting.config import COMPARE_DEFAULTS
+    from neurobias.config.fit import COMPARE_DEFAULTS
     from neurobias.io import open_circuit
     from neurobias.io.circuit import provenance_attrs
 

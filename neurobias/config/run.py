@@ -1,4 +1,4 @@
-"""Typed, frozen run configuration: TOML in, frozen dataclasses out.
+"""The run config: typed, frozen dataclasses from TOML, dicts and ``--set`` overrides.
 
 A run is described by one :class:`RunConfig`: a ``seed`` and the sections
 ``circuit``, ``task``, ``tonic``, ``training``, ``simulation`` and ``output``
@@ -8,9 +8,10 @@ valid.  The resolved config (every key, defaults filled in) travels with the
 results as TOML text (:func:`config_to_toml`); reading it back gives an equal
 config.
 
-Type rules (for files, dicts and overrides alike): an int is accepted where a
-float is expected (and stored as float), a bool is never accepted as a number,
-a bool must be ``true``/``false``, lists become tuples, floats must be finite.
+Type rules (for files, dicts and overrides alike) are those of
+:func:`neurobias.errors.coerce`: an int is accepted where a float is expected
+(and stored as float), a bool is never accepted as a number, a bool must be
+``true``/``false``, lists become tuples, floats must be finite.
 
 Example
 -------
@@ -22,9 +23,6 @@ Example
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
-import numbers
 import tomllib
 import types
 import typing
@@ -32,7 +30,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from neurobias.errors import ConfigError, InputError, NeurobiasError
+from neurobias.config.literals import parse_override, toml_document
+from neurobias.errors import ConfigError, InputError, NeurobiasError, check_choice, check_number, coerce, suggest
 
 __all__ = [
     "RunConfig",
@@ -54,171 +53,31 @@ __all__ = [
     "task_param_hints",
 ]
 
-CONNECTIVITIES = ("gaussian", "sparse", "dale", "uniform")
-INITS = ("gaussian", "uniform")
-PHIS = ("tanh", "relu", "softplus", "sigmoid", "linear")
-FORMS = ("current", "rate")
-PARAMETRIZATIONS = ("full", "subset", "lowrank")
-TRAINING_MODES = ("bias", "bias+readout", "readout", "full")
-SCHEDULES = ("constant", "cosine", "step")
-DTYPES = ("float32", "float64")
-METHODS = ("euler", "exp_euler")
 
 
-# --------------------------------------------------------------------------- helpers
 def _suggest(word: str, choices: Sequence[str], *, prefix: str = "") -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.5)
-    return f"; did you mean `{prefix}{close[0]}`?" if close else ""
+    close = suggest(word, choices)
+    return f"; did you mean `{prefix}{close[1:-1]}`?" if close else ""
 
 
-def _type_desc(hint: Any) -> str:
-    origin = typing.get_origin(hint)
-    if origin in (tuple, list, Sequence):
-        args = typing.get_args(hint)
-        if args and (origin is not tuple or (len(args) == 2 and args[1] is Ellipsis)):
-            inner = _type_desc(args[0])
-            inner = inner.removeprefix("an ").removeprefix("a ")
-            return f"a list of {inner}s"
-        if origin is tuple and args:
-            return f"a list of {len(args)} values"
-        return "a list"
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_desc(a) for a in typing.get_args(hint))
-    if origin is typing.Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
-    return {
-        bool: "a bool (true or false)",
-        int: "an int",
-        float: "a float",
-        str: "a string",
-        type(None): "none",
-    }.get(hint, f"a {getattr(hint, '__name__', hint)}")
+def _choices(name: str) -> tuple[str, ...]:
+    """A choice list, imported from the module that owns the concept (lazily: those modules import torch)."""
+    from neurobias.circuit import FORMS, PHI_NAMES
+    from neurobias.circuit.connectivity import CONNECTIVITIES, WEIGHT_INITS
+    from neurobias.circuit.dynamics import METHODS
+    from neurobias.training.model import MODES
+    from neurobias.training.schedule import SCHEDULES
+    from neurobias.training.tonic import PARAMETRIZATIONS
+    from neurobias.training.train import DTYPES
+
+    return {"connectivity": CONNECTIVITIES, "init": WEIGHT_INITS, "phi": PHI_NAMES, "form": FORMS,
+            "method": METHODS, "mode": MODES, "schedule": SCHEDULES, "parametrization": PARAMETRIZATIONS,
+            "dtype": tuple(DTYPES)}[name]
 
 
-def _is_bool(value: Any) -> bool:
-    # Python bools and numpy bools (numpy.bool_), without importing numpy.
-    t = type(value)
-    return isinstance(value, bool) or (t.__module__ == "numpy" and t.__name__ in ("bool", "bool_"))
-
-
-def _coerce(value: Any, hint: Any, key: str) -> Any:
-    """Check ``value`` against the type ``hint``; return it normalised.
-
-    ints become floats where a float is expected, lists become tuples.  The
-    error names the config key ``key``.
-    """
-    origin = typing.get_origin(hint)
-
-    def fail() -> ConfigError:
-        shown = repr(list(value)) if isinstance(value, tuple) else repr(value)
-        return ConfigError(f"config key `{key}` must be {_type_desc(hint)}; got {shown}")
-
-    if hint is Any or hint is object:
-        if isinstance(value, list):
-            return tuple(_coerce(v, Any, f"{key}[{i}]") for i, v in enumerate(value))
-        return value
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(hint)
-        if value is None:
-            if type(None) in args:
-                return None
-            raise fail()
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, key)
-            except ConfigError:
-                continue
-        raise fail()
-    if origin is typing.Literal:
-        if value in typing.get_args(hint) and not isinstance(value, bool):
-            return value
-        raise fail()
-    if origin in (tuple, list, Sequence):
-        if hasattr(value, "tolist") and not isinstance(value, (str, bytes)) and getattr(value, "ndim", 0) == 1:
-            value = value.tolist()
-        if not isinstance(value, (list, tuple)):
-            raise fail()
-        args = typing.get_args(hint)
-        if not args:
-            return tuple(_coerce(v, Any, f"{key}[{i}]") for i, v in enumerate(value))
-        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
-            if len(value) != len(args):
-                raise ConfigError(
-                    f"config key `{key}` must be a list of {len(args)} values; got {len(value)} values"
-                )
-            return tuple(_coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
-        return tuple(_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
-    if hint is bool:
-        if _is_bool(value):
-            return bool(value)
-        raise fail()
-    if hint is int:
-        if isinstance(value, numbers.Integral) and not _is_bool(value):
-            return int(value)
-        raise fail()
-    if hint is float:
-        if isinstance(value, numbers.Real) and not _is_bool(value):
-            if not math.isfinite(value):
-                raise ConfigError(f"config key `{key}` must be a finite float; got {value!r}")
-            return float(value)
-        raise fail()
-    if hint is str:
-        if isinstance(value, str):
-            return value
-        raise fail()
-    if isinstance(hint, type):
-        if isinstance(value, hint):
-            return value
-        raise fail()
-    raise TypeError(f"unsupported config type {hint!r} for `{key}`")  # a bug, not user input
-
-
-def _check_choice(key: str, value: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.5)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        options = ", ".join(repr(c) for c in choices)
-        raise ConfigError(f"config key `{key}` must be one of {options}; got {value!r}{hint}")
-
-
-def _check_range(
-    key: str,
-    value: float,
-    *,
-    gt: float | None = None,
-    ge: float | None = None,
-    lt: float | None = None,
-    le: float | None = None,
-    what: str = "number",
-    units: str = "",
-) -> None:
-    ok = (
-        (gt is None or value > gt)
-        and (ge is None or value >= ge)
-        and (lt is None or value < lt)
-        and (le is None or value <= le)
-    )
-    if ok:
-        return
-    lo = f"({gt:g}" if gt is not None else (f"[{ge:g}" if ge is not None else None)
-    hi = f"{lt:g})" if lt is not None else (f"{le:g}]" if le is not None else None)
-    if lo and hi:
-        cond = f"a {what} in {lo}, {hi}"
-    elif gt == 0:
-        cond = f"a positive {what}"
-    elif gt is not None:
-        cond = f"a {what} > {gt:g}"
-    elif ge is not None:
-        cond = f"a {what} >= {ge:g}"
-    elif lt is not None:
-        cond = f"a {what} < {lt:g}"
-    else:
-        cond = f"a {what} <= {le:g}"
-    cond = cond.replace("a int", "an int")
-    unit = f" ({units})" if units else ""
-    raise ConfigError(f"config key `{key}` must be {cond}{unit}; got {value!r}")
+def _field(default: Any, *, choices: str | None = None, units: str = "", **bounds: float) -> Any:
+    """A section key: its default, and the choice list (by concept) or the bounds its value must meet."""
+    return field(default=default, metadata={"choices": choices, "units": units, "bounds": bounds})
 
 
 # --------------------------------------------------------------------------- FrozenParams
@@ -261,22 +120,25 @@ class FrozenParams(Mapping[str, Any]):
 
 # --------------------------------------------------------------------------- sections
 class _Section:
-    """Shared ``__post_init__``: type coercion, then the section's own checks."""
+    """Shared ``__post_init__``: each key's type, then its choices or bounds, then checks across keys."""
 
     _name: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            value = _coerce(getattr(self, f.name), hints[f.name], f"{self._name}.{f.name}")
+            key = f"{self._name}.{f.name}"
+            value = coerce(getattr(self, f.name), hints[f.name], name=key, error=ConfigError)
+            if f.metadata.get("choices"):
+                check_choice(key, value, _choices(f.metadata["choices"]), error=ConfigError)
+            if f.metadata.get("bounds"):
+                value = check_number(key, value, integer=hints[f.name] is int, units=f.metadata["units"],
+                                     error=ConfigError, **f.metadata["bounds"])
             object.__setattr__(self, f.name, value)
         self._check()
 
     def _check(self) -> None:
-        pass
-
-    def _key(self, name: str) -> str:
-        return f"{self._name}.{name}"
+        """Checks across keys (a section's keys are checked one by one from their declarations)."""
 
 
 @dataclass(frozen=True)
@@ -310,35 +172,19 @@ class CircuitConfig(_Section):
     """
 
     _name: ClassVar[str] = "circuit"
-    n_units: int = 256
-    connectivity: str = "gaussian"
-    g: float = 1.5
-    p: float = 0.1
-    exc_fraction: float = 0.8
-    gamma: float = 0.1
-    input_init: str = "gaussian"
-    input_scale: float = 1.0
-    readout_init: str = "gaussian"
-    readout_scale: float = 1.0
-    tau: float = 10.0
-    phi: str = "tanh"
-    form: str = "current"
-
-    def _check(self) -> None:
-        k = self._key
-        _check_range(k("n_units"), self.n_units, gt=0, what="int")
-        _check_choice(k("connectivity"), self.connectivity, CONNECTIVITIES)
-        _check_range(k("g"), self.g, ge=0, what="float")
-        _check_range(k("p"), self.p, gt=0, le=1, what="float")
-        _check_range(k("exc_fraction"), self.exc_fraction, gt=0, lt=1, what="float")
-        _check_range(k("gamma"), self.gamma, gt=0, what="float")
-        _check_choice(k("input_init"), self.input_init, INITS)
-        _check_range(k("input_scale"), self.input_scale, ge=0, what="float")
-        _check_choice(k("readout_init"), self.readout_init, INITS)
-        _check_range(k("readout_scale"), self.readout_scale, ge=0, what="float")
-        _check_range(k("tau"), self.tau, gt=0, what="float", units="ms")
-        _check_choice(k("phi"), self.phi, PHIS)
-        _check_choice(k("form"), self.form, FORMS)
+    n_units: int = _field(256, gt=0)
+    connectivity: str = _field("gaussian", choices="connectivity")
+    g: float = _field(1.5, ge=0)
+    p: float = _field(0.1, gt=0, le=1)
+    exc_fraction: float = _field(0.8, gt=0, lt=1)
+    gamma: float = _field(0.1, gt=0)
+    input_init: str = _field("gaussian", choices="init")
+    input_scale: float = _field(1.0, ge=0)
+    readout_init: str = _field("gaussian", choices="init")
+    readout_scale: float = _field(1.0, ge=0)
+    tau: float = _field(10.0, gt=0, units="ms")
+    phi: str = _field("tanh", choices="phi")
+    form: str = _field("current", choices="form")
 
 
 def _task_registry() -> types.ModuleType:
@@ -351,8 +197,8 @@ def _task_class(name: str) -> type:
     reg = _task_registry()
     names = tuple(reg.available())
     if name not in names:
-        close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        close = suggest(name, names)
+        hint = f" (did you mean {close}?)" if close else ""
         raise ConfigError(
             f"config key `task.name` must be one of the registered tasks "
             f"{', '.join(repr(n) for n in names)}; got {name!r}{hint}"
@@ -411,7 +257,7 @@ class TaskConfig:
     params: Mapping[str, Any] = field(default_factory=FrozenParams)
 
     def __post_init__(self) -> None:
-        name = _coerce(self.name, str, "task.name")
+        name = coerce(self.name, str, name="task.name", error=ConfigError)
         if not isinstance(self.params, Mapping):
             raise ConfigError(
                 f"config key `task.params` must be a mapping of parameter names to values; "
@@ -428,7 +274,7 @@ class TaskConfig:
                 )
         for key, (hint, default) in hints.items():
             value = self.params.get(key, default)
-            resolved[key] = _coerce(value, hint, f"task.{key}")
+            resolved[key] = coerce(value, hint, name=f"task.{key}", error=ConfigError)
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "params", FrozenParams(resolved))
 
@@ -474,18 +320,11 @@ class TonicConfig(_Section):
     """
 
     _name: ClassVar[str] = "tonic"
-    parametrization: str = "full"
-    fraction: float = 0.5
-    rank: int = 4
+    parametrization: str = _field("full", choices="parametrization")
+    fraction: float = _field(0.5, gt=0, le=1)
+    rank: int = _field(4, ge=1)
     shared_baseline: bool = False
-    init_std: float = 0.0
-
-    def _check(self) -> None:
-        k = self._key
-        _check_choice(k("parametrization"), self.parametrization, PARAMETRIZATIONS)
-        _check_range(k("fraction"), self.fraction, gt=0, le=1, what="float")
-        _check_range(k("rank"), self.rank, ge=1, what="int")
-        _check_range(k("init_std"), self.init_std, ge=0, what="float")
+    init_std: float = _field(0.0, ge=0)
 
 
 @dataclass(frozen=True)
@@ -524,41 +363,30 @@ class TrainingConfig(_Section):
     """
 
     _name: ClassVar[str] = "training"
-    mode: str = "bias"
-    steps: int = 1000
-    lr: float = 0.01
-    batch_size: int = 8
+    mode: str = _field("bias", choices="mode")
+    steps: int = _field(1000, ge=0)
+    lr: float = _field(0.01, gt=0)
+    batch_size: int = _field(8, gt=0)
     clip_grad: float = 1.0
-    schedule: str = "cosine"
+    schedule: str = _field("cosine", choices="schedule")
     lr_min: float = 0.0
-    target_loss: float = 0.0
-    checkpoint_every: int = 100
-    log_every: int = 10
-    dtype: str = "float32"
-    checkpoint_chunk: int = 0
+    target_loss: float = _field(0.0, ge=0)
+    checkpoint_every: int = _field(100, ge=0)
+    log_every: int = _field(10, ge=1)
+    dtype: str = _field("float32", choices="dtype")
+    checkpoint_chunk: int = _field(0, ge=0)
 
     def _check(self) -> None:
-        k = self._key
-        _check_choice(k("mode"), self.mode, TRAINING_MODES)
-        _check_range(k("steps"), self.steps, ge=0, what="int")
-        _check_range(k("lr"), self.lr, gt=0, what="float")
-        _check_range(k("batch_size"), self.batch_size, gt=0, what="int")
         if self.clip_grad < 0:
             raise ConfigError(
                 f"config key `training.clip_grad` must be a positive float, or 0 for no clipping; "
                 f"got {self.clip_grad!r}"
             )
-        _check_choice(k("schedule"), self.schedule, SCHEDULES)
         if not 0 <= self.lr_min <= self.lr:
             raise ConfigError(
                 f"config key `training.lr_min` must lie in [0, training.lr = {self.lr!r}]; "
                 f"got {self.lr_min!r}"
             )
-        _check_range(k("target_loss"), self.target_loss, ge=0, what="float")
-        _check_range(k("checkpoint_every"), self.checkpoint_every, ge=0, what="int")
-        _check_range(k("log_every"), self.log_every, ge=1, what="int")
-        _check_choice(k("dtype"), self.dtype, DTYPES)
-        _check_range(k("checkpoint_chunk"), self.checkpoint_chunk, ge=0, what="int")
 
 
 @dataclass(frozen=True)
@@ -578,17 +406,10 @@ class SimulationConfig(_Section):
     """
 
     _name: ClassVar[str] = "simulation"
-    dt: float = 1.0
-    noise_std: float = 0.0
-    method: str = "euler"
-    x0_std: float = 0.0
-
-    def _check(self) -> None:
-        k = self._key
-        _check_range(k("dt"), self.dt, gt=0, what="float", units="ms")
-        _check_range(k("noise_std"), self.noise_std, ge=0, what="float", units="per sqrt(ms)")
-        _check_choice(k("method"), self.method, METHODS)
-        _check_range(k("x0_std"), self.x0_std, ge=0, what="float")
+    dt: float = _field(1.0, gt=0, units="ms")
+    noise_std: float = _field(0.0, ge=0, units="per sqrt(ms)")
+    method: str = _field("euler", choices="method")
+    x0_std: float = _field(0.0, ge=0)
 
 
 @dataclass(frozen=True)
@@ -604,11 +425,8 @@ class OutputConfig(_Section):
     """
 
     _name: ClassVar[str] = "output"
-    n_trials: int = 4
+    n_trials: int = _field(4, ge=1)
     figures: bool = True
-
-    def _check(self) -> None:
-        _check_range(self._key("n_trials"), self.n_trials, ge=1, what="int")
 
 
 SECTIONS: dict[str, type] = {
@@ -653,7 +471,7 @@ class RunConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def __post_init__(self) -> None:
-        seed = _coerce(self.seed, int, "seed")
+        seed = coerce(self.seed, int, name="seed", error=ConfigError)
         if seed < 0:
             raise ConfigError(f"config key `seed` must be an int >= 0; got {seed!r}")
         object.__setattr__(self, "seed", seed)
@@ -765,56 +583,13 @@ def config_to_dict(cfg: RunConfig) -> dict[str, Any]:
     return out
 
 
-def _toml_string(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\u{code:04X}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _toml_value(value: Any, key: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ConfigError(f"config key `{key}` must be finite to be written as TOML; got {value!r}")
-        return repr(value)
-    if isinstance(value, str):
-        return _toml_string(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v, key) for v in value) + "]"
-    raise ConfigError(f"config key `{key}` holds {type(value).__name__} {value!r}, which TOML cannot represent")
-
-
 def config_to_toml(cfg: RunConfig) -> str:
     """The config as deterministic TOML text (every key, in a fixed order).
 
     ``config_from_toml(config_to_toml(cfg)) == cfg``; the same config always
     gives the same text.
     """
-    d = config_to_dict(cfg)
-    lines = [f"seed = {_toml_value(d['seed'], 'seed')}"]
-    for name in SECTIONS:
-        lines.append("")
-        lines.append(f"[{name}]")
-        for key, value in d[name].items():
-            lines.append(f"{key} = {_toml_value(value, f'{name}.{key}')}")
-    return "\n".join(lines) + "\n"
+    return toml_document(config_to_dict(cfg))
 
 
 def config_from_toml(text: str, *, source: str = "<string>") -> RunConfig:
@@ -877,16 +652,6 @@ def load_config(path: str | Any) -> RunConfig:
     return config_from_toml(text, source=f"config file {path}")
 
 
-def _parse_override_value(raw: str) -> Any:
-    try:
-        parsed = tomllib.loads(f"v = {raw}")
-    except tomllib.TOMLDecodeError:
-        return raw
-    if set(parsed) != {"v"}:
-        return raw
-    return parsed["v"]
-
-
 def apply_overrides(cfg: RunConfig, overrides: Sequence[str]) -> RunConfig:
     """Return a copy of ``cfg`` with ``section.key=value`` overrides applied.
 
@@ -927,34 +692,27 @@ def apply_overrides(cfg: RunConfig, overrides: Sequence[str]) -> RunConfig:
         )
     parsed: list[tuple[str, str, str, Any]] = []  # (raw, section, key, value)
     for raw in overrides:
-        if not isinstance(raw, str):
-            raise ConfigError(f"override must be a 'section.key=value' string; got {raw!r}")
-        if "=" not in raw:
-            raise ConfigError(f"malformed override {raw!r}: expected 'section.key=value' or 'seed=value'")
-        lhs, rhs = raw.split("=", 1)
-        lhs = lhs.strip()
-        parts = lhs.split(".")
-        if parts == ["seed"]:
+        path, value = parse_override(raw)
+        if path == ("seed",):
             section, key = "", "seed"
-        elif len(parts) == 2 and all(parts):
-            section, key = parts
+        elif len(path) == 2:
+            section, key = path
         else:
-            raise ConfigError(
-                f"malformed override {raw!r}: the left side must be 'section.key' or 'seed'; got {lhs!r}"
-            )
+            raise ConfigError(f"malformed override {raw!r}: the left side must be 'section.key' or 'seed'; "
+                              f"got {'.'.join(path)!r}")
         if section and section not in SECTIONS:
             raise ConfigError(
                 f"unknown config section `{section}` in override {raw!r}"
                 f"{_suggest(section, list(SECTIONS))} (valid sections: {', '.join(SECTIONS)})"
             )
-        parsed.append((raw, section, key, _parse_override_value(rhs.strip())))
+        parsed.append((raw, section, key, value))
 
     d = config_to_dict(cfg)
     # 1. the task switch, before any task parameter
     for raw, section, key, value in parsed:
         if section == "task" and key == "name":
             try:
-                new_name = _coerce(value, str, "task.name")
+                new_name = coerce(value, str, name="task.name", error=ConfigError)
                 _task_class(new_name)
             except ConfigError as exc:
                 raise ConfigError(f"override {raw!r}: {exc}") from None
@@ -1001,7 +759,7 @@ def apply_overrides(cfg: RunConfig, overrides: Sequence[str]) -> RunConfig:
                 )
             hint = typing.get_type_hints(SECTIONS[section])[key]
         try:
-            coerced = _coerce(value, hint, full)
+            coerced = coerce(value, hint, name=full, error=ConfigError)
         except ConfigError as exc:
             raise ConfigError(f"override {raw!r}: {exc}") from None
         if section:
