@@ -6,7 +6,7 @@ exits with code 2; anything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
-__all__ = ["NeurobiasError", "ConfigError", "SchemaError", "InputError", "describe_shape"]
+__all__ = ["NeurobiasError", "ConfigError", "SchemaError", "InputError", "ConvergenceWarning", "describe_shape"]
 
 
 class NeurobiasError(Exception):
@@ -23,6 +23,10 @@ class SchemaError(NeurobiasError, ValueError):
 
 class InputError(NeurobiasError, ValueError):
     """An argument (array, shape, value) given to the API is invalid."""
+
+
+class ConvergenceWarning(UserWarning):
+    """An optimisation ended worse than it began (its best parameters, possibly the initial ones, are returned)."""
 
 
 def describe_shape(shape: tuple[int, ...]) -> str:
