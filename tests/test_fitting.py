@@ -44,7 +44,7 @@ def test_synthetic_recovery_bias_mode() -> None:
     units = np.arange(circuit.n_units)
     rec = synthetic_recording(circuit, tonic, x0=x0, units=units, n_time=40, bin_ms=5.0)
     start = time.perf_counter()
-    fit = TonicFit(circuit=circuit, units=units, steps=500, lr=0.05, holdout="time", holdout_block=5,
+    fit = TonicFit(circuit=circuit, units=units, substeps=1, steps=500, lr=0.05, holdout="time", holdout_block=5,
                    n_shuffles=20).fit(rec)
     wall = time.perf_counter() - start
     assert fit.split_.holdout == "time" and fit.split_.test_time.sum() == 20
@@ -185,6 +185,6 @@ def test_partial_observation_recovers_the_recorded_units_tonic_inputs() -> None:
     circuit, tonic, x0 = _truth()
     units = np.arange(30)
     rec = synthetic_recording(circuit, tonic, x0=x0, units=units, n_time=40, bin_ms=5.0)
-    fit = TonicFit(circuit=circuit, units=units, steps=500, lr=0.05, holdout="time", n_shuffles=0).fit(rec)
+    fit = TonicFit(circuit=circuit, units=units, substeps=1, steps=500, lr=0.05, holdout="time", n_shuffles=0).fit(rec)
     assert fit.r2_test_ >= 0.9
     assert np.corrcoef(fit.tonic_[:, :30].ravel(), tonic[:, :30].ravel())[0, 1] >= 0.9
