@@ -223,7 +223,7 @@ def _assert_same_run(a: TrainResult, b: TrainResult) -> None:
         assert_identical(getattr(a, name), getattr(b, name), err_msg=name)
     for name in WEIGHTS:
         assert_identical(getattr(a.circuit, name), getattr(b.circuit, name), err_msg=name)
-    assert a.steps_done == b.steps_done
+    assert a.steps_done == b.steps_done and a.best_step == b.best_step
 
 
 def test_resume_after_interruption_equals_uninterrupted_run(tiny_circuit, tmp_path, monkeypatch):

@@ -365,13 +365,15 @@ class _State:
                     p.copy_(b)
 
     def arrays(self, optimizer: torch.optim.Optimizer | None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        out: dict[str, np.ndarray] = {f"param/{k}": p.detach().cpu().numpy() for k, p in zip(self.keys, self.params)}
+        # copies: a hook may keep the arrays while the parameters move on
+        out: dict[str, np.ndarray] = {f"param/{k}": p.detach().cpu().numpy().copy()
+                                      for k, p in zip(self.keys, self.params)}
         if self.best is not None and self.best_step != self.step:
-            out.update({f"best/{k}": b.cpu().numpy() for k, b in zip(self.keys, self.best)})
+            out.update({f"best/{k}": b.cpu().numpy().copy() for k, b in zip(self.keys, self.best)})
         if optimizer is not None:
             for idx, state in optimizer.state_dict()["state"].items():
                 for key, value in state.items():
-                    out[f"optim/{idx}/{key}"] = value.detach().cpu().numpy() if torch.is_tensor(value) \
+                    out[f"optim/{idx}/{key}"] = value.detach().cpu().numpy().copy() if torch.is_tensor(value) \
                         else np.asarray(value)
         out["loss"] = np.asarray(self.loss, dtype=np.float64)
         out.update({f"lr/{name}": np.asarray(v, dtype=np.float64) for name, v in self.lr.items()})

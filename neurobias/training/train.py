@@ -34,15 +34,18 @@ class TrainResult:
     ----------
     circuit : Circuit
         The circuit after training (the input circuit itself unless the mode
-        trains weights).
+        trains weights), with the weights of the same step as ``tonic``.
     tonic : ndarray of shape (context, unit)
-        Learned tonic inputs, float64.
+        Learned tonic inputs, float64: those of the step with the lowest loss
+        (the final ones unless the loss rose at the end).
     contexts : tuple of str
         Context names (from the task).
     loss, lr : ndarray of shape (step,)
         Training loss (masked MSE) and learning rate at each step.
     steps_done : int
         Number of optimiser steps taken (< ``steps`` when ``target_loss`` was reached).
+    best_step : int
+        Step whose parameters the result holds (``steps_done`` for the final ones).
     mode : str
     hashes_before, hashes_after : dict of str to str
         sha256 of every frozen weight's bytes before and after training (equal).
@@ -60,6 +63,7 @@ class TrainResult:
     loss: np.ndarray
     lr: np.ndarray
     steps_done: int
+    best_step: int
     mode: str
     hashes_before: dict[str, str]
     hashes_after: dict[str, str]
@@ -276,6 +280,7 @@ def train(
         loss=opt.loss,
         lr=opt.lr["tonic"],
         steps_done=opt.steps_done,
+        best_step=opt.best_step,
         mode=mode,
         hashes_before=hashes_before,
         hashes_after=hashes_after,
