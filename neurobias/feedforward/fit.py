@@ -160,6 +160,6 @@ def fit(
     train_acc = np.array([accuracy(net, s.x_train, s.y_train, task=t) for t, s in enumerate(splits)])
     test_acc = np.array([accuracy(net, s.x_test, s.y_test, task=t) for t, s in enumerate(splits)])
     epochs = np.array([steps * min(batch_size, len(s.y_train)) / len(s.y_train) for s in splits])
-    return FitResult(loss=result.loss, best_step=result.best_step, train_accuracy=train_acc, test_accuracy=test_acc, epochs=epochs,
-                     hashes_before=before, hashes_after=after, mode=net.mode,
+    return FitResult(loss=result.loss, best_step=result.best_step, train_accuracy=train_acc, test_accuracy=test_acc,
+                     epochs=epochs, hashes_before=before, hashes_after=after, mode=net.mode,
                      wall_time_s=_time.perf_counter() - t0)

@@ -48,7 +48,8 @@ def _fit_defaults() -> dict[str, Any]:
     from neurobias.fitting.estimator import TonicFit
 
     params = inspect.signature(TonicFit.__init__).parameters
-    return {k: p.default for k, p in params.items() if k not in ("self", "circuit", "conditions", "units", "progress")}
+    return {k: p.default for k, p in params.items()
+            if k not in ("self", "circuit", "conditions", "units", "device", "progress")}
 
 
 def _check_table(name: str, table: Any, defaults: dict[str, Any] | None, allowed: set[str] | None = None) -> dict:

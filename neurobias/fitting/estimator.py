@@ -154,8 +154,8 @@ class TonicFit:
     def __init__(
         self, *, circuit: Circuit | None = None, n_units: int = 256, conditions: Any = None, mode: str = "bias",
         readout: str = "subset", units: Any = None, learn_x0: bool = True, g: float = 1.5, tau: float = 50.0,
-        phi: str = "tanh", substeps: int | None = None, steps: int = 1000, lr: float = 0.05, weight_lr: float | None = None,
-        lr_min: float = 0.0,
+        phi: str = "tanh", substeps: int | None = None, steps: int = 1000, lr: float = 0.05,
+        weight_lr: float | None = None, lr_min: float = 0.0,
         schedule: str = "cosine", clip_grad: float = 1.0, holdout: str = "auto", holdout_block: int = 5,
         n_shuffles: int = 100, dtype: str = "float64", seed: int = 0, device: str = "cpu", progress: bool = True,
     ) -> None:

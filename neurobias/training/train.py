@@ -268,7 +268,8 @@ def train(
     opt = optimise(objective, groups, steps=steps, schedule=schedule, clip_grad=clip_grad, target_loss=target_loss,
                    checkpoint=save if checkpoint_path is not None else None, checkpoint_every=checkpoint_every,
                    resume=state, progress=progress, desc="training", log_every=log_every,
-                   divergence_hint=f"lower `training.lr` (now {lr}) or the circuit gain, or enable `training.clip_grad`")
+                   divergence_hint=f"lower `training.lr` (now {lr}) or the circuit gain, or enable "
+                                   f"`training.clip_grad`")
     hashes_after = model.frozen_hashes()
     if hashes_after != hashes_before:
         changed = [k for k in hashes_before if hashes_before[k] != hashes_after.get(k)]
