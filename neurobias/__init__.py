@@ -27,7 +27,7 @@ import importlib
 from typing import Any
 
 from neurobias._version import __version__
-from neurobias.errors import ConfigError, InputError, NeurobiasError, SchemaError
+from neurobias.errors import ConfigError, ConvergenceWarning, InputError, NeurobiasError, SchemaError
 
 _LAZY: dict[str, tuple[str, str]] = {
     "Circuit": ("neurobias.circuit", "Circuit"),
@@ -69,7 +69,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "open_sweep": ("neurobias.sweep", "open_sweep"),
 }
 
-__all__ = ["__version__", "NeurobiasError", "ConfigError", "InputError", "SchemaError", *_LAZY]
+__all__ = ["__version__", "NeurobiasError", "ConfigError", "InputError", "SchemaError", "ConvergenceWarning",
+           *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

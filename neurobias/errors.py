@@ -19,7 +19,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["NeurobiasError", "ConfigError", "SchemaError", "InputError", "describe_shape", "describe_type", "suggest",
+__all__ = ["NeurobiasError", "ConfigError", "SchemaError", "InputError", "ConvergenceWarning", "describe_shape", "describe_type", "suggest",
            "is_bool", "coerce", "check_choice", "check_number", "check_positive", "check_instance", "check_shape",
            "check_finite"]
 
@@ -38,6 +38,10 @@ class SchemaError(NeurobiasError, ValueError):
 
 class InputError(NeurobiasError, ValueError):
     """An argument (array, shape, value) given to the API is invalid."""
+
+
+class ConvergenceWarning(UserWarning):
+    """An optimisation ended worse than it began (its best parameters, possibly the initial ones, are returned)."""
 
 
 def describe_shape(shape: tuple[int, ...]) -> str:

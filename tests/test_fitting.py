@@ -44,7 +44,7 @@ def test_synthetic_recovery_bias_mode() -> None:
     units = np.arange(circuit.n_units)
     rec = synthetic_recording(circuit, tonic, x0=x0, units=units, n_time=40, bin_ms=5.0)
     start = time.perf_counter()
-    fit = TonicFit(circuit=circuit, units=units, steps=500, lr=0.05, holdout="time", holdout_block=5,
+    fit = TonicFit(circuit=circuit, units=units, substeps=1, steps=500, lr=0.05, holdout="time", holdout_block=5,
                    n_shuffles=20).fit(rec)
     wall = time.perf_counter() - start
     assert fit.split_.holdout == "time" and fit.split_.test_time.sum() == 20
@@ -185,6 +185,50 @@ def test_partial_observation_recovers_the_recorded_units_tonic_inputs() -> None:
     circuit, tonic, x0 = _truth()
     units = np.arange(30)
     rec = synthetic_recording(circuit, tonic, x0=x0, units=units, n_time=40, bin_ms=5.0)
-    fit = TonicFit(circuit=circuit, units=units, steps=500, lr=0.05, holdout="time", n_shuffles=0).fit(rec)
+    fit = TonicFit(circuit=circuit, units=units, substeps=1, steps=500, lr=0.05, holdout="time", n_shuffles=0).fit(rec)
     assert fit.r2_test_ >= 0.9
     assert np.corrcoef(fit.tonic_[:, :30].ravel(), tonic[:, :30].ravel())[0, 1] >= 0.9
+
+
+def _train_mse(fit: TonicFit) -> float:
+    """Masked MSE of the fitted model on the fitted entries, from its predictions (numpy)."""
+    pred = fit.predict()["rate"].values
+    mask = np.broadcast_to(fit.split_.train_time[None, :, None], pred.shape)
+    return float((mask * (pred - fit.split_.train) ** 2).sum() / mask.sum())
+
+
+def test_tonic_fit_never_returns_parameters_worse_than_its_start_and_warns_when_it_ends_worse() -> None:
+    from neurobias.errors import ConvergenceWarning
+
+    circuit, tonic, x0 = _truth(n_units=12, n_cond=2)
+    rec = synthetic_recording(circuit, tonic, x0=x0, units=np.arange(5), n_time=8, bin_ms=5.0)
+    kw = dict(circuit=circuit, units=np.arange(5), steps=30, clip_grad=0.0, n_shuffles=0, progress=False)
+    good = TonicFit(lr=1.0, **kw).fit(rec)  # converging: the final parameters are the best
+    assert good.best_step_ == 30 and good.loss_[-1] < good.loss_[0]
+    assert _train_mse(good) <= good.loss_.min() * (1 + 1e-12)  # the final parameters score at least as well
+    with pytest.warns(ConvergenceWarning, match=r"fitting \(bias\) ended with a loss of .* above its start"):
+        bad = TonicFit(lr=3.0, **kw).fit(rec)  # overshooting: every later step is worse than the start
+    assert bad.loss_.min() == bad.loss_[0] and bad.best_step_ == 0
+    np.testing.assert_allclose(_train_mse(bad), bad.loss_[0], rtol=1e-10)  # the starting parameters came back
+    np.testing.assert_array_equal(bad.x0_, 0.0)
+
+
+@pytest.mark.parametrize("bin_ms, tau, expected", [(5.0, 20.0, 3), (20.0, 50.0, 4), (5.0, 50.0, 1), (1.0, 100.0, 1),
+                                                   (25.0, 10.0, 25)])
+def test_default_substeps_keep_the_euler_step_within_a_tenth_of_tau(bin_ms, tau, expected) -> None:
+    circuit = Circuit.random(8, n_inputs=0, n_outputs=0, g=1.0, tau=tau, seed=0)
+    rec = synthetic_recording(circuit, np.zeros((2, 8)), x0=np.ones((2, 8)) * [[0.1], [-0.1]], units=np.arange(3),
+                              n_time=6, bin_ms=bin_ms)
+    fit = TonicFit(circuit=circuit, units=np.arange(3), steps=0, n_shuffles=0, progress=False).fit(rec)
+    assert fit.substeps_ == expected
+    assert bin_ms / fit.substeps_ <= tau / 10 < bin_ms / max(fit.substeps_ - 1, 1e-300) or fit.substeps_ == 1
+    assert TonicFit(circuit=circuit, units=np.arange(3), substeps=2, steps=0, n_shuffles=0,
+                    progress=False).fit(rec).substeps_ == 2
+
+
+def test_tonic_fit_checks_device_and_substeps() -> None:
+    rec = _tiny_trials()
+    with pytest.raises(InputError, match="`device` must be 'cpu', 'cuda' or 'cuda:N'; got 'tpu'"):
+        TonicFit(n_units=16, steps=1, device="tpu", progress=False).fit(rec)
+    with pytest.raises(InputError, match="`substeps` must be an integer >= 1 or None; got 0"):
+        TonicFit(n_units=16, steps=1, substeps=0, progress=False).fit(rec)

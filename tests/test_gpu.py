@@ -90,3 +90,17 @@ def test_analyses_on_cuda_match_cpu():
                 np.testing.assert_allclose(gpu[v].values, cpu[v].values, rtol=1e-9, atol=1e-10, err_msg=name)
             else:
                 np.testing.assert_array_equal(gpu[v].values, cpu[v].values, err_msg=name)
+def test_tonic_fit_on_cuda_matches_cpu():
+    from neurobias.fitting.synthetic import synthetic_recording
+
+    c = nb.Circuit.random(24, n_inputs=0, n_outputs=0, g=1.2, tau=20.0, seed=3)
+    rng = np.random.default_rng(4)
+    rec = synthetic_recording(c, rng.normal(0, 0.6, size=(3, 24)), x0=rng.normal(0, 0.6, size=(3, 24)),
+                              units=np.arange(8), n_time=12, bin_ms=5.0)
+    kw = dict(circuit=c, units=np.arange(8), steps=40, lr=0.05, n_shuffles=0, progress=False)
+    cpu = nb.TonicFit(**kw).fit(rec)
+    gpu = nb.TonicFit(device="cuda", **kw).fit(rec)
+    np.testing.assert_allclose(gpu.loss_, cpu.loss_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(gpu.tonic_, cpu.tonic_, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(gpu.x0_, cpu.x0_, rtol=0, atol=1e-9)
+    assert gpu.best_step_ == cpu.best_step_

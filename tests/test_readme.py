@@ -29,6 +29,9 @@ import pytest
 
 from conftest import TINY_SETS
 
+# the README's commands run here with a few training steps, which need not lower the loss
+pytestmark = pytest.mark.filterwarnings("ignore::neurobias.errors.ConvergenceWarning")
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 SHELL = {"", "sh", "bash", "console", "shell"}

@@ -17,7 +17,7 @@ from neurobias.tasks import make_task
 from neurobias.testing import assert_allclose, assert_identical
 from neurobias.training import TrainResult, learning_rate, masked_mse, nmse, train
 
-train_module = importlib.import_module("neurobias.training.train")
+optimise_module = importlib.import_module("neurobias.training.optimise")
 
 WEIGHTS = ("W_rec", "W_in", "W_out", "b_out")
 
@@ -224,7 +224,7 @@ def _assert_same_run(a: TrainResult, b: TrainResult) -> None:
         assert_identical(getattr(a, name), getattr(b, name), err_msg=name)
     for name in WEIGHTS:
         assert_identical(getattr(a.circuit, name), getattr(b.circuit, name), err_msg=name)
-    assert a.steps_done == b.steps_done
+    assert a.steps_done == b.steps_done and a.best_step == b.best_step
 
 
 def test_resume_after_interruption_equals_uninterrupted_run(tiny_circuit, tmp_path, monkeypatch):
@@ -240,7 +240,7 @@ def test_resume_after_interruption_equals_uninterrupted_run(tiny_circuit, tmp_pa
         return learning_rate(step, **kw)
 
     path = tmp_path / "ckpt.npz"
-    monkeypatch.setattr(train_module, "learning_rate", crashing)
+    monkeypatch.setattr(optimise_module, "learning_rate", crashing)
     with pytest.raises(_Crash):
         _tiny(tiny_circuit, checkpoint_path=path, **RESUME_KW)
     monkeypatch.undo()

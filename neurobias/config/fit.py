@@ -40,7 +40,7 @@ PREPROCESS_KEYS: dict[str, tuple[Any, Any]] = {
 #: defaults as ``TonicFit``'s keywords (a test holds them equal)
 FIT_KEYS: dict[str, tuple[Any, Any]] = {
     "n_units": (int, 256), "mode": (str, "bias"), "readout": (str, "subset"), "learn_x0": (bool, True),
-    "g": (float, 1.5), "tau": (float, 50.0), "phi": (str, "tanh"), "substeps": (int, 1), "steps": (int, 1000),
+    "g": (float, 1.5), "tau": (float, 50.0), "phi": (str, "tanh"), "substeps": (int | None, None), "steps": (int, 1000),
     "lr": (float, 0.05), "weight_lr": (float | None, None), "lr_min": (float, 0.0), "schedule": (str, "cosine"),
     "clip_grad": (float, 1.0), "holdout": (str, "auto"), "holdout_block": (int, 5), "n_shuffles": (int, 100),
     "dtype": (str, "float64"), "seed": (int, 0),

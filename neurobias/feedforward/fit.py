@@ -3,7 +3,9 @@
 Every step draws one minibatch from each task (without replacement within
 the batch, from :func:`numpy.random.default_rng` seeded by ``seed`` and the
 step) and takes one Adam step on the sum of the tasks' cross-entropies, with
-a cosine learning-rate schedule.  Task ``t`` only reaches its own biases,
+a cosine learning-rate schedule (:func:`neurobias.training.optimise.optimise`).
+The network keeps the parameters of the step with the lowest minibatch loss
+(after the last step, the final parameters are scored on one more minibatch).  Task ``t`` only reaches its own biases,
 scores and readout, so the tasks train independently inside one network.
 """
 from __future__ import annotations
@@ -14,13 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from neurobias.circuit.threads import one_thread
 from neurobias.datasets.base import Split
 from neurobias.errors import InputError
 from neurobias.feedforward.model import BiasNet
-from neurobias.training.schedule import learning_rate
+from neurobias.training.optimise import ParamGroup, optimise
 
 __all__ = ["FitResult", "fit", "accuracy", "hidden_activity"]
 
@@ -32,7 +33,11 @@ class FitResult:
     Attributes
     ----------
     loss : ndarray of shape (step,)
-        Summed cross-entropy of the minibatches, nats.
+        Summed cross-entropy of each step's minibatches at that step's
+        parameters (before its update), nats.
+    best_step : int
+        Step whose parameters ``net`` holds after :func:`fit` (``steps`` for
+        the final ones).
     train_accuracy, test_accuracy : ndarray of shape (task,)
         Fraction of correctly classified samples after training.
     epochs : ndarray of shape (task,)
@@ -44,6 +49,7 @@ class FitResult:
     """
 
     loss: np.ndarray
+    best_step: int
     train_accuracy: np.ndarray
     test_accuracy: np.ndarray
     epochs: np.ndarray
@@ -103,8 +109,9 @@ def fit(
     Parameters
     ----------
     net : BiasNet
-        Trained in place; its fixed tensors are hashed before and after and a
-        change raises RuntimeError.
+        Trained in place and left at the parameters of ``best_step``; its
+        fixed tensors are hashed before and after and a change raises
+        RuntimeError.
     tasks : Split or sequence of Split
         One per task of ``net``, in order.
     steps : int
@@ -133,24 +140,19 @@ def fit(
     if not (np.isfinite(lr) and lr > 0):
         raise InputError(f"`lr` must be a positive number; got {lr!r}")
     before = net.frozen_hashes()
-    params = [p for p in net.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=lr)
     data = [(_tensor(s.x_train, net), torch.tensor(s.y_train)) for s in splits]
-    losses = np.empty(steps)
-    for step in tqdm(range(steps), disable=not progress, desc=f"fit {net.mode}", unit="step", leave=False):
+
+    def objective(step: int) -> torch.Tensor:
         rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(step,)))
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, lr=lr, lr_min=lr * lr_min_ratio, steps=steps, schedule="cosine")
         loss = torch.zeros((), dtype=net.W_out.dtype)
         for t, (x, y) in enumerate(data):
             idx = torch.as_tensor(rng.choice(len(y), size=min(batch_size, len(y)), replace=False))
             loss = loss + torch.nn.functional.cross_entropy(net(x[idx], t), y[idx])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        losses[step] = float(loss.detach())
-        if not np.isfinite(losses[step]):
-            raise InputError(f"training diverged at step {step} (loss {losses[step]}); lower `lr` (now {lr})")
+        return loss
+
+    group = ParamGroup(net.mode, [p for p in net.parameters() if p.requires_grad], lr=lr, lr_min=lr * lr_min_ratio)
+    result = optimise(objective, [group], steps=steps, schedule="cosine", progress=progress, desc=f"fit {net.mode}",
+                      divergence_hint=f"lower `lr` (now {lr})")
     after = net.frozen_hashes()
     if after != before:
         changed = sorted(k for k in before if before[k] != after.get(k))
@@ -158,6 +160,6 @@ def fit(
     train_acc = np.array([accuracy(net, s.x_train, s.y_train, task=t) for t, s in enumerate(splits)])
     test_acc = np.array([accuracy(net, s.x_test, s.y_test, task=t) for t, s in enumerate(splits)])
     epochs = np.array([steps * min(batch_size, len(s.y_train)) / len(s.y_train) for s in splits])
-    return FitResult(loss=losses, train_accuracy=train_acc, test_accuracy=test_acc, epochs=epochs,
-                     hashes_before=before, hashes_after=after, mode=net.mode,
+    return FitResult(loss=result.loss, best_step=result.best_step, train_accuracy=train_acc, test_accuracy=test_acc,
+                     epochs=epochs, hashes_before=before, hashes_after=after, mode=net.mode,
                      wall_time_s=_time.perf_counter() - t0)

@@ -18,6 +18,7 @@ logic), data in :meth:`TonicFit.fit`, learned state with a trailing underscore.
 """
 from __future__ import annotations
 
+import math
 import time as _time
 from typing import Any
 
@@ -25,10 +26,10 @@ import numpy as np
 import torch
 import xarray as xr
 from torch import nn
-from tqdm.auto import tqdm
 
 from neurobias.circuit.threads import one_thread
 from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.simulate import resolve_device
 from neurobias.errors import InputError
 from neurobias.fitting.splits import Split, make_split
 from neurobias.recordings.dataset import condition_names, is_single_trial, validate
@@ -37,13 +38,16 @@ from neurobias.recordings.metrics.r2 import r2_arrays
 from neurobias.training import seeds
 from neurobias.training.losses import masked_mse
 from neurobias.training.model import MODES, CircuitModel
-from neurobias.training.schedule import SCHEDULES, learning_rate
+from neurobias.training.optimise import OptimResult, ParamGroup, optimise
+from neurobias.training.schedule import SCHEDULES
 from neurobias.training.tonic import TonicBank
 
-__all__ = ["TonicFit", "READOUTS", "UNITS_STREAM"]
+__all__ = ["TonicFit", "READOUTS", "UNITS_STREAM", "SUBSTEPS_PER_TAU"]
 
 READOUTS: tuple[str, ...] = ("subset", "linear")
 UNITS_STREAM = 11  # seeds.stream(seed, UNITS_STREAM) draws the recorded units
+#: default Euler steps per time constant: ``substeps = ceil(SUBSTEPS_PER_TAU * bin_width / tau)``
+SUBSTEPS_PER_TAU = 10
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -82,13 +86,20 @@ class TonicFit:
         Learn one initial state per condition (else start at zero).
     g, tau, phi : float, float, str
         Gain, time constant (ms) and transfer function of the default circuit.
-    substeps : int
-        Integration steps per recorded bin.
+    substeps : int, optional
+        Euler steps per recorded bin.  Default: the fewest that keep the step
+        at most a tenth of the time constant,
+        ``ceil(SUBSTEPS_PER_TAU * bin_width / tau)`` with
+        :data:`SUBSTEPS_PER_TAU` = 10 (e.g. 20 ms bins and ``tau = 50`` ms give 4).
     steps, lr, lr_min, schedule, clip_grad
         Adam steps on the full batch of conditions, learning rate of the tonic
         inputs and initial states and its schedule
         (:func:`neurobias.training.schedule.learning_rate`), gradient clipping
-        (0: off).
+        (0: off), run by :func:`neurobias.training.optimise.optimise`.  The fit
+        keeps the parameters with the lowest training loss it saw (never worse
+        than its start) and warns with
+        :class:`~neurobias.errors.ConvergenceWarning` when the loss ended above
+        its start.
     weight_lr : float, optional
         Learning rate of the weights a mode trains (``W_out``, ``b_out``,
         ``W_rec``), scaled by the same schedule; default ``lr``. Recurrent
@@ -107,8 +118,11 @@ class TonicFit:
     dtype : {"float64", "float32"}
     seed : int
         Seeds the circuit, the recorded units, the tonic bank and the split.
+    device : {"cpu", "cuda", "cuda:N"}
+        Where the fit runs (predictions and scores are computed on the CPU in
+        float64).
     progress : bool
-        Progress bar.
+        Show a progress bar with the loss.
 
     Attributes
     ----------
@@ -121,7 +135,12 @@ class TonicFit:
     conditions_, neurons_ : tuple of str
     time_ : ndarray of shape (time,), ms
     split_ : Split
+    substeps_ : int
+        Euler steps per recorded bin used.
     loss_ : ndarray of shape (step,)
+        Training loss (masked MSE) of the parameters of each step.
+    best_step_ : int
+        Step whose parameters were kept (``steps`` for the final ones).
     r2_train_, r2_test_ : float
         R² on the fitted entries and on the held-out ones.
     r2_test_neuron_ : ndarray of shape (neuron,)
@@ -135,10 +154,10 @@ class TonicFit:
     def __init__(
         self, *, circuit: Circuit | None = None, n_units: int = 256, conditions: Any = None, mode: str = "bias",
         readout: str = "subset", units: Any = None, learn_x0: bool = True, g: float = 1.5, tau: float = 50.0,
-        phi: str = "tanh", substeps: int = 1, steps: int = 1000, lr: float = 0.05, weight_lr: float | None = None,
-        lr_min: float = 0.0,
+        phi: str = "tanh", substeps: int | None = None, steps: int = 1000, lr: float = 0.05,
+        weight_lr: float | None = None, lr_min: float = 0.0,
         schedule: str = "cosine", clip_grad: float = 1.0, holdout: str = "auto", holdout_block: int = 5,
-        n_shuffles: int = 100, dtype: str = "float64", seed: int = 0, progress: bool = False,
+        n_shuffles: int = 100, dtype: str = "float64", seed: int = 0, device: str = "cpu", progress: bool = True,
     ) -> None:
         self.circuit = circuit
         self.n_units = n_units
@@ -162,6 +181,7 @@ class TonicFit:
         self.n_shuffles = n_shuffles
         self.dtype = dtype
         self.seed = seed
+        self.device = device
         self.progress = progress
 
     # ------------------------------------------------------------------ params
@@ -184,7 +204,8 @@ class TonicFit:
         _need("mode", self.mode in MODES, f"one of {', '.join(MODES)}", self.mode)
         _need("readout", self.readout in READOUTS, f"one of {', '.join(READOUTS)}", self.readout)
         _need("steps", _is_int(self.steps) and self.steps >= 0, "an integer >= 0", self.steps)
-        _need("substeps", _is_int(self.substeps) and self.substeps >= 1, "an integer >= 1", self.substeps)
+        _need("substeps", self.substeps is None or (_is_int(self.substeps) and self.substeps >= 1),
+              "an integer >= 1 or None", self.substeps)
         _need("lr", isinstance(self.lr, (int, float)) and self.lr > 0, "a positive number", self.lr)
         _need("weight_lr", self.weight_lr is None or (isinstance(self.weight_lr, (int, float)) and self.weight_lr > 0),
               "a positive number or None", self.weight_lr)
@@ -264,19 +285,24 @@ class TonicFit:
         circuit, units = self._circuit(len(neurons), neurons)
         self.conditions_ = condition_names(rec)
         self.neurons_, self.time_, self.split_, self.units_ = neurons, time, split, units
+        bin_width = float(time[1] - time[0])
+        self.substeps_ = int(self.substeps) if self.substeps is not None else \
+            max(1, math.ceil(SUBSTEPS_PER_TAU * bin_width / float(circuit.tau) - 1e-9))
         tdtype = _DTYPES[self.dtype]
+        dev = resolve_device(self.device)
         bank = TonicBank(len(self.conditions_), circuit.n_units, rng=seeds.stream(self.seed, seeds.BANK), dtype=tdtype)
-        model = CircuitModel(circuit, bank, mode=self.mode, dtype=tdtype)
-        x0 = nn.Parameter(torch.zeros(len(self.conditions_), 1, circuit.n_units, dtype=tdtype),
+        model = CircuitModel(circuit, bank, mode=self.mode, dtype=tdtype).to(dev)
+        x0 = nn.Parameter(torch.zeros(len(self.conditions_), 1, circuit.n_units, dtype=tdtype, device=dev),
                           requires_grad=bool(self.learn_x0))
         before = model.frozen_hashes()
-        loss = self._optimise(model, x0, split, tdtype)
+        result = self._optimise(model, x0, split, tdtype, dev)
         if model.frozen_hashes() != before:
             raise RuntimeError(f"frozen weights changed during {self.mode!r} fitting (a neurobias bug)")
         self.circuit_ = model.trained_circuit(circuit)
-        self.tonic_ = bank().detach().double().numpy()
-        self.x0_ = x0.detach().double().numpy()[:, 0]
-        self.loss_ = np.asarray(loss, dtype=np.float64)
+        self.tonic_ = bank().detach().cpu().double().numpy()
+        self.x0_ = x0.detach().cpu().double().numpy()[:, 0]
+        self.loss_ = result.loss
+        self.best_step_ = result.best_step
         pred = self._simulate(self.tonic_, self.x0_)[1]
         self.r2_train_, _ = r2_arrays(split.train, pred, mask=split.train_time)
         self.r2_test_, self.r2_test_neuron_ = r2_arrays(split.test, pred, mask=split.test_time)
@@ -288,50 +314,36 @@ class TonicFit:
         return self
 
     def _n_steps(self, n_time: int) -> tuple[float, np.ndarray]:
-        dt = float(self.time_[1] - self.time_[0]) / self.substeps
-        idx = self.substeps * (np.arange(n_time) + 1) - 1
+        dt = float(self.time_[1] - self.time_[0]) / self.substeps_
+        idx = self.substeps_ * (np.arange(n_time) + 1) - 1
         return dt, idx
 
-    def _optimise(self, model: CircuitModel, x0: nn.Parameter, split: Split, tdtype: torch.dtype) -> list[float]:
+    def _optimise(self, model: CircuitModel, x0: nn.Parameter, split: Split, tdtype: torch.dtype,
+                  dev: torch.device) -> OptimResult:
         n_cond, n_time, n_neuron = split.train.shape
         dt, idx = self._n_steps(n_time)
-        inputs = torch.zeros(n_cond, 1, n_time * self.substeps, 0, dtype=tdtype)
-        target = torch.tensor(split.train[:, None], dtype=tdtype)
-        mask = torch.tensor(np.broadcast_to(split.train_time[None, None, :, None], target.shape).copy(), dtype=tdtype)
-        own = [p for p in model.bank.parameters() if p.requires_grad] + ([x0] if x0.requires_grad else [])
-        weights = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("bank.")]
-        params = own + weights
-        ratio = (self.weight_lr if self.weight_lr is not None else self.lr) / self.lr
-        groups = [g for g in ({"params": own, "scale": 1.0}, {"params": weights, "scale": ratio}) if g["params"]]
-        opt = torch.optim.Adam(groups, lr=self.lr) if params else None
-        idx_t = torch.as_tensor(idx)
-        history: list[float] = []
-        bar = tqdm(total=self.steps, disable=not self.progress, desc=f"fitting ({self.mode})", unit="step",
-                   dynamic_ncols=True)
-        try:
-            for step in range(self.steps):
-                lr = learning_rate(step, lr=self.lr, lr_min=self.lr_min, steps=self.steps, schedule=self.schedule)
-                _, z = model(inputs, x0, dt=dt, method="euler")
-                loss = masked_mse(z[:, :, idx_t], target, mask)
-                value = float(loss.detach())
-                if not np.isfinite(value):
-                    raise InputError(f"fitting diverged at step {step} (loss {value}); lower `lr` (now {self.lr})")
-                history.append(value)
-                if opt is None:
-                    break
-                for group in opt.param_groups:
-                    group["lr"] = lr * group["scale"]
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if self.clip_grad > 0:
-                    torch.nn.utils.clip_grad_norm_(params, self.clip_grad)
-                opt.step()
-                bar.update(1)
-                if step % 20 == 0:
-                    bar.set_postfix(loss=f"{value:.3g}", refresh=False)
-        finally:
-            bar.close()
-        return history
+        inputs = torch.zeros(n_cond, 1, n_time * self.substeps_, 0, dtype=tdtype, device=dev)
+        target = torch.tensor(split.train[:, None], dtype=tdtype, device=dev)
+        mask = torch.tensor(np.broadcast_to(split.train_time[None, None, :, None], target.shape).copy(), dtype=tdtype,
+                            device=dev)
+        weight_lr = self.weight_lr if self.weight_lr is not None else self.lr
+        # tonic inputs, initial states, then weights: Adam's state and the clipping norm follow this order
+        groups = [
+            ParamGroup("tonic", [p for p in model.bank.parameters() if p.requires_grad], lr=self.lr,
+                       lr_min=self.lr_min),
+            ParamGroup("x0", [x0] if x0.requires_grad else [], lr=self.lr, lr_min=self.lr_min),
+            ParamGroup("weights", [p for n, p in model.named_parameters() if p.requires_grad and
+                                   not n.startswith("bank.")], lr=weight_lr, lr_min=self.lr_min * weight_lr / self.lr),
+        ]
+        idx_t = torch.as_tensor(idx, device=dev)
+
+        def objective(step: int) -> torch.Tensor:
+            _, z = model(inputs, x0, dt=dt, method="euler")
+            return masked_mse(z[:, :, idx_t], target, mask)
+
+        return optimise(objective, groups, steps=self.steps, schedule=self.schedule, clip_grad=self.clip_grad,
+                        progress=self.progress, desc=f"fitting ({self.mode})", log_every=20,
+                        divergence_hint=f"lower `lr` (now {self.lr})")
 
     @one_thread()
     def _simulate(self, tonic: np.ndarray, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -342,7 +354,7 @@ class TonicFit:
         dt, idx = self._n_steps(n_time)
         from neurobias.circuit.simulate import integrate
 
-        ext = bank_vals[:, None, None, :].expand(tonic.shape[0], 1, n_time * self.substeps, tonic.shape[1])
+        ext = bank_vals[:, None, None, :].expand(tonic.shape[0], 1, n_time * self.substeps_, tonic.shape[1])
         with torch.no_grad():
             x = integrate(torch.tensor(x0[:, None], dtype=torch.float64), ext, c.dynamics(),
                           dt=dt, method="euler")[:, 0, idx]

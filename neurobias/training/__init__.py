@@ -1,11 +1,12 @@
 """Training tonic inputs (and, by mode, weights) of a fixed circuit on a task."""
 from neurobias.training.losses import masked_mse, nmse
 from neurobias.training.model import MODES, CircuitModel
+from neurobias.training.optimise import OptimResult, ParamGroup, optimise
 from neurobias.training.schedule import SCHEDULES, learning_rate
 from neurobias.training.tonic import PARAMETRIZATIONS, TonicBank
 from neurobias.training.train import DTYPES, TrainResult, train
 
 __all__ = [
     "MODES", "SCHEDULES", "PARAMETRIZATIONS", "DTYPES", "TonicBank", "CircuitModel", "TrainResult",
-    "train", "masked_mse", "nmse", "learning_rate",
+    "train", "masked_mse", "nmse", "learning_rate", "optimise", "ParamGroup", "OptimResult",
 ]

@@ -1,4 +1,4 @@
-"""The training loop: all contexts in one batch, Adam, clipping, schedule, checkpoints, resume."""
+"""Circuit training: all contexts of a task in one batch, run by the loop of :mod:`neurobias.training.optimise`."""
 from __future__ import annotations
 
 import time as _time
@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from neurobias.circuit.threads import one_thread
 from neurobias.circuit.circuit import Circuit
@@ -19,7 +18,7 @@ from neurobias.tasks import Task
 from neurobias.training import seeds
 from neurobias.training.losses import masked_mse
 from neurobias.training.model import MODES, CircuitModel
-from neurobias.training.schedule import SCHEDULES, learning_rate
+from neurobias.training.optimise import ParamGroup, optimise
 from neurobias.training.tonic import TonicBank
 
 __all__ = ["TrainResult", "train", "DTYPES"]
@@ -35,15 +34,18 @@ class TrainResult:
     ----------
     circuit : Circuit
         The circuit after training (the input circuit itself unless the mode
-        trains weights).
+        trains weights), with the weights of the same step as ``tonic``.
     tonic : ndarray of shape (context, unit)
-        Learned tonic inputs, float64.
+        Learned tonic inputs, float64: those of the step with the lowest loss
+        (the final ones unless the loss rose at the end).
     contexts : tuple of str
         Context names (from the task).
     loss, lr : ndarray of shape (step,)
         Training loss (masked MSE) and learning rate at each step.
     steps_done : int
         Number of optimiser steps taken (< ``steps`` when ``target_loss`` was reached).
+    best_step : int
+        Step whose parameters the result holds (``steps_done`` for the final ones).
     mode : str
     hashes_before, hashes_after : dict of str to str
         sha256 of every frozen weight's bytes before and after training (equal).
@@ -61,6 +63,7 @@ class TrainResult:
     loss: np.ndarray
     lr: np.ndarray
     steps_done: int
+    best_step: int
     mode: str
     hashes_before: dict[str, str]
     hashes_after: dict[str, str]
@@ -128,7 +131,13 @@ def train(
     step draws ``batch_size`` trials per context from an independent random
     stream of ``seed`` (so a resumed run sees the same batches), runs the circuit
     with the task's ``dt``, and takes an Adam step on the masked mean squared
-    error, with gradient-norm clipping and a learning-rate schedule.
+    error, with gradient-norm clipping and a learning-rate schedule
+    (:func:`neurobias.training.optimise.optimise`).  After the last step the
+    loss of the final parameters is measured once more (on the batch of step
+    ``steps_done``), and the result holds the parameters with the lowest loss
+    seen (ties go to the later step): the final ones whenever the loss still
+    decreased at the end or ``target_loss`` was reached.  A run whose final loss
+    is above its first warns with :class:`~neurobias.errors.ConvergenceWarning`.
 
     Parameters
     ----------
@@ -143,7 +152,8 @@ def train(
         Weights a mode does not train are buffers; their bytes are hashed before
         and after training, and a difference raises RuntimeError.
     steps : int
-        Maximum number of optimiser steps.
+        Maximum number of optimiser steps.  Every step's loss is that of the
+        parameters before its update.
     lr, lr_min : float
         Learning rate and floor of the schedule.
     batch_size : int
@@ -201,17 +211,12 @@ def train(
     if not isinstance(task, Task):
         raise InputError(f"`task` must be a neurobias Task; got {type(task).__name__}")
     _check("mode", mode in MODES, f"one of {', '.join(MODES)}", mode)
-    _check("steps", _is_int(steps) and steps >= 0, "an integer >= 0", steps)
     _check("lr", _is_real(lr) and lr > 0 and np.isfinite(lr), "a positive number", lr)
     _check("batch_size", _is_int(batch_size) and batch_size >= 1, "an integer >= 1", batch_size)
-    _check("clip_grad", _is_real(clip_grad) and clip_grad >= 0, "a number >= 0", clip_grad)
-    _check("schedule", schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}", schedule)
     _check("dtype", dtype in DTYPES, "'float32' or 'float64'", dtype)
     _check("method", method in METHODS, f"one of {', '.join(METHODS)}", method)
     _check("noise_std", _is_real(noise_std) and noise_std >= 0, "a number >= 0", noise_std)
     _check("x0_std", _is_real(x0_std) and x0_std >= 0, "a number >= 0", x0_std)
-    _check("checkpoint_every", _is_int(checkpoint_every) and checkpoint_every >= 0, "an integer >= 0", checkpoint_every)
-    _check("log_every", _is_int(log_every) and log_every >= 1, "an integer >= 1", log_every)
     _check("seed", _is_int(seed) and seed >= 0, "an integer >= 0", seed)
     _check("checkpoint_chunk", _is_int(checkpoint_chunk) and checkpoint_chunk >= 0, "an integer >= 0",
            checkpoint_chunk)
@@ -234,23 +239,37 @@ def train(
                      rng=seeds.stream(seed, seeds.BANK), dtype=tdtype)
     model = CircuitModel(circuit, bank, mode=mode, dtype=tdtype).to(dev)
     hashes_before = model.frozen_hashes()
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=lr)
-    loss_hist: list[float] = []
-    lr_hist: list[float] = []
-    start = 0
-    finished = False
+    # weights before tonic inputs: the order of model.parameters(), which fixes Adam's state and the clipping norm
+    groups = [
+        ParamGroup("weights", [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("bank.")],
+                   lr=lr, lr_min=lr_min),
+        ParamGroup("tonic", [p for p in bank.parameters() if p.requires_grad], lr=lr, lr_min=lr_min),
+    ]
+    state = None
     if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
-        start, finished = _restore(checkpoint_path, model, optimizer, loss_hist, lr_hist, fingerprint)
-    step, finished = _loop(model, optimizer, params, task, circuit, loss_hist, lr_hist, start, finished,
-                           steps=steps, lr=lr, lr_min=lr_min, schedule=schedule, batch_size=batch_size,
-                           x0_std=x0_std, seed=seed, tdtype=tdtype, method=method, noise_std=noise_std,
-                           target_loss=target_loss, clip_grad=clip_grad, log_every=log_every,
-                           checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
-                           fingerprint=fingerprint, progress=progress, checkpoint_chunk=checkpoint_chunk,
-                           device=dev)
-    if checkpoint_path is not None:
-        _save(checkpoint_path, model, optimizer, loss_hist, lr_hist, step, True, fingerprint)
+        state = _restore(checkpoint_path, fingerprint)
+
+    def objective(step: int) -> torch.Tensor:
+        rng = seeds.stream(seed, seeds.BATCH, step)
+        batch = task.sample_all(batch_size, rng)
+        x0 = initial_states(task, circuit.n_units, batch_size, x0_std, rng)
+        gen = torch.Generator(device=dev).manual_seed(int(rng.integers(2**62)))
+
+        def t(a: np.ndarray) -> torch.Tensor:
+            return torch.tensor(a, dtype=tdtype, device=dev)
+
+        _, z = model(t(batch.inputs), t(x0), dt=task.dt, method=method, noise_std=noise_std, generator=gen,
+                     checkpoint_chunk=checkpoint_chunk)
+        return masked_mse(z, t(batch.targets), t(batch.mask))
+
+    def save(arrays: dict[str, np.ndarray], meta: dict) -> None:
+        save_checkpoint(checkpoint_path, arrays, {**meta, "fingerprint": fingerprint})  # type: ignore[arg-type]
+
+    opt = optimise(objective, groups, steps=steps, schedule=schedule, clip_grad=clip_grad, target_loss=target_loss,
+                   checkpoint=save if checkpoint_path is not None else None, checkpoint_every=checkpoint_every,
+                   resume=state, progress=progress, desc="training", log_every=log_every,
+                   divergence_hint=f"lower `training.lr` (now {lr}) or the circuit gain, or enable "
+                                   f"`training.clip_grad`")
     hashes_after = model.frozen_hashes()
     if hashes_after != hashes_before:
         changed = [k for k in hashes_before if hashes_before[k] != hashes_after.get(k)]
@@ -259,9 +278,10 @@ def train(
         circuit=model.trained_circuit(circuit),
         tonic=bank().detach().cpu().double().numpy(),
         contexts=task.contexts,
-        loss=np.asarray(loss_hist, dtype=np.float64),
-        lr=np.asarray(lr_hist, dtype=np.float64),
-        steps_done=step,
+        loss=opt.loss,
+        lr=opt.lr["tonic"],
+        steps_done=opt.steps_done,
+        best_step=opt.best_step,
         mode=mode,
         hashes_before=hashes_before,
         hashes_after=hashes_after,
@@ -271,87 +291,11 @@ def train(
     )
 
 
-def _loop(model, optimizer, params, task, circuit, loss_hist, lr_hist, start, finished, *, steps, lr, lr_min,
-          schedule, batch_size, x0_std, seed, tdtype, method, noise_std, target_loss, clip_grad, log_every,
-          checkpoint_path, checkpoint_every, fingerprint, progress, checkpoint_chunk=0,
-          device=torch.device("cpu")) -> tuple[int, bool]:
-    """The optimisation loop of :func:`train` from step ``start``; returns (steps done, target reached)."""
-    bar = tqdm(total=steps, initial=start, disable=not progress, desc="training", unit="step", leave=True,
-               dynamic_ncols=True)
-    step = start
-    try:
-        while step < steps and not finished:
-            rng = seeds.stream(seed, seeds.BATCH, step)
-            batch = task.sample_all(batch_size, rng)
-            x0 = initial_states(task, circuit.n_units, batch_size, x0_std, rng)
-            gen = torch.Generator(device=device).manual_seed(int(rng.integers(2**62)))
-            current_lr = learning_rate(step, lr=lr, lr_min=lr_min, steps=steps, schedule=schedule)
-            for group in optimizer.param_groups:
-                group["lr"] = current_lr
-            def t(a: np.ndarray) -> torch.Tensor:
-                return torch.tensor(a, dtype=tdtype, device=device)
-
-            _, z = model(t(batch.inputs), t(x0), dt=task.dt, method=method, noise_std=noise_std, generator=gen,
-                         checkpoint_chunk=checkpoint_chunk)
-            loss = masked_mse(z, t(batch.targets), t(batch.mask))
-            loss_value = float(loss.detach())
-            if not np.isfinite(loss_value):
-                raise InputError(
-                    f"training diverged at step {step} (loss is {loss_value}); lower `training.lr` "
-                    f"(now {lr}) or the circuit gain, or enable `training.clip_grad`"
-                )
-            loss_hist.append(loss_value)
-            lr_hist.append(current_lr)
-            if target_loss > 0 and loss_value <= target_loss:
-                finished = True
-                bar.set_postfix(loss=f"{loss_value:.3g}", refresh=False)
-                break
-            optimizer.zero_grad(set_to_none=True)
-            if params:
-                loss.backward()
-                if clip_grad > 0:
-                    torch.nn.utils.clip_grad_norm_(params, clip_grad)
-                optimizer.step()
-            step += 1
-            bar.update(1)
-            if step % log_every == 0 or step == steps:
-                bar.set_postfix(loss=f"{loss_value:.3g}", refresh=False)
-            if checkpoint_path is not None and checkpoint_every and step % checkpoint_every == 0:
-                _save(checkpoint_path, model, optimizer, loss_hist, lr_hist, step, False, fingerprint)
-    finally:
-        bar.close()
-    return step, finished
-
-
-def _save(path, model, optimizer, loss_hist, lr_hist, step, finished, fingerprint) -> None:
-    arrays: dict[str, np.ndarray] = {f"model/{k}": v.detach().cpu().numpy() for k, v in model.state_dict().items()}
-    for idx, state in optimizer.state_dict()["state"].items():
-        for key, value in state.items():
-            arrays[f"optim/{idx}/{key}"] = value.detach().cpu().numpy() if torch.is_tensor(value) else np.asarray(value)
-    arrays["loss"] = np.asarray(loss_hist, dtype=np.float64)
-    arrays["lr"] = np.asarray(lr_hist, dtype=np.float64)
-    save_checkpoint(path, arrays, {"step": int(step), "finished": bool(finished), "fingerprint": fingerprint})
-
-
-def _restore(path, model, optimizer, loss_hist, lr_hist, fingerprint) -> tuple[int, bool]:
+def _restore(path: str | Path, fingerprint: str) -> tuple[dict[str, np.ndarray], dict]:
+    """The loop state of checkpoint ``path``, refused when another config (``fingerprint``) wrote it."""
     arrays, meta = load_checkpoint(path)
     if meta.get("fingerprint", "") != fingerprint:
         raise InputError(
             f"checkpoint {path} was written by a run with another config; remove it or run without --resume"
         )
-    state = {k[len("model/"):]: torch.from_numpy(v.copy()) for k, v in arrays.items() if k.startswith("model/")}
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise InputError(f"checkpoint {path} does not match this model: {exc}") from None
-    opt_state = optimizer.state_dict()
-    restored: dict[int, dict[str, torch.Tensor]] = {}
-    for k, v in arrays.items():
-        if k.startswith("optim/"):
-            _, idx, key = k.split("/", 2)
-            restored.setdefault(int(idx), {})[key] = torch.from_numpy(v.copy())
-    opt_state["state"] = restored
-    optimizer.load_state_dict(opt_state)
-    loss_hist.extend(arrays["loss"].tolist())
-    lr_hist.extend(arrays["lr"].tolist())
-    return int(meta["step"]), bool(meta.get("finished", False))
+    return arrays, meta
