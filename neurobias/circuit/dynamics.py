@@ -42,6 +42,8 @@ __all__ = [
     "noise_scale",
     "METHODS",
     "drive_sensitivity",
+    "jacobian_product",
+    "field_and_jacobian_product",
 ]
 
 METHODS: tuple[str, ...] = ("euler", "exp_euler")
@@ -208,3 +210,57 @@ def drive_sensitivity(x: Tensor, ext: Tensor, W_rec: Tensor, *, tau: float, phi:
     if form == "current":
         return torch.full(torch.broadcast_shapes(x.shape, ext.shape), 1.0 / tau, dtype=x.dtype, device=x.device)
     return get_phi(phi).deriv(x @ W_rec.T + ext) / tau
+
+
+def jacobian_product(
+    x: Tensor, ext: Tensor, W_rec: Tensor, V: Tensor, *, tau: float, phi: str, form: str
+) -> Tensor:
+    """``J(x) V``: the Jacobian of :func:`vector_field` applied to a block of tangent vectors, per ms.
+
+    The same matrix as :func:`jacobian` without forming it:
+    ``form="current"``: ``(-V + W_rec (phi'(x) * V)) / tau``;
+    ``form="rate"``: ``(-V + phi'(W_rec x + ext) * (W_rec V)) / tau``.
+
+    Parameters
+    ----------
+    x : Tensor of shape (unit,)
+    ext : Tensor of shape (unit,)
+    W_rec : Tensor of shape (unit, unit)
+    V : Tensor of shape (unit, k)
+        Tangent vectors as columns.
+
+    Returns
+    -------
+    Tensor of shape (unit, k)
+    """
+    d = get_phi(phi).deriv
+    if form == "current":
+        return (W_rec @ (d(x).unsqueeze(-1) * V) - V) / tau
+    return (d(W_rec @ x + ext).unsqueeze(-1) * (W_rec @ V) - V) / tau
+
+
+def field_and_jacobian_product(
+    x: Tensor, ext: Tensor, W_rec: Tensor, V: Tensor, *, tau: float, phi: str, form: str
+) -> tuple[Tensor, Tensor]:
+    """:func:`vector_field` and :func:`jacobian_product` at one state, with one matrix product.
+
+    Parameters
+    ----------
+    x, ext : Tensor of shape (unit,)
+    W_rec : Tensor of shape (unit, unit)
+    V : Tensor of shape (unit, k)
+
+    Returns
+    -------
+    F : Tensor of shape (unit,)
+        State units per ms.
+    JV : Tensor of shape (unit, k)
+        Per ms.
+    """
+    nl = get_phi(phi)
+    if form == "current":
+        Y = W_rec @ torch.cat([nl.fn(x).unsqueeze(-1), nl.deriv(x).unsqueeze(-1) * V], dim=-1)
+        return (Y[:, 0] + ext - x) / tau, (Y[:, 1:] - V) / tau
+    Y = W_rec @ torch.cat([x.unsqueeze(-1), V], dim=-1)
+    a = Y[:, 0] + ext
+    return (nl.fn(a) - x) / tau, (nl.deriv(a).unsqueeze(-1) * Y[:, 1:] - V) / tau
