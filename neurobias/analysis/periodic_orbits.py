@@ -279,8 +279,9 @@ def _newton(
         step = float(dx.abs().max()) + abs(dT) / max(T, 1e-12) * scale
         if step <= tol * scale and final_block:
             break  # the residual after so small a correction is measured by the final block integration
-        # a slow contraction means the block is stale (chord steps): integrate a fresh one next time
-        if step > 0.25 * prev_norm:
+        # a slow contraction means the block is stale (chord steps): integrate a fresh one next time; on small
+        # circuits a block costs about what a single trajectory does, so Newton always gets a fresh one
+        if step > 0.25 * prev_norm or x0.shape[0] <= 64:
             V = _orth(blk.MV)
             blk = None
         prev_norm = step
@@ -685,8 +686,8 @@ def continue_periodic_orbits(
     path: Any = None,
     inputs: Any = None,
     steps: int = 400,
-    h_init: float = 0.01,
-    h_max: float = 0.05,
+    h_init: float = 0.02,
+    h_max: float = 0.25,
     h_min: float = 1e-7,
     tol: float = 1e-10,
     max_newton: int = 8,
@@ -907,9 +908,9 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
             labels[-1] = "end"
             events.append(("hopf", end_s))
             break
-        h = min(h * (1.5 if new.iterations <= 3 else 1.0), h_max)
+        h = min(h * (2.0 if new.iterations <= 3 else 1.0), h_max)
         # approach a collapsing cycle in steps that shrink with the amplitude
-        h = min(h, max(h_min, 0.3 * amp / rn))
+        h = min(h, max(h_min, 0.5 * amp / rn))
     if bar is not None:
         bar.close()
     return dict(points=pts, labels=labels, reason=reason, end_s=end_s, end_T=end_T, events=events,
