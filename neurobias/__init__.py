@@ -10,6 +10,8 @@ The public API (imported lazily, so ``import neurobias`` is cheap)::
     run(config, out=...)          what ``neurobias run`` does
     find_fixed_points(circuit, tonic, ...)      fixed and slow points per context
     continue_fixed_points(circuit, start=, end=, ...)  follow them between contexts
+    find_periodic_orbits(circuit, tonic, ...)   limit cycles per context, with Floquet multipliers
+    continue_periodic_orbits(circuit, orbits, start=, end=, ...)  follow cycles between contexts
     fixed_points_of_run, continuation_of_run, comparison_of_run, report_of_run: the CLI's analysis commands
     load_config, default_config, apply_overrides, config_to_toml
     open_circuit, save_circuit, open_results, read_dataset, write_dataset
@@ -42,6 +44,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "config_to_toml": ("neurobias.config", "config_to_toml"),
     "find_fixed_points": ("neurobias.analysis.fixed_points", "find_fixed_points"),
     "continue_fixed_points": ("neurobias.analysis.continuation", "continue_fixed_points"),
+    "find_periodic_orbits": ("neurobias.analysis.periodic_orbits", "find_periodic_orbits"),
+    "continue_periodic_orbits": ("neurobias.analysis.periodic_orbits", "continue_periodic_orbits"),
     "fixed_points_of_run": ("neurobias.analysis_runs", "fixed_points_of_run"),
     "continuation_of_run": ("neurobias.analysis_runs", "continuation_of_run"),
     "report_of_run": ("neurobias.analysis_runs", "report_of_run"),

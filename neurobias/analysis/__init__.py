@@ -2,11 +2,15 @@
 
 * :func:`find_fixed_points`: fixed points and slow points of a circuit in each
   context, with their spectra and stability.
+* :func:`find_periodic_orbits`, :func:`continue_periodic_orbits`: limit
+  cycles of each context (Newton shooting, Floquet multipliers) and their
+  continuation between contexts.
 * :mod:`neurobias.analysis.references`: circuits whose fixed points are known
   exactly (:func:`multistable_chain`, :func:`saddle_node_ghost`) and
   :func:`match_fixed_points`.
 """
 from neurobias.analysis.fixed_points import find_fixed_points
+from neurobias.analysis.periodic_orbits import continue_periodic_orbits, find_periodic_orbits
 from neurobias.analysis.references import (
     KnownFixedPoints,
     fold_bias,
@@ -18,6 +22,8 @@ from neurobias.analysis.references import (
 
 __all__ = [
     "find_fixed_points",
+    "find_periodic_orbits",
+    "continue_periodic_orbits",
     "KnownFixedPoints",
     "multistable_chain",
     "saddle_node_ghost",
