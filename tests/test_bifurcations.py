@@ -277,3 +277,24 @@ def test_pair_events_read_one_eigenvalue_at_a_time():
     # (the two real eigenvalues born from the colliding pair are equally near both members: either order)
     np.testing.assert_array_equal(matched[2:], after[2:])
     assert sorted(matched[:2].real) == [0.05, 0.08]
+
+
+def test_map_stability_of_fixed_points_found_for_the_flow():
+    from neurobias.analysis import find_fixed_points
+    from neurobias.analysis.maps import map_multipliers, map_stability
+
+    # r -> tanh(w r + b) with w = -3, b = 0: the only fixed point is r = 0 with multiplier w = -3 at dt = tau;
+    # for the flow lambda = (w - 1) / tau < 0: stable. Closed form for both.
+    c = Circuit.from_arrays(W_rec=[[-3.0]], tau=TAU, form="rate")
+    fps = find_fixed_points(c, np.zeros((1, 1)), n_candidates=16, seed=0)
+    fixed = fps.where(fps["kind"] == "fixed", drop=True)
+    assert fixed.sizes["fp"] == 1 and str(fixed["stability"].values[0]) == "stable"
+    judged = map_stability(fixed, c, np.zeros((1, 1)), dt=TAU)
+    assert judged.attrs["stability"] == "flow and map"
+    assert str(judged["map_stability"].values[0]) == "unstable" and int(judged["map_index"].values[0]) == 1
+    assert judged["leading_multiplier_real"].values[0] == pytest.approx(-3.0, abs=1e-12)
+    assert str(judged["stability"].values[0]) == "stable"  # the flow's verdict is kept
+    # half the step: mu = 1 + (1/2) tau lambda = 1 - 2 = -1 is marginal; a quarter: 1 - 1 = 0 stable
+    assert map_multipliers(np.array([-4.0 / TAU]), tau=TAU, dt=TAU / 2)[0] == pytest.approx(-1.0)
+    quarter = map_stability(fixed, c, np.zeros((1, 1)), dt=TAU / 4)
+    assert str(quarter["map_stability"].values[0]) == "stable"
