@@ -17,8 +17,15 @@ located by bisection along the arc:
 * ``branch_point``: a real eigenvalue crosses zero (the sign of ``det J``
   flips) but ``s`` keeps its direction (transcritical or pitchfork points of
   symmetric circuits);
-* ``hopf``: a complex-conjugate pair of eigenvalues crosses the imaginary axis
-  (the number of unstable complex eigenvalues changes by two).
+* ``hopf``: one complex-conjugate pair crosses the imaginary axis with nonzero
+  imaginary part; eigenvalues are matched between steps
+  (:mod:`neurobias.analysis.eigen_tracking`) and the crossing is located on that
+  pair's real part, so other unstable pairs do not move it;
+* ``collision``: an unstable pair meets the real axis (not a bifurcation);
+* with ``dt``, the map ``x -> x + h tau F(x)``: ``period_doubling`` (multiplier
+  -1) and ``neimark_sacker`` (complex multipliers of modulus 1).
+
+Every located point is inserted as a row of its branch, carrying its label.
 
 Everything derives from :func:`neurobias.circuit.dynamics.vector_field`: the
 Jacobian in ``x`` is :func:`~neurobias.circuit.dynamics.jacobian` and the
