@@ -162,3 +162,26 @@ def test_tangent_products_match_the_jacobian():
         F, JV = field_and_jacobian_product(x, ext, W, V, **kw)
         torch.testing.assert_close(F, vector_field(x, ext, W, **kw), rtol=1e-14, atol=1e-14)
         torch.testing.assert_close(JV, J @ V, rtol=1e-14, atol=1e-14)
+
+
+def test_files_and_figures_of_orbits_and_cycle_branches(tmp_path):
+    from matplotlib.figure import Figure
+
+    from neurobias.io.netcdf import read_dataset, write_dataset
+    from neurobias.plotting.orbits import plot_cycle_diagram, plot_orbits
+
+    c = Circuit.from_arrays(W_rec=[[1.5, -1.0], [1.0, 1.5]], W_out=[[1.0, 0.5]], tau=TAU)
+    orbits = find_periodic_orbits(c, np.array([[0.0, 0.0], [3.0, 3.0]]))
+    assert orbits["converged"].values.tolist() == [True, False]
+    back = read_dataset(write_dataset(orbits, tmp_path / "orbits.nc", kind="periodic_orbits"), kind="periodic_orbits")
+    np.testing.assert_array_equal(back["period"].values, orbits["period"].values)
+    for name, var in orbits.data_vars.items():
+        assert var.attrs.get("long_name"), name
+    b_end = np.array([0.6, 0.3])
+    fp = continue_fixed_points(c, start=np.zeros(2), end=b_end, fixed_points=np.zeros((1, 2)), find_end=False)
+    cyc = continue_periodic_orbits(c, orbits.isel(orbit=[0]), start=np.zeros(2), end=b_end, steps=3)
+    assert cyc["end_reason"].values.tolist() == ["max_steps"]
+    write_dataset(cyc, tmp_path / "cycles.nc", kind="orbit_continuation")
+    ax = plot_orbits(orbits)
+    assert len(ax.lines) == 2  # one converged orbit: its curve and its section point
+    assert isinstance(plot_cycle_diagram(fp, cyc), Figure)
