@@ -10,6 +10,8 @@ The public API (imported lazily, so ``import neurobias`` is cheap)::
     find_fixed_points(circuit, tonic, ...)      fixed and slow points per context
     continue_fixed_points(circuit, start=, end=, ...)  follow them between contexts
     compare_contexts(circuit, results, fixed_points)   everything that tells the contexts apart
+    find_periodic_orbits(circuit, tonic, ...)   limit cycles per context, with Floquet multipliers
+    continue_periodic_orbits(circuit, orbits, start=, end=, ...)  follow cycles between contexts
     load_config, default_config, apply_overrides, config_to_toml
     open_circuit, save_circuit, open_results, read_dataset, write_dataset
     load_recording, fit_recordings, TonicFit       recordings in, tonic inputs fitted per condition
@@ -53,6 +55,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "analyse_continuation": ("neurobias.workflows.analyses", "analyse_continuation"),
     "analyse_contexts": ("neurobias.workflows.analyses", "analyse_contexts"),
     "write_report": ("neurobias.workflows.analyses", "write_report"),
+    "find_periodic_orbits": ("neurobias.analysis.periodic_orbits", "find_periodic_orbits"),
+    "continue_periodic_orbits": ("neurobias.analysis.periodic_orbits", "continue_periodic_orbits"),
     "open_circuit": ("neurobias.io", "open_circuit"),
     "save_circuit": ("neurobias.io", "save_circuit"),
     "open_results": ("neurobias.io", "open_results"),

@@ -4,11 +4,15 @@
   context, with their spectra and stability; :func:`initial_candidates` and
   :func:`classify_states` let another search engine start from the same states
   and be judged by the same rules.
+* :func:`find_periodic_orbits`, :func:`continue_periodic_orbits`: limit
+  cycles of each context (Newton shooting, Floquet multipliers) and their
+  continuation between contexts.
 * :mod:`neurobias.analysis.references`: circuits whose fixed points are known
   exactly (:func:`multistable_chain`, :func:`saddle_node_ghost`) and
   :func:`match_fixed_points`.
 """
 from neurobias.analysis.fixed_points import classify_states, find_fixed_points, initial_candidates
+from neurobias.analysis.periodic_orbits import continue_periodic_orbits, find_periodic_orbits
 from neurobias.analysis.references import (
     KnownFixedPoints,
     fold_bias,
@@ -22,6 +26,8 @@ __all__ = [
     "find_fixed_points",
     "initial_candidates",
     "classify_states",
+    "find_periodic_orbits",
+    "continue_periodic_orbits",
     "KnownFixedPoints",
     "multistable_chain",
     "saddle_node_ghost",

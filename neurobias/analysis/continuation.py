@@ -17,8 +17,15 @@ located by bisection along the arc:
 * ``branch_point``: a real eigenvalue crosses zero (the sign of ``det J``
   flips) but ``s`` keeps its direction (transcritical or pitchfork points of
   symmetric circuits);
-* ``hopf``: a complex-conjugate pair of eigenvalues crosses the imaginary axis
-  (the number of unstable complex eigenvalues changes by two).
+* ``hopf``: one complex-conjugate pair crosses the imaginary axis with nonzero
+  imaginary part; eigenvalues are matched between steps
+  (:mod:`neurobias.analysis.eigen_tracking`) and the crossing is located on that
+  pair's real part, so other unstable pairs do not move it;
+* ``collision``: an unstable pair meets the real axis (not a bifurcation);
+* with ``dt``, the map ``x -> x + h tau F(x)``: ``period_doubling`` (multiplier
+  -1) and ``neimark_sacker`` (complex multipliers of modulus 1).
+
+Every located point is inserted as a row of its branch, carrying its label.
 
 Everything derives from :func:`neurobias.circuit.dynamics.vector_field`: the
 Jacobian in ``x`` is :func:`~neurobias.circuit.dynamics.jacobian` and the
@@ -37,6 +44,7 @@ import torch
 import xarray as xr
 from torch import Tensor
 
+from neurobias.analysis.eigen_tracking import TrackedEvent, is_complex, match_eigenvalues, pair_events
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import Dynamics
 from neurobias.circuit.threads import one_thread
@@ -109,94 +117,147 @@ def _augmented(J: Tensor, Fs: Tensor, row: Tensor) -> Tensor:
 def _correct(
     system: _System, y: Tensor, row: Tensor, target: Tensor, *, tol: float, max_newton: int
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Newton on ``F(y) = 0, row . y = target``; returns (y, converged (B,), iterations (B,))."""
+    """Newton on ``F(y) = 0, row . y = target``; returns (y, converged (B,), iterations (B,)).
+
+    A branch whose bordered system is singular (or gives non-finite values) stops moving and is reported as
+    not converged.
+    """
     y = y.clone()
-    done = torch.zeros(y.shape[0], dtype=torch.bool)
-    iters = torch.full((y.shape[0],), max_newton + 1)
+    B = y.shape[0]
+    done = torch.zeros(B, dtype=torch.bool, device=y.device)
+    failed = torch.zeros(B, dtype=torch.bool, device=y.device)
+    iters = torch.full((B,), max_newton + 1, device=y.device)
     for it in range(max_newton):
         F, J, Fs = system.jac(y)
         g = torch.cat([F, ((row * y).sum(-1) - target)[:, None]], dim=-1)
-        ok = (F.abs().amax(-1) <= tol) & (g[:, -1].abs() <= 1e-12 * (1 + target.abs()))
-        newly = ok & ~done
-        iters[newly] = it
+        ok = (F.abs().amax(-1) <= tol) & (g[:, -1].abs() <= 1e-12 * (1 + target.abs())) & ~failed
+        iters[ok & ~done] = it
         done |= ok
-        if bool(done.all()):
+        if bool((done | failed).all()):
             break
-        A = _augmented(J, Fs, row)
-        try:
-            dy = torch.linalg.solve(A, -g)
-        except RuntimeError:  # a singular system for some branch: solve one by one
-            dy = torch.zeros_like(y)
-            for i in range(y.shape[0]):
-                try:
-                    dy[i] = torch.linalg.solve(A[i], -g[i])
-                except RuntimeError:
-                    dy[i] = float("nan")
-        step = torch.where(done[:, None], torch.zeros_like(dy), dy)
-        y = y + torch.nan_to_num(step, nan=0.0)
-        bad = ~torch.isfinite(dy).all(-1) & ~done
-        iters[bad] = max_newton + 1
+        dy, info = torch.linalg.solve_ex(_augmented(J, Fs, row), -g)
+        bad = (info != 0) | ~torch.isfinite(dy).all(-1)
+        failed |= bad & ~done
+        step = torch.where((done | failed)[:, None], torch.zeros_like(dy), torch.nan_to_num(dy))
+        y = y + step
     F = system.residual(y)
-    ok = (F.abs().amax(-1) <= tol) & torch.isfinite(y).all(-1)
+    ok = (F.abs().amax(-1) <= tol) & torch.isfinite(y).all(-1) & ~failed
     iters[ok & ~done] = max_newton
     return y, ok, iters
 
 
 def _tangent(system: _System, y: Tensor, orient: Tensor) -> Tensor:
-    """Unit tangent of the solution curve at ``y`` with ``orient . t > 0``."""
+    """Unit tangent of the solution curve at ``y`` with ``orient . t > 0``.
+
+    The bordered system ``[dF/dy; orient] t = e`` is singular where ``orient`` is
+    orthogonal to the curve or at a branch point; such rows fall back on the null
+    vector of ``dF/dy`` (smallest right singular vector), oriented by ``orient``.
+    """
     _, J, Fs = system.jac(y)
     A = _augmented(J, Fs, orient)
     rhs = torch.zeros_like(y)
     rhs[:, -1] = 1.0
-    t = torch.linalg.solve(A, rhs)
+    t, info = torch.linalg.solve_ex(A, rhs)
+    bad = (info != 0) | ~torch.isfinite(t).all(-1)
+    if bool(bad.any()):
+        top = torch.cat([J, Fs[..., None]], dim=-1)[bad]
+        _, _, vh = torch.linalg.svd(top)
+        null = vh[:, -1, :]
+        sign = torch.where((null * orient[bad]).sum(-1) < 0, -1.0, 1.0).to(null.dtype)
+        t = t.clone()
+        t[bad] = null * sign[:, None]
     return t / torch.linalg.vector_norm(t, dim=-1, keepdim=True)
 
 
-def _spectrum(J: Tensor, n_modes: int, im_tol: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Top modes by real part and the unstable counts (real, complex) of each Jacobian."""
-    ev = torch.linalg.eigvals(J)
-    order = torch.argsort(ev.real, dim=-1, descending=True)
-    ev = torch.gather(ev, -1, order)
-    unstable = ev.real > 0
-    cplx = ev.imag.abs() > im_tol * (1.0 + ev.abs())
-    n_real = (unstable & ~cplx).sum(-1)
-    n_cplx = (unstable & cplx).sum(-1)
-    k = min(n_modes, ev.shape[-1])
-    return ev.real[..., :k], ev.imag[..., :k], n_real, n_cplx
+def _eigvals(system: _System, y: Tensor) -> np.ndarray:
+    """All eigenvalues (B, N) of ``dF/dx`` at ``y`` (B, N + 1), complex numpy, 1/ms."""
+    return torch.linalg.eigvals(system.jx(y)).cpu().numpy()
 
 
-def _hopf_indicator(system: _System, y: Tensor, im_tol: float) -> float:
-    """Largest real part among complex eigenvalues (``-inf`` if none)."""
-    ev = torch.linalg.eigvals(system.jx(y))[0]
-    cplx = ev.imag.abs() > im_tol * (1.0 + ev.abs())
-    return float(ev.real[cplx].max()) if bool(cplx.any()) else -math.inf
+def _arc_point(system: _System, y0: Tensor, t0: Tensor, sigma: float, *, tol: float,
+               max_newton: int) -> tuple[Tensor, bool]:
+    """The curve point on the hyperplane ``t0 . (y - y0) = sigma`` (Newton from ``y0 + sigma t0``)."""
+    target = (t0 * y0).sum(-1) + sigma
+    y, ok, _ = _correct(system, y0 + sigma * t0, t0, target, tol=tol, max_newton=max_newton)
+    return y, bool(ok.all())
 
 
 def _bisect(
     system: _System, y0: Tensor, t0: Tensor, y1: Tensor, indicator, *, tol: float, max_newton: int,
     iterations: int = 60,
-) -> Tensor:
-    """Bisection along the arc from ``y0`` (tangent ``t0``) to ``y1`` on the sign of ``indicator(y)``."""
+) -> tuple[Tensor, float, bool]:
+    """Bisection along the arc from ``y0`` (tangent ``t0``) to ``y1`` on the sign of ``indicator(y)``.
+
+    Returns the point, its arclength ``sigma`` from ``y0`` and whether the location succeeded (every
+    correction converged and the bracket closed); on failure the last good bracket end is returned.
+    """
     sigma_hi = float((t0 * (y1 - y0)).sum())
     lo, hi = 0.0, sigma_hi
     f_lo = indicator(y0)
-    best = y1
+    best, best_sigma = y1, sigma_hi
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
-        pred = y0 + mid * t0
-        target = (t0 * y0).sum(-1) + mid
-        y, ok, _ = _correct(system, pred, t0, target, tol=tol, max_newton=max_newton)
-        if not bool(ok.all()):
-            break
-        best = y
+        y, ok = _arc_point(system, y0, t0, mid, tol=tol, max_newton=max_newton)
+        if not ok:
+            return best, best_sigma, False
         f_mid = indicator(y)
         if (f_mid > 0) == (f_lo > 0):
             lo, f_lo = mid, f_mid
         else:
-            hi = mid
+            hi, best, best_sigma = mid, y, mid
         if abs(hi - lo) <= 1e-13 * (1.0 + abs(sigma_hi)):
             break
-    return best
+    return best, best_sigma, True
+
+
+def _nearest(values: np.ndarray, guess: complex, *, upper: bool) -> complex:
+    """The eigenvalue nearest ``guess`` (among those with imaginary part >= 0 when ``upper``)."""
+    cand = values[values.imag >= 0] if upper and np.any(values.imag >= 0) else values
+    return complex(cand[np.argmin(np.abs(cand - guess))])
+
+
+def _root_on_arc(
+    system: _System, y0: Tensor, t0: Tensor, lo: float, hi: float, lam_lo: complex, lam_hi: complex,
+    test, *, upper: bool, tol: float, max_newton: int, iterations: int = 80,
+) -> tuple[Tensor, float, complex, bool]:
+    """Root of ``test(lambda(sigma))`` for one tracked eigenvalue on ``[lo, hi]`` of the arc from ``y0``.
+
+    The eigenvalue at ``sigma`` is the one nearest the linear interpolation of its values at the bracket ends
+    (tracking by continuity); the root is found by the Illinois variant of regula falsi, safeguarded by the
+    bracket.  Returns the point, its ``sigma``, the eigenvalue there and whether it converged.
+    """
+    f_lo, f_hi = test(lam_lo), test(lam_hi)
+    y_best, s_best, l_best = None, hi, lam_hi
+    side = 0
+    for _ in range(iterations):
+        if f_hi != f_lo:
+            mid = hi - f_hi * (hi - lo) / (f_hi - f_lo)
+        else:
+            mid = 0.5 * (lo + hi)
+        if not (lo < mid < hi) or (hi - lo) < 1e-3 * abs(mid - 0.5 * (lo + hi)):
+            mid = 0.5 * (lo + hi)
+        y, ok = _arc_point(system, y0, t0, mid, tol=tol, max_newton=max_newton)
+        if not ok:
+            return (y_best if y_best is not None else y), s_best, l_best, False
+        w = (mid - lo) / (hi - lo) if hi > lo else 0.5
+        lam = _nearest(_eigvals(system, y)[0], lam_lo + w * (lam_hi - lam_lo), upper=upper)
+        f_mid = test(lam)
+        y_best, s_best, l_best = y, mid, lam
+        if f_mid == 0.0:
+            return y, mid, lam, True
+        if (f_mid > 0) == (f_lo > 0):
+            lo, f_lo, lam_lo = mid, f_mid, lam
+            if side == -1:
+                f_hi *= 0.5
+            side = -1
+        else:
+            hi, f_hi, lam_hi = mid, f_mid, lam
+            if side == 1:
+                f_lo *= 0.5
+            side = 1
+        if hi - lo <= 1e-14 * (1.0 + abs(hi)) or abs(f_mid) <= 1e-15:
+            return y, mid, lam, True
+    return y_best, s_best, l_best, True
 
 
 def _as_states(name: str, value: Any, n: int) -> np.ndarray:
@@ -275,8 +336,11 @@ def continue_fixed_points(
     eig_every: int = 1,
     find_end: bool = True,
     match_tol: float = 1e-6,
+    dt: float | None = None,
+    method: str = "euler",
     seed: int = 0,
     n_candidates: int = 256,
+    device: str | torch.device = "cpu",
     progress: bool = False,
 ) -> xr.Dataset:
     """Follow fixed points as the tonic input moves from one context to another.
@@ -309,18 +373,32 @@ def continue_fixed_points(
     max_newton : int
         Newton iterations per corrector; a step that needs more is halved.
     n_modes : int
-        Eigenvalues (largest real part first) kept per point.
+        Eigenvalues (largest real part first) kept per point in ``eig_real`` and ``eig_imag``.
     eig_every : int
-        Compute the spectrum every this many steps (and at both ends); Hopf
-        points are located between computed spectra.  1 (default) computes it
-        at every point; larger values trade detail for speed on big circuits.
+        Compute the spectrum every this many steps (and at both ends).  When two
+        computed spectra differ by an event (a pair crossing, a changed count of
+        unstable eigenvalues), the spectra in between are computed and the event
+        is located exactly as with ``eig_every=1``; an event that happens and is
+        undone between two computed spectra is missed.
     find_end : bool
         Also find the fixed points at ``s = 1`` and report those no branch reaches.
     match_tol : float
         Relative distance under which a branch end and a fixed point at ``s = 1``
         are the same point (``|x - y| <= match_tol (1 + |y|)``).
+    dt : float, optional
+        Time step in ms of a discrete map ``x -> step(x) = x + h tau F(x)`` (see
+        :func:`neurobias.circuit.dynamics.step_fraction`) whose fixed points are
+        also judged: by their multipliers ``mu = 1 + h tau lambda`` (stable when
+        every ``|mu| < 1``), with period-doubling (``mu = -1``) and Neimark-Sacker
+        (complex ``|mu| = 1``) points located along the branches.  The rate form
+        with ``dt = tau`` and ``method="euler"`` is the map of Williams et al.
+        (2024).  Default: the flow only.
+    method : {"euler", "exp_euler"}
+        Integrator of the map when ``dt`` is given.
     seed, n_candidates : int
         Passed to :func:`find_fixed_points` when it is called.
+    device : str or torch.device
+        Where the continuation runs (``"cpu"``, ``"cuda"``); always float64.
     progress : bool
         Show a progress bar over continuation steps.
 
@@ -332,15 +410,33 @@ def continue_fixed_points(
         (max |F|), ``index (branch, step)`` (number of eigenvalues with positive
         real part; -1 where not computed), ``eig_real``, ``eig_imag (branch, step,
         mode)`` (1/ms), ``label (branch, step)`` (``""``, ``start``, ``fold``,
-        ``branch_point``, ``hopf``, ``end``); per branch ``n_points``,
-        ``end_reason`` (``reached_end``, ``returned_to_start``, ``max_steps``,
-        ``step_too_small``), ``start_index``, ``returns_to`` (the branch whose
-        start this branch comes back to after a fold, -1 if none); per bifurcation (dim
-        ``bifurcation``): ``bif_branch``, ``bif_kind``, ``bif_s``, ``bif_x (bifurcation, unit)``;
-        the fixed points at ``s = 1`` that no branch reaches: ``unreached_x
-        (unreached, unit)``, ``unreached_index (unreached,)``.  Attributes give the
-        settings, ``start_label`` and ``end_label``.
+        ``branch_point``, ``hopf``, ``collision``, ``period_doubling``,
+        ``neimark_sacker``, ``end``).  Every located bifurcation is a row of its
+        branch, labelled there.  Per branch ``n_points``, ``end_reason``
+        (``reached_end``, ``returned_to_start``, ``max_steps``, ``step_too_small``),
+        ``start_index``, ``returns_to`` (the branch whose start this branch comes
+        back to after a fold, -1 if none).  Per bifurcation (dim ``bifurcation``):
+        ``bif_branch``, ``bif_step`` (its row), ``bif_kind``, ``bif_s``,
+        ``bif_x (bifurcation, unit)``, ``bif_residual``, ``bif_eig_real``,
+        ``bif_eig_imag`` (the critical eigenvalue: the crossing pair's member with
+        positive imaginary part, or the real eigenvalue nearest zero at a fold or
+        branch point), ``bif_located`` (False where a correction failed during the
+        location: the row is then the nearest point that was found).  With ``dt``:
+        ``map_index (branch, step)`` (multipliers of modulus above 1) and
+        ``bif_multiplier_real``, ``bif_multiplier_imag``.  The fixed points at
+        ``s = 1`` that no branch reaches: ``unreached_x (unreached, unit)``,
+        ``unreached_index (unreached,)``.  Attributes give the settings,
+        ``start_label``, ``end_label`` and ``stability`` (``"flow"`` or
+        ``"flow and map"``).
+
+    Warns
+    -----
+    RuntimeWarning
+        When a bifurcation could not be located because a Newton correction failed.
     """
+    from neurobias.circuit.dynamics import METHODS, step_fraction
+    from neurobias.circuit.simulate import resolve_device
+
     if not isinstance(circuit, Circuit):
         raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
     for name, value, low in (("steps", steps, 1), ("max_newton", max_newton, 1), ("n_modes", n_modes, 1),
@@ -351,6 +447,14 @@ def continue_fixed_points(
                         ("match_tol", match_tol)):
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
             raise InputError(f"`{name}` must be a positive number; got {value!r}")
+    map_scale = None
+    if dt is not None:
+        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not (math.isfinite(dt) and dt > 0):
+            raise InputError(f"`dt` must be a positive number of ms or None; got {dt!r}")
+        if method not in METHODS:
+            raise InputError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
+        map_scale = step_fraction(dt=float(dt), tau=circuit.tau, method=method) * circuit.tau
+    dev = resolve_device(device)
     n = circuit.n_units
     knots_np, start_label, end_label = _resolve_path(circuit, start=start, end=end, tonic=tonic, path=path)
     u = np.zeros(circuit.n_inputs) if inputs is None else np.asarray(inputs, dtype=np.float64)
@@ -358,12 +462,11 @@ def continue_fixed_points(
         raise InputError(f"`inputs` must be a finite array of shape (input,) = ({circuit.n_inputs},); "
                          f"got shape {describe_shape(np.shape(inputs))}")
     system = _System(
-        W_rec=torch.tensor(circuit.W_rec, dtype=_DT),
-        ext0=torch.tensor(circuit.W_in @ u, dtype=_DT),
-        knots=torch.tensor(knots_np, dtype=_DT),
+        W_rec=torch.tensor(circuit.W_rec, dtype=_DT, device=dev),
+        ext0=torch.tensor(circuit.W_in @ u, dtype=_DT, device=dev),
+        knots=torch.tensor(knots_np, dtype=_DT, device=dev),
         tau=circuit.tau, phi=circuit.phi, form=circuit.form, scale=math.sqrt(n),
     )
-    im_tol = 1e-9
 
     def find(b: np.ndarray) -> np.ndarray:
         from neurobias.analysis.fixed_points import find_fixed_points
@@ -375,12 +478,14 @@ def continue_fixed_points(
     x0 = find(knots_np[0]) if fixed_points is None else _as_states("fixed_points", fixed_points, n)
     n_branch = x0.shape[0]
     # polish the starting points at s = 0 (natural parameter)
-    y = torch.cat([torch.tensor(x0, dtype=_DT) / system.scale, torch.zeros(n_branch, 1, dtype=_DT)], dim=-1)
-    e_s = torch.zeros(n_branch, n + 1, dtype=_DT)
+    y = torch.cat([torch.tensor(x0, dtype=_DT, device=dev) / system.scale,
+                   torch.zeros(n_branch, 1, dtype=_DT, device=dev)], dim=-1)
+    e_s = torch.zeros(n_branch, n + 1, dtype=_DT, device=dev)
     e_s[:, -1] = 1.0
     if n_branch:
         y_given = y
-        y, ok, _ = _correct(system, y, e_s, torch.zeros(n_branch, dtype=_DT), tol=tol, max_newton=max_newton)
+        y, ok, _ = _correct(system, y, e_s, torch.zeros(n_branch, dtype=_DT, device=dev), tol=tol,
+                            max_newton=max_newton)
         moved = torch.linalg.vector_norm(y - y_given, dim=-1) > 1e-4 * (1 + torch.linalg.vector_norm(y_given, dim=-1))
         ok = ok & ~moved
         if not bool(ok.all()):
@@ -388,30 +493,16 @@ def continue_fixed_points(
             raise InputError(f"{bad} of the given `fixed_points` are not fixed points of the start tonic input "
                              f"(Newton did not reach max|F| <= {tol}); pass fixed points of the start context")
     t = _tangent(system, y, e_s) if n_branch else y.clone()
-    h = torch.full((n_branch,), float(h_init), dtype=_DT)
-    alive = torch.ones(n_branch, dtype=torch.bool)
-    rec_y: list[list[np.ndarray]] = [[y[i].numpy().copy()] for i in range(n_branch)]
-    rec_t: list[list[Tensor]] = [[t[i].clone()] for i in range(n_branch)]
-    rec_eig: list[dict[int, tuple[np.ndarray, np.ndarray, int, int]]] = [dict() for _ in range(n_branch)]
-    rec_sign: list[list[float]] = [[] for _ in range(n_branch)]
+    h = torch.full((n_branch,), float(h_init), dtype=_DT, device=dev)
+    alive = torch.ones(n_branch, dtype=torch.bool, device=dev)
+    tracker = _Tracker(system, n_branch, map_scale=map_scale, tol=tol, max_newton=max_newton)
     labels: list[list[str]] = [["start"] for _ in range(n_branch)]
     end_reason = ["max_steps"] * n_branch
-    bifs: list[tuple[int, str, int, np.ndarray]] = []
-
-    def spectrum_at(i: int, k: int) -> tuple[np.ndarray, np.ndarray, int, int]:
-        if k not in rec_eig[i]:
-            yy = torch.tensor(rec_y[i][k])[None]
-            er, ei, nr, nc = _spectrum(system.jx(yy), n_modes, im_tol)
-            rec_eig[i][k] = (er[0].numpy(), ei[0].numpy(), int(nr[0]), int(nc[0]))
-        return rec_eig[i][k]
-
-    def det_sign(yy: Tensor) -> Tensor:
-        return torch.linalg.slogdet(system.jx(yy))[0]
-
     if n_branch:
-        for i, sg in enumerate(det_sign(y).tolist()):
-            rec_sign[i].append(sg)
-            spectrum_at(i, 0)
+        signs = torch.linalg.slogdet(system.jx(y))[0].tolist()
+        for i in range(n_branch):
+            tracker.add_point(i, y[i], t[i], signs[i])
+            tracker.compute(i, 0)
 
     bar = None
     if progress:
@@ -444,7 +535,7 @@ def continue_fixed_points(
         if bool(ok.any()):
             acc = torch.nonzero(ok).flatten()
             t_new = _tangent(system, y_new[acc], tb[acc])
-            signs = det_sign(y_new[acc]).tolist()
+            signs = torch.linalg.slogdet(system.jx(y_new[acc]))[0].tolist()
         for j, bi in enumerate(idx.tolist()):
             if not bool(ok[j]):
                 h[bi] = h[bi] * 0.5
@@ -456,163 +547,314 @@ def continue_fixed_points(
             y[bi] = y_new[j]
             t_old = t[bi].clone()
             t[bi] = t_new[a]
-            rec_y[bi].append(y_new[j].numpy().copy())
-            rec_t[bi].append(t_new[a].clone())
-            rec_sign[bi].append(signs[a])
+            k = tracker.add_point(bi, y_new[j], t_new[a], signs[a])
             labels[bi].append("")
-            k = len(rec_y[bi]) - 1
-            fold = (float(t_old[-1]) > 0) != (float(t_new[a][-1]) > 0)
-            if fold:
-                _locate(system, bi, k, "fold", rec_y, rec_t, labels, bifs, tol=tol, max_newton=max_newton,
-                        im_tol=im_tol)
-            elif rec_sign[bi][k] != rec_sign[bi][k - 1]:
-                _locate(system, bi, k, "branch_point", rec_y, rec_t, labels, bifs, tol=tol,
-                        max_newton=max_newton, im_tol=im_tol)
+            if (float(t_old[-1]) > 0) != (float(t_new[a][-1]) > 0):
+                tracker.locate_zero_crossing(bi, k, "fold")
+            elif tracker.signs[bi][k] != tracker.signs[bi][k - 1]:
+                tracker.locate_zero_crossing(bi, k, "branch_point")
             finished = bool(land[j])
             if finished:
                 alive[bi] = False
                 end_reason[bi] = "reached_end" if bool(land_hi[j]) else "returned_to_start"
-                labels[bi][k] = labels[bi][k] or "end"
+                labels[bi][k] = "end"
             if finished or k % eig_every == 0:
-                spectrum_at(bi, k)
-                _check_hopf(system, bi, k, rec_y, rec_t, rec_eig, labels, bifs, spectrum_at, tol=tol,
-                            max_newton=max_newton, im_tol=im_tol)
+                tracker.scan(bi, k)
             if int(iters[j]) <= 3:
                 h[bi] = min(float(h[bi]) * 1.5, h_max)
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
+    for i in range(n_branch):  # a branch stopped early still gets its last spectrum and events
+        last = len(tracker.ys[i]) - 1
+        if last not in tracker.spec[i]:
+            tracker.scan(i, last)
+    failed = [e for e in tracker.events if not e["located"]]
+    if failed:
+        import warnings
+
+        where = ", ".join(f"{e['kind']} near s = {float(e['y'][-1]):.4g} (branch {e['branch']})" for e in failed)
+        warnings.warn(f"could not locate {len(failed)} bifurcation(s) exactly (a Newton correction failed): {where}; "
+                      f"they are marked bif_located = False", RuntimeWarning, stacklevel=2)
     end_x = np.empty((0, n))
     if find_end:
         end_x = find(knots_np[-1])
-    return _assemble(circuit, rec_y, rec_eig, labels, end_reason, bifs, end_x, n_modes=n_modes,
-                     match_tol=match_tol, im_tol=im_tol, system=system,
-                     attrs=dict(start_label=start_label, end_label=end_label, steps=int(steps), h_init=float(h_init),
-                                h_max=float(h_max), tol=float(tol), eig_every=int(eig_every),
-                                n_path_points=int(knots_np.shape[0]), tau=circuit.tau, phi=circuit.phi,
-                                form=circuit.form,
-                                definition="fixed point: F(x) = 0 for the flow, F = neurobias vector_field"))
+    attrs = dict(start_label=start_label, end_label=end_label, steps=int(steps), h_init=float(h_init),
+                 h_max=float(h_max), tol=float(tol), eig_every=int(eig_every),
+                 n_path_points=int(knots_np.shape[0]), tau=circuit.tau, phi=circuit.phi, form=circuit.form,
+                 stability="flow" if map_scale is None else "flow and map",
+                 definition="fixed point: F(x) = 0 for the flow, F = neurobias vector_field"
+                            + ("" if map_scale is None else "; the same points are the fixed points of the map "
+                               "x -> x + h tau F(x), judged by its multipliers 1 + h tau lambda"))
+    if map_scale is not None:
+        attrs.update(map_dt=float(dt), map_method=str(method), map_step_fraction=float(map_scale / circuit.tau))
+    return _assemble(circuit, tracker, labels, end_reason, end_x, n_modes=n_modes, match_tol=match_tol,
+                     system=system, map_scale=map_scale, attrs=attrs)
 
 
-def _locate(system, bi, k, kind, rec_y, rec_t, labels, bifs, *, tol, max_newton, im_tol) -> None:
-    """Locate a fold or branch point between points ``k - 1`` and ``k`` of branch ``bi``."""
-    y0 = torch.tensor(rec_y[bi][k - 1])[None]
-    y1 = torch.tensor(rec_y[bi][k])[None]
-    t0 = rec_t[bi][k - 1][None]
-    if kind == "fold":
-        def indicator(yy: Tensor) -> float:
-            return float(_tangent(system, yy, t0)[0, -1])
-    else:
-        def indicator(yy: Tensor) -> float:
-            return float(torch.linalg.slogdet(system.jx(yy))[0][0])
-    yb = _bisect(system, y0, t0, y1, indicator, tol=tol, max_newton=max_newton)
-    labels[bi][k] = kind
-    bifs.append((bi, kind, k, yb[0].numpy().copy()))
+def _index(values: np.ndarray, tau: float) -> int:
+    """Eigenvalues with real part above a round-off margin (1/ms)."""
+    return int(np.sum(values.real > 1e-9 * (1.0 / tau + np.abs(values))))
 
 
-def _check_hopf(system, bi, k, rec_y, rec_t, rec_eig, labels, bifs, spectrum_at, *, tol, max_newton,
-                im_tol) -> None:
-    """If the unstable complex count changed since the last computed spectrum, locate the Hopf point."""
-    prev = [j for j in rec_eig[bi] if j < k]
-    if not prev:
-        return
-    j0 = max(prev)
-    if rec_eig[bi][j0][3] == rec_eig[bi][k][3]:
-        return
-    lo, hi = j0, k
-    while hi - lo > 1:  # narrow down to two consecutive points
-        mid = (lo + hi) // 2
-        if spectrum_at(bi, mid)[3] == rec_eig[bi][lo][3]:
-            lo = mid
+def _map_index(values: np.ndarray, map_scale: float) -> int:
+    """Multipliers ``1 + h tau lambda`` of modulus above ``1`` (plus a round-off margin)."""
+    return int(np.sum(np.abs(1.0 + map_scale * values) > 1.0 + 1e-9))
+
+
+class _Tracker:
+    """Points, tangents and matched spectra of every branch, and the bifurcations located on them."""
+
+    def __init__(self, system: _System, n_branch: int, *, map_scale: float | None, tol: float,
+                 max_newton: int) -> None:
+        self.system = system
+        self.map_scale = map_scale
+        self.tol = tol
+        self.max_newton = max_newton
+        self.ys: list[list[Tensor]] = [[] for _ in range(n_branch)]
+        self.ts: list[list[Tensor]] = [[] for _ in range(n_branch)]
+        self.signs: list[list[float]] = [[] for _ in range(n_branch)]
+        self.spec: list[dict[int, np.ndarray]] = [dict() for _ in range(n_branch)]
+        self.events: list[dict[str, Any]] = []
+
+    def add_point(self, bi: int, y: Tensor, t: Tensor, sign: float) -> int:
+        self.ys[bi].append(y.clone())
+        self.ts[bi].append(t.clone())
+        self.signs[bi].append(float(sign))
+        return len(self.ys[bi]) - 1
+
+    def _raw(self, bi: int, k: int) -> np.ndarray:
+        return _eigvals(self.system, self.ys[bi][k][None])[0]
+
+    def compute(self, bi: int, k: int) -> np.ndarray:
+        """The spectrum at point ``k``, matched to the nearest computed one before it."""
+        if k not in self.spec[bi]:
+            raw = self._raw(bi, k)
+            prev = [j for j in self.spec[bi] if j < k]
+            self.spec[bi][k] = match_eigenvalues(self.spec[bi][max(prev)], raw) if prev else raw
+        return self.spec[bi][k]
+
+    def _counts(self, values: np.ndarray) -> tuple[int, ...]:
+        cplx = is_complex(values)
+        out = (_index(values, self.system.tau), int(np.sum(cplx & (values.real > 0))))
+        if self.map_scale is not None:
+            out += (_map_index(values, self.map_scale),)
+        return out
+
+    def scan(self, bi: int, k: int) -> None:
+        """Compute the spectrum at ``k`` and locate the events since the last computed spectrum."""
+        prev = [j for j in self.spec[bi] if j < k]
+        self.compute(bi, k)
+        if not prev:
+            return
+        j0 = max(prev)
+        before, after = self.spec[bi][j0], self.spec[bi][k]
+        events = pair_events(before, after, map_scale=self.map_scale)
+        if k - j0 > 1:
+            if not events and self._counts(before) == self._counts(after):
+                return
+            del self.spec[bi][k]
+            for j in range(j0 + 1, k + 1):  # fill in: every point matched to its neighbour
+                self.compute(bi, j)
+        for j in range(j0, k):
+            self._split(bi, j, 0.0, self._sigma(bi, j), self.spec[bi][j], self.spec[bi][j + 1], 0)
+
+    def _sigma(self, bi: int, j: int) -> float:
+        return float((self.ts[bi][j] * (self.ys[bi][j + 1] - self.ys[bi][j])).sum())
+
+    def _point(self, bi: int, j: int, sigma: float) -> tuple[Tensor, bool]:
+        return _arc_point(self.system, self.ys[bi][j][None], self.ts[bi][j][None], sigma, tol=self.tol,
+                          max_newton=self.max_newton)
+
+    def _split(self, bi: int, j: int, lo: float, hi: float, spec_lo: np.ndarray, spec_hi: np.ndarray,
+               depth: int) -> None:
+        """Locate the events between arclengths ``lo`` and ``hi`` of step ``j``, splitting where one is ambiguous."""
+        events = pair_events(spec_lo, spec_hi, map_scale=self.map_scale)
+        if any(e.ambiguous for e in events) and depth < 40:
+            mid = 0.5 * (lo + hi)
+            y_mid, ok = self._point(bi, j, mid)
+            if ok:
+                spec_mid = match_eigenvalues(spec_lo, _eigvals(self.system, y_mid)[0])
+                spec_hi = match_eigenvalues(spec_mid, spec_hi)
+                self._split(bi, j, lo, mid, spec_lo, spec_mid, depth + 1)
+                self._split(bi, j, mid, hi, spec_mid, spec_hi, depth + 1)
+                return
+        for e in events:
+            self._locate_event(bi, j, lo, hi, e)
+
+    def _locate_event(self, bi: int, j: int, lo: float, hi: float, e: TrackedEvent) -> None:
+        m = self.map_scale
+        if e.kind == "hopf":
+            def test(lam: complex) -> float:
+                return lam.real
+        elif e.kind == "neimark_sacker":
+            def test(lam: complex) -> float:
+                return abs(1.0 + m * lam) - 1.0
+        elif e.kind == "period_doubling":
+            def test(lam: complex) -> float:
+                return (1.0 + m * lam).real + 1.0
+        else:  # collision: the tracked eigenvalue is complex on one side, real on the other
+            def test(lam: complex) -> float:
+                return 1.0 if bool(is_complex(np.array([lam]))[0]) else -1.0
+        y0, t0 = self.ys[bi][j][None], self.ts[bi][j][None]
+        yy, sigma, lam, ok = _root_on_arc(self.system, y0, t0, lo, hi, e.before, e.after, test,
+                                          upper=e.kind in ("hopf", "neimark_sacker"), tol=self.tol,
+                                          max_newton=self.max_newton)
+        self._record(bi, j + 1, e.kind, yy, sigma, lam, ok)
+
+    def locate_zero_crossing(self, bi: int, k: int, kind: str) -> None:
+        """Locate a fold (tangent's ``s`` component) or branch point (sign of ``det J``) between ``k - 1`` and ``k``."""
+        system = self.system
+        y0, y1, t0 = self.ys[bi][k - 1][None], self.ys[bi][k][None], self.ts[bi][k - 1][None]
+        if kind == "fold":
+            def indicator(yy: Tensor) -> float:
+                return float(_tangent(system, yy, t0)[0, -1])
         else:
-            hi = mid
-    y0 = torch.tensor(rec_y[bi][lo])[None]
-    y1 = torch.tensor(rec_y[bi][hi])[None]
-    t0 = rec_t[bi][lo][None]
-    yb = _bisect(system, y0, t0, y1, lambda yy: _hopf_indicator(system, yy, im_tol), tol=tol,
-                 max_newton=max_newton)
-    if labels[bi][hi] in ("", "end"):
-        labels[bi][hi] = "hopf"
-    bifs.append((bi, "hopf", hi, yb[0].numpy().copy()))
+            def indicator(yy: Tensor) -> float:
+                return float(torch.linalg.slogdet(system.jx(yy))[0][0])
+        yb, sigma, ok = _bisect(system, y0, t0, y1, indicator, tol=self.tol, max_newton=self.max_newton)
+        values = _eigvals(system, yb)[0]
+        lam = complex(values[np.argmin(np.abs(values))])
+        self._record(bi, k, kind, yb, sigma, lam, ok)
+
+    def _record(self, bi: int, k: int, kind: str, yy: Tensor, sigma: float, lam: complex, ok: bool) -> None:
+        self.events.append(dict(branch=bi, k=k, kind=kind, y=yy[0].detach().cpu().numpy().copy(), sigma=float(sigma),
+                                eig=complex(lam), located=bool(ok)))
 
 
-def _assemble(circuit, rec_y, rec_eig, labels, end_reason, bifs, end_x, *, n_modes, match_tol, im_tol, system,
+def _assemble(circuit, tracker: _Tracker, labels, end_reason, end_x, *, n_modes, match_tol, system, map_scale,
               attrs) -> xr.Dataset:
     n = circuit.n_units
-    n_branch = len(rec_y)
-    n_step = max((len(r) for r in rec_y), default=0)
+    n_branch = len(tracker.ys)
+    # rows of each branch: the continuation points with the located bifurcations inserted in arclength order
+    rows: list[list[tuple[np.ndarray, str, np.ndarray | None, int]]] = []
+    event_row: dict[int, tuple[int, int]] = {}
+    for i in range(n_branch):
+        evs = sorted([(e["k"], e["sigma"], q) for q, e in enumerate(tracker.events) if e["branch"] == i])
+        out: list[tuple[np.ndarray, str, np.ndarray | None, int]] = []
+        ei = 0
+        for k, yk in enumerate(tracker.ys[i]):
+            while ei < len(evs) and evs[ei][0] == k:
+                q = evs[ei][2]
+                event_row[q] = (i, len(out))
+                out.append((tracker.events[q]["y"], tracker.events[q]["kind"], None, q))
+                ei += 1
+            out.append((yk.detach().cpu().numpy(), labels[i][k], tracker.spec[i].get(k), -1))
+        rows.append(out)
+    # spectra at the located points
+    ev_y = np.array([e["y"] for e in tracker.events]).reshape(len(tracker.events), n + 1)
+    ev_spec = _eigvals(system, torch.tensor(ev_y, dtype=_DT, device=system.W_rec.device)) if len(ev_y) else None
+    n_step = max((len(r) for r in rows), default=0)
     k_modes = min(n_modes, n)
     x = np.full((n_branch, n_step, n), np.nan)
     s = np.full((n_branch, n_step), np.nan)
     res = np.full((n_branch, n_step), np.nan)
     index = np.full((n_branch, n_step), -1, dtype=np.int64)
+    map_index = np.full((n_branch, n_step), -1, dtype=np.int64)
     er = np.full((n_branch, n_step, k_modes), np.nan)
-    ei = np.full((n_branch, n_step, k_modes), np.nan)
+    ei_ = np.full((n_branch, n_step, k_modes), np.nan)
     lab = np.full((n_branch, n_step), "", dtype=object)
-    for i, pts in enumerate(rec_y):
-        arr = np.asarray(pts)
-        x[i, : len(pts)] = arr[:, :-1] * system.scale
-        s[i, : len(pts)] = arr[:, -1]
-        res[i, : len(pts)] = system.residual(torch.tensor(arr)).abs().amax(-1).numpy()
-        for k, (r_, i_, nr, nc) in rec_eig[i].items():
-            er[i, k], ei[i, k] = r_, i_
-            index[i, k] = nr + nc
-        lab[i, : len(pts)] = labels[i]
+    for i, out in enumerate(rows):
+        if not out:
+            continue
+        arr = np.array([r[0] for r in out])
+        m = len(out)
+        x[i, :m] = arr[:, :-1] * system.scale
+        s[i, :m] = arr[:, -1]
+        res[i, :m] = system.residual(torch.tensor(arr, dtype=_DT, device=system.W_rec.device)).abs().amax(-1).cpu().numpy()
+        for r, (_, label, spec, q) in enumerate(out):
+            lab[i, r] = label
+            values = ev_spec[q] if q >= 0 else spec
+            if values is None:
+                continue
+            top = values[np.argsort(-values.real, kind="stable")][:k_modes]
+            er[i, r], ei_[i, r] = top.real, top.imag
+            index[i, r] = _index(values, circuit.tau)
+            if map_scale is not None:
+                map_index[i, r] = _map_index(values, map_scale)
     # the same bifurcation met by two branches (e.g. both sides of a fold) is listed once
-    unique: list[tuple[int, str, int, np.ndarray]] = []
-    for b in bifs:
-        if not any(b[1] == u[1] and np.linalg.norm(b[3] - u[3]) <= match_tol * (1 + np.linalg.norm(u[3]))
+    unique: list[int] = []
+    for q, e in enumerate(tracker.events):
+        if not any(e["kind"] == tracker.events[u]["kind"]
+                   and np.linalg.norm(e["y"] - tracker.events[u]["y"]) <= match_tol * (1 + np.linalg.norm(tracker.events[u]["y"]))
                    for u in unique):
-            unique.append(b)
-    bifs = unique
-    bif_x = np.array([b[3][:-1] * system.scale for b in bifs]).reshape(len(bifs), n)
-    starts = np.array([r[0][:-1] * system.scale for r in rec_y]).reshape(n_branch, n)
+            unique.append(q)
+    unique.sort(key=lambda q: (tracker.events[q]["branch"], event_row[q][1]))
+    evs = [tracker.events[q] for q in unique]
+    nb = len(evs)
+    bif_x = np.array([e["y"][:-1] * system.scale for e in evs]).reshape(nb, n)
+    bif_res = system.residual(torch.tensor(np.array([e["y"] for e in evs]).reshape(nb, n + 1), dtype=_DT,
+                                           device=system.W_rec.device)).abs().amax(-1).cpu().numpy() if nb else np.zeros(0)
+    eig = np.array([e["eig"] for e in evs], dtype=np.complex128).reshape(nb)
+    starts = np.array([r[0][0][:-1] * system.scale for r in rows]).reshape(n_branch, n)
     returns_to = np.full(n_branch, -1, dtype=np.int64)
-    for i, (r, why) in enumerate(zip(rec_y, end_reason)):
+    for i, (out, why) in enumerate(zip(rows, end_reason)):
         if why == "returned_to_start":
-            d = np.linalg.norm(starts - r[-1][:-1] * system.scale, axis=1)
+            d = np.linalg.norm(starts - out[-1][0][:-1] * system.scale, axis=1)
             j = int(np.argmin(d))
             if d[j] <= match_tol * (1 + np.linalg.norm(starts[j])):
                 returns_to[i] = j
-    ds = xr.Dataset(
-        {
-            "x": (("branch", "step", "unit"), x, {"long_name": "fixed point along the branch"}),
-            "s": (("branch", "step"), s, {"long_name": "path parameter: b(s) = tonic input at s"}),
-            "residual": (("branch", "step"), res, {"long_name": "max |F(x)|", "units": "state units per ms"}),
-            "index": (("branch", "step"), index, {"long_name": "number of eigenvalues with positive real part "
-                                                                 "(-1: spectrum not computed)"}),
-            "eig_real": (("branch", "step", "mode"), er, {"units": "1/ms"}),
-            "eig_imag": (("branch", "step", "mode"), ei, {"units": "1/ms"}),
-            "label": (("branch", "step"), lab.astype(str)),
-            "n_points": (("branch",), np.array([len(r) for r in rec_y], dtype=np.int64)),
-            "end_reason": (("branch",), np.array(end_reason, dtype=str).reshape(n_branch)),
-            "returns_to": (("branch",), returns_to, {"long_name": "branch whose start point this branch returns to "
-                                                               "(-1: none)"}),
-            "start_index": (("branch",), index[:, 0] if n_step else np.zeros(n_branch, dtype=np.int64)),
-            "bif_branch": (("bifurcation",), np.array([b[0] for b in bifs], dtype=np.int64)),
-            "bif_kind": (("bifurcation",), np.array([b[1] for b in bifs], dtype=str).reshape(len(bifs))),
-            "bif_step": (("bifurcation",), np.array([b[2] for b in bifs], dtype=np.int64)),
-            "bif_s": (("bifurcation",), np.array([b[3][-1] for b in bifs], dtype=np.float64)),
-            "bif_x": (("bifurcation", "unit"), bif_x),
-        },
-        coords={"branch": np.arange(n_branch), "step": np.arange(n_step), "unit": np.arange(n),
-                "mode": np.arange(k_modes)},
-        attrs=attrs,
-    )
+    data = {
+        "x": (("branch", "step", "unit"), x, {"long_name": "fixed point along the branch"}),
+        "s": (("branch", "step"), s, {"long_name": "path parameter: b(s) = tonic input at s"}),
+        "residual": (("branch", "step"), res, {"long_name": "max |F(x)|", "units": "state units per ms"}),
+        "index": (("branch", "step"), index, {"long_name": "number of eigenvalues of dF/dx with positive real part "
+                                                             "(-1: spectrum not computed)"}),
+        "eig_real": (("branch", "step", "mode"), er, {"long_name": "leading eigenvalues of dF/dx, real parts",
+                                                      "units": "1/ms"}),
+        "eig_imag": (("branch", "step", "mode"), ei_, {"long_name": "leading eigenvalues of dF/dx, imaginary parts",
+                                                       "units": "1/ms"}),
+        "label": (("branch", "step"), lab.astype(str), {"long_name": "start, end, or the bifurcation located at this "
+                                                                      "row"}),
+        "n_points": (("branch",), np.array([len(r) for r in rows], dtype=np.int64),
+                     {"long_name": "rows of the branch (continuation points and located bifurcations)"}),
+        "end_reason": (("branch",), np.array(end_reason, dtype=str).reshape(n_branch),
+                       {"long_name": "why the branch ended"}),
+        "returns_to": (("branch",), returns_to, {"long_name": "branch whose start point this branch returns to "
+                                                           "(-1: none)"}),
+        "start_index": (("branch",), index[:, 0] if n_step else np.zeros(n_branch, dtype=np.int64),
+                        {"long_name": "index of the start fixed point"}),
+        "bif_branch": (("bifurcation",), np.array([e["branch"] for e in evs], dtype=np.int64),
+                       {"long_name": "branch of the bifurcation"}),
+        "bif_kind": (("bifurcation",), np.array([e["kind"] for e in evs], dtype=str).reshape(nb),
+                     {"long_name": "fold, branch_point, hopf, collision, period_doubling or neimark_sacker"}),
+        "bif_step": (("bifurcation",), np.array([event_row[q][1] for q in unique], dtype=np.int64),
+                     {"long_name": "row of the bifurcation in its branch"}),
+        "bif_s": (("bifurcation",), np.array([e["y"][-1] for e in evs], dtype=np.float64).reshape(nb),
+                  {"long_name": "path parameter of the bifurcation"}),
+        "bif_x": (("bifurcation", "unit"), bif_x, {"long_name": "state at the bifurcation"}),
+        "bif_residual": (("bifurcation",), bif_res, {"long_name": "max |F(x)| at the bifurcation",
+                                                     "units": "state units per ms"}),
+        "bif_eig_real": (("bifurcation",), eig.real.copy(), {"long_name": "critical eigenvalue of dF/dx, real part",
+                                                             "units": "1/ms"}),
+        "bif_eig_imag": (("bifurcation",), eig.imag.copy(), {"long_name": "critical eigenvalue of dF/dx, imaginary "
+                                                                          "part", "units": "1/ms"}),
+        "bif_located": (("bifurcation",), np.array([e["located"] for e in evs], dtype=bool).reshape(nb),
+                        {"long_name": "the location converged (False: nearest point found)"}),
+    }
+    if map_scale is not None:
+        mu = 1.0 + map_scale * eig
+        data["map_index"] = (("branch", "step"), map_index,
+                             {"long_name": "number of multipliers of the map with modulus above 1 "
+                                           "(-1: spectrum not computed)"})
+        data["bif_multiplier_real"] = (("bifurcation",), mu.real.copy(),
+                                       {"long_name": "critical multiplier of the map, real part"})
+        data["bif_multiplier_imag"] = (("bifurcation",), mu.imag.copy(),
+                                       {"long_name": "critical multiplier of the map, imaginary part"})
+    ds = xr.Dataset(data, coords={"branch": np.arange(n_branch), "step": np.arange(n_step), "unit": np.arange(n),
+                                  "mode": np.arange(k_modes)}, attrs=attrs)
     # fixed points at s = 1 that no branch reaches
-    ends = [np.asarray(r[-1][:-1]) * system.scale for r, why in zip(rec_y, end_reason) if why == "reached_end"]
-    unreached = []
-    for p in end_x:
-        if not any(np.linalg.norm(p - q) <= match_tol * (1 + np.linalg.norm(p)) for q in ends):
-            unreached.append(p)
+    ends = [out[-1][0][:-1] * system.scale for out, why in zip(rows, end_reason) if why == "reached_end"]
+    unreached = [p for p in end_x
+                 if not any(np.linalg.norm(p - q) <= match_tol * (1 + np.linalg.norm(p)) for q in ends)]
     un = np.asarray(unreached).reshape(len(unreached), n)
     un_index = np.zeros(len(unreached), dtype=np.int64)
     if len(unreached):
-        yy = torch.cat([torch.tensor(un) / system.scale, torch.ones(len(unreached), 1, dtype=_DT)], dim=-1)
-        _, _, nr, nc = _spectrum(system.jx(yy), n_modes, im_tol)
-        un_index = (nr + nc).numpy().astype(np.int64)
-    ds["unreached_x"] = (("unreached", "unit"), un)
-    ds["unreached_index"] = (("unreached",), un_index)
+        yy = torch.cat([torch.tensor(un, dtype=_DT) / system.scale, torch.ones(len(unreached), 1, dtype=_DT)], dim=-1)
+        un_index = np.array([_index(v, circuit.tau) for v in _eigvals(system, yy.to(system.W_rec.device))],
+                            dtype=np.int64)
+    ds["unreached_x"] = (("unreached", "unit"), un, {"long_name": "fixed points at s = 1 that no branch reaches"})
+    ds["unreached_index"] = (("unreached",), un_index, {"long_name": "index of the unreached fixed points"})
     ds.attrs["n_end_fixed_points"] = int(len(end_x))
     return ds

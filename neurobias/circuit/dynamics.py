@@ -218,6 +218,45 @@ class Dynamics:
         return torch.full(torch.broadcast_shapes(x.shape, ext.shape), 1.0 / self.tau, dtype=x.dtype,
                           device=x.device)
 
+    def jacobian_product(self, x: Tensor, ext: Tensor, V: Tensor) -> Tensor:
+        """``J(x) V`` for a block of tangent vectors as columns, without forming ``J``, per ms.
+
+        Parameters
+        ----------
+        x, ext : Tensor of shape (unit,)
+        V : Tensor of shape (unit, k)
+
+        Returns
+        -------
+        Tensor of shape (unit, k)
+        """
+        if self.state_is_rate:
+            return (self.phi.deriv(self.W_rec @ x + ext).unsqueeze(-1) * (self.W_rec @ V) - V) / self.tau
+        return (self.W_rec @ (self.phi.deriv(x).unsqueeze(-1) * V) - V) / self.tau
+
+    def field_and_jacobian_product(self, x: Tensor, ext: Tensor, V: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`vector_field` and :meth:`jacobian_product` at one state, with one matrix product.
+
+        Parameters
+        ----------
+        x, ext : Tensor of shape (unit,)
+        V : Tensor of shape (unit, k)
+
+        Returns
+        -------
+        F : Tensor of shape (unit,)
+            State units per ms.
+        JV : Tensor of shape (unit, k)
+            Per ms.
+        """
+        nl = self.phi
+        if self.state_is_rate:
+            Y = self.W_rec @ torch.cat([x.unsqueeze(-1), V], dim=-1)
+            a = Y[:, 0] + ext
+            return (nl.fn(a) - x) / self.tau, (nl.deriv(a).unsqueeze(-1) * Y[:, 1:] - V) / self.tau
+        Y = self.W_rec @ torch.cat([nl.fn(x).unsqueeze(-1), nl.deriv(x).unsqueeze(-1) * V], dim=-1)
+        return (Y[:, 0] + ext - x) / self.tau, (Y[:, 1:] - V) / self.tau
+
 
 def noise_scale(*, dt: float, tau: float, noise_std: float, method: str) -> float:
     """Standard deviation of the state increment due to process noise over one step.

@@ -10,7 +10,9 @@ from neurobias.plotting._common import FULL_WIDTH, new_figure, require
 
 __all__ = ["plot_bifurcation"]
 
-_MARKERS = {"fold": ("v", "tab:red"), "branch_point": ("s", "tab:purple"), "hopf": ("*", "tab:orange")}
+_MARKERS = {"fold": ("v", "tab:red"), "branch_point": ("s", "tab:purple"), "hopf": ("*", "tab:orange"),
+            "period_doubling": ("D", "tab:brown"), "neimark_sacker": ("P", "tab:pink"),
+            "collision": ("d", "tab:gray")}
 
 
 def _projection(ds: xr.Dataset) -> tuple[np.ndarray, str]:
@@ -30,8 +32,10 @@ def plot_bifurcation(continuation: xr.Dataset, *, ax: Axes | None = None) -> Axe
 
     Solid lines: stable (index 0); dashed: unstable (index >= 1); grey dotted:
     spectrum not computed.  Folds (red triangles), branch points (purple
-    squares) and Hopf points (orange stars) are marked; fixed points at ``s = 1``
-    that no branch reaches are black crosses.
+    squares), Hopf points (orange stars), period doubling and Neimark-Sacker
+    points of a map (brown diamonds, pink pluses) and collisions of an unstable
+    pair on the real axis (grey thin diamonds, not bifurcations) are marked;
+    fixed points at ``s = 1`` that no branch reaches are black crosses.
 
     Parameters
     ----------
@@ -53,14 +57,17 @@ def plot_bifurcation(continuation: xr.Dataset, *, ax: Axes | None = None) -> Axe
         s = ds["s"].values[b]
         ok = np.isfinite(s)
         s, y, idx = s[ok], proj[b][ok], ds["index"].values[b][ok]
+        labels = ds["label"].values[b][ok] if "label" in ds else np.full(len(s), "")
         # carry the last computed index forward over points without a spectrum
         known = idx.copy()
         for k in range(1, len(known)):
             if known[k] < 0:
                 known[k] = known[k - 1]
         for k in range(len(s) - 1):
-            style = "-" if known[k] == 0 else ("--" if known[k] > 0 else ":")
-            colour = "tab:blue" if known[k] == 0 else ("tab:gray" if known[k] < 0 else "tab:green")
+            # a located bifurcation is a row of the branch: the segment leaving it takes the next point's stability
+            j = k + 1 if str(labels[k]) in _MARKERS and known[k + 1] >= 0 else k
+            style = "-" if known[j] == 0 else ("--" if known[j] > 0 else ":")
+            colour = "tab:blue" if known[j] == 0 else ("tab:gray" if known[j] < 0 else "tab:green")
             ax.plot(s[k:k + 2], y[k:k + 2], style, color=colour, lw=1.6)
     if "bif_kind" in ds:
         for kind, s_b, x_b in zip(ds["bif_kind"].values, ds["bif_s"].values, ds["bif_x"].values):

@@ -1,0 +1,1048 @@
+"""Periodic orbits (limit cycles) of a circuit: :func:`find_periodic_orbits` and :func:`continue_periodic_orbits`.
+
+A periodic orbit of the flow ``dx/dt = F(x)`` (:func:`neurobias.circuit.dynamics.vector_field`,
+time in ms) is a state ``x0`` and a period ``T > 0`` with ``phi_T(x0) = x0``, where
+``phi_t`` is the flow map, and ``x0`` is not a fixed point.  It is found by
+*shooting*: Newton's method on ``(x0, T)`` for ``phi_T(x0) - x0 = 0`` plus the
+phase condition ``F(x_ref) . (x0 - x_ref) = 0`` (``x0`` on the plane through the
+previous iterate orthogonal to the flow), seeded from a simulated trajectory of
+each context whose periodicity is read from its crossings of a Poincare section.
+
+The flow map and its derivatives are integrated with the classical fixed-step
+Runge-Kutta scheme (RK4) in float64: ``steps`` steps per period, chosen so that a
+step is at most ``tau / steps_per_tau``.  Differentiating RK4 is RK4 applied to
+the variational equation ``dV/dt = J(x(t)) V`` (:func:`~neurobias.circuit.dynamics.jacobian_product`),
+so the Newton matrix is the exact derivative of the discrete shooting map.
+
+The monodromy matrix ``M = d phi_T / d x0`` of an ``N``-unit circuit costs ``N``
+integrated tangent vectors.  With ``n_multipliers = k < N`` only a block of
+``k`` vectors is integrated (the *Newton-Picard* method of Lust et al. 1998,
+SIAM J. Sci. Comput. 19:1188): Newton in the subspace ``V`` that the block
+spans, whose basis follows the leading multipliers by subspace iteration, and
+a Picard (fixed-point) correction in its complement, where ``M`` contracts
+strongly.  The Floquet multipliers reported are the eigenvalues of ``M`` (all
+of them when ``k = N``) or its Ritz values on ``V`` (the ``k`` of largest
+modulus).  One multiplier is 1 (the direction of the flow along the orbit); the
+orbit is *stable* when all others have modulus below 1.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import xarray as xr
+from torch import Tensor
+
+from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.threads import one_thread
+from neurobias.circuit.dynamics import Dynamics
+from neurobias.circuit.simulate import resolve_device, resolve_tonic
+from neurobias.errors import InputError, describe_shape
+
+__all__ = ["find_periodic_orbits", "continue_periodic_orbits"]
+
+_DT = torch.float64
+DEFINITION = ("periodic orbit: phi_T(x0) = x0 with T > 0 and F(x0) != 0 for the flow dx/dt = F(x), "
+              "F = neurobias vector_field; integrated with fixed-step RK4")
+
+
+# ----------------------------------------------------------------------------- the shooting map
+@dataclass
+class _Shooter:
+    """Flow, flow map and its derivatives for one constant drive (``ext``) on one device."""
+
+    W: Tensor
+    ext: Tensor
+    tau: float
+    phi: str
+    form: str
+    dt_max: float  # longest RK4 step (ms)
+    n_phase: int  # the orbit is sampled at n_phase equally spaced phases
+
+    def __post_init__(self) -> None:
+        self.dyn = Dynamics(W_rec=self.W, tau=self.tau, phi=self.phi, form=self.form)
+
+    def f(self, x: Tensor) -> Tensor:
+        return self.dyn.vector_field(x, self.ext)
+
+    def jv(self, x: Tensor, V: Tensor) -> Tensor:
+        return self.dyn.jacobian_product(x, self.ext, V)
+
+    def f_ext(self, x: Tensor) -> Tensor:
+        """``dF/d ext`` (diagonal), per ms."""
+        return self.dyn.drive_sensitivity(x, self.ext)
+
+    def steps_for(self, T: float) -> int:
+        """RK4 steps over ``T``: a multiple of ``n_phase`` with a step of at most ``dt_max``."""
+        per = max(1, math.ceil(T / (self.dt_max * self.n_phase)))
+        return per * self.n_phase
+
+    def integrate(self, x0: Tensor, T: float, *, V: Tensor | None = None, forcing: Tensor | None = None,
+                  record: bool = False, steps: int | None = None) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """RK4 of ``x`` (and of tangent vectors ``V`` (N, k)) over ``T`` ms.
+
+        ``forcing`` (unit,) adds an inhomogeneous column: the last column of ``V``
+        then obeys ``dv/dt = J v + dF/d ext * forcing`` (the derivative of the flow
+        map along a change ``forcing`` of the drive).  Returns ``x(T)``, ``V(T)``
+        and, with ``record``, the states at the ``n_phase`` phases ``0, 1/n_phase, ...``
+        (n_phase, unit).
+        """
+        m = self.steps_for(T) if steps is None else steps
+        h = T / m
+        x = x0.clone()
+        every = m // self.n_phase
+        samples = [] if record else None
+        has_v = V is not None
+
+        def rhs(xx: Tensor, vv: Tensor | None) -> tuple[Tensor, Tensor | None]:
+            if not has_v:
+                return self.f(xx), None
+            fx, dv = self.dyn.field_and_jacobian_product(xx, self.ext, vv)
+            if forcing is not None:
+                dv[:, -1] += self.f_ext(xx) * forcing
+            return fx, dv
+
+        v = V.clone() if has_v else None
+        for k in range(m):
+            if record and k % every == 0:
+                samples.append(x)
+            k1, l1 = rhs(x, v)
+            k2, l2 = rhs(x + 0.5 * h * k1, v + 0.5 * h * l1 if has_v else None)
+            k3, l3 = rhs(x + 0.5 * h * k2, v + 0.5 * h * l2 if has_v else None)
+            k4, l4 = rhs(x + h * k3, v + h * l3 if has_v else None)
+            x = x + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+            if has_v:
+                v = v + (h / 6.0) * (l1 + 2.0 * l2 + 2.0 * l3 + l4)
+        return x, v, (torch.stack(samples) if record else None)
+
+
+def _orth(A: Tensor) -> Tensor:
+    q, _ = torch.linalg.qr(A)
+    return q
+
+
+@dataclass
+class _Block:
+    """What one block integration gives at ``(x0, T)``: the basis, ``M V``, ``dphi/ds`` and the end state."""
+
+    V: Tensor  # (N, k) orthonormal
+    MV: Tensor  # (N, k)
+    phis: Tensor | None  # (N,) derivative of phi_T(x0) along the path (continuation only)
+
+    @property
+    def S(self) -> Tensor:
+        return self.V.T @ self.MV
+
+
+def _reduced_solve(
+    blk: _Block, f1: Tensor, f_ref: Tensor, r: Tensor, w: Tensor, g_phase: float,
+    arc: tuple[Tensor, float, float, float] | None,
+) -> tuple[Tensor, float, float]:
+    """One Newton-Picard correction ``(dx, dT, ds)``.
+
+    Solves ``(M - I) dx + f1 dT + phis ds = -r``, ``f_ref . dx = -g_phase`` (and, with ``arc = (c_x, c_T,
+    c_s, g_arc)``, ``c_x . dx + c_T dT + c_s ds = -g_arc``) with ``M`` exact on the basis ``V`` and on ``Q r``
+    (``w = M Q r``), and ``Q M Q`` neglected (``Q = I - V V^T``).
+    """
+    V, MV = blk.V, blk.MV
+    k = V.shape[1]
+    S = V.T @ MV
+    QMV = MV - V @ S
+
+    def Q(v: Tensor) -> Tensor:
+        return v - V @ (V.T @ v)
+
+    Qr, Qf = Q(r), Q(f1)
+    cols = [V.T @ f1]
+    qcols = [Qf]
+    if arc is not None:
+        cols.append(V.T @ blk.phis)
+        qcols.append(Q(blk.phis))
+    m = k + len(cols)
+    A = torch.zeros(m, m, dtype=V.dtype, device=V.device)
+    b = torch.zeros(m, dtype=V.dtype, device=V.device)
+    A[:k, :k] = S - torch.eye(k, dtype=V.dtype, device=V.device)
+    for j, c in enumerate(cols):
+        A[:k, k + j] = c
+    b[:k] = -(V.T @ r) - (V.T @ w)
+    # dq = Qr + QMV a + sum_j qcols[j] * extra_j
+    rows = [(f_ref, 0.0, 0.0, g_phase)]
+    if arc is not None:
+        rows.append(arc)
+    for i, (c, cT, cs, g) in enumerate(rows):
+        A[k + i, :k] = c @ V + c @ QMV
+        A[k + i, k] = c @ qcols[0] + cT
+        if arc is not None:
+            A[k + i, k + 1] = c @ qcols[1] + cs
+        b[k + i] = -g - c @ Qr
+    sol, info = torch.linalg.solve_ex(A, b)
+    if int(info) != 0 or not bool(torch.isfinite(sol).all()):
+        raise _Singular()
+    a = sol[:k]
+    dq = Qr + QMV @ a + qcols[0] * sol[k]
+    ds = 0.0
+    if arc is not None:
+        dq = dq + qcols[1] * sol[k + 1]
+        ds = float(sol[k + 1])
+    return V @ a + dq, float(sol[k]), ds
+
+
+class _Singular(Exception):
+    pass
+
+
+def _monodromy_times(sh: _Shooter, x0: Tensor, T: float, v: Tensor) -> Tensor:
+    """``M v`` by a central difference of the flow map: two trajectories in one batch (cheaper than a tangent
+    column); the step is 1e-4 of the state scale, so the error is about 1e-8 of ``|M v|``."""
+    norm = float(v.norm())
+    if norm == 0.0:
+        return torch.zeros_like(v)
+    eps = 1e-4 * (1.0 + float(x0.abs().max()))
+    d = (eps / norm) * v
+    ends, _, _ = sh.integrate(torch.stack([x0 + d, x0 - d]), T)
+    return (ends[0] - ends[1]) * (norm / (2.0 * eps))
+
+
+def _multipliers(blk: _Block) -> np.ndarray:
+    """Eigenvalues (full ``M``) or Ritz values (on ``V``) of the monodromy, by decreasing modulus."""
+    mu = torch.linalg.eigvals(blk.S).cpu().numpy()
+    return mu[np.argsort(-np.abs(mu), kind="stable")]
+
+
+def _amplitude(samples: Tensor) -> float:
+    """Half the largest peak-to-peak excursion over units along the orbit (state units)."""
+    return float(0.5 * (samples.amax(0) - samples.amin(0)).max())
+
+
+@dataclass
+class _Solution:
+    x0: Tensor
+    T: float
+    samples: Tensor
+    multipliers: np.ndarray
+    residual: float
+    iterations: int
+    blk: _Block
+
+
+def _newton(
+    sh: _Shooter, x0: Tensor, T: float, V0: Tensor, *, tol: float, max_newton: int,
+    path: tuple[Callable[[float], Tensor], Tensor, float] | None = None,
+    arc: tuple[Tensor, float, float, Tensor] | None = None,
+    final_block: bool = True,
+) -> _Solution:
+    """Newton-Picard shooting from ``(x0, T)``; with ``path``/``arc`` also the path parameter ``s`` moves.
+
+    ``path = (ext_of_s, db_ds, s)``: the drive ``ext(s)``, its derivative (unit,) and the current ``s``;
+    ``arc = (c_x, c_T, c_s, y_pred)``: the pseudo-arclength row and the predicted ``(x0, T, s)``.
+    Raises :class:`_NoConvergence` with a reason.
+    """
+    s = path[2] if path is not None else 0.0
+    blk: _Block | None = None
+    V = V0
+    prev_norm = math.inf
+    for it in range(max_newton):
+        if path is not None:
+            sh.ext = path[0](s)
+        fresh = blk is None
+        if fresh:
+            end, MV, _ = sh.integrate(x0, T, V=torch.cat([V, torch.zeros_like(x0)[:, None]], 1) if path else V,
+                                      forcing=path[1] if path else None)
+            phis = MV[:, -1].clone() if path else None
+            MV = MV[:, :-1] if path else MV
+            blk = _Block(V, MV, phis)
+        else:
+            end, _, _ = sh.integrate(x0, T)
+        r = end - x0
+        scale = 1.0 + float(x0.abs().max())
+        g_arc = None
+        if arc is not None:
+            c_x, c_T, c_s, y_pred = arc
+            g_arc = float(c_x @ (x0 - y_pred[:-2]) + c_T * (T - float(y_pred[-2])) + c_s * (s - float(y_pred[-1])))
+        rnorm = float(r.abs().max())
+        if rnorm <= tol * scale and (g_arc is None or abs(g_arc) <= 1e-12):
+            break
+        if not math.isfinite(rnorm) or rnorm > 1e6 * scale:
+            raise _NoConvergence("the shooting residual diverged")
+        f1 = sh.f(end)
+        f_ref = sh.f(x0)
+        Qr = r - blk.V @ (blk.V.T @ r)
+        if blk.V.shape[1] < x0.shape[0]:
+            w = _monodromy_times(sh, x0, T, Qr)
+        else:
+            w = torch.zeros_like(r)
+        try:
+            dx, dT, ds = _reduced_solve(blk, f1, f_ref, r, w, 0.0,
+                                        None if arc is None else (arc[0], arc[1], arc[2], g_arc))
+        except _Singular:
+            raise _NoConvergence("the Newton system is singular") from None
+        x0 = x0 + dx
+        T = T + dT
+        s = s + ds
+        if not (T > 0 and math.isfinite(T)):
+            raise _NoConvergence(f"the period left the positive numbers (T = {T:.3g} ms)")
+        step = float(dx.abs().max()) + abs(dT) / max(T, 1e-12) * scale
+        if step <= tol * scale and final_block:
+            break  # the residual after so small a correction is measured by the final block integration
+        # a slow contraction means the block is stale (chord steps): integrate a fresh one next time; on small
+        # circuits a block costs about what a single trajectory does, so Newton always gets a fresh one
+        if step > 0.25 * prev_norm or x0.shape[0] <= 64:
+            V = _orth(blk.MV)
+            blk = None
+        prev_norm = step
+    else:
+        raise _NoConvergence(f"Newton did not reach max|phi_T(x0) - x0| <= {tol:g} (1 + max|x0|) "
+                             f"in {max_newton} iterations (last {rnorm:.2e})")
+    if path is not None:
+        sh.ext = path[0](s)
+    if final_block:
+        V = _orth(blk.MV) if blk is not None else V
+        if V.shape[1] < V.shape[0]:
+            # keep the flow direction in the basis: it is an eigenvector of M (multiplier 1), so the Ritz values
+            # contain the trivial multiplier exactly (up to the integration error)
+            V = _orth(torch.cat([sh.f(x0)[:, None], V[:, :-1]], dim=1))
+        if path is not None:
+            end, MV, samples = sh.integrate(x0, T, V=torch.cat([V, torch.zeros_like(x0)[:, None]], 1),
+                                            forcing=path[1], record=True)
+            blk = _Block(V, MV[:, :-1], MV[:, -1].clone())
+        else:
+            end, MV, samples = sh.integrate(x0, T, V=V, record=True)
+            blk = _Block(V, MV, None)
+    else:
+        end, _, samples = sh.integrate(x0, T, record=True)
+    res = float((end - x0).abs().max())
+    if res > 100 * tol * (1.0 + float(x0.abs().max())):
+        raise _NoConvergence(f"Newton stalled: max|phi_T(x0) - x0| = {res:.2e} after the last correction")
+    sol = _Solution(x0, T, samples, _multipliers(blk), res, it, blk)
+    sol.s = s  # type: ignore[attr-defined]
+    return sol
+
+
+class _NoConvergence(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------------- seeding from a simulation
+def _seed(sh: _Shooter, x_init: Tensor, *, transient: float, duration: float, min_amplitude: float,
+          period_guess: float | None) -> tuple[Tensor, float]:
+    """A point near the cycle and its period, from a simulated trajectory (raises :class:`_NoConvergence`)."""
+    dt = sh.tau / 2.0  # RK4 at tau / 2 is stable for the circuit's time scales; the seed only starts Newton
+    x = x_init.clone()
+    n_tr = max(1, math.ceil(transient / dt))
+    x, _, _ = _run(sh, x, dt, n_tr, keep=False)
+    n_rec = max(4, math.ceil(duration / dt))
+    _, _, traj = _run(sh, x, dt, n_rec, keep=True)
+    centred_t = traj - traj.mean(0)
+    _, vecs = torch.linalg.eigh(centred_t.T @ centred_t)  # principal axes (torch: one thread, no BLAS pool)
+    X = traj.cpu().numpy()
+    centred = centred_t.cpu().numpy()
+    proj = centred @ vecs[:, -1].cpu().numpy()
+    p2p = float(proj.max() - proj.min())
+    excursion = float((X.max(0) - X.min(0)).max())
+    if excursion < min_amplitude * (1.0 + float(np.abs(X).max())):
+        raise _FixedPoint(f"the simulated trajectory settles at a fixed point (largest excursion "
+                          f"{excursion:.2e} over the last {duration:g} ms): no oscillation to follow",
+                          traj[-1])
+    level = 0.5 * (proj.max() + proj.min())
+    up = np.nonzero((proj[:-1] < level) & (proj[1:] >= level))[0]
+    if len(up) < 3:
+        raise _NoConvergence(f"fewer than two full cycles in the last {duration:g} ms of simulation "
+                             f"({len(up)} section crossings): not periodic, or a period longer than "
+                             f"{duration / 2:g} ms (give a longer `duration`)")
+    frac = (level - proj[up]) / (proj[up + 1] - proj[up])
+    times = (up + frac) * dt
+    periods = np.diff(times)
+    T0 = float(np.median(periods))
+    spread = float(np.max(np.abs(periods - T0)) / T0)
+    k = up[-1]
+    x_cross = X[k] + frac[-1] * (X[k + 1] - X[k])
+    k_prev = up[-2]
+    x_prev = X[k_prev] + frac[-2] * (X[k_prev + 1] - X[k_prev])
+    miss = float(np.abs(x_cross - x_prev).max()) / max(excursion, 1e-300)
+    if spread > 0.05 or miss > 0.1:
+        raise _NoConvergence(f"the simulated trajectory is not periodic (section crossing intervals vary by "
+                             f"{100 * spread:.1f} %, successive crossings differ by {100 * miss:.1f} % of the "
+                             f"excursion): chaotic, quasi-periodic or not yet settled (longer `transient`?)")
+    if period_guess is not None:
+        T0 = float(period_guess)
+    return torch.tensor(x_cross, dtype=_DT, device=x_init.device), T0
+
+
+def _seed_or_nudge(sh: _Shooter, x_init: Tensor, *, transient: float, duration: float, min_amplitude: float,
+                   period_guess: float | None, seed: int) -> tuple[Tensor, float]:
+    """:func:`_seed`; when the trajectory rests at a point (e.g. it starts on an unstable fixed point), once more
+    from that point moved by a small seeded random step (1e-3 of the state scale)."""
+    try:
+        return _seed(sh, x_init, transient=transient, duration=duration, min_amplitude=min_amplitude,
+                     period_guess=period_guess)
+    except _FixedPoint as exc:
+        gen = torch.Generator().manual_seed(seed)
+        kick = torch.randn(x_init.shape, generator=gen, dtype=_DT).to(x_init.device)
+        x1 = exc.state + 1e-3 * (1.0 + float(exc.state.abs().max())) * kick / float(kick.abs().max())
+        return _seed(sh, x1, transient=transient, duration=duration, min_amplitude=min_amplitude,
+                     period_guess=period_guess)
+
+
+class _FixedPoint(_NoConvergence):
+    def __init__(self, message: str, state: Tensor) -> None:
+        super().__init__(message)
+        self.state = state
+
+
+def _run(sh: _Shooter, x: Tensor, dt: float, n: int, *, keep: bool) -> tuple[Tensor, None, Tensor | None]:
+    out = [] if keep else None
+    for _ in range(n):
+        k1 = sh.f(x)
+        k2 = sh.f(x + 0.5 * dt * k1)
+        k3 = sh.f(x + 0.5 * dt * k2)
+        k4 = sh.f(x + dt * k3)
+        x = x + (dt / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        if keep:
+            out.append(x)
+    return x, None, (torch.stack(out) if keep else None)
+
+
+def _check(name: str, value: Any, *, integer: bool = False, low: float = 0.0, allow_none: bool = False) -> Any:
+    if value is None and allow_none:
+        return None
+    ok_type = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.integer,
+                                                                                        np.floating))
+    if isinstance(value, bool) or not ok_type or not math.isfinite(float(value)) or value <= low:
+        kind = "an integer" if integer else "a number"
+        raise InputError(f"`{name}` must be {kind} > {low:g}; got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def _initial_basis(f0: Tensor, k: int, seed: int) -> Tensor:
+    n = f0.shape[0]
+    if k >= n:
+        return torch.eye(n, dtype=f0.dtype, device=f0.device)
+    gen = torch.Generator().manual_seed(seed)
+    R = torch.randn(n, k, generator=gen, dtype=f0.dtype).to(f0.device)
+    R[:, 0] = f0
+    return _orth(R)
+
+
+# ----------------------------------------------------------------------------- find
+def find_periodic_orbits(
+    circuit: Circuit,
+    tonic: Any,
+    *,
+    contexts: Any = None,
+    inputs: Any = None,
+    initial_states: Any = None,
+    transient: float = 3000.0,
+    duration: float = 4000.0,
+    period_guess: Any = None,
+    steps_per_tau: float = 5.0,
+    n_phase: int = 100,
+    n_multipliers: int | None = None,
+    tol: float = 1e-10,
+    max_newton: int = 20,
+    min_amplitude: float = 1e-6,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    progress: bool = False,
+) -> xr.Dataset:
+    """Find the limit cycle of each context by Newton shooting, seeded from a simulated trajectory.
+
+    For each context the circuit is simulated from ``initial_states`` (RK4,
+    step ``tau / 4``) for ``transient`` ms, then ``duration`` ms more are
+    recorded.  The periodicity is read from upward crossings of the mid level
+    of the trajectory's first principal component (a Poincare section); the
+    last crossing and the median crossing interval seed Newton-Picard shooting
+    on ``(x0, T)`` with a phase condition (see the module notes).  A context
+    whose trajectory settles at a fixed point, is not periodic, or whose Newton
+    iteration fails is reported as not converged with a one-line ``reason``;
+    no orbit is returned for it.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    tonic : array_like of shape (context, unit) or (unit,), DataArray or Dataset
+        Tonic inputs (a ``results.nc`` Dataset is accepted).
+    contexts : sequence of str, optional
+        Context names (selects from a labelled bank).
+    inputs : array_like of shape (input,), optional
+        Constant external input (default zero).
+    initial_states : array_like of shape (unit,) or (context, unit), optional
+        Where the seeding simulation starts (default: the zero state).
+    transient, duration : float
+        Simulated time discarded, then recorded, for the seed (ms).
+    period_guess : float or array_like of shape (context,), optional
+        Period (ms) to start Newton from instead of the simulated one.
+    steps_per_tau : float
+        RK4 steps per time constant at least (the step is ``<= tau / steps_per_tau``);
+        the error of period and multipliers falls as the fourth power of the step.
+    n_phase : int
+        The orbit is returned at this many equally spaced phases.
+    n_multipliers : int, optional
+        Tangent vectors integrated (``k``): all ``N`` multipliers when ``k = N``
+        (exact Newton), else the ``k`` of largest modulus (Newton-Picard).
+        Default: ``N`` up to 64 units, 16 above.
+    tol : float
+        Newton tolerance: ``max |phi_T(x0) - x0| <= tol (1 + max |x0|)``.
+    max_newton : int
+        Newton iterations at most.
+    min_amplitude : float
+        A trajectory or orbit whose largest excursion is below
+        ``min_amplitude (1 + max |x|)`` is a fixed point, not a cycle.
+    seed : int
+        Seed of the random start of the tangent basis (Newton-Picard).
+    device : str or torch.device
+        Where the integration runs; always float64.
+    progress : bool
+        Show a progress bar over contexts.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dim ``orbit`` (one per context), ``phase``, ``unit``, ``multiplier``
+        (and ``output`` when the circuit has a readout): ``context (orbit)``,
+        ``converged (orbit)``, ``reason (orbit)`` (empty when converged),
+        ``period (orbit)`` (ms), ``frequency (orbit)`` (Hz), ``amplitude (orbit)``
+        (half the largest peak-to-peak excursion of a unit, state units),
+        ``x (orbit, phase, unit)`` (the orbit at phases ``0, 1/n_phase, ...``,
+        starting on the section), ``z (orbit, phase, output)`` (readout),
+        ``multiplier_real``, ``multiplier_imag (orbit, multiplier)`` (Floquet
+        multipliers by decreasing modulus, NaN-padded), ``trivial_multiplier_error
+        (orbit)`` (distance of the nearest multiplier to 1), ``n_unstable (orbit)``
+        (multipliers of modulus above 1, the trivial one excluded),
+        ``stability (orbit)`` (``stable``, ``unstable`` or ``not converged``),
+        ``residual (orbit)`` (``max |phi_T(x0) - x0|``), ``newton_iterations
+        (orbit)``, ``tonic (orbit, unit)``.  Attributes: the settings,
+        ``definition`` and ``integrator``.
+    """
+    if not isinstance(circuit, Circuit):
+        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
+    n = circuit.n_units
+    bank, names = resolve_tonic(tonic, n, contexts)
+    n_ctx = bank.shape[0]
+    transient = _check("transient", transient, low=-1e-300)
+    duration = _check("duration", duration)
+    steps_per_tau = _check("steps_per_tau", steps_per_tau)
+    n_phase = _check("n_phase", n_phase, integer=True, low=1)
+    tol = _check("tol", tol)
+    max_newton = _check("max_newton", max_newton, integer=True)
+    min_amplitude = _check("min_amplitude", min_amplitude)
+    k = min(n, 64) if n <= 64 else 16
+    if n_multipliers is not None:
+        k = _check("n_multipliers", n_multipliers, integer=True)
+        if k > n:
+            raise InputError(f"`n_multipliers` must be at most the number of units ({n}); got {k}")
+    guesses = _as_per_context("period_guess", period_guess, n_ctx)
+    u = _resolve_input(circuit, inputs)
+    x_init = _as_initial(initial_states, n_ctx, n)
+    dev = resolve_device(device)
+    one_thread()
+    W = torch.tensor(circuit.W_rec, dtype=_DT, device=dev)
+    base = torch.tensor(circuit.W_in @ u, dtype=_DT, device=dev)
+    results = []
+    it = range(n_ctx)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc="periodic orbits", unit="context")
+    for c in it:
+        sh = _Shooter(W, base + torch.tensor(bank[c], dtype=_DT, device=dev), circuit.tau, circuit.phi,
+                      circuit.form, circuit.tau / steps_per_tau, n_phase)
+        try:
+            x0, T0 = _seed_or_nudge(sh, torch.tensor(x_init[c], dtype=_DT, device=dev), transient=transient,
+                                    duration=duration, min_amplitude=min_amplitude,
+                                    period_guess=None if guesses is None else guesses[c], seed=seed + c)
+            sol = _newton(sh, x0, T0, _initial_basis(sh.f(x0), k, seed), tol=tol, max_newton=max_newton)
+            amp = _amplitude(sol.samples)
+            if amp < min_amplitude * (1.0 + float(sol.samples.abs().max())):
+                raise _NoConvergence("Newton converged onto a fixed point (the orbit has no extent), not a cycle")
+            _check_minimal(sol)
+            results.append((sol, ""))
+        except _NoConvergence as exc:
+            results.append((None, str(exc)))
+    return _orbits_dataset(circuit, names, bank, results, k=k, n_phase=n_phase,
+                           attrs=dict(transient=transient, duration=duration, steps_per_tau=steps_per_tau,
+                                      tol=tol, n_multipliers=int(k), tau=circuit.tau, phi=circuit.phi,
+                                      form=circuit.form, definition=DEFINITION,
+                                      integrator="RK4, fixed step <= tau / steps_per_tau, float64",
+                                      method="Newton-Picard shooting with a Poincare phase condition"))
+
+
+def _check_minimal(sol: _Solution) -> None:
+    """Refuse a solution whose ``T`` is a multiple of the orbit's period (it closes earlier on the phase grid)."""
+    X = sol.samples
+    d = (X[1:] - X[0]).abs().amax(-1)
+    extent = float((X.amax(0) - X.amin(0)).max())
+    close = torch.nonzero(d <= 1e-6 * extent).flatten()
+    if close.numel():
+        frac = float(close[0] + 1) / X.shape[0]
+        raise _NoConvergence(f"Newton converged to {1 / frac:.0f} turns of a cycle of period {sol.T * frac:.6g} ms "
+                             f"(the period guess was far off); give a guess near the period")
+
+
+def _as_per_context(name: str, value: Any, n_ctx: int) -> np.ndarray | None:
+    if value is None:
+        return None
+    arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (n_ctx,)) if np.ndim(value) == 0 else \
+        np.asarray(value, dtype=np.float64)
+    if arr.shape != (n_ctx,) or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise InputError(f"`{name}` must be a positive number or an array of shape (context,) = ({n_ctx},) of "
+                         f"positive numbers (ms); got {value!r}")
+    return arr
+
+
+def _resolve_input(circuit: Circuit, inputs: Any) -> np.ndarray:
+    u = np.zeros(circuit.n_inputs) if inputs is None else np.asarray(inputs, dtype=np.float64)
+    if u.shape != (circuit.n_inputs,) or not np.all(np.isfinite(u)):
+        raise InputError(f"`inputs` must be a finite array of shape (input,) = ({circuit.n_inputs},); "
+                         f"got shape {describe_shape(np.shape(inputs))}")
+    return u
+
+
+def _as_initial(value: Any, n_ctx: int, n: int) -> np.ndarray:
+    if value is None:
+        return np.zeros((n_ctx, n))
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape == (n,):
+        arr = np.broadcast_to(arr, (n_ctx, n))
+    if arr.shape != (n_ctx, n) or not np.all(np.isfinite(arr)):
+        raise InputError(f"`initial_states` must be finite, of shape (unit,) = ({n},) or (context, unit) = "
+                         f"({n_ctx}, {n}); got {describe_shape(np.shape(value))}")
+    return np.array(arr)
+
+
+def _orbits_dataset(circuit: Circuit, names, bank, results, *, k: int, n_phase: int, attrs: dict) -> xr.Dataset:
+    n = circuit.n_units
+    n_orb = len(results)
+    x = np.full((n_orb, n_phase, n), np.nan)
+    period = np.full(n_orb, np.nan)
+    amp = np.full(n_orb, np.nan)
+    res = np.full(n_orb, np.nan)
+    mre = np.full((n_orb, k), np.nan)
+    mim = np.full((n_orb, k), np.nan)
+    triv = np.full(n_orb, np.nan)
+    n_unst = np.full(n_orb, -1, dtype=np.int64)
+    iters = np.full(n_orb, -1, dtype=np.int64)
+    stab = np.full(n_orb, "not converged", dtype=object)
+    reasons = []
+    for i, (sol, why) in enumerate(results):
+        reasons.append(why)
+        if sol is None:
+            continue
+        x[i] = sol.samples.cpu().numpy()
+        period[i] = sol.T
+        amp[i] = _amplitude(sol.samples)
+        res[i] = sol.residual
+        mu = sol.multipliers
+        mre[i, : len(mu)], mim[i, : len(mu)] = mu.real, mu.imag
+        j = int(np.argmin(np.abs(mu - 1.0)))
+        triv[i] = abs(mu[j] - 1.0)
+        others = np.delete(mu, j)
+        n_unst[i] = int(np.sum(np.abs(others) > 1.0))
+        stab[i] = "stable" if n_unst[i] == 0 else "unstable"
+        iters[i] = sol.iterations
+    data = {
+        "context": (("orbit",), np.array(names, dtype=str).reshape(n_orb), {"long_name": "context of the orbit"}),
+        "converged": (("orbit",), np.array([r[0] is not None for r in results], dtype=bool).reshape(n_orb),
+                      {"long_name": "a periodic orbit was found"}),
+        "reason": (("orbit",), np.array(reasons, dtype=str).reshape(n_orb),
+                   {"long_name": "why no orbit was found (empty when converged)"}),
+        "period": (("orbit",), period, {"long_name": "period of the orbit", "units": "ms"}),
+        "frequency": (("orbit",), 1000.0 / period, {"long_name": "frequency of the orbit", "units": "Hz"}),
+        "amplitude": (("orbit",), amp, {"long_name": "half the largest peak-to-peak excursion of a unit",
+                                        "units": "state units"}),
+        "x": (("orbit", "phase", "unit"), x, {"long_name": "state along the orbit at equally spaced phases",
+                                             "units": "state units"}),
+        "multiplier_real": (("orbit", "multiplier"), mre,
+                            {"long_name": "Floquet multipliers by decreasing modulus, real part"}),
+        "multiplier_imag": (("orbit", "multiplier"), mim,
+                            {"long_name": "Floquet multipliers by decreasing modulus, imaginary part"}),
+        "trivial_multiplier_error": (("orbit",), triv, {"long_name": "distance of the multiplier nearest 1 to 1"}),
+        "n_unstable": (("orbit",), n_unst, {"long_name": "multipliers of modulus above 1, the trivial one "
+                                                         "excluded (-1: no orbit)"}),
+        "stability": (("orbit",), stab.astype(str), {"long_name": "stable, unstable or not converged"}),
+        "residual": (("orbit",), res, {"long_name": "max |phi_T(x0) - x0|", "units": "state units"}),
+        "newton_iterations": (("orbit",), iters, {"long_name": "Newton iterations used (-1: no orbit)"}),
+        "tonic": (("orbit", "unit"), np.asarray(bank, dtype=np.float64), {"long_name": "tonic input of the context",
+                                                                         "units": "state units"}),
+    }
+    if circuit.n_outputs:
+        r = circuit.rates(x)
+        z = r @ circuit.W_out.T + circuit.b_out
+        data["z"] = (("orbit", "phase", "output"), z, {"long_name": "readout along the orbit"})
+    coords = {"orbit": np.arange(n_orb), "phase": np.arange(n_phase) / n_phase, "unit": np.arange(n),
+              "multiplier": np.arange(k)}
+    if circuit.n_outputs:
+        coords["output"] = list(circuit.output_names)
+    ds = xr.Dataset(data, coords=coords, attrs=attrs)
+    ds["phase"].attrs.update(long_name="phase of the orbit (fraction of the period from the section)")
+    return ds
+
+
+# ----------------------------------------------------------------------------- continuation
+def continue_periodic_orbits(
+    circuit: Circuit,
+    periodic_orbits: xr.Dataset,
+    *,
+    start: Any = None,
+    end: Any = None,
+    tonic: Any = None,
+    path: Any = None,
+    inputs: Any = None,
+    steps: int = 400,
+    h_init: float = 0.02,
+    h_max: float = 0.25,
+    h_min: float = 1e-7,
+    tol: float = 1e-10,
+    max_newton: int = 8,
+    min_amplitude: float = 1e-2,
+    steps_per_tau: float | None = None,
+    n_multipliers: int | None = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    progress: bool = False,
+) -> xr.Dataset:
+    """Follow limit cycles along the path of tonic inputs between two contexts.
+
+    The orbit of the start context (if one was found) is followed from ``s = 0``
+    towards ``s = 1``, and the orbit of the end context from ``s = 1`` back
+    towards ``s = 0``, by pseudo-arclength continuation in ``(x0, T, s)``
+    (tangent predictor, Newton-Picard corrector with the phase condition and the
+    arclength condition; the ``x0`` part of the arclength is the RMS change over
+    units and the ``T`` part relative to the first period).  A branch ends when
+    it reaches the other end of the path, or when the cycle shrinks onto a
+    fixed point (amplitude below ``min_amplitude`` times its first amplitude):
+    the cycle is born or dies there in a Hopf bifurcation, whose ``s`` is
+    extrapolated from the last points (the squared amplitude is linear in ``s``
+    near a Hopf point).  Folds of cycles (``s`` turning back) and period doubling
+    or torus (Neimark-Sacker) bifurcations of cycles (a multiplier leaving the
+    unit circle at -1 or as a complex pair) are labelled at the step where they
+    are seen; their ``s`` is interpolated linearly between the two steps.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    periodic_orbits : xarray.Dataset
+        Output of :func:`find_periodic_orbits` holding the start and/or end context.
+    start, end, tonic, path, inputs
+        The path of tonic inputs, as in :func:`neurobias.analysis.continue_fixed_points`.
+        With ``start``/``end`` given as context names, the orbits of those contexts
+        are followed; with vectors or a ``path``, orbits whose ``tonic`` equals the
+        path's ends are.
+    steps : int
+        Continuation steps per branch at most.
+    h_init, h_max, h_min : float
+        Initial, largest and smallest arclength step.
+    tol : float
+        Newton tolerance (as in :func:`find_periodic_orbits`).
+    max_newton : int
+        Newton iterations per step; a step that needs more is halved.
+    min_amplitude : float
+        Relative amplitude under which the cycle has shrunk onto a fixed point.
+    steps_per_tau, n_multipliers : optional
+        Default: the values ``periodic_orbits`` was found with.
+    seed : int
+        Seed of the random start of the tangent basis.
+    device : str or torch.device
+    progress : bool
+        Show a progress bar over steps.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``(branch, step)``, NaN-padded after a branch ends: ``s``,
+        ``period`` (ms), ``frequency`` (Hz), ``amplitude`` (state units),
+        ``x0 (branch, step, unit)`` (the orbit's point on its section),
+        ``n_unstable (branch, step)`` (non-trivial multipliers of modulus above 1
+        among the leading ones), ``multiplier_real``, ``multiplier_imag
+        (branch, step, multiplier)`` (leading multipliers, from the tangent block
+        of the step), ``label (branch, step)`` (``start``, ``fold``,
+        ``period_doubling``, ``torus``, ``end``, or empty); per branch:
+        ``branch_context`` (whose orbit it follows), ``direction`` (+1: from
+        ``s = 0``; -1: from ``s = 1``), ``n_points``, ``end_reason``
+        (``reached_end``, ``hopf``, ``max_steps``, ``step_too_small``),
+        ``end_s`` (the path parameter where the branch ends: the extrapolated
+        Hopf point for ``hopf``), ``end_period`` (the period there, ms); per event
+        (dim ``event``): ``event_branch``, ``event_kind``, ``event_s``.
+        Attributes: ``start_label``, ``end_label`` and the settings.
+    """
+    from neurobias.analysis.continuation import _resolve_path  # same package: the path is resolved one way
+
+    if not isinstance(circuit, Circuit):
+        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
+    if not isinstance(periodic_orbits, xr.Dataset) or "x" not in periodic_orbits or "period" not in periodic_orbits:
+        raise InputError("`periodic_orbits` must be the Dataset of find_periodic_orbits (variables x, period, "
+                         "converged, tonic)")
+    n = circuit.n_units
+    for name, value in (("steps", steps), ("max_newton", max_newton)):
+        _check(name, value, integer=True)
+    for name, value in (("h_init", h_init), ("h_max", h_max), ("h_min", h_min), ("tol", tol),
+                        ("min_amplitude", min_amplitude)):
+        _check(name, value)
+    knots, start_label, end_label = _resolve_path(circuit, start=start, end=end, tonic=tonic, path=path)
+    u = _resolve_input(circuit, inputs)
+    spt = float(periodic_orbits.attrs.get("steps_per_tau", 5.0)) if steps_per_tau is None else \
+        _check("steps_per_tau", steps_per_tau)
+    k = int(periodic_orbits.attrs.get("n_multipliers", min(n, 16))) if n_multipliers is None else \
+        _check("n_multipliers", n_multipliers, integer=True)
+    k = min(k, n)
+    n_phase = periodic_orbits.sizes["phase"]
+    dev = resolve_device(device)
+    one_thread()
+    W = torch.tensor(circuit.W_rec, dtype=_DT, device=dev)
+    base = torch.tensor(circuit.W_in @ u, dtype=_DT, device=dev)
+    kn = torch.tensor(knots, dtype=_DT, device=dev)
+    m = kn.shape[0] - 1
+
+    def ext_of(s: float) -> Tensor:
+        j = min(max(int(math.floor(s * m)), 0), m - 1)
+        frac = s * m - j
+        return base + kn[j] + frac * (kn[j + 1] - kn[j])
+
+    def db_of(s: float) -> Tensor:
+        j = min(max(int(math.floor(s * m)), 0), m - 1)
+        return m * (kn[j + 1] - kn[j])
+
+    conv = periodic_orbits["converged"].values.astype(bool)
+    orb_tonic = periodic_orbits["tonic"].values
+    ctx = periodic_orbits["context"].values.astype(str)
+    seeds = []
+    for s_end, label, direction in ((0.0, start_label, 1.0), (1.0, end_label, -1.0)):
+        b = knots[0] if s_end == 0.0 else knots[-1]
+        cand = [i for i in range(len(conv)) if conv[i] and (ctx[i] == label or np.allclose(orb_tonic[i], b,
+                                                                                            rtol=0, atol=1e-12))]
+        if cand:
+            seeds.append((cand[0], s_end, direction, str(ctx[cand[0]])))
+    branches = []
+    for oi, s0, direction, cname in seeds:
+        sh = _Shooter(W, ext_of(s0), circuit.tau, circuit.phi, circuit.form, circuit.tau / spt, n_phase)
+        x0 = torch.tensor(periodic_orbits["x"].values[oi, 0], dtype=_DT, device=dev)
+        T0 = float(periodic_orbits["period"].values[oi])
+        branches.append(_follow(sh, x0, T0, s0, direction, ext_of, db_of, k=k, steps=steps, h_init=h_init,
+                                h_max=h_max, h_min=h_min, tol=tol, max_newton=max_newton,
+                                min_amplitude=min_amplitude, seed=seed, progress=progress, context=cname))
+    return _branches_dataset(branches, n=n, k=k, attrs=dict(
+        start_label=start_label, end_label=end_label, steps=int(steps), h_max=float(h_max), tol=float(tol),
+        min_amplitude=float(min_amplitude), steps_per_tau=spt, n_multipliers=int(k), tau=circuit.tau,
+        phi=circuit.phi, form=circuit.form, definition=DEFINITION,
+        method="pseudo-arclength continuation in (x0, T, s), Newton-Picard shooting corrector"))
+
+
+def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ext_of, db_of, *, k: int,
+            steps: int, h_init: float, h_max: float, h_min: float, tol: float, max_newton: int,
+            min_amplitude: float, seed: int, progress: bool, context: str) -> dict[str, Any]:
+    n = x0.shape[0]
+    rn = math.sqrt(n)
+    path = (ext_of, db_of(s0), s0)
+    sh.ext = ext_of(s0)
+    sol = _newton(sh, x0, T0, _initial_basis(sh.f(x0), k, seed), tol=tol, max_newton=max_newton,
+                  path=(ext_of, db_of(min(s0, 1.0 - 1e-15)), s0), final_block=True)
+    T_scale = sol.T
+    pts = [dict(x0=sol.x0, T=sol.T, s=s0, amp=_amplitude(sol.samples), mu=sol.multipliers)]
+    labels = ["start"]
+    amp0 = pts[0]["amp"]
+    V = sol.blk.V
+    # first tangent: direction of increasing (direction = +1) or decreasing s
+    tan = _orbit_tangent(sh, sol, None, direction, rn, T_scale)
+    h = h_init
+    reason = "max_steps"
+    events: list[tuple[str, float]] = []
+    end_s, end_T = math.nan, math.nan
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, desc=f"cycles from {context}", unit="step")
+    for _ in range(steps):
+        cur = pts[-1]
+        tx, tT, ts = tan
+        pred_x = cur["x0"] + h * rn * tx
+        pred_T = cur["T"] + h * T_scale * tT
+        pred_s = cur["s"] + h * ts
+        landing = (pred_s > 1.0 and direction > 0) or (pred_s < 0.0 and direction < 0) or pred_s > 1.0 or pred_s < 0.0
+        if landing:
+            goal = 1.0 if pred_s > 1.0 else 0.0
+            frac = (goal - cur["s"]) / (h * ts)
+            pred_x = cur["x0"] + frac * h * rn * tx
+            pred_T = cur["T"] + frac * h * T_scale * tT
+            pred_s = goal
+            arc = (torch.zeros_like(tx), 0.0, 1.0)
+        else:
+            arc = (tx / rn, tT / T_scale, ts)
+        y_pred = torch.cat([pred_x, torch.tensor([pred_T, pred_s], dtype=_DT, device=pred_x.device)])
+        try:
+            new = _newton(sh, pred_x, pred_T, V, tol=tol, max_newton=max_newton,
+                          path=(ext_of, db_of(min(max(pred_s, 0.0), 1.0 - 1e-15)), pred_s),
+                          arc=(arc[0], arc[1], arc[2], y_pred), final_block=True)
+            jump = math.sqrt(float(((new.x0 - pred_x) ** 2).sum()) / n + ((new.T - pred_T) / T_scale) ** 2
+                             + (new.s - pred_s) ** 2)
+            if jump > max(2 * h, 1e-3) or not (new.T > 0):
+                raise _NoConvergence("jumped")
+        except _NoConvergence:
+            h *= 0.5
+            if h < h_min:
+                reason = "step_too_small"
+                break
+            continue
+        amp = _amplitude(new.samples)
+        pt = dict(x0=new.x0, T=new.T, s=new.s, amp=amp, mu=new.multipliers)
+        V = new.blk.V
+        tan_new = _orbit_tangent(sh, new, tan, direction, rn, T_scale)
+        label = ""
+        if (tan_new[2] > 0) != (ts > 0):
+            label = "fold"
+            events.append(("fold", 0.5 * (cur["s"] + new.s)))
+        for kind, crossed in _cycle_events(cur["mu"], new.multipliers):
+            s_ev = cur["s"] + crossed * (new.s - cur["s"])
+            events.append((kind, s_ev))
+            label = label or kind
+        pts.append(pt)
+        labels.append(label)
+        tan = tan_new
+        if bar is not None:
+            bar.update(1)
+        if landing:
+            labels[-1] = "end"
+            reason = "reached_end"
+            end_s, end_T = new.s, new.T
+            break
+        if amp < min_amplitude * amp0:
+            reason = "hopf"
+            end_s, end_T = _extrapolate_hopf(pts)
+            labels[-1] = "end"
+            events.append(("hopf", end_s))
+            break
+        h = min(h * (2.0 if new.iterations <= 3 else 1.0), h_max)
+        # approach a collapsing cycle in steps that shrink with the amplitude
+        h = min(h, max(h_min, 0.5 * amp / rn))
+    if bar is not None:
+        bar.close()
+    return dict(points=pts, labels=labels, reason=reason, end_s=end_s, end_T=end_T, events=events,
+                context=context, direction=direction)
+
+
+def _orbit_tangent(sh: _Shooter, sol: _Solution, prev, direction: float, rn: float, T_scale: float):
+    """Unit tangent ``(tx, tT, ts)`` of the cycle branch at ``sol``, in scaled coordinates (``x / sqrt(N)``, ``T / T_scale``).
+
+    Uses the solution's final block (``M V`` and ``d phi / ds``); ``prev`` orients it (or, for the first point,
+    ``direction``: the sign of ``ds``).
+    """
+    x0 = sol.x0
+    f_ref = sh.f(x0)
+    zero = torch.zeros_like(x0)
+    if prev is None:
+        c = (torch.zeros_like(x0), 0.0, 1.0)
+        rhs = direction
+    else:
+        c = (prev[0] / rn, prev[1] / T_scale, prev[2])
+        rhs = 1.0
+    try:
+        dx, dT, ds = _reduced_solve(sol.blk, f_ref, f_ref, zero, zero, 0.0, (c[0], c[1], c[2], -rhs))
+    except _Singular:
+        raise _NoConvergence("singular tangent system") from None
+    t = (dx / rn, dT / T_scale, ds)
+    norm = math.sqrt(float((t[0] ** 2).sum()) + t[1] ** 2 + t[2] ** 2)
+    return (t[0] / norm, t[1] / norm, t[2] / norm)
+
+
+def _cycle_events(mu_a: np.ndarray, mu_b: np.ndarray) -> list[tuple[str, float]]:
+    """Period doubling / torus bifurcations of a cycle between two steps: (kind, fraction of the step)."""
+    from neurobias.analysis.eigen_tracking import is_complex, match_eigenvalues
+
+    m = min(len(mu_a), len(mu_b))
+    a = mu_a[:m]
+    b = match_eigenvalues(a, mu_b[:m])
+    out = []
+    ca, cb = is_complex(a, 1e-6), is_complex(b, 1e-6)
+    for i in range(m):
+        if abs(a[i] - 1) < 1e-4 or abs(b[i] - 1) < 1e-4:
+            continue  # the trivial multiplier
+        if not ca[i] and not cb[i] and (a[i].real < -1) != (b[i].real < -1):
+            out.append(("period_doubling", float((-1 - a[i].real) / (b[i].real - a[i].real))))
+        elif ca[i] and cb[i] and a[i].imag > 0 and (abs(a[i]) > 1) != (abs(b[i]) > 1):
+            out.append(("torus", float((1 - abs(a[i])) / (abs(b[i]) - abs(a[i])))))
+    return out
+
+
+def _extrapolate_hopf(pts: list[dict[str, Any]]) -> tuple[float, float]:
+    """Where the squared amplitude reaches zero, and the period there, from the last three points.
+
+    Near a Hopf point ``A^2`` and ``T`` are smooth functions of ``s`` (the cycle
+    branch is a parabola ``s - s_H ~ A^2``); a quadratic in ``A^2`` through the
+    last three points gives ``s`` and ``T`` at ``A = 0``.
+    """
+    last = pts[-3:]
+    a2 = np.array([p["amp"] ** 2 for p in last])
+    s = np.array([p["s"] for p in last])
+    T = np.array([p["T"] for p in last])
+    deg = len(last) - 1
+    return float(np.polyval(np.polyfit(a2, s, deg), 0.0)), float(np.polyval(np.polyfit(a2, T, deg), 0.0))
+
+
+def _branches_dataset(branches: list[dict[str, Any]], *, n: int, k: int, attrs: dict) -> xr.Dataset:
+    nb = len(branches)
+    n_step = max((len(b["points"]) for b in branches), default=0)
+    s = np.full((nb, n_step), np.nan)
+    T = np.full((nb, n_step), np.nan)
+    amp = np.full((nb, n_step), np.nan)
+    x0 = np.full((nb, n_step, n), np.nan)
+    mre = np.full((nb, n_step, k), np.nan)
+    mim = np.full((nb, n_step, k), np.nan)
+    n_unst = np.full((nb, n_step), -1, dtype=np.int64)
+    lab = np.full((nb, n_step), "", dtype=object)
+    ev_b, ev_k, ev_s = [], [], []
+    for i, b in enumerate(branches):
+        for j, p in enumerate(b["points"]):
+            s[i, j], T[i, j], amp[i, j] = p["s"], p["T"], p["amp"]
+            x0[i, j] = p["x0"].cpu().numpy()
+            mu = p["mu"][:k]
+            mre[i, j, : len(mu)], mim[i, j, : len(mu)] = mu.real, mu.imag
+            jt = int(np.argmin(np.abs(mu - 1.0)))
+            n_unst[i, j] = int(np.sum(np.abs(np.delete(mu, jt)) > 1.0))
+            lab[i, j] = b["labels"][j]
+        for kind, s_ev in b["events"]:
+            ev_b.append(i)
+            ev_k.append(kind)
+            ev_s.append(s_ev)
+    ne = len(ev_b)
+    ds = xr.Dataset(
+        {
+            "s": (("branch", "step"), s, {"long_name": "path parameter: b(s) = tonic input at s"}),
+            "period": (("branch", "step"), T, {"long_name": "period of the cycle", "units": "ms"}),
+            "frequency": (("branch", "step"), 1000.0 / T, {"long_name": "frequency of the cycle", "units": "Hz"}),
+            "amplitude": (("branch", "step"), amp, {"long_name": "half the largest peak-to-peak excursion of a unit",
+                                                    "units": "state units"}),
+            "x0": (("branch", "step", "unit"), x0, {"long_name": "point of the cycle on its section",
+                                                   "units": "state units"}),
+            "multiplier_real": (("branch", "step", "multiplier"), mre,
+                                {"long_name": "leading Floquet multipliers, real part"}),
+            "multiplier_imag": (("branch", "step", "multiplier"), mim,
+                                {"long_name": "leading Floquet multipliers, imaginary part"}),
+            "n_unstable": (("branch", "step"), n_unst,
+                           {"long_name": "non-trivial multipliers of modulus above 1 (-1: no point)"}),
+            "label": (("branch", "step"), lab.astype(str),
+                      {"long_name": "start, fold, period_doubling, torus, end or empty"}),
+            "branch_context": (("branch",), np.array([b["context"] for b in branches], dtype=str).reshape(nb),
+                               {"long_name": "context whose cycle the branch starts from"}),
+            "direction": (("branch",), np.array([b["direction"] for b in branches], dtype=np.float64).reshape(nb),
+                          {"long_name": "+1: followed from s = 0; -1: from s = 1"}),
+            "n_points": (("branch",), np.array([len(b["points"]) for b in branches], dtype=np.int64).reshape(nb),
+                         {"long_name": "points on the branch"}),
+            "end_reason": (("branch",), np.array([b["reason"] for b in branches], dtype=str).reshape(nb),
+                           {"long_name": "reached_end, hopf, max_steps or step_too_small"}),
+            "end_s": (("branch",), np.array([b["end_s"] for b in branches], dtype=np.float64).reshape(nb),
+                      {"long_name": "path parameter where the branch ends (extrapolated Hopf point for hopf)"}),
+            "end_period": (("branch",), np.array([b["end_T"] for b in branches], dtype=np.float64).reshape(nb),
+                           {"long_name": "period where the branch ends", "units": "ms"}),
+            "event_branch": (("event",), np.array(ev_b, dtype=np.int64).reshape(ne), {"long_name": "branch"}),
+            "event_kind": (("event",), np.array(ev_k, dtype=str).reshape(ne),
+                           {"long_name": "fold, period_doubling, torus or hopf"}),
+            "event_s": (("event",), np.array(ev_s, dtype=np.float64).reshape(ne),
+                        {"long_name": "path parameter of the event"}),
+        },
+        coords={"branch": np.arange(nb), "step": np.arange(n_step), "unit": np.arange(n),
+                "multiplier": np.arange(k)},
+        attrs=attrs,
+    )
+    return ds

@@ -1,0 +1,300 @@
+"""Bifurcations of fixed points read pair by pair, against answers computed independently.
+
+Ground truths: closed forms, or an independent low-dimensional computation
+(Newton with numpy's dense solver along the branch, eigenvalues from numpy,
+SciPy's ``brentq`` on the test function), never the continuation itself.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.linalg import block_diag
+from scipy.optimize import brentq
+
+from neurobias.analysis.continuation import continue_fixed_points
+from neurobias.analysis.eigen_tracking import match_eigenvalues, pair_events
+from neurobias.circuit import Circuit
+
+TAU = 10.0
+
+
+def _solve(F, J, x0, *, iterations: int = 50) -> np.ndarray:
+    """Newton's method with numpy's dense solver (the reference's own root finder), to machine precision."""
+    x = np.array(x0, dtype=np.float64)
+    for _ in range(iterations):
+        dx = np.linalg.solve(J(x), -F(x))
+        x = x + dx
+        if np.max(np.abs(dx)) <= 1e-15 * (1.0 + np.max(np.abs(x))):
+            break
+    assert np.max(np.abs(F(x))) <= 1e-13
+    return x
+
+
+def _tanh_fp(W: np.ndarray, b: np.ndarray, guess: np.ndarray) -> np.ndarray:
+    """The fixed point of -x + W tanh(x) + b near ``guess`` (current form)."""
+    n = W.shape[0]
+    return _solve(lambda x: -x + W @ np.tanh(x) + b, lambda x: -np.eye(n) + W * (1.0 / np.cosh(x) ** 2)[None, :],
+                  guess)
+
+
+def _rotation(a: float, w: float) -> np.ndarray:
+    return np.array([[a, -w], [w, a]])
+
+
+def _block_hopf(a: float, w: float, beta: np.ndarray) -> float:
+    """The first s > 0 where the fixed point of x = W tanh(x) + s beta (2 units, from 0) has trace J = 0."""
+    W = _rotation(a, w)
+
+    def trace(x):
+        return -2.0 + a * np.sum(1.0 / np.cosh(x) ** 2)
+
+    x, prev = np.zeros(2), trace(np.zeros(2))
+    grid = np.linspace(0.0, 4.0, 801)
+    for s0, s1 in zip(grid[:-1], grid[1:]):
+        x1 = _tanh_fp(W, s1 * beta, x)
+        if np.sign(trace(x1)) != np.sign(prev):
+            guess = x
+            s_b = brentq(lambda s: trace(_tanh_fp(W, s * beta, guess)), s0, s1, xtol=1e-16, rtol=1e-15)
+            x_b = _tanh_fp(W, s_b * beta, guess)
+            # a Hopf point: the pair is complex there (det J > (trace J / 2)^2 = 0)
+            g = 1.0 / np.cosh(x_b) ** 2
+            assert np.linalg.det(-np.eye(2) + W * g[None, :]) > 1e-3
+            return float(s_b)
+        x, prev = x1, trace(x1)
+    raise AssertionError("no Hopf point in the reference scan")
+
+
+def test_hopf_point_of_a_rotation_block_to_1e_10():
+    a, w = 1.5, 3.0
+    beta = np.array([0.5, 1.5])
+    s_ref = _block_hopf(a, w, beta)
+    c = Circuit.from_arrays(W_rec=_rotation(a, w), tau=TAU)
+    b_end = beta * s_ref / 0.45  # the Hopf point at s = 0.45 of the path
+    ds = continue_fixed_points(c, start=np.zeros(2), end=b_end, fixed_points=np.zeros((1, 2)), find_end=False)
+    assert list(ds["bif_kind"].values) == ["hopf"]
+    assert ds["bif_s"].values[0] == pytest.approx(0.45, abs=1e-10)
+    # the critical pair sits on the imaginary axis with nonzero frequency, at a true fixed point
+    assert abs(ds["bif_eig_real"].values[0]) <= 1e-12
+    assert abs(ds["bif_eig_imag"].values[0]) > 0.1
+    assert ds["bif_residual"].values[0] <= 1e-10
+    assert bool(ds["bif_located"].values[0])
+    # the located point is a row of the branch, labelled there: table and branch agree
+    row = int(ds["bif_step"].values[0])
+    assert ds["label"].values[0, row] == "hopf"
+    assert ds["s"].values[0, row] == ds["bif_s"].values[0]
+    np.testing.assert_array_equal(ds["x"].values[0, row], ds["bif_x"].values[0])
+    # an unstable focus before (two unstable modes), stable after
+    assert ds["index"].values[0, row - 1] == 2 and ds["index"].values[0, row + 1] == 0
+
+
+# (a, w, direction of the tonic input, s of the Hopf point); each block's branch has no fold before s = 1
+_BLOCKS = [(1.3, 4.0, np.array([0.5, 1.5]), 0.25), (1.5, 3.0, np.array([0.5, 1.5]), 0.5),
+           (1.2, 10.0, np.array([0.5, 1.5]), 0.75)]
+
+
+def _three_blocks() -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """Three rotation blocks, all unstable foci at the start, each crossing at its own s (found by SciPy)."""
+    W = block_diag(*[_rotation(a, w) for a, w, _, _ in _BLOCKS])
+    b_end, targets = [], []
+    for a, w, beta, target in _BLOCKS:
+        b_end.append(beta * _block_hopf(a, w, beta) / target)
+        targets.append(target)
+    return W, np.concatenate(b_end), targets
+
+
+def test_several_unstable_pairs_each_cross_at_its_own_s():
+    W, b_end, targets = _three_blocks()
+    c = Circuit.from_arrays(W_rec=W, tau=TAU)
+    ds = continue_fixed_points(c, start=np.zeros(6), end=b_end, fixed_points=np.zeros((1, 6)), find_end=False)
+    assert int(ds["start_index"][0]) == 6  # three unstable pairs at once
+    hopf = ds["bif_kind"].values == "hopf"
+    assert set(ds["bif_kind"].values) == {"hopf"}
+    np.testing.assert_allclose(np.sort(ds["bif_s"].values[hopf]), targets, rtol=0, atol=1e-8)
+    # the unstable count drops by two at each located crossing
+    rows = ds["bif_step"].values[hopf]
+    assert [int(ds["index"].values[0, r + 1]) for r in sorted(rows)] == [4, 2, 0]
+    # the same bifurcations when the spectrum is computed only every 7 steps
+    sparse = continue_fixed_points(c, start=np.zeros(6), end=b_end, fixed_points=np.zeros((1, 6)), find_end=False,
+                                   eig_every=7)
+    assert list(sparse["bif_kind"].values) == list(ds["bif_kind"].values)
+    np.testing.assert_allclose(sparse["bif_s"].values, ds["bif_s"].values, rtol=0, atol=1e-10)
+    assert (sparse["index"].values[0] == -1).any()  # spectra were skipped away from the crossings
+
+
+def _tracked_hopf_reference(W: np.ndarray, b_end: np.ndarray) -> list[float]:
+    """Hopf points along the branch from the origin, by numpy/SciPy alone: Newton along s, numpy eigenvalues matched by
+    nearest neighbour between grid points, brentq on the real part of each crossing pair."""
+    n = W.shape[0]
+
+    def fp(s, guess):
+        return _tanh_fp(W, s * b_end, guess)
+
+    def eig(x):
+        return np.linalg.eigvals((-np.eye(n) + W * (1.0 / np.cosh(x) ** 2)[None, :]) / TAU)
+
+    grid = np.linspace(0.0, 1.0, 401)
+    x = fp(0.0, np.zeros(n))
+    lam = eig(x)
+    out = []
+    for s0, s1 in zip(grid[:-1], grid[1:]):
+        x1 = fp(s1, x)
+        lam1 = eig(x1)
+        matched = lam1[[int(np.argmin(np.abs(lam1 - v))) for v in lam]]
+        for i in range(n):
+            if lam[i].imag > 1e-6 and matched[i].imag > 1e-6 and np.sign(lam[i].real) != np.sign(matched[i].real):
+                start, target = x, lam[i]
+
+                def re(s):
+                    vals = eig(fp(s, start))
+                    return float(vals[np.argmin(np.abs(vals - target))].real)
+
+                out.append(brentq(re, s0, s1, xtol=1e-15))
+        x, lam = x1, matched
+    return sorted(out)
+
+
+def test_dense_coupled_circuit_hopf_points_match_an_independent_tracking():
+    # the three blocks coupled by a dense random matrix: not block-diagonal, not triangular
+    W, b_end, _ = _three_blocks()
+    W = W + 0.15 * np.random.default_rng(3).standard_normal(W.shape)
+    c = Circuit.from_arrays(W_rec=W, tau=TAU)
+    ds = continue_fixed_points(c, start=np.zeros(6), end=b_end, fixed_points=np.zeros((1, 6)), find_end=False)
+    ref = _tracked_hopf_reference(W, b_end)
+    assert len(ref) >= 2
+    got = np.sort(ds["bif_s"].values[ds["bif_kind"].values == "hopf"])
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-8)
+
+
+def test_unstable_pair_meeting_on_the_real_axis_is_a_collision_not_hopf():
+    W = np.array([[2.834, -0.626], [0.855, 2.834]])
+    c = Circuit.from_arrays(W_rec=W, tau=TAU)
+    ds = continue_fixed_points(c, start=np.zeros(2), end=np.array([-2.111, -3.796]), seed=0, n_candidates=64)
+    kinds = list(ds["bif_kind"].values)
+    assert "hopf" not in kinds
+    assert "hopf" not in set(ds["label"].values.ravel())
+    coll = ds["bif_kind"].values == "collision"
+    assert coll.sum() == 1
+    s_c = float(ds["bif_s"].values[coll][0])
+    assert 0.393 < s_c < 0.398  # between the focus at 0.393 and the node at 0.398 (both unstable)
+    # independent check at the collision: the Jacobian's discriminant vanishes, both eigenvalues unstable
+    x = ds["bif_x"].values[coll][0]
+    J = (-np.eye(2) + W * (1.0 / np.cosh(x) ** 2)[None, :]) / TAU
+    disc = np.trace(J) ** 2 - 4 * np.linalg.det(J)
+    assert abs(disc) <= 1e-9 and np.trace(J) > 0
+
+
+def test_branch_point_of_a_symmetric_circuit_matches_the_closed_form():
+    # W = [[p, q], [q, p]]: on the symmetric branch x1 = x2 = y, -y + (p + q) tanh(y) + b = 0; the antisymmetric
+    # eigenvalue (-1 + (p - q) sech^2 y) / tau crosses zero at sech^2 y = 1 / (p - q) while s keeps its direction
+    p, q, B = 0.5, -1.0, 2.0
+    c = Circuit.from_arrays(W_rec=[[p, q], [q, p]], tau=TAU)
+    ds = continue_fixed_points(c, start=np.zeros(2), end=np.array([B, B]), fixed_points=np.zeros((1, 2)),
+                               find_end=False)
+    y = np.arccosh(np.sqrt(p - q))
+    s_ref = (y - (p + q) * np.tanh(y)) / B
+    assert list(ds["bif_kind"].values) == ["branch_point"]
+    assert ds["bif_s"].values[0] == pytest.approx(s_ref, abs=1e-10)
+    np.testing.assert_allclose(ds["bif_x"].values[0], [y, y], atol=1e-8)
+    assert abs(ds["bif_eig_real"].values[0]) <= 1e-8 and ds["bif_eig_imag"].values[0] == 0.0
+    assert ds["end_reason"].values[0] == "reached_end"
+    row = int(ds["bif_step"].values[0])
+    assert ds["index"].values[0, row - 1] == 1 and ds["index"].values[0, row + 1] == 0
+    assert ds["label"].values[0, row] == "branch_point"
+
+
+def test_rate_form_map_is_judged_by_its_multipliers_and_period_doubling_is_located():
+    # one unit, rate form, stepped at dt = tau: the map r -> tanh(w r + b) with multiplier mu = w (1 - r^2).
+    # With w = -3 the flow is always stable (lambda = (mu - 1) / tau < 0) but the map is unstable at b = 0
+    # (mu = -3); mu = -1 where 1 - r^2 = 1/3: r* = sqrt(2/3), b* = artanh(r*) - w r*
+    w, B = -3.0, 4.0
+    c = Circuit.from_arrays(W_rec=[[w]], tau=TAU, form="rate")
+    ds = continue_fixed_points(c, start=np.zeros(1), end=np.array([B]), fixed_points=np.zeros((1, 1)),
+                               find_end=False, dt=TAU)
+    r_star = np.sqrt(2.0 / 3.0)
+    s_ref = (np.arctanh(r_star) - w * r_star) / B
+    assert ds.attrs["stability"] == "flow and map"
+    assert ds.attrs["map_dt"] == TAU and ds.attrs["map_method"] == "euler"
+    assert list(ds["bif_kind"].values) == ["period_doubling"]
+    assert ds["bif_s"].values[0] == pytest.approx(s_ref, abs=1e-10)
+    assert ds["bif_x"].values[0, 0] == pytest.approx(r_star, abs=1e-9)
+    assert ds["bif_multiplier_real"].values[0] == pytest.approx(-1.0, abs=1e-10)
+    n = int(ds["n_points"][0])
+    index, map_index = ds["index"].values[0, :n], ds["map_index"].values[0, :n]
+    assert (index == 0).all()  # stable as a flow everywhere
+    row = int(ds["bif_step"].values[0])
+    assert (map_index[:row] == 1).all() and (map_index[row + 1:] == 0).all()
+    # the flow alone reports nothing
+    flow = continue_fixed_points(c, start=np.zeros(1), end=np.array([B]), fixed_points=np.zeros((1, 1)),
+                                 find_end=False)
+    assert flow.attrs["stability"] == "flow" and flow.sizes["bifurcation"] == 0 and "map_index" not in flow
+
+
+def test_neimark_sacker_of_a_rate_form_map():
+    # two units, rate form at dt = tau: r -> tanh(W r + b) with W = rho R(theta); at r = 0 the multipliers are
+    # rho e^{+-i theta} (modulus 1.2 > 1: unstable map, stable flow since Re(mu) - 1 < 0); along b = s (B, 0)
+    # the modulus falls through 1 at a point found independently by SciPy
+    rho, theta, B = 1.2, 2.0, 1.5
+    W = rho * np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    c = Circuit.from_arrays(W_rec=W, tau=TAU, form="rate")
+    ds = continue_fixed_points(c, start=np.zeros(2), end=np.array([B, 0.0]), fixed_points=np.zeros((1, 2)),
+                               find_end=False, dt=TAU)
+
+    def fp(s, guess):
+        def F(r):
+            return r - np.tanh(W @ r + np.array([s * B, 0.0]))
+
+        def J(r):
+            return np.eye(2) - (1.0 - np.tanh(W @ r + np.array([s * B, 0.0])) ** 2)[:, None] * W
+
+        return _solve(F, J, guess)
+
+    def modulus(s, guess=np.zeros(2)):
+        r = fp(s, guess)
+        g = 1.0 - np.tanh(W @ r + np.array([s * B, 0.0])) ** 2
+        return np.abs(np.linalg.eigvals(g[:, None] * W)).max() - 1.0
+
+    grid = np.linspace(0.0, 1.0, 201)
+    vals = [modulus(s) for s in grid]
+    k = next(i for i in range(200) if np.sign(vals[i]) != np.sign(vals[i + 1]))
+    s_ref = brentq(modulus, grid[k], grid[k + 1], xtol=1e-14)
+    ns = ds["bif_kind"].values == "neimark_sacker"
+    assert ns.sum() == 1
+    assert ds["bif_s"].values[ns][0] == pytest.approx(s_ref, abs=1e-9)
+    mu = ds["bif_multiplier_real"].values[ns][0] + 1j * ds["bif_multiplier_imag"].values[ns][0]
+    assert abs(mu) == pytest.approx(1.0, abs=1e-10) and abs(mu.imag) > 0.1
+    assert "hopf" not in set(ds["bif_kind"].values)
+
+
+def test_pair_events_read_one_eigenvalue_at_a_time():
+    # a complex pair turning real while unstable: a collision; another pair crossing the axis: Hopf
+    before = np.array([0.07 + 0.01j, 0.07 - 0.01j, 0.01 + 0.5j, 0.01 - 0.5j, -1.0])
+    after = np.array([0.08, 0.05, -0.01 + 0.5j, -0.01 - 0.5j, -1.0])
+    shuffled = after[[3, 0, 4, 2, 1]]
+    matched = match_eigenvalues(before, shuffled)
+    kinds = sorted(e.kind for e in pair_events(before, matched))
+    assert kinds == ["collision", "hopf"]
+    # sorting by real part would have paired the pairs differently; matching keeps each eigenvalue's identity
+    # (the two real eigenvalues born from the colliding pair are equally near both members: either order)
+    np.testing.assert_array_equal(matched[2:], after[2:])
+    assert sorted(matched[:2].real) == [0.05, 0.08]
+
+
+def test_map_stability_of_fixed_points_found_for_the_flow():
+    from neurobias.analysis import find_fixed_points
+    from neurobias.analysis.maps import map_multipliers, map_stability
+
+    # r -> tanh(w r + b) with w = -3, b = 0: the only fixed point is r = 0 with multiplier w = -3 at dt = tau;
+    # for the flow lambda = (w - 1) / tau < 0: stable. Closed form for both.
+    c = Circuit.from_arrays(W_rec=[[-3.0]], tau=TAU, form="rate")
+    fps = find_fixed_points(c, np.zeros((1, 1)), n_candidates=16, seed=0)
+    fixed = fps.where(fps["kind"] == "fixed", drop=True)
+    assert fixed.sizes["fp"] == 1 and str(fixed["stability"].values[0]) == "stable"
+    judged = map_stability(fixed, c, np.zeros((1, 1)), dt=TAU)
+    assert judged.attrs["stability"] == "flow and map"
+    assert str(judged["map_stability"].values[0]) == "unstable" and int(judged["map_index"].values[0]) == 1
+    assert judged["leading_multiplier_real"].values[0] == pytest.approx(-3.0, abs=1e-12)
+    assert str(judged["stability"].values[0]) == "stable"  # the flow's verdict is kept
+    # half the step: mu = 1 + (1/2) tau lambda = 1 - 2 = -1 is marginal; a quarter: 1 - 1 = 0 stable
+    assert map_multipliers(np.array([-4.0 / TAU]), tau=TAU, dt=TAU / 2)[0] == pytest.approx(-1.0)
+    quarter = map_stability(fixed, c, np.zeros((1, 1)), dt=TAU / 4)
+    assert str(quarter["map_stability"].values[0]) == "stable"

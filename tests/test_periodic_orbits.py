@@ -1,0 +1,187 @@
+"""Periodic orbits and their continuation against independent high-accuracy computations.
+
+The reference for a cycle is a 2-unit oscillating block integrated by SciPy
+(DOP853, rtol 1e-12): period from Poincare-section crossings located on the
+dense output, monodromy by central finite differences of the flow map
+(Richardson-extrapolated in the step); never the shooting code itself.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+from scipy.optimize import brentq
+
+from neurobias.analysis.continuation import continue_fixed_points
+from neurobias.analysis.periodic_orbits import continue_periodic_orbits, find_periodic_orbits
+from neurobias.circuit import Circuit
+from neurobias.circuit.dynamics import field_and_jacobian_product, jacobian, jacobian_product, vector_field
+
+TAU = 10.0
+A, W_ROT = 1.1, 0.6  # a weakly attracting cycle: the non-trivial multiplier is not tiny
+B_BLOCK = np.array([0.05, -0.03])
+
+
+def _block_flow(x):
+    W = np.array([[A, -W_ROT], [W_ROT, A]])
+    return (-x + W @ np.tanh(x) + B_BLOCK) / TAU
+
+
+def _reference_cycle() -> tuple[float, np.ndarray]:
+    """Period (ms) and multipliers of the 2-unit block's cycle, by SciPy alone."""
+    opts = dict(method="DOP853", rtol=1e-12, atol=1e-14)
+    warm = solve_ivp(lambda t, x: _block_flow(x), (0.0, 3000.0), np.array([0.5, 0.0]), **opts)
+    sol = solve_ivp(lambda t, x: _block_flow(x), (0.0, 600.0), warm.y[:, -1], dense_output=True, **opts)
+    level = 0.0
+    g = sol.y[0] - level
+    times = [brentq(lambda t: sol.sol(t)[0] - level, sol.t[i], sol.t[i + 1], xtol=1e-14)
+             for i in np.nonzero((g[:-1] < 0) & (g[1:] >= 0))[0]]
+    assert len(times) >= 3
+    T = float(np.mean(np.diff(times)))
+    x0 = sol.sol(times[-1])
+
+    def flow_map(x):
+        return solve_ivp(lambda t, y: _block_flow(y), (0.0, T), x, **opts).y[:, -1]
+
+    def central(d):
+        return np.column_stack([(flow_map(x0 + d * e) - flow_map(x0 - d * e)) / (2 * d) for e in np.eye(2)])
+
+    d = 1e-3
+    M = (4.0 * central(d / 2) - central(d)) / 3.0  # Richardson: O(d^4)
+    return T, np.linalg.eigvals(M)
+
+
+def _listening_circuit(n: int = 64) -> Circuit:
+    """Units 0 and 1 oscillate; units 2.. only listen to them (no input from each other or back)."""
+    rng = np.random.default_rng(7)
+    W = np.zeros((n, n))
+    W[:2, :2] = [[A, -W_ROT], [W_ROT, A]]
+    W[2:, :2] = rng.standard_normal((n - 2, 2))
+    return Circuit.from_arrays(W_rec=W, W_out=rng.standard_normal((1, n)) / 8, tau=TAU)
+
+
+def test_cycle_of_a_block_with_listeners_matches_an_independent_2d_computation():
+    c = _listening_circuit()
+    tonic = np.zeros(64)
+    tonic[:2] = B_BLOCK
+    tonic[2:] = np.linspace(-0.5, 0.5, 62)
+    ds = find_periodic_orbits(c, tonic[None], steps_per_tau=80)
+    T_ref, mu_ref = _reference_cycle()
+    assert bool(ds["converged"][0]) and ds["reason"].values[0] == ""
+    T = float(ds["period"][0])
+    assert T == pytest.approx(T_ref, rel=1e-8)
+    assert float(ds["frequency"][0]) == pytest.approx(1000.0 / T_ref, rel=1e-8)
+    mu = ds["multiplier_real"].values[0] + 1j * ds["multiplier_imag"].values[0]
+    assert mu.shape == (64,) and np.all(np.isfinite(mu))  # all 64 multipliers (exact Newton for N <= 64)
+    trivial = int(np.argmin(np.abs(mu - 1.0)))
+    assert abs(mu[trivial] - 1.0) <= 1e-8
+    assert float(ds["trivial_multiplier_error"][0]) <= 1e-8
+    rest = np.delete(mu, trivial)
+    # the block's own non-trivial multiplier, against the finite-difference monodromy
+    mu2_ref = mu_ref[np.argmin(np.abs(mu_ref - 1.0)) - 1]
+    assert abs(mu_ref[np.argmin(np.abs(mu_ref - 1.0))] - 1.0) <= 1e-7  # the reference sees the trivial one too
+    assert 1e-3 < abs(mu2_ref) < 1.0
+    assert rest[0].real == pytest.approx(mu2_ref.real, rel=1e-8) and abs(rest[0].imag) <= 1e-12
+    # the 62 listening units relax with the leak alone: multipliers exp(-T / tau)
+    np.testing.assert_allclose(np.abs(rest[1:]), np.exp(-T_ref / TAU), rtol=1e-8)
+    assert ds["stability"].values[0] == "stable" and int(ds["n_unstable"][0]) == 0
+    # the orbit on its phase grid closes, and is a solution of the block's ODE
+    x = ds["x"].values[0]
+    assert x.shape == (100, 64)
+    assert float(ds["amplitude"][0]) == pytest.approx(0.5 * np.ptp(x, axis=0).max())
+    assert float(ds["residual"][0]) <= 1e-9
+    assert ds["z"].shape == (1, 100, 1)
+
+
+def test_newton_picard_with_few_tangent_vectors_finds_the_same_cycle():
+    c = _listening_circuit()
+    tonic = np.zeros(64)
+    tonic[:2] = B_BLOCK
+    full = find_periodic_orbits(c, tonic[None], steps_per_tau=20)
+    few = find_periodic_orbits(c, tonic[None], steps_per_tau=20, n_multipliers=6)
+    assert float(few["period"][0]) == pytest.approx(float(full["period"][0]), rel=1e-10)
+    mu_full = full["multiplier_real"].values[0, :2]
+    mu_few = few["multiplier_real"].values[0, :2]
+    np.testing.assert_allclose(mu_few, mu_full, rtol=1e-7)
+    assert few.sizes["multiplier"] == 6
+
+
+def test_contexts_without_a_cycle_are_reported_not_converged_with_a_reason():
+    c = _listening_circuit(8)
+    bank = np.zeros((2, 8))
+    bank[0, :2] = B_BLOCK  # oscillates
+    bank[1, :2] = [2.0, 2.0]  # pushes the block far out: a stable fixed point
+    ds = find_periodic_orbits(c, bank, steps_per_tau=10)
+    assert ds["converged"].values.tolist() == [True, False]
+    assert "fixed point" in ds["reason"].values[1]
+    assert "\n" not in ds["reason"].values[1]
+    assert np.isnan(ds["period"].values[1]) and ds["stability"].values[1] == "not converged"
+    assert np.isnan(ds["x"].values[1]).all()
+
+
+def test_a_period_guess_twice_the_period_is_refused_not_returned():
+    c = _listening_circuit(8)
+    tonic = np.zeros(8)
+    tonic[:2] = B_BLOCK
+    good = find_periodic_orbits(c, tonic[None], steps_per_tau=10)
+    bad = find_periodic_orbits(c, tonic[None], steps_per_tau=10, period_guess=2 * float(good["period"][0]))
+    assert not bool(bad["converged"][0])
+    assert "period" in bad["reason"].values[0]
+
+
+def test_cycle_continuation_ends_at_the_hopf_point_of_the_fixed_point_branch():
+    a, w = 1.5, 1.0
+    c = Circuit.from_arrays(W_rec=[[a, -w], [w, a]], tau=TAU)
+    b_end = np.array([2.0, 1.0])
+    orbits = find_periodic_orbits(c, np.zeros((1, 2)))
+    fp = continue_fixed_points(c, start=np.zeros(2), end=b_end, fixed_points=np.zeros((1, 2)), find_end=False)
+    hopf = fp["bif_kind"].values == "hopf"
+    s_h, omega = float(fp["bif_s"].values[hopf][0]), float(fp["bif_eig_imag"].values[hopf][0])
+    cyc = continue_periodic_orbits(c, orbits, start=np.zeros(2), end=b_end)
+    assert cyc["end_reason"].values.tolist() == ["hopf"]
+    assert float(cyc["end_s"][0]) == pytest.approx(s_h, abs=1e-6)
+    # the cycle is born with the Hopf pair's frequency
+    assert float(cyc["end_period"][0]) == pytest.approx(2 * np.pi / omega, rel=1e-4)
+    n = int(cyc["n_points"][0])
+    s, amp = cyc["s"].values[0, :n], cyc["amplitude"].values[0, :n]
+    assert np.all(np.diff(s) > 0) and amp[-1] < 0.02 * amp[0]
+    assert cyc["event_kind"].values.tolist() == ["hopf"]
+
+
+def test_tangent_products_match_the_jacobian():
+    import torch
+
+    rng = np.random.default_rng(0)
+    W = torch.tensor(rng.standard_normal((5, 5)), dtype=torch.float64)
+    x, ext = (torch.tensor(rng.standard_normal(5), dtype=torch.float64) for _ in range(2))
+    V = torch.tensor(rng.standard_normal((5, 3)), dtype=torch.float64)
+    for form in ("current", "rate"):
+        kw = dict(tau=TAU, phi="tanh", form=form)
+        J = jacobian(x, ext, W, **kw)
+        torch.testing.assert_close(jacobian_product(x, ext, W, V, **kw), J @ V, rtol=1e-14, atol=1e-14)
+        F, JV = field_and_jacobian_product(x, ext, W, V, **kw)
+        torch.testing.assert_close(F, vector_field(x, ext, W, **kw), rtol=1e-14, atol=1e-14)
+        torch.testing.assert_close(JV, J @ V, rtol=1e-14, atol=1e-14)
+
+
+def test_files_and_figures_of_orbits_and_cycle_branches(tmp_path):
+    from matplotlib.figure import Figure
+
+    from neurobias.io.netcdf import read_dataset, write_dataset
+    from neurobias.plotting.orbits import plot_cycle_diagram, plot_orbits
+
+    c = Circuit.from_arrays(W_rec=[[1.5, -1.0], [1.0, 1.5]], W_out=[[1.0, 0.5]], tau=TAU)
+    orbits = find_periodic_orbits(c, np.array([[0.0, 0.0], [3.0, 3.0]]))
+    assert orbits["converged"].values.tolist() == [True, False]
+    back = read_dataset(write_dataset(orbits, tmp_path / "orbits.nc", kind="periodic_orbits"), kind="periodic_orbits")
+    np.testing.assert_array_equal(back["period"].values, orbits["period"].values)
+    for name, var in orbits.data_vars.items():
+        assert var.attrs.get("long_name"), name
+    b_end = np.array([0.6, 0.3])
+    fp = continue_fixed_points(c, start=np.zeros(2), end=b_end, fixed_points=np.zeros((1, 2)), find_end=False)
+    cyc = continue_periodic_orbits(c, orbits.isel(orbit=[0]), start=np.zeros(2), end=b_end, steps=3)
+    assert cyc["end_reason"].values.tolist() == ["max_steps"]
+    write_dataset(cyc, tmp_path / "cycles.nc", kind="orbit_continuation")
+    ax = plot_orbits(orbits)
+    assert len(ax.lines) == 2  # one converged orbit: its curve and its section point
+    assert isinstance(plot_cycle_diagram(fp, cyc), Figure)
