@@ -15,7 +15,7 @@ from scipy.optimize import brentq
 from neurobias.analysis.continuation import continue_fixed_points
 from neurobias.analysis.periodic_orbits import continue_periodic_orbits, find_periodic_orbits
 from neurobias.circuit import Circuit
-from neurobias.circuit.dynamics import field_and_jacobian_product, jacobian, jacobian_product, vector_field
+from neurobias.circuit.dynamics import Dynamics
 
 TAU = 10.0
 A, W_ROT = 1.1, 0.6  # a weakly attracting cycle: the non-trivial multiplier is not tiny
@@ -156,11 +156,11 @@ def test_tangent_products_match_the_jacobian():
     x, ext = (torch.tensor(rng.standard_normal(5), dtype=torch.float64) for _ in range(2))
     V = torch.tensor(rng.standard_normal((5, 3)), dtype=torch.float64)
     for form in ("current", "rate"):
-        kw = dict(tau=TAU, phi="tanh", form=form)
-        J = jacobian(x, ext, W, **kw)
-        torch.testing.assert_close(jacobian_product(x, ext, W, V, **kw), J @ V, rtol=1e-14, atol=1e-14)
-        F, JV = field_and_jacobian_product(x, ext, W, V, **kw)
-        torch.testing.assert_close(F, vector_field(x, ext, W, **kw), rtol=1e-14, atol=1e-14)
+        dyn = Dynamics(W_rec=W, tau=TAU, phi="tanh", form=form)
+        J = dyn.jacobian(x, ext)
+        torch.testing.assert_close(dyn.jacobian_product(x, ext, V), J @ V, rtol=1e-14, atol=1e-14)
+        F, JV = dyn.field_and_jacobian_product(x, ext, V)
+        torch.testing.assert_close(F, dyn.vector_field(x, ext), rtol=1e-14, atol=1e-14)
         torch.testing.assert_close(JV, J @ V, rtol=1e-14, atol=1e-14)
 
 

@@ -427,6 +427,7 @@ def _initial_basis(f0: Tensor, k: int, seed: int) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- find
+@one_thread()
 def find_periodic_orbits(
     circuit: Circuit,
     tonic: Any,
@@ -537,7 +538,6 @@ def find_periodic_orbits(
     u = _resolve_input(circuit, inputs)
     x_init = _as_initial(initial_states, n_ctx, n)
     dev = resolve_device(device)
-    one_thread()
     W = torch.tensor(circuit.W_rec, dtype=_DT, device=dev)
     base = torch.tensor(circuit.W_in @ u, dtype=_DT, device=dev)
     results = []
@@ -681,6 +681,7 @@ def _orbits_dataset(circuit: Circuit, names, bank, results, *, k: int, n_phase: 
 
 
 # ----------------------------------------------------------------------------- continuation
+@one_thread()
 def continue_periodic_orbits(
     circuit: Circuit,
     periodic_orbits: xr.Dataset,
@@ -789,7 +790,6 @@ def continue_periodic_orbits(
     k = min(k, n)
     n_phase = periodic_orbits.sizes["phase"]
     dev = resolve_device(device)
-    one_thread()
     W = torch.tensor(circuit.W_rec, dtype=_DT, device=dev)
     base = torch.tensor(circuit.W_in @ u, dtype=_DT, device=dev)
     kn = torch.tensor(knots, dtype=_DT, device=dev)
