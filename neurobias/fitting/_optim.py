@@ -87,8 +87,9 @@ def adam_fit(
             bar.update(1)
             if step % 20 == 0:
                 bar.set_postfix(loss=f"{history[-1]:.3g}", refresh=False)
-        with torch.no_grad():
-            evaluate(len(history))
+        # with autograd on: under no_grad, integrate's row-block threads (grad mode is per thread) refuse
+        # parameters that require grad
+        evaluate(len(history))
     finally:
         bar.close()
     with torch.no_grad():
