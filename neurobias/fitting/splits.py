@@ -1,4 +1,4 @@
-"""Cross-validation splits for fitting recordings: trial halves, or held-out time blocks."""
+"""Cross-validation splits for fitting recordings: trial halves, held-out time blocks, held-out conditions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
