@@ -14,6 +14,7 @@ The public API (imported lazily, so ``import neurobias`` is cheap)::
     load_config, default_config, apply_overrides, config_to_toml
     open_circuit, save_circuit, open_results, read_dataset, write_dataset
     load_recording, fit_recordings, TonicFit       recordings in, tonic inputs fitted per condition
+    ContextFit                                    one tonic input per context, stimuli through input weights
     sweep, open_sweep                             grids of runs on Dask
 """
 from __future__ import annotations
@@ -55,6 +56,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "load_recording": ("neurobias.recordings", "load_recording"),
     "fit_recordings": ("neurobias.fitting", "fit_recordings"),
     "TonicFit": ("neurobias.fitting", "TonicFit"),
+    "ContextFit": ("neurobias.fitting", "ContextFit"),
     # sweeps (neurobias.sweep)
     "sweep": ("neurobias.sweep", "sweep"),
     "open_sweep": ("neurobias.sweep", "open_sweep"),
