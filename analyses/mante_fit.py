@@ -88,8 +88,10 @@ def table(rec, a: argparse.Namespace) -> tuple[dict, dict]:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             cond = cross_validate(est, rec, scheme="conditions", by="motion", **common)
+            t1 = time.perf_counter()
             held_t = cross_validate(est, rec, scheme="time", block=3, **common)
         times[name] = time.perf_counter() - t0
+        times[name + " (held-out conditions)"] = t1 - t0
         rows[name] = (cond, held_t, sorted({str(w.message) for w in caught}))
         print(f"{name}: conditions R² {float(cond['r2']):.3f}, time R² {float(held_t['r2']):.3f} "
               f"({times[name]:.0f} s)", flush=True)
@@ -238,6 +240,20 @@ def section(rows: dict, times: dict, sci: dict, wall_s: float, cmd: str, a: argp
     return "\n".join(lines)
 
 
+def performance(times: dict, a: argparse.Namespace, cmd: str) -> str:
+    name = "context tonic, bias (fixed circuit and linear readout)"
+    return "\n".join([
+        "## Context fit on the Mante et al. (2013) data",
+        "",
+        f"Measured by `{cmd}` (see results.md, section \"Context as a tonic input\") on a 2-core machine shared "
+        f"with other jobs ({platform.machine()}, Python {platform.python_version()}, one torch thread): the "
+        f"context-tonic model in bias mode with {a.units} units, {a.steps} Adam steps per fit, 71 conditions x 15 "
+        f"bins, one Euler step per bin (`tau` = 250 ms): all six held-out-condition folds in "
+        f"{times[name + ' (held-out conditions)']:.0f} s ({times[name + ' (held-out conditions)'] / 60:.1f} min), "
+        f"with the held-out-time fit {times[name]:.0f} s. Goal: under 10 minutes on 2 cores.",
+    ])
+
+
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -255,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         from neurobias.io.results_doc import write_section
 
         write_section(ROOT / "docs" / "results.md", "mante_fit", text)
+        write_section(ROOT / "docs" / "performance.md", "mante_fit", performance(times, a, cmd.strip()))
     return 0
 
 
