@@ -18,7 +18,7 @@ from neurobias.circuit.circuit import Circuit
 from neurobias.errors import InputError
 from neurobias.fitting._optim import adam_fit
 from neurobias.fitting.baselines import ConditionTonicFit, LinearDynamicalFit
-from neurobias.fitting.context_fit import ContextFit, auto_substeps
+from neurobias.fitting.context_fit import ContextFit, LowRankContextFit, auto_substeps
 from neurobias.fitting.crossval import cross_validate, spearman_brown
 from neurobias.fitting.splits import ConditionFold, check_fold, condition_folds
 from neurobias.fitting.synthetic import synthetic_context_recording
@@ -299,3 +299,30 @@ def test_mante2013_loader_labels_contexts_by_what_the_counts_say():
     # correct trials are more frequent at strong coherence of the relevant input
     assert n[motion & strong[:, 0]].mean() > 1.2 * n[motion & ~strong[:, 0]].mean()
     assert n[~motion & strong[:, 1]].mean() > 1.2 * n[~motion & ~strong[:, 1]].mean()
+
+
+# ------------------------------------------------------------ model variants
+def test_bias_mode_keeps_the_circuit_and_same_seed_gives_the_same_fit():
+    circuit, _ = _teacher()
+    rec = _teacher_recording(n_trials=0, noise_std=0.0, n_time=8)
+    a = ContextFit(circuit=circuit, units=np.arange(20), steps=5, seed=3).fit(rec)
+    b = ContextFit(circuit=circuit, units=np.arange(20), steps=5, seed=3).fit(rec)
+    np.testing.assert_array_equal(a.tonic_, b.tonic_)
+    np.testing.assert_array_equal(a.initial_state_, b.initial_state_)
+    np.testing.assert_array_equal(a.circuit_.W_rec, circuit.W_rec)
+    np.testing.assert_array_equal(a.circuit_.W_in, circuit.W_in)
+    assert a.circuit_.input_names == ("a", "b") and a.tonic_.shape == (2, 20)
+    shared = ContextFit(circuit=circuit, units=np.arange(20), steps=5, tonic="shared",
+                        initial_state="context").fit(rec)
+    np.testing.assert_array_equal(shared.tonic_[0], shared.tonic_[1])
+    assert not np.array_equal(shared.initial_state_[0], shared.initial_state_[1])
+
+
+def test_low_rank_fit_trains_a_rank_r_recurrence():
+    rec = _teacher_recording(n_trials=0, noise_std=0.0, n_time=8)
+    model = LowRankContextFit(rank=2, n_units=30, steps=20, weight_lr=0.01, seed=0).fit(rec)
+    assert np.linalg.matrix_rank(model.circuit_.W_rec, tol=1e-10) == 2
+    assert model.loss_[model.best_step_] < model.loss_[0]
+    assert model.predict(rec)["rate"].shape == (18, 8, 20)
+    with pytest.raises(InputError, match="`rank` must be an integer in"):
+        LowRankContextFit(rank=0, n_units=30).fit(rec)
