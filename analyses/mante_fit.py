@@ -176,6 +176,33 @@ def _fmt(ds) -> str:
             f"{float(ds['r2_of_ceiling']):.2f}")
 
 
+def verdict(sci: dict) -> list[str]:
+    """The comparison with Mante et al. (2013), read off the measured numbers."""
+    out = []
+    for ctx, v in sci["contexts"].items():
+        rel, irr = (v["sel_motion"], v["sel_color"]) if ctx == "motion" else (v["sel_color"], v["sel_motion"])
+        other = "colour" if ctx == "motion" else "motion"
+        relname = "motion" if ctx == "motion" else "colour"
+        selected = abs(rel) > abs(irr)
+        real = not v["oscillatory"] and np.isfinite(v["slowest"])
+        gap = v["next"] / v["slowest"] if real and v["slowest"] < 0 else float("nan")
+        line = real and gap >= 3 and v["n_fixed"] + v["n_slow"] >= 2 and v["spread_pc1"] >= 0.9
+        near = v["line_choice_angle"] < sci["angle_null_p05"]
+        tau_ms = -1.0 / v["slowest"] if v["slowest"] < 0 else float("inf")
+        out.append(
+            f"* **{ctx} context**: selection of the relevant input: **{'yes' if selected else 'no'}** "
+            f"(|l . b_{relname}| = {abs(rel):.3f} {'>' if selected else '<='} |l . b_{other}| = {abs(irr):.3f}). "
+            f"Line attractor: **{'yes' if line else 'no'}** ({v['n_fixed']} fixed and {v['n_slow']} slow points; "
+            f"slowest mode {'real' if real else 'complex (a damped oscillation)'}, time constant "
+            f"{tau_ms:.0f} ms{'' if not real else f', next mode {gap:.1f}x faster'}). Line direction vs the "
+            f"data's choice axis: {v['line_choice_angle']:.0f} deg ({'closer' if near else 'not closer'} than 95% "
+            f"of random directions, {sci['angle_null_p05']:.0f} deg).")
+    out.append(f"* **Across contexts**: line directions {sci['line_angle_between_contexts']:.0f} deg apart (the "
+               f"paper: one shared line), selection vectors {sci['selection_angle_between_contexts']:.0f} deg "
+               "apart (the paper: they change with the context).")
+    return out
+
+
 def section(rows: dict, times: dict, sci: dict, wall_s: float, cmd: str, a: argparse.Namespace) -> str:
     any_cond, any_time = next(iter(rows.values()))[:2]
     lines = [
@@ -236,7 +263,8 @@ def section(rows: dict, times: dict, sci: dict, wall_s: float, cmd: str, a: argp
               "irrelevant one. The table above gives the corresponding numbers of the fitted model: a line "
               "attractor shows as a slowest eigenvalue near 0 with the next one clearly more negative and points "
               "spread along one direction; selection shows as |selection . motion| > |selection . colour| in the "
-              "motion context and the reverse in the colour context."]
+              "motion context and the reverse in the colour context. Read off the numbers above:", "",
+              *verdict(sci)]
     return "\n".join(lines)
 
 
