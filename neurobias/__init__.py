@@ -15,6 +15,7 @@ The public API (imported lazily, so ``import neurobias`` is cheap)::
     load_config, default_config, apply_overrides, config_to_toml
     open_circuit, save_circuit, open_results, read_dataset, write_dataset
     load_recording, fit_recordings, TonicFit       recordings in, tonic inputs fitted per condition
+    ContextFit                                    one tonic input per context, stimuli through input weights
 
   Commands over directories (neurobias.workflows; what the CLI runs):
     run(config, out=...)          train and write a run directory (``neurobias run``)
@@ -68,6 +69,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "TonicFit": ("neurobias.fitting", "TonicFit"),
     "fit_recording_file": ("neurobias.workflows.recording_fit", "fit_recording_file"),
     "compare_fit_dir": ("neurobias.workflows.recording_fit", "compare_fit_dir"),
+    "ContextFit": ("neurobias.fitting", "ContextFit"),
     # sweeps (neurobias.sweep)
     "sweep": ("neurobias.sweep", "sweep"),
     "open_sweep": ("neurobias.sweep", "open_sweep"),

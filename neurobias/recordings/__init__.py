@@ -7,7 +7,8 @@ The public names (imported lazily)::
     validate(recording)          check one
     preprocess                   binning, smoothing, alignment, trimming, averaging, normalising, PCA
     metrics                      R², CCA, shape distance, RSA, DSA, rotation strength (each with a null)
-    shared_data_dir, churchland2012, chewie2013: the two public data sets in ../shared/data
+    set_design, make_design, read_design: the context x stimulus design of the conditions
+    shared_data_dir, churchland2012, chewie2013, mante2013: the public data sets in ../shared/data
 """
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "shared_data_dir": ("neurobias.recordings.shared", "shared_data_dir"),
     "churchland2012": ("neurobias.recordings.shared", "churchland2012"),
     "chewie2013": ("neurobias.recordings.shared", "chewie2013"),
+    "mante2013": ("neurobias.recordings.shared", "mante2013"),
+    "set_design": ("neurobias.recordings.design", "set_design"),
+    "make_design": ("neurobias.recordings.design", "make_design"),
+    "read_design": ("neurobias.recordings.design", "read_design"),
 }
 
 __all__ = [*_LAZY, "preprocess", "metrics"]

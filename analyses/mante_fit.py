@@ -1,0 +1,307 @@
+"""Context as a tonic input on prefrontal recordings (Mante et al. 2013): held-out conditions, baselines, attractors.
+
+The data (``neurobias.recordings.mante2013()``): 20 prefrontal units, condition
+averages of correct trials in 2 contexts (colour, motion) x 6 motion x 6
+colour coherences (71 conditions with data in every unit), 15 bins of 50 ms.
+Preprocessing inside every fold, from its fitted part only: soft normalisation
+``rate / (range + 5 Hz)`` and each neuron's mean subtracted.
+
+1. The table: every model x (held-out conditions: one motion-coherence level
+   held out per fold, in both contexts, 6 folds; held-out time: every second
+   block of 3 bins) with R², the mean of its shuffled-condition null and its
+   p-value, and R² as a fraction of the noise ceiling (no single trials here:
+   the ceiling is ``1 - noise / total`` with the noise variance of each
+   average from its trial count, assuming Poisson spike counts).
+2. The science: the context-tonic model (fixed ``W_rec`` and ``W_in``, one
+   tonic input per context, learned readout) fitted to all conditions; its
+   fixed and slow points in each context with the stimulus off; the slowest
+   mode (line attractor?) and the selection vector (left eigenvector) against
+   the motion and colour input directions, and the line direction read out
+   into neuron space against the data's choice axis (regression of the late
+   rates on choice, motion and colour coherence, Mante et al. 2013).
+
+Writes the section ``mante_fit`` of ``docs/results.md``. Run from the
+repository root (reads ``../shared/data`` or ``$NEUROBIAS_SHARED_DATA``)::
+
+    python analyses/mante_fit.py
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTEXT_KW = dict(g=1.0, tau=250.0, input_scale=0.2, lr=0.05, seed=0)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Fit the context-tonic model and its baselines to Mante et al. 2013 and "
+                                "write the measured numbers to docs/results.md.")
+    p.add_argument("--units", type=int, default=512, help="units of the two fixed-circuit context models")
+    p.add_argument("--baseline-units", type=int, default=128, help="units of the other recurrent models")
+    p.add_argument("--steps", type=int, default=200, help="Adam steps of every fit")
+    p.add_argument("--n-shuffles", type=int, default=200, help="size of the shuffled-condition nulls")
+    p.add_argument("--candidates", type=int, default=64, help="fixed-point candidates per context")
+    p.add_argument("--no-doc", action="store_true", help="do not write docs/results.md")
+    return p.parse_args(argv)
+
+
+def models(a: argparse.Namespace) -> dict:
+    from neurobias.fitting.baselines import ConditionTonicFit, LinearDynamicalFit
+    from neurobias.fitting.context_fit import ContextFit, LowRankContextFit
+
+    big = dict(n_units=a.units, steps=a.steps, **CONTEXT_KW)
+    small = dict(n_units=a.baseline_units, steps=a.steps, **CONTEXT_KW)
+    return {
+        "context tonic, bias (fixed circuit and readout: `W_out` subset)": ContextFit(mode="bias", readout="subset",
+                                                                                    **big),
+        "context tonic, bias (fixed circuit and linear readout)": ContextFit(mode="bias", readout="linear", **big),
+        "context tonic, bias+readout (fixed circuit, learned readout)": ContextFit(
+            mode="bias+readout", readout="linear", weight_lr=0.01, **big),
+        "no context tonic (one tonic shared by both contexts), bias+readout": ContextFit(
+            mode="bias+readout", readout="linear", weight_lr=0.01, tonic="shared", **small),
+        "one tonic input per condition (TonicFit), bias": ConditionTonicFit(
+            n_units=a.baseline_units, mode="bias", readout="subset", g=1.0, tau=250.0, steps=a.steps,
+            holdout_block=3, seed=0),
+        "context tonic, full (every weight trained)": ContextFit(mode="full", readout="linear", weight_lr=1e-3,
+                                                                 **small),
+        **{f"low-rank RNN, rank {r} (trained), context tonic": LowRankContextFit(rank=r, weight_lr=0.01, **small)
+           for r in (1, 2, 3)},
+        "linear dynamical system (8 PCs, least squares)": LinearDynamicalFit(n_latents=8),
+    }
+
+
+def table(rec, a: argparse.Namespace) -> tuple[dict, dict]:
+    from neurobias.fitting.crossval import cross_validate
+
+    var = rec["rate_variance"].values
+    common = dict(soft=5.0, center=True, noise_variance=var, n_shuffles=a.n_shuffles, seed=0)
+    rows, times = {}, {}
+    for name, est in models(a).items():
+        t0 = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cond = cross_validate(est, rec, scheme="conditions", by="motion", **common)
+            t1 = time.perf_counter()
+            held_t = cross_validate(est, rec, scheme="time", block=3, **common)
+        times[name] = time.perf_counter() - t0
+        times[name + " (held-out conditions)"] = t1 - t0
+        rows[name] = (cond, held_t, sorted({str(w.message) for w in caught}))
+        print(f"{name}: conditions R² {float(cond['r2']):.3f}, time R² {float(held_t['r2']):.3f} "
+              f"({times[name]:.0f} s)", flush=True)
+    return rows, times
+
+
+def science(rec, a: argparse.Namespace) -> dict:
+    """The context-tonic model on all conditions: fixed points, line attractor, selection vectors, choice axis."""
+    from neurobias.analysis.attractors import selection_vectors
+    from neurobias.analysis.fixed_points import find_fixed_points
+    from neurobias.circuit.nonlinearity import get_phi
+    from neurobias.fitting.context_fit import ContextFit, condition_targets
+    from neurobias.recordings.design import read_design
+    import torch
+
+    d = read_design(rec)
+    y = condition_targets(rec, d.conditions)
+    flat = y.reshape(-1, y.shape[2])
+    yn = (y - flat.mean(axis=0)) / (flat.max(axis=0) - flat.min(axis=0) + 5.0)
+    data = rec.copy(data={**{k: v.values for k, v in rec.data_vars.items()}, "rate": yn})
+    data["rate"].attrs["units"] = "normalised"
+    t0 = time.perf_counter()
+    model = ContextFit(mode="bias+readout", readout="linear", weight_lr=0.01, n_units=a.units, steps=a.steps,
+                       **CONTEXT_KW).fit(data)
+    fit_s = time.perf_counter() - t0
+    tonic = model.tonic_dataarray()
+    t0 = time.perf_counter()
+    fp = find_fixed_points(model.circuit_, tonic, n_candidates=a.candidates, seed=0)
+    sel = selection_vectors(model.circuit_, tonic, fp, input_names=("motion", "color"))
+    fp_s = time.perf_counter() - t0
+    # the data's choice axis: late rates regressed on choice, motion, colour (Mante et al. 2013)
+    relevant = np.where(d.context_index == d.contexts.index("motion"), d.stimulus[:, 0], d.stimulus[:, 1])
+    keep = relevant != 0
+    late = yn[:, -5:].mean(axis=1)
+    design = np.column_stack([np.sign(relevant), d.stimulus, np.ones(len(relevant))])[keep]
+    beta = np.linalg.lstsq(design, late[keep], rcond=None)[0]  # (regressor, neuron)
+    choice_axis = beta[0]
+    c = model.circuit_
+    out = {"fit_s": fit_s, "fp_s": fp_s, "r2_train": model.r2_train_, "contexts": {}}
+    rng = np.random.default_rng(0)
+    rand = rng.normal(size=(2000, choice_axis.size))
+    null_angles = np.degrees(np.arccos(np.abs(rand @ choice_axis) / (np.linalg.norm(rand, axis=1)
+                                                                     * np.linalg.norm(choice_axis))))
+    out["angle_null_p05"] = float(np.percentile(null_angles, 5))
+    for k, ctx in enumerate(tonic["context"].values):
+        rows = fp["context"].values == ctx
+        kinds = fp["kind"].values[rows]
+        stab = fp["stability"].values[rows][kinds == "fixed"]
+        x = fp["x"].values[rows]
+        spread = float("nan")
+        if x.shape[0] >= 2:
+            s = np.linalg.svd(x - x.mean(axis=0), compute_uv=False)
+            spread = float(s[0] ** 2 / (s ** 2).sum())
+        r_vec = sel["line_direction"].values[k]
+        centre = sel["point_x"].values[k]
+        gain = get_phi(c.phi).deriv(torch.tensor(centre)).numpy()
+        line_neuron = c.W_out @ (gain * r_vec)
+        cosang = abs(line_neuron @ choice_axis) / (np.linalg.norm(line_neuron) * np.linalg.norm(choice_axis))
+        cosang = cosang if np.isfinite(cosang) else np.nan  # a context without points
+        dots = sel["selection_dot"].values[k]
+        out["contexts"][str(ctx)] = {
+            "n_fixed": int((kinds == "fixed").sum()), "n_slow": int((kinds == "slow").sum()),
+            "stability": ", ".join(f"{int((stab == s).sum())} {s}" for s in sorted(set(stab))) or "none",
+            "spread_pc1": spread,
+            "slowest": float(sel["slowest_real"].values[k]), "next": float(sel["next_real"].values[k]),
+            "oscillatory": int(sel["oscillatory"].values[k]),
+            "sel_motion": float(dots[0]), "sel_color": float(dots[1]),
+            "line_choice_angle": float(np.degrees(np.arccos(np.minimum(1.0, cosang)))),
+        }
+    r0, r1 = sel["line_direction"].values
+    l0, l1 = sel["selection"].values
+    ang = lambda u, v: float(np.degrees(np.arccos(min(1.0, abs(u @ v) / (np.linalg.norm(u) * np.linalg.norm(v))))))
+    out["line_angle_between_contexts"] = ang(r0, r1)
+    out["selection_angle_between_contexts"] = ang(l0, l1)
+    return out
+
+
+def _fmt(ds) -> str:
+    if not ds.attrs["predicts"]:
+        return "not defined (no tonic input for an unseen condition) | | "
+    return (f"{float(ds['r2']):.3f} | {float(ds['r2_null'].mean()):.3f} (p = {float(ds['r2_p_value']):.3f}) | "
+            f"{float(ds['r2_of_ceiling']):.2f}")
+
+
+def verdict(sci: dict) -> list[str]:
+    """The comparison with Mante et al. (2013), read off the measured numbers."""
+    out = []
+    for ctx, v in sci["contexts"].items():
+        rel, irr = (v["sel_motion"], v["sel_color"]) if ctx == "motion" else (v["sel_color"], v["sel_motion"])
+        other = "colour" if ctx == "motion" else "motion"
+        relname = "motion" if ctx == "motion" else "colour"
+        selected = abs(rel) > abs(irr)
+        real = not v["oscillatory"] and np.isfinite(v["slowest"])
+        gap = v["next"] / v["slowest"] if real and v["slowest"] < 0 else float("nan")
+        line = real and gap >= 3 and v["n_fixed"] + v["n_slow"] >= 2 and v["spread_pc1"] >= 0.9
+        near = v["line_choice_angle"] < sci["angle_null_p05"]
+        tau_ms = -1.0 / v["slowest"] if v["slowest"] < 0 else float("inf")
+        out.append(
+            f"* **{ctx} context**: selection of the relevant input: **{'yes' if selected else 'no'}** "
+            f"(|l . b_{relname}| = {abs(rel):.3f} {'>' if selected else '<='} |l . b_{other}| = {abs(irr):.3f}). "
+            f"Line attractor: **{'yes' if line else 'no'}** ({v['n_fixed']} fixed and {v['n_slow']} slow points; "
+            f"slowest mode {'real' if real else 'complex (a damped oscillation)'}, time constant "
+            f"{tau_ms:.0f} ms{'' if not real else f', next mode {gap:.1f}x faster'}). Line direction vs the "
+            f"data's choice axis: {v['line_choice_angle']:.0f} deg ({'closer' if near else 'not closer'} than 95% "
+            f"of random directions, {sci['angle_null_p05']:.0f} deg).")
+    out.append(f"* **Across contexts**: line directions {sci['line_angle_between_contexts']:.0f} deg apart (the "
+               f"paper: one shared line), selection vectors {sci['selection_angle_between_contexts']:.0f} deg "
+               "apart (the paper: they change with the context).")
+    return out
+
+
+def section(rows: dict, times: dict, sci: dict, wall_s: float, cmd: str, a: argparse.Namespace) -> str:
+    any_cond, any_time = next(iter(rows.values()))[:2]
+    lines = [
+        "## Context as a tonic input: prefrontal cortex (Mante et al. 2013)",
+        "",
+        f"Command: `{cmd}` on a 2-core machine shared with other jobs ({platform.machine()}, Python "
+        f"{platform.python_version()}): {wall_s / 60:.1f} min in all. Data: `neurobias.recordings.mante2013()`, "
+        "20 units, 71 conditions (2 contexts x 6 motion x 6 colour coherences; one condition without trials in "
+        "some unit dropped), 15 bins of 50 ms. In every fold: soft normalisation (range + 5 Hz) and centring "
+        "from the fitted part only. Context models: `g = 1`, `tau = 250` ms (one Euler step per 50 ms bin, "
+        f"`dt = tau / 5`), input weights N(0, 0.2²), {a.steps} Adam steps; the first three rows with "
+        f"{a.units} units, the other recurrent models with {a.baseline_units}.",
+        "",
+        "**Held-out conditions**: six folds, each holding out one motion coherence in both contexts (12 of the 71 "
+        "conditions; the extreme coherences are extrapolations). **Held-out time**: every second block of 3 bins. "
+        f"Null: predictions permuted across conditions ({a.n_shuffles} permutations; mean and p-value). "
+        f"**Ceiling**: no single trials in this data set, so no split-half reliability; the ceiling is "
+        f"`1 - noise / total` with the variance of each average from its trial count under a Poisson "
+        f"assumption (Fano factor 1; spike-count noise is usually over-dispersed, so the true ceiling is probably "
+        f"lower): {float(any_cond['ceiling']):.3f} on held-out conditions, {float(any_time['ceiling']):.3f} on "
+        "held-out time. R²/ceiling is each model's R² as a fraction of it.",
+        "",
+        "| model | held-out conditions R² | null mean (p) | R²/ceiling | held-out time R² | null mean (p) | "
+        "R²/ceiling | wall time |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, (cond, held_t, warned) in rows.items():
+        note = " (warned: loss ended above its start in some fold)" if any("ended above its start" in w for w in warned) else ""
+        lines.append(f"| {name}{note} | {_fmt(cond)} | {_fmt(held_t)} | {times[name]:.0f} s |")
+    lines += ["", f"Per-fold held-out-condition R² of the fixed-circuit model with learned readout: "
+              + ", ".join(f"{f}: {v:.2f}" for f, v in zip(
+                  rows[[k for k in rows if 'bias+readout (fixed circuit' in k][0]][0]['fold'].values,
+                  rows[[k for k in rows if 'bias+readout (fixed circuit' in k][0]][0]['r2_fold'].values)) + "."]
+    lines += ["", "### Fixed points, line attractors and selection vectors of the fitted model", "",
+              f"The fixed-circuit model with learned readout ({a.units} units) fitted to all 71 conditions "
+              f"({sci['fit_s']:.0f} s, R² {sci['r2_train']:.3f} on them); fixed and slow points with the stimulus "
+              f"off ({a.candidates} candidates per context, {sci['fp_s']:.0f} s); at the most central point of each "
+              "context the slowest eigenvalue of the Jacobian, its right eigenvector (line direction) and left "
+              "eigenvector (selection vector, `neurobias.analysis.selection_vectors`); the line direction read out "
+              "into neuron space (`W_out diag(phi') r`) against the data's choice axis (regression coefficients "
+              "of the late rates, last 5 bins, on choice, motion and colour coherence, as in Mante et al. 2013). "
+              f"Random directions in 20 dimensions are within {sci['angle_null_p05']:.0f} degrees of the choice "
+              "axis 5% of the time.", "",
+              "| context | fixed points (stability) | slow points | variance of the points on their first PC | "
+              "slowest eigenvalue (1/ms) | next (1/ms) | selection . motion input | selection . colour input | "
+              "line vs data choice axis (deg) |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for ctx, v in sci["contexts"].items():
+        lines.append(f"| {ctx} | {v['n_fixed']} ({v['stability']}) | {v['n_slow']} | {v['spread_pc1']:.2f} | "
+                     f"{v['slowest']:.2e}{' (complex)' if v['oscillatory'] else ''} | {v['next']:.2e} | "
+                     f"{v['sel_motion']:+.3f} | {v['sel_color']:+.3f} | {v['line_choice_angle']:.0f} |")
+    lines += ["", f"Angle between the two contexts' line directions: {sci['line_angle_between_contexts']:.0f} deg; "
+              f"between their selection vectors: {sci['selection_angle_between_contexts']:.0f} deg.", "",
+              "**Against the paper.** Mante et al. (2013) found, in each context, an approximate line attractor "
+              "along the choice axis (one slow mode, the others fast), the same line in both contexts, and "
+              "context-dependent selection: the selection vector changes with the context so that the relevant "
+              "input (motion in the motion context, colour in the colour context) projects onto it more than the "
+              "irrelevant one. The table above gives the corresponding numbers of the fitted model: a line "
+              "attractor shows as a slowest eigenvalue near 0 with the next one clearly more negative and points "
+              "spread along one direction; selection shows as |selection . motion| > |selection . colour| in the "
+              "motion context and the reverse in the colour context. Read off the numbers above:", "",
+              *verdict(sci)]
+    return "\n".join(lines)
+
+
+def performance(times: dict, a: argparse.Namespace, cmd: str) -> str:
+    name = "context tonic, bias (fixed circuit and linear readout)"
+    return "\n".join([
+        "## Context fit on the Mante et al. (2013) data",
+        "",
+        f"Measured by `{cmd}` (see results.md, section \"Context as a tonic input\") on a 2-core machine shared "
+        f"with other jobs ({platform.machine()}, Python {platform.python_version()}, one torch thread): the "
+        f"context-tonic model in bias mode with {a.units} units, {a.steps} Adam steps per fit, 71 conditions x 15 "
+        f"bins, one Euler step per bin (`tau` = 250 ms): all six held-out-condition folds in "
+        f"{times[name + ' (held-out conditions)']:.0f} s ({times[name + ' (held-out conditions)'] / 60:.1f} min), "
+        f"with the held-out-time fit {times[name]:.0f} s. Goal: under 10 minutes on 2 cores.",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    from neurobias.recordings.shared import mante2013
+
+    t0 = time.perf_counter()
+    rec = mante2013()
+    rows, times = table(rec, a)
+    sci = science(rec, a)
+    wall = time.perf_counter() - t0
+    cmd = "python analyses/mante_fit.py" + "".join(f" {x}" for x in (argv if argv is not None else sys.argv[1:]))
+    text = section(rows, times, sci, wall, cmd.strip(), a)
+    print(text)
+    if not a.no_doc:
+        from neurobias.io.results_doc import write_section
+
+        write_section(ROOT / "docs" / "results.md", "mante_fit", text)
+        write_section(ROOT / "docs" / "performance.md", "mante_fit", performance(times, a, cmd.strip()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

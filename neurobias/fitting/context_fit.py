@@ -1,0 +1,509 @@
+"""ContextFit: one fixed circuit; the context enters only as a tonic input shared by all of its conditions.
+
+The test of the claim that one circuit produces context-dependent dynamics
+through a tonic input per context. Each condition ``c`` of context ``k(c)``
+drives the circuit with
+
+``dx/dt = (-x + W_rec phi(x) + W_in u_c(t) + b_k(c)) / tau``
+
+where ``u_c(t)`` are its stimulus inputs (see
+:mod:`neurobias.recordings.design`), ``W_in`` maps them onto the units (fixed
+random in ``bias`` mode, learned in ``full``), and ``b_k`` is the tonic input
+of its context, shared by every condition of that context. The initial state
+is shared by all conditions (``initial_state="shared"``) or by those of one
+context (``"context"``). Nothing is learned per condition, so the fitted model
+predicts conditions it never saw from their context label and stimulus values
+(:meth:`ContextFit.predict`).
+
+Time follows :class:`~neurobias.fitting.estimator.TonicFit`: the recording's
+bins ``t_0 + k Δ`` are read out every ``substeps`` Euler steps of ``dt = Δ /
+substeps`` from the initial state at ``t_0 - Δ``; the input of bin ``k`` drives
+the steps that end at bin ``k``. By default ``substeps`` is the smallest
+integer with ``dt <= tau / SUBSTEP_RATIO``.
+
+:class:`LowRankContextFit` is the same model with a trained low-rank recurrent
+matrix ``W_rec = m n^T / unit`` (rank 1 to 3: the latent-circuit / low-rank
+inference family), trained inputs and readout.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import time as _time
+from typing import Any
+
+import numpy as np
+import torch
+import xarray as xr
+from torch import Tensor, nn
+
+from neurobias._threads import one_thread
+from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.nonlinearity import get_phi
+from neurobias.circuit.simulate import integrate
+from neurobias.errors import InputError
+from neurobias.fitting._optim import adam_fit
+from neurobias.recordings.dataset import is_single_trial, validate
+from neurobias.recordings.design import Design, read_design
+from neurobias.recordings.metrics.r2 import r2_arrays
+from neurobias.recordings.preprocess import condition_average
+from neurobias.training import seeds
+from neurobias.training.losses import masked_mse
+from neurobias.training.model import MODES, CircuitModel
+from neurobias.training.schedule import SCHEDULES
+from neurobias.training.tonic import TonicBank
+
+__all__ = ["ContextFit", "LowRankContextFit", "TONICS", "INITIAL_STATES", "SUBSTEP_RATIO", "auto_substeps",
+           "condition_targets"]
+
+TONICS: tuple[str, ...] = ("context", "shared")
+INITIAL_STATES: tuple[str, ...] = ("context", "shared", "zero")
+READOUTS: tuple[str, ...] = ("subset", "linear")
+SUBSTEP_RATIO = 5.0  # default substeps: dt <= tau / SUBSTEP_RATIO
+UNITS_STREAM = 11  # the same stream as TonicFit's recorded units
+LOWRANK_STREAM = 12
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def auto_substeps(bin_ms: float, tau: float) -> int:
+    """Smallest number of Euler steps per bin with ``dt = bin_ms / substeps <= tau / SUBSTEP_RATIO``."""
+    return max(1, math.ceil(SUBSTEP_RATIO * float(bin_ms) / float(tau) - 1e-9))
+
+
+def condition_targets(recording: xr.Dataset, conditions: tuple[str, ...]) -> np.ndarray:
+    """Condition-average rates of shape (condition, time, neuron) in the order of ``conditions``."""
+    avg = condition_average(recording) if is_single_trial(recording) else recording
+    return np.asarray(avg["rate"].sel(condition=list(conditions)).values, dtype=np.float64)
+
+
+def _need(name: str, ok: bool, expected: str, got: object) -> None:
+    if not ok:
+        raise InputError(f"`{name}` must be {expected}; got {got!r}")
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _is_pos(v: object) -> bool:
+    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) and v > 0
+
+
+class _LowRankModel(nn.Module):
+    """Trained rank-``r`` recurrence ``m n^T / unit``, trained ``W_in``, ``W_out``, ``b_out``, and the tonic bank."""
+
+    def __init__(self, circuit: Circuit, bank: TonicBank, *, rank: int, rng: np.random.Generator,
+                 dtype: torch.dtype) -> None:
+        super().__init__()
+        n = circuit.n_units
+        self.tau, self.phi, self.form, self.mode = circuit.tau, circuit.phi, circuit.form, "lowrank"
+        self.m = nn.Parameter(torch.tensor(rng.normal(size=(n, rank)), dtype=dtype))
+        self.n = nn.Parameter(torch.tensor(rng.normal(size=(n, rank)), dtype=dtype))
+        self.W_in = nn.Parameter(torch.tensor(circuit.W_in, dtype=dtype))
+        self.W_out = nn.Parameter(torch.tensor(circuit.W_out, dtype=dtype))
+        self.b_out = nn.Parameter(torch.tensor(circuit.b_out, dtype=dtype))
+        self.bank = bank
+
+    def W_rec(self) -> Tensor:
+        return self.m @ self.n.T / self.m.shape[0]
+
+    def forward(self, inputs: Tensor, x0: Tensor, *, dt: float, method: str) -> tuple[Tensor, Tensor]:
+        ext = inputs @ self.W_in.T + self.bank()[:, None, None, :]
+        x = integrate(x0, ext, self.W_rec(), dt=dt, tau=self.tau, phi=self.phi, form=self.form, method=method)
+        r = get_phi(self.phi).fn(x) if self.form == "current" else x
+        return x, r @ self.W_out.T + self.b_out
+
+    def frozen_hashes(self) -> dict[str, str]:
+        return {}
+
+    def trained_circuit(self, circuit: Circuit) -> Circuit:
+        w = {k: getattr(self, k).detach().cpu().double().numpy() for k in ("W_in", "W_out", "b_out")}
+        return circuit.replace(W_rec=self.W_rec().detach().cpu().double().numpy(), **w,
+                               connectivity=f"rank {self.m.shape[1]}, trained with W_in, W_out and b_out")
+
+
+class ContextFit:
+    """Fit one tonic input per context, shared by all of its conditions, to recorded condition averages.
+
+    Parameters
+    ----------
+    circuit : Circuit, optional
+        The fixed circuit, with one input channel per stimulus input of the
+        recordings it will fit (its readout is replaced by the one ``readout``
+        asks for). Default: ``Circuit.random(n_units, n_inputs=<inputs>, g=g,
+        tau=tau, phi=phi, input_scale=input_scale, seed=seed)``.
+    n_units : int
+        Units of the default circuit (ignored with ``circuit``).
+    mode : {"bias", "bias+readout", "readout", "full"}
+        What learns besides the tonic inputs and initial states (see
+        :mod:`neurobias.training.model`): ``bias`` keeps ``W_rec``, ``W_in``
+        and the readout fixed; ``full`` trains them all.
+    tonic : {"context", "shared"}
+        ``context``: one tonic input per context; ``shared``: one tonic input
+        for every condition of every context (the baseline without a context
+        input: contexts can then differ only through ``initial_state``).
+    initial_state : {"context", "shared", "zero"}
+        One learned initial state per context, one shared by all conditions, or zero.
+    readout : {"subset", "linear"}
+        Recorded neurons are a fixed random subset of the units (``subset``,
+        ``z = phi(x)[units]``) or a linear readout starting at ``N(0, 1/unit)``
+        (``linear``); learned only in the modes that train the readout.
+    units : sequence of int, optional
+        The units read out as the recorded neurons (``subset``; default a random draw from ``seed``).
+    g, tau, phi : float, float, str
+        Gain, time constant (ms) and transfer function of the default circuit.
+    input_scale : float
+        Standard deviation of the default circuit's input weights ``W_in`` (state units per stimulus unit).
+    substeps : int, optional
+        Euler steps per recorded bin (default :func:`auto_substeps` of the bin
+        width and the circuit's ``tau``: ``dt <= tau / 5``).
+    steps, lr, lr_min, schedule, clip_grad
+        Adam steps on all conditions at once, learning rate of the tonic inputs
+        and initial states and its schedule, gradient-norm clipping (0: off).
+    weight_lr : float, optional
+        Learning rate of the weights a mode trains (default ``lr``).
+    dtype : {"float64", "float32"}
+    seed : int
+        Seeds the circuit, the recorded units and the tonic bank.
+    device : str
+        Torch device of the fit (``"cpu"``, ``"cuda"``).
+    progress : bool
+        Progress bar.
+
+    Attributes
+    ----------
+    circuit_ : Circuit
+        The fitted circuit (input channels named after the stimulus inputs).
+    tonic_ : ndarray of shape (context, unit)
+        Tonic input of each context (identical rows for ``tonic="shared"``).
+    initial_state_ : ndarray of shape (context, unit)
+    contexts_, inputs_, conditions_, neurons_ : tuple of str
+        What was fitted (``conditions_`` in the recording's order).
+    units_ : ndarray of int of shape (neuron,)
+        Units read out (``subset``; -1 for ``linear``).
+    time_ : ndarray of shape (time,), ms
+    substeps_ : int
+    loss_ : ndarray of shape (step + 1,)
+        Loss before every step and after the last.
+    best_step_ : int
+        The step whose parameters were kept (the lowest loss seen).
+    r2_train_ : float
+        R² on the fitted entries.
+    wall_time_s_ : float
+    """
+
+    def __init__(
+        self, *, circuit: Circuit | None = None, n_units: int = 256, mode: str = "bias", tonic: str = "context",
+        initial_state: str = "shared", readout: str = "subset", units: Any = None, g: float = 1.5,
+        tau: float = 100.0, phi: str = "tanh", input_scale: float = 1.0, substeps: int | None = None,
+        steps: int = 500, lr: float = 0.05, weight_lr: float | None = None, lr_min: float = 0.0,
+        schedule: str = "cosine", clip_grad: float = 1.0, dtype: str = "float64", seed: int = 0,
+        device: str = "cpu", progress: bool = False,
+    ) -> None:
+        self.circuit = circuit
+        self.n_units = n_units
+        self.mode = mode
+        self.tonic = tonic
+        self.initial_state = initial_state
+        self.readout = readout
+        self.units = units
+        self.g = g
+        self.tau = tau
+        self.phi = phi
+        self.input_scale = input_scale
+        self.substeps = substeps
+        self.steps = steps
+        self.lr = lr
+        self.weight_lr = weight_lr
+        self.lr_min = lr_min
+        self.schedule = schedule
+        self.clip_grad = clip_grad
+        self.dtype = dtype
+        self.seed = seed
+        self.device = device
+        self.progress = progress
+
+    # ------------------------------------------------------------------ params
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyperparameters by name (scikit-learn protocol)."""
+        return {k: getattr(self, k) for k in inspect.signature(type(self).__init__).parameters if k != "self"}
+
+    def set_params(self, **params: Any) -> "ContextFit":
+        """Set hyperparameters (scikit-learn protocol)."""
+        valid = self.get_params()
+        for k, v in params.items():
+            if k not in valid:
+                raise InputError(f"{type(self).__name__} has no parameter {k!r}; valid: {sorted(valid)}")
+            setattr(self, k, v)
+        return self
+
+    def _check_params(self) -> None:
+        _need("mode", self.mode in MODES, f"one of {', '.join(MODES)}", self.mode)
+        _need("tonic", self.tonic in TONICS, f"one of {', '.join(TONICS)}", self.tonic)
+        _need("initial_state", self.initial_state in INITIAL_STATES, f"one of {', '.join(INITIAL_STATES)}",
+              self.initial_state)
+        _need("readout", self.readout in READOUTS, f"one of {', '.join(READOUTS)}", self.readout)
+        _need("steps", _is_int(self.steps) and self.steps >= 0, "an integer >= 0", self.steps)
+        _need("substeps", self.substeps is None or (_is_int(self.substeps) and self.substeps >= 1),
+              "an integer >= 1 or None", self.substeps)
+        _need("tau", _is_pos(self.tau), "a positive number of ms", self.tau)
+        _need("lr", _is_pos(self.lr), "a positive number", self.lr)
+        _need("weight_lr", self.weight_lr is None or _is_pos(self.weight_lr), "a positive number or None",
+              self.weight_lr)
+        _need("schedule", self.schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}", self.schedule)
+        _need("clip_grad", isinstance(self.clip_grad, (int, float)) and self.clip_grad >= 0, "a number >= 0",
+              self.clip_grad)
+        _need("dtype", self.dtype in _DTYPES, "'float64' or 'float32'", self.dtype)
+        _need("seed", _is_int(self.seed) and self.seed >= 0, "an integer >= 0", self.seed)
+        if self.circuit is None:
+            _need("n_units", _is_int(self.n_units) and self.n_units >= 1, "an integer >= 1", self.n_units)
+        elif not isinstance(self.circuit, Circuit):
+            raise InputError(f"`circuit` must be a neurobias Circuit or None; got {type(self.circuit).__name__}")
+
+    # --------------------------------------------------------------- building
+    def _make_circuit(self, inputs: tuple[str, ...], neurons: tuple[str, ...]) -> tuple[Circuit, np.ndarray]:
+        n_in, n_neurons = len(inputs), len(neurons)
+        if self.circuit is not None:
+            base = self.circuit
+            if base.n_inputs != n_in:
+                raise InputError(f"`circuit` must have one input channel per stimulus input {list(inputs)} "
+                                 f"({n_in}); it has {base.n_inputs}")
+        else:
+            base = Circuit.random(int(self.n_units), n_inputs=n_in, n_outputs=n_neurons, g=self.g, tau=self.tau,
+                                  phi=self.phi, input_scale=self.input_scale, seed=self.seed)
+        n = base.n_units
+        rng = seeds.stream(self.seed, UNITS_STREAM)
+        if self.readout == "subset":
+            if self.units is not None:
+                units = np.asarray(self.units, dtype=np.int64).ravel()
+                if units.size != n_neurons or len(set(units.tolist())) != units.size or units.min() < 0 or \
+                        units.max() >= n:
+                    raise InputError(f"`units` must be {n_neurons} distinct unit indices in [0, {n}); got "
+                                     f"{units.size} values")
+            else:
+                if n_neurons > n:
+                    raise InputError(f"`readout='subset'` needs at least as many units as neurons; the circuit has "
+                                     f"{n} units and the recording {n_neurons} neurons (raise `n_units`)")
+                units = np.sort(rng.choice(n, size=n_neurons, replace=False))
+            w_out = np.zeros((n_neurons, n))
+            w_out[np.arange(n_neurons), units] = 1.0
+        else:
+            units = np.full(n_neurons, -1, dtype=np.int64)
+            w_out = rng.normal(0.0, 1.0 / np.sqrt(n), size=(n_neurons, n))
+        circuit = base.replace(W_out=w_out, b_out=np.zeros(n_neurons), input_names=inputs, output_names=neurons)
+        return circuit, units
+
+    def _make_model(self, circuit: Circuit, bank: TonicBank, tdtype: torch.dtype) -> nn.Module:
+        return CircuitModel(circuit, bank, mode=self.mode, dtype=tdtype)
+
+    # -------------------------------------------------------------------- fit
+    def fit(self, recording: xr.Dataset, *, time_mask: Any = None) -> "ContextFit":
+        """Fit the tonic inputs (and, by ``mode``, weights) to every condition of ``recording``.
+
+        Parameters
+        ----------
+        recording : xarray.Dataset
+            Canonical recording with a design (:func:`neurobias.recordings.design.set_design`),
+            condition averages or single trials (averaged), at least 2 conditions.
+        time_mask : array_like of bool of shape (time,), optional
+            Bins that enter the loss (default all): held-out time blocks are left out here.
+
+        Returns
+        -------
+        ContextFit
+            ``self``, fitted.
+        """
+        t_start = _time.perf_counter()
+        self._check_params()
+        validate(recording, min_conditions=2)
+        design = read_design(recording)
+        target = condition_targets(recording, design.conditions)
+        n_time = target.shape[1]
+        mask_t = np.ones(n_time, bool) if time_mask is None else np.asarray(time_mask, dtype=bool).ravel()
+        if mask_t.shape != (n_time,) or not mask_t.any():
+            raise InputError(f"`time_mask` must be {n_time} booleans with at least one True; got "
+                             f"{mask_t.size} values, {int(mask_t.sum())} True")
+        neurons = tuple(str(v) for v in recording["neuron"].values)
+        circuit, units = self._make_circuit(design.inputs, neurons)
+        bin_ms = float(design.time[1] - design.time[0])
+        self.substeps_ = int(self.substeps) if self.substeps is not None else auto_substeps(bin_ms, circuit.tau)
+        self.contexts_, self.inputs_, self.conditions_ = design.contexts, design.inputs, design.conditions
+        self.neurons_, self.units_, self.time_ = neurons, units, design.time
+        one_thread()
+        tdtype, dev = _DTYPES[self.dtype], torch.device(self.device)
+        n_ctx, n = len(design.contexts), circuit.n_units
+        bank = TonicBank(n_ctx if self.tonic == "context" else 1, n, rng=seeds.stream(self.seed, seeds.BANK),
+                         dtype=tdtype)
+        model = self._make_model(circuit, bank, tdtype).to(dev)
+        x0 = nn.Parameter(torch.zeros(n_ctx if self.initial_state == "context" else 1, 1, n, dtype=tdtype,
+                                      device=dev), requires_grad=self.initial_state != "zero")
+        # layout (context, slot): the conditions of each context, padded to the largest context
+        slots = [np.flatnonzero(design.context_index == k) for k in range(n_ctx)]
+        width = max(len(s) for s in slots)
+        u = design.inputs_array()
+        inputs = np.zeros((n_ctx, width, n_time, len(design.inputs)))
+        tgt = np.zeros((n_ctx, width, n_time, len(neurons)))
+        msk = np.zeros((n_ctx, width, n_time, 1))
+        for k, s in enumerate(slots):
+            inputs[k, :len(s)], tgt[k, :len(s)] = u[s], target[s]
+            msk[k, :len(s)] = mask_t[None, :, None]
+        inputs_t = torch.tensor(np.repeat(inputs, self.substeps_, axis=2), dtype=tdtype, device=dev)
+        tgt_t = torch.tensor(tgt, dtype=tdtype, device=dev)
+        msk_t = torch.tensor(np.broadcast_to(msk, tgt.shape).copy(), dtype=tdtype, device=dev)
+        idx = torch.as_tensor(self.substeps_ * (np.arange(n_time) + 1) - 1, device=dev)
+        dt = bin_ms / self.substeps_
+
+        def loss_fn() -> Tensor:
+            _, z = model(inputs_t, x0.expand(n_ctx, width, n), dt=dt, method="euler")
+            return masked_mse(z[:, :, idx], tgt_t, msk_t)
+
+        own = [p for p in bank.parameters() if p.requires_grad] + ([x0] if x0.requires_grad else [])
+        weights = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith("bank.")]
+        ratio = (self.weight_lr if self.weight_lr is not None else self.lr) / self.lr
+        before = model.frozen_hashes()
+        self.loss_, self.best_step_ = adam_fit(
+            [(own, 1.0), (weights, ratio)], loss_fn, steps=int(self.steps), lr=self.lr, lr_min=self.lr_min,
+            schedule=self.schedule, clip_grad=self.clip_grad, progress=self.progress,
+            desc=f"{type(self).__name__} ({self._label()})")
+        if model.frozen_hashes() != before:
+            raise RuntimeError(f"frozen weights changed during {self.mode!r} fitting (a neurobias bug)")
+        self.circuit_ = model.trained_circuit(circuit)
+        tonic = bank().detach().cpu().double().numpy()
+        self.tonic_ = np.repeat(tonic, n_ctx, axis=0) if tonic.shape[0] == 1 else tonic
+        x0v = x0.detach().cpu().double().numpy()[:, 0]
+        self.initial_state_ = np.repeat(x0v, n_ctx, axis=0) if x0v.shape[0] == 1 else x0v
+        pred = self._simulate(design)[1]
+        self.r2_train_ = r2_arrays(target, pred, mask=mask_t)[0]
+        self.wall_time_s_ = _time.perf_counter() - t_start
+        return self
+
+    def _label(self) -> str:
+        return f"{self.mode}, tonic={self.tonic}, initial_state={self.initial_state}"
+
+    # ---------------------------------------------------------------- predict
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "tonic_"):
+            raise InputError(f"this {type(self).__name__} is not fitted yet; call fit(recording) first")
+
+    def _design_for(self, design: xr.Dataset) -> Design:
+        d = read_design(design)
+        if d.inputs != self.inputs_:
+            raise InputError(f"`design` must have the fitted inputs {list(self.inputs_)}; got {list(d.inputs)}")
+        unknown = sorted(set(d.contexts) - set(self.contexts_))
+        if unknown:
+            raise InputError(f"`design` has contexts {unknown} the model was not fitted on; it knows "
+                             f"{list(self.contexts_)}")
+        if d.time.shape != self.time_.shape or not np.allclose(d.time, self.time_):
+            raise InputError(f"`design` must have the fitted time bins ({self.time_.size} bins from "
+                             f"{self.time_[0]:g} ms, every {self.time_[1] - self.time_[0]:g} ms)")
+        return d
+
+    def _simulate(self, d: Design) -> tuple[np.ndarray, np.ndarray]:
+        """States (condition, time, unit) and read-out rates (condition, time, neuron) at the recorded bins."""
+        c = self.circuit_
+        ctx = np.array([self.contexts_.index(d.contexts[k]) for k in d.context_index])
+        u = np.repeat(d.inputs_array(), self.substeps_, axis=1)
+        n_time = d.time.size
+        dt = float(d.time[1] - d.time[0]) / self.substeps_
+        idx = self.substeps_ * (np.arange(n_time) + 1) - 1
+        one_thread()
+        with torch.no_grad():
+            ext = torch.tensor(u @ c.W_in.T + self.tonic_[ctx][:, None, :])
+            x = integrate(torch.tensor(self.initial_state_[ctx]), ext, torch.tensor(c.W_rec), dt=dt, tau=c.tau,
+                          phi=c.phi, form=c.form, method="euler")[:, idx]
+            r = get_phi(c.phi).fn(x) if c.form == "current" else x
+            z = r @ torch.tensor(c.W_out).T + torch.tensor(c.b_out)
+        return x.numpy(), z.numpy()
+
+    def predict(self, design: xr.Dataset) -> xr.Dataset:
+        """Model trajectories of the conditions of ``design`` (seen in fitting or not).
+
+        Parameters
+        ----------
+        design : xarray.Dataset
+            A recording with a design, or a design from
+            :func:`neurobias.recordings.design.make_design`: its contexts must
+            be among the fitted ones, its inputs and time bins the fitted ones.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``rate (condition, time, neuron)``: read-out rates; ``x (condition,
+            time, unit)``: states; ``context (condition)`` labels.
+        """
+        self._check_fitted()
+        d = self._design_for(design)
+        x, z = self._simulate(d)
+        return xr.Dataset(
+            {"rate": (("condition", "time", "neuron"), z, {"long_name": "model rate of each recorded neuron"}),
+             "x": (("condition", "time", "unit"), x, {"long_name": "model state"})},
+            coords={"condition": np.array(d.conditions, dtype=object),
+                    "context": ("condition", np.array([d.contexts[k] for k in d.context_index], dtype=object)),
+                    "time": ("time", d.time, {"units": "ms"}), "neuron": np.array(self.neurons_, dtype=object),
+                    "unit": np.arange(x.shape[2])},
+        )
+
+    def score(self, recording: xr.Dataset, *, time_mask: Any = None) -> float:
+        """R² of the model's predictions of the conditions of ``recording`` (seen or not) over ``time_mask``.
+
+        Returns
+        -------
+        float
+        """
+        self._check_fitted()
+        d = self._design_for(recording)
+        if tuple(map(str, recording["neuron"].values)) != self.neurons_:
+            raise InputError("`recording` must have the fitted neurons")
+        return r2_arrays(condition_targets(recording, d.conditions), self._simulate(d)[1], mask=time_mask)[0]
+
+    def tonic_dataarray(self) -> xr.DataArray:
+        """The fitted tonic inputs as ``tonic (context, unit)`` (for the fixed-point analyses)."""
+        self._check_fitted()
+        return xr.DataArray(self.tonic_, dims=("context", "unit"), name="tonic",
+                            coords={"context": np.array(self.contexts_, dtype=object)},
+                            attrs={"long_name": "tonic input of each context"})
+
+
+class LowRankContextFit(ContextFit):
+    """:class:`ContextFit` with a trained rank-``rank`` recurrent matrix, trained inputs and readout.
+
+    ``W_rec = m n^T / unit`` with ``m, n`` of shape (unit, rank) started at
+    ``N(0, 1)``; ``W_in``, ``W_out`` and ``b_out`` train too (at
+    ``weight_lr``), the tonic inputs and initial states at ``lr``. The context
+    still enters only as a tonic input shared by its conditions. ``mode`` is
+    ignored.
+
+    Parameters
+    ----------
+    rank : int
+        Rank of the recurrence (>= 1).
+    **params
+        Those of :class:`ContextFit` (``readout`` defaults to ``linear``).
+    """
+
+    def __init__(
+        self, *, rank: int = 1, circuit: Circuit | None = None, n_units: int = 256, mode: str = "bias",
+        tonic: str = "context", initial_state: str = "shared", readout: str = "linear", units: Any = None,
+        g: float = 1.5, tau: float = 100.0, phi: str = "tanh", input_scale: float = 1.0,
+        substeps: int | None = None, steps: int = 500, lr: float = 0.05, weight_lr: float | None = None,
+        lr_min: float = 0.0, schedule: str = "cosine", clip_grad: float = 1.0, dtype: str = "float64",
+        seed: int = 0, device: str = "cpu", progress: bool = False,
+    ) -> None:
+        super().__init__(circuit=circuit, n_units=n_units, mode=mode, tonic=tonic, initial_state=initial_state,
+                         readout=readout, units=units, g=g, tau=tau, phi=phi, input_scale=input_scale,
+                         substeps=substeps, steps=steps, lr=lr, weight_lr=weight_lr, lr_min=lr_min,
+                         schedule=schedule, clip_grad=clip_grad, dtype=dtype, seed=seed, device=device,
+                         progress=progress)
+        self.rank = rank
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        n = self.circuit.n_units if self.circuit is not None else self.n_units
+        _need("rank", _is_int(self.rank) and 1 <= self.rank <= n, f"an integer in [1, {n}]", self.rank)
+
+    def _make_model(self, circuit: Circuit, bank: TonicBank, tdtype: torch.dtype) -> nn.Module:
+        return _LowRankModel(circuit, bank, rank=int(self.rank), rng=seeds.stream(self.seed, LOWRANK_STREAM),
+                             dtype=tdtype)
+
+    def _label(self) -> str:
+        return f"rank {self.rank}, tonic={self.tonic}, initial_state={self.initial_state}"
