@@ -16,7 +16,6 @@ import torch
 from neurobias.analysis.fixed_points import find_fixed_points
 from neurobias.circuit.circuit import Circuit
 from neurobias.errors import InputError
-from neurobias.fitting._optim import adam_fit
 from neurobias.fitting.baselines import ConditionTonicFit, LinearDynamicalFit
 from neurobias.fitting.context_fit import ContextFit, LowRankContextFit, auto_substeps
 from neurobias.fitting.crossval import cross_validate, spearman_brown
@@ -205,18 +204,16 @@ def test_preprocessing_statistics_come_from_the_training_part_only():
 
 
 # ------------------------------------------------------------ optimisation
-def test_adam_fit_returns_the_best_parameters_and_warns_when_ending_worse():
-    p = torch.nn.Parameter(torch.tensor([0.9], dtype=torch.float64))
+def test_context_fit_keeps_its_best_parameters_and_warns_when_ending_worse():
+    """The loop behind ContextFit (neurobias.training.optimise, tested in test_optimise) keeps the best step."""
+    from neurobias.errors import ConvergenceWarning
 
-    def loss():
-        return ((p - 1.0) ** 2).sum()
-
-    with pytest.warns(UserWarning, match="ended above its start"):
-        history, best = adam_fit([([p], 1.0)], loss, steps=10, lr=2.0, lr_min=0.0, schedule="constant",
-                                 clip_grad=0.0, progress=False, desc="test")
-    assert best == int(np.argmin(history)) == 0
-    assert history[-1] > history[0]
-    assert float(p.detach()) == 0.9  # step 0's parameters are back
+    rec = _teacher_recording(n_trials=0, noise_std=0.0, n_time=6)
+    circuit, _ = _teacher()
+    with pytest.warns(ConvergenceWarning):
+        fit = ContextFit(circuit=circuit, units=np.arange(20), steps=15, lr=50.0, progress=False).fit(rec)
+    assert fit.loss_[fit.best_step_] == np.min(fit.loss_)
+    assert fit.loss_[fit.best_step_] <= fit.loss_[0]
 
 
 def test_default_substeps_follow_tau_and_the_bin():

@@ -37,12 +37,12 @@ import torch
 import xarray as xr
 from torch import Tensor, nn
 
-from neurobias._threads import one_thread
 from neurobias.circuit.circuit import Circuit
-from neurobias.circuit.nonlinearity import get_phi
+from neurobias.circuit.dynamics import Dynamics
+from neurobias.circuit.threads import one_thread
 from neurobias.circuit.simulate import integrate
 from neurobias.errors import InputError
-from neurobias.fitting._optim import adam_fit
+from neurobias.training.optimise import ParamGroup, optimise
 from neurobias.recordings.dataset import is_single_trial, validate
 from neurobias.recordings.design import Design, read_design
 from neurobias.recordings.metrics.r2 import r2_arrays
@@ -109,9 +109,9 @@ class _LowRankModel(nn.Module):
 
     def forward(self, inputs: Tensor, x0: Tensor, *, dt: float, method: str) -> tuple[Tensor, Tensor]:
         ext = inputs @ self.W_in.T + self.bank()[:, None, None, :]
-        x = integrate(x0, ext, self.W_rec(), dt=dt, tau=self.tau, phi=self.phi, form=self.form, method=method)
-        r = get_phi(self.phi).fn(x) if self.form == "current" else x
-        return x, r @ self.W_out.T + self.b_out
+        dyn = Dynamics(W_rec=self.W_rec(), tau=self.tau, phi=self.phi, form=self.form)
+        x = integrate(x0, ext, dyn, dt=dt, method=method)
+        return x, dyn.readout(x, self.W_out, self.b_out)
 
     def frozen_hashes(self) -> dict[str, str]:
         return {}
@@ -297,6 +297,7 @@ class ContextFit:
         return CircuitModel(circuit, bank, mode=self.mode, dtype=tdtype)
 
     # -------------------------------------------------------------------- fit
+    @one_thread()
     def fit(self, recording: xr.Dataset, *, time_mask: Any = None) -> "ContextFit":
         """Fit the tonic inputs (and, by ``mode``, weights) to every condition of ``recording``.
 
@@ -329,7 +330,6 @@ class ContextFit:
         self.substeps_ = int(self.substeps) if self.substeps is not None else auto_substeps(bin_ms, circuit.tau)
         self.contexts_, self.inputs_, self.conditions_ = design.contexts, design.inputs, design.conditions
         self.neurons_, self.units_, self.time_ = neurons, units, design.time
-        one_thread()
         tdtype, dev = _DTYPES[self.dtype], torch.device(self.device)
         n_ctx, n = len(design.contexts), circuit.n_units
         bank = TonicBank(n_ctx if self.tonic == "context" else 1, n, rng=seeds.stream(self.seed, seeds.BANK),
@@ -361,10 +361,15 @@ class ContextFit:
         weights = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith("bank.")]
         ratio = (self.weight_lr if self.weight_lr is not None else self.lr) / self.lr
         before = model.frozen_hashes()
-        self.loss_, self.best_step_ = adam_fit(
-            [(own, 1.0), (weights, ratio)], loss_fn, steps=int(self.steps), lr=self.lr, lr_min=self.lr_min,
-            schedule=self.schedule, clip_grad=self.clip_grad, progress=self.progress,
-            desc=f"{type(self).__name__} ({self._label()})")
+        groups = [ParamGroup("own", own, lr=self.lr, lr_min=self.lr_min),
+                  ParamGroup("weights", weights, lr=self.lr * ratio, lr_min=self.lr_min * ratio)]
+        result = optimise(lambda step: loss_fn(), groups, steps=int(self.steps), schedule=self.schedule,
+                          clip_grad=self.clip_grad, progress=self.progress,
+                          desc=f"{type(self).__name__} ({self._label()})", log_every=20,
+                          divergence_hint=f"lower `lr` (now {self.lr}) or integrate more finely (raise `substeps`)")
+        # the loss before each step, then at the returned parameters' final state
+        self.loss_ = np.append(result.loss, result.final_loss) if result.steps_done else result.loss
+        self.best_step_ = int(result.best_step)
         if model.frozen_hashes() != before:
             raise RuntimeError(f"frozen weights changed during {self.mode!r} fitting (a neurobias bug)")
         self.circuit_ = model.trained_circuit(circuit)
@@ -406,13 +411,11 @@ class ContextFit:
         n_time = d.time.size
         dt = float(d.time[1] - d.time[0]) / self.substeps_
         idx = self.substeps_ * (np.arange(n_time) + 1) - 1
-        one_thread()
-        with torch.no_grad():
+        with one_thread(), torch.no_grad():
             ext = torch.tensor(u @ c.W_in.T + self.tonic_[ctx][:, None, :])
-            x = integrate(torch.tensor(self.initial_state_[ctx]), ext, torch.tensor(c.W_rec), dt=dt, tau=c.tau,
-                          phi=c.phi, form=c.form, method="euler")[:, idx]
-            r = get_phi(c.phi).fn(x) if c.form == "current" else x
-            z = r @ torch.tensor(c.W_out).T + torch.tensor(c.b_out)
+            dyn = c.dynamics()
+            x = integrate(torch.tensor(self.initial_state_[ctx]), ext, dyn, dt=dt, method="euler")[:, idx]
+            z = dyn.readout(x, torch.tensor(c.W_out), torch.tensor(c.b_out))
         return x.numpy(), z.numpy()
 
     def predict(self, design: xr.Dataset) -> xr.Dataset:

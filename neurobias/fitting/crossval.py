@@ -46,7 +46,7 @@ from neurobias.fitting.context_fit import condition_targets
 from neurobias.fitting.splits import ConditionFold, condition_folds, time_blocks
 from neurobias.recordings.dataset import is_single_trial, make_recording, validate
 from neurobias.recordings.design import Design, make_design, read_design, set_design
-from neurobias.recordings.metrics._common import shuffle_conditions
+from neurobias.recordings.metrics import shuffle_conditions
 from neurobias.recordings.metrics.r2 import r2_arrays
 from neurobias.recordings.preprocess import split_halves
 

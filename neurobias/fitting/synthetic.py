@@ -128,13 +128,11 @@ def synthetic_context_recording(
     start = np.zeros_like(b) if x0 is None else np.broadcast_to(np.asarray(x0, dtype=np.float64), b.shape)
     idx = np.arange(circuit.n_units) if units is None else np.asarray(units, dtype=np.int64)
     u = np.repeat(design.inputs_array(), substeps, axis=1)
-    one_thread()
-    with torch.no_grad():
+    with one_thread(), torch.no_grad():
         ext = torch.tensor(u @ circuit.W_in.T + b[ctx][:, None, :])
-        x = integrate(torch.tensor(start[ctx]), ext, torch.tensor(circuit.W_rec), dt=bin_ms / substeps,
-                      tau=circuit.tau, phi=circuit.phi, form=circuit.form, method="euler")
+        x = integrate(torch.tensor(start[ctx]), ext, circuit.dynamics(), dt=bin_ms / substeps, method="euler")
         x = x[:, substeps * (np.arange(n_time) + 1) - 1]
-        r = (get_phi(circuit.phi).fn(x) if circuit.form == "current" else x).numpy()[:, :, idx]
+        r = circuit.rates(x.numpy())[:, :, idx]
     rng = np.random.default_rng(seed)
     labels = [design.contexts[k] for k in design.context_index]
     if n_trials > 0:
