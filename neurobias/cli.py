@@ -321,7 +321,7 @@ _COMMANDS = {"run": _cmd_run, "simulate": _cmd_simulate, "fixed-points": _cmd_fi
 # ``register(sub, *, formatter, epilog) -> dict[str, Callable[[argparse.Namespace], int]]``
 # which adds its parsers to ``sub`` and returns its handlers (one module per topic).
 _COMMAND_MODULES = ("neurobias.cli_recordings", "neurobias.cli_reproduce", "neurobias.cli_sweep",
-                    "neurobias.cli_info")
+                    "neurobias.cli_info", "neurobias.cli_data")
 
 
 def _register_modules(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

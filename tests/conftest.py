@@ -19,6 +19,24 @@ import numpy as np
 import pytest
 
 
+# The public recordings: read from $NEUROBIAS_DATA, never downloaded by the tests.  Where the variable is
+# unset, the team's copy beside the repository (../shared/data) is used when it exists; tests that need a
+# recording skip with a reason otherwise (:func:`recording_path`).
+_SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+if not os.environ.get("NEUROBIAS_DATA", "").strip() and _SHARED_DATA.is_dir():
+    os.environ["NEUROBIAS_DATA"] = str(_SHARED_DATA)
+
+
+def recording_path(name: str) -> Path | None:
+    """The local file of registered recording ``name`` under ``$NEUROBIAS_DATA``, or ``None`` if absent."""
+    from neurobias.datasets import RECORDINGS, local_data_dir
+
+    folder = local_data_dir()
+    if folder is None or not (folder / RECORDINGS[name].path).is_file():
+        return None
+    return folder / RECORDINGS[name].path
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _one_torch_thread() -> None:
     """Run the suite on one torch thread, as neurobias itself does (see neurobias/_threads.py)."""

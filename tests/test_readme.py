@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TINY_SETS
+from conftest import TINY_SETS, recording_path
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -74,8 +74,6 @@ def tiny_argv(argv: list[str], work: Path) -> list[str]:
             a = str(work / a)
         elif a.startswith("models/"):
             a = str(ROOT / a)
-        elif a.startswith("../shared/"):
-            a = str(ROOT.parent / a[3:])
         out.append(a)
     cmd = out[0] if out else ""
     if cmd in ("run", "sweep"):
@@ -121,8 +119,15 @@ def test_readme_shell_commands(tmp_path: Path, run_cli) -> None:
             assert proc.returncode == 0, f"`{line}`: {proc.stderr}"
             assert proc.stdout.strip(), f"`{line}` does nothing"
         elif words[0] == "neurobias":
-            if any(w.startswith("../shared/") for w in words) and not (ROOT.parent / "shared").is_dir():
-                continue  # the shared recordings are not on this machine (tests/test_recordings*.py say so)
+            fetched = re.findall(r"\bdata fetch (\w+)", line)
+            if any(recording_path(name) is None for name in fetched):
+                continue  # the recording is not in $NEUROBIAS_DATA (tests/test_recordings.py says so); no download
+            # command substitution `$(neurobias ...)`: run the inner command, put its output in its place
+            for inner in re.findall(r"\$\((neurobias [^)]*)\)", line):
+                rc, out, err = run_cli(tiny_argv(shlex.split(inner)[1:], tmp_path))
+                assert rc == 0, f"`{inner}` failed: {err}"
+                line = line.replace(f"$({inner})", shlex.quote(out.strip()))
+            words = shlex.split(line)
             rc, out, err = run_cli(tiny_argv(words[1:], tmp_path))
             assert rc == 0, f"`{line}` failed: {err}"
         else:
