@@ -88,7 +88,7 @@ def test_site_in_a_real_browser(site: Path, tmp_path: Path) -> None:
 
         # the API reference: each public name once, each with its page, parameters rendered by numpydoc
         load(page, "api.html")
-        table = page.eval_on_selector_all("article table a.reference code",
+        table = page.eval_on_selector_all("article table.autosummary td:first-child a.reference code",
                                           "els => els.map(e => e.textContent.trim())")
         names = [t.removeprefix("neurobias.") for t in table]
         assert sorted(names) == sorted(_public_names()), names
