@@ -6,7 +6,8 @@ written in ``pyproject.toml`` are tested, not only the newest releases.  Usage::
     python .ci/lowest_constraints.py [EXTRA ...] > lowest.txt
 
 Direct dependencies of the base set and of the named extras are pinned to ``==`` their ``>=`` bound
-(an exact ``==`` pin stays as it is); ``torch`` is left out (``make`` installs torch==2.13.0, the CPU
+(an exact ``==`` pin stays as it is), and :data:`CAPS` caps a few transitive dependencies whose newest
+releases the lowest direct versions cannot live with; ``torch`` is left out (``make`` installs torch==2.13.0, the CPU
 build, first).  A dependency without a lower bound is an error: every bound must be tested.
 """
 from __future__ import annotations
@@ -18,6 +19,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIP = {"torch"}
+#: caps on transitive dependencies that the lowest direct versions cannot live with (newest releases otherwise)
+CAPS = {
+    # matplotlib < 3.10.7 calls pyparsing names that pyparsing 3.3 deprecates: a DeprecationWarning on import,
+    # an error under the test suite's warnings-as-errors (matplotlib issue 30617)
+    "pyparsing": "<3.3",
+}
 
 
 def lowest(requirements: list[str]) -> dict[str, str]:
@@ -50,6 +57,8 @@ def main(extras: list[str]) -> int:
         reqs += optional[extra]
     for name, version in sorted(lowest(reqs).items()):
         print(f"{name}=={version}")
+    for name, spec in sorted(CAPS.items()):
+        print(f"{name}{spec}")
     return 0
 
 

@@ -44,6 +44,8 @@ exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 html_theme = "pydata_sphinx_theme"
 html_title = f"neurobias {release}"
 html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
+# an explicit mode: the theme's script otherwise logs an error for the empty mode of a page opened from disk
+html_context = {"default_mode": "light"}
 html_static_path: list[str] = []
 
 # ----------------------------------------------------------------------------- Markdown (MyST)
