@@ -6,7 +6,10 @@ The README's fenced code blocks are extracted in order:
   command. ``neurobias ...`` lines run in-process (``neurobias.cli.main``) with
   paths under ``runs/`` moved into the test's directory and tiny settings
   added (:func:`tiny_argv`); ``make demo`` runs the Makefile's demo with tiny
-  settings through its ``DEMO``/``DEMO_ARGS``/``FP_ARGS`` variables;
+  settings through its ``DEMO``/``DEMO_ARGS``/``FP_ARGS`` variables; a
+  ``$(neurobias ...)`` inside a command runs first and its output takes its
+  place, as in a shell; a line that fetches a recording absent from
+  ``$NEUROBIAS_DATA`` is skipped (the tests never download);
   ``make test``, ``make bench`` and ``make reproduce`` are checked with
   ``make -n`` (running the suite inside itself, or hours of benchmarks, is not a
   test; ``make reproduce QUICK=1`` is run by ``tests/test_reproduce.py``).
