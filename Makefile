@@ -2,25 +2,40 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# one stamp per set of extras: base (make demo, make reproduce), dev (make test, make bench), docs, notebooks
+BASE   := $(VENV)/.installed-base
+STAMP  := $(VENV)/.installed-dev
+DOCS_STAMP := $(VENV)/.installed-docs
+LAB_STAMP  := $(VENV)/.installed-notebooks
 
-.PHONY: install demo test bench reproduce clean help
+.PHONY: install demo test test-oldest docs lab bench reproduce clean help
 
 help:
-	@echo "make demo   - create .venv, install, train the demo, find its fixed points, continue them, compare contexts, write runs/demo/report.html"
-	@echo "make test   - create .venv, install, run the test suite"
+	@echo "make demo   - create .venv with the base dependencies only, train the demo, find its fixed points, continue them, compare contexts, write runs/demo/report.html"
+	@echo "make test   - install the development extras into .venv, run the test suite"
+	@echo "make test-oldest - a separate .venv-oldest with the lowest versions pyproject.toml allows; a fast subset of the tests"
+	@echo "make docs   - build the documentation site (notebooks executed) into docs/_build/html"
+	@echo "make lab    - start JupyterLab on notebooks/ with the project's environment"
 	@echo "make bench  - run the benchmarks (docs/performance.md)"
 	@echo "make reproduce [QUICK=1] - reproduce Williams et al. 2024 (docs/results.md); QUICK=1 at small size"
-	@echo "make clean  - remove .venv and runs/"
+	@echo "make clean  - remove .venv, .venv-oldest, runs/ and the built documentation"
 
 install: $(STAMP)
 
 # torch==2.13.0 first: it is the CPU build; any other order pulls a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+$(VENV)/.torch:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $@
+
+$(BASE): pyproject.toml $(VENV)/.torch
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# an extra set (dev, docs, notebooks) installs the base dependencies too, so its stamp renews the base stamp
+$(VENV)/.installed-%: pyproject.toml $(VENV)/.torch
+	$(BIN)/python -m pip install --quiet -e '.[$*]'
+	touch $@ $(BASE)
 
 DEMO ?= runs/demo
 # extra arguments of the demo's steps (the README test makes the demo tiny with them)
@@ -28,7 +43,7 @@ DEMO_ARGS ?=
 FP_ARGS ?= --candidates 128
 CONT_ARGS ?=
 
-demo: $(STAMP)
+demo: $(BASE)
 	$(BIN)/neurobias run models/demo.toml --out $(DEMO) $(DEMO_ARGS)
 	$(BIN)/neurobias fixed-points $(DEMO) $(FP_ARGS)
 	$(BIN)/neurobias continue $(DEMO) --from sine_1Hz --to sine_3Hz $(CONT_ARGS)
@@ -38,14 +53,38 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# the lowest versions pyproject.toml allows (.ci/lowest_constraints.py), then the fast tests that cover
+# every dependency: files, circuit and training (numpy, scipy, torch, xarray, h5netcdf), recordings (pynwb,
+# scikit-learn, h5py), data sets (mnist1d, pooch), sweeps (dask), figures (matplotlib)
+OLDEST := .venv-oldest
+OLDEST_TESTS ?= tests/test_io.py tests/test_circuit.py tests/test_training.py tests/test_recordings.py \
+	tests/test_datasets.py tests/test_data_fetch.py tests/test_sweep_dask.py tests/test_plotting.py tests/test_config.py
+test-oldest:
+	rm -rf $(OLDEST)
+	$(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet torch==2.13.0
+	$(OLDEST)/bin/python .ci/lowest_constraints.py dev > $(OLDEST)/lowest.txt
+	$(OLDEST)/bin/python -m pip install --quiet -c $(OLDEST)/lowest.txt -e '.[dev]'
+	$(OLDEST)/bin/python -m pip list --format=freeze > $(OLDEST)/installed.txt
+	$(OLDEST)/bin/python -m pytest -q -p no:cacheprovider $(OLDEST_TESTS)
+
+docs: $(DOCS_STAMP)
+	rm -rf docs/_build
+	$(BIN)/python -m sphinx -b html -W --keep-going -E docs docs/_build/html
+	@echo "documentation: docs/_build/html/index.html"
+
+# (as root, in a container, JupyterLab needs --allow-root)
+lab: $(LAB_STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/fixed_points.py --repeats 3 --sizes 64 256 --scaling-cores 3 4 6
 	$(BIN)/python benchmarks/brainpy_fixed_points.py --quick
 	@for b in simulation training sweep; do \
 	  if [ -f benchmarks/$$b.py ]; then $(BIN)/python benchmarks/$$b.py || exit 1; fi; done
 
-reproduce: $(STAMP)
+reproduce: $(BASE)
 	$(BIN)/neurobias reproduce $(if $(QUICK),--quick,)
 
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) $(OLDEST) runs docs/_build docs/api docs/api.rst docs/notebooks

@@ -21,7 +21,7 @@ Preprocessing inside every fold, from its fitted part only: soft normalisation
    rates on choice, motion and colour coherence, Mante et al. 2013).
 
 Writes the section ``mante_fit`` of ``docs/results.md``. Run from the
-repository root (reads ``../shared/data`` or ``$NEUROBIAS_SHARED_DATA``)::
+repository root (the data through ``neurobias.datasets.fetch("mante2013")``: ``$NEUROBIAS_DATA``)::
 
     python analyses/mante_fit.py
 """

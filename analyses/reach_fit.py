@@ -14,7 +14,8 @@ For each bias-only fit it then computes every model-vs-data metric with its
 null (``neurobias compare-recordings``). It writes the run directories under
 ``--out`` and the section ``reach_fit`` of ``docs/results.md``.
 
-Run from the repository root (reads ``../shared/data`` or ``$NEUROBIAS_SHARED_DATA``)::
+Run from the repository root (the recordings come from ``neurobias.datasets.fetch``: ``$NEUROBIAS_DATA``
+or the download cache)::
 
     python analyses/reach_fit.py --out runs/reach_fit
 """
@@ -151,12 +152,15 @@ def section(rows: dict, wall_s: float, cmd: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from neurobias.recordings.shared import CHEWIE2013, CHURCHLAND2012, shared_data_dir
+    from neurobias.datasets import fetch
+    from neurobias.errors import NeurobiasError
 
-    data = shared_data_dir()
-    for rel in (CHURCHLAND2012, CHEWIE2013):
-        if not (data / rel).is_file():
-            print(f"shared data not found: {data / rel} (set NEUROBIAS_SHARED_DATA)", file=sys.stderr)
+    files = {}
+    for name in ("churchland2012", "chewie2013"):
+        try:
+            files[name] = fetch(name)
+        except NeurobiasError as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return 2
     out = Path(args.out)
     common: list[str] = []
@@ -168,11 +172,11 @@ def main(argv: list[str] | None = None) -> int:
         common += [f"fit.n_shuffles={args.n_shuffles}", f"compare.n_shuffles={args.n_shuffles}"]
     t0 = time.perf_counter()
     rows = {}
-    for ds_name, rel, config in (("churchland", CHURCHLAND2012, "fit_reach.toml"),
-                                 ("chewie", CHEWIE2013, "fit_chewie.toml")):
+    for ds_name, path, config in (("churchland", files["churchland2012"], "fit_reach.toml"),
+                                  ("chewie", files["chewie2013"], "fit_chewie.toml")):
         for mode in ("bias", "full"):
             extra = [f"fit.mode={mode}"] + ([f"fit.weight_lr={args.weight_lr}"] if mode == "full" else [])
-            rows[f"{ds_name}_{mode}"] = _fit_and_compare(f"{ds_name}_{mode}", data / rel, config, out,
+            rows[f"{ds_name}_{mode}"] = _fit_and_compare(f"{ds_name}_{mode}", path, config, out,
                                                          [*common, *extra], compare=mode == "bias", reuse=args.reuse)
     wall = time.perf_counter() - t0
     cmd = "python analyses/reach_fit.py " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -9,14 +9,34 @@ import contextlib
 import io
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+
+
+# The public recordings: read from $NEUROBIAS_DATA, never downloaded by the tests.  Where the variable is
+# unset, the team's copy beside the repository (../shared/data) is used when it exists; tests that need a
+# recording skip with a reason otherwise (:func:`recording_path`).
+_SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+if not os.environ.get("NEUROBIAS_DATA", "").strip() and _SHARED_DATA.is_dir():
+    os.environ["NEUROBIAS_DATA"] = str(_SHARED_DATA)
+
+
+def recording_path(name: str) -> Path | None:
+    """The local file of registered recording ``name`` under ``$NEUROBIAS_DATA``, or ``None`` if absent."""
+    from neurobias.datasets import RECORDINGS, local_data_dir
+
+    folder = local_data_dir()
+    if folder is None or not (folder / RECORDINGS[name].path).is_file():
+        return None
+    return folder / RECORDINGS[name].path
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -164,3 +184,38 @@ def sigkill(proc: subprocess.Popen) -> None:
     """Kill ``proc`` with SIGKILL and check that it died of it."""
     os.kill(proc.pid, signal.SIGKILL)
     assert proc.wait(timeout=30) == -signal.SIGKILL
+
+
+# ---------------------------------------------------------------- a real browser
+#: Debian's chromium (``.ci/run`` installs it with apt-get), driven by Playwright (a dev dependency)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+NO_CHROMIUM = "Debian's chromium is not installed (.ci/run installs it with apt-get)"
+
+
+@contextlib.contextmanager
+def chromium_page(*, width: int = 1200, height: int = 900) -> Iterator[tuple[Any, list[str], list[str]]]:
+    """A headless chromium page: yields ``(page, errors, requests)``.
+
+    ``errors`` collects the console errors and uncaught page errors, ``requests``
+    the URL of every request the page makes.  Skips the test where chromium or
+    Playwright is missing.
+    """
+    if CHROMIUM is None:
+        pytest.skip(NO_CHROMIUM)
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            errors: list[str] = []
+            requests: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            yield page, errors, requests
+        finally:
+            browser.close()

@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import CHROMIUM, NO_CHROMIUM, chromium_page
 from neurobias.io import read_dataset
 from neurobias.workflows.report import SECTIONS
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -90,34 +89,19 @@ def test_user_errors_one_line_exit_2(run_cli, tiny_run, tmp_path, argv, pattern)
     assert out == ""
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it with apt-get)")
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 def test_report_in_a_real_headless_browser(analysed_run, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
-    with playwright.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            errors: list[str] = []
-            requests: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto((analysed_run / "report.html").resolve().as_uri())
-            page.wait_for_load_state("load")
-            assert errors == []
-            assert all(u.startswith(("file:", "data:")) for u in requests), requests
-            for sid in SECTIONS:
-                assert page.locator(f"section#{sid}").is_visible()
-            widths = page.eval_on_selector_all("img", "els => els.map(e => e.complete ? e.naturalWidth : 0)")
-            assert len(widths) >= 7 and min(widths) > 100
-            page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-            assert (tmp_path / "report.png").stat().st_size > 10_000
-        finally:
-            browser.close()
+    with chromium_page() as (page, errors, requests):
+        page.goto((analysed_run / "report.html").resolve().as_uri())
+        page.wait_for_load_state("load")
+        assert errors == []
+        assert all(u.startswith(("file:", "data:")) for u in requests), requests
+        for sid in SECTIONS:
+            assert page.locator(f"section#{sid}").is_visible()
+        widths = page.eval_on_selector_all("img", "els => els.map(e => e.complete ? e.naturalWidth : 0)")
+        assert len(widths) >= 7 and min(widths) > 100
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        assert (tmp_path / "report.png").stat().st_size > 10_000
 
 
 def test_fixed_points_killed_then_rerun_writes_a_complete_file(tiny_run, tmp_path):

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from conftest import CHROMIUM, NO_CHROMIUM, chromium_page
 from neurobias.io import read_dataset, write_dataset
 
 FIGURES = ("similarity.png", "pca.png", "task_variance.png", "matched.png", "spectra.png")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -85,27 +85,17 @@ def test_report_shows_the_comparison(compared_run):
     assert all(s.startswith("data:image/png;base64,") for s, _ in srcs)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it with apt-get)")
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 def test_comparison_section_in_a_real_headless_browser(compared_run):
-    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
-    with playwright.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                                     "--disable-background-networking"])
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto((compared_run["dir"] / "report.html").resolve().as_uri())
-            page.wait_for_load_state("load")
-            assert errors == []
-            assert page.locator("section#comparison").is_visible()
-            widths = page.eval_on_selector_all("section#comparison img",
-                                               "els => els.map(e => e.complete ? e.naturalWidth : 0)")
-            assert len(widths) == 4 and min(widths) > 100
-            assert page.locator("section#comparison table").count() == 2
-        finally:
-            browser.close()
+    with chromium_page() as (page, errors, _):
+        page.goto((compared_run["dir"] / "report.html").resolve().as_uri())
+        page.wait_for_load_state("load")
+        assert errors == []
+        assert page.locator("section#comparison").is_visible()
+        widths = page.eval_on_selector_all("section#comparison img",
+                                           "els => els.map(e => e.complete ? e.naturalWidth : 0)")
+        assert len(widths) == 4 and min(widths) > 100
+        assert page.locator("section#comparison table").count() == 2
 
 
 def test_without_fixed_points_the_comparison_says_what_to_run(run_cli, tiny_run, tmp_path):

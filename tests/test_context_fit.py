@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import recording_path
+
 from neurobias.analysis.fixed_points import find_fixed_points
 from neurobias.circuit.circuit import Circuit
 from neurobias.errors import InputError
@@ -23,7 +25,7 @@ from neurobias.fitting.splits import ConditionFold, check_fold, condition_folds
 from neurobias.fitting.synthetic import synthetic_context_recording
 from neurobias.recordings.dataset import make_recording
 from neurobias.recordings.design import make_design, read_design, set_design
-from neurobias.recordings.shared import MANTE2013, mante2013, shared_data_dir
+from neurobias.recordings.shared import mante2013
 
 LEVELS = (-1.0, 0.0, 1.0)
 
@@ -281,10 +283,10 @@ def test_predict_refuses_unknown_contexts_and_inputs():
 
 
 # -------------------------------------------------------------- Mante data
-_MANTE = shared_data_dir() / MANTE2013
+_MANTE = recording_path("mante2013")
 
 
-@pytest.mark.skipif(not _MANTE.is_file(), reason=f"shared data not found: {_MANTE}")
+@pytest.mark.skipif(_MANTE is None, reason="the mante2013 recording is not under $NEUROBIAS_DATA")
 def test_mante2013_loader_labels_contexts_by_what_the_counts_say():
     rec = mante2013()
     d = read_design(rec)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import recording_path
+
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
@@ -45,17 +47,14 @@ def _tiny_parameters(nb, settings: dict[str, str], out: Path) -> None:  # noqa: 
         f"{k} = {v}" for k, v in wanted.items())
 
 
-# notebooks that read the recordings in ../shared/data
-NEEDS_SHARED_DATA = {"03_fit_a_recording"}
+# notebooks that read a public recording (from $NEUROBIAS_DATA: the tests never download)
+NEEDS_RECORDING = {"03_fit_a_recording": "churchland2012"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path: Path, tmp_path: Path) -> None:
-    if path.stem in NEEDS_SHARED_DATA:
-        from neurobias.recordings.shared import shared_data_dir
-
-        if not shared_data_dir().is_dir():
-            pytest.skip(f"the shared recordings are not here ({shared_data_dir()}); set NEUROBIAS_SHARED_DATA")
+    if path.stem in NEEDS_RECORDING and recording_path(NEEDS_RECORDING[path.stem]) is None:
+        pytest.skip(f"recording {NEEDS_RECORDING[path.stem]!r} is not in $NEUROBIAS_DATA (the tests never download)")
     nb = nbformat.read(path, as_version=4)
     _tiny_parameters(nb, TINY.get(path.stem, {}), tmp_path / "out")
     # kernel "python3" is ipykernel's native kernel: this interpreter, the project's environment

@@ -6,7 +6,10 @@ The README's fenced code blocks are extracted in order:
   command. ``neurobias ...`` lines run in-process (``neurobias.cli.main``) with
   paths under ``runs/`` moved into the test's directory and tiny settings
   added (:func:`tiny_argv`); ``make demo`` runs the Makefile's demo with tiny
-  settings through its ``DEMO``/``DEMO_ARGS``/``FP_ARGS`` variables;
+  settings through its ``DEMO``/``DEMO_ARGS``/``FP_ARGS`` variables; a
+  ``$(neurobias ...)`` inside a command runs first and its output takes its
+  place, as in a shell; a line that fetches a recording absent from
+  ``$NEUROBIAS_DATA`` is skipped (the tests never download);
   ``make test``, ``make bench`` and ``make reproduce`` are checked with
   ``make -n`` (running the suite inside itself, or hours of benchmarks, is not a
   test; ``make reproduce QUICK=1`` is run by ``tests/test_reproduce.py``).
@@ -27,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TINY_SETS
+from conftest import TINY_SETS, recording_path
 
 # the README's commands run here with a few training steps, which need not lower the loss
 pytestmark = pytest.mark.filterwarnings("ignore::neurobias.errors.ConvergenceWarning")
@@ -77,8 +80,6 @@ def tiny_argv(argv: list[str], work: Path) -> list[str]:
             a = str(work / a)
         elif a.startswith("models/"):
             a = str(ROOT / a)
-        elif a.startswith("../shared/"):
-            a = str(ROOT.parent / a[3:])
         out.append(a)
     cmd = out[0] if out else ""
     if cmd in ("run", "sweep"):
@@ -124,8 +125,15 @@ def test_readme_shell_commands(tmp_path: Path, run_cli) -> None:
             assert proc.returncode == 0, f"`{line}`: {proc.stderr}"
             assert proc.stdout.strip(), f"`{line}` does nothing"
         elif words[0] == "neurobias":
-            if any(w.startswith("../shared/") for w in words) and not (ROOT.parent / "shared").is_dir():
-                continue  # the shared recordings are not on this machine (tests/test_recordings*.py say so)
+            fetched = re.findall(r"\bdata fetch (\w+)", line)
+            if any(recording_path(name) is None for name in fetched):
+                continue  # the recording is not in $NEUROBIAS_DATA (tests/test_recordings.py says so); no download
+            # command substitution `$(neurobias ...)`: run the inner command, put its output in its place
+            for inner in re.findall(r"\$\((neurobias [^)]*)\)", line):
+                rc, out, err = run_cli(tiny_argv(shlex.split(inner)[1:], tmp_path))
+                assert rc == 0, f"`{inner}` failed: {err}"
+                line = line.replace(f"$({inner})", shlex.quote(out.strip()))
+            words = shlex.split(line)
             rc, out, err = run_cli(tiny_argv(words[1:], tmp_path))
             assert rc == 0, f"`{line}` failed: {err}"
         else:

@@ -13,7 +13,7 @@ import xarray as xr
 from neurobias.errors import InputError
 from neurobias.recordings import load_recording, make_recording, validate
 from neurobias.recordings import preprocess as P
-from neurobias.recordings.shared import CHEWIE2013, CHURCHLAND2012, shared_data_dir
+from conftest import recording_path
 
 
 def _rec(n_cond: int = 3, n_time: int = 12, n_neuron: int = 5, seed: int = 0) -> xr.Dataset:
@@ -274,11 +274,13 @@ def test_split_halves_partition_each_condition() -> None:
         P.split_halves(_rec())
 
 
-# ----------------------------------------------------------------------------- shared data
-_SHARED = shared_data_dir()
+# ----------------------------------------------------------------------------- public recordings
+_CHURCHLAND = recording_path("churchland2012")
+_CHEWIE = recording_path("chewie2013")
+_NO_DATA = "the recording is not in $NEUROBIAS_DATA (the tests never download it)"
 
 
-@pytest.mark.skipif(not (_SHARED / CHURCHLAND2012).is_file(), reason=f"shared data not found: {_SHARED / CHURCHLAND2012}")
+@pytest.mark.skipif(_CHURCHLAND is None, reason=_NO_DATA)
 def test_churchland2012_loads() -> None:
     from neurobias.recordings import churchland2012
 
@@ -288,13 +290,13 @@ def test_churchland2012_loads() -> None:
     assert "Churchland" in rec.attrs["citation"]
 
 
-@pytest.mark.skipif(not (_SHARED / CHEWIE2013).is_file(), reason=f"shared data not found: {_SHARED / CHEWIE2013}")
+@pytest.mark.skipif(_CHEWIE is None, reason=_NO_DATA)
 def test_chewie2013_padding_matches_lengths() -> None:
     from neurobias.recordings import chewie2013
 
     rec = chewie2013()
     assert rec["rate"].shape == (159, 14, 174)
-    with np.load(_SHARED / CHEWIE2013) as z:
+    with np.load(_CHEWIE) as z:
         lengths, cond_avg = z["lengths"], z["cond_avg_rates_hz"]
     valid = ~np.isnan(rec["rate"].values).any(axis=2)
     np.testing.assert_array_equal(valid.sum(axis=1), lengths)
@@ -303,10 +305,11 @@ def test_chewie2013_padding_matches_lengths() -> None:
     np.testing.assert_allclose(avg["rate"].sel(condition=order).values, cond_avg, rtol=1e-5, atol=1e-4)
 
 
-def test_shared_dir_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from neurobias.recordings import churchland2012
+def test_loaders_read_the_folder_named_by_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from neurobias.recordings import chewie2013, churchland2012
 
-    monkeypatch.setenv("NEUROBIAS_SHARED_DATA", str(tmp_path))
-    assert shared_data_dir() == tmp_path
-    with pytest.raises(InputError, match="NEUROBIAS_SHARED_DATA"):
+    monkeypatch.setenv("NEUROBIAS_DATA", str(tmp_path))
+    with pytest.raises(InputError, match=r"recording 'churchland2012' not found: .*churchland2012_reach/exampleData\.mat"):
         churchland2012()
+    with pytest.raises(InputError, match=r"recording 'chewie2013' not found: .*NEUROBIAS_DATA"):
+        chewie2013()

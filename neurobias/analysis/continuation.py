@@ -407,7 +407,7 @@ def continue_fixed_points(
     xarray.Dataset
         Dims ``(branch, step, unit)``, padded with NaN after a branch ends:
         ``x (branch, step, unit)``, ``s (branch, step)``, ``residual (branch, step)``
-        (max |F|), ``index (branch, step)`` (number of eigenvalues with positive
+        (``max |F|``), ``index (branch, step)`` (number of eigenvalues with positive
         real part; -1 where not computed), ``eig_real``, ``eig_imag (branch, step,
         mode)`` (1/ms), ``label (branch, step)`` (``""``, ``start``, ``fold``,
         ``branch_point``, ``hopf``, ``collision``, ``period_doubling``,

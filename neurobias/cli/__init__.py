@@ -26,7 +26,7 @@ EXIT_USER_ERROR = 2
 #: the command groups, in the order of ``neurobias --help``
 COMMAND_MODULES: tuple[str, ...] = (
     "neurobias.cli.run", "neurobias.cli.analyses", "neurobias.cli.recordings", "neurobias.cli.reproduce",
-    "neurobias.cli.sweep", "neurobias.cli.info",
+    "neurobias.cli.sweep", "neurobias.cli.info", "neurobias.cli.data",
 )
 
 

@@ -5,18 +5,24 @@ Offline sources (:func:`digits`, :func:`mnist1d`), tasks derived from them
 readers for the MNIST family (:func:`read_idx`, :func:`load_idx_dataset`) and
 :func:`load`, which builds a data set from its name (``"digits"``,
 ``"mnist1d"``, ``"digits-parity"``, ``"mnist1d-permuted"``, ...).
+
+Public neural recordings: :func:`fetch` returns the checked file of a
+registered recording (:data:`RECORDINGS`), downloaded once with pooch into
+the user cache directory or read from the folder named by ``$NEUROBIAS_DATA``.
 """
 from __future__ import annotations
 
 from neurobias.datasets.base import Split
 from neurobias.datasets.derived import DERIVATIONS, derive, magnitude, pad_features, parity, permuted, rotated
 from neurobias.datasets.idx import IDX_FILES, load_idx_dataset, read_idx, write_idx
+from neurobias.datasets.recordings import DATA_ENV, RECORDINGS, RecordingSource, fetch, local_data_dir
 from neurobias.datasets.sources import digits, mnist1d
 from neurobias.errors import InputError
 
 __all__ = [
     "Split", "digits", "mnist1d", "parity", "magnitude", "rotated", "permuted", "pad_features", "derive",
     "DERIVATIONS", "read_idx", "write_idx", "load_idx_dataset", "IDX_FILES", "load", "SOURCES",
+    "fetch", "RECORDINGS", "RecordingSource", "DATA_ENV", "local_data_dir",
 ]
 
 SOURCES = {"digits": digits, "mnist1d": mnist1d}

@@ -8,7 +8,7 @@ The public names (imported lazily)::
     preprocess                   binning, smoothing, alignment, trimming, averaging, normalising, PCA
     metrics                      R², CCA, shape distance, RSA, DSA, rotation strength (each with a null)
     set_design, make_design, read_design: the context x stimulus design of the conditions
-    shared_data_dir, churchland2012, chewie2013, mante2013: the public data sets in ../shared/data
+    churchland2012, chewie2013, mante2013: public recordings (files from neurobias.datasets.fetch)
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ _LAZY: dict[str, tuple[str, str]] = {
     "validate": ("neurobias.recordings.dataset", "validate"),
     "is_single_trial": ("neurobias.recordings.dataset", "is_single_trial"),
     "condition_names": ("neurobias.recordings.dataset", "condition_names"),
-    "shared_data_dir": ("neurobias.recordings.shared", "shared_data_dir"),
     "churchland2012": ("neurobias.recordings.shared", "churchland2012"),
     "chewie2013": ("neurobias.recordings.shared", "chewie2013"),
     "mante2013": ("neurobias.recordings.shared", "mante2013"),

@@ -1,43 +1,24 @@
-"""The public data sets in ``../shared/data/`` (never copied into the repository).
+"""Public recordings as canonical recording Datasets, their files from :func:`neurobias.datasets.fetch`.
 
-``NEUROBIAS_SHARED_DATA`` points elsewhere; by default the folder is
-``shared/data`` beside the repository root (``../shared/data`` from it).
+The files are never part of the repository: :func:`~neurobias.datasets.fetch`
+downloads them once into the user cache directory (checking their sha256),
+or reads them from the folder named by ``$NEUROBIAS_DATA``.
 """
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from neurobias.errors import InputError
+from neurobias.datasets import fetch
 from neurobias.recordings.load import load_recording
 
-__all__ = ["shared_data_dir", "CHURCHLAND2012", "CHEWIE2013", "MANTE2013", "churchland2012", "chewie2013", "mante2013"]
-
-CHURCHLAND2012 = "churchland2012_reach/exampleData.mat"
-CHEWIE2013 = "chewie_m1_centerout/chewie_10032013_bin100ms.npz"
-MANTE2013 = "mante2013_pfc/mante2013_subset_condavg.npz"
-
-
-def shared_data_dir() -> Path:
-    """The shared data folder: ``$NEUROBIAS_SHARED_DATA`` or ``<repo>/../shared/data``."""
-    env = os.environ.get("NEUROBIAS_SHARED_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-def _path(rel: str) -> Path:
-    p = shared_data_dir() / rel
-    if not p.is_file():
-        raise InputError(f"shared data file not found: {p} (set NEUROBIAS_SHARED_DATA to the folder holding {rel})")
-    return p
+__all__ = ["churchland2012", "chewie2013", "mante2013"]
 
 
 def churchland2012() -> xr.Dataset:
     """Condition-averaged motor cortex during reaching (Churchland et al. 2012), 10 conditions.
+
+    The file is ``fetch("churchland2012")`` (downloaded once, or read from ``$NEUROBIAS_DATA``).
 
     Returns
     -------
@@ -46,7 +27,7 @@ def churchland2012() -> xr.Dataset:
         mean-centred as distributed, time -50..550 ms around movement onset.
     """
     return load_recording(
-        _path(CHURCHLAND2012), rate="dataTensor", axes=("time", "neuron", "condition"), time="t",
+        fetch("churchland2012"), rate="dataTensor", axes=("time", "neuron", "condition"), time="t",
         units="normalised",
         citation="Churchland et al. 2012, Nature 487:51-56; data via Elsayed & Cunningham 2017 (TME)",
         licence="GPL-3.0 (TME repository)",
@@ -56,6 +37,8 @@ def churchland2012() -> xr.Dataset:
 def chewie2013(*, allow_nan: bool = True) -> xr.Dataset:
     """Single trials of M1 during centre-out reaching to 8 targets (Dyer et al. 2017, monkey C).
 
+    The file is ``fetch("chewie2013")``, which has no public download: it is read from ``$NEUROBIAS_DATA``.
+
     Returns
     -------
     xarray.Dataset
@@ -64,7 +47,7 @@ def chewie2013(*, allow_nan: bool = True) -> xr.Dataset:
         after each trial's length; ``condition`` = target ``t0``..``t7``;
         ``behaviour_vel (trial, time, vel_dim0)``.
     """
-    p = _path(CHEWIE2013)
+    p = fetch("chewie2013")
     with np.load(p, allow_pickle=False) as z:
         target = z["target"]
         bin_ms = 1000.0 * float(z["bin_s"])
@@ -101,7 +84,8 @@ def mante2013() -> xr.Dataset:
     from neurobias.recordings.dataset import make_recording
     from neurobias.recordings.design import set_design
 
-    with np.load(_path(MANTE2013), allow_pickle=False) as z:
+    path = fetch("mante2013")
+    with np.load(path, allow_pickle=False) as z:
         rate = np.asarray(z["cond_avg_ctx_motion_color_hz"], dtype=np.float64)  # unit, ctx, motion, color, time
         counts = np.asarray(z["counts_ctx_motion_color"], dtype=np.float64)
         t_s = np.asarray(z["bin_centers_s"], dtype=np.float64)
@@ -124,7 +108,7 @@ def mante2013() -> xr.Dataset:
                 conds.append(name)
     r = np.stack(rows)
     rec = make_recording(r, time=np.round(1000.0 * t_s, 6), conditions=conds, neurons=names, units="Hz",
-                         source=f"shared data {MANTE2013}",
+                         source="mante2013_pfc/mante2013_subset_condavg.npz",
                          citation="Mante, Sussillo, Shenoy & Newsome 2013, Nature 503:78-84",
                          licence="as distributed with the shared data set")
     rec = set_design(rec, context=labels, stimulus=np.array(stim), inputs=("motion", "color"),
