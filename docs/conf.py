@@ -103,7 +103,7 @@ nb_merge_streams = True
 NOTEBOOK_SIZES: dict[str, dict[str, object]] = {
     "01_train_and_simulate": {"N_UNITS": 64, "STEPS": 150},
     "02_fixed_points_and_continuation": {"N_UNITS": 64, "STEPS": 150, "CANDIDATES": 32},
-    "03_fit_a_recording": {"N_UNITS": 64, "STEPS": 100, "SHUFFLES": 5},
+    "03_fit_a_recording": {"N_UNITS": 64, "STEPS": 200, "SHUFFLES": 5},
 }
 
 

@@ -26,7 +26,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 TINY: dict[str, dict[str, str]] = {
     "01_train_and_simulate": {"N_UNITS": "16", "STEPS": "5"},
     "02_fixed_points_and_continuation": {"N_UNITS": "16", "STEPS": "5", "CANDIDATES": "8"},
-    "03_fit_a_recording": {"N_UNITS": "64", "STEPS": "5", "SHUFFLES": "3"},
+    "03_fit_a_recording": {"N_UNITS": "64", "STEPS": "150", "SHUFFLES": "3"},
 }
 
 
