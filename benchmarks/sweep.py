@@ -58,11 +58,11 @@ figures = false
 
 
 def one_sweep(config, workers: int, base: Path, cells: int = 8) -> tuple[float, list[float]]:  # noqa: ANN001
-    from neurobias.sweep import sweep
+    from neurobias.sweep import run_sweep
 
     out = Path(tempfile.mkdtemp(dir=base))
     t0 = time.perf_counter()
-    result = sweep(config, {"seed": list(range(cells))}, out=out, scheduler="local", workers=workers, progress=False)
+    result = run_sweep(config, {"seed": list(range(cells))}, out=out, scheduler="local", workers=workers, progress=False)
     wall = time.perf_counter() - t0
     if result.failed:
         raise RuntimeError(f"cells failed: {[result.records[n].error for n in result.failed]}")
@@ -95,7 +95,7 @@ def report(p: dict[str, object], results: Path, figure_path: Path) -> str:
         "",
         f"Command: `{p['command']}`. Machine: {machine_line(p['machine'])}. A sweep of {p['cells']} cells (one "
         f"`neurobias run` each: N = 64, two sine contexts, {p['steps']} training steps, median "
-        f"{p['median_cell_s']:.2f} s per cell) on a Dask LocalCluster (`neurobias.sweep(..., scheduler='local')`), "
+        f"{p['median_cell_s']:.2f} s per cell) on a Dask LocalCluster (`neurobias.run_sweep(..., scheduler='local')`), "
         f"wall time of the whole call including the cluster's start, {p['rounds']} alternating round(s). Raw "
         f"numbers: `{shown(results)}`; figure: `{shown(figure_path)}`.",
         "",

@@ -22,7 +22,7 @@ The public API (imported lazily, so ``import neurobias`` is cheap)::
     RunDir(path)                  the files of a run directory
     analyse_fixed_points, analyse_continuation, analyse_contexts, write_report: analyses of a run directory
     fit_recording_file, compare_fit_dir          a fit directory from a recording file, and its comparison
-    sweep, open_sweep                             grids of runs on Dask
+    run_sweep, open_sweep                         grids of runs on Dask
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "compare_fit_dir": ("neurobias.workflows.recording_fit", "compare_fit_dir"),
     "ContextFit": ("neurobias.fitting", "ContextFit"),
     # sweeps (neurobias.sweep)
-    "sweep": ("neurobias.sweep", "sweep"),
+    "run_sweep": ("neurobias.sweep", "run_sweep"),
     "open_sweep": ("neurobias.sweep", "open_sweep"),
 }
 

@@ -139,3 +139,12 @@ def test_console_script_points_at_the_cli_package():
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts == {"neurobias": "neurobias.cli:main"}
     assert callable(main)
+
+
+def test_no_public_name_is_shadowed_by_a_subpackage():
+    """Importing ``neurobias.X`` sets the attribute ``X`` of ``neurobias``: a public name must not be a subpackage's."""
+    import neurobias
+
+    root = Path(neurobias.__file__).parent
+    subpackages = {p.name for p in root.iterdir() if (p / "__init__.py").is_file()}
+    assert not subpackages & set(neurobias.__all__), sorted(subpackages & set(neurobias.__all__))

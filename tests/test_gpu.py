@@ -63,7 +63,7 @@ def test_run_and_sweep_on_cuda(tiny_config, tmp_path):
     assert out.results.attrs["device"].startswith("cuda")
     cpu = nb.run(config, progress=False)
     np.testing.assert_allclose(out.results["tonic"].values, cpu.results["tonic"].values, rtol=0, atol=1e-5)
-    s = nb.sweep(config, {"seed": [1, 2]}, out=tmp_path / "s", scheduler="sync", device="cuda", progress=False)
+    s = nb.run_sweep(config, {"seed": [1, 2]}, out=tmp_path / "s", scheduler="sync", device="cuda", progress=False)
     assert s.failed == ()
     assert nb.open_sweep(tmp_path / "s").attrs["n_ok"] == 2
 

@@ -87,7 +87,7 @@ def tiny_argv(argv: list[str], work: Path) -> list[str]:
             out += ["--set", s]
         out.append("--no-progress")
     if cmd == "fit-recordings":
-        out += ["--set", "fit.n_units=64", "--set", "fit.steps=5", "--set", "fit.n_shuffles=3", "--no-progress",
+        out += ["--set", "fit.n_units=64", "--set", "fit.steps=150", "--set", "fit.n_shuffles=3", "--no-progress",
                 "--no-figures"]
     if cmd == "compare-recordings":
         out += ["--set", "compare.n_shuffles=3", "--set", "compare.dsa_shuffles=1", "--no-progress"]

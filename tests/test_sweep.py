@@ -21,7 +21,7 @@ from neurobias.sweep import (
     metric_over_grid,
     open_sweep,
     parse_grid_option,
-    sweep,
+    run_sweep,
 )
 from neurobias.sweep.store import cells_dir, read_record
 
@@ -70,9 +70,9 @@ def test_merge_grids_later_values_win_and_order_is_kept():
 
 def test_unknown_grid_key_is_refused_before_any_work(base, tmp_path):
     with pytest.raises(ConfigError, match=r"unknown grid key `circuit\.gain`.*valid keys of \[circuit\]"):
-        sweep(base, {"circuit.gain": [1.0]}, out=tmp_path / "s", scheduler="sync", progress=False)
+        run_sweep(base, {"circuit.gain": [1.0]}, out=tmp_path / "s", scheduler="sync", progress=False)
     with pytest.raises(ConfigError, match="section among"):
-        sweep(base, {"gain": [1.0]}, out=tmp_path / "s", scheduler="sync", progress=False)
+        run_sweep(base, {"gain": [1.0]}, out=tmp_path / "s", scheduler="sync", progress=False)
     assert not (tmp_path / "s").exists()
 
 
@@ -80,12 +80,12 @@ def test_bad_scheduler_workers_and_device_are_input_errors(base, tmp_path):
     for kwargs, match in [({"scheduler": "mpi"}, "scheduler"), ({"scheduler": "tcp://"}, "scheduler"),
                           ({"workers": 0}, "workers"), ({"device": "tpu"}, "device")]:
         with pytest.raises(InputError, match=match):
-            sweep(base, GRID, out=tmp_path / "s", progress=False, **kwargs)
+            run_sweep(base, GRID, out=tmp_path / "s", progress=False, **kwargs)
 
 
 # --------------------------------------------------------------------------- running, failures, restarts
 def test_sweep_runs_every_cell_and_open_sweep_has_the_grid_as_dims(base, tmp_path):
-    out = sweep(base, GRID, out=tmp_path / "s", scheduler="sync", progress=False)
+    out = run_sweep(base, GRID, out=tmp_path / "s", scheduler="sync", progress=False)
     assert list(out.records) == ["c0000", "c0001", "c0002", "c0003"] and out.failed == ()
     assert sorted(out.ran) == list(out.records) and out.skipped == ()
     ds = open_sweep(tmp_path / "s")
@@ -120,7 +120,7 @@ def test_failing_cells_are_recorded_and_do_not_stop_the_others(base, tmp_path, m
 
     monkeypatch.setattr(runner, "run", flaky_run)
     grid = {"circuit.g": [1.0, -1.0, 1.5], "seed": [1, 2]}  # g = -1 is an invalid config
-    out = sweep(base, grid, out=tmp_path / "s", scheduler="sync", progress=False)
+    out = run_sweep(base, grid, out=tmp_path / "s", scheduler="sync", progress=False)
     assert set(out.failed) == {"c0001", "c0002", "c0003"}
     assert out.records["c0001"].error == "RuntimeError: boom in the cell"
     assert "boom in the cell" in out.records["c0001"].traceback
@@ -136,21 +136,21 @@ def test_failing_cells_are_recorded_and_do_not_stop_the_others(base, tmp_path, m
     assert not (cells_dir(tmp_path / "s") / "c0001" / "results.nc").exists()
     # a failed cell stays failed on restart, unless asked to retry
     monkeypatch.setattr(runner, "run", real_run)
-    again = sweep(base, grid, out=tmp_path / "s", scheduler="sync", progress=False)
+    again = run_sweep(base, grid, out=tmp_path / "s", scheduler="sync", progress=False)
     assert again.ran == () and set(again.failed) == {"c0001", "c0002", "c0003"}
-    retried = sweep(base, grid, out=tmp_path / "s", scheduler="sync", progress=False, retry_failed=True)
+    retried = run_sweep(base, grid, out=tmp_path / "s", scheduler="sync", progress=False, retry_failed=True)
     assert sorted(retried.ran) == ["c0001", "c0002", "c0003"]
     assert set(retried.failed) == {"c0002", "c0003"}  # the invalid configs fail again; the flaky one now runs
 
 
 def test_every_cell_invalid_is_a_config_error(base, tmp_path):
     with pytest.raises(ConfigError, match="no cell of the grid has a valid config"):
-        sweep(base, {"circuit.g": [-1.0, -2.0]}, out=tmp_path / "s", scheduler="sync", progress=False)
+        run_sweep(base, {"circuit.g": [-1.0, -2.0]}, out=tmp_path / "s", scheduler="sync", progress=False)
 
 
 def test_restart_skips_finished_cells_and_redoes_unfinished_ones(base, tmp_path):
     out_dir = tmp_path / "s"
-    sweep(base, GRID, out=out_dir, scheduler="sync", progress=False)
+    run_sweep(base, GRID, out=out_dir, scheduler="sync", progress=False)
     cells = cells_dir(out_dir)
     stamp = {p.name: (p / "cell.json").stat().st_mtime_ns for p in cells.iterdir()}
     # simulate an interrupted sweep: one cell never committed, one attempt left half-written
@@ -159,7 +159,7 @@ def test_restart_skips_finished_cells_and_redoes_unfinished_ones(base, tmp_path)
     shutil.rmtree(cells / "c0003")
     (cells / ".c0003.tmp-deadbeef0000").mkdir()
     (cells / ".c0003.tmp-deadbeef0000" / "results.nc").write_bytes(b"partial")
-    again = sweep(base, GRID, out=out_dir, scheduler="sync", progress=False)
+    again = run_sweep(base, GRID, out=out_dir, scheduler="sync", progress=False)
     assert again.ran == ("c0003",) and again.skipped == ("c0000", "c0001", "c0002")
     for name in again.skipped:
         assert (cells / name / "cell.json").stat().st_mtime_ns == stamp[name]
@@ -168,18 +168,18 @@ def test_restart_skips_finished_cells_and_redoes_unfinished_ones(base, tmp_path)
 
 
 def test_a_sweep_directory_of_another_grid_or_config_is_refused(base, tmp_path):
-    sweep(base, {"seed": [1]}, out=tmp_path / "s", scheduler="sync", progress=False)
+    run_sweep(base, {"seed": [1]}, out=tmp_path / "s", scheduler="sync", progress=False)
     with pytest.raises(InputError, match="another grid"):
-        sweep(base, {"seed": [1, 2]}, out=tmp_path / "s", scheduler="sync", progress=False)
+        run_sweep(base, {"seed": [1, 2]}, out=tmp_path / "s", scheduler="sync", progress=False)
     from neurobias.config import apply_overrides
 
     with pytest.raises(InputError, match="another base config"):
-        sweep(apply_overrides(base, ["training.lr=0.5"]), {"seed": [1]}, out=tmp_path / "s", scheduler="sync",
+        run_sweep(apply_overrides(base, ["training.lr=0.5"]), {"seed": [1]}, out=tmp_path / "s", scheduler="sync",
               progress=False)
 
 
 def test_open_sweep_of_a_partial_sweep_marks_pending_cells(base, tmp_path):
-    sweep(base, GRID, out=tmp_path / "s", scheduler="sync", progress=False)
+    run_sweep(base, GRID, out=tmp_path / "s", scheduler="sync", progress=False)
     import shutil
 
     shutil.rmtree(cells_dir(tmp_path / "s") / "c0000")
@@ -191,7 +191,7 @@ def test_open_sweep_of_a_partial_sweep_marks_pending_cells(base, tmp_path):
 
 
 def test_metric_over_grid_averages_the_other_keys(base, tmp_path):
-    sweep(base, {"circuit.g": [1.0, 1.5], "seed": [1, 2], "training.lr": [0.02, 0.04]}, out=tmp_path / "s",
+    run_sweep(base, {"circuit.g": [1.0, 1.5], "seed": [1, 2], "training.lr": [0.02, 0.04]}, out=tmp_path / "s",
           scheduler="sync", progress=False)
     ds = open_sweep(tmp_path / "s")
     da = metric_over_grid(ds, "final_loss", x="seed")

@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str,
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from neurobias.config import apply_overrides
     from neurobias.errors import InputError
-    from neurobias.sweep import load_sweep_config, merge_grids, parse_grid_option, sweep
+    from neurobias.sweep import load_sweep_config, merge_grids, parse_grid_option, run_sweep
 
     config, settings = load_sweep_config(args.config)
     config = apply_overrides(config, list(args.overrides))
@@ -75,7 +75,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     grid = merge_grids(settings.grid, cli_grid)
     if not grid:
         raise InputError("give at least one --grid KEY=V1,V2,... (or a [sweep.grid] table in the config)")
-    output = sweep(config, grid, out=args.out, scheduler=args.scheduler or settings.scheduler,
+    output = run_sweep(config, grid, out=args.out, scheduler=args.scheduler or settings.scheduler,
                    workers=args.workers if args.workers is not None else settings.workers, slurm=settings.slurm,
                    retry_failed=args.retry_failed, device=args.device, progress=not args.no_progress)
     n = len(output.records)

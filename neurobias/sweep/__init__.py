@@ -1,6 +1,6 @@
 """Sweeps: grids of runs on Dask, from a laptop to a cluster.
 
-* :func:`sweep` runs every cell of a grid of configs as one :func:`neurobias.run`
+* :func:`run_sweep` runs every cell of a grid of configs as one :func:`neurobias.run`
   (:mod:`neurobias.sweep.execute`), on a Dask LocalCluster, an existing
   scheduler (``tcp://``), SLURM (dask-jobqueue) or in process (``sync``)
   (:mod:`neurobias.sweep.cluster`);
@@ -13,13 +13,13 @@
   the ``[sweep]`` table of a config file (:mod:`neurobias.sweep.grid`).
 """
 from neurobias.sweep.collect import METRICS, metric_over_grid, open_sweep
-from neurobias.sweep.execute import SweepOutput, run_cell, sweep
+from neurobias.sweep.execute import SweepOutput, run_cell, run_sweep
 from neurobias.sweep.grid import SweepSettings, expand_grid, load_sweep_config, merge_grids, parse_grid_option
 from neurobias.sweep.report import report_sweep
 from neurobias.sweep.store import CellRecord
 
 __all__ = [
-    "sweep",
+    "run_sweep",
     "open_sweep",
     "SweepOutput",
     "CellRecord",

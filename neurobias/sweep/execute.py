@@ -29,7 +29,7 @@ from neurobias.sweep.store import (
     write_manifest,
 )
 
-__all__ = ["SweepOutput", "sweep", "run_cell"]
+__all__ = ["SweepOutput", "run_sweep", "run_cell"]
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def _fail_here(out: Path, cell: Cell, error: str) -> CellRecord:
     return commit_cell(new_temp_dir(out, cell.name), record)
 
 
-def sweep(
+def run_sweep(
     config: RunConfig,
     grid: Mapping[str, Sequence[Any]],
     *,
