@@ -90,6 +90,11 @@ def _write_api_page() -> None:
         lines += [title, "-" * len(title), "", ".. currentmodule:: neurobias", "", ".. autosummary::",
                   "   :toctree: api", "", *(f"   {n}" for n in names), ""]
     _write_if_changed(DOCS / "api.rst", "\n".join(lines))
+    # pages autosummary generated for names that are no longer public would be orphans (a warning)
+    public = {n for n, _ in _public_api()}
+    for page in (DOCS / "api").glob("neurobias.*.rst"):
+        if page.stem.removeprefix("neurobias.") not in public:
+            page.unlink()
 
 
 # ----------------------------------------------------------------------------- notebooks
