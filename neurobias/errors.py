@@ -19,7 +19,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["NeurobiasError", "ConfigError", "SchemaError", "InputError", "ConvergenceWarning", "describe_shape", "describe_type", "suggest",
+__all__ = ["NeurobiasError", "ConfigError", "SchemaError", "InputError", "ConvergenceWarning", "describe_shape", "describe_type", "suggest", "require", "is_int", "is_real",
            "is_bool", "coerce", "check_choice", "check_number", "check_positive", "check_instance", "check_shape",
            "check_finite"]
 
@@ -69,6 +69,22 @@ def is_bool(value: object) -> bool:
     """True for Python and numpy bools (which are never accepted as numbers)."""
     t = type(value)
     return isinstance(value, bool) or (t.__module__ == "numpy" and t.__name__ in ("bool", "bool_"))
+
+
+def is_int(value: object) -> bool:
+    """True for Python and numpy integers (bools excluded)."""
+    return isinstance(value, numbers.Integral) and not is_bool(value)
+
+
+def is_real(value: object) -> bool:
+    """True for finite Python and numpy real numbers (bools excluded)."""
+    return isinstance(value, numbers.Real) and not is_bool(value) and math.isfinite(value)
+
+
+def require(name: str, ok: bool, expected: str, got: object, *, error: type[NeurobiasError] = InputError) -> None:
+    """Raise ``error`` naming ``name``, what was ``expected`` and what came (``got``) unless ``ok``."""
+    if not ok:
+        raise error(f"`{name}` must be {expected}; got {got!r}")
 
 
 def describe_type(hint: Any) -> str:

@@ -223,3 +223,18 @@ def test_toml_document_order_tables_and_none():
     text = toml_document(values)
     assert text == 'seed = 3\n\n[b]\nx = 1.5\nopts = { k = [1, 2] }\n\n[a]\ns = "t"\n'
     assert tomllib.loads(text) == {"seed": 3, "b": {"x": 1.5, "opts": {"k": [1, 2]}}, "a": {"s": "t"}}
+
+
+def test_is_int_is_real_and_require():
+    import numpy as np
+
+    from neurobias.errors import ConfigError, InputError, is_int, is_real, require
+
+    assert is_int(3) and is_int(np.int64(3)) and not is_int(True) and not is_int(np.bool_(True)) and not is_int(3.0)
+    assert is_real(2.5) and is_real(np.float32(1)) and is_real(4) and not is_real(float("inf"))
+    assert not is_real(float("nan")) and not is_real(False) and not is_real("1")
+    require("steps", True, "an integer >= 0", -1)
+    with pytest.raises(InputError, match=r"^`steps` must be an integer >= 0; got -1$"):
+        require("steps", False, "an integer >= 0", -1)
+    with pytest.raises(ConfigError, match="`lr` must be a positive number; got 'x'"):
+        require("lr", False, "a positive number", "x", error=ConfigError)

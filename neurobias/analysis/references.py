@@ -10,7 +10,7 @@ These are the ground truth for :func:`neurobias.analysis.find_fixed_points`
   exactly one fixed point, so there are exactly ``3**n_core``; the Jacobian is
   triangular, so its eigenvalues are its diagonal and the index (number of
   unstable directions) is the number of cores on their middle branch.
-  ``n_core = 5`` gives the 243 fixed points (32 stable) of the issue's
+  ``n_core = 5`` gives the 243 fixed points (32 stable) of the fixed-point
   benchmark at any size ``n_units``.
 * :func:`saddle_node_ghost` and :func:`fold_bias`: one self-exciting unit
   pushed just past its saddle-node bifurcation: one fixed point and a slow

@@ -15,13 +15,13 @@ recurrence).
 """
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from neurobias.errors import InputError
+from neurobias.fitting.params import Hyperparameters
 from neurobias.fitting.context_fit import auto_substeps, condition_targets
 from neurobias.fitting.estimator import TonicFit
 from neurobias.fitting.splits import time_blocks
@@ -29,21 +29,6 @@ from neurobias.recordings.dataset import validate
 from neurobias.recordings.design import read_design
 
 __all__ = ["ConditionTonicFit", "LinearDynamicalFit"]
-
-
-class _Params:
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Hyperparameters by name (scikit-learn protocol)."""
-        return {k: getattr(self, k) for k in inspect.signature(type(self).__init__).parameters if k != "self"}
-
-    def set_params(self, **params: Any) -> Any:
-        """Set hyperparameters (scikit-learn protocol)."""
-        valid = self.get_params()
-        for k, v in params.items():
-            if k not in valid:
-                raise InputError(f"{type(self).__name__} has no parameter {k!r}; valid: {sorted(valid)}")
-            setattr(self, k, v)
-        return self
 
 
 def _rate_dataset(d: Any, z: np.ndarray, neurons: tuple[str, ...]) -> xr.Dataset:
@@ -54,7 +39,7 @@ def _rate_dataset(d: Any, z: np.ndarray, neurons: tuple[str, ...]) -> xr.Dataset
                 "time": ("time", d.time, {"units": "ms"}), "neuron": np.array(neurons, dtype=object)})
 
 
-class ConditionTonicFit(_Params):
+class ConditionTonicFit(Hyperparameters):
     """One tonic input and one initial state per condition (:class:`TonicFit`), in the ``fit``/``predict`` protocol.
 
     Parameters
@@ -132,7 +117,7 @@ class ConditionTonicFit(_Params):
         return _rate_dataset(d, pred, self.fit_.neurons_)
 
 
-class LinearDynamicalFit(_Params):
+class LinearDynamicalFit(Hyperparameters):
     """Linear dynamics in the top principal components, fitted by least squares.
 
     ``y_t = V x_t + mu`` with ``V`` the top ``n_latents`` principal axes of the

@@ -27,7 +27,6 @@ inference family), trained inputs and readout.
 """
 from __future__ import annotations
 
-import inspect
 import math
 import time as _time
 from typing import Any
@@ -41,7 +40,8 @@ from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import Dynamics
 from neurobias.circuit.threads import one_thread
 from neurobias.circuit.simulate import integrate
-from neurobias.errors import InputError
+from neurobias.errors import InputError, is_int, is_real, require
+from neurobias.fitting.params import Hyperparameters
 from neurobias.training.optimise import ParamGroup, optimise
 from neurobias.recordings.dataset import is_single_trial, validate
 from neurobias.recordings.design import Design, read_design
@@ -76,17 +76,10 @@ def condition_targets(recording: xr.Dataset, conditions: tuple[str, ...]) -> np.
     return np.asarray(avg["rate"].sel(condition=list(conditions)).values, dtype=np.float64)
 
 
-def _need(name: str, ok: bool, expected: str, got: object) -> None:
-    if not ok:
-        raise InputError(f"`{name}` must be {expected}; got {got!r}")
 
 
-def _is_int(v: object) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
-def _is_pos(v: object) -> bool:
-    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) and v > 0
 
 
 class _LowRankModel(nn.Module):
@@ -122,7 +115,7 @@ class _LowRankModel(nn.Module):
                                connectivity=f"rank {self.m.shape[1]}, trained with W_in, W_out and b_out")
 
 
-class ContextFit:
+class ContextFit(Hyperparameters):
     """Fit one tonic input per context, shared by all of its conditions, to recorded condition averages.
 
     Parameters
@@ -223,40 +216,26 @@ class ContextFit:
         self.device = device
         self.progress = progress
 
-    # ------------------------------------------------------------------ params
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Hyperparameters by name (scikit-learn protocol)."""
-        return {k: getattr(self, k) for k in inspect.signature(type(self).__init__).parameters if k != "self"}
-
-    def set_params(self, **params: Any) -> "ContextFit":
-        """Set hyperparameters (scikit-learn protocol)."""
-        valid = self.get_params()
-        for k, v in params.items():
-            if k not in valid:
-                raise InputError(f"{type(self).__name__} has no parameter {k!r}; valid: {sorted(valid)}")
-            setattr(self, k, v)
-        return self
-
     def _check_params(self) -> None:
-        _need("mode", self.mode in MODES, f"one of {', '.join(MODES)}", self.mode)
-        _need("tonic", self.tonic in TONICS, f"one of {', '.join(TONICS)}", self.tonic)
-        _need("initial_state", self.initial_state in INITIAL_STATES, f"one of {', '.join(INITIAL_STATES)}",
+        require("mode", self.mode in MODES, f"one of {', '.join(MODES)}", self.mode)
+        require("tonic", self.tonic in TONICS, f"one of {', '.join(TONICS)}", self.tonic)
+        require("initial_state", self.initial_state in INITIAL_STATES, f"one of {', '.join(INITIAL_STATES)}",
               self.initial_state)
-        _need("readout", self.readout in READOUTS, f"one of {', '.join(READOUTS)}", self.readout)
-        _need("steps", _is_int(self.steps) and self.steps >= 0, "an integer >= 0", self.steps)
-        _need("substeps", self.substeps is None or (_is_int(self.substeps) and self.substeps >= 1),
+        require("readout", self.readout in READOUTS, f"one of {', '.join(READOUTS)}", self.readout)
+        require("steps", is_int(self.steps) and self.steps >= 0, "an integer >= 0", self.steps)
+        require("substeps", self.substeps is None or (is_int(self.substeps) and self.substeps >= 1),
               "an integer >= 1 or None", self.substeps)
-        _need("tau", _is_pos(self.tau), "a positive number of ms", self.tau)
-        _need("lr", _is_pos(self.lr), "a positive number", self.lr)
-        _need("weight_lr", self.weight_lr is None or _is_pos(self.weight_lr), "a positive number or None",
+        require("tau", (is_real(self.tau) and self.tau > 0), "a positive number of ms", self.tau)
+        require("lr", (is_real(self.lr) and self.lr > 0), "a positive number", self.lr)
+        require("weight_lr", self.weight_lr is None or (is_real(self.weight_lr) and self.weight_lr > 0), "a positive number or None",
               self.weight_lr)
-        _need("schedule", self.schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}", self.schedule)
-        _need("clip_grad", isinstance(self.clip_grad, (int, float)) and self.clip_grad >= 0, "a number >= 0",
+        require("schedule", self.schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}", self.schedule)
+        require("clip_grad", isinstance(self.clip_grad, (int, float)) and self.clip_grad >= 0, "a number >= 0",
               self.clip_grad)
-        _need("dtype", self.dtype in _DTYPES, "'float64' or 'float32'", self.dtype)
-        _need("seed", _is_int(self.seed) and self.seed >= 0, "an integer >= 0", self.seed)
+        require("dtype", self.dtype in _DTYPES, "'float64' or 'float32'", self.dtype)
+        require("seed", is_int(self.seed) and self.seed >= 0, "an integer >= 0", self.seed)
         if self.circuit is None:
-            _need("n_units", _is_int(self.n_units) and self.n_units >= 1, "an integer >= 1", self.n_units)
+            require("n_units", is_int(self.n_units) and self.n_units >= 1, "an integer >= 1", self.n_units)
         elif not isinstance(self.circuit, Circuit):
             raise InputError(f"`circuit` must be a neurobias Circuit or None; got {type(self.circuit).__name__}")
 
@@ -502,7 +481,7 @@ class LowRankContextFit(ContextFit):
     def _check_params(self) -> None:
         super()._check_params()
         n = self.circuit.n_units if self.circuit is not None else self.n_units
-        _need("rank", _is_int(self.rank) and 1 <= self.rank <= n, f"an integer in [1, {n}]", self.rank)
+        require("rank", is_int(self.rank) and 1 <= self.rank <= n, f"an integer in [1, {n}]", self.rank)
 
     def _make_model(self, circuit: Circuit, bank: TonicBank, tdtype: torch.dtype) -> nn.Module:
         return _LowRankModel(circuit, bank, rank=int(self.rank), rng=seeds.stream(self.seed, LOWRANK_STREAM),

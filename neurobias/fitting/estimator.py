@@ -30,7 +30,8 @@ from torch import nn
 from neurobias.circuit.threads import one_thread
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.simulate import resolve_device
-from neurobias.errors import InputError
+from neurobias.errors import InputError, is_int, is_real, require
+from neurobias.fitting.params import Hyperparameters
 from neurobias.fitting.splits import Split, make_split
 from neurobias.recordings.dataset import condition_names, is_single_trial, validate
 from neurobias.recordings.metrics import shuffle_conditions
@@ -51,16 +52,11 @@ SUBSTEPS_PER_TAU = 10
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-def _need(name: str, ok: bool, expected: str, got: object) -> None:
-    if not ok:
-        raise InputError(f"`{name}` must be {expected}; got {got!r}")
 
 
-def _is_int(v: object) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
-class TonicFit:
+class TonicFit(Hyperparameters):
     """Fit tonic inputs of a fixed random circuit to recorded condition averages.
 
     Parameters
@@ -184,38 +180,22 @@ class TonicFit:
         self.device = device
         self.progress = progress
 
-    # ------------------------------------------------------------------ params
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Hyperparameters by name (scikit-learn protocol)."""
-        import inspect
-
-        return {k: getattr(self, k) for k in inspect.signature(type(self).__init__).parameters if k != "self"}
-
-    def set_params(self, **params: Any) -> "TonicFit":
-        """Set hyperparameters (scikit-learn protocol)."""
-        valid = self.get_params()
-        for k, v in params.items():
-            if k not in valid:
-                raise InputError(f"TonicFit has no parameter {k!r}; valid: {sorted(valid)}")
-            setattr(self, k, v)
-        return self
-
     def _check_params(self) -> None:
-        _need("mode", self.mode in MODES, f"one of {', '.join(MODES)}", self.mode)
-        _need("readout", self.readout in READOUTS, f"one of {', '.join(READOUTS)}", self.readout)
-        _need("steps", _is_int(self.steps) and self.steps >= 0, "an integer >= 0", self.steps)
-        _need("substeps", self.substeps is None or (_is_int(self.substeps) and self.substeps >= 1),
+        require("mode", self.mode in MODES, f"one of {', '.join(MODES)}", self.mode)
+        require("readout", self.readout in READOUTS, f"one of {', '.join(READOUTS)}", self.readout)
+        require("steps", is_int(self.steps) and self.steps >= 0, "an integer >= 0", self.steps)
+        require("substeps", self.substeps is None or (is_int(self.substeps) and self.substeps >= 1),
               "an integer >= 1 or None", self.substeps)
-        _need("lr", isinstance(self.lr, (int, float)) and self.lr > 0, "a positive number", self.lr)
-        _need("weight_lr", self.weight_lr is None or (isinstance(self.weight_lr, (int, float)) and self.weight_lr > 0),
+        require("lr", isinstance(self.lr, (int, float)) and self.lr > 0, "a positive number", self.lr)
+        require("weight_lr", self.weight_lr is None or (isinstance(self.weight_lr, (int, float)) and self.weight_lr > 0),
               "a positive number or None", self.weight_lr)
-        _need("schedule", self.schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}", self.schedule)
-        _need("clip_grad", self.clip_grad >= 0, "a number >= 0", self.clip_grad)
-        _need("dtype", self.dtype in _DTYPES, "'float64' or 'float32'", self.dtype)
-        _need("seed", _is_int(self.seed) and self.seed >= 0, "an integer >= 0", self.seed)
-        _need("n_shuffles", _is_int(self.n_shuffles) and self.n_shuffles >= 0, "an integer >= 0", self.n_shuffles)
+        require("schedule", self.schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}", self.schedule)
+        require("clip_grad", self.clip_grad >= 0, "a number >= 0", self.clip_grad)
+        require("dtype", self.dtype in _DTYPES, "'float64' or 'float32'", self.dtype)
+        require("seed", is_int(self.seed) and self.seed >= 0, "an integer >= 0", self.seed)
+        require("n_shuffles", is_int(self.n_shuffles) and self.n_shuffles >= 0, "an integer >= 0", self.n_shuffles)
         if self.circuit is None:
-            _need("n_units", _is_int(self.n_units) and self.n_units >= 1, "an integer >= 1", self.n_units)
+            require("n_units", is_int(self.n_units) and self.n_units >= 1, "an integer >= 1", self.n_units)
         elif not isinstance(self.circuit, Circuit):
             raise InputError(f"`circuit` must be a neurobias Circuit or None; got {type(self.circuit).__name__}")
 

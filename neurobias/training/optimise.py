@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from neurobias.errors import ConvergenceWarning, InputError
+from neurobias.errors import ConvergenceWarning, InputError, is_int, is_real, require
 from neurobias.training.schedule import SCHEDULES, learning_rate
 
 __all__ = ["ParamGroup", "OptimResult", "optimise"]
@@ -108,17 +108,10 @@ class OptimResult:
     validation_step: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
-def _check(name: str, ok: bool, expected: str, got: object) -> None:
-    if not ok:
-        raise InputError(f"`{name}` must be {expected}; got {got!r}")
 
 
-def _is_int(v: object) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
-def _is_real(v: object) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and bool(np.isfinite(v))
 
 
 def _check_groups(groups: Sequence[ParamGroup]) -> list[torch.Tensor]:
@@ -129,8 +122,8 @@ def _check_groups(groups: Sequence[ParamGroup]) -> list[torch.Tensor]:
     for g in groups:
         if not isinstance(g, ParamGroup):
             raise InputError(f"`groups` must hold ParamGroup objects; got {type(g).__name__}")
-        _check(f"groups[{g.name!r}].lr", _is_real(g.lr) and g.lr > 0, "a positive number", g.lr)
-        _check(f"groups[{g.name!r}].lr_min", _is_real(g.lr_min) and 0 <= g.lr_min <= g.lr,
+        require(f"groups[{g.name!r}].lr", is_real(g.lr) and g.lr > 0, "a positive number", g.lr)
+        require(f"groups[{g.name!r}].lr_min", is_real(g.lr_min) and 0 <= g.lr_min <= g.lr,
                f"a number in [0, lr = {g.lr}]", g.lr_min)
         for i, p in enumerate(g.params):
             if not (isinstance(p, torch.Tensor) and p.is_leaf and p.requires_grad):
@@ -227,14 +220,14 @@ def optimise(
         When the final loss (or validation loss) is above the first one.
     """
     params = _check_groups(groups)
-    _check("steps", _is_int(steps) and steps >= 0, "an integer >= 0", steps)
-    _check("schedule", schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}", schedule)
-    _check("clip_grad", _is_real(clip_grad) and clip_grad >= 0, "a number >= 0", clip_grad)
-    _check("target_loss", _is_real(target_loss) and target_loss >= 0, "a number >= 0", target_loss)
-    _check("validate_every", _is_int(validate_every) and validate_every >= 1, "an integer >= 1", validate_every)
-    _check("checkpoint_every", _is_int(checkpoint_every) and checkpoint_every >= 0, "an integer >= 0",
+    require("steps", is_int(steps) and steps >= 0, "an integer >= 0", steps)
+    require("schedule", schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}", schedule)
+    require("clip_grad", is_real(clip_grad) and clip_grad >= 0, "a number >= 0", clip_grad)
+    require("target_loss", is_real(target_loss) and target_loss >= 0, "a number >= 0", target_loss)
+    require("validate_every", is_int(validate_every) and validate_every >= 1, "an integer >= 1", validate_every)
+    require("checkpoint_every", is_int(checkpoint_every) and checkpoint_every >= 0, "an integer >= 0",
            checkpoint_every)
-    _check("log_every", _is_int(log_every) and log_every >= 1, "an integer >= 1", log_every)
+    require("log_every", is_int(log_every) and log_every >= 1, "an integer >= 1", log_every)
     live = [g for g in groups if len(g.params)]
     optimizer = torch.optim.Adam([{"params": list(g.params), "lr": g.lr} for g in live], lr=live[0].lr) \
         if live else None

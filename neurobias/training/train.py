@@ -12,7 +12,7 @@ from neurobias.circuit.threads import one_thread
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import METHODS
 from neurobias.circuit.simulate import resolve_device
-from neurobias.errors import InputError
+from neurobias.errors import InputError, is_int, is_real, require
 from neurobias.io.checkpoint import load_checkpoint, save_checkpoint
 from neurobias.tasks import Task
 from neurobias.training import seeds
@@ -72,17 +72,10 @@ class TrainResult:
     wall_time_s: float = field(default=0.0, compare=False)
 
 
-def _check(name: str, ok: bool, expected: str, got: object) -> None:
-    if not ok:
-        raise InputError(f"`{name}` must be {expected}; got {got!r}")
 
 
-def _is_int(v: object) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
-def _is_real(v: object) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and bool(np.isfinite(v))
 
 
 def initial_states(task: Task, n_units: int, batch: int, x0_std: float, rng: np.random.Generator) -> np.ndarray:
@@ -210,15 +203,15 @@ def train(
         raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
     if not isinstance(task, Task):
         raise InputError(f"`task` must be a neurobias Task; got {type(task).__name__}")
-    _check("mode", mode in MODES, f"one of {', '.join(MODES)}", mode)
-    _check("lr", _is_real(lr) and lr > 0 and np.isfinite(lr), "a positive number", lr)
-    _check("batch_size", _is_int(batch_size) and batch_size >= 1, "an integer >= 1", batch_size)
-    _check("dtype", dtype in DTYPES, "'float32' or 'float64'", dtype)
-    _check("method", method in METHODS, f"one of {', '.join(METHODS)}", method)
-    _check("noise_std", _is_real(noise_std) and noise_std >= 0, "a number >= 0", noise_std)
-    _check("x0_std", _is_real(x0_std) and x0_std >= 0, "a number >= 0", x0_std)
-    _check("seed", _is_int(seed) and seed >= 0, "an integer >= 0", seed)
-    _check("checkpoint_chunk", _is_int(checkpoint_chunk) and checkpoint_chunk >= 0, "an integer >= 0",
+    require("mode", mode in MODES, f"one of {', '.join(MODES)}", mode)
+    require("lr", is_real(lr) and lr > 0 and np.isfinite(lr), "a positive number", lr)
+    require("batch_size", is_int(batch_size) and batch_size >= 1, "an integer >= 1", batch_size)
+    require("dtype", dtype in DTYPES, "'float32' or 'float64'", dtype)
+    require("method", method in METHODS, f"one of {', '.join(METHODS)}", method)
+    require("noise_std", is_real(noise_std) and noise_std >= 0, "a number >= 0", noise_std)
+    require("x0_std", is_real(x0_std) and x0_std >= 0, "a number >= 0", x0_std)
+    require("seed", is_int(seed) and seed >= 0, "an integer >= 0", seed)
+    require("checkpoint_chunk", is_int(checkpoint_chunk) and checkpoint_chunk >= 0, "an integer >= 0",
            checkpoint_chunk)
     dev = resolve_device(device)
     if circuit.n_inputs != task.n_inputs:
