@@ -21,7 +21,7 @@ from typing import Any
 
 __all__ = ["NeurobiasError", "ConfigError", "SchemaError", "InputError", "ConvergenceWarning", "describe_shape", "describe_type", "suggest", "require", "is_int", "is_real",
            "is_bool", "coerce", "check_choice", "check_number", "check_positive", "check_instance", "check_shape",
-           "check_finite"]
+           "check_finite", "check_device"]
 
 
 class NeurobiasError(Exception):
@@ -298,3 +298,22 @@ def check_finite(name: str, array: Any) -> Any:
     if bad.any():
         raise InputError(f"`{name}` must be finite; it has {int(bad.sum())} NaN or infinite entries")
     return array
+
+
+def check_device(device: Any, *, name: str = "device") -> str:
+    """Return ``device`` as a string if it names a device neurobias runs on: ``cpu``, ``cuda`` or ``cuda:N``.
+
+    A :class:`torch.device` is accepted too (by its name).  Whether CUDA is
+    present is not checked here (a sweep's cells run on other machines):
+    :func:`neurobias.circuit.resolve_device` adds that check where the
+    computation runs.
+
+    Raises
+    ------
+    InputError
+        ```device` must be 'cpu', 'cuda' or 'cuda:N'; got 'gpu'``.
+    """
+    text = device if isinstance(device, str) or not hasattr(device, "index") else str(device)
+    ok = isinstance(text, str) and (text in ("cpu", "cuda") or (text.startswith("cuda:") and text[5:].isdigit()))
+    require(name, ok, "'cpu', 'cuda' or 'cuda:N'", device)
+    return text

@@ -72,7 +72,7 @@ def test_report_without_analyses_says_what_to_run(tiny_run, tmp_path):
     ("argv", "pattern"),
     [
         (["fixed-points", "{missing}"], r"run directory not found"),
-        (["fixed-points", "{run}", "--candidates", "0"], r"--candidates must be positive"),
+        (["fixed-points", "{run}", "--candidates", "0"], r"`--candidates` must be a positive int; got 0"),
         (["continue", "{run}", "--from", "nope", "--to", "sine_40Hz"], r"--from 'nope' is not a context .* choose from sine_20Hz, sine_40Hz"),
         (["continue", "{run}", "--from", "sine_20Hz", "--to", "sine_20Hz"], r"two different contexts"),
         (["report", "{empty}"], r"is not a run directory: circuit.nc is missing"),

@@ -1,10 +1,15 @@
-"""Plain-language summaries of fixed-point and continuation Datasets (pure: Dataset in, text out)."""
+"""Counts that summarise fixed-point and continuation Datasets (pure: Dataset in, numbers out).
+
+The sentences built from them live in :mod:`neurobias.workflows.prose`.
+"""
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
-__all__ = ["fixed_point_counts", "summarize_fixed_points", "summarize_continuation"]
+__all__ = ["fixed_point_counts", "continuation_events"]
 
 
 def fixed_point_counts(fixed_points: xr.Dataset) -> xr.Dataset:
@@ -35,49 +40,31 @@ def fixed_point_counts(fixed_points: xr.Dataset) -> xr.Dataset:
     return xr.Dataset(out, coords={"context": names})
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
+def continuation_events(continuation: xr.Dataset) -> dict[str, Any]:
+    """What happened to the branches of a continuation, as numbers.
 
+    Parameters
+    ----------
+    continuation : xarray.Dataset
+        Output of :func:`neurobias.analysis.continuation.continue_fixed_points`.
 
-def summarize_fixed_points(fixed_points: xr.Dataset) -> str:
-    """One sentence per context: how many fixed points, how many stable, oscillatory instabilities, slow points."""
-    counts = fixed_point_counts(fixed_points)
-    parts = []
-    for c in counts["context"].values:
-        row = counts.sel(context=c)
-        n, st, osc, slow = (int(row[k]) for k in ("n_fixed", "n_stable", "n_oscillatory", "n_slow"))
-        text = f"{c}: {_plural(n, 'fixed point')} ({st} stable"
-        if osc:
-            text += f", {osc} with an oscillatory leading mode"
-        text += ")"
-        if slow:
-            text += f" and {_plural(slow, 'slow point')}"
-        parts.append(text)
-    return "; ".join(parts) + "."
-
-
-def summarize_continuation(continuation: xr.Dataset) -> str:
-    """What happens to the fixed points between the two ends of a continuation, in one paragraph."""
-    start = continuation.attrs.get("start_label", "start")
-    end = continuation.attrs.get("end_label", "end")
-    n_branch = continuation.sizes["branch"]
+    Returns
+    -------
+    dict
+        ``n_branch``, ``n_reached_end``, ``n_returned`` (turned back at a fold),
+        ``n_stopped`` (any other end), ``n_unreached`` (end points reached by no
+        branch), ``bifurcations`` and ``collisions``: lists of ``(kind, s)``
+        sorted by ``s`` (the continuation parameter, 0 at the start, 1 at the
+        end).  Collisions (an unstable pair of eigenvalues meeting on the real
+        axis) change no stability and are kept apart from the bifurcations.
+    """
     reasons = continuation["end_reason"].values.astype(str)
-    kinds = continuation["bif_kind"].values.astype(str) if "bif_kind" in continuation else np.array([], str)
-    s_b = continuation["bif_s"].values if "bif_s" in continuation else np.array([])
-    text = (f"Moving the tonic input from {start} to {end}, {_plural(n_branch, 'fixed point')} of {start} "
-            f"{'was' if n_branch == 1 else 'were'} followed: {int((reasons == 'reached_end').sum())} reached {end}, "
-            f"{int((reasons == 'returned_to_start').sum())} turned back at a fold")
-    other = int(((reasons != "reached_end") & (reasons != "returned_to_start")).sum())
-    if other:
-        text += f", {other} stopped early"
-    text += "."
-    if len(kinds):
-        events = ", ".join(f"{k.replace('_', ' ')} at s = {s:.3f}" for k, s in sorted(zip(kinds, s_b), key=lambda t: t[1]))
-        text += f" Bifurcations: {events}."
-    else:
-        text += " No bifurcation was found on the way."
-    n_un = continuation.sizes.get("unreached", 0)
-    if n_un:
-        text += (f" {_plural(n_un, 'fixed point')} of {end} {'is' if n_un == 1 else 'are'} reached by no branch "
-                 f"from {start}.")
-    return text
+    events: list[tuple[str, float]] = []
+    if "bif_kind" in continuation:
+        events = sorted(((str(k), float(s)) for k, s in zip(continuation["bif_kind"].values,
+                                                          continuation["bif_s"].values)), key=lambda e: e[1])
+    reached, returned = int((reasons == "reached_end").sum()), int((reasons == "returned_to_start").sum())
+    return {"n_branch": int(continuation.sizes["branch"]), "n_reached_end": reached, "n_returned": returned,
+            "n_stopped": len(reasons) - reached - returned, "n_unreached": int(continuation.sizes.get("unreached", 0)),
+            "bifurcations": [e for e in events if e[0] != "collision"],
+            "collisions": [e for e in events if e[0] == "collision"]}

@@ -12,7 +12,7 @@ from torch import Tensor
 from neurobias.circuit.circuit import Circuit, check_circuit, torch_dtype
 from neurobias.circuit.dynamics import METHODS, Dynamics, noise_scale, step_fraction
 from neurobias.circuit.threads import CPU_THREADS, one_thread
-from neurobias.errors import InputError, check_finite, describe_shape
+from neurobias.errors import InputError, check_device, check_finite, describe_shape
 
 __all__ = ["integrate", "simulate", "resolve_tonic", "resolve_device", "new_seed"]
 
@@ -30,12 +30,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
     InputError
         Another name, or a CUDA device on a machine (or torch build) without CUDA.
     """
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise InputError(f"`device` must be 'cpu', 'cuda' or 'cuda:N'; got {device!r}") from None
-    if dev.type not in ("cpu", "cuda"):
-        raise InputError(f"`device` must be 'cpu', 'cuda' or 'cuda:N'; got {device!r}")
+    dev = torch.device(check_device(device))
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise InputError(f"`device` is {str(device)!r} but CUDA is not available to torch {torch.__version__} "

@@ -32,8 +32,7 @@ def print_output(output: Any) -> int:
 
 
 def check_positive(flag: str, value: float) -> None:
-    """Raise InputError naming ``flag`` unless ``value`` > 0."""
-    from neurobias.errors import InputError
+    """Raise InputError naming ``flag`` unless ``value`` > 0 (an int flag stays an int in the message)."""
+    from neurobias.errors import check_number, is_int
 
-    if not value > 0:
-        raise InputError(f"{flag} must be positive; got {value}")
+    check_number(flag, value, gt=0, integer=is_int(value))

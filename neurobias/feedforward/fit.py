@@ -19,7 +19,7 @@ import torch
 
 from neurobias.circuit.threads import one_thread
 from neurobias.datasets.base import Split
-from neurobias.errors import InputError
+from neurobias.errors import check_instance, check_number, require
 from neurobias.feedforward.model import BiasNet
 from neurobias.training.optimise import ParamGroup, optimise
 
@@ -65,21 +65,14 @@ def _tensor(x: np.ndarray, net: BiasNet) -> torch.Tensor:
 
 def _check_tasks(net: BiasNet, tasks: Sequence[Split]) -> list[Split]:
     tasks = list(tasks) if not isinstance(tasks, Split) else [tasks]
-    if len(tasks) != net.n_tasks:
-        raise InputError(f"`tasks` must hold one Split per task of the network ({net.n_tasks}); got {len(tasks)}")
+    require("tasks", len(tasks) == net.n_tasks, f"{net.n_tasks} Splits (one per task of the network)", len(tasks))
     for t, split in enumerate(tasks):
-        if not isinstance(split, Split):
-            raise InputError(f"`tasks[{t}]` must be a neurobias.datasets.Split; got {type(split).__name__}")
-        if split.n_features != net.n_inputs:
-            raise InputError(
-                f"`tasks[{t}]` ({split.name!r}) has {split.n_features} features but the network has "
-                f"{net.n_inputs} inputs (pad with neurobias.datasets.pad_features)"
-            )
-        if split.n_classes != net.n_outputs[t]:
-            raise InputError(
-                f"`tasks[{t}]` ({split.name!r}) has {split.n_classes} classes but the network's task {t} has "
-                f"{net.n_outputs[t]} outputs"
-            )
+        check_instance(f"tasks[{t}]", split, Split, what="a neurobias.datasets.Split")
+        name = f"tasks[{t}]` ({split.name!r}) `n_features"
+        require(name, split.n_features == net.n_inputs,
+                f"the network's {net.n_inputs} inputs (pad with neurobias.datasets.pad_features)", split.n_features)
+        require(f"tasks[{t}]` ({split.name!r}) `n_classes", split.n_classes == net.n_outputs[t],
+                f"the {net.n_outputs[t]} outputs of the network's task {t}", split.n_classes)
     return tasks
 
 
@@ -131,14 +124,11 @@ def fit(
     FitResult
     """
     t0 = _time.perf_counter()
-    if not isinstance(net, BiasNet):
-        raise InputError(f"`net` must be a BiasNet; got {type(net).__name__}")
+    check_instance("net", net, BiasNet)
     splits = _check_tasks(net, tasks)
     for name, value, low in (("steps", steps, 0), ("batch_size", batch_size, 1), ("seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise InputError(f"`{name}` must be an integer >= {low}; got {value!r}")
-    if not (np.isfinite(lr) and lr > 0):
-        raise InputError(f"`lr` must be a positive number; got {lr!r}")
+        check_number(name, value, ge=low, integer=True)
+    check_number("lr", lr, gt=0)
     before = net.frozen_hashes()
     data = [(_tensor(s.x_train, net), torch.tensor(s.y_train)) for s in splits]
 

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from neurobias._version import __version__
 from neurobias.config import RunConfig, config_from_toml, config_to_toml
-from neurobias.errors import ConfigError, InputError
+from neurobias.errors import ConfigError, InputError, check_device
 from neurobias.sweep.cluster import check_scheduler, connect
 from neurobias.config import toml_literal
 from neurobias.sweep.grid import Cell, cell_config, check_grid, expand_grid
@@ -57,12 +57,6 @@ class SweepOutput:
     def failed(self) -> tuple[str, ...]:
         """Names of the cells whose run failed."""
         return tuple(n for n, r in self.records.items() if r.status == "failed")
-
-
-def _check_device(device: str) -> str:
-    if not isinstance(device, str) or not (device in ("cpu", "cuda") or device.startswith("cuda:")):
-        raise InputError(f"`device` must be 'cpu', 'cuda' or 'cuda:N'; got {device!r}")
-    return device
 
 
 def run_cell(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,7 +172,7 @@ def run_sweep(
         raise InputError(f"`config` must be a neurobias RunConfig; got {type(config).__name__}")
     grid = check_grid(config, grid)
     check_scheduler(scheduler, workers)
-    _check_device(device)
+    device = check_device(device)
     cells = expand_grid(grid)
     from neurobias.io import check_writable_dir
 

@@ -51,7 +51,7 @@ def analyse_fixed_points(
         The ``fixed_points`` Dataset, the files written and a one-paragraph summary.
     """
     from neurobias.analysis import find_fixed_points
-    from neurobias.analysis.summary import summarize_fixed_points
+    from neurobias.workflows.prose import summarize_fixed_points
 
     d = RunDir(run_dir)
     circuit, results = d.open()
@@ -104,7 +104,7 @@ def analyse_continuation(
         The ``continuation`` Dataset, the files written and a one-paragraph summary.
     """
     from neurobias.analysis.continuation import continue_fixed_points
-    from neurobias.analysis.summary import summarize_continuation
+    from neurobias.workflows.prose import summarize_continuation
 
     d = RunDir(run_dir)
     circuit, results = d.open()
@@ -217,7 +217,7 @@ def write_report(run_dir: str | os.PathLike, *, out: str | os.PathLike | None = 
     Output
         The results Dataset and ``{"report": path}``.
     """
-    from neurobias.analysis.summary import summarize_continuation, summarize_fixed_points
+    from neurobias.workflows.prose import summarize_continuation, summarize_fixed_points
     from neurobias.plotting import figure_set
     from neurobias.workflows.report import render_report, summarize_comparison
 
