@@ -444,7 +444,7 @@ def test_choice_lists_are_those_of_the_owning_modules():
     from neurobias.training.model import MODES
     from neurobias.training.schedule import SCHEDULES
     from neurobias.training.tonic import PARAMETRIZATIONS
-    from neurobias.training.train import DTYPES
+    from neurobias.circuit import DTYPES
 
     owned = {"circuit.phi": PHI_NAMES, "circuit.form": FORMS, "circuit.connectivity": CONNECTIVITIES,
              "circuit.input_init": WEIGHT_INITS, "circuit.readout_init": WEIGHT_INITS, "simulation.method": METHODS,

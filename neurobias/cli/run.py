@@ -86,7 +86,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from neurobias.workflows.simulate import simulate_to_file
 
-    output = simulate_to_file(args.circuit, args.results, out=args.out, context=args.context,
+    output = simulate_to_file(args.circuit, args.results, out=args.out, contexts=args.context,
                               duration=args.duration, n_trials=args.trials, dt=args.dt, method=args.method,
                               noise_std=args.noise_std, seed=args.seed, device=args.device)
     print(output.summary)

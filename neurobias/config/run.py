@@ -62,13 +62,12 @@ def _suggest(word: str, choices: Sequence[str], *, prefix: str = "") -> str:
 
 def _choices(name: str) -> tuple[str, ...]:
     """A choice list, imported from the module that owns the concept (lazily: those modules import torch)."""
-    from neurobias.circuit import FORMS, PHI_NAMES
+    from neurobias.circuit import DTYPES, FORMS, PHI_NAMES
     from neurobias.circuit.connectivity import CONNECTIVITIES, WEIGHT_INITS
     from neurobias.circuit.dynamics import METHODS
     from neurobias.training.model import MODES
     from neurobias.training.schedule import SCHEDULES
     from neurobias.training.tonic import PARAMETRIZATIONS
-    from neurobias.training.train import DTYPES
 
     return {"connectivity": CONNECTIVITIES, "init": WEIGHT_INITS, "phi": PHI_NAMES, "form": FORMS,
             "method": METHODS, "mode": MODES, "schedule": SCHEDULES, "parametrization": PARAMETRIZATIONS,

@@ -4,9 +4,9 @@ from neurobias.training.model import MODES, CircuitModel
 from neurobias.training.optimise import OptimResult, ParamGroup, optimise
 from neurobias.training.schedule import SCHEDULES, learning_rate
 from neurobias.training.tonic import PARAMETRIZATIONS, TonicBank
-from neurobias.training.train import DTYPES, TrainResult, train
+from neurobias.training.train import TrainResult, train
 
 __all__ = [
-    "MODES", "SCHEDULES", "PARAMETRIZATIONS", "DTYPES", "TonicBank", "CircuitModel", "TrainResult",
+    "MODES", "SCHEDULES", "PARAMETRIZATIONS", "TonicBank", "CircuitModel", "TrainResult",
     "train", "masked_mse", "nmse", "learning_rate", "optimise", "ParamGroup", "OptimResult",
 ]

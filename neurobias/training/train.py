@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from neurobias.circuit.threads import one_thread
-from neurobias.circuit.circuit import Circuit
+from neurobias.circuit.circuit import Circuit, torch_dtype
 from neurobias.circuit.dynamics import METHODS
 from neurobias.circuit.simulate import resolve_device
 from neurobias.errors import InputError, is_int, is_real, require
@@ -21,9 +21,7 @@ from neurobias.training.model import MODES, CircuitModel
 from neurobias.training.optimise import ParamGroup, optimise
 from neurobias.training.tonic import TonicBank
 
-__all__ = ["TrainResult", "train", "DTYPES"]
-
-DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.float64}
+__all__ = ["TrainResult", "train"]
 
 
 @dataclass(frozen=True)
@@ -206,13 +204,13 @@ def train(
     require("mode", mode in MODES, f"one of {', '.join(MODES)}", mode)
     require("lr", is_real(lr) and lr > 0 and np.isfinite(lr), "a positive number", lr)
     require("batch_size", is_int(batch_size) and batch_size >= 1, "an integer >= 1", batch_size)
-    require("dtype", dtype in DTYPES, "'float32' or 'float64'", dtype)
     require("method", method in METHODS, f"one of {', '.join(METHODS)}", method)
     require("noise_std", is_real(noise_std) and noise_std >= 0, "a number >= 0", noise_std)
     require("x0_std", is_real(x0_std) and x0_std >= 0, "a number >= 0", x0_std)
     require("seed", is_int(seed) and seed >= 0, "an integer >= 0", seed)
     require("checkpoint_chunk", is_int(checkpoint_chunk) and checkpoint_chunk >= 0, "an integer >= 0",
            checkpoint_chunk)
+    tdtype = torch_dtype(dtype)
     dev = resolve_device(device)
     if circuit.n_inputs != task.n_inputs:
         raise InputError(
@@ -226,7 +224,6 @@ def train(
         )
     if resume and checkpoint_path is None:
         raise InputError("`resume=True` needs a `checkpoint_path`")
-    tdtype = DTYPES[dtype]
     bank = TonicBank(task.n_contexts, circuit.n_units, parametrization=parametrization, fraction=fraction,
                      rank=rank, shared_baseline=shared_baseline, init_std=init_std,
                      rng=seeds.stream(seed, seeds.BANK), dtype=tdtype)

@@ -21,7 +21,7 @@ def simulate_to_file(
     results: str | os.PathLike,
     *,
     out: str | os.PathLike,
-    context: list[str] | None = None,
+    contexts: list[str] | None = None,
     duration: float | None = None,
     n_trials: int = 1,
     dt: float | None = None,
@@ -40,7 +40,7 @@ def simulate_to_file(
         ``results.nc`` with the tonic inputs (and the run's config).
     out : path
         Output netCDF file (kind ``trajectories``).
-    context : list of str, optional
+    contexts : list of str, optional
         Contexts to simulate (default: all).
     duration : float, optional
         Simulate this long (ms) with zero input instead of fresh trials of the run's task.
@@ -72,7 +72,7 @@ def simulate_to_file(
     if res.sizes["unit"] != circ.n_units:
         raise InputError(f"{results} has {res.sizes['unit']} units but {circuit} has {circ.n_units}")
     names = [str(c) for c in res["context"].values]
-    contexts = list(context) if context else names
+    contexts = list(contexts) if contexts else names
     unknown = [c for c in contexts if c not in names]
     if unknown:
         raise InputError(f"--context {unknown[0]!r} is not a context of {results}; choose from {', '.join(names)}")
