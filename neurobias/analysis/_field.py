@@ -70,9 +70,3 @@ class Field:
         f = self.F(x, ctx)
         return 0.5 * (f * f).sum(-1)
 
-
-def as_ctx(ctx: Tensor | int, n: int, device: torch.device | str = "cpu") -> Tensor:
-    """A context-index tensor of length ``n``."""
-    if isinstance(ctx, Tensor):
-        return ctx
-    return torch.full((n,), int(ctx), dtype=torch.long, device=device)

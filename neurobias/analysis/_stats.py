@@ -23,7 +23,7 @@ import numpy as np
 import scipy.special
 import scipy.stats
 
-from neurobias.errors import InputError, check_finite, describe_shape
+from neurobias.errors import InputError, check_finite, check_number, describe_shape
 
 __all__ = [
     "participation_ratio",
@@ -38,9 +38,7 @@ __all__ = [
 
 
 def _int_arg(name: str, value: Any, *, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise InputError(f"`{name}` must be an integer >= {low}; got {value!r}")
-    return int(value)
+    return check_number(name, value, ge=low, integer=True)
 
 
 def _matrix(name: str, value: Any, dims: str) -> np.ndarray:

@@ -275,11 +275,8 @@ class Circuit:
         seed : int
             Seed (>= 0).
         """
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise InputError(f"`seed` must be a non-negative integer; got {seed!r}")
-        for name, val in (("n_inputs", n_inputs), ("n_outputs", n_outputs)):
-            if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 0:
-                raise InputError(f"`{name}` must be a non-negative integer; got {val!r}")
+        for name, val in (("seed", seed), ("n_inputs", n_inputs), ("n_outputs", n_outputs)):
+            check_number(name, val, ge=0, integer=True)
         rng = np.random.default_rng(seed)
         if connectivity == "gaussian":
             w = conn.gaussian(n_units, g=g, rng=rng)

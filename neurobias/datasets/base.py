@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurobias.errors import InputError, check_finite, describe_shape
+from neurobias.errors import InputError, check_finite, check_number, describe_shape
 
 __all__ = ["Split"]
 
@@ -97,8 +97,7 @@ class Split:
         def pick(n: int | None, total: int, field: str) -> np.ndarray:
             if n is None or n >= total:
                 return np.arange(total)
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-                raise InputError(f"`{field}` must be a positive integer or None; got {n!r}")
+            check_number(field, n, gt=0, integer=True)
             return np.sort(rng.choice(total, size=int(n), replace=False))
 
         i = pick(n_train, self.x_train.shape[0], "n_train")

@@ -17,7 +17,7 @@ import functools
 import numpy as np
 
 from neurobias.datasets.base import Split
-from neurobias.errors import InputError, check_number
+from neurobias.errors import check_number
 
 __all__ = ["digits", "mnist1d"]
 
@@ -73,11 +73,9 @@ def mnist1d(*, n_samples: int = 5000, train_fraction: float = 0.8, seed: int = 4
         ``name="mnist1d"``, 40 features (signal samples, standardised over
         the whole set by the package), 10 classes.
     """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 20:
-        raise InputError(f"`n_samples` must be an integer >= 20; got {n_samples!r}")
+    n_samples = check_number("n_samples", n_samples, ge=20, integer=True)
     frac = check_number("train_fraction", train_fraction, gt=0, lt=1)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"`seed` must be a non-negative integer; got {seed!r}")
+    seed = check_number("seed", seed, ge=0, integer=True)
     return _mnist1d(int(n_samples), frac, int(seed))
 
 

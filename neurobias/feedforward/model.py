@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_number
 from neurobias.io.hashing import sha256_array
 
 __all__ = ["BiasNet", "FF_MODES", "INITS", "trained_parameter_count"]
@@ -52,9 +52,7 @@ _TRAINED: dict[str, frozenset[str]] = {
 
 
 def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"`{name}` must be a positive integer; got {value!r}")
-    return int(value)
+    return check_number(name, value, gt=0, integer=True)
 
 
 def _draw(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, init: str, gamma: float) -> np.ndarray:
@@ -130,10 +128,8 @@ class BiasNet(nn.Module):
             raise InputError(f"`mode` must be one of {', '.join(FF_MODES)}; got {mode!r}")
         if init not in INITS:
             raise InputError(f"`init` must be one of {', '.join(INITS)}; got {init!r}")
-        if not (np.isfinite(gamma) and gamma > 0):
-            raise InputError(f"`gamma` must be a positive number; got {gamma!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise InputError(f"`seed` must be a non-negative integer; got {seed!r}")
+        check_number("gamma", gamma, gt=0)
+        check_number("seed", seed, ge=0, integer=True)
         self.mode, self.init, self.gamma, self.seed = mode, init, float(gamma), int(seed)
         self.n_inputs, self.widths, self.n_outputs, self.n_tasks = n_in, widths, outs, n_tasks
         rng = np.random.default_rng(seed)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_number
 from neurobias.recordings.dataset import condition_names, is_single_trial
 from neurobias.recordings.metrics.r2 import r2_arrays
 from neurobias.recordings.preprocess import condition_average, split_halves
@@ -55,8 +55,7 @@ def make_split(recording: xr.Dataset, *, holdout: str, block: int, seed: int) ->
     """
     if holdout not in HOLDOUTS:
         raise InputError(f"`holdout` must be one of {', '.join(HOLDOUTS)}; got {holdout!r}")
-    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
-        raise InputError(f"`holdout_block` must be an integer >= 1; got {block!r}")
+    block = check_number("holdout_block", block, ge=1, integer=True)
     single = is_single_trial(recording)
     if holdout == "auto":
         holdout = "trials" if single else "time"

@@ -67,10 +67,6 @@ class Design:
         """The inputs ``u`` of shape (condition, time, input): ``stimulus[c, i] * course[i, t]``."""
         return self.stimulus[:, None, :] * self.course.T[None, :, :]
 
-    def context_of(self, condition: str) -> str:
-        """The context label of ``condition``."""
-        return self.contexts[int(self.context_index[self.conditions.index(condition)])]
-
 
 def _course(time: np.ndarray, inputs: tuple[str, ...], window: Any, course: Any) -> np.ndarray:
     n_in, n_time = len(inputs), time.size

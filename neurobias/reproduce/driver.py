@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from neurobias.circuit.threads import one_thread
 from neurobias._version import __version__
-from neurobias.errors import InputError, NeurobiasError
+from neurobias.errors import InputError, NeurobiasError, check_number
 from neurobias.io.figures import save_figure
 from neurobias.io.files import atomic_write_text
 from neurobias.io.hashing import sha256_array
@@ -259,8 +259,7 @@ def reproduce(
     unknown = [n for n in (only or ()) if n not in EXPERIMENTS]
     if unknown:
         raise InputError(f"`only` must name experiments among {', '.join(EXPERIMENTS)}; got {', '.join(unknown)}")
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise InputError(f"`jobs` must be a positive integer; got {jobs!r}")
+    jobs = check_number("jobs", jobs, gt=0, integer=True)
     out_dir = Path(out) if out is not None else Path("docs/img" if size == "full" else f"runs/reproduce-{size}")
     doc_path = Path(doc) if doc is not None else (Path("docs/results.md") if size == "full" else out_dir / "results.md")
     store = (Path("runs/reproduce-full") if size == "full" and out is None else out_dir) / "outcomes"

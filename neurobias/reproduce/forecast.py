@@ -13,7 +13,7 @@ import torch
 
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.threads import one_thread
-from neurobias.errors import InputError, check_shape, describe_shape
+from neurobias.errors import InputError, check_number, check_shape, describe_shape
 
 __all__ = ["closed_loop", "nrmse", "valid_prediction_time"]
 
@@ -56,9 +56,8 @@ def closed_loop(
         )
     b = np.asarray(tonic, dtype=np.float64)
     check_shape("tonic", b, (circuit.n_units,), dims=("unit",))
-    for name, value, low in (("n_warmup", n_warmup, 1), ("n_free", n_free, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise InputError(f"`{name}` must be an integer >= {low}; got {value!r}")
+    n_warmup, n_free = (check_number(name, v, ge=1, integer=True) for name, v in (("n_warmup", n_warmup),
+                                                                                   ("n_free", n_free)))
     if n_warmup > obs.shape[1]:
         raise InputError(f"`n_warmup` must be at most the {obs.shape[1]} observed steps; got {n_warmup}")
     W = {k: torch.tensor(v, dtype=torch.float64) for k, v in circuit.weights().items()}

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_number
 from neurobias.sweep.grid import SCHEDULER_HELP
 
 __all__ = ["connect", "check_scheduler"]
@@ -19,8 +19,8 @@ def check_scheduler(scheduler: str, workers: int | None) -> None:
         scheduler in ("local", "slurm", "sync") or (scheduler.startswith("tcp://") and len(scheduler) > 6)
     ):
         raise InputError(f"`scheduler` must be {SCHEDULER_HELP}; got {scheduler!r}")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise InputError(f"`workers` must be an int >= 1 or None; got {workers!r}")
+    if workers is not None:
+        check_number("workers", workers, ge=1, integer=True)
 
 
 @contextlib.contextmanager

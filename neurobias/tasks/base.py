@@ -28,7 +28,7 @@ import numpy as np
 
 from neurobias.errors import InputError, check_choice, check_instance, check_number, coerce
 
-__all__ = ["Task", "TaskBatch", "WILLIAMS_2024"]
+__all__ = ["Task", "TaskBatch", "WILLIAMS_2024", "rk4_samples"]
 
 # the reference several tasks reproduce (their ``citation``)
 WILLIAMS_2024 = (
@@ -64,6 +64,38 @@ class TaskBatch:
     targets: np.ndarray
     mask: np.ndarray
     conditions: dict[str, np.ndarray]
+
+
+def rk4_samples(f: typing.Callable[[np.ndarray], np.ndarray], state: np.ndarray, *, h: float, n_samples: int,
+                substeps: int) -> np.ndarray:
+    """Integrate ``ds/dt = f(s)`` with classical RK4 and keep every ``substeps``-th state.
+
+    Parameters
+    ----------
+    f : callable
+        The vector field, ``(trajectory, dim) -> (trajectory, dim)``.
+    state : ndarray of shape (trajectory, dim)
+        Initial states (float64).
+    h : float
+        RK4 step, in the system's time units.
+    n_samples, substeps : int
+        Samples returned after the initial state; RK4 steps per sample.
+
+    Returns
+    -------
+    ndarray of shape (trajectory, n_samples, dim)
+        The states at times ``substeps * h, 2 substeps * h, ...``.
+    """
+    out = np.empty((state.shape[0], n_samples, state.shape[1]))
+    for k in range(n_samples):
+        for _ in range(substeps):
+            k1 = f(state)
+            k2 = f(state + 0.5 * h * k1)
+            k3 = f(state + 0.5 * h * k2)
+            k4 = f(state + h * k3)
+            state = state + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        out[:, k] = state
+    return out
 
 
 def _as_float64(array: np.ndarray) -> np.ndarray:

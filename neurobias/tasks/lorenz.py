@@ -38,7 +38,7 @@ import numpy as np
 
 from neurobias.errors import InputError, check_number, check_positive
 from neurobias.tasks._registry import register
-from neurobias.tasks.base import WILLIAMS_2024, Task, TaskBatch
+from neurobias.tasks.base import WILLIAMS_2024, Task, TaskBatch, rk4_samples
 
 __all__ = ["LorenzForecastTask", "lorenz", "autocorrelation_hwhm"]
 
@@ -75,16 +75,7 @@ def lorenz(
         x, y, z = v[:, 0], v[:, 1], v[:, 2]
         return np.stack([sigma * (y - x), x * (rho - z) - y, x * y - beta * z], axis=1)
 
-    out = np.empty((s.shape[0], n_samples, 3))
-    for k in range(n_samples):
-        for _ in range(substeps):
-            k1 = f(s)
-            k2 = f(s + 0.5 * h * k1)
-            k3 = f(s + 0.5 * h * k2)
-            k4 = f(s + h * k3)
-            s = s + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-        out[:, k] = s
-    return out
+    return rk4_samples(f, s, h=h, n_samples=n_samples, substeps=substeps)
 
 
 def autocorrelation_hwhm(series: np.ndarray, *, max_lag: int | None = None) -> float:

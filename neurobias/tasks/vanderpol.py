@@ -30,7 +30,7 @@ import numpy as np
 
 from neurobias.errors import InputError, check_number, check_positive
 from neurobias.tasks._registry import register
-from neurobias.tasks.base import WILLIAMS_2024, Task, TaskBatch
+from neurobias.tasks.base import WILLIAMS_2024, Task, TaskBatch, rk4_samples
 
 __all__ = ["VanDerPolTask", "van_der_pol"]
 
@@ -63,16 +63,7 @@ def van_der_pol(x0: np.ndarray, y0: np.ndarray, *, mu: float, ds: float, n_steps
         x, y = s[..., 0], s[..., 1]
         return np.stack([y, mu * (1.0 - x * x) * y - x], axis=-1)
 
-    out = np.empty((state.shape[0], n_steps, 2))
-    for k in range(n_steps):
-        for _ in range(substeps):
-            k1 = f(state)
-            k2 = f(state + 0.5 * h * k1)
-            k3 = f(state + 0.5 * h * k2)
-            k4 = f(state + h * k3)
-            state = state + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-        out[:, k] = state
-    return out
+    return rk4_samples(f, state, h=h, n_samples=n_steps, substeps=substeps)
 
 
 @register

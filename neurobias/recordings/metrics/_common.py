@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError, check_number, describe_shape
 
 __all__ = ["as_trajectories", "null_dataset", "top_pcs", "shuffle_conditions", "shuffle_per_time"]
 
@@ -83,8 +83,7 @@ def null_dataset(
 
     The p-value is ``(1 + #{null at least as good as observed}) / (1 + n_shuffles)``.
     """
-    if isinstance(n_shuffles, bool) or not isinstance(n_shuffles, (int, np.integer)) or n_shuffles < 0:
-        raise InputError(f"`n_shuffles` must be an integer >= 0; got {n_shuffles!r}")
+    n_shuffles = check_number("n_shuffles", n_shuffles, ge=0, integer=True)
     rng = np.random.default_rng(seed)
     null = np.array([fn(shuffle(b, rng)) for _ in range(n_shuffles)], dtype=np.float64)
     better = null >= observed if larger_is_better else null <= observed

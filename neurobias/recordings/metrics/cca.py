@@ -7,7 +7,7 @@ import numpy as np
 import scipy.linalg
 import xarray as xr
 
-from neurobias.errors import InputError
+from neurobias.errors import check_number
 from neurobias.recordings.metrics._common import as_trajectories, check_pair, null_dataset, top_pcs
 
 __all__ = ["cca_similarity", "canonical_correlations"]
@@ -55,8 +55,7 @@ def cca_similarity(data: Any, model: Any, *, n_components: int = 10, n_shuffles:
     """
     a, b = as_trajectories(data, "data"), as_trajectories(model, "model")
     check_pair(a, b)
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) or n_components < 1:
-        raise InputError(f"`n_components` must be an integer >= 1; got {n_components!r}")
+    n_components = check_number("n_components", n_components, ge=1, integer=True)
     fa = a.reshape(-1, a.shape[2])
 
     def mean_cc(bb: np.ndarray) -> float:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_number
 from neurobias.recordings.metrics._common import as_trajectories, check_pair, null_dataset, shuffle_per_time, top_pcs
 
 __all__ = ["dsa_distance"]
@@ -68,8 +68,7 @@ def dsa_distance(data: Any, model: Any, *, n_components: int = 6, n_delays: int 
     a, b = as_trajectories(data, "data"), as_trajectories(model, "model")
     check_pair(a, b)
     for name, v in (("n_components", n_components), ("n_delays", n_delays), ("rank", rank), ("iters", iters)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise InputError(f"`{name}` must be an integer >= 1; got {v!r}")
+        check_number(name, v, ge=1, integer=True)
     import torch
 
     from neurobias.circuit.threads import one_thread
