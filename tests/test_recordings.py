@@ -258,7 +258,7 @@ def test_soft_normalize_mean_center_pca() -> None:
     np.testing.assert_allclose(full["rate"].values, hz["rate"].values, atol=1e-10)
     one = P.pca_denoise(hz, n_components=1)["rate"].values.reshape(-1, 6)
     assert np.linalg.matrix_rank(one - one.mean(0), tol=1e-8) == 1
-    with pytest.raises(InputError, match=r"`n_components` must be an integer in \[1, 6\]"):
+    with pytest.raises(InputError, match=r"`n_components` must be an int in \[1, 6\]"):
         P.pca_denoise(hz, n_components=7)
 
 

@@ -443,10 +443,7 @@ def check_threshold(threshold: Any) -> float | None:
     """``None`` or a non-negative finite distance (state units)."""
     if threshold is None:
         return None
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(threshold) or threshold < 0:
-        raise InputError(f"`threshold` must be None or a non-negative distance in state units; got {threshold!r}")
-    return float(threshold)
+    return check_number("threshold", threshold, ge=0, units="state units, or None")
 
 
 def _resolve_bank(tonic: Any) -> Bank | None:

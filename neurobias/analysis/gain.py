@@ -246,9 +246,7 @@ def effective_gain(
     """
     circuit = check_circuit(circuit)
     check_choice("mode", mode, GAIN_MODES)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) \
-            or not (0.0 <= threshold <= 1.0):
-        raise InputError(f"`threshold` must be a number in [0, 1] (fraction of sup phi'); got {threshold!r}")
+    check_number("threshold", threshold, ge=0, le=1, units="fraction of sup phi'")
     n_modes = check_number("n_modes", n_modes, ge=1, integer=True)
     bank = as_bank(tonic)
     _check_bank_units(bank, circuit)

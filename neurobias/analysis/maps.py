@@ -14,7 +14,6 @@ outside the flow's unstable half-plane.
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,7 @@ import xarray as xr
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import METHODS, step_fraction
 from neurobias.circuit.simulate import resolve_tonic
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_number
 
 __all__ = ["map_multipliers", "map_stability"]
 
@@ -47,8 +46,7 @@ def map_multipliers(eigenvalues: Any, *, tau: float, dt: float, method: str = "e
     if method not in METHODS:
         raise InputError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
     for name, value in (("tau", tau), ("dt", dt)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
-            raise InputError(f"`{name}` must be a positive number of ms; got {value!r}")
+        check_number(name, value, gt=0, units="ms")
     h = step_fraction(dt=float(dt), tau=float(tau), method=method)
     return 1.0 + h * float(tau) * np.asarray(eigenvalues, dtype=np.complex128)
 

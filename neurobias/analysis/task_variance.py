@@ -102,9 +102,7 @@ def task_variance(
     if not isinstance(variable, str):
         raise InputError(f"`variable` must be a variable name such as 'r' or 'x'; got {variable!r}")
     check_choice("normalize", normalize, NORMALIZATIONS)
-    if isinstance(min_variance, bool) or not isinstance(min_variance, (int, float, np.number)) \
-            or not np.isfinite(min_variance) or min_variance < 0:
-        raise InputError(f"`min_variance` must be a finite number >= 0; got {min_variance!r}")
+    check_number("min_variance", min_variance, ge=0)
     da = _activity(trajectories, variable)
     r = np.asarray(da.values, dtype=np.float64)
     tv = np.var(r, axis=1).mean(axis=1)  # (context, unit)

@@ -12,7 +12,7 @@ from torch import Tensor
 from neurobias.circuit.circuit import Circuit, check_circuit, torch_dtype
 from neurobias.circuit.dynamics import METHODS, Dynamics, noise_scale, step_fraction
 from neurobias.circuit.threads import CPU_THREADS, one_thread
-from neurobias.errors import InputError, check_device, check_finite, describe_shape
+from neurobias.errors import InputError, check_device, check_finite, check_number, describe_shape
 
 __all__ = ["integrate", "simulate", "resolve_tonic", "resolve_device", "new_seed"]
 
@@ -328,12 +328,10 @@ def simulate(
         ``dt``, ``method``, ``noise_std``, ``seed``, ``tau``, ``phi``, ``form``.
     """
     check_circuit(circuit)
-    if not (isinstance(dt, (int, float)) and not isinstance(dt, bool) and np.isfinite(dt) and dt > 0):
-        raise InputError(f"`dt` must be a positive number of ms; got {dt!r}")
+    dt = check_number("dt", dt, gt=0, units="ms")
     if method not in METHODS:
         raise InputError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
-    if not (np.isfinite(noise_std) and noise_std >= 0):
-        raise InputError(f"`noise_std` must be >= 0 (state units per sqrt(ms)); got {noise_std!r}")
+    noise_std = check_number("noise_std", noise_std, ge=0, units="state units per sqrt(ms)")
     n = circuit.n_units
     bank, names = resolve_tonic(tonic, n, contexts)
     n_ctx = bank.shape[0]

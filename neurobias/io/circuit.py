@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from neurobias.errors import InputError, SchemaError
+from neurobias.errors import InputError, SchemaError, coerce
 from neurobias.io.hashing import sha256_array
 from neurobias.io.schema import validate
 
@@ -70,8 +70,7 @@ def provenance_attrs(circuit: "Circuit", *, config_toml: str, seed: int, tonic: 
     """
     if not isinstance(config_toml, str):
         raise InputError(f"`config_toml` must be a str of TOML text; got {type(config_toml).__name__}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise InputError(f"`seed` must be an int; got {seed!r}")
+    coerce(seed, int, name="seed")
     attrs: dict[str, Any] = {"config": config_toml, "run_seed": int(seed)}
     attrs.update({f"circuit_sha256_{name}": digest for name, digest in weight_hashes(circuit).items()})
     if tonic is not None:

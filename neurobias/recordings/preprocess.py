@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurobias.errors import InputError, check_choice
+from neurobias.errors import InputError, check_choice, check_number
 from neurobias.recordings.dataset import condition_names, is_single_trial, validate
 
 __all__ = [
@@ -283,9 +283,7 @@ def pca_denoise(recording: xr.Dataset, *, n_components: int) -> xr.Dataset:
     validate(recording)
     rate = recording["rate"].values
     n_neuron = rate.shape[2]
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) or not (
-            1 <= n_components <= n_neuron):
-        raise InputError(f"`n_components` must be an integer in [1, {n_neuron}]; got {n_components!r}")
+    n_components = check_number("n_components", n_components, ge=1, le=n_neuron, integer=True)
     flat = rate.reshape(-1, n_neuron)
     mu = flat.mean(axis=0)
     _, _, vt = np.linalg.svd(flat - mu, full_matrices=False)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_number
 
 __all__ = ["TonicBank", "PARAMETRIZATIONS"]
 
@@ -75,8 +75,7 @@ class TonicBank(nn.Module):
             mask = np.zeros(n_units)
             mask[rng.choice(n_units, size=k, replace=False)] = 1.0
         elif parametrization == "lowrank":
-            if isinstance(rank, bool) or not isinstance(rank, int) or not (1 <= rank <= n_units):
-                raise InputError(f"`rank` must be an integer in [1, n_units = {n_units}]; got {rank!r}")
+            rank = check_number("rank", rank, ge=1, le=n_units, integer=True, units=f"n_units = {n_units}")
             basis = rng.normal(size=(n_units, rank))
             width = rank
         self.register_buffer("mask", torch.tensor(mask, dtype=dtype))
