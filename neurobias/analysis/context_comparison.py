@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurobias.errors import InputError, check_number
+from neurobias.errors import InputError, check_instance, check_number
 
 __all__ = ["compare_contexts"]
 
@@ -129,8 +129,7 @@ def compare_contexts(
 
     n_shuffles = check_number("n_shuffles", n_shuffles, ge=0, integer=True)
     seed = check_number("seed", seed, ge=0, integer=True)
-    if not isinstance(results, xr.Dataset):
-        raise InputError(f"`results` must be a results Dataset (results.nc); got {type(results).__name__}")
+    check_instance("results", results, xr.Dataset, what="a results Dataset (results.nc)")
     bank = as_bank(results, name="results")
     names = bank.contexts.tolist()
     if len(names) < 2:

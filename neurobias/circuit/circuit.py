@@ -15,7 +15,7 @@ import torch
 from neurobias.circuit import connectivity as conn
 from neurobias.circuit.dynamics import FORMS, Dynamics
 from neurobias.circuit.nonlinearity import PHI_NAMES, get_phi
-from neurobias.errors import InputError, check_finite, check_number, check_shape, describe_shape
+from neurobias.errors import InputError, check_finite, check_instance, check_number, check_shape, describe_shape
 
 __all__ = ["Circuit", "FORMS", "DTYPES", "torch_dtype", "check_circuit"]
 
@@ -44,8 +44,7 @@ def check_circuit(circuit: Any) -> "Circuit":
     InputError
         Anything else, naming what came.
     """
-    if not isinstance(circuit, Circuit):
-        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
+    check_instance("circuit", circuit, Circuit, what="a neurobias Circuit")
     return circuit
 
 

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from neurobias.config.literals import parse_override, toml_document
-from neurobias.errors import ConfigError, InputError, NeurobiasError, check_choice, check_number, coerce, suggest
+from neurobias.errors import (ConfigError, InputError, NeurobiasError, check_choice, check_instance, check_number,
+                              coerce, suggest)
 
 __all__ = [
     "RunConfig",
@@ -570,8 +571,7 @@ def config_to_dict(cfg: RunConfig) -> dict[str, Any]:
 
     ``config_from_dict(config_to_dict(cfg)) == cfg``.
     """
-    if not isinstance(cfg, RunConfig):
-        raise InputError(f"`cfg` must be a RunConfig; got {type(cfg).__name__}")
+    check_instance("cfg", cfg, RunConfig, what="a RunConfig")
     out: dict[str, Any] = {"seed": cfg.seed}
     for name in SECTIONS:
         section = getattr(cfg, name)
@@ -606,8 +606,7 @@ def config_from_toml(text: str, *, source: str = "<string>") -> RunConfig:
     ConfigError
         Malformed TOML (with line and column) or an invalid config.
     """
-    if not isinstance(text, str):
-        raise InputError(f"`text` must be a str; got {type(text).__name__}")
+    check_instance("text", text, str, what="a str")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -683,8 +682,7 @@ def apply_overrides(cfg: RunConfig, overrides: Sequence[str]) -> RunConfig:
         Naming the override: no ``=``, unknown section or key (with the
         closest valid one), a value of the wrong type, or an invalid result.
     """
-    if not isinstance(cfg, RunConfig):
-        raise InputError(f"`cfg` must be a RunConfig; got {type(cfg).__name__}")
+    check_instance("cfg", cfg, RunConfig, what="a RunConfig")
     if isinstance(overrides, str) or not isinstance(overrides, Sequence):
         raise InputError(
             f"`overrides` must be a sequence of 'section.key=value' strings; got {type(overrides).__name__}"

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from neurobias.errors import InputError, SchemaError, coerce
+from neurobias.errors import InputError, SchemaError, check_instance, coerce
 from neurobias.io.hashing import sha256_array
 from neurobias.io.schema import validate
 
@@ -34,8 +34,7 @@ def weight_hashes(circuit: "Circuit") -> dict[str, str]:
     """
     from neurobias.circuit.circuit import Circuit
 
-    if not isinstance(circuit, Circuit):
-        raise InputError(f"`circuit` must be a Circuit; got {type(circuit).__name__}")
+    check_instance("circuit", circuit, Circuit, what="a Circuit")
     return {name: sha256_array(np.asarray(getattr(circuit, name), dtype=np.float64)) for name in WEIGHT_NAMES}
 
 
@@ -68,8 +67,7 @@ def provenance_attrs(circuit: "Circuit", *, config_toml: str, seed: int, tonic: 
         each weight (see :func:`weight_hashes`), with ``tonic`` ``tonic_sha256``
         and with ``recording`` ``recording_sha256`` (of its ``rate`` array).
     """
-    if not isinstance(config_toml, str):
-        raise InputError(f"`config_toml` must be a str of TOML text; got {type(config_toml).__name__}")
+    check_instance("config_toml", config_toml, str, what="a str of TOML text")
     coerce(seed, int, name="seed")
     attrs: dict[str, Any] = {"config": config_toml, "run_seed": int(seed)}
     attrs.update({f"circuit_sha256_{name}": digest for name, digest in weight_hashes(circuit).items()})
@@ -101,10 +99,8 @@ def circuit_to_dataset(circuit: "Circuit", *, config_toml: str = "") -> xr.Datas
     """
     from neurobias.circuit.circuit import Circuit
 
-    if not isinstance(circuit, Circuit):
-        raise InputError(f"`circuit` must be a Circuit; got {type(circuit).__name__}")
-    if not isinstance(config_toml, str):
-        raise InputError(f"`config_toml` must be a str of TOML text; got {type(config_toml).__name__}")
+    check_instance("circuit", circuit, Circuit, what="a Circuit")
+    check_instance("config_toml", config_toml, str, what="a str of TOML text")
     n = circuit.n_units
     weights = {name: np.array(getattr(circuit, name), dtype=np.float64) for name in WEIGHT_NAMES}
     ds = xr.Dataset(

@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_instance
 
 __all__ = [
     "atomic_path",
@@ -245,8 +245,7 @@ def atomic_write_text(path: PathLike, text: str, *, encoding: str = "utf-8") -> 
 
     See :func:`atomic_write_bytes`.
     """
-    if not isinstance(text, str):
-        raise InputError(f"`text` must be a str; got {type(text).__name__}")
+    check_instance("text", text, str, what="a str")
     return atomic_write_bytes(path, text.encode(encoding))
 
 

@@ -33,7 +33,7 @@ import numpy as np
 import xarray as xr
 
 from neurobias._version import __version__
-from neurobias.errors import InputError, NeurobiasError, SchemaError
+from neurobias.errors import InputError, NeurobiasError, SchemaError, check_instance
 from neurobias.io.files import atomic_path
 from neurobias.io.schema import KINDS, SCHEMA_VERSION, check_header, validate
 
@@ -132,8 +132,7 @@ def netcdf_safe_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _prepare(ds: xr.Dataset, kind: str) -> tuple[xr.Dataset, dict[str, dict[str, Any]]]:
-    if not isinstance(ds, xr.Dataset):
-        raise InputError(f"`ds` must be an xarray.Dataset; got {type(ds).__name__}")
+    check_instance("ds", ds, xr.Dataset, what="an xarray.Dataset")
     if kind not in KINDS:
         raise InputError(f"`kind` must be one of {', '.join(KINDS)}; got {kind!r}")
     check_header(ds, kind=kind, source="dataset to write", require=False)

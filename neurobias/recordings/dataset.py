@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError, check_instance, describe_shape
 
 __all__ = ["make_recording", "validate", "is_single_trial", "condition_names", "PROVENANCE_ATTRS"]
 
@@ -152,8 +152,7 @@ def validate(recording: Any, *, allow_nan: bool = False, min_conditions: int = 1
         conditions missing, duplicated neurons, NaN padding, infinite values,
         missing provenance attributes.
     """
-    if not isinstance(recording, xr.Dataset):
-        raise InputError(f"`recording` must be an xarray.Dataset; got {type(recording).__name__}")
+    check_instance("recording", recording, xr.Dataset, what="an xarray.Dataset")
     if "rate" not in recording.data_vars:
         raise InputError(f"`recording` must have a variable `rate`; it has {sorted(map(str, recording.data_vars))}")
     dims = tuple(recording["rate"].dims)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError, check_instance, describe_shape
 
 __all__ = ["Design", "make_design", "set_design", "read_design", "has_design"]
 
@@ -240,8 +240,7 @@ def read_design(recording: xr.Dataset) -> Design:
         stimulus has the wrong shape, or the labels of one condition's trials
         disagree.
     """
-    if not isinstance(recording, xr.Dataset):
-        raise InputError(f"`recording` must be an xarray.Dataset; got {type(recording).__name__}")
+    check_instance("recording", recording, xr.Dataset, what="an xarray.Dataset")
     for key in ("context", "stimulus", "stimulus_course"):
         if key not in recording.variables:
             raise InputError(f"the recording has no `{key}`: give each condition a context label and its stimulus "

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from neurobias._version import __version__
 from neurobias.config import RunConfig, config_from_toml, config_to_toml
-from neurobias.errors import ConfigError, InputError, check_device
+from neurobias.errors import ConfigError, InputError, check_device, check_instance
 from neurobias.sweep.cluster import check_scheduler, connect
 from neurobias.config import toml_literal
 from neurobias.sweep.grid import Cell, cell_config, check_grid, expand_grid
@@ -168,8 +168,7 @@ def run_sweep(
         ``out`` holds a sweep of another config or grid, a bad scheduler or
         worker count, or the scheduler cannot be reached.
     """
-    if not isinstance(config, RunConfig):
-        raise InputError(f"`config` must be a neurobias RunConfig; got {type(config).__name__}")
+    check_instance("config", config, RunConfig, what="a neurobias RunConfig")
     grid = check_grid(config, grid)
     check_scheduler(scheduler, workers)
     device = check_device(device)

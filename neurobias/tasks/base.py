@@ -279,8 +279,7 @@ class Task:
         """
         check_number("batch", batch, gt=0, integer=True)
         index = self.context_index(context)
-        if not isinstance(rng, np.random.Generator):
-            raise InputError(f"`rng` must be a numpy.random.Generator; got {type(rng).__name__}")
+        check_instance("rng", rng, np.random.Generator, what="a numpy.random.Generator")
         out = self._sample(int(batch), index, rng)
         result = TaskBatch(
             inputs=_as_float64(out.inputs),

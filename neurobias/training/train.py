@@ -12,7 +12,7 @@ from neurobias.circuit.threads import one_thread
 from neurobias.circuit.circuit import Circuit, torch_dtype
 from neurobias.circuit.dynamics import METHODS
 from neurobias.circuit.simulate import resolve_device
-from neurobias.errors import InputError, is_int, is_real, require
+from neurobias.errors import InputError, check_instance, is_int, is_real, require
 from neurobias.io.checkpoint import load_checkpoint, save_checkpoint
 from neurobias.tasks import Task
 from neurobias.training import seeds
@@ -197,10 +197,8 @@ def train(
     TrainResult
     """
     t_start = _time.perf_counter()
-    if not isinstance(circuit, Circuit):
-        raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
-    if not isinstance(task, Task):
-        raise InputError(f"`task` must be a neurobias Task; got {type(task).__name__}")
+    check_instance("circuit", circuit, Circuit, what="a neurobias Circuit")
+    check_instance("task", task, Task, what="a neurobias Task")
     require("mode", mode in MODES, f"one of {', '.join(MODES)}", mode)
     require("lr", is_real(lr) and lr > 0 and np.isfinite(lr), "a positive number", lr)
     require("batch_size", is_int(batch_size) and batch_size >= 1, "an integer >= 1", batch_size)
