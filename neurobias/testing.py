@@ -45,7 +45,7 @@ from neurobias.analysis.references import (
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import FORMS
 from neurobias.circuit.nonlinearity import get_phi
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError, check_choice, describe_shape
 
 __all__ = [
     "as_numpy",
@@ -294,8 +294,7 @@ _SELF_GAIN = {
 
 
 def _self_gain(x_star: float, form: str) -> float:
-    if form not in FORMS:
-        raise InputError(f"`form` must be one of {', '.join(FORMS)}; got {form!r}")
+    check_choice("form", form, FORMS)
     _, solve, lo, hi, expected = _SELF_GAIN[form]
     if not lo < x_star < hi:
         raise InputError(f"`x_star` must be {expected}; got {x_star!r}")

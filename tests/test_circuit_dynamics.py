@@ -132,9 +132,9 @@ def test_fixed_points_and_spectra_of_the_two_forms_correspond(form: str) -> None
 
 def test_dynamics_checks_its_arguments() -> None:
     W = torch.zeros(2, 2, dtype=F64)
-    with pytest.raises(InputError, match="`form` must be one of current, rate; got 'voltage'"):
+    with pytest.raises(InputError, match="`form` must be one of 'current', 'rate'; got 'voltage'"):
         Dynamics(W_rec=W, tau=1.0, phi="tanh", form="voltage")
-    with pytest.raises(InputError, match="`tau` must be a positive number of ms; got 0"):
+    with pytest.raises(InputError, match=r"`tau` must be a positive float \(ms\); got 0"):
         Dynamics(W_rec=W, tau=0, phi="tanh", form="rate")
     with pytest.raises(InputError, match="`phi` must be one of"):
         Dynamics(W_rec=W, tau=1.0, phi="tahn", form="rate")

@@ -23,7 +23,7 @@ import xarray as xr
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import METHODS, step_fraction
 from neurobias.circuit.simulate import resolve_tonic
-from neurobias.errors import InputError, check_number
+from neurobias.errors import InputError, check_choice, check_number
 
 __all__ = ["map_multipliers", "map_stability"]
 
@@ -43,8 +43,7 @@ def map_multipliers(eigenvalues: Any, *, tau: float, dt: float, method: str = "e
     -------
     ndarray of the same shape, complex
     """
-    if method not in METHODS:
-        raise InputError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
+    check_choice("method", method, METHODS)
     for name, value in (("tau", tau), ("dt", dt)):
         check_number(name, value, gt=0, units="ms")
     h = step_fraction(dt=float(dt), tau=float(tau), method=method)

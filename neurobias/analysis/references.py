@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from neurobias.circuit.circuit import FORMS, Circuit
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_choice
 
 __all__ = [
     "KnownFixedPoints",
@@ -188,8 +188,7 @@ def multistable_chain(
         raise InputError(f"`core_coupling` must be in [0, 1); got {core_coupling!r}")
     if not 0 <= slave_self < 1:
         raise InputError(f"`slave_self` must be in [0, 1); got {slave_self!r}")
-    if form not in FORMS:
-        raise InputError(f"`form` must be one of {', '.join(FORMS)}; got {form!r}")
+    check_choice("form", form, FORMS)
     rng = np.random.default_rng(seed)
     xs = np.linspace(1.5, 2.5, n_core) if x_star is None else np.asarray(x_star, dtype=np.float64)
     if xs.shape != (n_core,) or np.any(xs <= 0):

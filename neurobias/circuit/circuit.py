@@ -15,7 +15,8 @@ import torch
 from neurobias.circuit import connectivity as conn
 from neurobias.circuit.dynamics import FORMS, Dynamics
 from neurobias.circuit.nonlinearity import PHI_NAMES, get_phi
-from neurobias.errors import InputError, check_finite, check_instance, check_number, check_shape, describe_shape
+from neurobias.errors import (InputError, check_choice, check_finite, check_instance, check_number,
+                              check_shape, describe_shape)
 
 __all__ = ["Circuit", "FORMS", "DTYPES", "torch_dtype", "check_circuit"]
 
@@ -203,8 +204,7 @@ class Circuit:
         if not np.isfinite(tau) or tau <= 0:
             raise InputError(f"`tau` must be a positive finite number of ms; got {tau!r}")
         get_phi(phi)
-        if form not in FORMS:
-            raise InputError(f"`form` must be one of {', '.join(FORMS)}; got {form!r}")
+        check_choice("form", form, FORMS)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
             raise InputError(f"`seed` must be a non-negative integer or None; got {seed!r}")
         return cls(

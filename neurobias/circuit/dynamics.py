@@ -38,7 +38,7 @@ import torch
 from torch import Tensor
 
 from neurobias.circuit.nonlinearity import Nonlinearity, get_phi
-from neurobias.errors import InputError
+from neurobias.errors import check_choice, check_number
 
 __all__ = ["Dynamics", "FORMS", "step_fraction", "noise_scale", "METHODS"]
 
@@ -90,10 +90,8 @@ class Dynamics:
     form: str
 
     def __post_init__(self) -> None:
-        if self.form not in FORMS:
-            raise InputError(f"`form` must be one of {', '.join(FORMS)}; got {self.form!r}")
-        if isinstance(self.tau, bool) or not isinstance(self.tau, (int, float)) or not self.tau > 0:
-            raise InputError(f"`tau` must be a positive number of ms; got {self.tau!r}")
+        check_choice("form", self.form, FORMS)
+        check_number("tau", self.tau, gt=0, units="ms")
         if not isinstance(self.phi, Nonlinearity):
             object.__setattr__(self, "phi", get_phi(self.phi))
         object.__setattr__(self, "tau", float(self.tau))

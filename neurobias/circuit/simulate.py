@@ -12,7 +12,7 @@ from torch import Tensor
 from neurobias.circuit.circuit import Circuit, check_circuit, torch_dtype
 from neurobias.circuit.dynamics import METHODS, Dynamics, noise_scale, step_fraction
 from neurobias.circuit.threads import CPU_THREADS, one_thread
-from neurobias.errors import InputError, check_device, check_finite, check_number, describe_shape
+from neurobias.errors import InputError, check_choice, check_device, check_finite, check_number, describe_shape
 
 __all__ = ["integrate", "simulate", "resolve_tonic", "resolve_device", "new_seed"]
 
@@ -329,8 +329,7 @@ def simulate(
     """
     check_circuit(circuit)
     dt = check_number("dt", dt, gt=0, units="ms")
-    if method not in METHODS:
-        raise InputError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
+    check_choice("method", method, METHODS)
     noise_std = check_number("noise_std", noise_std, ge=0, units="state units per sqrt(ms)")
     n = circuit.n_units
     bank, names = resolve_tonic(tonic, n, contexts)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurobias.datasets.base import Split
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_choice
 
 __all__ = ["parity", "magnitude", "rotated", "permuted", "pad_features", "DERIVATIONS", "derive"]
 
@@ -83,6 +83,5 @@ DERIVATIONS = {"parity": parity, "magnitude": magnitude, "rotated": rotated, "pe
 
 def derive(split: Split, derivation: str) -> Split:
     """Apply the derivation named ``derivation`` (a key of :data:`DERIVATIONS`) with its defaults."""
-    if derivation not in DERIVATIONS:
-        raise InputError(f"`derivation` must be one of {', '.join(DERIVATIONS)}; got {derivation!r}")
+    check_choice("derivation", derivation, DERIVATIONS)
     return DERIVATIONS[derivation](split)

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from neurobias.errors import InputError, check_number
+from neurobias.errors import InputError, check_choice, check_number
 from neurobias.io.hashing import sha256_array
 
 __all__ = ["BiasNet", "FF_MODES", "INITS", "trained_parameter_count"]
@@ -124,10 +124,8 @@ class BiasNet(nn.Module):
         if len(outs) != n_tasks:
             raise InputError(f"`n_outputs` must have one entry per task ({n_tasks}); got {len(outs)}")
         outs = tuple(_positive_int("n_outputs", o) for o in outs)
-        if mode not in FF_MODES:
-            raise InputError(f"`mode` must be one of {', '.join(FF_MODES)}; got {mode!r}")
-        if init not in INITS:
-            raise InputError(f"`init` must be one of {', '.join(INITS)}; got {init!r}")
+        check_choice("mode", mode, FF_MODES)
+        check_choice("init", init, INITS)
         check_number("gamma", gamma, gt=0)
         check_number("seed", seed, ge=0, integer=True)
         self.mode, self.init, self.gamma, self.seed = mode, init, float(gamma), int(seed)
@@ -221,8 +219,7 @@ def trained_parameter_count(n_inputs: int, hidden: Sequence[int], n_outputs: int
     output biases; ``bias+readout``: both; ``full``: all weights and biases;
     ``mask``: one score per hidden unit + output biases.
     """
-    if mode not in FF_MODES:
-        raise InputError(f"`mode` must be one of {', '.join(FF_MODES)}; got {mode!r}")
+    check_choice("mode", mode, FF_MODES)
     widths = list(hidden)
     n_hidden = sum(widths)
     readout = widths[-1] * n_outputs

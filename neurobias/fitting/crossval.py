@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurobias.errors import InputError, check_number, describe_shape
+from neurobias.errors import InputError, check_choice, check_number, describe_shape
 from neurobias.fitting.context_fit import condition_targets
 from neurobias.fitting.splits import ConditionFold, condition_folds, time_blocks
 from neurobias.recordings.dataset import is_single_trial, make_recording, validate
@@ -133,8 +133,7 @@ def cross_validate(
         when the model cannot predict the held-out entries) and ``wall_time_s``.
     """
     t_start = _time.perf_counter()
-    if scheme not in SCHEMES:
-        raise InputError(f"`scheme` must be one of {', '.join(SCHEMES)}; got {scheme!r}")
+    check_choice("scheme", scheme, SCHEMES)
     n_shuffles = check_number("n_shuffles", n_shuffles, ge=0, integer=True)
     if soft is not None and not (isinstance(soft, (int, float)) and soft >= 0):
         raise InputError(f"`soft` must be a number >= 0 or None; got {soft!r}")

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurobias.errors import InputError, check_number
+from neurobias.errors import InputError, check_choice, check_number
 from neurobias.recordings.dataset import condition_names, is_single_trial
 from neurobias.recordings.metrics.r2 import r2_arrays
 from neurobias.recordings.preprocess import condition_average, split_halves
@@ -53,8 +53,7 @@ def make_split(recording: xr.Dataset, *, holdout: str, block: int, seed: int) ->
     Condition holdout is not offered: a model with one learned tonic input per
     condition has no input for a condition it never saw.
     """
-    if holdout not in HOLDOUTS:
-        raise InputError(f"`holdout` must be one of {', '.join(HOLDOUTS)}; got {holdout!r}")
+    check_choice("holdout", holdout, HOLDOUTS)
     block = check_number("holdout_block", block, ge=1, integer=True)
     single = is_single_trial(recording)
     if holdout == "auto":

@@ -33,7 +33,7 @@ import numpy as np
 import xarray as xr
 
 from neurobias._version import __version__
-from neurobias.errors import InputError, NeurobiasError, SchemaError, check_instance
+from neurobias.errors import InputError, NeurobiasError, SchemaError, check_choice, check_instance
 from neurobias.io.files import atomic_path
 from neurobias.io.schema import KINDS, SCHEMA_VERSION, check_header, validate
 
@@ -133,8 +133,7 @@ def netcdf_safe_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
 
 def _prepare(ds: xr.Dataset, kind: str) -> tuple[xr.Dataset, dict[str, dict[str, Any]]]:
     check_instance("ds", ds, xr.Dataset, what="an xarray.Dataset")
-    if kind not in KINDS:
-        raise InputError(f"`kind` must be one of {', '.join(KINDS)}; got {kind!r}")
+    check_choice("kind", kind, KINDS)
     check_header(ds, kind=kind, source="dataset to write", require=False)
     out = ds.drop_encoding()
     for name, var in out.variables.items():

@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from neurobias.config import parse_value
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_choice
 from neurobias.sweep.store import cells_dir, read_manifest, read_record
 from neurobias.workflows.rundir import RunDir
 
@@ -164,8 +164,7 @@ def metric_over_grid(ds: xr.Dataset, metric: str, *, x: str | None = None, hue: 
     xarray.DataArray
         Dims ``(x,)`` or ``(x, hue)``; attrs ``metric``, ``averaged_over`` (text).
     """
-    if metric not in METRICS:
-        raise InputError(f"`metric` must be one of {', '.join(METRICS)}; got {metric!r}")
+    check_choice("metric", metric, METRICS)
     grid_keys = [d for d in ds["status"].dims]
     for name, key in (("x", x), ("hue", hue)):
         if key is not None and key not in grid_keys:

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.simulate import integrate
-from neurobias.errors import InputError
+from neurobias.errors import check_choice
 from neurobias.io.hashing import sha256_array
 from neurobias.training.tonic import TonicBank
 
@@ -37,8 +37,7 @@ class CircuitModel(nn.Module):
 
     def __init__(self, circuit: Circuit, bank: TonicBank, *, mode: str, dtype: torch.dtype) -> None:
         super().__init__()
-        if mode not in MODES:
-            raise InputError(f"`mode` must be one of {', '.join(MODES)}; got {mode!r}")
+        check_choice("mode", mode, MODES)
         self.mode = mode
         self.circuit = circuit  # the form, tau and phi; the weights below are this module's
         trained, bank_trained = TRAINED_WEIGHTS[mode]

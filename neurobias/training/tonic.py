@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from neurobias.errors import InputError, check_number
+from neurobias.errors import InputError, check_choice, check_number
 
 __all__ = ["TonicBank", "PARAMETRIZATIONS"]
 
@@ -59,8 +59,7 @@ class TonicBank(nn.Module):
         dtype: torch.dtype = torch.float32,
     ) -> None:
         super().__init__()
-        if parametrization not in PARAMETRIZATIONS:
-            raise InputError(f"`parametrization` must be one of {', '.join(PARAMETRIZATIONS)}; got {parametrization!r}")
+        check_choice("parametrization", parametrization, PARAMETRIZATIONS)
         if n_contexts < 1:
             raise InputError(f"`n_contexts` must be >= 1; got {n_contexts}")
         self.parametrization = parametrization
