@@ -48,17 +48,11 @@ def summarize_fixed_points(fixed_points: xr.Dataset) -> str:
 def summarize_continuation(continuation: xr.Dataset) -> str:
     """What happens to the fixed points between the two ends of a continuation, in one paragraph.
 
+    ``continuation`` is the Dataset of
+    :func:`neurobias.analysis.continuation.continue_fixed_points`; the numbers
+    come from :func:`neurobias.analysis.summary.continuation_events`.
     Bifurcations (folds, branch points, Hopf points, ...) and collisions of
     unstable eigenvalue pairs (which change no stability) are listed apart.
-
-    Parameters
-    ----------
-    continuation : xarray.Dataset
-        Output of :func:`neurobias.analysis.continuation.continue_fixed_points`.
-
-    Returns
-    -------
-    str
     """
     start = continuation.attrs.get("start_label", "start")
     end = continuation.attrs.get("end_label", "end")
