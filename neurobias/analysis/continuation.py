@@ -855,6 +855,10 @@ def _assemble(circuit, tracker: _Tracker, labels, end_reason, end_x, *, n_modes,
         un_index = np.array([_index(v, circuit.tau) for v in _eigvals(system, yy.to(system.W_rec.device))],
                             dtype=np.int64)
     ds["unreached_x"] = (("unreached", "unit"), un, {"long_name": "fixed points at s = 1 that no branch reaches"})
-    ds["unreached_index"] = (("unreached",), un_index, {"long_name": "index of the unreached fixed points"})
+    ds["unreached_index"] = (("unreached",), un_index,
+                             {"long_name": "index (eigenvalues with positive real part) of each unreached fixed point"})
+    ds = ds.assign_coords(
+        bifurcation=("bifurcation", np.arange(ds.sizes["bifurcation"]), {"long_name": "bifurcation index"}),
+        unreached=("unreached", np.arange(len(unreached)), {"long_name": "index of an unreached end fixed point"}))
     ds.attrs["n_end_fixed_points"] = int(len(end_x))
     return ds

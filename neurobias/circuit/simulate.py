@@ -415,8 +415,10 @@ def simulate(
                   {"long_name": "rate phi(x)"}),
             "z": (("context", "trial", "time", "output"), z.cpu().numpy(),
                   {"long_name": "readout W_out r + b_out"}),
-            "inputs": (("context", "trial", "time", "input"), np.ascontiguousarray(u)),
-            "tonic": (("context", "unit"), bank),
+            "inputs": (("context", "trial", "time", "input"), np.ascontiguousarray(u),
+                       {"long_name": "external input u, weighted by W_in"}),
+            "tonic": (("context", "unit"), bank, {"long_name": "tonic input of each context",
+                                                  "units": "state units"}),
         },
         coords=coords,
         attrs={

@@ -35,7 +35,7 @@ import xarray as xr
 from neurobias._version import __version__
 from neurobias.errors import InputError, NeurobiasError, SchemaError
 from neurobias.io.files import atomic_path
-from neurobias.io.schema import KINDS, SCHEMA_VERSION, check_header, validate
+from neurobias.io.schema import KINDS, SCHEMA_VERSION, check_header, describe_coordinates, validate
 
 __all__ = ["write_dataset", "read_dataset", "netcdf_safe_attrs"]
 
@@ -155,6 +155,7 @@ def _prepare(ds: xr.Dataset, kind: str) -> tuple[xr.Dataset, dict[str, dict[str,
     # Validate before the attribute conversion, so that e.g. a bool given for
     # a required int attribute is rejected rather than silently stored as 1.
     validate(out, kind)
+    out = describe_coordinates(out, kind)
     for var in out.variables.values():
         var.attrs = netcdf_safe_attrs(var.attrs)
     out.attrs = netcdf_safe_attrs(out.attrs)
