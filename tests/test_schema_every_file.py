@@ -245,3 +245,34 @@ def test_docs_describe_every_kind_and_its_required_names(kind: str) -> None:
     assert section is not None, f"docs/schema.md has no section '## kind = `{kind}`'"
     for name in (*SPECS[kind].variables, *SPECS[kind].coords, *SPECS[kind].attrs):
         assert f"`{name}" in section, f"docs/schema.md, kind {kind}: `{name}` is not described"
+
+
+def test_one_weight_fingerprint_in_results_circuit_info_and_report(every_file: dict[str, Path]) -> None:
+    """results.nc's fingerprint of each weight = hashlib over circuit.nc's float64 values = info's = the report's."""
+    import hashlib
+
+    from neurobias.cli import main
+    from neurobias.io import read_dataset
+    from neurobias.io.circuit import WEIGHT_NAMES
+
+    run = every_file["run"]
+    results = read_dataset(run / "results.nc", kind="results")
+    circuit = read_dataset(run / "circuit.nc", kind="circuit")
+    page = (run / "report.html").read_text(encoding="utf-8")
+    shown = {}
+    for name in ("circuit.nc", "results.nc"):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(["info", str(run / name)]) == 0
+        shown[name] = out.getvalue()
+    assert str(results.attrs["training_mode"]) == "bias"
+    for weight in WEIGHT_NAMES:
+        values = np.asarray(circuit[weight].values)
+        independent = hashlib.sha256(np.ascontiguousarray(values, dtype="<f8").tobytes()).hexdigest()
+        after = results.attrs[f"weights_sha256_after_{weight}"]
+        assert after == independent == circuit.attrs[f"sha256_{weight}"], weight
+        assert results.attrs[f"weights_sha256_before_{weight}"] == after, weight  # bias mode: weights untouched
+        for name, text in shown.items():
+            assert re.search(rf"^\s+{weight}\s+{after}\b", text, flags=re.M), (name, weight, text)
+        assert f"<td class=\"l\">{weight}</td><td class=\"l\">{after}</td><td class=\"l\">unchanged</td>" in page
+    assert "(unchanged by training)" in shown["results.nc"]

@@ -410,7 +410,7 @@ def simulate(
     ds = xr.Dataset(
         {
             "x": (("context", "trial", "time", "unit"), x.cpu().numpy(),
-                  {"long_name": "state (currents for form=current, rates for form=rate)"}),
+                  {"long_name": "state (currents for form=current, rates for form=rate)", "units": "state units"}),
             "r": (("context", "trial", "time", "unit"), r.cpu().numpy(),
                   {"long_name": "rate phi(x)"}),
             "z": (("context", "trial", "time", "output"), z.cpu().numpy(),

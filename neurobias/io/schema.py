@@ -138,7 +138,7 @@ SPECS: dict[str, KindSpec] = {
             "tonic": VariableSpec(("context", "unit"), "float", "state units", "learned tonic input per context"),
             "loss": VariableSpec(("step",), "float", "", "training loss per step"),
             "lr": VariableSpec(("step",), "float", "1", "learning rate per step"),
-            "x": VariableSpec((*_TRIAL4, "unit"), "float", "", "state"),
+            "x": VariableSpec((*_TRIAL4, "unit"), "float", "state units", "state"),
             "r": VariableSpec((*_TRIAL4, "unit"), "float", "", "rates phi(x)"),
             "z": VariableSpec((*_TRIAL4, "output"), "float", "", "readout"),
             "target": VariableSpec((*_TRIAL4, "output"), "float", "", "task target"),
@@ -171,7 +171,7 @@ SPECS: dict[str, KindSpec] = {
         name="trajectories",
         description="The output of simulate.",
         variables={
-            "x": VariableSpec((*_TRIAL4, "unit"), "float", "", "state"),
+            "x": VariableSpec((*_TRIAL4, "unit"), "float", "state units", "state"),
             "r": VariableSpec((*_TRIAL4, "unit"), "float", "", "rates phi(x)"),
             "z": VariableSpec((*_TRIAL4, "output"), "float", "", "readout"),
         },
@@ -185,7 +185,7 @@ SPECS: dict[str, KindSpec] = {
         name="fixed_points",
         description="Fixed points and slow points of a circuit per context (find_fixed_points).",
         variables={
-            "x": VariableSpec(("fp", "unit"), "float", "", "the point (currents or rates, by form)"),
+            "x": VariableSpec(("fp", "unit"), "float", "state units", "the point (currents or rates, by form)"),
             "r": VariableSpec(("fp", "unit"), "float", "", "rates phi(x) (form=current) or x (form=rate)"),
             "residual": VariableSpec(("fp",), "float", "state units per ms", "max|F(x)|"),
             "q": VariableSpec(("fp",), "float", "(state units per ms)^2", "|F(x)|^2 / 2"),
@@ -221,7 +221,7 @@ SPECS: dict[str, KindSpec] = {
         name="continuation",
         description="Fixed points followed along a path of tonic inputs (continue_fixed_points).",
         variables={
-            "x": VariableSpec(("branch", "step", "unit"), "float", "", "fixed point along the branch (NaN after its end)"),
+            "x": VariableSpec(("branch", "step", "unit"), "float", "state units", "fixed point along the branch (NaN after its end)"),
             "s": VariableSpec(("branch", "step"), "float", "", "path parameter in [0, 1]"),
             "residual": VariableSpec(("branch", "step"), "float", "state units per ms", "max|F(x)|"),
             "index": VariableSpec(("branch", "step"), "int", "", "unstable eigenvalues (-1: not computed)"),
@@ -232,8 +232,8 @@ SPECS: dict[str, KindSpec] = {
             "end_reason": VariableSpec(("branch",), "str", "", "reached_end, returned_to_start, max_steps, step_too_small"),
             "bif_kind": VariableSpec(("bifurcation",), "str", "", "fold, branch_point or hopf"),
             "bif_s": VariableSpec(("bifurcation",), "float", "", "path parameter of the bifurcation"),
-            "bif_x": VariableSpec(("bifurcation", "unit"), "float", "", "state at the bifurcation"),
-            "unreached_x": VariableSpec(("unreached", "unit"), "float", "", "fixed points at s = 1 no branch reaches"),
+            "bif_x": VariableSpec(("bifurcation", "unit"), "float", "state units", "state at the bifurcation"),
+            "unreached_x": VariableSpec(("unreached", "unit"), "float", "state units", "fixed points at s = 1 no branch reaches"),
         },
         coords={
             "branch": VariableSpec(("branch",), "int", "", "branch index (one per start fixed point)"),
