@@ -276,3 +276,23 @@ def test_one_weight_fingerprint_in_results_circuit_info_and_report(every_file: d
             assert re.search(rf"^\s+{weight}\s+{after}\b", text, flags=re.M), (name, weight, text)
         assert f"<td class=\"l\">{weight}</td><td class=\"l\">{after}</td><td class=\"l\">unchanged</td>" in page
     assert "(unchanged by training)" in shown["results.nc"]
+
+
+def test_describe_coordinates_fills_only_what_is_missing() -> None:
+    """The kind's spec first, then the dimension table (a prefixed dim takes its tail's meaning); input untouched."""
+    from neurobias.io.schema import COORDINATES, describe_coordinates
+
+    ds = xr.Dataset(
+        {"v": (("unit", "cca_shuffle", "mystery"), np.zeros((2, 3, 1)))},
+        coords={"unit": np.arange(2), "cca_shuffle": np.arange(3), "mystery": [0],
+                "time": ("time", [5.0, 10.0], {"units": "ms"}),
+                "context": ("context", ["a"], {"long_name": "my own words"})},
+    )
+    out = describe_coordinates(ds, "results")
+    assert out["unit"].attrs == {"long_name": SPECS["results"].coords["unit"].description}
+    assert out["cca_shuffle"].attrs == {"long_name": COORDINATES["shuffle"][0]}
+    assert out["time"].attrs == {"units": "ms", "long_name": SPECS["results"].coords["time"].description}
+    assert out["context"].attrs == {"long_name": "my own words"}
+    assert "long_name" not in out["mystery"].attrs  # no meaning known: left for the schema test to report
+    assert out["v"].attrs == {}  # data variables are described where they are computed, never here
+    assert all(not ds[name].attrs.get("long_name") for name in ("unit", "cca_shuffle", "time"))

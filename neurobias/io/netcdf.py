@@ -175,7 +175,9 @@ def write_dataset(ds: xr.Dataset, path: str | os.PathLike, *, kind: str) -> Path
     """Validate ``ds`` against the schema of ``kind`` and write it atomically.
 
     Adds the global attributes ``neurobias_version``, ``schema_version`` and
-    ``kind`` (the input dataset is not modified), converts attributes to
+    ``kind`` (the input dataset is not modified), gives every coordinate
+    without a ``long_name`` the description of its dimension
+    (:func:`neurobias.io.schema.describe_coordinates`), converts attributes to
     netCDF-safe types (see the module docstring) and writes a netCDF4 file
     with h5netcdf: to a temporary file in the target directory, fsync-ed,
     then renamed over ``path``.  On any failure no partial file is left and
@@ -188,7 +190,7 @@ def write_dataset(ds: xr.Dataset, path: str | os.PathLike, *, kind: str) -> Path
         Target file (conventionally ``.nc``); parent directories are created.
     kind : str
         One of :data:`neurobias.io.schema.KINDS` (``circuit``, ``results``, ``trajectories``,
-        ``fixed_points``, ``continuation``).
+        ``fixed_points``, ``continuation``, ...).
 
     Returns
     -------
