@@ -226,6 +226,8 @@ def test_the_files_hold_the_optional_parts_too(every_file: dict[str, Path]) -> N
     assert any(str(n).startswith("sel_") for n in with_inputs.data_vars)
     results = read_dataset(every_file["input_run"] / "results.nc", kind="results")
     assert any(str(n).startswith("trial_") for n in results.data_vars)
+    sine_results = read_dataset(every_file["run"] / "results.nc", kind="results")
+    assert sine_results["condition_frequency_hz"].attrs["units"] == "Hz"  # the task's condition, by its suffix
     cont = read_dataset(every_file["run"] / "continuation.nc", kind="continuation")
     assert {"bifurcation", "unreached"} <= set(cont.coords)
 

@@ -75,7 +75,7 @@ def evaluate(
 
 
 #: units of a task condition, read from the suffix of its name (``frequency_hz``, ``go_ms``, ``angle_deg``)
-_CONDITION_UNITS = {"_hz": "Hz", "_ms": "ms", "_deg": "degree"}
+_CONDITION_UNITS = {"_hz": "Hz", "_ms": "ms", "_deg": "degrees"}
 
 
 def _condition_attrs(name: str, long_name: str) -> dict[str, str]:
