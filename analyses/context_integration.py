@@ -563,8 +563,8 @@ def main(argv: list[str] | None = None) -> int:
         "config": {"n_units": circuit.n_units, "g": config.circuit.g, "tau": circuit.tau},
         "steps_done": int(results.attrs["steps_done"]),
         "weights_unchanged": bool(all(
-            results.attrs[k] == results.attrs.get("sha256_after_" + k[len("sha256_before_"):])
-            for k in results.attrs if str(k).startswith("sha256_before_"))),
+            results.attrs[k] == results.attrs.get("weights_sha256_after_" + k[len("weights_sha256_before_"):])
+            for k in results.attrs if str(k).startswith("weights_sha256_before_"))),
         "nmse": {c: float(v) for c, v in zip(contexts, results["nmse"].values)},
         "contexts": contexts, "inputs": inputs, "slow_q": args.slow_q, "candidates": args.candidates,
         "descent_steps": args.descent_steps, "descent_states": args.descent_states,

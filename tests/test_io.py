@@ -92,8 +92,8 @@ def make_results(n_ctx=2, n_trial=3, n_time=4, n_unit=5, n_in=0, n_out=2, n_step
             "training_mode": "bias",
             "task": "sine",
             "steps_done": n_step,
-            "sha256_before_W_rec": SHA_EMPTY,
-            "sha256_after_W_rec": SHA_EMPTY,
+            "weights_sha256_before_W_rec": SHA_EMPTY,
+            "weights_sha256_after_W_rec": SHA_EMPTY,
         },
     )
 
@@ -342,8 +342,8 @@ def test_unstorable_attribute_is_rejected(tmp_path):
         ("results", lambda d: d.drop_attrs(deep=False), r"missing the attribute `config`"),
         ("results", lambda d: d.assign_attrs(seed="0"), r"attribute `seed` must be an int; got '0'"),
         ("results", lambda d: d.assign_attrs(steps_done=True), r"attribute `steps_done` must be an int; got True"),
-        ("results", lambda d: d.assign_attrs(sha256_before_W_in=SHA_EMPTY), r"has attribute `sha256_before_W_in` but not `sha256_after_W_in`"),
-        ("results", lambda d: d.assign_attrs(sha256_after_W_rec="abc"), r"attribute `sha256_after_W_rec` must be a sha256 hex digest"),
+        ("results", lambda d: d.assign_attrs(weights_sha256_before_W_in=SHA_EMPTY), r"has attribute `weights_sha256_before_W_in` but not `weights_sha256_after_W_in`"),
+        ("results", lambda d: d.assign_attrs(weights_sha256_after_W_rec="abc"), r"attribute `weights_sha256_after_W_rec` must be a sha256 hex digest"),
         ("results", lambda d: d.assign_attrs(kind="circuit"), r"is a 'circuit' file; expected a 'results' file"),
         ("results", lambda d: d.assign_attrs(schema_version=SCHEMA_VERSION + 1), r"schema_version 2, newer than the 1 this version of neurobias reads"),
         ("trajectories", lambda d: d.drop_vars("z"), r"missing the variable `z`"),

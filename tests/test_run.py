@@ -96,18 +96,20 @@ def test_results_config_round_trips_to_the_resolved_config(tiny_run):
 
 
 def test_bias_mode_weight_hashes_unchanged_and_match_circuit_file(tiny_run):
+    """One fingerprint per weight: results.nc's before/after = circuit.nc's = sha256 of the float64 values."""
     res = read_dataset(tiny_run["dir"] / "results.nc", kind="results")
     circ = read_dataset(tiny_run["dir"] / "circuit.nc", kind="circuit")
     frozen = str(res.attrs["frozen_weights"]).split(",")
     assert sorted(frozen) == sorted(WEIGHT_NAMES)  # bias mode: every weight is frozen
-    for name in frozen:
-        before = res.attrs[f"sha256_before_{name}"]
-        assert before == res.attrs[f"sha256_after_{name}"], name
-        # the circuit file's fingerprint is over float64 values; it matches the stored array
+    for name in WEIGHT_NAMES:
+        before = res.attrs[f"weights_sha256_before_{name}"]
+        assert before == res.attrs[f"weights_sha256_after_{name}"], name
+        # independent of the code under test: hashlib over the little-endian float64 bytes of the stored array
         w = circ[name].values
-        assert circ.attrs[f"sha256_{name}"] == sha256_array(w)
-        # training ran in float32 (the default): the hash is over the float32-rounded weights (as float64 values)
-        assert before == hashlib.sha256(np.ascontiguousarray(w.astype(np.float32), dtype="<f8").tobytes()).hexdigest(), name
+        digest = hashlib.sha256(np.ascontiguousarray(w, dtype="<f8").tobytes()).hexdigest()
+        assert before == circ.attrs[f"sha256_{name}"] == res.attrs[f"circuit_sha256_{name}"] == digest, name
+    # the training copy's (float32) fingerprint is internal: no other sha256 of the weights is written
+    assert not [k for k in res.attrs if str(k).startswith(("sha256_before_", "sha256_after_"))]
 
 
 def test_float64_training_hashes_equal_circuit_file_hashes(tiny_config, tmp_path):
@@ -116,10 +118,27 @@ def test_float64_training_hashes_equal_circuit_file_hashes(tiny_config, tmp_path
     res = read_dataset(out.files["results"], kind="results")
     circ = read_dataset(out.files["circuit"], kind="circuit")
     for name in WEIGHT_NAMES:
-        assert res.attrs[f"sha256_before_{name}"] == res.attrs[f"sha256_after_{name}"]
-        assert res.attrs[f"sha256_after_{name}"] == circ.attrs[f"sha256_{name}"], name
+        assert res.attrs[f"weights_sha256_before_{name}"] == res.attrs[f"weights_sha256_after_{name}"]
+        assert res.attrs[f"weights_sha256_after_{name}"] == circ.attrs[f"sha256_{name}"], name
     # the trained circuit is the initial one, byte for byte
     assert np.array_equal(out.circuit.W_rec, circ["W_rec"].values)
+
+
+def test_full_mode_fingerprints_differ_before_and_after_training(tiny_config, tmp_path):
+    """Trained weights: the before fingerprint is the initial circuit's, the after one circuit.nc's."""
+    cfg = apply_overrides(load_config(tiny_config), ["training.mode=full", "training.steps=2"])
+    out = neurobias.run(cfg, out=tmp_path / "out", progress=False)
+    res = read_dataset(out.files["results"], kind="results")
+    circ = read_dataset(out.files["circuit"], kind="circuit")
+    from neurobias.workflows.run import build_circuit, build_task
+
+    initial = build_circuit(cfg, build_task(cfg))
+    for name in WEIGHT_NAMES:
+        w0 = getattr(initial, name)
+        assert res.attrs[f"weights_sha256_before_{name}"] == hashlib.sha256(
+            np.ascontiguousarray(w0, dtype="<f8").tobytes()).hexdigest(), name
+        assert res.attrs[f"weights_sha256_after_{name}"] == circ.attrs[f"sha256_{name}"], name
+    assert res.attrs["weights_sha256_before_W_rec"] != res.attrs["weights_sha256_after_W_rec"]
 
 
 def test_checkpoint_chunk_from_the_config_changes_memory_not_results(tiny_config, tmp_path, run_cli):
@@ -151,7 +170,7 @@ def test_same_seed_identical_files_and_other_seed_differs(tiny_config, tmp_path,
         same_arrays(a / name, b / name, kind=kind)
     ra, rb = read_dataset(a / "results.nc"), read_dataset(b / "results.nc")
     assert ra.attrs["config"] == rb.attrs["config"]
-    assert ra.attrs["sha256_before_W_rec"] == rb.attrs["sha256_before_W_rec"]
+    assert ra.attrs["weights_sha256_before_W_rec"] == rb.attrs["weights_sha256_before_W_rec"]
 
     rc, _, err = run_cli(["run", tiny_config, "--out", c, "--no-progress", "--seed", "8"])
     assert rc == 0, err
@@ -315,5 +334,6 @@ def test_demo_config_runs_a_few_steps(tmp_path, run_cli):
     res = neurobias.open_results(tmp_path / "demo" / "results.nc")
     assert res.sizes["context"] >= 3 and res.sizes["unit"] >= 256
     assert int(res.attrs["steps_done"]) == 3
-    assert all(res.attrs[f"sha256_before_{n}"] == res.attrs[f"sha256_after_{n}"] for n in WEIGHT_NAMES)
+    assert all(res.attrs[f"weights_sha256_before_{n}"] == res.attrs[f"weights_sha256_after_{n}"]
+               for n in WEIGHT_NAMES)
     assert not (tmp_path / "demo" / "figures").exists()

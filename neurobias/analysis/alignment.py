@@ -143,13 +143,14 @@ def tonic_alignment(
                     count[name] += np.sum(null[name] >= obs[name][None], axis=0)
         for name in names:
             data[f"{name}_null"] = (("context", dims[name]), total[name] / n_shuffles,
-                                    {"long_name": "mean over unit shuffles"})
+                                    {"long_name": f"{long[name]}, mean over unit shuffles of the tonic input"})
             p = (1.0 + count[name]) / (1.0 + n_shuffles)
             data[f"{name}_p"] = (("context", dims[name]), np.where(np.isfinite(obs[name]), p, np.nan),
-                                 {"long_name": "(1 + #{null >= observed}) / (1 + n_shuffles)"})
+                                 {"long_name": f"p-value of {name} against unit shuffles: "
+                                               "(1 + #{null >= observed}) / (1 + n_shuffles)", "units": "1"})
     data["eig_real"] = (("mode",), lam.real.copy(), {"long_name": "eigenvalues of W_rec, real part"})
-    data["eig_imag"] = (("mode",), lam.imag.copy())
-    data["singular_value"] = (("mode",), s)
+    data["eig_imag"] = (("mode",), lam.imag.copy(), {"long_name": "eigenvalues of W_rec, imaginary part"})
+    data["singular_value"] = (("mode",), s, {"long_name": "singular values of W_rec, descending"})
     return xr.Dataset(
         data,
         coords={"context": bank.contexts, "mode": np.arange(k), "output": np.array(circuit.output_names, dtype=str),

@@ -245,7 +245,7 @@ def compare_contexts(
         else:
             skipped.append("selection vectors: the circuit has no input channel")
     try:
-        ds = xr.merge(pieces, join="exact", compat="no_conflicts", combine_attrs="drop")
+        ds = xr.merge(pieces, join="exact", compat="no_conflicts", combine_attrs="drop_conflicts")
     except ValueError as exc:  # pragma: no cover - a bug: the parts disagree on a shared coordinate
         raise RuntimeError(f"the comparison parts do not fit in one Dataset: {exc}") from exc
     attrs["parts"] = ", ".join(parts)

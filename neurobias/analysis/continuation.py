@@ -796,7 +796,8 @@ def _assemble(circuit, tracker: _Tracker, labels, end_reason, end_x, *, n_modes,
             if d[j] <= match_tol * (1 + np.linalg.norm(starts[j])):
                 returns_to[i] = j
     data = {
-        "x": (("branch", "step", "unit"), x, {"long_name": "fixed point along the branch"}),
+        "x": (("branch", "step", "unit"), x, {"long_name": "fixed point along the branch",
+                                                      "units": "state units"}),
         "s": (("branch", "step"), s, {"long_name": "path parameter: b(s) = tonic input at s"}),
         "residual": (("branch", "step"), res, {"long_name": "max |F(x)|", "units": "state units per ms"}),
         "index": (("branch", "step"), index, {"long_name": "number of eigenvalues of dF/dx with positive real part "
@@ -823,7 +824,8 @@ def _assemble(circuit, tracker: _Tracker, labels, end_reason, end_x, *, n_modes,
                      {"long_name": "row of the bifurcation in its branch"}),
         "bif_s": (("bifurcation",), np.array([e["y"][-1] for e in evs], dtype=np.float64).reshape(nb),
                   {"long_name": "path parameter of the bifurcation"}),
-        "bif_x": (("bifurcation", "unit"), bif_x, {"long_name": "state at the bifurcation"}),
+        "bif_x": (("bifurcation", "unit"), bif_x, {"long_name": "state at the bifurcation",
+                                                     "units": "state units"}),
         "bif_residual": (("bifurcation",), bif_res, {"long_name": "max |F(x)| at the bifurcation",
                                                      "units": "state units per ms"}),
         "bif_eig_real": (("bifurcation",), eig.real.copy(), {"long_name": "critical eigenvalue of dF/dx, real part",
@@ -854,7 +856,12 @@ def _assemble(circuit, tracker: _Tracker, labels, end_reason, end_x, *, n_modes,
         yy = torch.cat([torch.tensor(un, dtype=_DT) / system.scale, torch.ones(len(unreached), 1, dtype=_DT)], dim=-1)
         un_index = np.array([_index(v, circuit.tau) for v in _eigvals(system, yy.to(system.W_rec.device))],
                             dtype=np.int64)
-    ds["unreached_x"] = (("unreached", "unit"), un, {"long_name": "fixed points at s = 1 that no branch reaches"})
-    ds["unreached_index"] = (("unreached",), un_index, {"long_name": "index of the unreached fixed points"})
+    ds["unreached_x"] = (("unreached", "unit"), un, {"long_name": "fixed points at s = 1 that no branch reaches",
+                                                      "units": "state units"})
+    ds["unreached_index"] = (("unreached",), un_index,
+                             {"long_name": "index (eigenvalues with positive real part) of each unreached fixed point"})
+    ds = ds.assign_coords(
+        bifurcation=("bifurcation", np.arange(ds.sizes["bifurcation"]), {"long_name": "bifurcation index"}),
+        unreached=("unreached", np.arange(len(unreached)), {"long_name": "index of an unreached end fixed point"}))
     ds.attrs["n_end_fixed_points"] = int(len(end_x))
     return ds

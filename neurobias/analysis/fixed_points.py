@@ -691,7 +691,8 @@ def _to_dataset(
     r_np = circuit.rates(x_np)
     n_fp = x_np.shape[0]
     data: dict[str, Any] = {
-        "x": (("fp", "unit"), x_np, {"long_name": "fixed or slow point (currents or rates, by form)"}),
+        "x": (("fp", "unit"), x_np, {"long_name": "fixed or slow point (currents or rates, by form)",
+                                        "units": "state units"}),
         "r": (("fp", "unit"), r_np, {"long_name": "rates phi(x) (form=current) or x (form=rate)"}),
         "residual": (("fp",), residual, {"long_name": "max|F(x)|", "units": "state units per ms"}),
         "q": (("fp",), q, {"long_name": "|F(x)|^2 / 2", "units": "(state units per ms)^2"}),

@@ -1042,7 +1042,7 @@ def _branches_dataset(branches: list[dict[str, Any]], *, n: int, k: int, attrs: 
                         {"long_name": "path parameter of the event"}),
         },
         coords={"branch": np.arange(nb), "step": np.arange(n_step), "unit": np.arange(n),
-                "multiplier": np.arange(k)},
+                "multiplier": np.arange(k), "event": ("event", np.arange(ne), {"long_name": "event index"})},
         attrs=attrs,
     )
     return ds

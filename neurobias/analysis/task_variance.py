@@ -292,7 +292,7 @@ def cluster_units(
         {
             "cluster": (("unit",), cluster, {"long_name": "cluster of each unit (-1: inactive)"}),
             "centroids": (("cluster_id", "context"), centers, {"long_name": "mean normalised task variance"}),
-            "cluster_size": (("cluster_id",), sizes.astype(np.int64)),
+            "cluster_size": (("cluster_id",), sizes.astype(np.int64), {"long_name": "units in the cluster"}),
             "silhouette_unit": (("unit",), sil_unit, {"long_name": "silhouette of each unit at the chosen k"}),
             "silhouette": (("k",), sil, {"long_name": "mean silhouette per k"}),
             "inertia": (("k",), inertia, {"long_name": "k-means within-cluster sum of squares"}),
@@ -404,9 +404,14 @@ def tonic_variance_correlation(
             r, p, nn = correlation(B[:, m], T[:, m], method=method)
             pooled[method][g], pooled[f"{method}_p"][g], n_pooled[g] = r, p, nn
     data: dict[str, Any] = {}
+    described = {"pearson": "Pearson correlation of tonic input and task variance across the group's units",
+                 "pearson_p": "p-value of the Pearson correlation",
+                 "spearman": "Spearman correlation of tonic input and task variance across the group's units",
+                 "spearman_p": "p-value of the Spearman correlation"}
     for key in out:
-        data[key] = (("context", "group"), out[key])
-        data[f"{key}_pooled"] = (("group",), pooled[key])
+        data[key] = (("context", "group"), out[key], {"long_name": described[key], "units": "1"})
+        data[f"{key}_pooled"] = (("group",), pooled[key],
+                                 {"long_name": f"{described[key]}, all contexts pooled", "units": "1"})
     data["n"] = (("context", "group"), n, {"long_name": "units with finite values"})
     data["n_pooled"] = (("group",), n_pooled, {"long_name": "(context, unit) pairs with finite values"})
     return xr.Dataset(

@@ -228,7 +228,8 @@ def tonic_pca(tonic: Any, *, n_shuffles: int = 100, seed: int = 0, center: bool 
             "explained_variance_ratio": (("component",), ratio, {"long_name": "fraction of the total variance"}),
             "loadings": (("component", "unit"), vt, {"long_name": "principal axes in unit space (unit norm)"}),
             "scores": (("context", "component"), scores, {"long_name": "projection of each context's "
-                                                          "(centred) tonic input on each axis"}),
+                                                          "(centred) tonic input on each axis",
+                                                          "units": "state units"}),
             "mean": (("unit",), mean, {"long_name": "mean tonic input over contexts (subtracted when centred)"}),
             "total_variance": ((), total, {"long_name": "total variance of the bank"}),
             "participation_ratio": ((), pr, {"long_name": "(sum lambda)^2 / sum lambda^2"}),

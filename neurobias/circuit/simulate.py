@@ -402,13 +402,15 @@ def simulate(
     ds = xr.Dataset(
         {
             "x": (("context", "trial", "time", "unit"), x.cpu().numpy(),
-                  {"long_name": "state (currents for form=current, rates for form=rate)"}),
+                  {"long_name": "state (currents for form=current, rates for form=rate)", "units": "state units"}),
             "r": (("context", "trial", "time", "unit"), r.cpu().numpy(),
                   {"long_name": "rate phi(x)"}),
             "z": (("context", "trial", "time", "output"), z.cpu().numpy(),
                   {"long_name": "readout W_out r + b_out"}),
-            "inputs": (("context", "trial", "time", "input"), np.ascontiguousarray(u)),
-            "tonic": (("context", "unit"), bank),
+            "inputs": (("context", "trial", "time", "input"), np.ascontiguousarray(u),
+                       {"long_name": "external input u, weighted by W_in"}),
+            "tonic": (("context", "unit"), bank, {"long_name": "tonic input of each context",
+                                                  "units": "state units"}),
         },
         coords=coords,
         attrs={

@@ -19,7 +19,7 @@ def _prefix(ds: xr.Dataset, prefix: str) -> xr.Dataset:
     names = {n: f"{prefix}{n}" for n in ds.data_vars}
     out = ds.rename(names)
     dims = {d: f"{prefix}{d}" for d in out.dims if d in ("shuffle", "cc")}
-    return out.rename_dims(dims) if dims else out
+    return out.rename(dims) if dims else out  # the dims and their index coordinates
 
 
 def pc_projection(data: xr.DataArray, model: xr.DataArray, *, n_pcs: int = 6) -> xr.Dataset:
@@ -45,10 +45,14 @@ def pc_projection(data: xr.DataArray, model: xr.DataArray, *, n_pcs: int = 6) ->
     _, s, vt = np.linalg.svd(flat - mu, full_matrices=False)
     k = min(n_pcs, vt.shape[0])
     return xr.Dataset(
-        {"pc_data": (("condition", "time", "pc"), (a - mu) @ vt[:k].T),
-         "pc_model": (("condition", "time", "pc"), (b - mu) @ vt[:k].T),
-         "pc_explained": (("pc",), (s[:k] ** 2) / np.sum(s ** 2))},
-        coords={"condition": data["condition"].values, "time": data["time"].values, "pc": np.arange(1, k + 1)},
+        {"pc_data": (("condition", "time", "pc"), (a - mu) @ vt[:k].T,
+                     {"long_name": "held-out data projected on the data's principal components"}),
+         "pc_model": (("condition", "time", "pc"), (b - mu) @ vt[:k].T,
+                      {"long_name": "model rates projected on the data's principal components"}),
+         "pc_explained": (("pc",), (s[:k] ** 2) / np.sum(s ** 2),
+                          {"long_name": "fraction of the data's variance on each principal component", "units": "1"})},
+        coords={"condition": data["condition"].values, "time": ("time", data["time"].values, {"units": "ms"}),
+                "pc": ("pc", np.arange(1, k + 1), {"long_name": "principal component of the data, 1 = largest"})},
     )
 
 
@@ -110,8 +114,10 @@ def compare_fit(fit: xr.Dataset, *, circuit: Circuit | None = None, metrics: tup
             parts.append(_prefix(M.dsa_distance(data, model, n_shuffles=dsa_shuffles, seed=seed), "dsa_"))
         elif name == "rotation":
             for side, arr in (("data", data), ("model", model)):
-                rot = M.rotation_strength(arr, n_shuffles=n_shuffles, seed=seed)
-                parts.append(_prefix(rot, f"rot_{side}_").drop_attrs())
+                rot = _prefix(M.rotation_strength(arr, n_shuffles=n_shuffles, seed=seed), f"rot_{side}_")
+                for var in rot.data_vars.values():
+                    var.attrs["long_name"] = f"{side}: {var.attrs['long_name']}"
+                parts.append(rot.drop_attrs(deep=False))
         elif name == "fixed_points":
             x_end = fit["x"].isel(time=-1).values
             parts.append(_prefix(fixed_point_structure(circuit, fit["tonic"].values,
@@ -120,7 +126,8 @@ def compare_fit(fit: xr.Dataset, *, circuit: Circuit | None = None, metrics: tup
                                  "fp_"))
     bar.close()
     parts.append(pc_projection(data, model))
-    out = xr.merge([p.drop_attrs() for p in parts], compat="override", combine_attrs="drop")
+    # the parts' own attributes are dropped, their variables' descriptions kept
+    out = xr.merge([p.drop_attrs(deep=False) for p in parts], compat="override", combine_attrs="drop_conflicts")
     if "r2_neuron" in out:
         out = out.assign_coords(neuron=fit["neuron"].values)
     out.attrs = {"metrics": ",".join(metrics), "n_shuffles": int(n_shuffles), "dsa_shuffles": int(dsa_shuffles),

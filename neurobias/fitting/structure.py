@@ -69,9 +69,15 @@ def fixed_point_structure(circuit: Circuit, tonic: Any, *, conditions: Any, fina
         lead[i] = ev_re[0]
         freq[i] = np.max(np.abs(ev_im[:10])) * 1000.0 / (2 * np.pi)
     return xr.Dataset(
-        {"n_fixed_points": (("condition",), n_fp), "n_stable": (("condition",), n_stable),
-         "end_leading_real": (("condition",), lead, {"units": "1/ms"}),
-         "end_frequency_hz": (("condition",), freq, {"units": "Hz"}),
-         "end_distance": (("condition",), dist, {"units": "state"})},
-        coords={"condition": np.array(names, dtype=object)},
+        {"n_fixed_points": (("condition",), n_fp, {"long_name": "fixed points of the condition's tonic input",
+                                                    "units": "1"}),
+         "n_stable": (("condition",), n_stable, {"long_name": "stable fixed points of the condition", "units": "1"}),
+         "end_leading_real": (("condition",), lead, {"long_name": "largest real part of the Jacobian's eigenvalues "
+                                                                  "at the end point", "units": "1/ms"}),
+         "end_frequency_hz": (("condition",), freq, {"long_name": "largest |Im(eigenvalue)| / 2 pi among the 10 "
+                                                                  "leading eigenvalues at the end point",
+                                                     "units": "Hz"}),
+         "end_distance": (("condition",), dist, {"long_name": "distance from the final state of the fitted "
+                                                              "trajectory to the end point", "units": "state units"})},
+        coords={"condition": ("condition", np.array(names, dtype=object), {"long_name": "condition"})},
     )

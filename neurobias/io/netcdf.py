@@ -35,7 +35,7 @@ import xarray as xr
 from neurobias._version import __version__
 from neurobias.errors import InputError, NeurobiasError, SchemaError, check_choice, check_instance
 from neurobias.io.files import atomic_path
-from neurobias.io.schema import KINDS, SCHEMA_VERSION, check_header, validate
+from neurobias.io.schema import KINDS, SCHEMA_VERSION, check_header, describe_coordinates, validate
 
 __all__ = ["write_dataset", "read_dataset", "netcdf_safe_attrs"]
 
@@ -153,6 +153,7 @@ def _prepare(ds: xr.Dataset, kind: str) -> tuple[xr.Dataset, dict[str, dict[str,
     # Validate before the attribute conversion, so that e.g. a bool given for
     # a required int attribute is rejected rather than silently stored as 1.
     validate(out, kind)
+    out = describe_coordinates(out, kind)
     for var in out.variables.values():
         var.attrs = netcdf_safe_attrs(var.attrs)
     out.attrs = netcdf_safe_attrs(out.attrs)
@@ -172,7 +173,9 @@ def write_dataset(ds: xr.Dataset, path: str | os.PathLike, *, kind: str) -> Path
     """Validate ``ds`` against the schema of ``kind`` and write it atomically.
 
     Adds the global attributes ``neurobias_version``, ``schema_version`` and
-    ``kind`` (the input dataset is not modified), converts attributes to
+    ``kind`` (the input dataset is not modified), gives every coordinate
+    without a ``long_name`` the description of its dimension
+    (:func:`neurobias.io.schema.describe_coordinates`), converts attributes to
     netCDF-safe types (see the module docstring) and writes a netCDF4 file
     with h5netcdf: to a temporary file in the target directory, fsync-ed,
     then renamed over ``path``.  On any failure no partial file is left and
@@ -185,7 +188,7 @@ def write_dataset(ds: xr.Dataset, path: str | os.PathLike, *, kind: str) -> Path
         Target file (conventionally ``.nc``); parent directories are created.
     kind : str
         One of :data:`neurobias.io.schema.KINDS` (``circuit``, ``results``, ``trajectories``,
-        ``fixed_points``, ``continuation``).
+        ``fixed_points``, ``continuation``, ...).
 
     Returns
     -------

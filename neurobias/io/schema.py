@@ -28,6 +28,8 @@ __all__ = [
     "SPECS",
     "VariableSpec",
     "KindSpec",
+    "COORDINATES",
+    "describe_coordinates",
     "validate",
     "check_header",
 ]
@@ -133,14 +135,14 @@ SPECS: dict[str, KindSpec] = {
         name="results",
         description="Everything a training run produced.",
         variables={
-            "tonic": VariableSpec(("context", "unit"), "float", "", "learned tonic input per context"),
+            "tonic": VariableSpec(("context", "unit"), "float", "state units", "learned tonic input per context"),
             "loss": VariableSpec(("step",), "float", "", "training loss per step"),
-            "lr": VariableSpec(("step",), "float", "", "learning rate per step"),
-            "x": VariableSpec((*_TRIAL4, "unit"), "float", "", "state"),
+            "lr": VariableSpec(("step",), "float", "1", "learning rate per step"),
+            "x": VariableSpec((*_TRIAL4, "unit"), "float", "state units", "state"),
             "r": VariableSpec((*_TRIAL4, "unit"), "float", "", "rates phi(x)"),
             "z": VariableSpec((*_TRIAL4, "output"), "float", "", "readout"),
             "target": VariableSpec((*_TRIAL4, "output"), "float", "", "task target"),
-            "mask": VariableSpec((*_TRIAL4, "output"), "numeric", "", "loss weight (0 or 1)"),
+            "mask": VariableSpec((*_TRIAL4, "output"), "numeric", "1", "loss weight (0 or 1)"),
             "inputs": VariableSpec((*_TRIAL4, "input"), "float", "", "external input"),
             "nmse": VariableSpec(("context",), "float", "", "normalised MSE of z vs target per context"),
         },
@@ -163,13 +165,13 @@ SPECS: dict[str, KindSpec] = {
         optional_variables={
             "condition_": VariableSpec(("context",), "scalar", "", "a column of the task's conditions table"),
         },
-        paired_attr_prefixes=(("sha256_before_", "sha256_after_", "sha256"),),
+        paired_attr_prefixes=(("weights_sha256_before_", "weights_sha256_after_", "sha256"),),
     ),
     "trajectories": KindSpec(
         name="trajectories",
         description="The output of simulate.",
         variables={
-            "x": VariableSpec((*_TRIAL4, "unit"), "float", "", "state"),
+            "x": VariableSpec((*_TRIAL4, "unit"), "float", "state units", "state"),
             "r": VariableSpec((*_TRIAL4, "unit"), "float", "", "rates phi(x)"),
             "z": VariableSpec((*_TRIAL4, "output"), "float", "", "readout"),
         },
@@ -183,10 +185,10 @@ SPECS: dict[str, KindSpec] = {
         name="fixed_points",
         description="Fixed points and slow points of a circuit per context (find_fixed_points).",
         variables={
-            "x": VariableSpec(("fp", "unit"), "float", "", "the point (currents or rates, by form)"),
+            "x": VariableSpec(("fp", "unit"), "float", "state units", "the point (currents or rates, by form)"),
             "r": VariableSpec(("fp", "unit"), "float", "", "rates phi(x) (form=current) or x (form=rate)"),
-            "residual": VariableSpec(("fp",), "float", "state/ms", "max|F(x)|"),
-            "q": VariableSpec(("fp",), "float", "(state/ms)^2", "|F(x)|^2 / 2"),
+            "residual": VariableSpec(("fp",), "float", "state units per ms", "max|F(x)|"),
+            "q": VariableSpec(("fp",), "float", "(state units per ms)^2", "|F(x)|^2 / 2"),
             "eig_real": VariableSpec(("fp", "mode"), "float", "1/ms", "real parts of the Jacobian's eigenvalues"),
             "eig_imag": VariableSpec(("fp", "mode"), "float", "1/ms", "imaginary parts of the eigenvalues"),
             "index": VariableSpec(("fp",), "int", "", "number of eigenvalues with positive real part"),
@@ -219,9 +221,9 @@ SPECS: dict[str, KindSpec] = {
         name="continuation",
         description="Fixed points followed along a path of tonic inputs (continue_fixed_points).",
         variables={
-            "x": VariableSpec(("branch", "step", "unit"), "float", "", "fixed point along the branch (NaN after its end)"),
+            "x": VariableSpec(("branch", "step", "unit"), "float", "state units", "fixed point along the branch (NaN after its end)"),
             "s": VariableSpec(("branch", "step"), "float", "", "path parameter in [0, 1]"),
-            "residual": VariableSpec(("branch", "step"), "float", "state/ms", "max|F(x)|"),
+            "residual": VariableSpec(("branch", "step"), "float", "state units per ms", "max|F(x)|"),
             "index": VariableSpec(("branch", "step"), "int", "", "unstable eigenvalues (-1: not computed)"),
             "eig_real": VariableSpec(("branch", "step", "mode"), "float", "1/ms", "leading eigenvalues, real parts"),
             "eig_imag": VariableSpec(("branch", "step", "mode"), "float", "1/ms", "leading eigenvalues, imaginary parts"),
@@ -230,8 +232,8 @@ SPECS: dict[str, KindSpec] = {
             "end_reason": VariableSpec(("branch",), "str", "", "reached_end, returned_to_start, max_steps, step_too_small"),
             "bif_kind": VariableSpec(("bifurcation",), "str", "", "fold, branch_point or hopf"),
             "bif_s": VariableSpec(("bifurcation",), "float", "", "path parameter of the bifurcation"),
-            "bif_x": VariableSpec(("bifurcation", "unit"), "float", "", "state at the bifurcation"),
-            "unreached_x": VariableSpec(("unreached", "unit"), "float", "", "fixed points at s = 1 no branch reaches"),
+            "bif_x": VariableSpec(("bifurcation", "unit"), "float", "state units", "state at the bifurcation"),
+            "unreached_x": VariableSpec(("unreached", "unit"), "float", "state units", "fixed points at s = 1 no branch reaches"),
         },
         coords={
             "branch": VariableSpec(("branch",), "int", "", "branch index (one per start fixed point)"),
@@ -249,16 +251,16 @@ SPECS: dict[str, KindSpec] = {
             "reason": VariableSpec(("orbit",), "str", "", "why no orbit was found (empty when converged)"),
             "period": VariableSpec(("orbit",), "float", "ms", "period of the orbit (NaN: none)"),
             "frequency": VariableSpec(("orbit",), "float", "Hz", "1000 / period"),
-            "amplitude": VariableSpec(("orbit",), "float", "state", "half the largest peak-to-peak excursion of a unit"),
-            "x": VariableSpec(("orbit", "phase", "unit"), "float", "state", "the orbit at equally spaced phases"),
+            "amplitude": VariableSpec(("orbit",), "float", "state units", "half the largest peak-to-peak excursion of a unit"),
+            "x": VariableSpec(("orbit", "phase", "unit"), "float", "state units", "the orbit at equally spaced phases"),
             "multiplier_real": VariableSpec(("orbit", "multiplier"), "float", "",
                                             "Floquet multipliers by decreasing modulus, real part"),
             "multiplier_imag": VariableSpec(("orbit", "multiplier"), "float", "",
                                             "Floquet multipliers by decreasing modulus, imaginary part"),
             "n_unstable": VariableSpec(("orbit",), "int", "", "non-trivial multipliers of modulus above 1"),
             "stability": VariableSpec(("orbit",), "str", "", "stable, unstable or not converged"),
-            "residual": VariableSpec(("orbit",), "float", "state", "max|phi_T(x0) - x0|"),
-            "tonic": VariableSpec(("orbit", "unit"), "float", "state", "tonic input of the context"),
+            "residual": VariableSpec(("orbit",), "float", "state units", "max|phi_T(x0) - x0|"),
+            "tonic": VariableSpec(("orbit", "unit"), "float", "state units", "tonic input of the context"),
         },
         coords={
             "orbit": VariableSpec(("orbit",), "int", "", "orbit index (one per context)"),
@@ -275,8 +277,8 @@ SPECS: dict[str, KindSpec] = {
             "s": VariableSpec(("branch", "step"), "float", "", "path parameter in [0, 1]"),
             "period": VariableSpec(("branch", "step"), "float", "ms", "period of the cycle"),
             "frequency": VariableSpec(("branch", "step"), "float", "Hz", "1000 / period"),
-            "amplitude": VariableSpec(("branch", "step"), "float", "state", "half the largest peak-to-peak excursion"),
-            "x0": VariableSpec(("branch", "step", "unit"), "float", "state", "the cycle's point on its section"),
+            "amplitude": VariableSpec(("branch", "step"), "float", "state units", "half the largest peak-to-peak excursion"),
+            "x0": VariableSpec(("branch", "step", "unit"), "float", "state units", "the cycle's point on its section"),
             "label": VariableSpec(("branch", "step"), "str", "", "start, fold, period_doubling, torus, end or empty"),
             "end_reason": VariableSpec(("branch",), "str", "", "reached_end, hopf, max_steps or step_too_small"),
             "end_s": VariableSpec(("branch",), "float", "", "where the branch ends (Hopf point for hopf)"),
@@ -294,17 +296,17 @@ SPECS: dict[str, KindSpec] = {
         name="comparison",
         description="How the contexts of a run differ (compare_contexts): tonic patterns, gain, fixed points.",
         variables={
-            "tonic_norm": VariableSpec(("context",), "float", "state", "norm of each context's tonic input"),
+            "tonic_norm": VariableSpec(("context",), "float", "state units", "norm of each context's tonic input"),
             "tonic_cosine": VariableSpec(("context", "context_b"), "float", "", "cosine similarity of tonic inputs"),
             "tonic_correlation": VariableSpec(("context", "context_b"), "float", "",
                                               "Pearson correlation of tonic inputs across units"),
-            "tonic_distance": VariableSpec(("context", "context_b"), "float", "state",
+            "tonic_distance": VariableSpec(("context", "context_b"), "float", "state units",
                                            "Euclidean distance of tonic inputs"),
-            "pca_explained_variance": VariableSpec(("pca_component",), "float", "state^2",
+            "pca_explained_variance": VariableSpec(("pca_component",), "float", "state units squared",
                                                    "variance of the centred tonic bank along each principal axis"),
             "pca_explained_variance_ratio": VariableSpec(("pca_component",), "float", "", "fraction of the variance"),
             "pca_loadings": VariableSpec(("pca_component", "unit"), "float", "", "principal axes in unit space"),
-            "pca_scores": VariableSpec(("context", "pca_component"), "float", "state", "each context on each axis"),
+            "pca_scores": VariableSpec(("context", "pca_component"), "float", "state units", "each context on each axis"),
             "pca_participation_ratio": VariableSpec((), "float", "", "participation ratio of the tonic bank"),
             "pca_null_participation_ratio": VariableSpec(("pca_shuffle",), "float", "",
                                                          "participation ratio of unit-shuffled banks"),
@@ -334,13 +336,13 @@ SPECS: dict[str, KindSpec] = {
         name="fit",
         description="Tonic inputs of a fixed circuit fitted to a recording (fit_recordings).",
         variables={
-            "tonic": VariableSpec(("condition", "unit"), "float", "state", "fitted tonic input per condition"),
-            "x0": VariableSpec(("condition", "unit"), "float", "state", "initial state per condition"),
+            "tonic": VariableSpec(("condition", "unit"), "float", "state units", "fitted tonic input per condition"),
+            "x0": VariableSpec(("condition", "unit"), "float", "state units", "initial state per condition"),
             "train": VariableSpec(("condition", "time", "neuron"), "float", "", "fitted target"),
             "test": VariableSpec(("condition", "time", "neuron"), "float", "", "held-out target"),
             "model": VariableSpec(("condition", "time", "neuron"), "float", "", "model read-out rates"),
             "loss": VariableSpec(("step",), "float", "", "fitting loss per step"),
-            "r2_neuron": VariableSpec(("neuron",), "float", "", "held-out R2 per neuron"),
+            "r2_neuron": VariableSpec(("neuron",), "float", "1", "held-out R2 per neuron"),
         },
         coords={
             "condition": VariableSpec(("condition",), "str", "", "condition names"),
@@ -359,6 +361,94 @@ SPECS: dict[str, KindSpec] = {
     ),
 }
 KINDS: tuple[str, ...] = tuple(SPECS)
+
+#: What each named dimension of the project indexes: ``name -> (long_name, units)`` of its coordinate ("" units:
+#: a label or an index).  :func:`describe_coordinates` gives a coordinate without a ``long_name`` these
+#: attributes when a file is written; a kind's own coordinate spec (:data:`SPECS`) takes precedence.
+COORDINATES: dict[str, tuple[str, str]] = {
+    "context": ("context name", ""),
+    "context_b": ("context name, second member of a pair", ""),
+    "trial": ("trial index", ""),
+    "time": ("time", "ms"),
+    "unit": ("unit index", ""),
+    "unit_pre": ("presynaptic unit index", ""),
+    "input": ("input channel", ""),
+    "output": ("output channel", ""),
+    "step": ("step index", ""),
+    "rank": ("basis vector of the tonic bank", ""),
+    "fp": ("fixed or slow point index", ""),
+    "mode": ("eigenvalue rank by real part, descending", ""),
+    "mode_top": ("eigenvector rank by real part of its eigenvalue, descending", ""),
+    "branch": ("branch index", ""),
+    "bifurcation": ("bifurcation index", ""),
+    "unreached": ("index of an unreached end fixed point", ""),
+    "event": ("event index", ""),
+    "orbit": ("orbit index (one per context)", ""),
+    "phase": ("phase as a fraction of the period", "1"),
+    "multiplier": ("Floquet multiplier rank by modulus, descending", ""),
+    "stability": ("stability class of a fixed point", ""),
+    "condition": ("condition name", ""),
+    "condition_b": ("condition name, second member of a pair", ""),
+    "neuron": ("recorded neuron", ""),
+    "shuffle": ("shuffle index", ""),
+    "pc": ("principal component of the data, 1 = largest", ""),
+    "cc": ("canonical pair index", ""),
+    "pca_component": ("principal component of the tonic bank, largest variance first", ""),
+    "pca_shuffle": ("unit shuffle of the tonic bank", ""),
+    "gain_mode": ("eigenvalue rank of the effective connectivity by real part, descending", ""),
+    "gain_mode_top": ("eigenvector or singular vector rank of the effective connectivity, largest first", ""),
+    "align_mode": ("mode of the effective connectivity, largest first", ""),
+    "cluster_id": ("cluster of units", ""),
+    "cluster_k": ("number of clusters tried", ""),
+    "tv_group": ("group of units (all units, then each cluster)", ""),
+    "fp_match": ("matched pair of fixed points between two contexts", ""),
+    "fold": ("fold of a cross-validation", ""),
+}
+
+
+def describe_coordinates(ds: Any, kind: str) -> Any:
+    """``ds`` with every coordinate described: ``long_name`` (and ``units``) where a coordinate has none.
+
+    The description is the kind's coordinate spec in :data:`SPECS` when it has
+    one, else the project's meaning of the dimension in :data:`COORDINATES`;
+    coordinates named after a metric's dimension with a prefix (``cca_shuffle``)
+    take the meaning of the suffix.  Coordinates that already carry a
+    ``long_name``, and ones with no known meaning, are left as they are (the
+    schema test reports the latter).  Data variables are never touched: they
+    are described where they are computed.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+    kind : str
+        One of :data:`KINDS`.
+
+    Returns
+    -------
+    xarray.Dataset
+        A shallow copy; ``ds`` is not modified.
+    """
+    out = ds.copy()
+    spec = SPECS[kind].coords if kind in SPECS else {}
+    for name in list(out.coords):
+        var = out.variables[name]
+        if str(var.attrs.get("long_name", "")).strip():
+            continue
+        key = str(name)
+        if key in spec and spec[key].description:
+            long_name, units = spec[key].description, spec[key].units
+        else:
+            words = key.split("_")
+            suffixes = ("_".join(words[i:]) for i in range(len(words)))  # the name, then shorter tails
+            found = next((COORDINATES[s] for s in suffixes if s in COORDINATES), None)
+            if found is None:
+                continue
+            long_name, units = found
+        attrs = {**var.attrs, "long_name": long_name}
+        if units and "units" not in attrs:
+            attrs["units"] = units
+        out[name].attrs = attrs
+    return out
 HEADER_ATTRS: tuple[str, ...] = ("neurobias_version", "schema_version", "kind")
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

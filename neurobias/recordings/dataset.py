@@ -100,13 +100,15 @@ def make_recording(
     if len(names) != arr.shape[2]:
         raise InputError(f"`neurons` must have one entry per neuron of `rate` ({arr.shape[2]}); got {len(names)}")
     lead = layout if layout == "condition" else "trial"
-    coords: dict[str, Any] = {"time": ("time", t, {"units": "ms"}), "neuron": ("neuron", np.array(names, dtype=object))}
+    coords: dict[str, Any] = {"time": ("time", t, {"long_name": "bin centre", "units": "ms"}),
+                              "neuron": ("neuron", np.array(names, dtype=object), {"long_name": "recorded neuron"})}
     if layout == "condition":
-        coords["condition"] = ("condition", np.array(conds, dtype=object))
+        coords["condition"] = ("condition", np.array(conds, dtype=object), {"long_name": "condition"})
     else:
-        coords["trial"] = ("trial", np.arange(arr.shape[0]))
-        coords["condition"] = ("trial", np.array(conds, dtype=object))
-    data: dict[str, Any] = {"rate": ((lead, "time", "neuron"), arr, {"units": units})}
+        coords["trial"] = ("trial", np.arange(arr.shape[0]), {"long_name": "trial index"})
+        coords["condition"] = ("trial", np.array(conds, dtype=object), {"long_name": "condition of the trial"})
+    rate_name = "firing rate, condition average" if layout == "condition" else "firing rate per trial"
+    data: dict[str, Any] = {"rate": ((lead, "time", "neuron"), arr, {"long_name": rate_name, "units": units})}
     for key, value in (behaviour or {}).items():
         b = np.asarray(value, dtype=np.float64)
         if b.ndim < 2 or b.shape[:2] != arr.shape[:2]:
@@ -115,7 +117,10 @@ def make_recording(
                 f"got {describe_shape(b.shape)}"
             )
         dims = (lead, "time", *(f"{key}_dim{k}" for k in range(b.ndim - 2)))
-        data[f"behaviour_{key}"] = (dims, b)
+        data[f"behaviour_{key}"] = (dims, b, {"long_name": f"behavioural variable {key}"})
+        for k in range(b.ndim - 2):
+            coords[f"{key}_dim{k}"] = (f"{key}_dim{k}", np.arange(b.shape[2 + k]),
+                                       {"long_name": f"component of behavioural variable {key}"})
     ds = xr.Dataset(data, coords=coords, attrs={"units": units, "source": source, "citation": citation,
                                                   "licence": licence})
     validate(ds, allow_nan=allow_nan)

@@ -137,7 +137,8 @@ def align_to_event(recording: xr.Dataset, *, event_ms: Any, window_ms: tuple[flo
         idx = np.rint((ev[i] + lags - t[0]) / dt).astype(int)
         ok = (idx >= 0) & (idx < t.size)
         out[i, ok] = rate[i, idx[ok]]
-    res = recording.drop_dims("time").assign_coords(time=("time", lags, {"units": "ms"}))
+    res = recording.drop_dims("time").assign_coords(time=("time", lags, {"long_name": "time from the event",
+                                                                       "units": "ms"}))
     res["rate"] = (("trial", "time", "neuron"), out, recording["rate"].attrs)
     return res
 
@@ -219,7 +220,8 @@ def condition_average(recording: xr.Dataset, *, nan: str = "error", min_trials: 
         raise InputError(f"fewer than 2 time bins have at least {min_trials} trials in every condition")
     out = xr.Dataset(
         {"rate": (("condition", "time", "neuron"), mean[:, :keep], recording["rate"].attrs),
-         "n_trials": (("condition", "time"), count[:, :keep])},
+         "n_trials": (("condition", "time"), count[:, :keep], {"long_name": "trials averaged in each bin",
+                                                              "units": "1"})},
         coords={"condition": ("condition", np.array(conds, dtype=object)),
                 "time": recording["time"].isel(time=slice(0, keep)),
                 "neuron": recording["neuron"]},
@@ -230,7 +232,9 @@ def condition_average(recording: xr.Dataset, *, nan: str = "error", min_trials: 
             vals = var.values[:, :keep]
             avg = np.stack([np.nanmean(vals[labels == c], axis=0) if np.isfinite(vals[labels == c]).any() else
                             np.full(vals.shape[1:], np.nan) for c in conds])
-            out[name] = (("condition", *var.dims[1:]), avg)
+            described = str(var.attrs.get("long_name", name))
+            out[name] = (("condition", *var.dims[1:]), avg,
+                         {**var.attrs, "long_name": f"{described}, averaged over the condition's trials"})
     validate(out)
     return out
 

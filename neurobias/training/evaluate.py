@@ -61,12 +61,40 @@ def evaluate(
     ds = simulate(circuit, tonic, inputs=batch.inputs, x0=x0, dt=task.dt, method=method, noise_std=noise_std,
                   seed=noise_seed, contexts=task.contexts, device=device)
     dims = ("context", "trial", "time", "output")
-    ds["target"] = (dims, batch.targets)
-    ds["mask"] = (dims, batch.mask)
+    ds["target"] = (dims, batch.targets, {"long_name": "task target of the readout z"})
+    ds["mask"] = (dims, batch.mask, {"long_name": "loss weight of each target value (0 or 1)", "units": "1"})
     ds["nmse"] = (("context",), nmse(ds["z"].values, batch.targets, batch.mask),
                   {"long_name": "normalised mean squared error of z against target over the mask"})
     for name, values in batch.conditions.items():
-        ds[f"trial_{name}"] = (("context", "trial"), np.asarray(values))
+        ds[f"trial_{name}"] = (("context", "trial"), np.asarray(values),
+                               _condition_attrs(name, f"task condition {name} of each trial"))
     for name, values in task.conditions_table().items():
-        ds[f"condition_{name}"] = (("context",), np.asarray(values))
+        ds[f"condition_{name}"] = (("context",), np.asarray(values),
+                                   _condition_attrs(name, f"task condition {name} of each context"))
     return ds
+
+
+#: units of a task condition, read from the suffix of its name (``frequency_hz``, ``go_ms``, ``angle_deg``)
+_CONDITION_UNITS = {"_hz": "Hz", "_ms": "ms", "_deg": "degrees"}
+
+
+def _condition_attrs(name: str, long_name: str) -> dict[str, str]:
+    """``long_name`` and, when the condition's name ends with a unit suffix (``_hz``, ``_ms``, ``_deg``), ``units``.
+
+    Parameters
+    ----------
+    name : str
+        The condition's name in the task (e.g. ``frequency_hz``).
+    long_name : str
+        Its description.
+
+    Returns
+    -------
+    dict of str to str
+        Attributes of the variable holding the condition.
+    """
+    attrs = {"long_name": long_name}
+    for suffix, units in _CONDITION_UNITS.items():
+        if name.endswith(suffix):
+            attrs["units"] = units
+    return attrs

@@ -35,7 +35,15 @@ def _netcdf_info(path: Path) -> dict[str, Any]:
 
     ds = read_dataset(path)
     attrs = dict(ds.attrs)
-    hashes = {k.removeprefix("sha256_"): str(v) for k, v in attrs.items() if k.startswith("sha256_")}
+    # the weights' fingerprints: a circuit file's own (sha256_<name>), else those of the circuit the file belongs
+    # to (results: weights_sha256_after_<name>, the circuit.nc written after training; others: circuit_sha256_<name>)
+    hashes: dict[str, str] = {}
+    for prefix in ("sha256_", "weights_sha256_after_", "circuit_sha256_"):
+        hashes = {k.removeprefix(prefix): str(v) for k, v in attrs.items() if k.startswith(prefix)}
+        if hashes:
+            break
+    before = {k.removeprefix("weights_sha256_before_"): str(v) for k, v in attrs.items()
+              if k.startswith("weights_sha256_before_")}
     config = str(attrs.get("config", ""))
     variables = {name: {"dims": list(var.dims), "dtype": str(var.dtype), "shape": list(var.shape)}
                  for name, var in ds.data_vars.items()}
@@ -46,7 +54,8 @@ def _netcdf_info(path: Path) -> dict[str, Any]:
         contexts = [str(c) for c in np.atleast_1d(attrs["contexts"]).tolist()]
     seed = attrs.get("seed")
     run_seed = attrs.get("run_seed")
-    skip = set(_HEADER) | {"config", "seed", "run_seed"} | {k for k in attrs if k.startswith("sha256_")}
+    skip = set(_HEADER) | {"config", "seed", "run_seed"} | {
+        k for k in attrs if k.startswith(("sha256_", "weights_sha256_", "circuit_sha256_"))}
     return {
         "path": str(path),
         "format": "netcdf",
@@ -60,6 +69,7 @@ def _netcdf_info(path: Path) -> dict[str, Any]:
         "run_seed": None if run_seed is None else int(np.asarray(run_seed).ravel()[0]),
         "config": config,
         "hashes": hashes,
+        "hashes_before_training": before,
         "attrs": {k: _short(v) for k, v in attrs.items() if k not in skip},
     }
 
@@ -94,6 +104,7 @@ def _checkpoint_info(path: Path) -> dict[str, Any]:
         "run_seed": None,
         "config": config,
         "hashes": {},
+        "hashes_before_training": {},
         "attrs": {k: _short(v) for k, v in meta.items()
                   if k not in ("config", "contexts", "seed") and not (k == "fingerprint" and v == config)},
     }
@@ -116,7 +127,11 @@ def file_info(path: str | os.PathLike) -> dict[str, Any]:
         size), ``variables`` (name to dims, dtype and shape), ``contexts``,
         ``seed`` (None when the file has none), ``run_seed`` (for an analysis of a
         run: the seed of the run it analyses, else None), ``config`` (the resolved TOML
-        text, may be empty), ``hashes`` (weight name to sha256) and ``attrs``
+        text, may be empty), ``hashes`` (weight name to sha256 of its float64
+        values: of the file's own weights for a circuit file, else of the
+        circuit the file belongs to, as its ``circuit.nc`` stores them),
+        ``hashes_before_training`` (for a results file: the same before
+        training, else empty) and ``attrs``
         (the other attributes, shortened).  For a directory: ``path``,
         ``format = "directory"`` and ``files``, a list of such dicts (files
         that are not neurobias files are listed under ``other``).
@@ -200,8 +215,13 @@ def format_info(info: dict[str, Any], *, config: bool = False) -> str:
     if info["run_seed"] is not None:
         lines.append(f"  run seed:  {info['run_seed']} (the seed of the run this file analyses)")
     if info["hashes"]:
-        lines.append("  weights (sha256):")
-        lines += [f"    {k:<22} {v}" for k, v in info["hashes"].items()]
+        lines.append("  weights (sha256 of the float64 values in circuit.nc):")
+        before = info.get("hashes_before_training", {})
+        for k, v in info["hashes"].items():
+            note = ""
+            if k in before:
+                note = "  (unchanged by training)" if before[k] == v else f"  (before training: {before[k]})"
+            lines.append(f"    {k:<22} {v}{note}")
     n_lines = len(info["config"].splitlines())
     lines.append(f"  config:    {n_lines} lines of TOML (print them with --config)" if n_lines
                  else "  config:    none stored")

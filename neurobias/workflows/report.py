@@ -234,10 +234,11 @@ def render_report(
                              "<details><summary>config (TOML)</summary>"
                              f"<pre>{html.escape(str(attrs.get('config', '')))}</pre></details>"))
 
-    frozen = [k[len("sha256_before_"):] for k in attrs if str(k).startswith("sha256_before_")]
-    hash_rows = [[name, attrs[f"sha256_before_{name}"][:16] + "...",
-                  "unchanged" if attrs[f"sha256_before_{name}"] == attrs.get(f"sha256_after_{name}") else "CHANGED"]
-                 for name in frozen]
+    weights = [k[len("weights_sha256_after_"):] for k in attrs if str(k).startswith("weights_sha256_after_")]
+    hash_rows = [[name, str(attrs[f"weights_sha256_after_{name}"]),
+                  "unchanged" if attrs.get(f"weights_sha256_before_{name}") == attrs[f"weights_sha256_after_{name}"]
+                  else "changed by training"]
+                 for name in weights]
     loss = results["loss"].values
     training = (
         f"<p>{len(loss)} optimiser steps; loss from {loss[0]:.4g} to {loss[-1]:.4g}.</p>" if len(loss) else
@@ -245,8 +246,9 @@ def render_report(
     )
     training += _img(figures.get("loss"), "training loss")
     if hash_rows:
-        training += "<p>Frozen weights (sha256 of their bytes before and after training):</p>"
-        training += _table(["weight", "sha256 (start)", "after training"], hash_rows)
+        training += ("<p>Weights: the sha256 of each array's float64 values as <code>circuit.nc</code> stores them "
+                     "(<code>neurobias info circuit.nc</code> shows the same), and whether training changed it:</p>")
+        training += _table(["weight", "sha256 (circuit.nc)", "training"], hash_rows, left=3)
     sections.append(_section("training", "Training", training))
 
     perf_rows = [[c, float(v)] for c, v in zip(contexts, nmse)]

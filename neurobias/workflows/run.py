@@ -60,16 +60,39 @@ def build_circuit(config: RunConfig, task: Task) -> Circuit:
     )
 
 
-def results_dataset(evaluation: xr.Dataset, result: TrainResult, *, config: RunConfig, task: Task) -> xr.Dataset:
-    """Assemble the ``results`` Dataset from an evaluation and a training result."""
+def results_dataset(evaluation: xr.Dataset, result: TrainResult, *, config: RunConfig, task: Task,
+                    initial: Circuit) -> xr.Dataset:
+    """Assemble the ``results`` Dataset from an evaluation and a training result.
+
+    Parameters
+    ----------
+    evaluation : xarray.Dataset
+        :func:`neurobias.evaluate` of the trained circuit and tonic inputs.
+    result : TrainResult
+        What :func:`neurobias.train` returned.
+    config : RunConfig
+    task : Task
+    initial : Circuit
+        The circuit training started from: its weight fingerprints are the
+        ``weights_sha256_before_<name>`` attributes, those of ``result.circuit``
+        (the circuit written to ``circuit.nc``) the ``weights_sha256_after_<name>``
+        ones, each :func:`neurobias.io.hashing.sha256_array` of the float64
+        weight as ``circuit.nc`` stores it.
+
+    Returns
+    -------
+    xarray.Dataset
+        Of kind ``results`` (docs/schema.md).
+    """
     ds = evaluation.copy()
     n_steps = len(result.loss)
-    ds = ds.assign_coords(step=np.arange(n_steps))
+    ds = ds.assign_coords(step=("step", np.arange(n_steps), {"long_name": "optimiser step"}))
     ds["loss"] = (("step",), result.loss, {"long_name": "masked mean squared error of the training batch"})
-    ds["lr"] = (("step",), result.lr, {"long_name": "learning rate"})
+    ds["lr"] = (("step",), result.lr, {"long_name": "learning rate", "units": "1"})
     ds["tonic"] = ds["tonic"].assign_attrs(long_name="learned tonic input", units="state units")
     ds["tonic_mask"] = (("unit",), result.tonic_mask, {"long_name": "1 where the unit receives tonic input"})
     ds["tonic_basis"] = (("unit", "rank"), result.tonic_basis, {"long_name": "fixed basis B of a lowrank bank"})
+    ds = ds.assign_coords(rank=("rank", np.arange(ds.sizes["rank"]), {"long_name": "basis vector of the tonic bank"}))
     eval_seed = ds.attrs.pop("seed")
     attrs: dict[str, Any] = dict(ds.attrs)
     attrs.update(
@@ -84,9 +107,14 @@ def results_dataset(evaluation: xr.Dataset, result: TrainResult, *, config: RunC
         frozen_weights=",".join(result.hashes_before),
         train_wall_time_s=float(result.wall_time_s),
     )
-    for name, digest in result.hashes_before.items():
-        attrs[f"sha256_before_{name}"] = digest
-        attrs[f"sha256_after_{name}"] = result.hashes_after[name]
+    from neurobias.io.circuit import weight_hashes
+
+    # one fingerprint per weight: of the float64 values circuit.nc stores (the training copy's own check,
+    # in the training dtype, stays inside train())
+    after = weight_hashes(result.circuit)
+    for name, digest in weight_hashes(initial).items():
+        attrs[f"weights_sha256_before_{name}"] = digest
+        attrs[f"weights_sha256_after_{name}"] = after[name]
     ds.attrs = attrs
     return ds
 
@@ -165,7 +193,7 @@ def _run(config: RunConfig, task: Task, circuit: Circuit, out_dir: Path | None, 
     )
     evaluation = evaluate(result.circuit, result.tonic, task, n_trials=config.output.n_trials, method=sim.method,
                           noise_std=sim.noise_std, x0_std=sim.x0_std, seed=config.seed, device=device)
-    results = results_dataset(evaluation, result, config=config, task=task)
+    results = results_dataset(evaluation, result, config=config, task=task, initial=circuit)
     results.attrs["device"] = device
     from neurobias.io.circuit import provenance_attrs  # config, run_seed, circuit_sha256_* (as in circuit.nc)
 

@@ -117,8 +117,10 @@ def _simulate(circuit: Any, results: xr.Dataset, config: Any, contexts: list[str
         x0 = initial_states(task, circuit.n_units, n_trials, config.simulation.x0_std, rng)
         ds = simulate(circuit, results["tonic"], inputs=batch.inputs[idx], x0=x0[idx], dt=dt, method=method,
                       noise_std=noise_std, seed=seed, contexts=contexts, device=device)
-        ds["target"] = (("context", "trial", "time", "output"), np.ascontiguousarray(batch.targets[idx]))
-        ds["mask"] = (("context", "trial", "time", "output"), np.ascontiguousarray(batch.mask[idx]))
+        ds["target"] = (("context", "trial", "time", "output"), np.ascontiguousarray(batch.targets[idx]),
+                        {"long_name": "task target of the readout z"})
+        ds["mask"] = (("context", "trial", "time", "output"), np.ascontiguousarray(batch.mask[idx]),
+                      {"long_name": "loss weight of each target value (0 or 1)", "units": "1"})
     ds.attrs["config"] = str(results.attrs["config"])
     # run_seed and the circuit's and tonic inputs' fingerprints
     ds.attrs.update(provenance_attrs(circuit, config_toml=str(results.attrs["config"]),

@@ -77,11 +77,13 @@ def shuffle_per_time(b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def null_dataset(
     name: str, observed: float, fn: Callable[[np.ndarray], float], b: np.ndarray, *, n_shuffles: int, seed: int,
     larger_is_better: bool, shuffle: Callable[[np.ndarray, np.random.Generator], np.ndarray] = shuffle_conditions,
-    null_kind: str = "conditions permuted",
+    null_kind: str = "conditions permuted", long_name: str, units: str = "1",
 ) -> xr.Dataset:
     """A Dataset with ``<name>``, ``<name>_null (shuffle)`` and ``<name>_p_value``.
 
     The p-value is ``(1 + #{null at least as good as observed}) / (1 + n_shuffles)``.
+    ``long_name`` and ``units`` describe the metric (its null shares them); the
+    ``shuffle`` coordinate numbers the shuffles.
     """
     n_shuffles = check_number("n_shuffles", n_shuffles, ge=0, integer=True)
     rng = np.random.default_rng(seed)
@@ -89,8 +91,13 @@ def null_dataset(
     better = null >= observed if larger_is_better else null <= observed
     p = (1 + int(better.sum())) / (1 + n_shuffles)
     return xr.Dataset(
-        {name: ((), float(observed)), f"{name}_null": (("shuffle",), null, {"null": null_kind}),
-         f"{name}_p_value": ((), p)},
+        {name: ((), float(observed), {"long_name": long_name, "units": units}),
+         f"{name}_null": (("shuffle",), null, {"null": null_kind, "long_name": f"{long_name}, {null_kind}",
+                                                "units": units}),
+         f"{name}_p_value": ((), p, {"long_name": f"p-value of the {name} against its null ({null_kind}): "
+                                                  f"(1 + #{{null at least as good}}) / (1 + n_shuffles)",
+                                     "units": "1"})},
+        coords={"shuffle": ("shuffle", np.arange(n_shuffles), {"long_name": "shuffle index"})},
         attrs={"n_shuffles": int(n_shuffles), "seed": int(seed)},
     )
 

@@ -64,7 +64,9 @@ def cca_similarity(data: Any, model: Any, *, n_components: int = 10, n_shuffles:
 
     cc = canonical_correlations(fa, b.reshape(-1, b.shape[2]), n_components=n_components)
     out = null_dataset("cca", float(cc.mean()) if cc.size else 0.0, mean_cc, b, n_shuffles=n_shuffles, seed=seed,
-                       larger_is_better=True)
-    out["canonical_correlation"] = (("cc",), cc)
+                       larger_is_better=True,
+                       long_name="mean canonical correlation of data and model on their top principal components")
+    out["canonical_correlation"] = (("cc",), cc, {"long_name": "canonical correlations, descending", "units": "1"})
+    out = out.assign_coords(cc=("cc", np.arange(cc.size), {"long_name": "canonical pair index"}))
     out.attrs["n_components"] = int(n_components)
     return out

@@ -82,6 +82,8 @@ def dsa_distance(data: Any, model: Any, *, n_components: int = 6, n_delays: int 
 
     with one_thread():
         out = null_dataset("dsa", score(b), score, b, n_shuffles=n_shuffles, seed=seed, larger_is_better=False,
-                           shuffle=shuffle_per_time, null_kind="conditions permuted at every time bin")
+                           shuffle=shuffle_per_time, null_kind="conditions permuted at every time bin",
+                           long_name="dynamical similarity analysis angular distance (0 = same dynamics)",
+                           units="rad")
     out.attrs.update(n_components=int(n_components), n_delays=int(n_delays), rank=int(rank))
     return out

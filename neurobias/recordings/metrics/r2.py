@@ -56,6 +56,7 @@ def r2(data: Any, model: Any, *, mask: Any = None, n_shuffles: int = 100, seed: 
     check_pair(a, b, same_neurons=True)
     overall, per = r2_arrays(a, b, mask=mask)
     out = null_dataset("r2", overall, lambda bb: r2_arrays(a, bb, mask=mask)[0], b, n_shuffles=n_shuffles, seed=seed,
-                       larger_is_better=True)
-    out["r2_neuron"] = (("neuron",), per)
+                       larger_is_better=True,
+                       long_name="coefficient of determination R² of the model's rates for the data, all neurons")
+    out["r2_neuron"] = (("neuron",), per, {"long_name": "coefficient of determination R² per neuron", "units": "1"})
     return out

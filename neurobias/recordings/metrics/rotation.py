@@ -90,8 +90,12 @@ def rotation_strength(trajectories: Any, *, n_components: int = 6, n_shuffles: i
         "r2_skew", stats["r2_skew"],
         lambda xx: rotation_arrays(xx, dt_ms=dt, n_components=n_components)["r2_skew"], x,
         n_shuffles=n_shuffles, seed=seed, larger_is_better=True, shuffle=shuffle_per_time,
-        null_kind="conditions permuted at every time bin")
-    for key in ("r2_full", "rotation_ratio", "frequency_hz"):
-        out[key] = ((), stats[key])
+        null_kind="conditions permuted at every time bin",
+        long_name="R² of the best rotational (skew-symmetric) linear fit of the derivative on the top PCs")
+    described = {"r2_full": ("R² of the best unconstrained linear fit of the derivative on the top PCs", "1"),
+                 "rotation_ratio": ("R² of the rotational fit / R² of the unconstrained fit", "1"),
+                 "frequency_hz": ("frequency of the rotational fit's leading plane", "Hz")}
+    for key, (long_name, units) in described.items():
+        out[key] = ((), stats[key], {"long_name": long_name, "units": units})
     out.attrs["n_components"] = int(stats["n_components"])
     return out

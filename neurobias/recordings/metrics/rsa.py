@@ -51,7 +51,10 @@ def rsa(data: Any, model: Any, *, n_shuffles: int = 100, seed: int = 0) -> xr.Da
     check_pair(a, b)
     ra, rb = condition_rdm(a), condition_rdm(b)
     out = null_dataset("rsa", _compare(ra, rb), lambda bb: _compare(ra, condition_rdm(bb)), b, n_shuffles=n_shuffles,
-                       seed=seed, larger_is_better=True)
-    out["rdm_data"] = (("condition", "condition_b"), ra)
-    out["rdm_model"] = (("condition", "condition_b"), rb)
+                       seed=seed, larger_is_better=True,
+                       long_name="Spearman correlation of the data's and the model's condition dissimilarities")
+    out["rdm_data"] = (("condition", "condition_b"), ra,
+                       {"long_name": "correlation distance between conditions, data", "units": "1"})
+    out["rdm_model"] = (("condition", "condition_b"), rb,
+                        {"long_name": "correlation distance between conditions, model", "units": "1"})
     return out

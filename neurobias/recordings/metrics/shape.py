@@ -65,7 +65,8 @@ def shape_distance(data: Any, model: Any, *, n_shuffles: int = 100, seed: int = 
     fa = a.reshape(-1, a.shape[2])
     angle, eucl = procrustes_arrays(fa, b.reshape(-1, b.shape[2]))
     out = null_dataset("angular_distance", angle, lambda bb: procrustes_arrays(fa, bb.reshape(-1, bb.shape[2]))[0], b,
-                       n_shuffles=n_shuffles, seed=seed, larger_is_better=False)
-    out["angular_distance"].attrs["units"] = "rad"
-    out["procrustes_distance"] = ((), eucl)
+                       n_shuffles=n_shuffles, seed=seed, larger_is_better=False,
+                       long_name="Procrustes angular distance of data and model (0 = same shape)", units="rad")
+    out["procrustes_distance"] = ((), eucl, {"long_name": "Procrustes Euclidean distance of the normalised "
+                                                          "data and model", "units": "1"})
     return out
