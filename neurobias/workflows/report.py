@@ -238,6 +238,10 @@ def _matching_note(comparison: xr.Dataset, paths: list[dict[str, Any]]) -> str:
         if far and matched < len(joined):
             text += (". The counts differ because the fixed points moved further than the matching threshold: "
                      "they are the same fixed points continued, not new ones")
+            return text + "."
+    if matched != len(joined):
+        text += (". The counts differ: matching by distance pairs fixed points that lie near each other whether or "
+                 "not one turns into the other, the continuation only those joined by a branch of fixed points")
     return text + "."
 
 
