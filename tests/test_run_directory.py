@@ -195,8 +195,8 @@ def test_info_on_a_file_that_is_not_netcdf(run_cli, name):
     path = Path(__file__).resolve().parents[1] / name
     rc, out, err = run_cli(["info", path])
     assert rc == 2 and out == "" and len(err.splitlines()) == 1, err
-    assert f"{path} is not a netCDF4/HDF5 file" in err
-    assert "cut short" not in err
+    assert f"{path} is not a readable netCDF4/HDF5 file: it is not netCDF4/HDF5 at all" in err
+    assert "no file neurobias wrote" in err and "cut short" not in err
 
 
 def test_info_on_a_truncated_netcdf_file_still_says_cut_short(tiny_run, tmp_path: Path, run_cli):
@@ -205,4 +205,4 @@ def test_info_on_a_truncated_netcdf_file_still_says_cut_short(tiny_run, tmp_path
     cut.write_bytes(data[: len(data) // 3])
     rc, _, err = run_cli(["info", cut])
     assert rc == 2 and len(err.splitlines()) == 1
-    assert "cut short" in err and "is not a netCDF4/HDF5 file (it does not begin" not in err
+    assert "cut short" in err and "not netCDF4/HDF5 at all" not in err

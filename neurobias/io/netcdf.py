@@ -284,8 +284,8 @@ def read_dataset(path: str | os.PathLike, *, kind: str | None = None) -> xr.Data
     except Exception as exc:  # noqa: BLE001 - h5py/h5netcdf raise many types for bad files
         if not _has_netcdf_signature(p):
             raise SchemaError(
-                f"{p} is not a netCDF4/HDF5 file (it does not begin with the HDF5 or netCDF signature): neurobias "
-                "reads the netCDF4/HDF5 files it writes"
+                f"{p} is not a readable netCDF4/HDF5 file: it is not netCDF4/HDF5 at all (it does not begin with "
+                "the HDF5 or netCDF signature), so it is no file neurobias wrote"
             ) from None
         raise SchemaError(
             f"{p} is not a readable netCDF4/HDF5 file ({type(exc).__name__}: {exc}); if neurobias wrote it, it was "
