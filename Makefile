@@ -44,7 +44,7 @@ FP_ARGS ?= --candidates 128
 CONT_ARGS ?=
 
 demo: $(BASE)
-	$(BIN)/neurobias run models/demo.toml --out $(DEMO) $(DEMO_ARGS)
+	$(BIN)/neurobias run models/demo.toml --out $(DEMO) --overwrite $(DEMO_ARGS)
 	$(BIN)/neurobias fixed-points $(DEMO) $(FP_ARGS)
 	$(BIN)/neurobias continue $(DEMO) --from sine_1Hz --to sine_3Hz $(CONT_ARGS)
 	$(BIN)/neurobias compare-contexts $(DEMO)

@@ -447,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
 
     t0 = time.perf_counter()
-    run = neurobias.run(config, out=out, progress=False)
+    run = neurobias.run(config, out=out, overwrite=True, progress=False)  # a rerun replaces the run
     t_train = time.perf_counter() - t0
     circuit, results = run.circuit, run.results
     contexts = [str(c) for c in results["context"].values]

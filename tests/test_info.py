@@ -95,8 +95,8 @@ def test_checkpoint(tmp_path: Path, tiny_config: Path, run_cli) -> None:
 
 
 @pytest.mark.parametrize("content, needle", [
-    (b"not a netcdf file at all", "not a readable netCDF4/HDF5 file"),
-    (b"", "not a readable netCDF4/HDF5 file"),
+    (b"not a netcdf file at all", "not a readable netCDF4/HDF5 file: it is not netCDF4/HDF5 at all"),
+    (b"", "not a readable netCDF4/HDF5 file: it is not netCDF4/HDF5 at all"),
 ])
 def test_not_a_neurobias_file(tmp_path: Path, run_cli, content: bytes, needle: str) -> None:
     path = tmp_path / "x.nc"

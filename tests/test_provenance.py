@@ -142,13 +142,24 @@ def test_trained_readout_is_what_the_hashes_fingerprint(tmp_path, tiny_config, r
 
 
 def test_analysis_files_of_an_earlier_run_are_refused_not_mixed_in(analysed, tmp_path, run_cli):
-    """A run redone into the same directory leaves the old analysis files; nothing may silently combine them."""
+    """A run's files replaced by another run's leave the old analysis files; nothing may silently combine them."""
     d = tmp_path / "run"
     shutil.copytree(analysed, d)
     config = d / "config.toml"
     config.write_text(str(read_dataset(d / "results.nc", kind="results").attrs["config"]), encoding="utf-8")
+    # `neurobias run` refuses to write over a run (see tests/test_run_directory.py); stale analysis files still
+    # arise when a run's files are replaced by hand: another run's circuit.nc and results.nc copied in
     rc, _, err = run_cli(["run", config, "--out", d, "--no-progress", "--seed", "12345"])
-    assert rc == 0, err
+    assert rc == 2 and "--overwrite" in err, err
+
+    def redo(*extra: str) -> None:
+        other = tmp_path / ("other" + "".join(extra).replace("=", "_"))
+        rc, _, err = run_cli(["run", config, "--out", other, "--no-progress", *extra])
+        assert rc == 0, err
+        for name in ("circuit.nc", "results.nc"):
+            shutil.copyfile(other / name, d / name)
+
+    redo("--seed", "12345")
     for argv, stale in (
         (["report", d], "fixed_points.nc"),
         (["compare-contexts", d, "--shuffles", "5", "--no-figures"], "fixed_points.nc"),
@@ -165,8 +176,6 @@ def test_analysis_files_of_an_earlier_run_are_refused_not_mixed_in(analysed, tmp
     assert rc == 2 and f"{d / 'continuation.nc'} was computed from another circuit" in err, err
     assert "neurobias continue" in err
     # only the tonic inputs differ (same circuit, another bank): named as such
-    rc, _, err = run_cli(["run", config, "--out", d, "--no-progress", "--seed", "12345",
-                          "--set", "training.steps=1"])
-    assert rc == 0, err
+    redo("--seed", "12345", "--set", "training.steps=1")
     rc, _, err = run_cli(["compare-contexts", d, "--shuffles", "5", "--no-figures"])
     assert rc == 2 and f"{d / 'fixed_points.nc'} was computed from other tonic inputs than" in err, err

@@ -4,16 +4,27 @@ The README's fenced code blocks are extracted in order:
 
 * shell blocks (no language, ``sh``, ``bash`` or ``console``): every line is a
   command. ``neurobias ...`` lines run in-process (``neurobias.cli.main``) with
-  paths under ``runs/`` moved into the test's directory and tiny settings
-  added (:func:`tiny_argv`); ``make demo`` runs the Makefile's demo with tiny
-  settings through its ``DEMO``/``DEMO_ARGS``/``FP_ARGS`` variables; a
-  ``$(neurobias ...)`` inside a command runs first and its output takes its
-  place, as in a shell; a line that fetches a recording absent from
-  ``$NEUROBIAS_DATA`` is skipped (the tests never download);
+  paths under ``runs/`` moved into the test's directory and the tiny settings
+  the README's "Development" section names (:func:`tiny_argv`); ``make demo``
+  runs the Makefile's demo as written, at full size
+  (:func:`test_readme_make_demo_as_written`, slow), and at tiny size twice
+  through its ``DEMO``/``DEMO_ARGS``/``FP_ARGS`` variables (a second
+  ``make demo`` replaces the first); a ``$(neurobias ...)`` inside a command
+  runs first and its output takes its place, as in a shell; ``neurobias data
+  fetch`` reads the folder ``$NEUROBIAS_DATA`` names and must print a file in
+  it (the tests never download; a line whose recording is absent there is
+  skipped); ``make lab`` is checked with ``make -n`` and by importing
+  JupyterLab where the ``notebooks`` extra is installed
+  (:func:`test_make_lab_opens_the_notebooks_with_jupyterlab`: no server is
+  started); ``make docs`` with ``make -n``: ``tests/test_docs.py`` builds the
+  site with the same Sphinx command and opens it in chromium;
   ``make test``, ``make bench`` and ``make reproduce`` are checked with
   ``make -n`` (running the suite inside itself, or hours of benchmarks, is not a
   test; ``make reproduce QUICK=1`` is run by ``tests/test_reproduce.py``).
   Any other command fails the test, so a new kind of command must be taught here.
+
+``make`` runs with the environment that runs the tests (``VENV`` set to it and its install stamps taken
+as done, ``make -o``), so that no test ever creates or installs an environment.
 * ``python`` blocks run in order in the test's directory (where ``models``
   points at the repository's), with tiny settings: configs loaded through
   ``neurobias.load_config`` get :data:`conftest.TINY_SETS`, and literal sizes
@@ -26,6 +37,8 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -98,30 +111,52 @@ def tiny_argv(argv: list[str], work: Path) -> list[str]:
     return out
 
 
+def make_argv(*args: str) -> list[str]:
+    """``make -C ROOT ARGS`` with the environment running the tests as the Makefile's ``VENV``, never installing."""
+    venv = Path(sys.prefix)
+    done = [a for stamp in (".torch", ".installed-base", ".installed-dev", ".installed-docs", ".installed-notebooks")
+            for a in ("-o", str(venv / stamp))]
+    return ["make", "-C", str(ROOT), f"VENV={venv}", *done, *args]
+
+
+def _make_env() -> dict[str, str]:
+    # the environment's `neurobias` must import this checkout (the one under test)
+    path = os.environ.get("PYTHONPATH", "")
+    return {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT) + (os.pathsep + path if path else "")}
+
+
+DEMO_FILES = ("circuit.nc", "results.nc", "fixed_points.nc", "continuation.nc", "comparison.nc", "report.html")
+
+
 def test_readme_has_quick_start_commands() -> None:
     commands = shell_commands()
     assert commands[:2] == ["make demo", "make test"], commands[:2]
 
 
+@pytest.mark.slow  # a few minutes on two cores: the tiny demo twice, a sweep, a recording fit and its comparison
 def test_readme_shell_commands(tmp_path: Path, run_cli) -> None:
     commands = shell_commands()
     assert commands
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env = _make_env()
     for line in commands:
         words = shlex.split(line)
         if words[:2] == ["make", "demo"]:
             demo = tmp_path / "runs" / "demo"
             tiny = " ".join(f"--set {s}" for s in TINY_SETS) + " --no-progress"
-            proc = subprocess.run(["make", "-C", str(ROOT), "demo", f"DEMO={demo}", f"DEMO_ARGS={tiny}",
-                                   "FP_ARGS=--candidates 8", "CONT_ARGS=--steps 30"],
-                                  capture_output=True, text=True, env=env, timeout=600)
-            assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-            for name in ("circuit.nc", "results.nc", "fixed_points.nc", "continuation.nc", "comparison.nc",
-                         "report.html"):
-                assert (demo / name).is_file(), name
+            for seed in (1, 2):  # a second `make demo` replaces the first demo (with its analyses and report)
+                proc = subprocess.run(make_argv("demo", f"DEMO={demo}", f"DEMO_ARGS={tiny} --seed {seed}",
+                                                "FP_ARGS=--candidates 8", "CONT_ARGS=--steps 30"),
+                                      capture_output=True, text=True, env=env, timeout=600)
+                assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+                for name in DEMO_FILES:
+                    assert (demo / name).is_file(), name
+                from neurobias.io import read_dataset
+
+                assert int(read_dataset(demo / "results.nc").attrs["seed"]) == seed
+                for name in ("fixed_points.nc", "continuation.nc", "comparison.nc"):  # none left of the first demo
+                    assert int(read_dataset(demo / name).attrs["run_seed"]) == seed, name
         elif words[0] == "make":
-            proc = subprocess.run(["make", "-n", "-C", str(ROOT), *words[1:]], capture_output=True, text=True,
-                                  env=env, timeout=60)
+            proc = subprocess.run(make_argv("-n", *words[1:]), capture_output=True, text=True, env=env, timeout=60)
             assert proc.returncode == 0, f"`{line}`: {proc.stderr}"
             assert proc.stdout.strip(), f"`{line}` does nothing"
         elif words[0] == "neurobias":
@@ -136,6 +171,12 @@ def test_readme_shell_commands(tmp_path: Path, run_cli) -> None:
             words = shlex.split(line)
             rc, out, err = run_cli(tiny_argv(words[1:], tmp_path))
             assert rc == 0, f"`{line}` failed: {err}"
+            if words[1:3] == ["data", "fetch"]:
+                # read from the folder $NEUROBIAS_DATA names, the checked file's path printed
+                fetched_path = Path(out.strip())
+                folder = Path(os.environ["NEUROBIAS_DATA"])
+                assert fetched_path.is_file() and fetched_path.resolve() == recording_path(words[3]).resolve(), out
+                assert fetched_path.resolve().is_relative_to(folder.resolve()), (out, folder)
         else:
             pytest.fail(f"README command not covered by this test: `{line}`")
 
@@ -168,11 +209,72 @@ def test_readme_python_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
             pytest.fail(f"README python block {i + 1} failed: {type(exc).__name__}: {exc}\n{code}")
 
 
+def test_readme_states_the_tiny_sizes_its_test_uses(tmp_path: Path) -> None:
+    """Every size this test adds to a README command is written in the README's "Development" section."""
+    text = " ".join(README.read_text(encoding="utf-8").split("## Development", 1)[1].split())
+    for cmd in (["run", "models/demo.toml"], ["sweep", "models/demo.toml"], ["fit-recordings", "X"],
+                ["compare-recordings", "X"], ["fixed-points", "X"], ["continue", "X"]):
+        added = tiny_argv(cmd, tmp_path)[len(cmd):]
+        pairs = [f"{a} {b}" for a, b in zip(added, added[1:]) if a in ("--set", "--candidates", "--steps")]
+        assert pairs, cmd
+        for pair in pairs:
+            assert f"`{pair}" in text or f" {pair}" in text, f"the README does not say the test uses `{pair}`"
+
+
 def test_readme_links_exist() -> None:
     text = README.read_text(encoding="utf-8")
     for target in re.findall(r"\]\(([^)#]+)\)", text):
         if not re.match(r"https?://", target):
             assert (ROOT / target).exists(), f"README links to a missing file: {target}"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_readme_make_demo_as_written(tmp_path: Path) -> None:
+    """``make demo`` at its full size (about two minutes on two cores); only its output folder is moved."""
+    demo = tmp_path / "runs" / "demo"
+    proc = subprocess.run(make_argv("demo", f"DEMO={demo}"), capture_output=True, text=True, env=_make_env(),
+                          timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    for name in DEMO_FILES:
+        assert (demo / name).is_file(), name
+    # what the README says the demo does: three sines learned by one fixed 256-unit circuit
+    from neurobias.io import read_dataset
+
+    results = read_dataset(demo / "results.nc")
+    assert results.sizes["unit"] == 256 and [str(c) for c in results["context"].values] == [
+        "sine_1Hz", "sine_2Hz", "sine_3Hz"]
+    assert float(results["nmse"].max()) < 0.01, results["nmse"].values
+    assert f"report: {demo / 'report.html'}" in proc.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_lab_opens_the_notebooks_with_jupyterlab() -> None:
+    """``make lab`` installs the ``notebooks`` extra and starts JupyterLab on notebooks/ (checked, not started)."""
+    proc = subprocess.run(make_argv("-n", "lab"), capture_output=True, text=True, env=_make_env(), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"/jupyter lab --notebook-dir=notebooks\b", proc.stdout), proc.stdout
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    names = {re.split(r"[<>=!~ ;\[]", req, maxsplit=1)[0].lower() for req in extras["notebooks"]}
+    assert {"jupyterlab", "ipykernel"} <= names, extras["notebooks"]
+    fresh = subprocess.run(["make", "-n", "-C", str(ROOT), "VENV=/nonexistent-venv", "lab"], capture_output=True,
+                           text=True, timeout=60)
+    assert "[notebooks]" in fresh.stdout, fresh.stdout  # from a fresh clone it installs the extra first
+    pytest.importorskip("jupyterlab", reason="the notebooks extra (make lab) is not installed")
+    version = subprocess.run([sys.executable, "-m", "jupyterlab", "--version"], capture_output=True, text=True,
+                             env=_make_env(), timeout=120)
+    assert version.returncode == 0 and re.fullmatch(r"\d+\.\d+.*", version.stdout.strip()), version
+    assert int(version.stdout.split(".")[0]) >= 4
+    assert sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")), "no notebook for `make lab` to open"
+
+
+def test_make_docs_is_the_build_tests_test_docs_runs() -> None:
+    """``make docs`` and ``tests/test_docs.py`` (which builds the site and opens it in chromium) run one Sphinx build."""
+    recipe = re.search(r"^docs:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(encoding="utf-8"), flags=re.M)
+    assert recipe and "-m sphinx -b html -W --keep-going -E docs" in recipe.group(1), recipe
+    test_docs = (ROOT / "tests" / "test_docs.py").read_text(encoding="utf-8")
+    for flag in ('"-W"', '"--keep-going"', '"-E"'):
+        assert flag in test_docs, flag
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")

@@ -32,6 +32,13 @@ def resolve_device(device: str | torch.device) -> torch.device:
     """
     dev = torch.device(check_device(device))
     if dev.type == "cuda":
+        if torch.version.cuda is None:  # a CPU-only build of torch: no GPU can be used until torch is replaced
+            raise InputError(
+                f"`device` is {str(device)!r} but CUDA is not available: torch {torch.__version__} here is a "
+                "CPU-only build; install a CUDA "
+                f"build with `pip install torch=={torch.__version__.split('+')[0]} --index-url "
+                "https://download.pytorch.org/whl/cuXYZ` (XYZ: a CUDA version your NVIDIA driver supports, as "
+                "listed on https://pytorch.org/get-started/locally/), or use device='cpu'")
         if not torch.cuda.is_available():
             raise InputError(f"`device` is {str(device)!r} but CUDA is not available to torch {torch.__version__} "
                              f"here; use device='cpu'")

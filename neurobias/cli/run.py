@@ -15,20 +15,26 @@ def register(sub: Any, *, formatter: Callable[..., Any], epilog: Callable[[str],
     p = sub.add_parser(
         "run", help="train a circuit's tonic inputs from a TOML config and write its files",
         description="Build the circuit and task of CONFIG, train, evaluate, and write DIR/circuit.nc, "
-        "DIR/results.nc and DIR/figures/*.png.",
+        "DIR/results.nc and DIR/figures/*.png. A DIR that already holds a run is refused unless --resume "
+        "continues it or --overwrite replaces it (with its analyses and report).",
         formatter_class=formatter,
         epilog=epilog("""
             neurobias run models/demo.toml --out runs/demo
             neurobias run models/demo.toml --out runs/quick --set training.steps=50 --seed 3
-            neurobias run models/demo.toml --out runs/demo --resume   # after an interruption"""),
+            neurobias run models/demo.toml --out runs/demo --resume      # after an interruption
+            neurobias run models/demo.toml --out runs/demo --overwrite   # replace the run in runs/demo"""),
     )
     p.add_argument("config", metavar="CONFIG", help="TOML config file (see docs/config.md)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (created if needed)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override a config value, e.g. training.steps=200 (repeatable)")
     p.add_argument("--seed", type=int, default=None, metavar="N", help="override the config's seed")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from DIR/checkpoint.npz (same result as an uninterrupted run)")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="continue the run in DIR from DIR/checkpoint.npz (same result as an uninterrupted run)")
+    again.add_argument("--overwrite", action="store_true",
+                       help="replace the run in DIR: remove its files, analyses and report first (files that are "
+                       "not a run's stay)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--device", default="cpu", metavar="DEV",
                    help="where to train and evaluate: cpu (default), cuda or cuda:N (see docs/devices.md)")
@@ -70,9 +76,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = apply_overrides(load_config(args.config), overrides)
     from neurobias.workflows.run import run  # after the config checks: config errors need no torch import
 
-    output = run(config, out=args.out, resume=args.resume, progress=not args.no_progress, device=args.device)
+    output = run(config, out=args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress,
+                 device=args.device)
     res = output.results
-    print(f"trained {res.attrs['steps_done']} steps in {res.attrs['training_mode']!r} mode; NMSE per context:")
+    if output.kept:
+        print(f"kept in {output.out} (not files of a run): {', '.join(output.kept)}")
+    tr = config.training
+    done = int(res.attrs["steps_done"])
+    if done < tr.steps and tr.target_loss > 0:
+        how = (f"trained {done} of {tr.steps} steps in {res.attrs['training_mode']!r} mode (stopped early: the loss "
+               f"reached training.target_loss = {tr.target_loss:g})")
+    else:
+        how = f"trained {done} steps in {res.attrs['training_mode']!r} mode"
+    print(f"{how}; NMSE per context:")
     for ctx, value in zip(res["context"].values, res["nmse"].values):
         print(f"  {ctx}: {value:.4g}")
     print(f"results: {output.files['results']}")

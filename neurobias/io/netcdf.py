@@ -212,6 +212,30 @@ def write_dataset(ds: xr.Dataset, path: str | os.PathLike, *, kind: str) -> Path
     return target
 
 
+#: the first bytes of an HDF5 file (netCDF4), and of a classic netCDF file (versions 1, 2 and 5)
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_CLASSIC_SIGNATURES = (b"CDF\x01", b"CDF\x02", b"CDF\x05")
+
+
+def _has_netcdf_signature(path: Path) -> bool:
+    """Whether ``path`` begins like an HDF5 or netCDF file (HDF5 allows a user block of 512, 1024, ... bytes)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if head.startswith(_CLASSIC_SIGNATURES) or head == _HDF5_SIGNATURE:
+                return True
+            size = os.fstat(f.fileno()).st_size
+            offset = 512
+            while offset + 8 <= size:
+                f.seek(offset)
+                if f.read(8) == _HDF5_SIGNATURE:
+                    return True
+                offset *= 2
+    except OSError:
+        return True  # unreadable here: keep the general message
+    return False
+
+
 def read_dataset(path: str | os.PathLike, *, kind: str | None = None) -> xr.Dataset:
     """Read and validate a neurobias netCDF file, fully into memory.
 
@@ -259,6 +283,11 @@ def read_dataset(path: str | os.PathLike, *, kind: str | None = None) -> xr.Data
     except PermissionError as exc:
         raise InputError(f"cannot read {p}: {exc.strerror or exc}") from None
     except Exception as exc:  # noqa: BLE001 - h5py/h5netcdf raise many types for bad files
+        if not _has_netcdf_signature(p):
+            raise SchemaError(
+                f"{p} is not a readable netCDF4/HDF5 file: it is not netCDF4/HDF5 at all (it does not begin with "
+                "the HDF5 or netCDF signature), so it is no file neurobias wrote"
+            ) from None
         raise SchemaError(
             f"{p} is not a readable netCDF4/HDF5 file ({type(exc).__name__}: {exc}); if neurobias wrote it, it was "
             "cut short (e.g. copied incompletely): run the command that made it again"

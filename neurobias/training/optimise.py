@@ -260,7 +260,9 @@ def optimise(
             if target_loss > 0 and value <= target_loss:
                 st.finished = st.reached = True
                 st.final_loss = value
-                bar.set_postfix(loss=f"{value:.3g}", refresh=False)
+                # say why the bar stops short of 100 %
+                bar.set_postfix_str(f"loss={value:.3g} <= target {target_loss:.3g}: stopped early at step {step}",
+                                    refresh=True)
                 break
             st.snapshot_if_current()
             if optimizer is not None:

@@ -90,6 +90,161 @@ def _section(sid: str, title: str, body: str) -> str:
     return f'<section id="{sid}"><h2>{html.escape(title)}</h2>{body}</section>'
 
 
+def _training_steps(results: xr.Dataset) -> tuple[int, int | None, float, bool]:
+    """``(steps taken, steps configured or None, target loss, stopped early)`` of a run's training.
+
+    A step is one update of the trained parameters; the loss is evaluated once per parameter state,
+    so the loss history holds one value more than the steps taken.
+    """
+    import tomllib
+
+    done = int(results.attrs.get("steps_done", max(results.sizes.get("step", 1) - 1, 0)))
+    try:
+        training = tomllib.loads(str(results.attrs.get("config", ""))).get("training", {})
+    except tomllib.TOMLDecodeError:
+        training = {}
+    planned = training.get("steps")
+    target = float(training.get("target_loss", 0.0) or 0.0)
+    planned = int(planned) if isinstance(planned, int) else None
+    early = planned is not None and done < planned and target > 0
+    return done, planned, target, early
+
+
+def _stability_words(index: int, n_units: int) -> str:
+    """A fixed point's stability from its index (the number of eigenvalues with a positive real part)."""
+    if index == 0:
+        return "stable"
+    if index >= n_units:
+        return "unstable in every direction"
+    return f"a saddle with {index} unstable direction{'s' if index != 1 else ''}"
+
+
+def _nearest_fixed_point(fixed_points: xr.Dataset | None, context: str, x: np.ndarray) -> tuple[int | None, float]:
+    """The ``fp`` label of the fixed point of ``context`` nearest ``x`` and its distance (None, nan: none)."""
+    if fixed_points is None or "context" not in fixed_points.coords or fixed_points.sizes.get("fp", 0) == 0:
+        return None, float("nan")
+    mine = np.asarray(fixed_points["context"].values).astype(str) == context
+    if not mine.any():
+        return None, float("nan")
+    states = np.asarray(fixed_points["x"].values, dtype=float)[mine]
+    dist = np.linalg.norm(states - x[None, :], axis=1)
+    k = int(np.argmin(dist))
+    return int(np.asarray(fixed_points["fp"].values)[mine][k]), float(dist[k])
+
+
+def _continuation_paths(continuation: xr.Dataset, fixed_points: xr.Dataset | None) -> list[dict[str, Any]]:
+    """Per branch of a continuation: its start and end fixed points, how it ended, its bifurcations.
+
+    A continuation end state is identified with a fixed point of the same context when they lie within
+    ``1e-6 * (1 + |x|)`` of each other (both are converged to far tighter residuals).
+    """
+    start = str(continuation.attrs.get("start_label", "start"))
+    end = str(continuation.attrs.get("end_label", "end"))
+    n_units = int(continuation.sizes.get("unit", 0))
+    kinds = np.asarray(continuation["bif_kind"].values).astype(str) if "bif_kind" in continuation else []
+    bif_branch = np.asarray(continuation["bif_branch"].values) if "bif_branch" in continuation else []
+    bif_step = np.asarray(continuation["bif_step"].values) if "bif_step" in continuation else []
+    bif_s = np.asarray(continuation["bif_s"].values, dtype=float) if "bif_s" in continuation else []
+    paths = []
+    for b in range(continuation.sizes["branch"]):
+        n = int(continuation["n_points"].values[b])
+        if n == 0:
+            continue
+        x = np.asarray(continuation["x"].values[b, :n], dtype=float)
+        s = np.asarray(continuation["s"].values[b, :n], dtype=float)
+        index = np.asarray(continuation["index"].values[b, :n])
+        x0, x1 = x[0], x[n - 1]
+        fp0, _ = _nearest_fixed_point(fixed_points, start, x0)
+        reason = str(continuation["end_reason"].values[b])
+        fp1, d1 = _nearest_fixed_point(fixed_points, end, x1) if reason == "reached_end" else (None, float("nan"))
+        same = fp1 is not None and d1 <= 1e-6 * (1.0 + float(np.linalg.norm(x1)))
+        events = []
+        for k, kind in enumerate(kinds):
+            if int(bif_branch[k]) != b:
+                continue
+            row = int(bif_step[k])
+            before, after = int(index[max(row - 1, 0)]), int(index[min(row + 1, n - 1)])
+            events.append({"kind": str(kind), "s": float(bif_s[k]), "before": before, "after": after})
+        paths.append({"branch": b, "start": start, "end": end, "reason": reason, "start_fp": fp0,
+                      "end_fp": fp1 if same else None, "end_gap": d1, "start_index": int(index[0]),
+                      "end_index": int(index[n - 1]), "s_last": float(s[-1]), "n_units": n_units,
+                      "moved": float(np.linalg.norm(x1 - x0)), "events": sorted(events, key=lambda e: e["s"])})
+    return paths
+
+
+def _bifurcation_words(event: dict[str, Any], n_units: int) -> str:
+    name = {"hopf": "a Hopf bifurcation", "fold": "a fold", "branch_point": "a branch point"}.get(
+        event["kind"], f"a {event['kind'].replace('_', ' ')}")
+    before, after = event["before"], event["after"]
+    if before > 0 and after == 0:
+        change = "becomes stable"
+    elif before == 0 and after > 0:
+        change = "loses stability"
+    elif before != after:
+        change = f"goes from {before} to {after} unstable directions"
+    else:
+        change = "keeps its stability"
+    return f"{change} at {name} (s = {event['s']:.3g})"
+
+
+def _continuation_sentence(path: dict[str, Any]) -> str:
+    """One sentence on one branch: where it goes, what bifurcations it crosses, which fixed point it reaches."""
+    start, end, n_units = path["start"], path["end"], path["n_units"]
+    who = f"{start}'s fixed point" + (f" fp = {path['start_fp']}" if path["start_fp"] is not None else "")
+    text = (f"As the tonic input moves in a straight line from {start}'s (s = 0) to {end}'s (s = 1), {who} "
+            f"({_stability_words(path['start_index'], n_units)})")
+    events = [_bifurcation_words(e, n_units) for e in path["events"] if e["kind"] != "fold"]
+    folds = [e for e in path["events"] if e["kind"] == "fold"]
+    if events:
+        text += " " + ", then ".join(events) + ","
+    if folds:
+        text += f" turns at {len(folds)} fold{'s' if len(folds) != 1 else ''},"
+    if path["reason"] == "reached_end":
+        if path["end_fp"] is not None:
+            text += (f" and arrives at {end}'s fixed point fp = {path['end_fp']} "
+                     f"({_stability_words(path['end_index'], n_units)}), {_fmt(path['moved'])} state units from where "
+                     "it started.")
+        elif np.isfinite(path["end_gap"]):
+            text += (f" and arrives at a fixed point of {end} ({_stability_words(path['end_index'], n_units)}) that "
+                     f"the fixed-point search did not find (the nearest found lies {_fmt(path['end_gap'])} away).")
+        else:
+            text += f" and arrives at a fixed point of {end} ({_stability_words(path['end_index'], n_units)})."
+    elif path["reason"] == "returned_to_start":
+        text += f" and returns to {start} at another of its fixed points, never reaching {end}."
+    else:
+        text += f" and stops at s = {path['s_last']:.3g} ({path['reason'].replace('_', ' ')}) before reaching {end}."
+    return text
+
+
+def _matching_note(comparison: xr.Dataset, paths: list[dict[str, Any]]) -> str:
+    """How the distance matching of the comparison and the continuation's branches relate, for their pair."""
+    if not paths or "fp_n_matched" not in comparison:
+        return ""
+    names = [str(c) for c in comparison["context"].values]
+    start, end = paths[0]["start"], paths[0]["end"]
+    if start not in names or end not in names or start == end:
+        return ""
+    i, j = names.index(start), names.index(end)
+    matched = int(comparison["fp_n_matched"].values[i, j])
+    joined = [p for p in paths if p["end_fp"] is not None]
+    thr = float(comparison["fp_threshold"].values[i, j]) if "fp_threshold" in comparison else float("nan")
+    text = (f"Two ways to pair the fixed points of {start} and {end}: matching by distance (above) pairs two "
+            f"points only when they lie within {_fmt(thr)} state units of each other and paired {matched}; the "
+            f"continuation follows each fixed point of {start} as the tonic input changes and carried "
+            f"{len(joined)} of them onto a fixed point of {end}")
+    if joined:
+        far = [p for p in joined if np.isfinite(thr) and p["moved"] > thr]
+        text += f" ({', '.join(_fmt(p['moved']) for p in joined)} state units away)"
+        if far and matched < len(joined):
+            text += (". The counts differ because the fixed points moved further than the matching threshold: "
+                     "they are the same fixed points continued, not new ones")
+            return text + "."
+    if matched != len(joined):
+        text += (". The counts differ: matching by distance pairs fixed points that lie near each other whether or "
+                 "not one turns into the other, the continuation only those joined by a branch of fixed points")
+    return text + "."
+
+
 #: figures of the comparison section: (name, caption)
 COMPARISON_FIGURES: tuple[tuple[str, str], ...] = (
     ("similarity", "Similarity of the tonic inputs: cosine (1: same direction, 0: orthogonal, -1: opposite) and "
@@ -111,7 +266,7 @@ def _num(v: Any, digits: int = 3) -> str:
 
 
 def _comparison_html(ds: xr.Dataset, figures: Mapping[str, Figure | None], text: str, have_fixed: bool,
-                     run_name: str) -> str:
+                     run_name: str, *, note: str = "") -> str:
     """The body of the "Comparing contexts" section from a ``comparison`` Dataset."""
     contexts = [str(c) for c in ds["context"].values]
     body = "".join(f"<p>{html.escape(par)}</p>" for par in text.split("\n") if par.strip())
@@ -147,13 +302,15 @@ def _comparison_html(ds: xr.Dataset, figures: Mapping[str, Figure | None], text:
         header.append("units switched")
         getters.append(lambda i, j: f"{100 * float(ds['switched'].values[i, j]):.0f}%")
     if "fp_n_matched" in ds:
-        header += ["matched fixed points", "unmatched", "mean displacement"]
+        header += ["fixed points matched by distance", "unmatched", "mean displacement"]
         getters.append(lambda i, j: str(int(ds["fp_n_matched"].values[i, j])))
         getters.append(lambda i, j: f"{int(ds['fp_n_unmatched_a'].values[i, j])} / "
                                     f"{int(ds['fp_n_unmatched_b'].values[i, j])}")
         getters.append(lambda i, j: _num(ds["fp_mean_displacement"].values[i, j]))
     rows = [[contexts[i], contexts[j]] + [g(i, j) for g in getters] for i, j in pairs]
     body += "<p>Per pair of contexts:</p>" + _table(header, rows, left=2)
+    if note:
+        body += f'<p class="matching">{html.escape(note)} See <a href="#continuation">Continuation</a>.</p>'
 
     for name, caption in COMPARISON_FIGURES:
         fig = figures.get(name)
@@ -209,6 +366,10 @@ def render_report(
     mode = attrs.get("training_mode", "?")
     task = attrs.get("task", "?")
     sections = []
+    done, planned, target, early = _training_steps(results)
+    steps_text = str(done) if planned is None else f"{done} of {planned}"
+    if early:
+        steps_text += " (target loss reached)"
 
     overview = (
         f"<p>One fixed circuit of <b>{results.sizes['unit']}</b> units was trained in <b>{html.escape(str(mode))}</b> "
@@ -221,7 +382,7 @@ def render_report(
             ["neurobias version", attrs.get("neurobias_version", __version__)],
             ["schema version", attrs.get("schema_version", "")],
             ["seed", attrs.get("seed", "")],
-            ["steps", attrs.get("steps_done", "")],
+            ["optimiser steps", steps_text],
             ["worst NMSE", float(np.max(nmse)) if len(nmse) else float("nan")],
         ])
     )
@@ -240,10 +401,20 @@ def render_report(
                   else "changed by training"]
                  for name in weights]
     loss = results["loss"].values
-    training = (
-        f"<p>{len(loss)} optimiser steps; loss from {loss[0]:.4g} to {loss[-1]:.4g}.</p>" if len(loss) else
-        "<p>No training steps were taken.</p>"
-    )
+    if len(loss):
+        training = (f"<p>{done} optimiser steps (updates of the trained parameters)"
+                    + (f" of the {planned} configured" if planned is not None else "") + ". ")
+        if early:
+            training += (f"<b>Training stopped early, at step {done} of {planned}, because the loss reached the "
+                         f"target loss {target:.4g}</b> (<code>training.target_loss</code>); the remaining "
+                         f"{planned - done} steps were not needed. ")
+        elif planned is not None and done >= planned:
+            training += "Every configured step ran" + (
+                f" (the target loss {target:.4g} was not reached). " if target > 0 else ". ")
+        training += (f"The loss was evaluated once per parameter state, before each step and once after the last "
+                     f"({len(loss)} values), and went from {loss[0]:.4g} to {loss[-1]:.4g}.</p>")
+    else:
+        training = "<p>No training steps were taken.</p>"
     training += _img(figures.get("loss"), "training loss")
     if hash_rows:
         training += ("<p>Weights: the sha256 of each array's float64 values as <code>circuit.nc</code> stores them "
@@ -295,15 +466,23 @@ def render_report(
         cont_html = _missing("Not computed yet: run <code>neurobias continue "
                              f"{html.escape(run_name)} --from {html.escape(c0)} --to {html.escape(c1)}</code>.")
     else:
+        paths = _continuation_paths(continuation, fixed_points)
+        shown = paths[:5]
+        words = " ".join(_continuation_sentence(p) for p in shown)
+        if len(paths) > len(shown):
+            words += f" ({len(paths) - len(shown)} more branches are in the figure and in continuation.nc.)"
         cont_html = (f"<p>{html.escape(texts.get('continuation', ''))}</p>"
+                     + (f'<p class="meaning">{html.escape(words)}</p>' if words else "")
                      + _img(figures.get("bifurcation"), "bifurcation diagram"))
     sections.append(_section("continuation", "Continuation between contexts", cont_html))
 
     if comparison is None:
         cmp_html = _missing(f"Not computed yet: run <code>neurobias compare-contexts {html.escape(run_name)}</code>.")
     else:
+        note = "" if continuation is None else _matching_note(comparison,
+                                                                _continuation_paths(continuation, fixed_points))
         cmp_html = _comparison_html(comparison, figures, texts.get("comparison", ""), fixed_points is not None,
-                                    run_name)
+                                    run_name, note=note)
     sections.append(_section("comparison", "Comparing contexts", cmp_html))
 
     nav = "".join(f'<a href="#{sid}">{sid.replace("-", " ")}</a>' for sid in SECTIONS)
@@ -447,6 +626,13 @@ def summarize_comparison(comparison: xr.Dataset, *, run_name: str = "RUN_DIR") -
         if K <= 1:
             text = ("Dimensionality: with two contexts the tonic inputs differ along a single direction "
                     "(their difference), so the bank's dimensionality carries no information.")
+        elif K == 2 and C == 3:
+            text = (f"Dimensionality: with three contexts the centred tonic inputs span at most 2 dimensions, so 2 "
+                    f"components explain 100% of the variance by construction; PC1 carries {_pct(ratio[0])} and "
+                    f"the participation ratio is {_fmt(pr, 2)} (of at most 2), which only says how unequal the "
+                    "three distances between the contexts are. Shuffling each context's units gives nearly equal "
+                    "distances and a ratio near 2 whatever was learned, so any unequal distances would reach the "
+                    "smallest p-value the shuffles allow: no test of alignment is made with three contexts.")
         else:
             text = (f"Dimensionality: the contexts' tonic inputs differ along {_fmt(pr, 2)} effective dimensions "
                     f"(participation ratio of the centred bank, at most {K}); PC1 carries {_pct(ratio[0])} of the "

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,9 @@ class RunOutput:
         Output directory (None when nothing was written).
     files : dict of str to Path
         Written files by name (``circuit``, ``results``, ``figure_<name>``).
+    kept : list of str
+        With ``overwrite``: the entries of ``out`` that are not a run's files,
+        left in place (paths relative to ``out``); empty otherwise.
     """
 
     circuit: Circuit
@@ -42,6 +45,7 @@ class RunOutput:
     train_result: TrainResult
     out: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
+    kept: list[str] = field(default_factory=list)
 
 
 def build_task(config: RunConfig) -> Task:
@@ -124,6 +128,7 @@ def run(
     *,
     out: str | os.PathLike | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool = True,
     device: str = "cpu",
 ) -> RunOutput:
@@ -135,6 +140,14 @@ def run(
     ``checkpoint.npz`` for ``resume``.  The output
     directory is checked for writability before any work starts.
 
+    A directory that already holds a run (any file of
+    :data:`~neurobias.workflows.rundir.RUN_PRODUCTS`, or figures) is refused,
+    and nothing in it changes, unless ``resume`` continues that run or
+    ``overwrite`` replaces it: then every file of the old run goes, its
+    analyses (``fixed_points.nc``, ``continuation.nc``, ``comparison.nc``)
+    and ``report.html`` included, so that nothing left describes the old run;
+    files that are not a run's are left in place (``RunOutput.kept`` names them).
+
     Parameters
     ----------
     config : RunConfig
@@ -142,7 +155,13 @@ def run(
     out : path, optional
         Output directory; nothing is written when None.
     resume : bool
-        Continue from ``out/checkpoint.npz`` if present (same final result).
+        Continue the run in ``out`` from its ``checkpoint.npz`` (same final
+        result as an uninterrupted run); starts afresh in a directory that
+        holds no run yet.  Refused when ``out`` holds a run but no checkpoint
+        (nothing to continue from).
+    overwrite : bool
+        Replace the run in ``out``: remove every file of it and of its
+        analyses first.  Excludes ``resume``.
     progress : bool
         Show a training progress bar.
     device : {"cpu", "cuda", "cuda:N"}
@@ -157,22 +176,51 @@ def run(
         raise InputError(f"`config` must be a neurobias RunConfig; got {type(config).__name__}")
     from neurobias.io import check_writable_dir
 
+    if resume and overwrite:
+        raise InputError("`resume` and `overwrite` exclude each other: resume continues the run in `out`, "
+                         "overwrite replaces it; got both True")
     if resume and out is None:
         raise InputError("`resume=True` needs an output directory `out`")
+    if overwrite and out is None:
+        raise InputError("`overwrite=True` needs an output directory `out`")
     from neurobias.circuit.simulate import resolve_device
 
     dev = str(resolve_device(device))
     task = build_task(config)
     circuit = build_circuit(config, task)
+    existing = _check_existing(RunDir(out), resume=resume, overwrite=overwrite) if out is not None else []
     created = first_missing(out) if out is not None else None
     out_dir = check_writable_dir(out) if out is not None else None
+    kept: list[str] = []
+    if out_dir is not None and overwrite and existing:
+        old = RunDir(out_dir)
+        old.clear()
+        kept = old.others()
     try:
-        return _run(config, task, circuit, out_dir, resume=resume, progress=progress, device=dev)
+        output = _run(config, task, circuit, out_dir, resume=resume, progress=progress, device=dev)
+        return replace(output, kept=kept)
     except NeurobiasError:
         # a user error (e.g. divergence): leave nothing behind that this call created,
         # including new parent directories of `out`
         remove_created(created)
         raise
+
+
+def _check_existing(run_dir: RunDir, *, resume: bool, overwrite: bool) -> list[Path]:
+    """The run files already in ``run_dir``; refuses them unless ``resume`` or ``overwrite`` says what to do."""
+    existing = run_dir.present()
+    if not existing or overwrite:
+        return existing
+    names = ", ".join(str(p.relative_to(run_dir.path)) for p in existing)
+    if not resume:
+        raise InputError(
+            f"{run_dir.path} already holds a run ({names}); continue it with --resume (resume=True) or replace it "
+            "and its analyses with --overwrite (overwrite=True); nothing was changed")
+    if not run_dir.has("checkpoint"):
+        raise InputError(
+            f"cannot resume the run in {run_dir.path}: it has no {run_dir.products['checkpoint'].filename} to "
+            f"continue from (it holds {names}); replace it with --overwrite (overwrite=True)")
+    return existing
 
 
 def _run(config: RunConfig, task: Task, circuit: Circuit, out_dir: Path | None, *, resume: bool,

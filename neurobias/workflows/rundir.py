@@ -158,6 +158,12 @@ class _Directory:
 
     def require(self, *names: str) -> None:
         """Raise InputError unless the directory exists and holds every product in ``names``."""
+        if os.path.exists(self.path) and not os.path.isdir(self.path):
+            known = {p.filename for p in self.products.values()}
+            hint = (f"; {self.path.parent} may be the {self.what} that holds it"
+                    if self.path.name in known else f" (`{self.command(names[0])}` writes one)")
+            raise InputError(f"expected a {self.what} (a folder holding "
+                             f"{', '.join(self.products[n].filename for n in names)}); got the file {self.path}{hint}")
         if not os.path.isdir(self.path):
             raise InputError(f"{self.what} not found: {self.path} (write one with `{self.command(names[0])}`)")
         for name in names:
@@ -172,6 +178,49 @@ class _Directory:
         check_writable_file(target, what=what)
         if figures:
             check_writable_file(self.figure("check"), what="figure")
+
+    def present(self) -> list[Path]:
+        """Every file of this directory's product table, and every ``figures/*.png``, that exists (sorted)."""
+        if not os.path.isdir(self.path):
+            return []
+        found = [self.file(name) for name in self.products if self.has(name)]
+        figures = self.path / FIGURES
+        if figures.is_dir():
+            found += sorted(p for p in figures.glob("*.png") if p.is_file() and not p.name.startswith("."))
+        return found
+
+    def others(self) -> list[str]:
+        """The names of the entries of this directory that are not its products (paths relative to it, sorted).
+
+        Hidden entries (temporary files of interrupted atomic writes) are left out.
+        """
+        if not os.path.isdir(self.path):
+            return []
+        known = set(self.present())
+        out = []
+        for p in sorted(self.path.iterdir()):
+            if p.name.startswith("."):
+                continue
+            if p.name == FIGURES and p.is_dir():
+                out += [f"{FIGURES}/{q.name}" for q in sorted(p.iterdir())
+                        if not q.name.startswith(".") and q not in known]
+            elif p not in known:
+                out.append(p.name + ("/" if p.is_dir() else ""))
+        return out
+
+    def clear(self) -> list[Path]:
+        """Remove every product of this directory (and its figures); returns the paths removed.
+
+        Files the product table does not name are left where they are (see :meth:`others`); the
+        ``figures`` folder is removed when nothing else is left in it.
+        """
+        removed = self.present()
+        for path in removed:
+            path.unlink(missing_ok=True)
+        figures = self.path / FIGURES
+        if figures.is_dir() and not any(figures.iterdir()):
+            figures.rmdir()
+        return removed
 
     def write(self, name: str, ds: xr.Dataset, *, out: str | os.PathLike | None = None) -> Path:
         """Write Dataset product ``name`` atomically (to ``out`` instead when given); returns the path."""
