@@ -1050,7 +1050,7 @@ def _branches_dataset(branches: list[dict[str, Any]], *, n: int, k: int, attrs: 
 
 # ----------------------------------------------------------------------------- what the path means
 def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, circuit: Circuit | None = None,
-                           *, n_settle: int = 1) -> xr.Dataset:
+                           *, n_settle: int = 4) -> xr.Dataset:
     """Where along a path of tonic inputs the circuit oscillates, and where it settles, from two continuations.
 
     The cycle branches of :func:`continue_periodic_orbits` cover intervals of the
@@ -1070,8 +1070,8 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
     circuit : Circuit, optional
         Gives the readout of the stable fixed points (variable ``settle_z``).
     n_settle : int
-        Stable fixed points reported per interval without oscillation at most
-        (the nearest to the middle of the interval, one per branch).
+        Stable fixed points counted per interval without oscillation at most
+        (one per branch, those nearest the middle of the interval first).
 
     Returns
     -------
@@ -1081,8 +1081,10 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
         (the context whose cycle covers it; empty for ``settles``),
         ``frequency_low``, ``frequency_high`` (Hz; the frequency range of the
         cycle over the interval, NaN for ``settles``), ``settle_s`` (the middle of
-        a ``settles`` interval), ``settle_n_stable`` (stable fixed points found
-        there), ``settle_x (interval, unit)`` (the first of them), ``settle_z
+        a ``settles`` interval, moved to the nearest continuation step with a
+        stable fixed point), ``settle_n_stable`` (stable fixed points found there,
+        one per branch, at most ``n_settle``), ``settle_x (interval, unit)`` (the
+        one nearest the middle), ``settle_z
         (interval, output)`` (its readout, with ``circuit``).  Per cycle branch
         (dim ``branch``): ``cycle_end_s`` (where the branch ends; Hopf points are
         extrapolated), ``cycle_end_reason``, ``hopf_s`` (the nearest Hopf point of
@@ -1144,9 +1146,13 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
             ok = np.isfinite(S[b]) & (S[b] >= lo) & (S[b] <= hi) & (index[b] == 0)
             if ok.any():
                 j = np.nonzero(ok)[0][np.argmin(np.abs(S[b][ok] - mid))]
-                found.append(X[b, j])
+                found.append((S[b, j], X[b, j]))
+        found.sort(key=lambda t: abs(t[0] - mid))
+        found = found[:n_settle] if found else found
         settle_n[i] = len(found)
         if found:
+            settle_s[i] = found[0][0]
+            found = [x for _, x in found]
             settle_x[i] = found[0]
             if circuit is not None and n_out:
                 settle_z[i] = circuit.rates(found[0]) @ circuit.W_out.T + circuit.b_out
@@ -1164,7 +1170,8 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
                           {"long_name": "lowest frequency of the cycle over the interval", "units": "Hz"}),
         "frequency_high": (("interval",), np.array([r[5] for r in rows], dtype=np.float64).reshape(n_int),
                            {"long_name": "highest frequency of the cycle over the interval", "units": "Hz"}),
-        "settle_s": (("interval",), settle_s, {"long_name": "middle of an interval without oscillation"}),
+        "settle_s": (("interval",), settle_s, {"long_name": "continuation step nearest the middle of an interval "
+                                                           "without oscillation"}),
         "settle_n_stable": (("interval",), settle_n,
                             {"long_name": "stable fixed points on the followed branches at settle_s"}),
         "settle_x": (("interval", "unit"), settle_x, {"long_name": "a stable fixed point at settle_s",
