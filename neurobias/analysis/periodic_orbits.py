@@ -96,12 +96,16 @@ class _Shooter:
         every = m // self.n_phase
         samples = [] if record else None
         has_v = V is not None
+        # where the drive enters linearly (the state is not the rate), dF/d ext is a constant: computed once
+        const_forcing = self.f_ext(x0) * forcing if forcing is not None and not self.dyn.state_is_rate else None
 
         def rhs(xx: Tensor, vv: Tensor | None) -> tuple[Tensor, Tensor | None]:
             if not has_v:
                 return self.f(xx), None
             fx, dv = self.dyn.field_and_jacobian_product(xx, self.ext, vv)
-            if forcing is not None:
+            if const_forcing is not None:
+                dv[:, -1] += const_forcing
+            elif forcing is not None:
                 dv[:, -1] += self.f_ext(xx) * forcing
             return fx, dv
 
@@ -210,6 +214,12 @@ def _multipliers(blk: _Block) -> np.ndarray:
     """Eigenvalues (full ``M``) or Ritz values (on ``V``) of the monodromy, by decreasing modulus."""
     mu = torch.linalg.eigvals(blk.S).cpu().numpy()
     return mu[np.argsort(-np.abs(mu), kind="stable")]
+
+
+def _rms_amplitude(samples: Tensor) -> float:
+    """Root mean square over units of half the peak-to-peak excursion along the orbit (state units)."""
+    half = 0.5 * (samples.amax(0) - samples.amin(0))
+    return float(half.pow(2).mean().sqrt())
 
 
 def _amplitude(samples: Tensor) -> float:
@@ -915,7 +925,9 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
             break
         h = min(h * (2.0 if new.iterations <= 3 else 1.0), h_max)
         # approach a collapsing cycle in steps that shrink with the amplitude
-        h = min(h, max(h_min, 0.5 * amp / rn))
+        # (the step is an RMS change over units: a fraction of the RMS amplitude per step, so that the cycle
+        # shrinks geometrically in a few steps, not by a fixed fraction of its largest unit's amplitude)
+        h = min(h, max(h_min, 0.3 * _rms_amplitude(new.samples)))
     if bar is not None:
         bar.close()
     return dict(points=pts, labels=labels, reason=reason, end_s=end_s, end_T=end_T, events=events,
