@@ -257,3 +257,19 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(oscillating_run, tmp_pa
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and re.search(pattern, err), err
     assert sorted(p.name for p in run_dir.rglob("*")) == before
+
+
+def test_continuation_summary_lists_collisions_apart_from_bifurcations():
+    import xarray as xr
+
+    from neurobias.analysis.summary import summarize_continuation
+
+    ds = xr.Dataset({"end_reason": (("branch",), np.array(["reached_end"])),
+                     "bif_kind": (("bifurcation",), np.array(["collision", "hopf", "fold"])),
+                     "bif_s": (("bifurcation",), np.array([0.2, 0.3, 0.7]))},
+                    attrs={"start_label": "a", "end_label": "b"})
+    text = summarize_continuation(ds)
+    assert "Bifurcations: hopf at s = 0.300, fold at s = 0.700." in text
+    assert "Collisions of an unstable complex pair on the real axis (not bifurcations: no stability changes): " \
+        "s = 0.200." in text
+    assert "collision" not in text.split("Bifurcations:")[1].split(".")[0]

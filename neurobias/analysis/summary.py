@@ -71,11 +71,17 @@ def summarize_continuation(continuation: xr.Dataset) -> str:
     if other:
         text += f", {other} stopped early"
     text += "."
-    if len(kinds):
-        events = ", ".join(f"{k.replace('_', ' ')} at s = {s:.3f}" for k, s in sorted(zip(kinds, s_b), key=lambda t: t[1]))
+    # a collision (an unstable pair meeting on the real axis) changes no stability: not a bifurcation
+    bif = [(k, s) for k, s in zip(kinds, s_b) if k != "collision"]
+    collisions = [s for k, s in zip(kinds, s_b) if k == "collision"]
+    if bif:
+        events = ", ".join(f"{k.replace('_', ' ')} at s = {s:.3f}" for k, s in sorted(bif, key=lambda t: t[1]))
         text += f" Bifurcations: {events}."
     else:
         text += " No bifurcation was found on the way."
+    if collisions:
+        text += (" Collisions of an unstable complex pair on the real axis (not bifurcations: no stability "
+                 f"changes): s = {', '.join(f'{s:.3f}' for s in sorted(collisions))}.")
     n_un = continuation.sizes.get("unreached", 0)
     if n_un:
         text += (f" {_plural(n_un, 'fixed point')} of {end} {'is' if n_un == 1 else 'are'} reached by no branch "
