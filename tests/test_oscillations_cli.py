@@ -172,7 +172,7 @@ def test_cycle_branches_end_at_the_hopf_points(analysed):
     np.testing.assert_allclose(cyc["hopf_s"].values, hopf, atol=1e-12)
     np.testing.assert_allclose(cyc["hopf_difference"].values, ends - hopf, atol=1e-15)
     assert np.all(np.abs(cyc["hopf_difference"].values) <= 1e-3)
-    assert f"A cycle ends at s = {ends[0]:.6f}" in text and f"Hopf point of the fixed-point continuation is at s = " \
+    assert f"The cycle of osc_a ends at s = {ends[0]:.6f}" in text and f"Hopf point of the fixed-point continuation is at s = " \
         f"{hopf[0]:.6f}" in text
     assert (run_dir / "figures" / "bifurcation.png").stat().st_size > 1000
 

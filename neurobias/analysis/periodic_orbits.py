@@ -1098,7 +1098,7 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
         one per branch, at most ``n_settle``), ``settle_x (interval, unit)`` (the
         one nearest the middle), ``settle_z
         (interval, output)`` (its readout, with ``circuit``).  Per cycle branch
-        (dim ``branch``): ``cycle_end_s`` (where the branch ends; Hopf points are
+        (dim ``branch``): ``cycle_context``, ``cycle_end_s`` (where the branch ends; Hopf points are
         extrapolated), ``cycle_end_reason``, ``hopf_s`` (the nearest Hopf point of
         the fixed-point continuation, NaN if none) and ``hopf_difference``
         (``cycle_end_s - hopf_s``).  Attributes ``start_label``, ``end_label``.
@@ -1112,7 +1112,7 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
     kinds = continuation["bif_kind"].values.astype(str) if "bif_kind" in continuation else np.array([], str)
     hopf = np.sort(continuation["bif_s"].values[kinds == "hopf"]) if len(kinds) else np.array([])
     covered: list[tuple[float, float, str, float, float]] = []
-    br_end, br_reason, br_hopf = [], [], []
+    br_end, br_reason, br_hopf, br_ctx = [], [], [], []
     nb = cycles.sizes["branch"] if cycles is not None else 0
     for b in range(nb):
         s = cycles["s"].values[b]
@@ -1126,6 +1126,7 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
             lo, hi = min(lo, end_s), max(hi, end_s)
         ctx = str(cycles["branch_context"].values[b]) if "branch_context" in cycles else f"branch {b}"
         covered.append((lo, hi, ctx, float(np.min(f)), float(np.max(f))))
+        br_ctx.append(ctx)
         br_end.append(end_s)
         br_reason.append(reason)
         br_hopf.append(float(hopf[np.argmin(np.abs(hopf - end_s))]) if len(hopf) and np.isfinite(end_s) else math.nan)
@@ -1189,6 +1190,8 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
         "settle_x": (("interval", "unit"), settle_x, {"long_name": "a stable fixed point at settle_s",
                                                        "units": "state units"}),
         "settle_z": (("interval", "output"), settle_z, {"long_name": "readout of the stable fixed point"}),
+        "cycle_context": (("branch",), np.array(br_ctx, dtype=str).reshape(nb),
+                          {"long_name": "context whose cycle the branch follows"}),
         "cycle_end_s": (("branch",), np.array(br_end, dtype=np.float64).reshape(nb),
                         {"long_name": "path parameter where the cycle branch ends"}),
         "cycle_end_reason": (("branch",), np.array(br_reason, dtype=str).reshape(nb),

@@ -52,7 +52,7 @@ def plot_orbits(periodic_orbits: xr.Dataset, *, ax: Axes | None = None) -> Axes:
             ax.plot(closed[0, 0], yy[0], "o", color=col, ms=4)
         ax.set_xlabel(f"PC 1 ({100 * share[0]:.0f} %)")
         ax.set_ylabel(f"PC 2 ({100 * share[1]:.0f} %)" if len(share) > 1 else "")
-        ax.legend(fontsize=8, frameon=False, loc="best")
+        ax.legend(fontsize=8, frameon=True, framealpha=0.85, loc="best")
     else:
         ax.text(0.5, 0.5, "no periodic orbit found", ha="center", va="center", transform=ax.transAxes)
     ax.set_title("limit cycles", fontsize=10)

@@ -714,15 +714,16 @@ def summarize_path(path: xr.Dataset, *, why_not: str = "") -> str:
     for b in range(path.sizes["branch"]):
         reason = str(path["cycle_end_reason"].values[b])
         s_end = float(path["cycle_end_s"].values[b])
+        who = f"The cycle of {path['cycle_context'].values[b]}" if "cycle_context" in path else "A cycle"
         if reason == "hopf":
             s_h, diff = float(path["hopf_s"].values[b]), float(path["hopf_difference"].values[b])
             where = (f"the Hopf point of the fixed-point continuation is at s = {s_h:.6f} (difference {diff:.1e})"
                      if np.isfinite(s_h) else "the fixed-point continuation has no Hopf point to compare with")
-            parts.append(f"A cycle ends at s = {s_end:.6f}, shrinking onto a fixed point (Hopf); {where}.")
+            parts.append(f"{who} ends at s = {s_end:.6f}, shrinking onto a fixed point (Hopf); {where}.")
         elif reason == "reached_end":
-            parts.append(f"A cycle continues all the way to the other end of the path (s = {s_end:.4g}).")
+            parts.append(f"{who} continues all the way to the other end of the path (s = {s_end:.4g}).")
         else:
-            parts.append(f"A cycle branch stopped before its end ({reason.replace('_', ' ')}); beyond it the path "
+            parts.append(f"{who} was followed no further ({reason.replace('_', ' ')}); beyond it the path "
                          "is not described.")
     for i, k in enumerate(kinds):
         if k != "settles":
