@@ -56,7 +56,8 @@ def register(sub: Any, *, formatter: Callable[..., Any], epilog: Callable[[str],
                    help="RK4 steps per time constant at least (5)")
     o.add_argument("--tol", type=float, default=1e-10, metavar="T",
                    help="Newton tolerance on max|phi_T(x0) - x0| relative to 1 + max|x0| (1e-10)")
-    o.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the tangent basis (0)")
+    o.add_argument("--seed", type=int, default=0, metavar="N",
+                   help="seed of the tangent basis and of the nudge off an unstable fixed point (0)")
     o.add_argument("--out", default=None, metavar="FILE", help="output file (default RUN_DIR/periodic_orbits.nc)")
     o.add_argument("--no-figures", action="store_true", help="do not write figures")
     o.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
