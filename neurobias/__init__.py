@@ -20,7 +20,8 @@ The public API (imported lazily, so ``import neurobias`` is cheap)::
   Commands over directories (neurobias.workflows; what the CLI runs):
     run(config, out=...)          train and write a run directory (``neurobias run``)
     RunDir(path)                  the files of a run directory
-    analyse_fixed_points, analyse_continuation, analyse_contexts, write_report: analyses of a run directory
+    analyse_fixed_points, analyse_periodic_orbits, analyse_continuation, analyse_contexts, write_report:
+        analyses of a run directory
     fit_recording_file, compare_fit_dir          a fit directory from a recording file, and its comparison
     run_sweep, open_sweep                         grids of runs on Dask
 """
@@ -53,6 +54,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "continue_fixed_points": ("neurobias.analysis.continuation", "continue_fixed_points"),
     "compare_contexts": ("neurobias.analysis.context_comparison", "compare_contexts"),
     "analyse_fixed_points": ("neurobias.workflows.analyses", "analyse_fixed_points"),
+    "analyse_periodic_orbits": ("neurobias.workflows.analyses", "analyse_periodic_orbits"),
     "analyse_continuation": ("neurobias.workflows.analyses", "analyse_continuation"),
     "analyse_contexts": ("neurobias.workflows.analyses", "analyse_contexts"),
     "write_report": ("neurobias.workflows.analyses", "write_report"),

@@ -42,7 +42,7 @@ from neurobias.circuit.dynamics import Dynamics
 from neurobias.circuit.simulate import resolve_device, resolve_tonic
 from neurobias.errors import InputError, describe_shape
 
-__all__ = ["find_periodic_orbits", "continue_periodic_orbits"]
+__all__ = ["find_periodic_orbits", "continue_periodic_orbits", "oscillation_along_path"]
 
 _DT = torch.float64
 DEFINITION = ("periodic orbit: phi_T(x0) = x0 with T > 0 and F(x0) != 0 for the flow dx/dt = F(x), "
@@ -96,12 +96,16 @@ class _Shooter:
         every = m // self.n_phase
         samples = [] if record else None
         has_v = V is not None
+        # where the drive enters linearly (the state is not the rate), dF/d ext is a constant: computed once
+        const_forcing = self.f_ext(x0) * forcing if forcing is not None and not self.dyn.state_is_rate else None
 
         def rhs(xx: Tensor, vv: Tensor | None) -> tuple[Tensor, Tensor | None]:
             if not has_v:
                 return self.f(xx), None
             fx, dv = self.dyn.field_and_jacobian_product(xx, self.ext, vv)
-            if forcing is not None:
+            if const_forcing is not None:
+                dv[:, -1] += const_forcing
+            elif forcing is not None:
                 dv[:, -1] += self.f_ext(xx) * forcing
             return fx, dv
 
@@ -210,6 +214,12 @@ def _multipliers(blk: _Block) -> np.ndarray:
     """Eigenvalues (full ``M``) or Ritz values (on ``V``) of the monodromy, by decreasing modulus."""
     mu = torch.linalg.eigvals(blk.S).cpu().numpy()
     return mu[np.argsort(-np.abs(mu), kind="stable")]
+
+
+def _rms_amplitude(samples: Tensor) -> float:
+    """Root mean square over units of half the peak-to-peak excursion along the orbit (state units)."""
+    half = 0.5 * (samples.amax(0) - samples.amin(0))
+    return float(half.pow(2).mean().sqrt())
 
 
 def _amplitude(samples: Tensor) -> float:
@@ -915,7 +925,9 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
             break
         h = min(h * (2.0 if new.iterations <= 3 else 1.0), h_max)
         # approach a collapsing cycle in steps that shrink with the amplitude
-        h = min(h, max(h_min, 0.5 * amp / rn))
+        # (the step is an RMS change over units: a fraction of the RMS amplitude per step, so that the cycle
+        # shrinks geometrically in a few steps, not by a fixed fraction of its largest unit's amplitude)
+        h = min(h, max(h_min, 0.3 * _rms_amplitude(new.samples)))
     if bar is not None:
         bar.close()
     return dict(points=pts, labels=labels, reason=reason, end_s=end_s, end_T=end_T, events=events,
@@ -1046,3 +1058,156 @@ def _branches_dataset(branches: list[dict[str, Any]], *, n: int, k: int, attrs: 
         attrs=attrs,
     )
     return ds
+
+
+# ----------------------------------------------------------------------------- what the path means
+def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, circuit: Circuit | None = None,
+                           *, n_settle: int = 4) -> xr.Dataset:
+    """Where along a path of tonic inputs the circuit oscillates, and where it settles, from two continuations.
+
+    The cycle branches of :func:`continue_periodic_orbits` cover intervals of the
+    path parameter ``s`` (from the end context they start at to where they end);
+    where no branch covers ``s`` the circuit has no cycle that was followed, and
+    the stable fixed points of :func:`neurobias.analysis.continue_fixed_points`
+    there are where it settles.  Each cycle branch that ends in a Hopf point is
+    paired with the nearest Hopf point of the fixed-point continuation.
+
+    Parameters
+    ----------
+    continuation : xarray.Dataset
+        Output of :func:`neurobias.analysis.continue_fixed_points` (flow stability).
+    cycles : xarray.Dataset or None
+        Output of :func:`continue_periodic_orbits` on the same path, or None when
+        no end of the path has a cycle.
+    circuit : Circuit, optional
+        Gives the readout of the stable fixed points (variable ``settle_z``).
+    n_settle : int
+        Stable fixed points counted per interval without oscillation at most
+        (one per branch, those nearest the middle of the interval first).
+
+    Returns
+    -------
+    xarray.Dataset
+        Per interval of ``s`` (dim ``interval``, ordered by ``s``): ``interval_kind``
+        (``oscillates`` or ``settles``), ``s_low``, ``s_high``, ``interval_context``
+        (the context whose cycle covers it; empty for ``settles``),
+        ``frequency_low``, ``frequency_high`` (Hz; the frequency range of the
+        cycle over the interval, NaN for ``settles``), ``settle_s`` (the middle of
+        a ``settles`` interval, moved to the nearest continuation step with a
+        stable fixed point), ``settle_n_stable`` (stable fixed points found there,
+        one per branch, at most ``n_settle``), ``settle_x (interval, unit)`` (the
+        one nearest the middle), ``settle_z
+        (interval, output)`` (its readout, with ``circuit``).  Per cycle branch
+        (dim ``branch``): ``cycle_context``, ``cycle_end_s`` (where the branch ends; Hopf points are
+        extrapolated), ``cycle_end_reason``, ``hopf_s`` (the nearest Hopf point of
+        the fixed-point continuation, NaN if none) and ``hopf_difference``
+        (``cycle_end_s - hopf_s``).  Attributes ``start_label``, ``end_label``.
+    """
+    if not isinstance(continuation, xr.Dataset) or "s" not in continuation or "index" not in continuation:
+        raise InputError("`continuation` must be the Dataset of continue_fixed_points (variables s, x, index)")
+    if cycles is not None and (not isinstance(cycles, xr.Dataset) or "end_s" not in cycles):
+        raise InputError("`cycles` must be the Dataset of continue_periodic_orbits (variables s, frequency, end_s) "
+                         "or None")
+    n_settle = _check("n_settle", n_settle, integer=True)
+    kinds = continuation["bif_kind"].values.astype(str) if "bif_kind" in continuation else np.array([], str)
+    hopf = np.sort(continuation["bif_s"].values[kinds == "hopf"]) if len(kinds) else np.array([])
+    covered: list[tuple[float, float, str, float, float]] = []
+    br_end, br_reason, br_hopf, br_ctx = [], [], [], []
+    nb = cycles.sizes["branch"] if cycles is not None else 0
+    for b in range(nb):
+        s = cycles["s"].values[b]
+        ok = np.isfinite(s)
+        f = cycles["frequency"].values[b][ok]
+        s = s[ok]
+        end_s = float(cycles["end_s"].values[b])
+        reason = str(cycles["end_reason"].values[b])
+        lo, hi = float(np.min(s)), float(np.max(s))
+        if reason == "hopf" and np.isfinite(end_s):
+            lo, hi = min(lo, end_s), max(hi, end_s)
+        ctx = str(cycles["branch_context"].values[b]) if "branch_context" in cycles else f"branch {b}"
+        covered.append((lo, hi, ctx, float(np.min(f)), float(np.max(f))))
+        br_ctx.append(ctx)
+        br_end.append(end_s)
+        br_reason.append(reason)
+        br_hopf.append(float(hopf[np.argmin(np.abs(hopf - end_s))]) if len(hopf) and np.isfinite(end_s) else math.nan)
+    covered.sort(key=lambda t: t[0])
+    # the complement of the covered intervals in [0, 1]
+    gaps, edge = [], 0.0
+    for lo, hi, *_ in covered:
+        if lo > edge:
+            gaps.append((edge, lo))
+        edge = max(edge, hi)
+    if edge < 1.0:
+        gaps.append((edge, 1.0))
+    rows = [("oscillates", lo, hi, ctx, f0, f1) for lo, hi, ctx, f0, f1 in covered]
+    rows += [("settles", lo, hi, "", math.nan, math.nan) for lo, hi in gaps]
+    rows.sort(key=lambda r: (r[1], r[2]))
+    n = continuation.sizes["unit"]
+    n_out = circuit.n_outputs if circuit is not None else 0
+    settle_s = np.full(len(rows), np.nan)
+    settle_n = np.zeros(len(rows), dtype=np.int64)
+    settle_x = np.full((len(rows), n), np.nan)
+    settle_z = np.full((len(rows), n_out), np.nan)
+    S, X, index = continuation["s"].values, continuation["x"].values, continuation["index"].values
+    for i, (kind, lo, hi, *_) in enumerate(rows):
+        if kind != "settles":
+            continue
+        mid = 0.5 * (lo + hi)
+        settle_s[i] = mid
+        found = []
+        for b in range(S.shape[0]):
+            ok = np.isfinite(S[b]) & (S[b] >= lo) & (S[b] <= hi) & (index[b] == 0)
+            if ok.any():
+                j = np.nonzero(ok)[0][np.argmin(np.abs(S[b][ok] - mid))]
+                found.append((S[b, j], X[b, j]))
+        found.sort(key=lambda t: abs(t[0] - mid))
+        found = found[:n_settle] if found else found
+        settle_n[i] = len(found)
+        if found:
+            settle_s[i] = found[0][0]
+            found = [x for _, x in found]
+            settle_x[i] = found[0]
+            if circuit is not None and n_out:
+                settle_z[i] = circuit.rates(found[0]) @ circuit.W_out.T + circuit.b_out
+    n_int = len(rows)
+    data = {
+        "interval_kind": (("interval",), np.array([r[0] for r in rows], dtype=str).reshape(n_int),
+                          {"long_name": "oscillates (a followed cycle exists) or settles (no cycle followed)"}),
+        "s_low": (("interval",), np.array([r[1] for r in rows], dtype=np.float64).reshape(n_int),
+                  {"long_name": "path parameter where the interval starts"}),
+        "s_high": (("interval",), np.array([r[2] for r in rows], dtype=np.float64).reshape(n_int),
+                   {"long_name": "path parameter where the interval ends"}),
+        "interval_context": (("interval",), np.array([r[3] for r in rows], dtype=str).reshape(n_int),
+                             {"long_name": "context whose cycle covers the interval (empty: none)"}),
+        "frequency_low": (("interval",), np.array([r[4] for r in rows], dtype=np.float64).reshape(n_int),
+                          {"long_name": "lowest frequency of the cycle over the interval", "units": "Hz"}),
+        "frequency_high": (("interval",), np.array([r[5] for r in rows], dtype=np.float64).reshape(n_int),
+                           {"long_name": "highest frequency of the cycle over the interval", "units": "Hz"}),
+        "settle_s": (("interval",), settle_s, {"long_name": "continuation step nearest the middle of an interval "
+                                                           "without oscillation"}),
+        "settle_n_stable": (("interval",), settle_n,
+                            {"long_name": "stable fixed points on the followed branches at settle_s"}),
+        "settle_x": (("interval", "unit"), settle_x, {"long_name": "a stable fixed point at settle_s",
+                                                       "units": "state units"}),
+        "settle_z": (("interval", "output"), settle_z, {"long_name": "readout of the stable fixed point"}),
+        "cycle_context": (("branch",), np.array(br_ctx, dtype=str).reshape(nb),
+                          {"long_name": "context whose cycle the branch follows"}),
+        "cycle_end_s": (("branch",), np.array(br_end, dtype=np.float64).reshape(nb),
+                        {"long_name": "path parameter where the cycle branch ends"}),
+        "cycle_end_reason": (("branch",), np.array(br_reason, dtype=str).reshape(nb),
+                             {"long_name": "why the cycle branch ends"}),
+        "hopf_s": (("branch",), np.array(br_hopf, dtype=np.float64).reshape(nb),
+                   {"long_name": "nearest Hopf point of the fixed-point continuation"}),
+        "hopf_difference": (("branch",), np.array(br_end, dtype=np.float64).reshape(nb)
+                            - np.array(br_hopf, dtype=np.float64).reshape(nb),
+                            {"long_name": "cycle_end_s - hopf_s"}),
+    }
+    coords: dict[str, Any] = {"interval": np.arange(n_int), "branch": np.arange(nb), "unit": np.arange(n)}
+    if circuit is not None and n_out:
+        coords["output"] = list(circuit.output_names)
+    else:
+        data["settle_z"] = (("interval", "output"), settle_z, data["settle_z"][2])
+        coords["output"] = np.arange(0)
+    return xr.Dataset(data, coords=coords, attrs={
+        "start_label": str(continuation.attrs.get("start_label", "start")),
+        "end_label": str(continuation.attrs.get("end_label", "end"))})

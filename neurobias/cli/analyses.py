@@ -1,4 +1,5 @@
-"""``neurobias fixed-points``, ``continue``, ``compare-contexts`` and ``report``: the analyses of a run directory."""
+"""``neurobias fixed-points``, ``periodic-orbits``, ``continue``, ``compare-contexts`` and ``report``: the analyses of
+a run directory."""
 from __future__ import annotations
 
 import argparse
@@ -29,21 +30,64 @@ def register(sub: Any, *, formatter: Callable[..., Any], epilog: Callable[[str],
     f.add_argument("--no-figures", action="store_true", help="do not write figures")
     f.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
+    o = sub.add_parser(
+        "periodic-orbits", help="find the limit cycle of every context of a run, with its period and stability",
+        description="Find the limit cycle of each context of RUN_DIR (or of each --context): the circuit is "
+        "simulated from rest with the context's tonic input, the periodicity of the trajectory seeds Newton "
+        "shooting on the initial state and the period, and the cycle's Floquet multipliers give its stability. "
+        "A context that does not oscillate (it settles at a fixed point, or is not periodic, or Newton does not "
+        "converge) is recorded as not converged with a one-line reason, never with a wrong orbit. Prints one "
+        "line per context (the free frequency next to the trained one when the task trained a frequency) and "
+        "writes RUN_DIR/periodic_orbits.nc and RUN_DIR/figures/orbits.png (the cycles in principal-component "
+        "space).",
+        formatter_class=formatter,
+        epilog=epilog("""
+            neurobias periodic-orbits runs/demo
+            neurobias periodic-orbits runs/demo --context sine_1Hz --context sine_3Hz"""),
+    )
+    o.add_argument("run_dir", metavar="RUN_DIR", help="directory written by `neurobias run`")
+    o.add_argument("--context", dest="contexts", action="append", default=None, metavar="CTX",
+                   help="a context to analyse (repeat for several; default: every context)")
+    o.add_argument("--transient", type=float, default=3000.0, metavar="MS",
+                   help="simulated time discarded before the cycle is read (3000 ms)")
+    o.add_argument("--duration", type=float, default=4000.0, metavar="MS",
+                   help="simulated time in which the period is read; at least two periods (4000 ms)")
+    o.add_argument("--steps-per-tau", type=float, default=5.0, metavar="K",
+                   help="RK4 steps per time constant at least (5)")
+    o.add_argument("--tol", type=float, default=1e-10, metavar="T",
+                   help="Newton tolerance on max|phi_T(x0) - x0| relative to 1 + max|x0| (1e-10)")
+    o.add_argument("--seed", type=int, default=0, metavar="N",
+                   help="seed of the tangent basis and of the nudge off an unstable fixed point (0)")
+    o.add_argument("--out", default=None, metavar="FILE", help="output file (default RUN_DIR/periodic_orbits.nc)")
+    o.add_argument("--no-figures", action="store_true", help="do not write figures")
+    o.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
     c = sub.add_parser(
-        "continue", help="follow fixed points from one context's tonic input to another's",
+        "continue", help="follow fixed points and limit cycles from one context's tonic input to another's",
         description="Follow every fixed point of context --from as the tonic input moves along "
         "b(s) = (1 - s) b_from + s b_to (pseudo-arclength continuation), label folds, branch points and Hopf "
-        "points, and report fixed points of --to that no branch reaches. Writes RUN_DIR/continuation.nc and "
-        "RUN_DIR/figures/bifurcation.png. Uses RUN_DIR/fixed_points.nc for the start points when present.",
+        "points, and report fixed points of --to that no branch reaches. When --from or --to oscillates, also "
+        "follow its limit cycle along the same path (period, frequency and amplitude against s), up to where it "
+        "shrinks onto a fixed point (a Hopf point, compared with the fixed points' Hopf point) or reaches the "
+        "other end; then print where along the path the circuit oscillates, at what frequency, and where it "
+        "settles. Writes RUN_DIR/continuation.nc, RUN_DIR/orbit_continuation.nc (with cycles) and "
+        "RUN_DIR/figures/bifurcation.png. Uses RUN_DIR/fixed_points.nc for the start points and "
+        "RUN_DIR/periodic_orbits.nc for the cycles when present. Without cycles, an older "
+        "RUN_DIR/orbit_continuation.nc is removed.",
         formatter_class=formatter,
-        epilog=epilog("neurobias continue runs/demo --from sine_1Hz --to sine_2Hz"),
+        epilog=epilog("""
+            neurobias continue runs/demo --from sine_1Hz --to sine_3Hz
+            neurobias continue runs/demo --from sine_1Hz --to sine_2Hz --no-orbits"""),
     )
     c.add_argument("run_dir", metavar="RUN_DIR", help="directory written by `neurobias run`")
     c.add_argument("--from", dest="start", required=True, metavar="CTX", help="start context")
     c.add_argument("--to", dest="end", required=True, metavar="CTX", help="end context")
     c.add_argument("--steps", type=int, default=1000, metavar="N", help="maximum steps per branch (1000)")
     c.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the fixed-point search (0)")
+    c.add_argument("--no-orbits", action="store_true", help="do not follow limit cycles")
     c.add_argument("--out", default=None, metavar="FILE", help="output file (default RUN_DIR/continuation.nc)")
+    c.add_argument("--orbits-out", default=None, metavar="FILE",
+                   help="output file of the cycles (default RUN_DIR/orbit_continuation.nc)")
     c.add_argument("--no-figures", action="store_true", help="do not write figures")
     c.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
@@ -70,7 +114,8 @@ def register(sub: Any, *, formatter: Callable[..., Any], epilog: Callable[[str],
     r = sub.add_parser(
         "report", help="write a self-contained HTML report of a run",
         description="Write RUN_DIR/report.html: config, training, performance per context, tonic inputs, fixed "
-        "points, continuation and context comparisons, with every figure embedded (the page makes no external "
+        "points, continuation, oscillations (limit cycles and where along the path the circuit oscillates) and "
+        "context comparisons, with every figure embedded (the page makes no external "
         "request). Sections whose analysis has not been run say which command computes them.",
         formatter_class=formatter,
         epilog=epilog("neurobias report runs/demo"),
@@ -78,7 +123,7 @@ def register(sub: Any, *, formatter: Callable[..., Any], epilog: Callable[[str],
     r.add_argument("run_dir", metavar="RUN_DIR", help="directory written by `neurobias run`")
     r.add_argument("--out", default=None, metavar="FILE", help="output file (default RUN_DIR/report.html)")
     r.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-    return {"fixed-points": _cmd_fixed_points, "continue": _cmd_continue,
+    return {"fixed-points": _cmd_fixed_points, "periodic-orbits": _cmd_periodic_orbits, "continue": _cmd_continue,
             "compare-contexts": _cmd_compare_contexts, "report": _cmd_report}
 
 
@@ -99,12 +144,28 @@ def _cmd_fixed_points(args: argparse.Namespace) -> int:
     return print_output(output)
 
 
+def _cmd_periodic_orbits(args: argparse.Namespace) -> int:
+    from neurobias.workflows.analyses import analyse_periodic_orbits
+
+    for flag, value in (("--duration", args.duration), ("--steps-per-tau", args.steps_per_tau), ("--tol", args.tol)):
+        check_positive(flag, value)
+    if not args.transient >= 0:
+        from neurobias.errors import InputError
+
+        raise InputError(f"--transient must be >= 0; got {args.transient}")
+    output = analyse_periodic_orbits(args.run_dir, contexts=args.contexts, transient=args.transient,
+                                     duration=args.duration, steps_per_tau=args.steps_per_tau, tol=args.tol,
+                                     seed=args.seed, figures=not args.no_figures, out=args.out)
+    return print_output(output)
+
+
 def _cmd_continue(args: argparse.Namespace) -> int:
     from neurobias.workflows.analyses import analyse_continuation
 
     check_positive("--steps", args.steps)
     output = analyse_continuation(args.run_dir, start=args.start, end=args.end, steps=args.steps, seed=args.seed,
-                                  figures=not args.no_figures, out=args.out)
+                                  orbits=not args.no_orbits, figures=not args.no_figures, out=args.out,
+                                  orbits_out=args.orbits_out)
     return print_output(output)
 
 

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from neurobias.plotting._common import FULL_WIDTH, colours, new_figure, require
 from neurobias.plotting.bifurcation import plot_bifurcation
 
-__all__ = ["plot_orbits", "plot_cycle_diagram"]
+__all__ = ["plot_orbits", "plot_cycle_diagram", "plot_cycle_frequency"]
 
 
 def plot_orbits(periodic_orbits: xr.Dataset, *, ax: Axes | None = None) -> Axes:
@@ -52,7 +52,7 @@ def plot_orbits(periodic_orbits: xr.Dataset, *, ax: Axes | None = None) -> Axes:
             ax.plot(closed[0, 0], yy[0], "o", color=col, ms=4)
         ax.set_xlabel(f"PC 1 ({100 * share[0]:.0f} %)")
         ax.set_ylabel(f"PC 2 ({100 * share[1]:.0f} %)" if len(share) > 1 else "")
-        ax.legend(fontsize=8, frameon=False, loc="best")
+        ax.legend(fontsize=8, frameon=True, framealpha=0.85, loc="best")
     else:
         ax.text(0.5, 0.5, "no periodic orbit found", ha="center", va="center", transform=ax.transAxes)
     ax.set_title("limit cycles", fontsize=10)
@@ -75,9 +75,9 @@ def plot_cycle_diagram(continuation: xr.Dataset, cycles: xr.Dataset, *, fig: Fig
     Returns
     -------
     Figure
-        Top: :func:`plot_bifurcation`.  Bottom: frequency (solid) and amplitude
-        (dotted, right axis) of each cycle branch, with the Hopf points of the
-        fixed-point branches as vertical lines.
+        Top: :func:`plot_bifurcation`.  Bottom: :func:`plot_cycle_frequency`
+        (frequency and amplitude of each cycle branch, with the Hopf points of
+        the fixed-point branches as vertical lines).
     """
     cyc = require(cycles, {"s": ("branch", "step"), "frequency": ("branch", "step"),
                            "amplitude": ("branch", "step")}, "plot_cycle_diagram")
@@ -85,21 +85,55 @@ def plot_cycle_diagram(continuation: xr.Dataset, cycles: xr.Dataset, *, fig: Fig
         fig = new_figure(FULL_WIDTH * 0.8, 6.0)
     top, bottom = fig.subplots(2, 1, sharex=True)
     plot_bifurcation(continuation, ax=top)
-    right = bottom.twinx()
+    plot_cycle_frequency(cyc, continuation, ax=bottom)
+    bottom.set_xlabel(top.get_xlabel())
+    top.set_xlabel("")
+    return fig
+
+
+def plot_cycle_frequency(cycles: xr.Dataset, continuation: xr.Dataset | None = None, *, ax: Axes | None = None) -> Axes:
+    """Frequency (solid) and amplitude (dotted, right axis) of each cycle branch against ``s``.
+
+    Parameters
+    ----------
+    cycles : xarray.Dataset
+        Output of :func:`neurobias.analysis.continue_periodic_orbits`.
+    continuation : xarray.Dataset, optional
+        Output of :func:`neurobias.analysis.continue_fixed_points` on the same
+        path: its Hopf points are drawn as dashed vertical lines.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+        The frequency axes (Hz); the amplitude (state units) is on its twin.
+        Where a branch ends at a Hopf point, a circle marks the extrapolated
+        end (frequency ``1000 / end_period``, amplitude 0).
+    """
+    cyc = require(cycles, {"s": ("branch", "step"), "frequency": ("branch", "step"),
+                           "amplitude": ("branch", "step")}, "plot_cycle_frequency")
+    if ax is None:
+        ax = new_figure(FULL_WIDTH * 0.8, 3.2).subplots()
+    right = ax.twinx()
     for b, col in zip(range(cyc.sizes["branch"]), colours(max(cyc.sizes["branch"], 1))):
         s, f, a = cyc["s"].values[b], cyc["frequency"].values[b], cyc["amplitude"].values[b]
         ok = np.isfinite(s)
         name = str(cyc["branch_context"].values[b]) if "branch_context" in cyc else f"branch {b}"
-        bottom.plot(s[ok], f[ok], "-", color=col, lw=1.6, label=f"cycle from {name}")
+        ax.plot(s[ok], f[ok], "-", color=col, lw=1.6, label=f"cycle from {name}")
         right.plot(s[ok], a[ok], ":", color=col, lw=1.4)
-    if "bif_kind" in continuation:
+        if "end_reason" in cyc and str(cyc["end_reason"].values[b]) == "hopf":
+            s_end, T_end = float(cyc["end_s"].values[b]), float(cyc["end_period"].values[b])
+            ax.plot([s_end], [1000.0 / T_end], "o", mfc="none", color=col, ms=6)
+            right.plot([s_end], [0.0], "o", mfc="none", color=col, ms=6)
+    if continuation is not None and "bif_kind" in continuation:
         for s_h in continuation["bif_s"].values[continuation["bif_kind"].values.astype(str) == "hopf"]:
-            bottom.axvline(float(s_h), color="tab:orange", lw=0.8, ls="--")
-    bottom.set_xlabel(top.get_xlabel())
-    top.set_xlabel("")
-    bottom.set_ylabel("frequency (Hz)")
+            ax.axvline(float(s_h), color="tab:orange", lw=0.8, ls="--")
+    start, end = cyc.attrs.get("start_label", "start"), cyc.attrs.get("end_label", "end")
+    ax.set_xlabel(f"s (tonic input: {start} at 0 \u2192 {end} at 1)")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylabel("frequency (Hz)")
     right.set_ylabel("amplitude (dotted)")
-    bottom.legend(fontsize=8, frameon=False, loc="best")
-    bottom.grid(alpha=0.3)
-    bottom.set_title("limit cycles along the path (dashed: Hopf points)", fontsize=10)
-    return fig
+    ax.legend(fontsize=8, frameon=False, loc="best")
+    ax.grid(alpha=0.3)
+    ax.set_title("limit cycles along the path (dashed: Hopf points of the fixed points)", fontsize=10)
+    return ax

@@ -7,7 +7,8 @@ provenance and atomic commits; the commands are composed over them::
     run(config, out=...)                   train and write a run directory      (workflows.run)
     simulate_to_file(circuit, results, out=...)  a trajectories file             (workflows.simulate)
     analyse_fixed_points(run_dir)          fixed_points.nc                      (workflows.analyses)
-    analyse_continuation(run_dir, start=, end=)  continuation.nc
+    analyse_periodic_orbits(run_dir)       periodic_orbits.nc
+    analyse_continuation(run_dir, start=, end=)  continuation.nc (and orbit_continuation.nc)
     analyse_contexts(run_dir)              comparison.nc
     write_report(run_dir)                  report.html
     fit_recording_file(recording, config=, out=)  a recording file in, a fit directory out (workflows.recording_fit)
@@ -31,6 +32,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "RunOutput": ("neurobias.workflows.run", "RunOutput"),
     "simulate_to_file": ("neurobias.workflows.simulate", "simulate_to_file"),
     "analyse_fixed_points": ("neurobias.workflows.analyses", "analyse_fixed_points"),
+    "analyse_periodic_orbits": ("neurobias.workflows.analyses", "analyse_periodic_orbits"),
     "analyse_continuation": ("neurobias.workflows.analyses", "analyse_continuation"),
     "analyse_contexts": ("neurobias.workflows.analyses", "analyse_contexts"),
     "write_report": ("neurobias.workflows.analyses", "write_report"),

@@ -25,11 +25,13 @@ from matplotlib.figure import Figure
 from neurobias._version import __version__
 
 __all__ = ["render_report", "figure_to_data_uri", "SECTIONS", "render_recording_section", "render_recording_report",
-           "summarize_comparison", "summarize_fit", "summarize_recording_comparison"]
+           "summarize_comparison", "summarize_fit", "summarize_recording_comparison", "summarize_periodic_orbits",
+           "summarize_path", "render_oscillations_section"]
 
 #: section ids, in order
 SECTIONS: tuple[str, ...] = (
-    "overview", "config", "training", "performance", "tonic", "fixed-points", "continuation", "comparison",
+    "overview", "config", "training", "performance", "tonic", "fixed-points", "continuation", "oscillations",
+    "comparison",
 )
 
 _CSS = """
@@ -335,6 +337,8 @@ def render_report(
     comparison: xr.Dataset | None = None,
     texts: Mapping[str, str] | None = None,
     run_name: str = "run",
+    periodic_orbits: xr.Dataset | None = None,
+    oscillation: xr.Dataset | None = None,
 ) -> str:
     """Render the report of a run as one HTML document.
 
@@ -346,13 +350,19 @@ def render_report(
         Figures by name: ``loss``, ``outputs``, ``tonic``, ``rates``,
         ``fixed_points``, ``spectra``, ``bifurcation``, and for the
         comparison section ``similarity``, ``pca``, ``task_variance``,
-        ``matched`` (missing ones are left out).
+        ``matched``, for the oscillations section ``orbits`` and
+        ``cycle_frequency`` (missing ones are left out).
     fixed_points, continuation, comparison : xarray.Dataset, optional
         Analyses of the run; a section without its Dataset says how to compute it.
     texts : mapping of str to str, optional
-        Plain-language summaries by section id (``fixed-points``, ``continuation``, ``comparison``).
+        Plain-language summaries by section id (``fixed-points``, ``continuation``, ``comparison``;
+        ``oscillations``: why the cycles along the path are not shown, when ``oscillation`` is None).
     run_name : str
         Shown in the title.
+    periodic_orbits : xarray.Dataset, optional
+        The limit cycles of the contexts (``neurobias periodic-orbits``).
+    oscillation : xarray.Dataset, optional
+        :func:`neurobias.analysis.periodic_orbits.oscillation_along_path` of the run's continuation.
 
     Returns
     -------
@@ -475,6 +485,8 @@ def render_report(
                      + (f'<p class="meaning">{html.escape(words)}</p>' if words else "")
                      + _img(figures.get("bifurcation"), "bifurcation diagram"))
     sections.append(_section("continuation", "Continuation between contexts", cont_html))
+    sections.append(render_oscillations_section(periodic_orbits, oscillation, figures=figures, run_name=run_name,
+                                                path_missing=texts.get("oscillations", "")))
 
     if comparison is None:
         cmp_html = _missing(f"Not computed yet: run <code>neurobias compare-contexts {html.escape(run_name)}</code>.")
@@ -818,3 +830,166 @@ def summarize_recording_comparison(fit: xr.Dataset, cmp: xr.Dataset) -> str:
                                                                   cmp["fp_n_fixed_points"].values,
                                                                   cmp["fp_n_stable"].values)))
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ oscillations: limit cycles and the path
+def _floquet(ds: xr.Dataset, i: int) -> tuple[float, int]:
+    """Largest modulus of the non-trivial Floquet multipliers of orbit ``i`` and how many lie outside |mu| = 1."""
+    mu = ds["multiplier_real"].values[i] + 1j * ds["multiplier_imag"].values[i]
+    mu = mu[np.isfinite(mu)]
+    if len(mu) < 2:
+        return float("nan"), 0
+    rest = np.delete(mu, int(np.argmin(np.abs(mu - 1.0))))
+    return float(np.abs(rest).max()), int(np.sum(np.abs(rest) > 1.0))
+
+
+def _frequency_phrase(f: float, f_trained: float) -> str:
+    """``"5.3 % faster than the trained 1 Hz"`` (or slower, or at it)."""
+    if not np.isfinite(f_trained):
+        return ""
+    rel = (f - f_trained) / f_trained
+    if abs(rel) < 0.0005:
+        return f"at the trained {f_trained:g} Hz"
+    return f"{100 * abs(rel):.1f} % {'faster' if rel > 0 else 'slower'} than the trained {f_trained:g} Hz"
+
+
+def summarize_periodic_orbits(periodic_orbits: xr.Dataset) -> str:
+    """One line per context: its free limit cycle (period, frequency, against the trained one, stability) or why none.
+
+    ``periodic_orbits`` is the Dataset of
+    :func:`neurobias.analysis.find_periodic_orbits` (with ``trained_frequency``
+    when the run's task trained one frequency per context).
+    """
+    ds = periodic_orbits
+    lines = []
+    for i, ctx in enumerate(ds["context"].values.astype(str)):
+        if not bool(ds["converged"].values[i]):
+            lines.append(f"{ctx}: no limit cycle ({ds['reason'].values[i]})")
+            continue
+        T, f = float(ds["period"].values[i]), float(ds["frequency"].values[i])
+        trained = float(ds["trained_frequency"].values[i]) if "trained_frequency" in ds else float("nan")
+        largest, n_out = _floquet(ds, i)
+        phrase = _frequency_phrase(f, trained)
+        text = f"{ctx}: oscillates freely at {f:.4g} Hz (period {T:.1f} ms)" + (f", {phrase}" if phrase else "")
+        if n_out == 0:
+            text += (f"; a stable cycle (every other Floquet multiplier inside the unit circle, the largest of "
+                     f"modulus {largest:.3g}: a perturbation shrinks by that factor per period)")
+        else:
+            text += (f"; an unstable cycle ({n_out} Floquet multiplier{'s' if n_out > 1 else ''} outside the unit "
+                     f"circle, the largest of modulus {largest:.3g})")
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def summarize_path(path: xr.Dataset, *, why_not: str = "") -> str:
+    """Where along the path of a continuation the circuit oscillates, at what frequencies, and where it settles.
+
+    ``path`` is the Dataset of :func:`neurobias.analysis.periodic_orbits.oscillation_along_path`;
+    ``why_not`` says why no cycle was followed (shown when none was).
+    """
+    start, end = path.attrs.get("start_label", "start"), path.attrs.get("end_label", "end")
+    parts = []
+    kinds = path["interval_kind"].values.astype(str)
+    osc = [i for i, k in enumerate(kinds) if k == "oscillates"]
+    if not osc:
+        parts.append(f"No limit cycle was followed from {start} (s = 0) to {end} (s = 1)"
+                     + (f": {why_not}." if why_not else "."))
+    for i in osc:
+        lo, hi = float(path["s_low"][i]), float(path["s_high"][i])
+        f0, f1 = float(path["frequency_low"][i]), float(path["frequency_high"][i])
+        parts.append(f"The circuit oscillates for {lo:.4g} <= s <= {hi:.4g} (the cycle of "
+                     f"{path['interval_context'].values[i]}, from {f0:.4g} to {f1:.4g} Hz).")
+    for b in range(path.sizes["branch"]):
+        reason = str(path["cycle_end_reason"].values[b])
+        s_end = float(path["cycle_end_s"].values[b])
+        who = f"The cycle of {path['cycle_context'].values[b]}" if "cycle_context" in path else "A cycle"
+        if reason == "hopf":
+            s_h, diff = float(path["hopf_s"].values[b]), float(path["hopf_difference"].values[b])
+            where = (f"the Hopf point of the fixed-point continuation is at s = {s_h:.6f} (difference {diff:.1e})"
+                     if np.isfinite(s_h) else "the fixed-point continuation has no Hopf point to compare with")
+            parts.append(f"{who} ends at s = {s_end:.6f}, shrinking onto a fixed point (Hopf); {where}.")
+        elif reason == "reached_end":
+            parts.append(f"{who} continues all the way to the other end of the path (s = {s_end:.4g}).")
+        else:
+            parts.append(f"{who} was followed no further ({reason.replace('_', ' ')}); beyond it the path "
+                         "is not described.")
+    for i, k in enumerate(kinds):
+        if k != "settles":
+            continue
+        lo, hi, mid = float(path["s_low"][i]), float(path["s_high"][i]), float(path["settle_s"][i])
+        n = int(path["settle_n_stable"][i])
+        text = f"For {lo:.4g} < s < {hi:.4g} no followed cycle exists"
+        if n:
+            z = path["settle_z"].values[i]
+            out = (", output " + ", ".join(f"{name} = {v:.3g}" for name, v in zip(path["output"].values, z))
+                   if z.size and np.all(np.isfinite(z)) else "")
+            text += (f"; the circuit settles at a stable fixed point (at s = {mid:.3g}{out}"
+                     + (f"; {n} stable fixed points there" if n > 1 else "") + ").")
+        else:
+            text += ("; no stable fixed point was found there on the followed branches either (what the circuit "
+                     "does there is not described by these continuations).")
+        parts.append(text)
+    return " ".join(parts)
+
+
+def render_oscillations_section(
+    periodic_orbits: xr.Dataset | None,
+    path: xr.Dataset | None,
+    *,
+    figures: Mapping[str, Figure | None],
+    run_name: str = "RUN_DIR",
+    path_missing: str = "",
+) -> str:
+    """The "Oscillations" section (id ``oscillations``): each context's free limit cycle and the cycles along the path.
+
+    Parameters
+    ----------
+    periodic_orbits : xarray.Dataset, optional
+        A ``periodic_orbits`` Dataset (``neurobias periodic-orbits``).
+    path : xarray.Dataset, optional
+        :func:`neurobias.analysis.periodic_orbits.oscillation_along_path` of the run's continuation.
+    figures : mapping of str to Figure
+        ``orbits`` (cycles in PC space) and ``cycle_frequency`` (frequency against ``s``).
+    run_name : str
+        The run directory named in the advice on which command to run.
+    path_missing : str
+        Plain text shown instead of the path part when ``path`` is None (default: which command computes it).
+    """
+    name = html.escape(run_name)
+    if periodic_orbits is None:
+        body = _missing(f"Limit cycles not computed yet: run <code>neurobias periodic-orbits {name}</code>.")
+    else:
+        ds = periodic_orbits
+        rows = []
+        for i, ctx in enumerate(ds["context"].values.astype(str)):
+            trained = float(ds["trained_frequency"].values[i]) if "trained_frequency" in ds else float("nan")
+            if not bool(ds["converged"].values[i]):
+                rows.append([ctx, _num(trained), "none", "", "", "not converged", "", str(ds["reason"].values[i])])
+                continue
+            f = float(ds["frequency"].values[i])
+            largest, _ = _floquet(ds, i)
+            rows.append([ctx, _num(trained), f"{f:.4g}", f"{float(ds['period'].values[i]):.1f}",
+                         _pct_signed((f - trained) / trained) if np.isfinite(trained) else "",
+                         str(ds["stability"].values[i]), _num(largest), ""])
+        lines = summarize_periodic_orbits(ds).splitlines()
+        body = ("<p>A limit cycle is a closed orbit the circuit runs around on its own, with the tonic input held "
+                "at the context's value and no input (period T: phi_T(x0) = x0). It was found by Newton shooting, "
+                "seeded from a simulation; its stability comes from its Floquet multipliers (the eigenvalues of "
+                "the monodromy matrix; one of them is 1, along the orbit; the cycle is stable when all others "
+                "have modulus below 1).</p>"
+                + "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
+                + _table(["context", "trained (Hz)", "free cycle (Hz)", "period (ms)", "difference", "stability",
+                          "largest other |multiplier|", "why no cycle"], rows)
+                + _img(figures.get("orbits"), "limit cycles in principal-component space"))
+    if path is None:
+        body += _missing(html.escape(path_missing)) if path_missing else _missing(
+            f"Cycles along the path between two contexts not computed yet: run <code>neurobias continue {name} "
+            "--from A --to B</code>.")
+    else:
+        body += (f"<p>{html.escape(summarize_path(path))}</p>"
+                 + _img(figures.get("cycle_frequency"), "frequency of the cycles against s"))
+    return _section("oscillations", "Oscillations", body)
+
+
+def _pct_signed(v: float) -> str:
+    return "n/a" if not np.isfinite(v) else f"{100 * v:+.1f} %"

@@ -9,6 +9,7 @@ to the table of its directory; the commands ask the directory for paths.
 
     RUN_DIR/circuit.nc  results.nc  checkpoint.npz     written by ``neurobias run``
     RUN_DIR/fixed_points.nc  continuation.nc  comparison.nc  report.html
+    RUN_DIR/periodic_orbits.nc  orbit_continuation.nc
     RUN_DIR/figures/<name>.png
     FIT_DIR/recording.nc  circuit.nc  fit.nc  comparison.nc  report.html  figures/<name>.png
     SWEEP_DIR/sweep.json  cells/<cell>/cell.json + a run directory per cell
@@ -77,6 +78,9 @@ RUN_PRODUCTS: dict[str, Product] = {
     "checkpoint": Product("checkpoint.npz", "", "neurobias run CONFIG --out {dir}"),
     "fixed_points": Product("fixed_points.nc", "fixed_points", "neurobias fixed-points {dir}"),
     "continuation": Product("continuation.nc", "continuation", "neurobias continue {dir} --from A --to B"),
+    "periodic_orbits": Product("periodic_orbits.nc", "periodic_orbits", "neurobias periodic-orbits {dir}"),
+    "orbit_continuation": Product("orbit_continuation.nc", "orbit_continuation",
+                                  "neurobias continue {dir} --from A --to B"),
     "comparison": Product("comparison.nc", "comparison", "neurobias compare-contexts {dir}", per_context=True),
     "report": Product("report.html", "", "neurobias report {dir}"),
 }
@@ -237,6 +241,17 @@ class _Directory:
         from neurobias.io import atomic_write_text
 
         return atomic_write_text(Path(out) if out is not None else self.file(name), text)
+
+    def discard(self, name: str) -> bool:
+        """Remove product ``name`` if it exists (it no longer describes what its sibling files hold).
+
+        Returns whether a file was removed.
+        """
+        path = self.file(name)
+        if path.is_file():
+            path.unlink()
+            return True
+        return False
 
     def write_figures(self, figures: dict[str, Any]) -> dict[str, Path]:
         """Save each figure (a Matplotlib Figure or Axes) atomically; returns ``{"figure_<name>": path}``."""
