@@ -160,3 +160,27 @@ def test_shipped_mante_config_parses_and_names_existing_baselines() -> None:
     assert cfg["fit"]["model"] == "context" and cfg["fit"]["n_units"] == 512 and cfg["fit"]["mode"] == "bias"
     assert cfg["crossval"]["by"] == "motion" and "shared_tonic" in cfg["crossval"]["baselines"]
     assert load_fit_config(None, text=fit_config_to_toml(cfg)) == cfg
+
+
+def test_parallel_integration_under_no_grad_with_parameters(monkeypatch) -> None:
+    """A fit's last loss is evaluated under no_grad on parameters that require grad; the row-parallel integration
+    (worker threads start with grad mode on) must give the serial result, not fail."""
+    import importlib
+
+    import torch
+
+    from neurobias import Circuit
+
+    simulate = importlib.import_module("neurobias.circuit.simulate")
+
+    c = Circuit.random(256, n_inputs=0, n_outputs=0, g=1.2, tau=20.0, seed=0)
+    x0 = torch.nn.Parameter(torch.tensor(np.random.default_rng(0).normal(0, 0.5, (64, 256))))
+    ext = torch.zeros(64, 5, 256, dtype=torch.float64)
+    monkeypatch.setattr(simulate, "CPU_THREADS", 2)
+    assert len(getattr(simulate, "_row_blocks")(64, 256, torch.device("cpu"), 0.0)) == 2  # the parallel path
+    with torch.no_grad():
+        par = simulate.integrate(x0, ext, c.dynamics(), dt=1.0, method="euler")
+    monkeypatch.setattr(simulate, "CPU_THREADS", 1)
+    with torch.no_grad():
+        ser = simulate.integrate(x0, ext, c.dynamics(), dt=1.0, method="euler")
+    torch.testing.assert_close(par, ser, rtol=0, atol=0)
