@@ -47,7 +47,6 @@ DOMAINS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "n_shuffles": _int_at_least(0),
     "holdout_block": _int_at_least(1),
     "substeps": _int_at_least(1, optional=True),
-    "rank": _int_at_least(1),
     "n_latents": _int_at_least(1, optional=True),
     "tau": _positive("a positive number of ms"),
     "g": _NON_NEGATIVE,
