@@ -184,3 +184,38 @@ def test_parallel_integration_under_no_grad_with_parameters(monkeypatch) -> None
     with torch.no_grad():
         ser = simulate.integrate(x0, ext, c.dynamics(), dt=1.0, method="euler")
     torch.testing.assert_close(par, ser, rtol=0, atol=0)
+
+
+def test_controls_for_what_was_learned_freeze_the_other_parameters(tmp_path: Path) -> None:
+    """Tonic inputs only: the initial states stay zero; initial states only: the tonic inputs stay zero."""
+    from neurobias.fitting import TonicFit
+
+    rec = read_dataset(_recording(tmp_path / "rec.nc"))
+    kw = dict(n_units=16, steps=4, holdout="time", holdout_block=3, n_shuffles=0, progress=False)
+    both = TonicFit(**kw).fit(rec)
+    tonic_only = TonicFit(**kw, learn_x0=False).fit(rec)
+    x0_only = TonicFit(**kw, learn_tonic=False).fit(rec)
+    assert np.abs(both.tonic_).max() > 0 and np.abs(both.x0_).max() > 0
+    assert np.abs(tonic_only.tonic_).max() > 0 and not np.any(tonic_only.x0_)
+    assert np.abs(x0_only.x0_).max() > 0 and not np.any(x0_only.tonic_)
+    with pytest.raises(Exception, match="leave nothing to learn"):
+        TonicFit(**kw, learn_x0=False, learn_tonic=False).fit(rec)
+
+
+def test_every_named_baseline_builds_and_unknown_names_are_refused() -> None:
+    from neurobias.errors import InputError
+    from neurobias.fitting.baselines import BASELINES, make_baseline
+
+    params = {"n_units": 16, "steps": 2, "tau": 40.0, "mode": "bias", "readout": "subset", "seed": 3,
+              "input_scale": 0.5}
+    for name in BASELINES:
+        est = make_baseline(name, params=params, holdout_block=2)
+        est.check_params()
+        clone = type(est)(**est.get_params())  # the scikit-learn protocol cross-validation relies on
+        assert clone.get_params() == est.get_params()
+        if "n_units" in est.get_params():
+            assert est.get_params()["n_units"] == 16 and est.get_params()["seed"] == 3
+    assert make_baseline("lowrank2", params=params).rank == 2
+    assert make_baseline("condition_initial_state_only", params=params).learn_tonic is False
+    with pytest.raises(InputError, match="unknown baseline 'lowrank9'"):
+        make_baseline("lowrank9", params=params)
