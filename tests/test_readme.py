@@ -100,8 +100,17 @@ def tiny_argv(argv: list[str], work: Path) -> list[str]:
             out += ["--set", s]
         out.append("--no-progress")
     if cmd == "fit-recordings":
-        out += ["--set", "fit.n_units=64", "--set", "fit.steps=150", "--set", "fit.n_shuffles=3", "--no-progress",
-                "--no-figures"]
+        import tomllib
+
+        config = Path(out[out.index("--config") + 1]) if "--config" in out else None
+        model = tomllib.loads(config.read_text(encoding="utf-8")).get("fit", {}).get("model", "condition") \
+            if config is not None else "condition"
+        if model == "condition":
+            out += ["--set", "fit.n_units=64", "--set", "fit.steps=150", "--set", "fit.n_shuffles=3"]
+        else:  # the context models have no per-fit null; their cross-validation is made tiny
+            out += ["--set", "fit.n_units=32", "--set", "fit.steps=5", "--set", "crossval.n_shuffles=3", "--set",
+                    'crossval.baselines=["linear"]']
+        out += ["--no-progress", "--no-figures"]
     if cmd == "compare-recordings":
         out += ["--set", "compare.n_shuffles=3", "--set", "compare.dsa_shuffles=1", "--no-progress"]
     if cmd == "fixed-points" and "--candidates" not in out:
@@ -160,7 +169,7 @@ def test_readme_shell_commands(tmp_path: Path, run_cli) -> None:
             assert proc.returncode == 0, f"`{line}`: {proc.stderr}"
             assert proc.stdout.strip(), f"`{line}` does nothing"
         elif words[0] == "neurobias":
-            fetched = re.findall(r"\bdata fetch (\w+)", line)
+            fetched = re.findall(r"\bdata fetch (\w+)", line) + re.findall(r"\bfit-recordings (mante2013)\b", line)
             if any(recording_path(name) is None for name in fetched):
                 continue  # the recording is not in $NEUROBIAS_DATA (tests/test_recordings.py says so); no download
             # command substitution `$(neurobias ...)`: run the inner command, put its output in its place

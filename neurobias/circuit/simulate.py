@@ -160,7 +160,9 @@ def _integrate(
 
         def block(rows: slice) -> None:
             e = seq if seq.shape[-2] == 1 else seq[..., rows, :]
-            _steps_into(out[rows], None if rates is None else rates[rows], x[rows], e, constant, dyn, **kw)
+            # grad mode is per thread: a worker starts with it on even when the caller runs under no_grad
+            with torch.no_grad():
+                _steps_into(out[rows], None if rates is None else rates[rows], x[rows], e, constant, dyn, **kw)
 
         with ThreadPoolExecutor(len(parts)) as pool:
             list(pool.map(block, parts))

@@ -12,17 +12,20 @@ __all__ = ["register"]
 def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str, Callable[[argparse.Namespace], int]]:  # type: ignore[type-arg]  # noqa: ANN001
     """Add the ``fit-recordings`` and ``compare-recordings`` parsers to ``sub``; return their handlers."""
     p = sub.add_parser(
-        "fit-recordings", help="fit one fixed random circuit, one tonic input per condition, to a recording",
-        description="Read RECORDING (NWB, .mat, .npz or netCDF; how is said in the [recording] table of CONFIG), "
-        "preprocess it ([preprocess]), fit the tonic inputs of a fixed random circuit per condition ([fit]) with "
-        "held-out scoring, and write DIR/recording.nc, DIR/circuit.nc, DIR/fit.nc and DIR/figures/. "
-        "See docs/recordings.md.",
+        "fit-recordings", help="fit one fixed random circuit, tonic inputs per condition or per context, to a recording",
+        description="Read RECORDING (NWB, .mat, .npz or netCDF, how is said in the [recording] table of CONFIG; or "
+        "the name of a public recording such as mante2013), attach its context x stimulus design "
+        "([recording.design]), preprocess it ([preprocess]), fit the tonic inputs of a fixed random circuit ([fit]: "
+        "model = condition, one per condition; context, one per context shared by its conditions; lowrank) and, "
+        "with a [crossval] table, score it and its baselines on held-out conditions, time or trials; write "
+        "DIR/recording.nc, DIR/circuit.nc, DIR/fit.nc, DIR/crossval.nc and DIR/figures/. See docs/recordings.md.",
         formatter_class=formatter,
         epilog=epilog("""
             neurobias fit-recordings ../shared/data/churchland2012_reach/exampleData.mat \\
                 --config models/fit_reach.toml --out runs/reach
             neurobias fit-recordings ../shared/data/chewie_m1_centerout/chewie_10032013_bin100ms.npz \\
-                --config models/fit_chewie.toml --out runs/chewie --set fit.mode=full --set fit.weight_lr=0.001"""),
+                --config models/fit_chewie.toml --out runs/chewie --set fit.mode=full --set fit.weight_lr=0.001
+            neurobias fit-recordings mante2013 --config models/fit_mante.toml --out runs/mante"""),
     )
     p.add_argument("recording", metavar="RECORDING", help="recording file (.nwb, .mat, .npz, .nc)")
     p.add_argument("--config", default=None, metavar="CONFIG", help="TOML fit config (see docs/recordings.md)")

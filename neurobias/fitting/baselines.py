@@ -12,6 +12,13 @@ The other baselines are :class:`ContextFit` settings: ``tonic="shared"`` (no
 context input), ``mode="full"`` (every weight trained) and
 :class:`~neurobias.fitting.context_fit.LowRankContextFit` (a trained rank-1..3
 recurrence).
+
+:data:`BASELINES` names them all (the names a fit config's
+``[crossval] baselines`` takes) and :func:`make_baseline` builds one with the
+hyperparameters it shares with the fitted model. ``condition_tonic_only``
+and ``condition_initial_state_only`` are the controls for what a fit with one
+tonic input and one initial state per condition learned: the same fit with
+the initial states fixed at zero, or the tonic inputs.
 """
 from __future__ import annotations
 
@@ -22,13 +29,29 @@ import xarray as xr
 
 from neurobias.errors import InputError
 from neurobias.fitting.params import Hyperparameters
-from neurobias.fitting.context_fit import auto_substeps, condition_targets
+from neurobias.fitting.context_fit import ContextFit, LowRankContextFit, auto_substeps, condition_targets
 from neurobias.fitting.estimator import TonicFit
 from neurobias.fitting.splits import time_blocks
 from neurobias.recordings.dataset import validate
 from neurobias.recordings.design import read_design
 
-__all__ = ["ConditionTonicFit", "LinearDynamicalFit"]
+__all__ = ["ConditionTonicFit", "LinearDynamicalFit", "BASELINES", "make_baseline"]
+
+#: the baselines by name, with what each one is (the rows of a cross-validation table)
+BASELINES: dict[str, str] = {
+    "condition_tonic": "one tonic input and one initial state per condition (cannot predict unseen conditions)",
+    "condition_tonic_only": "one tonic input per condition, initial states fixed at zero",
+    "condition_initial_state_only": "one initial state per condition, tonic inputs fixed at zero",
+    "shared_tonic": "no context tonic input: one tonic input shared by every context",
+    "full": "context tonic input, every weight trained",
+    "lowrank1": "low-rank trained recurrence (rank 1), context tonic input",
+    "lowrank2": "low-rank trained recurrence (rank 2), context tonic input",
+    "lowrank3": "low-rank trained recurrence (rank 3), context tonic input",
+    "linear": "linear dynamical system in the top principal components, least squares",
+}
+#: hyperparameters every recurrent baseline takes from the fitted model
+SHARED_PARAMS: tuple[str, ...] = ("n_units", "readout", "g", "tau", "phi", "substeps", "steps", "lr", "lr_min",
+                                  "schedule", "clip_grad", "dtype", "seed", "progress")
 
 
 def _rate_dataset(d: Any, z: np.ndarray, neurons: tuple[str, ...]) -> xr.Dataset:
@@ -44,7 +67,7 @@ class ConditionTonicFit(Hyperparameters):
 
     Parameters
     ----------
-    n_units, mode, readout, g, tau, phi, steps, lr, weight_lr, lr_min, schedule, clip_grad, dtype, seed, progress
+    n_units, mode, readout, learn_x0, learn_tonic, g, tau, phi, steps, lr, weight_lr, lr_min, schedule, clip_grad, dtype, seed, progress
         As in :class:`~neurobias.fitting.estimator.TonicFit`.
     substeps : int, optional
         Default :func:`~neurobias.fitting.context_fit.auto_substeps` of the bin width and ``tau``.
@@ -61,7 +84,8 @@ class ConditionTonicFit(Hyperparameters):
     predicts_unseen_conditions = False
 
     def __init__(
-        self, *, n_units: int = 256, mode: str = "bias", readout: str = "subset", g: float = 1.5,
+        self, *, n_units: int = 256, mode: str = "bias", readout: str = "subset", learn_x0: bool = True,
+        learn_tonic: bool = True, g: float = 1.5,
         tau: float = 100.0, phi: str = "tanh", substeps: int | None = None, steps: int = 500, lr: float = 0.05,
         weight_lr: float | None = None, lr_min: float = 0.0, schedule: str = "cosine", clip_grad: float = 1.0,
         holdout_block: int = 5, dtype: str = "float64", seed: int = 0, progress: bool = False,
@@ -69,6 +93,8 @@ class ConditionTonicFit(Hyperparameters):
         self.n_units = n_units
         self.mode = mode
         self.readout = readout
+        self.learn_x0 = learn_x0
+        self.learn_tonic = learn_tonic
         self.g = g
         self.tau = tau
         self.phi = phi
@@ -97,7 +123,8 @@ class ConditionTonicFit(Hyperparameters):
             holdout = "time"
         bin_ms = float(recording["time"].values[1] - recording["time"].values[0])
         sub = self.substeps if self.substeps is not None else auto_substeps(bin_ms, self.tau)
-        self.fit_ = TonicFit(n_units=self.n_units, mode=self.mode, readout=self.readout, g=self.g, tau=self.tau,
+        self.fit_ = TonicFit(n_units=self.n_units, mode=self.mode, readout=self.readout, learn_x0=self.learn_x0,
+                             learn_tonic=self.learn_tonic, g=self.g, tau=self.tau,
                              phi=self.phi, substeps=sub, steps=self.steps, lr=self.lr, weight_lr=self.weight_lr,
                              lr_min=self.lr_min, schedule=self.schedule, clip_grad=self.clip_grad, holdout=holdout,
                              holdout_block=self.holdout_block, n_shuffles=0, dtype=self.dtype, seed=self.seed,
@@ -162,11 +189,10 @@ class LinearDynamicalFit(Hyperparameters):
         mask = np.ones(n_t, bool) if time_mask is None else np.asarray(time_mask, dtype=bool).ravel()
         if mask.shape != (n_t,) or not mask[0]:
             raise InputError(f"`time_mask` must be {n_t} booleans with the first bin fitted")
+        self.check_params()
         k = self.n_latents if self.n_latents is not None else min(n_n, 10)
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n_n:
+        if not 1 <= k <= n_n:
             raise InputError(f"`n_latents` must be an integer in [1, {n_n}]; got {k!r}")
-        if not (isinstance(self.ridge, (int, float)) and self.ridge >= 0):
-            raise InputError(f"`ridge` must be a number >= 0; got {self.ridge!r}")
         flat = y[:, mask].reshape(-1, n_n)
         self.mean_ = flat.mean(axis=0)
         _, _, vt = np.linalg.svd(flat - self.mean_, full_matrices=False)
@@ -206,3 +232,56 @@ class LinearDynamicalFit(Hyperparameters):
         for t in range(1, d.time.size):
             x[:, t] = x[:, t - 1] @ self.A_.T + u[:, t] @ self.B_.T + self.c_[ctx]
         return _rate_dataset(d, x @ self.axes_.T + self.mean_, self.neurons_)
+
+
+def make_baseline(name: str, *, params: dict[str, Any], holdout_block: int = 5) -> Any:
+    """The baseline ``name`` (a key of :data:`BASELINES`), unfitted, sharing the fitted model's hyperparameters.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`BASELINES`.
+    params : dict, keyword-only
+        The fitted model's hyperparameters (``get_params()`` of a
+        :class:`ContextFit` or :class:`ConditionTonicFit`, or a fit config's
+        ``[fit]`` table); the baseline takes those of :data:`SHARED_PARAMS`
+        it has, ``input_scale`` and ``device`` for the context models, and
+        ``mode`` for the tonic-only baselines. ``full`` trains its weights at
+        ``weight_lr`` (default 1e-3), the low-rank models at ``weight_lr``
+        (default 0.01) with a linear readout.
+    holdout_block : int, keyword-only
+        Bins per held-out time block (``condition_*``; see :class:`ConditionTonicFit`).
+
+    Returns
+    -------
+    estimator
+        With ``get_params``, ``fit(recording, time_mask=)`` and ``predict(design)``.
+
+    Raises
+    ------
+    InputError
+        An unknown name.
+    """
+    if name not in BASELINES:
+        raise InputError(f"unknown baseline {name!r}; valid: {', '.join(BASELINES)}")
+    shared = {k: params[k] for k in SHARED_PARAMS if k in params}
+    context = {**shared, **{k: params[k] for k in ("input_scale", "device") if k in params}}
+    weight_lr = params.get("weight_lr")
+    if name.startswith("condition_"):
+        learn = {"condition_tonic": (True, True), "condition_tonic_only": (False, True),
+                 "condition_initial_state_only": (True, False)}[name]
+        mode = params.get("mode", "bias")
+        return ConditionTonicFit(**shared, mode=mode if mode in ("bias", "bias+readout") else "bias",
+                                 learn_x0=learn[0], learn_tonic=learn[1], weight_lr=weight_lr,
+                                 holdout_block=holdout_block)
+    if name == "shared_tonic":
+        return ContextFit(**context, mode=params.get("mode", "bias"), weight_lr=weight_lr, tonic="shared",
+                          initial_state=params.get("initial_state", "shared"))
+    if name == "full":
+        return ContextFit(**context, mode="full", weight_lr=weight_lr if weight_lr is not None else 1e-3,
+                          initial_state=params.get("initial_state", "shared"))
+    if name.startswith("lowrank"):
+        return LowRankContextFit(**{**context, "readout": "linear"}, rank=int(name[len("lowrank"):]),
+                                 weight_lr=weight_lr if weight_lr is not None else 0.01,
+                                 initial_state=params.get("initial_state", "shared"))
+    return LinearDynamicalFit()

@@ -40,8 +40,9 @@ from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import Dynamics
 from neurobias.circuit.threads import one_thread
 from neurobias.circuit.simulate import integrate
-from neurobias.errors import InputError, is_int, is_real, require
+from neurobias.errors import InputError, is_int, require
 from neurobias.fitting.params import Hyperparameters
+from neurobias.fitting.readout import readout_circuit
 from neurobias.training.optimise import ParamGroup, optimise
 from neurobias.recordings.dataset import is_single_trial, validate
 from neurobias.recordings.design import Design, read_design
@@ -49,8 +50,7 @@ from neurobias.recordings.metrics.r2 import r2_arrays
 from neurobias.recordings.preprocess import condition_average
 from neurobias.training import seeds
 from neurobias.training.losses import masked_mse
-from neurobias.training.model import MODES, CircuitModel
-from neurobias.training.schedule import SCHEDULES
+from neurobias.training.model import CircuitModel
 from neurobias.training.tonic import TonicBank
 
 __all__ = ["ContextFit", "LowRankContextFit", "TONICS", "INITIAL_STATES", "SUBSTEP_RATIO", "auto_substeps",
@@ -58,9 +58,7 @@ __all__ = ["ContextFit", "LowRankContextFit", "TONICS", "INITIAL_STATES", "SUBST
 
 TONICS: tuple[str, ...] = ("context", "shared")
 INITIAL_STATES: tuple[str, ...] = ("context", "shared", "zero")
-READOUTS: tuple[str, ...] = ("subset", "linear")
 SUBSTEP_RATIO = 5.0  # default substeps: dt <= tau / SUBSTEP_RATIO
-UNITS_STREAM = 11  # the same stream as TonicFit's recorded units
 LOWRANK_STREAM = 12
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -74,13 +72,6 @@ def condition_targets(recording: xr.Dataset, conditions: tuple[str, ...]) -> np.
     """Condition-average rates of shape (condition, time, neuron) in the order of ``conditions``."""
     avg = condition_average(recording) if is_single_trial(recording) else recording
     return np.asarray(avg["rate"].sel(condition=list(conditions)).values, dtype=np.float64)
-
-
-
-
-
-
-
 
 class _LowRankModel(nn.Module):
     """Trained rank-``r`` recurrence ``m n^T / unit``, trained ``W_in``, ``W_out``, ``b_out``, and the tonic bank."""
@@ -217,26 +208,11 @@ class ContextFit(Hyperparameters):
         self.progress = progress
 
     def _check_params(self) -> None:
-        require("mode", self.mode in MODES, f"one of {', '.join(MODES)}", self.mode)
+        self.check_params()
         require("tonic", self.tonic in TONICS, f"one of {', '.join(TONICS)}", self.tonic)
         require("initial_state", self.initial_state in INITIAL_STATES, f"one of {', '.join(INITIAL_STATES)}",
-              self.initial_state)
-        require("readout", self.readout in READOUTS, f"one of {', '.join(READOUTS)}", self.readout)
-        require("steps", is_int(self.steps) and self.steps >= 0, "an integer >= 0", self.steps)
-        require("substeps", self.substeps is None or (is_int(self.substeps) and self.substeps >= 1),
-              "an integer >= 1 or None", self.substeps)
-        require("tau", (is_real(self.tau) and self.tau > 0), "a positive number of ms", self.tau)
-        require("lr", (is_real(self.lr) and self.lr > 0), "a positive number", self.lr)
-        require("weight_lr", self.weight_lr is None or (is_real(self.weight_lr) and self.weight_lr > 0), "a positive number or None",
-              self.weight_lr)
-        require("schedule", self.schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}", self.schedule)
-        require("clip_grad", isinstance(self.clip_grad, (int, float)) and self.clip_grad >= 0, "a number >= 0",
-              self.clip_grad)
-        require("dtype", self.dtype in _DTYPES, "'float64' or 'float32'", self.dtype)
-        require("seed", is_int(self.seed) and self.seed >= 0, "an integer >= 0", self.seed)
-        if self.circuit is None:
-            require("n_units", is_int(self.n_units) and self.n_units >= 1, "an integer >= 1", self.n_units)
-        elif not isinstance(self.circuit, Circuit):
+                self.initial_state)
+        if self.circuit is not None and not isinstance(self.circuit, Circuit):
             raise InputError(f"`circuit` must be a neurobias Circuit or None; got {type(self.circuit).__name__}")
 
     # --------------------------------------------------------------- building
@@ -250,27 +226,8 @@ class ContextFit(Hyperparameters):
         else:
             base = Circuit.random(int(self.n_units), n_inputs=n_in, n_outputs=n_neurons, g=self.g, tau=self.tau,
                                   phi=self.phi, input_scale=self.input_scale, seed=self.seed)
-        n = base.n_units
-        rng = seeds.stream(self.seed, UNITS_STREAM)
-        if self.readout == "subset":
-            if self.units is not None:
-                units = np.asarray(self.units, dtype=np.int64).ravel()
-                if units.size != n_neurons or len(set(units.tolist())) != units.size or units.min() < 0 or \
-                        units.max() >= n:
-                    raise InputError(f"`units` must be {n_neurons} distinct unit indices in [0, {n}); got "
-                                     f"{units.size} values")
-            else:
-                if n_neurons > n:
-                    raise InputError(f"`readout='subset'` needs at least as many units as neurons; the circuit has "
-                                     f"{n} units and the recording {n_neurons} neurons (raise `n_units`)")
-                units = np.sort(rng.choice(n, size=n_neurons, replace=False))
-            w_out = np.zeros((n_neurons, n))
-            w_out[np.arange(n_neurons), units] = 1.0
-        else:
-            units = np.full(n_neurons, -1, dtype=np.int64)
-            w_out = rng.normal(0.0, 1.0 / np.sqrt(n), size=(n_neurons, n))
-        circuit = base.replace(W_out=w_out, b_out=np.zeros(n_neurons), input_names=inputs, output_names=neurons)
-        return circuit, units
+        return readout_circuit(base, neurons=neurons, readout=self.readout, units=self.units, seed=self.seed,
+                               inputs=inputs)
 
     def _make_model(self, circuit: Circuit, bank: TonicBank, tdtype: torch.dtype) -> nn.Module:
         return CircuitModel(circuit, bank, mode=self.mode, dtype=tdtype)

@@ -30,30 +30,24 @@ from torch import nn
 from neurobias.circuit.threads import one_thread
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.simulate import resolve_device
-from neurobias.errors import InputError, is_int, is_real, require
+from neurobias.errors import InputError
 from neurobias.fitting.params import Hyperparameters
+from neurobias.fitting.readout import READOUTS, UNITS_STREAM, readout_circuit
 from neurobias.fitting.splits import Split, make_split
 from neurobias.recordings.dataset import condition_names, is_single_trial, validate
 from neurobias.recordings.metrics import shuffle_conditions
 from neurobias.recordings.metrics.r2 import r2_arrays
 from neurobias.training import seeds
 from neurobias.training.losses import masked_mse
-from neurobias.training.model import MODES, CircuitModel
+from neurobias.training.model import CircuitModel
 from neurobias.training.optimise import OptimResult, ParamGroup, optimise
-from neurobias.training.schedule import SCHEDULES
 from neurobias.training.tonic import TonicBank
 
 __all__ = ["TonicFit", "READOUTS", "UNITS_STREAM", "SUBSTEPS_PER_TAU"]
 
-READOUTS: tuple[str, ...] = ("subset", "linear")
-UNITS_STREAM = 11  # seeds.stream(seed, UNITS_STREAM) draws the recorded units
 #: default Euler steps per time constant: ``substeps = ceil(SUBSTEPS_PER_TAU * bin_width / tau)``
 SUBSTEPS_PER_TAU = 10
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-
-
 
 
 class TonicFit(Hyperparameters):
@@ -80,6 +74,10 @@ class TonicFit(Hyperparameters):
         random draw from ``seed``).
     learn_x0 : bool
         Learn one initial state per condition (else start at zero).
+    learn_tonic : bool
+        Learn the tonic inputs (else they stay zero). With ``learn_x0`` this
+        gives the controls for what carries a fit: tonic inputs only
+        (``learn_x0=False``), initial states only (``learn_tonic=False``), both.
     g, tau, phi : float, float, str
         Gain, time constant (ms) and transfer function of the default circuit.
     substeps : int, optional
@@ -149,7 +147,8 @@ class TonicFit(Hyperparameters):
 
     def __init__(
         self, *, circuit: Circuit | None = None, n_units: int = 256, conditions: Any = None, mode: str = "bias",
-        readout: str = "subset", units: Any = None, learn_x0: bool = True, g: float = 1.5, tau: float = 50.0,
+        readout: str = "subset", units: Any = None, learn_x0: bool = True, learn_tonic: bool = True, g: float = 1.5,
+        tau: float = 50.0,
         phi: str = "tanh", substeps: int | None = None, steps: int = 1000, lr: float = 0.05,
         weight_lr: float | None = None, lr_min: float = 0.0,
         schedule: str = "cosine", clip_grad: float = 1.0, holdout: str = "auto", holdout_block: int = 5,
@@ -162,6 +161,7 @@ class TonicFit(Hyperparameters):
         self.readout = readout
         self.units = units
         self.learn_x0 = learn_x0
+        self.learn_tonic = learn_tonic
         self.g = g
         self.tau = tau
         self.phi = phi
@@ -181,22 +181,10 @@ class TonicFit(Hyperparameters):
         self.progress = progress
 
     def _check_params(self) -> None:
-        require("mode", self.mode in MODES, f"one of {', '.join(MODES)}", self.mode)
-        require("readout", self.readout in READOUTS, f"one of {', '.join(READOUTS)}", self.readout)
-        require("steps", is_int(self.steps) and self.steps >= 0, "an integer >= 0", self.steps)
-        require("substeps", self.substeps is None or (is_int(self.substeps) and self.substeps >= 1),
-              "an integer >= 1 or None", self.substeps)
-        require("lr", isinstance(self.lr, (int, float)) and self.lr > 0, "a positive number", self.lr)
-        require("weight_lr", self.weight_lr is None or (isinstance(self.weight_lr, (int, float)) and self.weight_lr > 0),
-              "a positive number or None", self.weight_lr)
-        require("schedule", self.schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}", self.schedule)
-        require("clip_grad", self.clip_grad >= 0, "a number >= 0", self.clip_grad)
-        require("dtype", self.dtype in _DTYPES, "'float64' or 'float32'", self.dtype)
-        require("seed", is_int(self.seed) and self.seed >= 0, "an integer >= 0", self.seed)
-        require("n_shuffles", is_int(self.n_shuffles) and self.n_shuffles >= 0, "an integer >= 0", self.n_shuffles)
-        if self.circuit is None:
-            require("n_units", is_int(self.n_units) and self.n_units >= 1, "an integer >= 1", self.n_units)
-        elif not isinstance(self.circuit, Circuit):
+        self.check_params()
+        if not self.learn_tonic and not self.learn_x0 and self.mode == "bias":
+            raise InputError("`learn_tonic=False` and `learn_x0=False` in `mode='bias'` leave nothing to learn")
+        if self.circuit is not None and not isinstance(self.circuit, Circuit):
             raise InputError(f"`circuit` must be a neurobias Circuit or None; got {type(self.circuit).__name__}")
 
     # --------------------------------------------------------------------- fit
@@ -219,27 +207,8 @@ class TonicFit(Hyperparameters):
     def _circuit(self, n_neurons: int, neurons: tuple[str, ...]) -> tuple[Circuit, np.ndarray]:
         base = self.circuit if self.circuit is not None else Circuit.random(
             int(self.n_units), n_inputs=0, n_outputs=n_neurons, g=self.g, tau=self.tau, phi=self.phi, seed=self.seed)
-        n = base.n_units
-        if self.readout == "subset":
-            if self.units is not None:
-                units = np.asarray(self.units, dtype=np.int64).ravel()
-                if units.size != n_neurons or len(set(units.tolist())) != units.size or units.min() < 0 or \
-                        units.max() >= n:
-                    raise InputError(f"`units` must be {n_neurons} distinct unit indices in [0, {n}); got {units.size} "
-                                     f"values in [{units.min()}, {units.max()}]")
-            else:
-                if n_neurons > n:
-                    raise InputError(f"`readout='subset'` needs at least as many units as neurons; the circuit has "
-                                     f"{n} units and the recording {n_neurons} neurons (raise `n_units`)")
-                units = np.sort(seeds.stream(self.seed, UNITS_STREAM).choice(n, size=n_neurons, replace=False))
-            w_out = np.zeros((n_neurons, n))
-            w_out[np.arange(n_neurons), units] = 1.0
-        else:
-            units = np.full(n_neurons, -1, dtype=np.int64)
-            w_out = seeds.stream(self.seed, UNITS_STREAM).normal(0.0, 1.0 / np.sqrt(n), size=(n_neurons, n))
-        circuit = base.replace(W_in=np.zeros((n, 0)), W_out=w_out, b_out=np.zeros(n_neurons), input_names=(),
-                               output_names=neurons)
-        return circuit, units
+        return readout_circuit(base, neurons=neurons, readout=self.readout, units=self.units, seed=self.seed,
+                               W_in=np.zeros((base.n_units, 0)), inputs=())
 
     @one_thread()
     def fit(self, recording: xr.Dataset) -> "TonicFit":
@@ -272,6 +241,8 @@ class TonicFit(Hyperparameters):
         dev = resolve_device(self.device)
         bank = TonicBank(len(self.conditions_), circuit.n_units, rng=seeds.stream(self.seed, seeds.BANK), dtype=tdtype)
         model = CircuitModel(circuit, bank, mode=self.mode, dtype=tdtype).to(dev)
+        if not self.learn_tonic:
+            bank.requires_grad_(False)  # the tonic inputs stay at their start (zero)
         x0 = nn.Parameter(torch.zeros(len(self.conditions_), 1, circuit.n_units, dtype=tdtype, device=dev),
                           requires_grad=bool(self.learn_x0))
         before = model.frozen_hashes()

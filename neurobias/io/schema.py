@@ -352,6 +352,22 @@ SPECS: dict[str, KindSpec] = {
         attrs={"r2_train": "float", "r2_test": "float", "noise_ceiling": "float", "holdout": "str", "mode": "str",
                "readout": "str", "seed": "int", "config": "str"},
     ),
+    "crossval": KindSpec(
+        name="crossval",
+        description="Held-out R² of a fitted model and its baselines, with nulls and the noise ceiling (fit-recordings).",
+        variables={
+            "r2": VariableSpec(("model", "scheme"), "float", "", "R² of the pooled held-out predictions"),
+            "r2_null": VariableSpec(("model", "scheme", "shuffle"), "float", "", "R² with conditions permuted"),
+            "r2_p_value": VariableSpec(("model", "scheme"), "float", "", "p-value against the null"),
+            "ceiling": VariableSpec(("scheme",), "float", "", "noise ceiling of the held-out R²"),
+            "r2_of_ceiling": VariableSpec(("model", "scheme"), "float", "", "R² as a fraction of the ceiling"),
+        },
+        coords={
+            "model": VariableSpec(("model",), "str", "", "fitted model, then the baselines"),
+            "scheme": VariableSpec(("scheme",), "str", "", "what is held out"),
+        },
+        attrs={"n_shuffles": "int", "seed": "int", "config": "str"},
+    ),
     "recording_comparison": KindSpec(
         name="recording_comparison",
         description="Model-vs-data metrics of a fit, each with its null (compare_fit).",

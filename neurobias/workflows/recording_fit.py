@@ -14,22 +14,260 @@ import os
 import time
 from typing import Any
 
-from neurobias.errors import InputError
+from collections.abc import Mapping
+
+from neurobias.errors import ConfigError, InputError, coerce
 from neurobias.workflows.output import Output
 from neurobias.workflows.rundir import FitDir
 
-__all__ = ["fit_recording_file", "compare_fit_dir"]
+__all__ = ["fit_recording_file", "compare_fit_dir", "apply_design"]
+
+
+def _load(recording: str | os.PathLike, options: dict[str, Any]) -> Any:
+    """The recording: a file read as ``[recording]`` says, or a public recording by name (``mante2013``)."""
+    from pathlib import Path
+
+    from neurobias.recordings import shared
+    from neurobias.recordings.load import load_recording
+
+    opts = {k: v for k, v in options.items() if k != "design"}
+    name = str(recording)
+    if not Path(name).exists() and name in shared.__all__:
+        if opts:
+            raise ConfigError(f"the public recording {name!r} is read by neurobias.recordings.{name}(); the "
+                              f"[recording] options {sorted(opts)} do not apply to it")
+        return getattr(shared, name)()
+    for key in ("axes", "window_ms"):
+        if isinstance(opts.get(key), list):
+            opts[key] = tuple(opts[key])
+    return load_recording(recording, **opts)
+
+
+def _variable(rec: Any, name: str, key: str, dims: tuple[str, ...]) -> Any:
+    if name not in rec.variables:
+        raise ConfigError(f"config key `recording.design.{key}` names {name!r}, which the recording does not have "
+                          f"(it has {', '.join(sorted(map(str, rec.variables)))})")
+    var = rec[name]
+    if var.dims != dims:
+        raise InputError(f"`{name}` (config key `recording.design.{key}`) must have dims {dims}; got {var.dims}")
+    return var.values
+
+
+def apply_design(rec: Any, design: dict[str, Any] | None) -> Any:
+    """``rec`` with the design of the ``[recording.design]`` table (unchanged without one).
+
+    Context labels and stimulus values come from the recording's own
+    variables (``context``, ``stimulus``) or from the table of conditions
+    (``conditions``); the time course from ``window_ms`` or a variable
+    (``course``). Errors name the config key and the condition.
+    """
+    from neurobias.recordings.dataset import condition_names
+    from neurobias.recordings.design import set_design
+
+    if design is None:
+        return rec
+    inputs = design["inputs"]
+    if not inputs:
+        raise ConfigError("config key `recording.design.inputs` must name the stimulus inputs, e.g. "
+                          "inputs = [\"motion\", \"color\"]")
+    lead = rec["rate"].dims[0]
+    if design["conditions"] is not None:
+        if design["context"] is not None or design["stimulus"] is not None:
+            raise ConfigError("give the design either as `recording.design.conditions` (a table per condition) or "
+                              "as `context` and `stimulus` (variables of the recording), not both")
+        table = {str(k): v for k, v in design["conditions"].items()}
+        conds = [str(c) for c in rec["condition"].values]
+        labels, values = [], []
+        for c in conds:
+            if c not in table:
+                raise InputError(f"condition {c!r} has no context label: `recording.design.conditions` has no "
+                                 f"entry for it (it lists {len(table)} of the {len(condition_names(rec))} conditions)")
+            row = coerce(table[c], Mapping, name=f"recording.design.conditions.{c}", error=ConfigError)
+            if not str(row.get("context", "")).strip():
+                raise InputError(f"condition {c!r} has no context label (`recording.design.conditions.{c}.context`)")
+            stim = coerce(row.get("stimulus", ()), tuple[float, ...],
+                          name=f"recording.design.conditions.{c}.stimulus", error=ConfigError)
+            if len(stim) != len(inputs):
+                raise InputError(f"condition {c!r}: `recording.design.conditions.{c}.stimulus` must have "
+                                 f"{len(inputs)} values (one per input {', '.join(inputs)}); got {len(stim)}")
+            labels.append(str(row["context"]))
+            values.append(stim)
+        unknown = sorted(set(table) - set(conds))
+        if unknown:
+            raise InputError(f"`recording.design.conditions` names conditions {unknown} that are not in the recording")
+    else:
+        if design["context"] is None or design["stimulus"] is None:
+            raise ConfigError("the design needs `recording.design.context` and `recording.design.stimulus` (variables "
+                              "of the recording) or `recording.design.conditions` (a table per condition)")
+        if len(design["stimulus"]) != len(inputs):
+            raise InputError(f"config key `recording.design.stimulus` must name {len(inputs)} variables (one per "
+                             f"input {', '.join(inputs)}); got {len(design['stimulus'])}")
+        labels = list(_variable(rec, design["context"], "context", (lead,)))
+        values = [_variable(rec, v, "stimulus", (lead,)) for v in design["stimulus"]]
+        values = list(zip(*values))
+    if (design["window_ms"] is None) == (design["course"] is None):
+        raise ConfigError("the design needs exactly one of `recording.design.window_ms` ([start, stop] in ms) and "
+                          "`recording.design.course` (a variable (input, time) of the recording)")
+    course = None if design["course"] is None else _variable(rec, design["course"], "course", ("input", "time"))
+    return set_design(rec, context=labels, stimulus=values, inputs=inputs, window=design["window_ms"], course=course)
+
+
+def _redesign(rec: Any, design: Any) -> Any:
+    """``rec`` (after preprocessing) with ``design`` attached again, by condition name."""
+    from neurobias.recordings.design import set_design
+
+    conds = [str(c) for c in rec["condition"].values]
+    idx = [design.conditions.index(c) for c in conds]
+    return set_design(rec, context=[design.contexts[design.context_index[i]] for i in idx],
+                      stimulus=design.stimulus[idx], inputs=design.inputs, course=design.course)
+
+
+def _estimator(model: str, params: dict[str, Any], *, progress: bool, block: int = 5) -> Any:
+    from neurobias.fitting.baselines import ConditionTonicFit
+    from neurobias.fitting.context_fit import ContextFit, LowRankContextFit
+
+    if model == "context":
+        return ContextFit(**params, progress=progress)
+    if model == "lowrank":
+        return LowRankContextFit(**params, progress=progress)
+    keep = ("n_units", "mode", "readout", "learn_x0", "learn_tonic", "g", "tau", "phi", "substeps", "steps", "lr",
+            "weight_lr", "lr_min", "schedule", "clip_grad", "dtype", "seed")
+    return ConditionTonicFit(**{k: params[k] for k in keep}, holdout_block=block, progress=progress)
+
+
+def _crossval_plan(raw: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """Everything cross-validation needs, checked before anything is fitted or written."""
+    from neurobias.fitting.baselines import BASELINES, make_baseline
+    from neurobias.fitting.splits import condition_folds
+    from neurobias.recordings.dataset import is_single_trial
+    from neurobias.recordings.design import read_design
+    from neurobias.recordings.preprocess import prepare_recording
+
+    cv, pre = config["crossval"], config["preprocess"]
+    if pre["mean_center"] not in ("none", "all") or pre["pca_components"] > 0:
+        raise ConfigError("with [crossval], `preprocess.mean_center` must be 'none' or 'all' and "
+                          "`preprocess.pca_components` 0: their statistics would include the held-out data "
+                          "(soft normalisation and centring are computed on the fitted part of each fold)")
+    base = prepare_recording(raw, trim=pre["trim"], smooth_ms=pre["smooth_ms"],
+                             condition_average=pre["condition_average"])
+    design = read_design(raw)
+    base = _redesign(base, design)
+    single = is_single_trial(base)
+    schemes = []
+    for scheme in cv["schemes"]:
+        scheme = ("trials" if single else "time") if scheme == "auto" else scheme
+        if scheme == "trials" and not single:
+            raise InputError("`crossval.schemes` holds 'trials', which needs single trials; this recording has "
+                             "condition averages (hold out 'conditions' or 'time')")
+        if scheme not in schemes:
+            schemes.append(scheme)
+    if "conditions" in schemes:
+        if (cv["by"] is None) == (cv["held_out"] is None):
+            raise ConfigError("held-out conditions need exactly one of `crossval.by` (an input: one fold per value) "
+                              "and `crossval.held_out` (the conditions each fold holds out)")
+        if cv["by"] is not None and cv["by"] not in design.inputs:
+            raise InputError(f"`crossval.by` must be one of the inputs {list(design.inputs)}; got {cv['by']!r}")
+        condition_folds(design, by=cv["by"], held_out=cv["held_out"])  # a context with no training condition
+    if "time" in schemes and not (base.sizes["time"] // cv["block"]) >= 2:
+        raise InputError(f"`crossval.block` = {cv['block']} leaves no held-out time in {base.sizes['time']} bins")
+    variance = None
+    if cv["noise_variance"] is not None:
+        name = cv["noise_variance"]
+        if name not in raw.variables or raw[name].dims != ("condition", "time", "neuron"):
+            raise InputError(f"`crossval.noise_variance` must name a variable (condition, time, neuron) of the "
+                             f"recording; got {name!r}")
+        variance = raw[name].sel(condition=list(design.conditions)).values
+    params = {k: v for k, v in config["fit"].items() if k != "model"}
+    models = {config["fit"]["model"]: _estimator(config["fit"]["model"], params, progress=False, block=cv["block"])}
+    for name in cv["baselines"]:
+        models[name] = make_baseline(name, params={**params, "progress": False}, holdout_block=cv["block"])
+    for est in models.values():
+        est.check_params()  # every hyperparameter in its domain, before any fit
+    descriptions = {config["fit"]["model"]: f"the fitted model ({config['fit']['model']})",
+                    **{n: BASELINES[n] for n in cv["baselines"]}}
+    soft = pre["soft_normalize"] if pre["soft_normalize"] > 0 else None
+    return {"recording": base, "schemes": schemes, "models": models, "descriptions": descriptions,
+            "noise_variance": variance, "soft": soft, "center": pre["mean_center"] == "all"}
+
+
+def _crossval(plan: dict[str, Any], config: dict[str, Any], toml: str) -> Any:
+    """The table of models x schemes (``crossval.nc``)."""
+    import numpy as np
+    import xarray as xr
+
+    from neurobias.fitting.crossval import cross_validate
+
+    cv = config["crossval"]
+    names, schemes = list(plan["models"]), plan["schemes"]
+    shape = (len(names), len(schemes))
+    r2, p, frac, pred, wall = (np.full(shape, np.nan) for _ in range(5))
+    null = np.full((*shape, cv["n_shuffles"]), np.nan)
+    ceiling, split_half = np.full(len(schemes), np.nan), np.full(len(schemes), np.nan)
+    kinds = [""] * len(schemes)
+    folds, fold_r2 = None, None
+    for i, name in enumerate(names):
+        for j, scheme in enumerate(schemes):
+            res = cross_validate(plan["models"][name], plan["recording"], scheme=scheme, by=cv["by"],
+                                 held_out=cv["held_out"], block=cv["block"], soft=plan["soft"],
+                                 center=plan["center"], noise_variance=plan["noise_variance"],
+                                 n_shuffles=cv["n_shuffles"], seed=int(config["seed"]))
+            r2[i, j], p[i, j], frac[i, j] = float(res["r2"]), float(res["r2_p_value"]), float(res["r2_of_ceiling"])
+            null[i, j], pred[i, j], wall[i, j] = res["r2_null"].values, res.attrs["predicts"], res.attrs["wall_time_s"]
+            ceiling[j], split_half[j] = float(res["ceiling"]), float(res["split_half_r2"])
+            kinds[j] = str(res["ceiling"].attrs["ceiling_kind"])
+            if scheme == "conditions":
+                if folds is None:
+                    folds, fold_r2 = [str(f) for f in res["fold"].values], np.full((len(names), res.sizes["fold"]),
+                                                                                   np.nan)
+                fold_r2[i] = res["r2_fold"].values
+    null_mean = np.full(shape, np.nan)
+    for i, j in zip(*np.nonzero(pred.astype(bool))):
+        null_mean[i, j] = null[i, j].mean() if null.shape[2] else np.nan
+    r2_long = "R² of the pooled held-out predictions"
+    data = {
+        "r2": (("model", "scheme"), r2, {"long_name": r2_long}),
+        "r2_null": (("model", "scheme", "shuffle"), null,
+                    {"long_name": "held-out R² with the predictions permuted across conditions"}),
+        "r2_null_mean": (("model", "scheme"), null_mean,
+                         {"long_name": "mean of the shuffled-condition null"}),
+        "r2_p_value": (("model", "scheme"), p, {"long_name": "fraction of the null at least as good (plus one)"}),
+        "ceiling": (("scheme",), ceiling, {"long_name": "noise ceiling of the held-out R²"}),
+        "ceiling_kind": (("scheme",), np.array(kinds, dtype=object), {"long_name": "what the ceiling is"}),
+        "split_half_r2": (("scheme",), split_half,
+                          {"long_name": "R² of one half's averages predicting the other's (not a ceiling)"}),
+        "r2_of_ceiling": (("model", "scheme"), frac, {"long_name": "held-out R² as a fraction of the ceiling"}),
+        "predicts": (("model", "scheme"), pred.astype(np.int8),
+                     {"long_name": "1 when the model can predict the held-out entries (0: no input for an "
+                                   "unseen condition)"}),
+        "wall_time_s": (("model", "scheme"), wall, {"long_name": "wall time of the cross-validation", "units": "s"}),
+        "description": (("model",), np.array([plan["descriptions"][n] for n in names], dtype=object),
+                        {"long_name": "what the model is"}),
+    }
+    if folds is not None:
+        data["r2_fold"] = (("model", "fold"), fold_r2, {"long_name": "held-out-condition R² of each fold"})
+    coords = {"model": ("model", np.array(names, dtype=object), {"long_name": "fitted model, then the baselines"}),
+              "scheme": ("scheme", np.array(schemes, dtype=object), {"long_name": "what is held out"})}
+    if folds is not None:
+        coords["fold"] = ("fold", np.array(folds, dtype=object), {"long_name": "held-out conditions of each fold"})
+    return xr.Dataset(data, coords=coords, attrs={"n_shuffles": int(cv["n_shuffles"]), "seed": int(config["seed"]),
+                                                  "config": toml})
 
 
 def fit_recording_file(recording: str | os.PathLike, *, config: dict[str, Any], out: str | os.PathLike,
-                  progress: bool = True, figures: bool = True) -> Output:
-    """Read RECORDING, preprocess, fit, and write the fit directory ``out`` (recording, circuit, fit, figures).
+                       progress: bool = True, figures: bool = True) -> Output:
+    """Read RECORDING, preprocess, fit, cross-validate, and write the fit directory ``out``.
 
     Parameters
     ----------
-    recording : path
+    recording : path or str
+        A recording file, read as ``config["recording"]`` says, or the name of
+        a public recording of :mod:`neurobias.recordings.shared` (``mante2013``, ...).
     config : dict
-        From :func:`neurobias.config.fit.load_fit_config`.
+        From :func:`neurobias.config.fit.load_fit_config`: ``[fit] model``
+        picks the estimator (``condition``: :class:`~neurobias.fitting.TonicFit`,
+        ``context``: :class:`~neurobias.fitting.ContextFit`, ``lowrank``:
+        :class:`~neurobias.fitting.LowRankContextFit`); ``[crossval]``, when
+        present, scores the model and its baselines on held-out data.
     out : path
         Output directory (created).
     progress, figures : bool
@@ -37,36 +275,59 @@ def fit_recording_file(recording: str | os.PathLike, *, config: dict[str, Any], 
     Returns
     -------
     Output
-        The ``fit`` Dataset, the files written and a one-line summary.
+        The ``fit`` Dataset, the files written (recording, circuit, fit,
+        crossval, figures) and a summary.
+
+    Raises
+    ------
+    InputError, ConfigError
+        Everything about the design (a condition without a context label,
+        stimulus values of the wrong length), the folds (a context left with
+        no training condition), the models and the recording is checked
+        before the first write: nothing is written then.
     """
     from neurobias.config.fit import fit_config_to_toml
     from neurobias.fitting.estimator import TonicFit
-    from neurobias.fitting.fit import fit_to_dataset
+    from neurobias.fitting.fit import context_fit_to_dataset, fit_to_dataset
     from neurobias.io import save_circuit
     from neurobias.io.circuit import provenance_attrs
     from neurobias.io.hashing import sha256_array
     from neurobias.io.files import check_writable_dir
-    from neurobias.recordings.load import load_recording
+    from neurobias.recordings.design import has_design, read_design
     from neurobias.recordings.preprocess import prepare_recording
 
     fit_dir = FitDir(out)
     out = fit_dir.path
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a directory")
-    rec_opts = dict(config["recording"])
-    if isinstance(rec_opts.get("axes"), list):
-        rec_opts["axes"] = tuple(rec_opts["axes"])
-    if isinstance(rec_opts.get("window_ms"), list):
-        rec_opts["window_ms"] = tuple(rec_opts["window_ms"])
-    raw = load_recording(recording, **rec_opts)
+    raw = apply_design(_load(recording, config["recording"]), config["recording"].get("design"))
+    model = config["fit"]["model"]
+    params = {k: v for k, v in config["fit"].items() if k != "model"}
+    design = None
+    if model != "condition" or config["crossval"] is not None:
+        if not has_design(raw):
+            raise InputError(f"`fit.model = {model!r}` and [crossval] need the context x stimulus design of every "
+                             "condition: give it in [recording.design] (see docs/recordings.md)")
+        design = read_design(raw)
+    plan = _crossval_plan(raw, config) if config["crossval"] is not None else None
     rec = prepare_recording(raw, **config["preprocess"])
+    if design is not None:
+        rec = _redesign(rec, design)
     toml = fit_config_to_toml(config)
-    est = TonicFit(**config["fit"], progress=progress).fit(rec)
-    ds = fit_to_dataset(est, config=toml)
+    if model == "condition":
+        est = TonicFit(**params, progress=progress).fit(rec)
+        ds = fit_to_dataset(est, config=toml)
+    else:
+        est = _estimator(model, params, progress=progress).fit(rec)
+        ds = context_fit_to_dataset(est, rec, config=toml)
     for key in ("units", "source", "citation", "licence"):
         ds.attrs[f"recording_{key}"] = str(rec.attrs.get(key, ""))
     ds.attrs.update(provenance_attrs(est.circuit_, config_toml=toml, seed=int(config["seed"]), recording=rec))
     ds.attrs["source_recording_sha256"] = sha256_array(raw["rate"].values)
+    cv = None
+    if plan is not None:
+        cv = _crossval(plan, config, toml)
+        cv.attrs.update(provenance_attrs(est.circuit_, config_toml=toml, seed=int(config["seed"]), recording=rec))
     out.mkdir(parents=True, exist_ok=True)
     check_writable_dir(out)
     files = {
@@ -75,13 +336,18 @@ def fit_recording_file(recording: str | os.PathLike, *, config: dict[str, Any], 
         "circuit": save_circuit(est.circuit_, fit_dir.file("circuit"), config_toml=toml),
         "fit": fit_dir.write("fit", ds),
     }
+    if cv is not None:
+        files["crossval"] = fit_dir.write("crossval", cv)
     if figures:
         from neurobias.plotting.recordings import plot_fit_loss, plot_r2_neurons
 
         files.update(fit_dir.write_figures({"r2_neurons": plot_r2_neurons(ds), "fit_loss": plot_fit_loss(ds)}))
-    from neurobias.workflows.report import summarize_fit
+    from neurobias.workflows.report import summarize_context_fit, summarize_crossval, summarize_fit
 
-    return Output(ds, files, summarize_fit(est, ds))
+    summary = summarize_fit(est, ds) if model == "condition" else summarize_context_fit(ds)
+    if cv is not None:
+        summary += "\n" + summarize_crossval(cv)
+    return Output(ds, files, summary)
 
 
 def compare_fit_dir(fit_dir: str | os.PathLike, *, compare: dict[str, Any] | None = None,

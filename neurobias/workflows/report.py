@@ -803,6 +803,30 @@ def summarize_fit(estimator: Any, fit: xr.Dataset) -> str:
             + (f", shuffled-condition null {est.r2_null_.mean():.3f}" if est.r2_null_.size else ""))
 
 
+def summarize_context_fit(fit: xr.Dataset) -> str:
+    """One line on a fitted context model (``fit.nc`` of ``fit.model = "context"`` or ``"lowrank"``)."""
+    a = fit.attrs
+    return (f"fitted {fit.sizes['condition']} conditions in {fit.sizes['context']} contexts x {fit.sizes['neuron']} "
+            f"neurons with {a['n_units']} units ({a['model']}, {a['mode']!r} mode, tonic per {a['tonic']}, "
+            f"{a['substeps']} Euler steps per bin, {a['wall_time_s']:.1f} s); R2 on the fitted data "
+            f"{a['r2_train']:.3f} (held-out numbers: crossval.nc)")
+
+
+def summarize_crossval(cv: xr.Dataset) -> str:
+    """One line per model of a cross-validation table (``crossval.nc``): held-out R², null mean, fraction of ceiling."""
+    lines = []
+    for j, scheme in enumerate(cv["scheme"].values):
+        lines.append(f"held-out {scheme}: ceiling {float(cv['ceiling'][j]):.3f} ({cv['ceiling_kind'].values[j]})")
+        for i, model in enumerate(cv["model"].values):
+            if not int(cv["predicts"][i, j]):
+                lines.append(f"  {model}: cannot predict held-out {scheme} (no input for an unseen condition)")
+                continue
+            lines.append(f"  {model}: R2 {float(cv['r2'][i, j]):.3f}, null mean {float(cv['r2_null_mean'][i, j]):.3f}"
+                         f" (p = {float(cv['r2_p_value'][i, j]):.3f}), {float(cv['r2_of_ceiling'][i, j]):.2f} of "
+                         "the ceiling")
+    return "\n".join(lines)
+
+
 def summarize_recording_comparison(fit: xr.Dataset, cmp: xr.Dataset) -> str:
     """Plain-language lines on a fit compared with its recording: each metric, its null mean and p-value.
 

@@ -90,6 +90,8 @@ FIT_PRODUCTS: dict[str, Product] = {
     "recording": Product("recording.nc", "recording", "neurobias fit-recordings RECORDING --out {dir}"),
     "circuit": Product("circuit.nc", "circuit", "neurobias fit-recordings RECORDING --out {dir}"),
     "fit": Product("fit.nc", "fit", "neurobias fit-recordings RECORDING --out {dir}"),
+    "crossval": Product("crossval.nc", "crossval", "neurobias fit-recordings RECORDING --config CONFIG --out {dir} "
+                        "(with a [crossval] table)"),
     "comparison": Product("comparison.nc", "recording_comparison", "neurobias compare-recordings {dir}"),
     "report": Product("report.html", "", "neurobias compare-recordings {dir}"),
 }
