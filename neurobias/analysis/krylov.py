@@ -67,10 +67,11 @@ class KrylovResult:
     n_matvec: int
 
 
-def _check(b: Tensor, rtol: float) -> None:
+def _check(b: Tensor, rtol: float | Tensor) -> None:
     if b.dim() != 2:
         raise InputError(f"`b` must have shape (batch, n); got {tuple(b.shape)}")
-    if not 0 < rtol < 1:
+    r = torch.as_tensor(rtol)
+    if not bool(((r > 0) & (r < 1)).all()):
         raise InputError(f"`rtol` must be in (0, 1); got {rtol!r}")
 
 
@@ -78,7 +79,7 @@ def gmres(
     matvec: BatchedMatvec,
     b: Tensor,
     *,
-    rtol: float,
+    rtol: float | Tensor,
     restart: int = 40,
     max_restarts: int = 10,
     x0: Tensor | None = None,
@@ -92,8 +93,9 @@ def gmres(
         into the batch; returns shape (k, n).
     b : Tensor of shape (batch, n)
         Right-hand sides.
-    rtol : float
-        Relative tolerance on the 2-norm of the residual, in (0, 1).
+    rtol : float or Tensor of shape (batch,)
+        Relative tolerance on the 2-norm of the residual, in (0, 1), for all
+        systems or per system.
     restart : int
         Krylov dimension of one cycle.
     max_restarts : int
@@ -110,6 +112,7 @@ def gmres(
     restart = max(1, min(int(restart), n))
     x = torch.zeros_like(b) if x0 is None else x0.clone()
     b_norm = b.norm(dim=-1)
+    rtol = torch.as_tensor(rtol, dtype=b.dtype, device=b.device)
     target = rtol * b_norm
     n_mv = 0
     all_idx = torch.arange(B, device=b.device)
@@ -132,11 +135,15 @@ def gmres(
     return KrylovResult(x=x, converged=done, relres=relres, n_matvec=n_mv)
 
 
+
 def _cycle(
     matvec: BatchedMatvec, sel: Tensor, r: Tensor, beta: Tensor, target: Tensor, x: Tensor, m: int
 ) -> tuple[Tensor, int]:
     """One GMRES(m) cycle from residuals ``r`` (k, n); returns the updated ``x`` and the products used.
 
+    The Givens rotations are accumulated in an orthogonal matrix ``Q`` per
+    system (``Q H = R`` upper triangular), so a new Hessenberg column is
+    rotated by one batched product; the residual norm is ``beta |Q[j+1, 0]|``.
     Systems whose residual estimate reaches ``target`` leave the cycle at once
     (their update is applied then); the rest are updated after ``m`` steps.
     """
@@ -145,11 +152,8 @@ def _cycle(
     x = x.clone()
     V = r.new_zeros((k, m + 1, n))
     V[:, 0] = r / beta.clamp_min(1e-300)[:, None]
-    R = r.new_zeros((k, m + 1, m))  # the Hessenberg matrix, rotated to upper triangular
-    cs = r.new_zeros((k, m))
-    sn = r.new_zeros((k, m))
-    g = r.new_zeros((k, m + 1))
-    g[:, 0] = beta
+    R = r.new_zeros((k, m + 1, m))
+    Q = torch.eye(m + 1, dtype=r.dtype, device=dev).repeat(k, 1, 1)
     live = torch.arange(k, device=dev)  # rows of this cycle still iterating
     used = 0
     for j in range(m):
@@ -163,29 +167,26 @@ def _cycle(
         h = h + h2
         h_next = w.norm(dim=-1)
         V[live, j + 1] = w / torch.where(h_next > 0, h_next, torch.ones_like(h_next))[:, None]
-        col = torch.cat([h, h_next[:, None]], dim=1)  # (l, j+2)
-        # previous rotations on the new column
-        for i in range(j):
-            c, s = cs[live, i], sn[live, i]
-            a, bb = col[:, i].clone(), col[:, i + 1].clone()
-            col[:, i] = c * a + s * bb
-            col[:, i + 1] = -s * a + c * bb
-        a, bb = col[:, j], col[:, j + 1]
+        Ql = Q[live]
+        col = torch.bmm(Ql[:, : j + 1, : j + 1], h.unsqueeze(-1)).squeeze(-1)  # earlier rotations
+        a, bb = col[:, j], h_next
         rho = torch.hypot(a, bb)
         c = torch.where(rho > 0, a / rho.clamp_min(1e-300), torch.ones_like(rho))
         s = torch.where(rho > 0, bb / rho.clamp_min(1e-300), torch.zeros_like(rho))
-        cs[live, j], sn[live, j] = c, s
-        col[:, j], col[:, j + 1] = rho, 0.0
-        R[live, : j + 2, j] = col
-        gj = g[live, j]
-        g[live, j], g[live, j + 1] = c * gj, -s * gj
-        res = g[live, j + 1].abs()
+        qa, qb = Ql[:, j].clone(), Ql[:, j + 1].clone()
+        Ql[:, j] = c[:, None] * qa + s[:, None] * qb
+        Ql[:, j + 1] = -s[:, None] * qa + c[:, None] * qb
+        Q[live] = Ql
+        col[:, j] = rho
+        R[live, : j + 1, j] = col
+        res = beta[live] * Ql[:, j + 1, 0].abs()
         stop = (res <= target[live]) | (rho <= 1e-14 * beta[live])  # converged, or (lucky) breakdown
         if j == m - 1:
             stop = torch.ones_like(stop)
         if bool(stop.any()):
             fin = live[stop]
-            y = _back_substitute(R[fin, : j + 1, : j + 1], g[fin, : j + 1])
+            g = beta[fin, None] * Q[fin, : j + 1, 0]
+            y = _back_substitute(R[fin, : j + 1, : j + 1], g)
             x[fin] = x[fin] + torch.bmm(y.unsqueeze(1), V[fin, : j + 1]).squeeze(1)
             live = live[~stop]
             if live.numel() == 0:

@@ -199,6 +199,27 @@ class Dynamics:
             return (g * (v @ self.W_rec.T) - v) / self.tau
         return ((g * v) @ self.W_rec.T - v) / self.tau
 
+    def jvp_at(self, gain: Tensor, v: Tensor) -> Tensor:
+        """``J v`` of shape (..., unit) from the gain at the operating point (:meth:`gain`), per ms.
+
+        The same product as :meth:`jvp` without recomputing the gain: a Krylov
+        solver applies ``J`` many times at one state.
+
+        Parameters
+        ----------
+        gain : Tensor of shape (..., unit)
+        v : Tensor of shape (..., unit)
+        """
+        if self.state_is_rate:
+            return (gain * (v @ self.W_rec.T) - v) / self.tau
+        return ((gain * v) @ self.W_rec.T - v) / self.tau
+
+    def vjp_at(self, gain: Tensor, v: Tensor) -> Tensor:
+        """``J^T v`` of shape (..., unit) from the gain at the operating point (:meth:`gain`), per ms."""
+        if self.state_is_rate:
+            return ((gain * v) @ self.W_rec - v) / self.tau
+        return (gain * (v @ self.W_rec) - v) / self.tau
+
     def vjp(self, x: Tensor, ext: Tensor, v: Tensor) -> Tensor:
         """``J(x)^T v`` of shape (..., unit) without forming ``J``; with ``v = F`` the gradient of ``|F|^2 / 2``."""
         g = self.gain(x, ext)
