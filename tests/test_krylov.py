@@ -172,3 +172,29 @@ def test_krylov_243_fixed_points_dense_512_unit_circuit():
     np.testing.assert_array_equal(fx.index.values, ref.index[found])
     assert sorted(np.bincount(ref.index[found]).tolist()) == sorted(
         [sum(1 for c in itertools.product(range(3), repeat=5) if sum(v == 1 for v in c) == k) for k in range(6)])
+
+
+@pytest.mark.parametrize("case", ["fold", "hopf"])
+def test_continuation_matrix_free_corrections_match_dense(monkeypatch, case):
+    """The bordered Newton corrections solved by GMRES give the continuation of the factorised ones."""
+    from scipy.optimize import brentq
+
+    from neurobias.analysis import continuation
+    from neurobias.analysis.continuation import continue_fixed_points
+    from neurobias.circuit import Circuit
+
+    if case == "fold":
+        xs = brentq(lambda x: x - 2.0 * np.tanh(x), 0.5, 10.0)
+        c = Circuit.from_arrays(W_rec=[[2.0]], tau=10.0)
+        kw = dict(start=np.array([0.0]), end=np.array([1.0]), fixed_points=np.array([[-xs], [0.0], [xs]]))
+    else:
+        c = Circuit.from_arrays(W_rec=[[1.5, -1.0], [1.0, 1.5]], tau=10.0)
+        kw = dict(start=np.zeros(2), end=np.array([2.0, 1.0]), fixed_points=np.zeros((1, 2)))
+    dense = continue_fixed_points(c, find_end=False, **kw)
+    monkeypatch.setattr(continuation, "MATRIX_FREE_MIN_UNITS", 0)
+    free = continue_fixed_points(c, find_end=False, **kw)
+    assert np.nanmax(free["residual"].values) <= 1e-10
+    np.testing.assert_array_equal(free["bif_kind"].values, dense["bif_kind"].values)
+    np.testing.assert_allclose(free["bif_s"].values, dense["bif_s"].values, atol=1e-9)
+    assert list(free["end_reason"].values) == list(dense["end_reason"].values)
+    np.testing.assert_array_equal(free["n_points"].values, dense["n_points"].values)
