@@ -198,3 +198,29 @@ def test_continuation_matrix_free_corrections_match_dense(monkeypatch, case):
     np.testing.assert_allclose(free["bif_s"].values, dense["bif_s"].values, atol=1e-9)
     assert list(free["end_reason"].values) == list(dense["end_reason"].values)
     np.testing.assert_array_equal(free["n_points"].values, dense["n_points"].values)
+
+
+@pytest.mark.parametrize("kind", ["sparse", "low_rank", "dense"])
+@pytest.mark.parametrize("form", ["current", "rate"])
+def test_structured_products_equal_dense(kind, form):
+    """Sparse and low-rank-plus-diagonal weights are detected and give the dense products (float64)."""
+    from neurobias.circuit import Circuit
+
+    rng = np.random.default_rng(0)
+    n = 300
+    if kind == "sparse":
+        W = rng.normal(0, 1 / np.sqrt(30), (n, n)) * (rng.random((n, n)) < 0.05)
+    elif kind == "low_rank":  # a rank-3 network (as low-rank RNNs are trained)
+        W = rng.normal(0, 1, (n, 3)) @ rng.normal(0, 1 / n, (3, n))
+    else:
+        W = rng.normal(0, 1 / np.sqrt(n), (n, n))
+    dyn = Circuit.from_arrays(W_rec=W, tau=10.0, form=form).dynamics()
+    assert dyn.structure == kind
+    x = torch.tensor(rng.normal(0, 1, (4, n)))
+    ext = torch.tensor(rng.normal(0, 0.3, (4, n)))
+    v = torch.tensor(rng.normal(0, 1, (4, n)))
+    g = dyn.gain(x, ext)
+    J = dyn.jacobian(x, ext)
+    torch.testing.assert_close(dyn.jvp_at(g, v), (J @ v.unsqueeze(-1)).squeeze(-1), rtol=0, atol=1e-13)
+    torch.testing.assert_close(dyn.vjp_at(g, v), (J.transpose(1, 2) @ v.unsqueeze(-1)).squeeze(-1), rtol=0,
+                               atol=1e-13)
