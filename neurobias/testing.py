@@ -21,7 +21,8 @@ Reference circuits
   closed form.
 * :func:`multistable_chain`: ``k`` self-exciting (tristable) core units driving
   the other units one way, at any size: exactly ``3**k`` fixed points, ``2**k``
-  stable, with known indices; :func:`saddle_node_ghost`, :func:`fold_point`,
+  stable, with known indices; :func:`mirrored_multistable`: the same count in a
+  dense circuit that no permutation makes triangular; :func:`saddle_node_ghost`, :func:`fold_point`,
   :func:`fold_bias`: a unit at and past its saddle-node; :func:`match_fixed_points`:
   found vs known, both ways (re-exported from :mod:`neurobias.analysis.references`).
 """
@@ -39,6 +40,7 @@ from neurobias.analysis.references import (
     fold_bias,
     fold_point,
     match_fixed_points,
+    mirrored_multistable,
     multistable_chain,
     saddle_node_ghost,
 )
@@ -61,6 +63,7 @@ __all__ = [
     "two_unit_tanh",
     "KnownFixedPoints",
     "multistable_chain",
+    "mirrored_multistable",
     "saddle_node_ghost",
     "fold_bias",
     "fold_point",

@@ -89,7 +89,8 @@ def test_fixed_points(tmp_path: Path) -> None:
     run_bench("fixed_points.py", "--sizes", 16, "--cores", 2, "--scaling-cores", 2, "--candidates", 16,
               "--repeats", 1, "--json", out, "--figure", fig)
     payload = json.loads(out.read_text(encoding="utf-8"))
-    assert [(r["N"], r["k"]) for r in payload["rows"]] == [(16, 2), (256, 2)]
+    assert [(r["N"], r["k"], r["solver"]) for r in payload["rows"]] == [
+        (16, 2, "dense"), (16, 2, "krylov"), (256, 2, "dense"), (256, 2, "krylov")]
     for r in payload["rows"]:
         assert positive(r["wall_s"]) and r["cpu_s"] >= 0 and r["known"] == 9 and r["false"] == 0
     check_png(fig)

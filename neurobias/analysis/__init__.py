@@ -8,7 +8,8 @@
   cycles of each context (Newton shooting, Floquet multipliers) and their
   continuation between contexts.
 * :mod:`neurobias.analysis.references`: circuits whose fixed points are known
-  exactly (:func:`multistable_chain`, :func:`saddle_node_ghost`) and
+  exactly (:func:`multistable_chain`, :func:`mirrored_multistable` (dense),
+  :func:`saddle_node_ghost`) and
   :func:`match_fixed_points`.
 """
 from neurobias.analysis.fixed_points import classify_states, find_fixed_points, initial_candidates
@@ -18,6 +19,7 @@ from neurobias.analysis.references import (
     fold_bias,
     fold_point,
     match_fixed_points,
+    mirrored_multistable,
     multistable_chain,
     saddle_node_ghost,
 )
@@ -30,6 +32,7 @@ __all__ = [
     "continue_periodic_orbits",
     "KnownFixedPoints",
     "multistable_chain",
+    "mirrored_multistable",
     "saddle_node_ghost",
     "fold_bias",
     "fold_point",

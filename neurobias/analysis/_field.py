@@ -65,6 +65,18 @@ class Field:
         """``J(x)^T v`` without forming ``J``, (m, unit); with ``v = F`` the gradient of ``|F|^2 / 2``."""
         return self.dyn.vjp(x, self.ext[ctx], v)
 
+    def gain(self, x: Tensor, ctx: Tensor) -> Tensor:
+        """``phi'`` at the argument of ``phi`` (:meth:`neurobias.circuit.Dynamics.gain`), (m, unit)."""
+        return self.dyn.gain(x, self.ext[ctx])
+
+    def Jv_at(self, gain: Tensor, v: Tensor) -> Tensor:
+        """``J v`` from a precomputed gain (:meth:`gain`), (m, unit), per ms."""
+        return self.dyn.jvp_at(gain, v)
+
+    def JTv_at(self, gain: Tensor, v: Tensor) -> Tensor:
+        """``J^T v`` from a precomputed gain (:meth:`gain`), (m, unit), per ms."""
+        return self.dyn.vjp_at(gain, v)
+
     def q(self, x: Tensor, ctx: Tensor) -> Tensor:
         """``q = |F|^2 / 2``, (m,), (state units / ms)^2."""
         f = self.F(x, ctx)

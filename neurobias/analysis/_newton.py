@@ -28,6 +28,10 @@ in a local minimum of ``q`` that is not a zero: a slow point or a failure), or
 after ``max_iter`` iterations.  Everything is float64; the caller runs this
 inside :func:`neurobias.analysis._linalg.one_lapack_thread`.
 
+With ``solver="krylov"`` step 2 is solved matrix-free (GMRES on products
+``J v``, see :func:`_iterate_krylov` and :mod:`neurobias.analysis.krylov`)
+and step 4 is skipped; the line search and damping are the same.
+
 This module is shared by the fixed-point finder and the continuation.
 """
 from __future__ import annotations
@@ -40,8 +44,14 @@ from torch import Tensor
 from neurobias.analysis._dedup import match
 from neurobias.analysis._field import Field
 from neurobias.analysis._linalg import chunks, lu_apply, lu_checked, map_chunks, solve_checked
+from neurobias.analysis.krylov import cg, gmres
 
-__all__ = ["NewtonResult", "newton_solve", "LAM_MIN", "LAM_MAX"]
+__all__ = ["NewtonResult", "newton_solve", "LAM_MIN", "LAM_MAX", "SOLVERS"]
+
+#: how the Newton steps are solved: LU factorisation of ``J``, or GMRES with products ``J v`` only
+SOLVERS: tuple[str, ...] = ("dense", "krylov")
+KRYLOV_RESTART = 40  # Krylov dimension of one GMRES cycle
+KRYLOV_RESTARTS = 6  # GMRES cycles per Newton step at most
 
 LAM0 = 1e-3
 LAM_MIN = 1e-7
@@ -126,6 +136,96 @@ def _iterate(
         # a failed LM solve (absurd scales only) falls back to a scaled gradient step
         grad_step = -gs / (diag_mean + mu)[:, None]
         d[idx] = torch.where(ok_l.unsqueeze(-1), dl, grad_step)
+    x_new, lam_new, any_ok, first, F_full = _line_search(field, x, ctx, d, g, q0, lam, max_step=max_step,
+                                                         n_backtrack=n_backtrack)
+    # chord steps after a full Newton step, reusing the LU factors
+    chord = any_ok & (first == 0) & have_lu
+    if chord_steps > 0 and LU is not None and bool(chord.any()):
+        Fc = F_full
+        for _ in range(chord_steps):
+            dc = lu_apply(LU, piv, -tau * Fc)
+            dc = dc * torch.clamp(max_step / dc.abs().amax(-1).clamp_min(1e-300), max=1.0).unsqueeze(-1)
+            x2 = x_new + dc
+            F2 = field.F(x2, ctx)
+            better = chord & torch.isfinite(F2).all(-1) & ((F2 * F2).sum(-1) <= 0.25 * (Fc * Fc).sum(-1))
+            if not bool(better.any()):
+                break
+            x_new = torch.where(better.unsqueeze(-1), x2, x_new)
+            Fc = torch.where(better.unsqueeze(-1), F2, Fc)
+            chord = better
+    return x_new, lam_new
+
+
+def _iterate_krylov(
+    field: Field, x: Tensor, ctx: Tensor, lam: Tensor, *, max_step: Tensor, n_backtrack: int
+) -> tuple[Tensor, Tensor]:
+    """One damped Newton-Krylov / LM iteration on a batch; returns the new ``x`` and ``lam``.
+
+    The Newton step solves ``(I - W_eff) d = tau F`` (``tau J = -I + W_eff``:
+    the exact ``-I / tau`` part of ``J`` preconditions it) by batched GMRES
+    with the inexact-Newton forcing term ``eta = min(0.1, |tau F|_2)`` (so the
+    convergence stays quadratic); only products ``J v`` are formed.  A GMRES
+    solution that does not reach ``eta`` still reduces ``|F + J d|`` below
+    ``|F|`` and is a descent direction of ``q``; one that does not reduce it at
+    all switches the candidate to Levenberg-Marquardt, whose normal equations
+    ``((tau J)^T (tau J) + mu I) d = -(tau J)^T (tau F)`` are solved by CG,
+    with ``mu = lam |tau J F|^2 / |F|^2`` (the Rayleigh quotient of
+    ``J^T J`` along ``F`` sets the scale).  The line search and the damping
+    rules are those of the dense iteration.
+    """
+    tau = field.tau
+    F = field.F(x, ctx)
+    q0 = 0.5 * (F * F).sum(-1)
+    gain = field.gain(x, ctx)
+    g = field.JTv_at(gain, F)  # J^T F, the gradient of q
+    rhs = tau * F
+    d = torch.zeros_like(x)
+    newton = lam == 0
+    if bool(newton.any()):
+        idx = torch.nonzero(newton).squeeze(-1)
+        gi = gain[idx]
+
+        def op(v: Tensor, sel: Tensor) -> Tensor:  # (I - W_eff) v = -tau J v
+            return -tau * field.Jv_at(gi[sel], v)
+
+        eta = rhs[idx].norm(dim=-1).clamp(min=1e-12, max=0.1)
+        sol = gmres(op, rhs[idx], rtol=eta, restart=min(KRYLOV_RESTART, x.shape[1]), max_restarts=KRYLOV_RESTARTS)
+        useful = torch.isfinite(sol.x).all(-1) & (sol.relres < 1.0 - 1e-6)
+        d[idx] = torch.where(useful.unsqueeze(-1), sol.x, torch.zeros_like(sol.x))
+        lam = lam.clone()
+        lam[idx] = torch.where(useful, lam[idx], torch.full_like(lam[idx], LAM0))
+    lm = lam > 0
+    if bool(lm.any()):
+        idx = torch.nonzero(lm).squeeze(-1)
+        gi = gain[idx]
+        Fi = F[idx]
+        JF = tau * field.Jv_at(gi, Fi)
+        scale = ((JF * JF).sum(-1) / (Fi * Fi).sum(-1).clamp_min(1e-300)).clamp_min(1e-300)
+        mu = lam[idx] * scale
+
+        def normal(v: Tensor, sel: Tensor) -> Tensor:
+            Jv = tau * field.Jv_at(gi[sel], v)
+            return tau * field.JTv_at(gi[sel], Jv) + mu[sel, None] * v
+
+        gs = (tau * tau) * g[idx]  # (tau J)^T (tau F)
+        sol = cg(normal, -gs, rtol=1e-10, maxiter=min(4 * x.shape[1], 1000))
+        grad_step = -gs / (scale + mu)[:, None]
+        ok = torch.isfinite(sol.x).all(-1) & ((sol.x * gs).sum(-1) < 0)
+        d[idx] = torch.where(ok.unsqueeze(-1), sol.x, grad_step)
+    x_new, lam_new, _, _, _ = _line_search(field, x, ctx, d, g, q0, lam, max_step=max_step, n_backtrack=n_backtrack)
+    return x_new, lam_new
+
+
+def _line_search(
+    field: Field, x: Tensor, ctx: Tensor, d: Tensor, g: Tensor, q0: Tensor, lam: Tensor, *, max_step: Tensor,
+    n_backtrack: int,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Cap the steps ``d``, backtrack on ``q`` (Armijo) and update the damping.
+
+    Returns the new ``x``, the new ``lam``, whether a step was taken, which
+    step length (0: the full step) and ``F`` at the full step.
+    """
+    m = x.shape[0]
     # cap the step (max-norm) at max_step
     size = d.abs().amax(-1)
     d = d * torch.clamp(max_step / size.clamp_min(1e-300), max=1.0).unsqueeze(-1)
@@ -154,22 +254,7 @@ def _iterate(
     # damping update: grow on failure, shrink on success, back to Newton below LAM_MIN
     lam_new = torch.where(any_ok, lam / 10.0, torch.clamp(lam * 10.0, min=LAM0))
     lam_new = torch.where(lam_new < LAM_MIN, torch.zeros_like(lam_new), lam_new)
-    # chord steps after a full Newton step, reusing the LU factors
-    chord = any_ok & (first == 0) & have_lu
-    if chord_steps > 0 and LU is not None and bool(chord.any()):
-        Fc = F_full
-        for _ in range(chord_steps):
-            dc = lu_apply(LU, piv, -tau * Fc)
-            dc = dc * torch.clamp(max_step / dc.abs().amax(-1).clamp_min(1e-300), max=1.0).unsqueeze(-1)
-            x2 = x_new + dc
-            F2 = field.F(x2, ctx)
-            better = chord & torch.isfinite(F2).all(-1) & ((F2 * F2).sum(-1) <= 0.25 * (Fc * Fc).sum(-1))
-            if not bool(better.any()):
-                break
-            x_new = torch.where(better.unsqueeze(-1), x2, x_new)
-            Fc = torch.where(better.unsqueeze(-1), F2, Fc)
-            chord = better
-    return x_new, lam_new
+    return x_new, lam_new, any_ok, first, F_full
 
 
 def newton_solve(
@@ -187,6 +272,7 @@ def newton_solve(
     known_ctx: Tensor | None = None,
     snap_rtol: float = 0.0,
     patience: int = 8,
+    solver: str = "dense",
 ) -> NewtonResult:
     """Damped Newton / LM from each row of ``x0`` until ``max|F| <= tol``.
 
@@ -267,6 +353,11 @@ def newton_solve(
         idx = idx[~done]
         if idx.numel() == 0:
             break
+        if solver == "krylov":
+            x[idx], lam[idx] = _iterate_krylov(field, x[idx], ctx[idx], lam[idx], max_step=max_step[idx],
+                                               n_backtrack=n_backtrack)
+            n_iter[idx] += 1
+            continue
         # contiguous chunks, independent candidates
         parts = chunks(idx.numel(), n, min_chunks=workers)
 

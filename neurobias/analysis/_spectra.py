@@ -133,8 +133,10 @@ def left_vectors(V: np.ndarray, n_modes: int) -> np.ndarray:
 
 
 def marginal_tol(values: np.ndarray, tau: float) -> np.ndarray:
-    """Per-point tolerance for a marginal eigenvalue, shape (m,)."""
-    radius = np.abs(values).max(axis=-1, initial=0.0) if values.size else np.zeros(values.shape[0])
+    """Per-point tolerance for a marginal eigenvalue, shape (m,) (from the computed eigenvalues; NaN skipped)."""
+    # NaN entries (eigenvalues not computed by the matrix-free path) are left out
+    mags = np.where(np.isnan(values), 0.0, np.abs(values))
+    radius = mags.max(axis=-1, initial=0.0) if values.size else np.zeros(values.shape[0])
     return MARGINAL_RTOL * np.maximum(1.0 / tau, radius)
 
 
@@ -144,6 +146,7 @@ def classify(values: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray, np
     Parameters
     ----------
     values : ndarray of shape (m, unit), complex, sorted as by :func:`eig_sorted`
+        Trailing NaN entries (not computed) are allowed: they count as stable.
     tau : float
         Time constant, ms.
 

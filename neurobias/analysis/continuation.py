@@ -45,6 +45,7 @@ import xarray as xr
 from torch import Tensor
 
 from neurobias.analysis.eigen_tracking import TrackedEvent, is_complex, match_eigenvalues, pair_events
+from neurobias.analysis.krylov import gmres
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import Dynamics
 from neurobias.circuit.threads import one_thread
@@ -54,6 +55,9 @@ from neurobias.errors import InputError, check_finite, describe_shape
 __all__ = ["continue_fixed_points"]
 
 _DT = torch.float64
+#: from this many units on, the Newton corrections solve their bordered systems matrix-free (GMRES on
+#: products ``J v``) instead of factorising them; spectra stay dense (every eigenvalue is tracked)
+MATRIX_FREE_MIN_UNITS = 1024
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,39 @@ class _System:
         return self.dyn.jacobian(x, ext)
 
 
+def _bordered_krylov(system: _System, y: Tensor, row: Tensor, rhs: Tensor) -> tuple[Tensor, Tensor]:
+    """Solve the bordered systems ``[dF/dy; row] d = rhs`` (B, N + 1) matrix-free; returns ``d`` and a trust mask.
+
+    The operator is applied as ``(scale J v + dF/ds v_s, row . d)`` with ``J v``
+    from :meth:`neurobias.circuit.Dynamics.jvp_at`; its ``F`` rows are scaled
+    by ``-tau / scale``, the inverse of the exact ``-I / tau`` part of ``J``
+    (a row scaling: the solution is unchanged), so that GMRES sees
+    ``I - W_eff`` in the state block.  The trust mask requires a relative
+    residual ``<= 1e-10`` (checked on the unscaled system).
+    """
+    x, s = y[:, :-1] * system.scale, y[:, -1]
+    ext, db = system.ext(s)
+    dyn = system.dyn
+    gain = dyn.gain(x, ext)
+    Fs = dyn.drive_sensitivity(x, ext) * db
+    pre = -system.tau / system.scale
+
+    def op(d: Tensor, sel: Tensor) -> Tensor:
+        top = system.scale * dyn.jvp_at(gain[sel], d[:, :-1]) + Fs[sel] * d[:, -1:]
+        return torch.cat([pre * top, (row[sel] * d).sum(-1, keepdim=True)], dim=-1)
+
+    b = torch.cat([pre * rhs[:, :-1], rhs[:, -1:]], dim=-1)
+    sol = gmres(op, b, rtol=1e-12, restart=min(60, y.shape[1]), max_restarts=20)
+    idx = torch.arange(y.shape[0], device=y.device)
+    r = op(sol.x, idx) - b
+    ok = torch.isfinite(sol.x).all(-1) & (r.norm(dim=-1) <= 1e-10 * b.norm(dim=-1).clamp_min(1e-300))
+    return sol.x, ok
+
+
+def _matrix_free(system: _System) -> bool:
+    return system.n >= MATRIX_FREE_MIN_UNITS
+
+
 def _augmented(J: Tensor, Fs: Tensor, row: Tensor) -> Tensor:
     top = torch.cat([J, Fs[..., None]], dim=-1)
     return torch.cat([top, row[:, None, :]], dim=-2)
@@ -127,16 +164,24 @@ def _correct(
     done = torch.zeros(B, dtype=torch.bool, device=y.device)
     failed = torch.zeros(B, dtype=torch.bool, device=y.device)
     iters = torch.full((B,), max_newton + 1, device=y.device)
+    free = _matrix_free(system)
     for it in range(max_newton):
-        F, J, Fs = system.jac(y)
+        if free:
+            F = system.residual(y)
+        else:
+            F, J, Fs = system.jac(y)
         g = torch.cat([F, ((row * y).sum(-1) - target)[:, None]], dim=-1)
         ok = (F.abs().amax(-1) <= tol) & (g[:, -1].abs() <= 1e-12 * (1 + target.abs())) & ~failed
         iters[ok & ~done] = it
         done |= ok
         if bool((done | failed).all()):
             break
-        dy, info = torch.linalg.solve_ex(_augmented(J, Fs, row), -g)
-        bad = (info != 0) | ~torch.isfinite(dy).all(-1)
+        if free:
+            dy, trust = _bordered_krylov(system, y, row, -g)
+            bad = ~trust
+        else:
+            dy, info = torch.linalg.solve_ex(_augmented(J, Fs, row), -g)
+            bad = (info != 0) | ~torch.isfinite(dy).all(-1)
         failed |= bad & ~done
         step = torch.where((done | failed)[:, None], torch.zeros_like(dy), torch.nan_to_num(dy))
         y = y + step
@@ -153,13 +198,17 @@ def _tangent(system: _System, y: Tensor, orient: Tensor) -> Tensor:
     orthogonal to the curve or at a branch point; such rows fall back on the null
     vector of ``dF/dy`` (smallest right singular vector), oriented by ``orient``.
     """
-    _, J, Fs = system.jac(y)
-    A = _augmented(J, Fs, orient)
     rhs = torch.zeros_like(y)
     rhs[:, -1] = 1.0
-    t, info = torch.linalg.solve_ex(A, rhs)
-    bad = (info != 0) | ~torch.isfinite(t).all(-1)
+    if _matrix_free(system):
+        t, trust = _bordered_krylov(system, y, orient, rhs)
+        bad = ~trust
+    else:
+        _, J, Fs = system.jac(y)
+        t, info = torch.linalg.solve_ex(_augmented(J, Fs, orient), rhs)
+        bad = (info != 0) | ~torch.isfinite(t).all(-1)
     if bool(bad.any()):
+        _, J, Fs = system.jac(y)
         top = torch.cat([J, Fs[..., None]], dim=-1)[bad]
         _, _, vh = torch.linalg.svd(top)
         null = vh[:, -1, :]

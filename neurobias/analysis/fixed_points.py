@@ -10,6 +10,7 @@ same fixed points as the flow.  See ``docs/fixed_points.md``.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Sequence
@@ -25,16 +26,23 @@ from neurobias.analysis._dedup import match, merge
 from neurobias.analysis._descent import adam_descent
 from neurobias.analysis._field import Field
 from neurobias.analysis._linalg import n_workers, one_lapack_thread
-from neurobias.analysis._newton import NewtonResult, newton_solve
-from neurobias.analysis._spectra import classify, eig_sorted, left_vectors
+from neurobias.analysis._newton import SOLVERS, NewtonResult, newton_solve
+from neurobias.analysis._spectra import MARGINAL_RTOL, classify, eig_sorted, left_vectors
+from neurobias.analysis.krylov import leading_eigenvalues
 from neurobias.circuit.circuit import Circuit, check_circuit
 from neurobias.circuit.simulate import resolve_device, resolve_tonic
+from neurobias.circuit.threads import CPU_THREADS
 from neurobias.errors import InputError, check_finite, check_number, check_positive, describe_shape
 
 __all__ = [
     "find_fixed_points", "initial_candidates", "classify_states", "resolve_inputs", "resolve_initial_states", "METHOD",
-    "CANDIDATE_SOURCES",
+    "CANDIDATE_SOURCES", "KRYLOV_MIN_UNITS", "resolve_solver",
 ]
+
+#: ``solver="auto"`` is matrix-free (``"krylov"``) from this many units on (the measured crossover, see
+#: docs/performance.md), dense below
+KRYLOV_MIN_UNITS = 1024
+LEADING_MODES = 8  # eigenvalues computed first by the matrix-free path (doubled until the count is exact)
 
 #: the families of starting states, in the order of the ``source`` codes
 CANDIDATE_SOURCES: tuple[str, ...] = cand.SOURCES
@@ -153,13 +161,84 @@ class _Points:
         self.values = self.values[keep.cpu().numpy()]
 
 
+def resolve_solver(solver: str, n_units: int) -> str:
+    """The solver ``"dense"`` or ``"krylov"`` that ``solver`` (``"auto"``, ``"dense"``, ``"krylov"``) means.
+
+    ``"auto"`` is ``"krylov"`` from :data:`KRYLOV_MIN_UNITS` units on.
+
+    Raises
+    ------
+    InputError
+        Another value.
+    """
+    if solver == "auto":
+        return "krylov" if n_units >= KRYLOV_MIN_UNITS else "dense"
+    if solver not in SOLVERS:
+        raise InputError(f"`solver` must be one of 'auto', {', '.join(repr(v) for v in SOLVERS)}; got {solver!r}")
+    return solver
+
+
+def _leading_spectra(
+    field: Field, x: Tensor, ctx: Tensor, *, n_top: int, left: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Like :func:`_spectra`, matrix-free: only the leading eigenvalues, the rest NaN.
+
+    For each point, ARPACK computes the eigenvalues of ``tau J`` of largest
+    real part from products ``J v`` (:func:`neurobias.analysis.krylov.leading_eigenvalues`),
+    at least ``max(LEADING_MODES, n_top)`` of them and, doubling, until the
+    last one computed is clearly negative, so that every eigenvalue with a
+    non-negative real part (the index, the stability) is among them.  Left
+    eigenvectors come from the same computation on ``J^T``, paired by
+    eigenvalue and scaled so that ``left_k . right_k = 1``.
+    """
+    p, n = x.shape
+    tau = field.tau
+    values = np.full((p, n), np.nan + 0j)
+    right = np.zeros((p, n, n_top), np.complex128)
+    lefts = np.zeros((p, n_top, n), np.complex128) if left else None
+    margin = 1e3 * MARGINAL_RTOL  # dimensionless (tau J): well beyond the marginal tolerance
+    for i in range(p):
+        xi, ci = x[i:i + 1], ctx[i:i + 1]
+        gain = field.gain(xi, ci)
+
+        def mv(v: np.ndarray, gain: Tensor = gain) -> np.ndarray:
+            t = torch.as_tensor(np.ascontiguousarray(v.real), dtype=x.dtype, device=x.device)[None]
+            return (tau * field.Jv_at(gain, t))[0].cpu().numpy()
+
+        def mv_t(v: np.ndarray, gain: Tensor = gain) -> np.ndarray:
+            t = torch.as_tensor(np.ascontiguousarray(v.real), dtype=x.dtype, device=x.device)[None]
+            return (tau * field.JTv_at(gain, t))[0].cpu().numpy()
+
+        def dense(xi: Tensor = xi, ci: Tensor = ci) -> np.ndarray:
+            return field.J_scaled(xi, ci)[0].cpu().numpy()
+
+        lead = leading_eigenvalues(mv, n, k=max(LEADING_MODES, n_top), margin=margin, vectors=n_top > 0,
+                                   dense=dense)
+        k = lead.values.shape[0]
+        values[i, :k] = lead.values / tau
+        if n_top > 0 and lead.vectors is not None:
+            right[i, :, :min(n_top, k)] = lead.vectors[:, :n_top]
+            if lefts is not None:
+                lt = leading_eigenvalues(mv_t, n, k=k, margin=margin, vectors=True, dense=lambda d=dense: d().T)
+                for j in range(min(n_top, k)):
+                    m = int(np.argmin(np.abs(lt.values - lead.values[j])))
+                    w = lt.vectors[:, m]
+                    dot = w @ lead.vectors[:, j]
+                    lefts[i, j] = w / dot if abs(dot) > 0 else np.nan
+    return values, right, lefts
+
+
 def _spectra(
-    field: Field, x: Tensor, ctx: Tensor, *, n_top: int, left: bool, workers: int
+    field: Field, x: Tensor, ctx: Tensor, *, n_top: int, left: bool, workers: int, solver: str = "dense"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Sorted eigenvalues (p, unit), top right eigenvectors (p, unit, n_top), top left ones (p, n_top, unit).
 
-    Decomposes ``tau J`` (built in one pass) and divides the eigenvalues by ``tau``.
+    Decomposes ``tau J`` (built in one pass) and divides the eigenvalues by ``tau``
+    (``solver="dense"``), or computes the leading ones only (``"krylov"``,
+    :func:`_leading_spectra`; the other entries are NaN).
     """
+    if solver == "krylov":
+        return _leading_spectra(field, x, ctx, n_top=n_top, left=left)
     p, n = x.shape
     values = np.zeros((p, n), np.complex128)
     right = np.zeros((p, n, n_top), np.complex128)
@@ -180,7 +259,7 @@ def _spectra(
 
 def _solve(
     field: Field, x0: Tensor, ctx0: Tensor, *, tol: float, max_newton: int, descent_steps: int, scale: Tensor,
-    max_step: Tensor, known: _Points, workers: int,
+    max_step: Tensor, known: _Points, workers: int, solver: str,
 ) -> NewtonResult:
     """Newton / LM from every candidate; those it does not bring to ``tol`` quickly start again after a descent.
 
@@ -192,14 +271,15 @@ def _solve(
     first = min(max_newton, FIRST_NEWTON) if descent_steps else max_newton
     res = newton_solve(field, x0, ctx0, tol=tol, max_iter=first, max_step=max_step[ctx0], workers=workers,
                        known_x=known.x, known_ctx=known.ctx, snap_rtol=SNAP_RTOL,
-                       patience=FIRST_PATIENCE if descent_steps else 8)
+                       patience=FIRST_PATIENCE if descent_steps else 8, solver=solver)
     hard = torch.nonzero(~res.converged).squeeze(-1)
     if descent_steps and hard.numel():
         xd = adam_descent(field, x0[hard], ctx0[hard], steps=descent_steps, scale=scale[ctx0[hard]])
         known_x = torch.cat([known.x, res.x[res.converged]])
         known_ctx = torch.cat([known.ctx, ctx0[res.converged]])
         again = newton_solve(field, xd, ctx0[hard], tol=tol, max_iter=max_newton, max_step=max_step[ctx0[hard]],
-                             workers=workers, known_x=known_x, known_ctx=known_ctx, snap_rtol=SNAP_RTOL)
+                             workers=workers, known_x=known_x, known_ctx=known_ctx, snap_rtol=SNAP_RTOL,
+                             solver=solver)
         for name in ("x", "residual", "q", "converged", "snapped"):
             getattr(res, name)[hard] = getattr(again, name)
         res.n_iter[hard] += again.n_iter
@@ -227,6 +307,7 @@ def find_fixed_points(
     progress: bool = False,
     device: str | torch.device = "cpu",
     engine: str = "neurobias",
+    solver: str = "auto",
 ) -> xr.Dataset:
     """Find the fixed points (and slow points) of a circuit in every context.
 
@@ -307,8 +388,9 @@ def find_fixed_points(
         * ``x (fp, unit)``: the point (state units); ``r (fp, unit)``: rates
           (``phi(x)`` for the current form, ``x`` for the rate form);
         * ``residual (fp)``: ``max|F(x)|`` (state units / ms); ``q (fp)``;
-        * ``eig_real``, ``eig_imag (fp, mode)``: all eigenvalues of the
-          Jacobian (1/ms), by real part descending;
+        * ``eig_real``, ``eig_imag (fp, mode)``: the eigenvalues of the
+          Jacobian (1/ms), by real part descending (all of them with the
+          dense solver; the leading ones, then NaN, with ``"krylov"``);
         * ``index (fp)``: eigenvalues with real part above the marginal
           tolerance (unstable directions); ``stability (fp)``: ``"stable"``,
           ``"marginal"``, ``"saddle"`` or ``"unstable"``; ``oscillatory (fp)``
@@ -327,6 +409,19 @@ def find_fixed_points(
         the linearisation about a known fixed point explains the flow there,
         see ``docs/fixed_points.md``) and of distinct points (``n_fixed_points``,
         ``n_slow_points``), aligned with ``contexts``.
+
+    solver : {"auto", "dense", "krylov"}
+        How Newton steps and spectra are computed.  ``"dense"``: LU
+        factorisations and full eigen-decompositions of the ``unit x unit``
+        Jacobian (``O(unit^3)`` per point); ``"krylov"``: matrix-free, from
+        products ``J v`` only (``O(unit^2)``): Newton-Krylov with batched GMRES
+        preconditioned by the exact ``-I / tau`` part of ``J``, and the
+        leading eigenvalues by Arnoldi (ARPACK), as many as needed for an
+        exact ``index`` and at least ``max(8, explore_modes)``; the other
+        entries of ``eig_real``/``eig_imag`` are NaN.  ``"auto"``:
+        ``"krylov"`` from :data:`KRYLOV_MIN_UNITS` units on.  The result's
+        ``attrs["solver"]`` says which was used and ``attrs["eigenvalues"]``
+        is ``"all"`` or ``"leading"``.
 
     Other parameters
     ----------------
@@ -361,6 +456,7 @@ def find_fixed_points(
     explore_rounds = check_number("explore_rounds", explore_rounds, ge=0, integer=True)
     explore_modes = check_number("explore_modes", explore_modes, ge=0, integer=True)
     N = circuit.n_units
+    solver = resolve_solver(solver, N)
     n_modes = min(8, N) if n_modes is None else check_number("n_modes", n_modes, ge=0, le=N, integer=True)
     bank, names = resolve_tonic(tonic, N, contexts)
     C = bank.shape[0]
@@ -370,7 +466,7 @@ def find_fixed_points(
         raise InputError("`n_candidates` must be >= 1 when no `initial_states` are given; got 0")
     dev = resolve_device(device)
     ext = u @ circuit.W_in.T + bank
-    with torch.no_grad(), one_lapack_thread() as threads:
+    with torch.no_grad(), _threads(solver) as threads:
         workers = n_workers(threads) if dev.type == "cpu" else 1
 
         def t(a: np.ndarray) -> Tensor:
@@ -380,15 +476,15 @@ def find_fixed_points(
         fixed, slow, stats = _search(
             field, t(init), rng=np.random.default_rng(seed), n_candidates=n_candidates, tol=tol, slow_q=slow_q,
             max_newton=max_newton, descent_steps=descent_steps, explore_rounds=explore_rounds,
-            explore_modes=explore_modes, merge_tol=merge_tol, workers=workers, log=_Log(progress),
+            explore_modes=explore_modes, merge_tol=merge_tol, workers=workers, log=_Log(progress), solver=solver,
         )
         all_x = torch.cat([fixed.x, slow.x])
         all_ctx = torch.cat([fixed.ctx, slow.ctx])
         values = np.concatenate([fixed.values, slow.values])
-        todo = np.flatnonzero(np.isnan(values).any(-1)) if not eigenvectors else np.arange(len(values))
+        todo = np.flatnonzero(np.isnan(values[:, 0])) if not eigenvectors else np.arange(len(values))
         sel = torch.as_tensor(todo, dtype=torch.long, device=dev)
         vals, right, lefts = _spectra(field, all_x[sel], all_ctx[sel], n_top=n_modes if eigenvectors else 0,
-                                      left=eigenvectors, workers=workers)
+                                      left=eigenvectors, workers=workers, solver=solver)
         values[todo] = vals
     kind = np.array(["fixed"] * len(fixed) + ["slow"] * len(slow), dtype=str)
     residual = torch.cat([fixed.residual, slow.residual]).cpu().numpy()
@@ -398,13 +494,25 @@ def find_fixed_points(
     settings = {
         "tol": tol, "slow_q": slow_q, "merge_tol": merge_tol, "seed": seed, "n_candidates": n_candidates,
         "max_newton": max_newton, "descent_steps": descent_steps, "explore_rounds": explore_rounds,
-        "explore_modes": explore_modes, "n_modes": n_modes,
+        "explore_modes": explore_modes, "n_modes": n_modes, "solver": solver,
+        "eigenvalues": "all" if solver == "dense" else "leading",
     }
     return _to_dataset(
         circuit, names, u, x=all_x.cpu().numpy(), ctx=all_ctx.cpu().numpy(), values=values, kind=kind,
         residual=residual, q=q, hits=hits, source=source, right=right if eigenvectors else None,
         lefts=lefts if eigenvectors else None, stats=stats, settings=settings,
     )
+
+
+def _threads(solver: str) -> contextlib.AbstractContextManager[int]:
+    """The thread scope of a search: one torch thread around LU factorisations (dense), the caller's otherwise.
+
+    The matrix-free path factorises nothing (the batched-LU fault of
+    :mod:`neurobias.circuit.threads` cannot arise), so its products use torch's threads.
+    """
+    if solver == "dense":
+        return one_lapack_thread()
+    return contextlib.nullcontext(CPU_THREADS)
 
 
 def _tensor(a: np.ndarray, device: torch.device | str = "cpu") -> Tensor:
@@ -596,7 +704,7 @@ def classify_states(
 def _search(
     field: Field, user: Tensor, *, rng: np.random.Generator, n_candidates: int, tol: float, slow_q: float,
     max_newton: int, descent_steps: int, explore_rounds: int, explore_modes: int, merge_tol: float,
-    workers: int, log: _Log,
+    workers: int, log: _Log, solver: str = "dense",
 ) -> tuple[_Points, _Points, dict[str, np.ndarray]]:
     """The search: first round, then exploration rounds; returns fixed points, slow points and counts."""
     C, N = field.ext.shape
@@ -606,7 +714,7 @@ def _search(
     visited = cand.visit(field, rng, n_traj, extra=user)
     max_step_of = 4.0 * visited.half.amax(-1) + 1.0  # (C,)
     x0, ctx0, src0 = cand.first_round(field, rng, visited, n_candidates, user)
-    log(f"{x0.shape[0]} candidates in {C} context(s), {N} units, {workers} worker thread(s)")
+    log(f"{x0.shape[0]} candidates in {C} context(s), {N} units, {solver} solver, {workers} worker thread(s)")
     fixed = _Points(N, field.ext)
     slow = _Points(N, field.ext)
     n_dirs = min(explore_modes, N)
@@ -617,7 +725,7 @@ def _search(
             if new_idx.numel():
                 # scan lines through the points found in the previous round
                 vals, right, _ = _spectra(field, fixed.x[new_idx], fixed.ctx[new_idx], n_top=n_dirs,
-                                          left=False, workers=workers)
+                                          left=False, workers=workers, solver=solver)
                 fixed.values[new_idx.cpu().numpy()] = vals
                 dirs = torch.cat([torch.as_tensor(right.real.transpose(0, 2, 1).copy(), device=dev),
                                   torch.as_tensor(right.imag.transpose(0, 2, 1).copy(), device=dev)], dim=1)
@@ -635,7 +743,7 @@ def _search(
                 break
             log(f"round {rnd}: {x0.shape[0]} exploration candidates, {len(pool)} left in the pool")
         res = _solve(field, x0, ctx0, tol=tol, max_newton=max_newton, descent_steps=descent_steps,
-                     scale=visited.half, max_step=max_step_of, known=fixed, workers=workers)
+                     scale=visited.half, max_step=max_step_of, known=fixed, workers=workers, solver=solver)
         conv = res.converged
         is_slow = ~conv & (res.q <= slow_q)
         failed = ~conv & ~is_slow
@@ -648,7 +756,8 @@ def _search(
         if new_idx.numel():
             # polish: one more Newton iteration for each new distinct fixed point (one LU per point)
             px, pc = fixed.x[new_idx], fixed.ctx[new_idx]
-            pol = newton_solve(field, px, pc, tol=0.0, max_iter=1, max_step=max_step_of[pc], workers=workers)
+            pol = newton_solve(field, px, pc, tol=0.0, max_iter=1, max_step=max_step_of[pc], workers=workers,
+                               solver=solver)
             better = pol.residual < fixed.residual[new_idx]
             fixed.x[new_idx] = torch.where(better[:, None], pol.x, px)
             fixed.residual[new_idx] = torch.where(better, pol.residual, fixed.residual[new_idx])

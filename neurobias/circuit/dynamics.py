@@ -30,6 +30,7 @@ one matrix product (fused with the external drive), one ``phi`` and one
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -40,13 +41,21 @@ from torch import Tensor
 from neurobias.circuit.nonlinearity import Nonlinearity, get_phi
 from neurobias.errors import check_choice, check_number
 
-__all__ = ["Dynamics", "FORMS", "step_fraction", "noise_scale", "METHODS"]
+__all__ = ["Dynamics", "FORMS", "step_fraction", "noise_scale", "METHODS", "SPARSE_DENSITY", "LOW_RANK_FRACTION",
+           "STRUCTURE_MIN_UNITS"]
 
 #: the forms of the dynamics (see :class:`Dynamics`)
 FORMS: tuple[str, ...] = ("current", "rate")
 
 
 METHODS: tuple[str, ...] = ("euler", "exp_euler")
+
+#: ``W_rec`` with at most this fraction of non-zero entries is applied as a sparse (COO) matrix in
+#: :meth:`Dynamics.jvp_at` / :meth:`Dynamics.vjp_at`
+SPARSE_DENSITY = 0.1
+#: the largest off-diagonal rank (as a fraction of the units) applied as a low-rank factorisation
+LOW_RANK_FRACTION = 1 / 16
+STRUCTURE_MIN_UNITS = 256  # below this the dense product is as fast as any structure
 
 
 def _affine(v: Any, W: Any, ext: Any) -> Any:
@@ -197,6 +206,92 @@ class Dynamics:
             return (g * (v @ self.W_rec.T) - v) / self.tau
         return ((g * v) @ self.W_rec.T - v) / self.tau
 
+    # ------------------------------------------------------------- structure
+    @functools.cached_property
+    def structure(self) -> str:
+        """How :meth:`jvp_at` and :meth:`vjp_at` apply ``W_rec``: ``"dense"``, ``"sparse"`` or ``"low_rank"``.
+
+        Detected once, without being asked: ``"sparse"`` when at most
+        :data:`SPARSE_DENSITY` of the entries are non-zero (a sparse product,
+        ``O(nnz)``); ``"low_rank"`` when ``W_rec`` itself (a low-rank network), or its
+        off-diagonal part ``W_rec - diag(W_rec)`` (self-connections plus a
+        low-rank coupling with zero diagonal), has rank
+        ``r <= LOW_RANK_FRACTION * unit``, found by a randomised range finder
+        (a sketch ``M Omega`` with ``unit / 16 + 8`` columns, ``O(unit^2 r)``)
+        and accepted only when the factorisation reproduces ``W_rec`` to
+        ``1e-12`` relative (Frobenius); then a product costs ``O(unit r)``.
+        A diagonal plus a low-rank part with a non-zero diagonal is not
+        detected (neither matrix tested is then low rank).
+        Otherwise, below :data:`STRUCTURE_MIN_UNITS` units, or when autograd
+        tracks ``W_rec``: ``"dense"``.
+        """
+        return self._structured[0]
+
+    @functools.cached_property
+    def _structured(self) -> tuple[str, Any]:
+        W = self.W_rec
+        if not isinstance(W, Tensor) or W.requires_grad or W.dim() != 2 or W.shape[0] < STRUCTURE_MIN_UNITS:
+            return "dense", None
+        n = W.shape[0]
+        if float((W != 0).sum()) <= SPARSE_DENSITY * n * n:
+            return "sparse", (W.to_sparse().coalesce(), W.T.contiguous().to_sparse().coalesce())
+        r_max = max(1, int(LOW_RANK_FRACTION * n))
+        g = torch.Generator(device=W.device).manual_seed(0)
+        omega = torch.randn((n, r_max + 8), generator=g, dtype=W.dtype, device=W.device)
+        d = torch.diagonal(W).clone()
+        for diag in (torch.zeros_like(d), d):  # W itself low rank, or its off-diagonal part
+            factors = _low_rank(W - torch.diag(diag), omega, r_max, float(torch.linalg.matrix_norm(W)))
+            if factors is not None:
+                return "low_rank", (diag, *factors)
+        return "dense", None
+
+    def _times_WT(self, v: Tensor) -> Tensor:
+        """``v @ W_rec.T`` (..., unit), with the structure of ``W_rec`` (:attr:`structure`)."""
+        kind, data = self._structured
+        if kind == "dense":
+            return v @ self.W_rec.T
+        flat = v.reshape(-1, v.shape[-1])
+        if kind == "sparse":
+            out = torch.sparse.mm(data[0], flat.T).T
+        else:
+            d, Q, B = data
+            out = flat * d + (flat @ B.T) @ Q.T
+        return out.reshape(v.shape)
+
+    def _times_W(self, v: Tensor) -> Tensor:
+        """``v @ W_rec`` (..., unit), with the structure of ``W_rec``."""
+        kind, data = self._structured
+        if kind == "dense":
+            return v @ self.W_rec
+        flat = v.reshape(-1, v.shape[-1])
+        if kind == "sparse":
+            out = torch.sparse.mm(data[1], flat.T).T
+        else:
+            d, Q, B = data
+            out = flat * d + (flat @ Q) @ B
+        return out.reshape(v.shape)
+
+    def jvp_at(self, gain: Tensor, v: Tensor) -> Tensor:
+        """``J v`` of shape (..., unit) from the gain at the operating point (:meth:`gain`), per ms.
+
+        The same product as :meth:`jvp` without recomputing the gain: a Krylov
+        solver applies ``J`` many times at one state.
+
+        Parameters
+        ----------
+        gain : Tensor of shape (..., unit)
+        v : Tensor of shape (..., unit)
+        """
+        if self.state_is_rate:
+            return (gain * self._times_WT(v) - v) / self.tau
+        return (self._times_WT(gain * v) - v) / self.tau
+
+    def vjp_at(self, gain: Tensor, v: Tensor) -> Tensor:
+        """``J^T v`` of shape (..., unit) from the gain at the operating point (:meth:`gain`), per ms."""
+        if self.state_is_rate:
+            return (self._times_W(gain * v) - v) / self.tau
+        return (gain * self._times_W(v) - v) / self.tau
+
     def vjp(self, x: Tensor, ext: Tensor, v: Tensor) -> Tensor:
         """``J(x)^T v`` of shape (..., unit) without forming ``J``; with ``v = F`` the gradient of ``|F|^2 / 2``."""
         g = self.gain(x, ext)
@@ -254,6 +349,22 @@ class Dynamics:
             return (nl.fn(a) - x) / self.tau, (nl.deriv(a).unsqueeze(-1) * Y[:, 1:] - V) / self.tau
         Y = self.W_rec @ torch.cat([nl.fn(x).unsqueeze(-1), nl.deriv(x).unsqueeze(-1) * V], dim=-1)
         return (Y[:, 0] + ext - x) / self.tau, (Y[:, 1:] - V) / self.tau
+
+
+def _low_rank(M: Tensor, omega: Tensor, r_max: int, scale: float) -> tuple[Tensor, Tensor] | None:
+    """``(Q, B)`` with ``M = Q B`` (``Q`` orthonormal, rank at most ``r_max``) to ``1e-12 * scale``, or None."""
+    Y = M @ omega
+    sv = torch.linalg.svdvals(Y)
+    if float(sv[0]) == 0.0:
+        return M.new_zeros((M.shape[0], 0)), M.new_zeros((0, M.shape[1]))
+    rank = int((sv > 1e-10 * sv[0]).sum())
+    if rank > r_max:
+        return None
+    Q = torch.linalg.qr(Y)[0][:, :rank]
+    B = Q.T @ M
+    if float(torch.linalg.matrix_norm(M - Q @ B)) > 1e-12 * scale:
+        return None
+    return Q, B
 
 
 def noise_scale(*, dt: float, tau: float, noise_std: float, method: str) -> float:

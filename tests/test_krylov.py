@@ -1,0 +1,226 @@
+"""Matrix-free fixed points: the Krylov solvers, the dense reference circuit and the two solver paths.
+
+Ground truths: LAPACK solves and eigen-decompositions of the same small
+matrices (independent of the Krylov code), and :func:`mirrored_multistable`,
+whose fixed points come from scalar root finding and a contraction (see its
+docstring), never from the finder.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from scipy.sparse.csgraph import connected_components
+
+from neurobias.analysis import find_fixed_points, match_fixed_points, mirrored_multistable
+from neurobias.analysis.fixed_points import KRYLOV_MIN_UNITS, resolve_solver
+from neurobias.analysis.krylov import cg, gmres, leading_eigenvalues
+from neurobias.errors import InputError
+
+TOL = 1e-10
+
+
+def _random_operators(batch: int, n: int, radius: float, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    W = torch.randn(batch, n, n, generator=g, dtype=torch.float64) * radius / np.sqrt(n)
+    return torch.eye(n, dtype=torch.float64) - W
+
+
+def test_gmres_matches_lapack_per_system_tolerance():
+    A = _random_operators(6, 70, 0.8, 0)
+    b = torch.randn(6, 70, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    rtol = torch.tensor([1e-12, 1e-12, 1e-6, 1e-6, 1e-3, 1e-3], dtype=torch.float64)
+    res = gmres(lambda v, sel: (A[sel] @ v.unsqueeze(-1)).squeeze(-1), b, rtol=rtol, restart=10, max_restarts=50)
+    assert bool(res.converged.all())
+    true_rel = ((A @ res.x.unsqueeze(-1)).squeeze(-1) - b).norm(dim=-1) / b.norm(dim=-1)
+    assert bool((true_rel <= rtol * 1.0001).all())
+    exact = torch.linalg.solve(A, b)
+    assert float((res.x[:2] - exact[:2]).abs().max()) <= 1e-9
+    # a loose tolerance stops early (fewer products than the tight systems)
+    assert float(true_rel[4:].max()) > 1e-10
+
+
+def test_gmres_restarts_and_breakdown():
+    # the identity: the exact solution after one step (lucky breakdown), no NaN
+    b = torch.randn(3, 20, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    res = gmres(lambda v, sel: v, b, rtol=1e-12, restart=5)
+    torch.testing.assert_close(res.x, b, rtol=0, atol=1e-14)
+    assert res.n_matvec <= 3 * 2
+    # restarts: a Krylov dimension of 3 on a 40-unit system still converges
+    A = _random_operators(2, 40, 0.5, 3)
+    b = torch.randn(2, 40, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    res = gmres(lambda v, sel: (A[sel] @ v.unsqueeze(-1)).squeeze(-1), b, rtol=1e-11, restart=3, max_restarts=200)
+    torch.testing.assert_close(res.x, torch.linalg.solve(A, b), rtol=0, atol=1e-9)
+    with pytest.raises(InputError, match="rtol"):
+        gmres(lambda v, sel: v, b, rtol=0.0)
+
+
+def test_cg_matches_lapack():
+    A = _random_operators(4, 50, 1.5, 5)
+    S = A.transpose(1, 2) @ A + 0.05 * torch.eye(50, dtype=torch.float64)
+    b = torch.randn(4, 50, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    res = cg(lambda v, sel: (S[sel] @ v.unsqueeze(-1)).squeeze(-1), b, rtol=1e-12, maxiter=2000)
+    assert bool(res.converged.all())
+    torch.testing.assert_close(res.x, torch.linalg.solve(S, b), rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("radius", [1.6, 0.7])
+def test_leading_eigenvalues_exact_count(radius):
+    A = -_random_operators(1, 120, radius, 7)[0].numpy()  # -I + W: some eigenvalues unstable when radius > 1
+    lead = leading_eigenvalues(lambda v: A @ v, 120, k=2, margin=1e-9, vectors=True)
+    ev = np.linalg.eigvals(A)
+    ev = ev[np.lexsort((-ev.imag, -ev.real))]
+    assert lead.complete
+    assert lead.values.real[-1] < 0
+    assert int((lead.values.real > 0).sum()) == int((ev.real > 0).sum())
+    # every eigenvalue with real part above the last one computed was found (sets compared, not order)
+    wanted = ev[ev.real > lead.values.real[-1] + 1e-8]
+    for w in wanted:
+        assert np.abs(lead.values - w).min() <= 1e-8
+    # right eigenvectors
+    V = lead.vectors
+    np.testing.assert_allclose(A @ V, V * lead.values[None, :], atol=1e-8)
+
+
+def test_mirrored_multistable_is_dense_irreducible_and_exact():
+    ref = mirrored_multistable(n_units=40, n_core=3, seed=3)
+    W = np.asarray(ref.circuit.W_rec)
+    assert (W != 0).mean() > 0.9
+    # not triangular under any permutation: a strongly connected component of more than one unit
+    off = (W != 0).astype(int)
+    np.fill_diagonal(off, 0)
+    _, labels = connected_components(off, directed=True, connection="strong")
+    assert np.bincount(labels).max() >= 39
+    assert ref.x.shape == (27, 40)
+    F = ref.circuit.dynamics().vector_field(torch.tensor(ref.x), torch.tensor(ref.tonic))
+    assert float(F.abs().max()) <= 1e-14
+    # all distinct
+    d = np.max(np.abs(ref.x[:, None] - ref.x[None]), axis=-1) + np.eye(27)
+    assert d.min() > 1e-3
+    # the eigenvalues from the block structure agree with a dense decomposition; the index too
+    g = 1.0 - np.tanh(ref.x) ** 2
+    for i in range(27):
+        J = (-np.eye(40) + W * g[i][None, :]) / ref.circuit.tau
+        ev = np.linalg.eigvals(J)
+        ev = ev[np.lexsort((-ev.imag, -ev.real))]
+        np.testing.assert_allclose(ev, ref.eigenvalues[i], atol=1e-12)
+        assert int((ev.real > 0).sum()) == ref.index[i]
+    assert sorted(np.bincount(ref.index).tolist()) == sorted([8, 12, 6, 1])
+
+
+def test_mirrored_multistable_rate_form_and_odd_size():
+    cur = mirrored_multistable(n_units=21, n_core=2, seed=1)
+    rate = mirrored_multistable(n_units=21, n_core=2, seed=1, form="rate")
+    np.testing.assert_allclose(rate.x, np.tanh(cur.x), atol=1e-15)
+    F = rate.circuit.dynamics().vector_field(torch.tensor(rate.x), torch.tensor(rate.tonic))
+    assert float(F.abs().max()) <= 1e-14
+    with pytest.raises(InputError, match="follower_gain"):
+        mirrored_multistable(n_units=21, follower_gain=1.0)
+
+
+def test_solver_choice():
+    assert resolve_solver("auto", KRYLOV_MIN_UNITS) == "krylov"
+    assert resolve_solver("auto", KRYLOV_MIN_UNITS - 1) == "dense"
+    assert resolve_solver("dense", 10_000) == "dense"
+    with pytest.raises(InputError, match="`solver`"):
+        resolve_solver("lu", 10)
+
+
+def _fixed(ds):
+    return ds.isel(fp=np.flatnonzero(ds.kind.values == "fixed"))
+
+
+@pytest.mark.parametrize("form", ["current", "rate"])
+def test_krylov_and_dense_find_the_same_fixed_points(form):
+    ref = mirrored_multistable(n_units=64, n_core=3, form=form, seed=2)
+    out = {}
+    for solver in ("dense", "krylov"):
+        ds = find_fixed_points(ref.circuit, ref.tonic, solver=solver, seed=0)
+        assert ds.attrs["solver"] == solver
+        fx = _fixed(ds)
+        found, known = match_fixed_points(fx.x.values, ref.x, atol=1e-8)
+        assert known.all() and (found >= 0).all() and fx.sizes["fp"] == 27
+        assert float(fx.residual.max()) <= TOL
+        np.testing.assert_array_equal(fx.index.values, ref.index[found])
+        out[solver] = (fx, found)
+    (fd, md), (fk, mk) = out["dense"], out["krylov"]
+    assert fd.attrs["eigenvalues"] == "all" and fk.attrs["eigenvalues"] == "leading"
+    # the same points; the leading eigenvalues agree with the dense decomposition
+    order_d, order_k = np.argsort(md), np.argsort(mk)
+    np.testing.assert_allclose(fk.x.values[order_k], fd.x.values[order_d], atol=1e-9)
+    np.testing.assert_array_equal(fk.stability.values[order_k], fd.stability.values[order_d])
+    ed = fd.eig_real.values[order_d] + 1j * fd.eig_imag.values[order_d]
+    ek = fk.eig_real.values[order_k] + 1j * fk.eig_imag.values[order_k]
+    for a, b in zip(ed, ek):
+        known = b[np.isfinite(b)]
+        assert known.size >= 8 and known.real[-1] < 0
+        for w in known[:-1]:  # the last may be half of a conjugate pair
+            assert np.abs(a - w).min() <= 1e-9
+
+
+@pytest.mark.slow
+def test_krylov_243_fixed_points_dense_512_unit_circuit():
+    ref = mirrored_multistable(n_units=512, n_core=5, spectra=False, seed=0)
+    ds = find_fixed_points(ref.circuit, ref.tonic, solver="krylov")
+    fx = _fixed(ds)
+    found, known = match_fixed_points(fx.x.values, ref.x, atol=1e-8)
+    assert known.all(), f"missed {(~known).sum()} of 243"
+    assert (found >= 0).all() and fx.sizes["fp"] == 243
+    assert float(fx.residual.max()) <= TOL
+    np.testing.assert_array_equal(fx.index.values, ref.index[found])
+    assert sorted(np.bincount(ref.index[found]).tolist()) == sorted(
+        [sum(1 for c in itertools.product(range(3), repeat=5) if sum(v == 1 for v in c) == k) for k in range(6)])
+
+
+@pytest.mark.parametrize("case", ["fold", "hopf"])
+def test_continuation_matrix_free_corrections_match_dense(monkeypatch, case):
+    """The bordered Newton corrections solved by GMRES give the continuation of the factorised ones."""
+    from scipy.optimize import brentq
+
+    from neurobias.analysis import continuation
+    from neurobias.analysis.continuation import continue_fixed_points
+    from neurobias.circuit import Circuit
+
+    if case == "fold":
+        xs = brentq(lambda x: x - 2.0 * np.tanh(x), 0.5, 10.0)
+        c = Circuit.from_arrays(W_rec=[[2.0]], tau=10.0)
+        kw = dict(start=np.array([0.0]), end=np.array([1.0]), fixed_points=np.array([[-xs], [0.0], [xs]]))
+    else:
+        c = Circuit.from_arrays(W_rec=[[1.5, -1.0], [1.0, 1.5]], tau=10.0)
+        kw = dict(start=np.zeros(2), end=np.array([2.0, 1.0]), fixed_points=np.zeros((1, 2)))
+    dense = continue_fixed_points(c, find_end=False, **kw)
+    monkeypatch.setattr(continuation, "MATRIX_FREE_MIN_UNITS", 0)
+    free = continue_fixed_points(c, find_end=False, **kw)
+    assert np.nanmax(free["residual"].values) <= 1e-10
+    np.testing.assert_array_equal(free["bif_kind"].values, dense["bif_kind"].values)
+    np.testing.assert_allclose(free["bif_s"].values, dense["bif_s"].values, atol=1e-9)
+    assert list(free["end_reason"].values) == list(dense["end_reason"].values)
+    np.testing.assert_array_equal(free["n_points"].values, dense["n_points"].values)
+
+
+@pytest.mark.parametrize("kind", ["sparse", "low_rank", "dense"])
+@pytest.mark.parametrize("form", ["current", "rate"])
+def test_structured_products_equal_dense(kind, form):
+    """Sparse and low-rank-plus-diagonal weights are detected and give the dense products (float64)."""
+    from neurobias.circuit import Circuit
+
+    rng = np.random.default_rng(0)
+    n = 300
+    if kind == "sparse":
+        W = rng.normal(0, 1 / np.sqrt(30), (n, n)) * (rng.random((n, n)) < 0.05)
+    elif kind == "low_rank":  # a rank-3 network (as low-rank RNNs are trained)
+        W = rng.normal(0, 1, (n, 3)) @ rng.normal(0, 1 / n, (3, n))
+    else:
+        W = rng.normal(0, 1 / np.sqrt(n), (n, n))
+    dyn = Circuit.from_arrays(W_rec=W, tau=10.0, form=form).dynamics()
+    assert dyn.structure == kind
+    x = torch.tensor(rng.normal(0, 1, (4, n)))
+    ext = torch.tensor(rng.normal(0, 0.3, (4, n)))
+    v = torch.tensor(rng.normal(0, 1, (4, n)))
+    g = dyn.gain(x, ext)
+    J = dyn.jacobian(x, ext)
+    torch.testing.assert_close(dyn.jvp_at(g, v), (J @ v.unsqueeze(-1)).squeeze(-1), rtol=0, atol=1e-13)
+    torch.testing.assert_close(dyn.vjp_at(g, v), (J.transpose(1, 2) @ v.unsqueeze(-1)).squeeze(-1), rtol=0,
+                               atol=1e-13)
