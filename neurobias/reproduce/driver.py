@@ -121,8 +121,8 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
                   f"--only {' '.join(missing)}`).", ""]
     lines += [
         "### Claims", "",
-        "Every criterion was declared before the run that judges it, in one table "
-        "(`neurobias/reproduce/criteria.py`); the verdict is computed from the per-seed values by that table alone: "
+        "Every criterion is declared in one table (`neurobias/reproduce/criteria.py`) with the date it was "
+        "declared; where that date is later than the run it judges, the row says so. The verdict is computed from the per-seed values by that table alone: "
         "**same** when the criterion holds for every seed and at least the declared number of seeds was measured, "
         "**mixed** when it holds for some seeds only, **different** when it holds for none, **too few seeds** when "
         "fewer seeds than declared were measured (one seed never gives *same*), **not comparable** where our "
@@ -137,8 +137,11 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
             crit, j = c.criterion, c.judgement
             per_seed = ", ".join(f"seed {s}: {v:.3g}" for s, v in zip(c.seeds, c.values)) or "not measured"
             verdict = c.verdict + (f" ([discussion]({differences}))" if differences and c.verdict == "different" else "")
+            measured = earlier.get(o.name, when)
+            declared = (f"declared {crit.declared}" if crit.declared <= measured
+                        else f"declared {crit.declared}, after the run of {measured}")
             lines.append(f"| {_cell(crit.claim)} | {_cell(crit.paper)} | {_cell(c.ours)} | "
-                         f"{_cell(crit.rule)} ({crit.declared}) | {_cell(per_seed)} | {_cell(j.summary())} | "
+                         f"{_cell(crit.rule)} ({declared}) | {_cell(per_seed)} | {_cell(j.summary())} | "
                          f"{verdict} |")
             revised += [(crit, r) for r in crit.history]
     if revised:
