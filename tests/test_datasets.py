@@ -73,6 +73,31 @@ def test_load_idx_dataset_from_tiny_mnist_family_files(tmp_path):
         load_idx_dataset(tmp_path)
 
 
+def test_load_idx_dataset_checks_sha256_and_reads_the_environment(tmp_path, monkeypatch):
+    import hashlib
+
+    x = np.arange(2 * 2 * 2, dtype=np.uint8).reshape(2, 2, 2)
+    y = np.array([3, 1], dtype=np.uint8)
+    for key, stem in (("x_train", "train-images-idx3-ubyte"), ("y_train", "train-labels-idx1-ubyte"),
+                      ("x_test", "t10k-images-idx3-ubyte"), ("y_test", "t10k-labels-idx1-ubyte")):
+        write_idx(tmp_path / stem, x if key.startswith("x") else y)
+    # the sha256 of the bytes as written, computed here from the documented header (not by the code under test)
+    raw = bytes([0, 0, 0x08, 3]) + (2).to_bytes(4, "big") * 3 + bytes(range(8))
+    good = hashlib.sha256(raw).hexdigest()
+    assert (tmp_path / "train-images-idx3-ubyte").read_bytes() == raw
+    ds = load_idx_dataset(tmp_path, sha256={"x_train": good.upper(), "x_test": good})
+    np.testing.assert_array_equal(ds.y_train, [3, 1])
+    with pytest.raises(InputError, match=r"train-images-idx3-ubyte must have sha256 0{64}; got " + good):
+        load_idx_dataset(tmp_path, sha256={"x_train": "0" * 64})
+    with pytest.raises(InputError, match="`sha256` keys must be among x_train, y_train, x_test, y_test; got images"):
+        load_idx_dataset(tmp_path, sha256={"images": good})
+    monkeypatch.delenv("NEUROBIAS_FASHION_MNIST_DIR", raising=False)
+    with pytest.raises(InputError, match="NEUROBIAS_FASHION_MNIST_DIR is not set"):
+        load_idx_dataset(name="fashion-mnist")
+    monkeypatch.setenv("NEUROBIAS_FASHION_MNIST_DIR", str(tmp_path))
+    assert load_idx_dataset(name="fashion-mnist").name == "fashion-mnist"
+
+
 def test_digits():
     s = digits()
     assert s.n_features == 64 and s.n_classes == 10

@@ -19,9 +19,12 @@ from neurobias.cli import main
 from neurobias.errors import InputError
 from neurobias.io.results_doc import markers
 from neurobias.reproduce import EXPERIMENTS, SECTION_KEY, get_settings, reproduce
+from neurobias.reproduce.criteria import VERDICTS
 
 # at the test sizes, a few steps of minibatch training need not end below their start
 pytestmark = pytest.mark.filterwarnings("ignore::neurobias.errors.ConvergenceWarning")
+
+_VERDICT_ROW = re.compile(r"^\| .* \| (" + "|".join(re.escape(v) for v in VERDICTS) + r")( \(\[discussion\]\(.*\)\))? \|$")
 
 
 def test_every_experiment_runs_and_writes_its_section_and_figures(tmp_path):
@@ -34,7 +37,7 @@ def test_every_experiment_runs_and_writes_its_section_and_figures(tmp_path):
     assert "other text" in text and start in text and end in text
     section = text.split(start)[1].split(end)[0]
     assert "Tiny setting" in section
-    rows = [line for line in section.splitlines() if re.match(r"\| .* \| (same|different|not comparable|not measured) \|", line)]
+    rows = [line for line in section.splitlines() if _VERDICT_ROW.match(line)]
     assert len(rows) == sum(len(o.claims) for o in outcomes)
     for o in outcomes:
         assert o.wall_s > 0
@@ -60,8 +63,7 @@ def test_only_runs_the_named_experiment(tmp_path):
 def _claims_rows(doc: Path) -> list[str]:
     start, end = markers(SECTION_KEY)
     section = doc.read_text().split(start)[1].split(end)[0]
-    return [line for line in section.splitlines()
-            if re.match(r"\| .* \| (same|different|not comparable|not measured) \|", line)]
+    return [line for line in section.splitlines() if _VERDICT_ROW.match(line)]
 
 
 def test_parallel_jobs_give_the_results_of_one_process(tmp_path):
@@ -85,7 +87,8 @@ def test_only_reruns_one_experiment_and_keeps_the_stored_others(tmp_path):
     out = tmp_path / "img"
     first = reproduce(size="tiny", out=out, only=["sine", "reaching"], progress=False)
     stored = json.loads((out / "outcomes" / "sine.json").read_text())
-    assert stored["size"] == "tiny" and stored["claims"] == [vars(c) for c in first[0].claims]
+    assert stored["size"] == "tiny" and stored["claims"] == [
+        {"key": c.key, "ours": c.ours, "values": list(c.values), "seeds": list(c.seeds)} for c in first[0].claims]
     doc = out / "results.md"
     rows_before = _claims_rows(doc)
     again = reproduce(size="tiny", out=out, only=["reaching"], progress=False)
@@ -178,13 +181,15 @@ def test_different_rows_at_full_size_link_to_the_discussion(tmp_path):
     from neurobias.reproduce.driver import render
     from neurobias.reproduce.outcome import Claim, Outcome
 
-    claims = (Claim("a", "p", "o", "different", "criterion x"), Claim("b", "p", "o", "same", "criterion y"))
+    seeds = tuple(range(5))
+    claims = (Claim("sine", "o1", values=(0.5,) * 5, seeds=seeds), Claim("sine", "o2", values=(0.01,) * 5, seeds=seeds))
     body = render([Outcome(name="sine", title="t", claims=claims, markdown="m", wall_s=1.0, cpu_s=1.0)],
                   settings=get_settings("full"), command="c", wall_s=1.0, figure_paths={},
                   differences="williams.md#differences-at-full-size")
-    rows = [line for line in body.splitlines() if line.startswith("| a |") or line.startswith("| b |")]
-    assert rows[0].endswith("criterion x; why it differs: [discussion](williams.md#differences-at-full-size) |")
-    assert rows[1].endswith("criterion y |")
+    rows = [line for line in body.splitlines() if "| o1 |" in line or "| o2 |" in line]
+    assert rows[0].endswith("| different ([discussion](williams.md#differences-at-full-size)) |")
+    assert "holds for 0 of 5 seeds" in rows[0] and "seed 4: 0.5" in rows[0]
+    assert rows[1].endswith("| same |") and "holds for 5 of 5 seeds" in rows[1]
 
 
 def test_a_failing_experiment_does_not_stop_the_others(tmp_path, monkeypatch):
@@ -199,3 +204,33 @@ def test_a_failing_experiment_does_not_stop_the_others(tmp_path, monkeypatch):
     assert isinstance(info.value.__cause__, ZeroDivisionError)
     assert (tmp_path / "outcomes" / "reaching.json").is_file()  # the other one finished and is stored
     assert not (tmp_path / "outcomes" / "sine.json").exists()
+
+
+def test_render_only_reproduces_the_committed_section_from_a_fresh_clone(tmp_path):
+    """The stored outcomes are tracked by git: the section of docs/results.md is rebuilt from them alone."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[1]
+    tracked = subprocess.run(["git", "ls-files", "docs/outcomes", "docs/img", "docs/results.md", "docs/williams.md"],
+                             cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    assert {f"docs/outcomes/{name}.json" for name in EXPERIMENTS} <= set(tracked)
+    for rel in tracked:  # a fresh clone's docs
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / rel, tmp_path / rel)
+    committed = (tmp_path / "docs/results.md").read_text()
+    cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        assert reproduce(size="full", render_only=True, progress=False) == []
+    finally:
+        os.chdir(cwd)
+    start, end = markers(SECTION_KEY)
+
+    def section(text: str) -> list[str]:  # the rendering date aside
+        return [line for line in text.split(start)[1].split(end)[0].splitlines() if "rendered on" not in line]
+
+    assert section((tmp_path / "docs/results.md").read_text()) == section(committed)
+    for name in EXPERIMENTS:
+        rec = json.loads((tmp_path / "docs/outcomes" / f"{name}.json").read_text())
+        assert rec["size"] == "full" and rec["sizes"]["name"] == "full"
+        assert all(len(c["values"]) == len(c["seeds"]) for c in rec["claims"])

@@ -6,12 +6,16 @@ dimension sizes, then the values, big-endian, in C order.  Types:
 ``0x08`` uint8, ``0x09`` int8, ``0x0B`` int16, ``0x0C`` int32, ``0x0D``
 float32, ``0x0E`` float64.  Files ending in ``.gz`` are gzip-compressed (as
 distributed).  neurobias downloads nothing: point :func:`load_idx_dataset`
-at a directory holding the four files of one data set.
+at a directory holding the four files of one data set (or set the
+environment variable ``NEUROBIAS_<NAME>_DIR``, e.g. ``NEUROBIAS_MNIST_DIR``),
+and give the sha256 of the files you expect to have them checked.
 """
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +24,7 @@ from neurobias.datasets.base import Split
 from neurobias.errors import InputError
 from neurobias.io.files import atomic_write_bytes, read_bytes
 
-__all__ = ["read_idx", "write_idx", "load_idx_dataset", "IDX_FILES"]
+__all__ = ["read_idx", "write_idx", "load_idx_dataset", "IDX_FILES", "idx_directory"]
 
 _TYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
@@ -121,7 +125,27 @@ def _find(directory: Path, stem: str) -> Path:
     raise InputError(f"idx file {stem}[.gz] not found in {directory} (expected the MNIST-family file names)")
 
 
-def load_idx_dataset(directory: str | os.PathLike, *, name: str = "mnist") -> Split:
+def idx_directory(name: str) -> Path:
+    """The directory of the data set ``name`` given by the environment variable ``NEUROBIAS_<NAME>_DIR``.
+
+    ``name`` is upper-cased with ``-`` turned into ``_`` (``fashion-mnist`` reads ``NEUROBIAS_FASHION_MNIST_DIR``).
+    """
+    var = "NEUROBIAS_" + name.upper().replace("-", "_") + "_DIR"
+    value = os.environ.get(var)
+    if not value:
+        raise InputError(f"`directory` was not given and the environment variable {var} is not set; set it to the "
+                         f"directory holding the four idx files of {name}")
+    return Path(value)
+
+
+def _check_sha256(path: Path, expected: str) -> None:
+    digest = hashlib.sha256(read_bytes(path, what="idx file")).hexdigest()
+    if digest != expected.lower():
+        raise InputError(f"idx file {path} must have sha256 {expected.lower()}; got {digest}")
+
+
+def load_idx_dataset(directory: str | os.PathLike | None = None, *, name: str = "mnist",
+                     sha256: Mapping[str, str] | None = None) -> Split:
     """Load an MNIST-family data set from its four idx files.
 
     Parameters
@@ -130,8 +154,14 @@ def load_idx_dataset(directory: str | os.PathLike, *, name: str = "mnist") -> Sp
         Holds ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
         ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (each
         possibly with ``.gz``), as MNIST, Fashion-MNIST and KMNIST are distributed.
+        ``None``: the directory named by the environment variable
+        ``NEUROBIAS_<NAME>_DIR`` (:func:`idx_directory`).
     name : str
-        Name given to the :class:`Split`.
+        Name given to the :class:`Split` (and to the environment variable).
+    sha256 : mapping of str to str, optional
+        Expected sha256 (hex) of the files as stored (compressed where they
+        end in ``.gz``), by key of :data:`IDX_FILES` (``x_train``, ``y_train``,
+        ``x_test``, ``y_test``); each given one is checked before reading.
 
     Returns
     -------
@@ -139,10 +169,17 @@ def load_idx_dataset(directory: str | os.PathLike, *, name: str = "mnist") -> Sp
         Images flattened row-major to (sample, height * width) and scaled from
         0..255 to [0, 1]; labels int64.
     """
-    d = Path(directory)
+    d = idx_directory(name) if directory is None else Path(directory)
     if not d.is_dir():
         raise InputError(f"`directory` must be an existing directory with idx files; got {d}")
-    arrays = {key: read_idx(_find(d, stem)) for key, stem in IDX_FILES.items()}
+    sha256 = dict(sha256 or {})
+    unknown = sorted(set(sha256) - set(IDX_FILES))
+    if unknown:
+        raise InputError(f"`sha256` keys must be among {', '.join(IDX_FILES)}; got {', '.join(unknown)}")
+    paths = {key: _find(d, stem) for key, stem in IDX_FILES.items()}
+    for key, expected in sha256.items():
+        _check_sha256(paths[key], expected)
+    arrays = {key: read_idx(path) for key, path in paths.items()}
     for key in ("x_train", "x_test"):
         if arrays[key].ndim < 2:
             raise InputError(f"{IDX_FILES[key]} must hold images (sample, ...); got shape {arrays[key].shape}")

@@ -6,7 +6,8 @@ section of a results document (``neurobias reproduce`` on the command
 line).  The experiments themselves live in
 :mod:`~neurobias.reproduce.feedforward_experiments` and
 :mod:`~neurobias.reproduce.recurrent_experiments`; closed-loop forecasting
-in :mod:`~neurobias.reproduce.forecast`.
+in :mod:`~neurobias.reproduce.forecast`.  Every claim's criterion is declared in
+:data:`~neurobias.reproduce.criteria.CRITERIA`; verdicts come from it alone.
 """
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from typing import Any
 _LAZY = {
     "reproduce": "driver", "render": "driver", "EXPERIMENTS": "driver", "SECTION_KEY": "driver",
     "Claim": "outcome", "Outcome": "outcome",
+    "CRITERIA": "criteria", "Criterion": "criteria", "Revision": "criteria", "judge": "criteria",
     "Settings": "settings", "SETTINGS": "settings", "get_settings": "settings",
 }
 
 __all__ = ["reproduce", "render", "EXPERIMENTS", "SECTION_KEY", "Claim", "Outcome", "Settings", "SETTINGS",
-           "get_settings"]
+           "get_settings", "CRITERIA", "Criterion", "Revision", "judge"]
 
 
 def __getattr__(name: str) -> Any:

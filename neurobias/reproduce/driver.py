@@ -121,15 +121,36 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
                   f"--only {' '.join(missing)}`).", ""]
     lines += [
         "### Claims", "",
-        "Every row is measured by the command above; the verdict is computed from the measured numbers by the "
-        "criterion in the last column.", "",
-        "| claim | paper | ours | same or different | criterion / why |", "|---|---|---|---|---|",
+        "Every criterion is declared in one table (`neurobias/reproduce/criteria.py`) with the date it was "
+        "declared; where that date is later than the run it judges, the row says so. The verdict is computed from the per-seed values by that table alone: "
+        "**same** when the criterion holds for every seed and at least the declared number of seeds was measured, "
+        "**mixed** when it holds for some seeds only, **different** when it holds for none, **too few seeds** when "
+        "fewer seeds than declared were measured (one seed never gives *same*), **not comparable** where our "
+        "setting or the paper's numbers do not allow a comparison. Intervals: 95 % Clopper-Pearson for the success "
+        "rate, 95 % Student t for the mean.", "",
+        "| claim | paper | ours | criterion (declared) | per-seed values | across seeds | verdict |",
+        "|---|---|---|---|---|---|---|",
     ]
+    revised = []
     for o in outcomes:
         for c in o.claims:
-            why = _cell(c.why) + (f"; why it differs: [discussion]({differences})"
-                                  if differences and c.verdict == "different" else "")
-            lines.append(f"| {_cell(c.claim)} | {_cell(c.paper)} | {_cell(c.ours)} | {c.verdict} | {why} |")
+            crit, j = c.criterion, c.judgement
+            per_seed = ", ".join(f"seed {s}: {v:.3g}" for s, v in zip(c.seeds, c.values)) or "not measured"
+            verdict = c.verdict + (f" ([discussion]({differences}))" if differences and c.verdict == "different" else "")
+            measured = earlier.get(o.name, when)
+            declared = (f"declared {crit.declared}" if crit.declared <= measured
+                        else f"declared {crit.declared}, after the run of {measured}")
+            lines.append(f"| {_cell(crit.claim)} | {_cell(crit.paper)} | {_cell(c.ours)} | "
+                         f"{_cell(crit.rule)} ({declared}) | {_cell(per_seed)} | {_cell(j.summary())} | "
+                         f"{verdict} |")
+            revised += [(crit, r) for r in crit.history]
+    if revised:
+        lines += ["", "### Criteria changed after a run", "",
+                  "Each replaced criterion, what it measured and the verdict it gave, kept as it was:", "",
+                  "| claim | replaced | old criterion | it measured | its verdict | why replaced |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {_cell(crit.claim)} | {r.replaced} | {_cell(r.rule)} | {_cell(r.measured)} | {r.verdict} | "
+                  f"{_cell(r.reason)} |" for crit, r in revised]
     for o in outcomes:
         lines += ["", f"### {o.title}", "", o.markdown.strip(), ""]
         for stem in o.figures:
@@ -147,7 +168,7 @@ def _store_outcome(path: Path, outcome: Outcome, settings: Settings) -> None:
         "name": outcome.name, "title": outcome.title, "claims": [asdict(c) for c in outcome.claims],
         "markdown": outcome.markdown, "figures": {stem: Path(f).name for stem, f in outcome.figures.items()},
         "wall_s": outcome.wall_s, "cpu_s": outcome.cpu_s, "size": settings.name,
-        "settings": _settings_key(settings), "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "settings": _settings_key(settings), "sizes": asdict(settings), "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
         "neurobias": __version__,
     }
     atomic_write_text(path, json.dumps(record, indent=1))
@@ -213,8 +234,12 @@ def reproduce(
     """Run the experiments and write figures and the ``williams`` section of a results document.
 
     Every finished experiment is also stored as JSON under ``<out>/outcomes/``
-    (``runs/reproduce-full/outcomes/`` for the full size with the default
-    ``out``).  A call with ``only`` reruns those experiments and writes a
+    (``docs/outcomes/``, committed with the repository, for the full size
+    with the default ``out``): its claims with the per-seed values of their
+    metrics, the seeds, and every size parameter.  Verdicts are not stored:
+    they are computed from the values by :data:`~neurobias.reproduce.criteria.CRITERIA`
+    whenever the section is written, so ``render_only`` reproduces the
+    section from a fresh clone.  A call with ``only`` reruns those experiments and writes a
     section that also holds the stored outcomes of the others, where they
     were measured at the same settings and their figures exist: one
     experiment can be redone without redoing the hours of the rest.
@@ -262,7 +287,7 @@ def reproduce(
     jobs = check_number("jobs", jobs, gt=0, integer=True)
     out_dir = Path(out) if out is not None else Path("docs/img" if size == "full" else f"runs/reproduce-{size}")
     doc_path = Path(doc) if doc is not None else (Path("docs/results.md") if size == "full" else out_dir / "results.md")
-    store = (Path("runs/reproduce-full") if size == "full" and out is None else out_dir) / "outcomes"
+    store = Path("docs/outcomes") if size == "full" and out is None else out_dir / "outcomes"
     if names:
         out_dir.mkdir(parents=True, exist_ok=True)
         store.mkdir(parents=True, exist_ok=True)
@@ -301,9 +326,9 @@ def reproduce(
     if render_only and not outcomes:
         raise InputError(f"`render_only`: no stored outcome of size {size!r} in {store} (run the experiments first)")
     paths = {stem: os.path.relpath(f, doc_path.parent) for o in outcomes for stem, f in o.figures.items()}
-    discussion = Path(__file__).resolve().parents[2] / "docs" / "williams.md"
-    differences = (os.path.relpath(discussion, doc_path.resolve().parent) + "#differences-at-full-size"
-                   if settings.name == "full" and discussion.is_file() else None)
+    # the discussion of differences sits next to the results document (docs/williams.md beside docs/results.md)
+    differences = ("williams.md#differences-at-full-size"
+                   if settings.name == "full" and (doc_path.parent / "williams.md").is_file() else None)
     body = render(outcomes, settings=settings, command=command, wall_s=wall, figure_paths=paths, jobs=jobs,
                   earlier=earlier, missing=missing, differences=differences)
     write_section(doc_path, SECTION_KEY, body)

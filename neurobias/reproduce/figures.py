@@ -123,3 +123,28 @@ def reaching_figure(paths: dict[str, np.ndarray], held_out: dict[str, np.ndarray
     ax.set(xscale="log", yscale="log", xlabel="training step", ylabel="loss (MSE)", title="training")
     ax.legend(frameon=False)
     return fig
+
+
+def stability_figure(stab: xr.Dataset, nmse: xr.Dataset | None = None) -> Figure:
+    """Spectral norm, spectral radius and Jacobian abscissa against g (``stab`` of
+    :func:`~neurobias.reproduce.gain_stability.gain_stability`), beside the NMSE curve ``nmse (mode, g)``."""
+    fig = Figure(figsize=(9, 3.6), layout="constrained")
+    ax, bx = fig.subplots(1, 2)
+    g = stab["g"].values
+    for name, label, style in (("spectral_norm", "||W||_2", "s-"), ("spectral_radius", "spectral radius of W", "o-"),
+                               ("abscissa", "max Re eig(tau J) over tonic inputs", "^-")):
+        v = stab[name].values
+        ax.errorbar(g, v.mean(0), yerr=v.std(0) if v.shape[0] > 1 else None, fmt=style, label=label, capsize=2)
+    ax.axhline(1.0, color="grey", lw=0.6, ls="--")
+    ax.axhline(0.0, color="grey", lw=0.6)
+    ax.set(xlabel="gain g", title="stability against g (tanh circuit)")
+    ax.legend(frameon=False, fontsize=8)
+    if nmse is not None:
+        for mode in nmse["mode"].values:
+            bx.plot(nmse["g"].values, nmse["nmse"].sel(mode=mode).values, marker="o", color=_COLORS[str(mode)],
+                    label=str(mode))
+        bx.set(yscale="log", xlabel="gain g", ylabel="evaluation NMSE", title="Van der Pol NMSE")
+        bx.legend(frameon=False)
+    else:
+        bx.set_axis_off()
+    return fig

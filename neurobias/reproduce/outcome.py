@@ -7,49 +7,67 @@ from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
 
+from neurobias.errors import InputError
+from neurobias.reproduce.criteria import Criterion, Judgement, criterion, judge
+
 if TYPE_CHECKING:
     from neurobias.reproduce.settings import Settings
 
-__all__ = ["Claim", "Outcome", "verdict", "size_note"]
+__all__ = ["Claim", "Outcome"]
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One row of the claims table.
+    """One measured row of the claims table; its criterion and verdict come from :data:`~neurobias.reproduce.criteria.CRITERIA`.
 
     Attributes
     ----------
-    claim : str
-        The paper's claim, in words.
-    paper : str
-        The paper's number or figure, as far as it is known here.
+    key : str
+        The claim's key in the criteria table.
     ours : str
-        Our measured number(s).
-    verdict : str
-        ``"same"``, ``"different"`` or ``"not comparable"``, decided by the
-        criterion in ``why`` from the measured numbers.
-    why : str
-        The criterion applied, and the reason where different.
+        Our measured number(s), in words.
+    values : tuple of float
+        The criterion's metric, one value per seed (empty where not measured).
+    seeds : tuple of int
+        The seeds (circuit and training) of ``values``.
     """
 
-    claim: str
-    paper: str
+    key: str
     ours: str
-    verdict: str
-    why: str
+    values: tuple[float, ...] = ()
+    seeds: tuple[int, ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", tuple(float(v) for v in self.values))
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        if len(self.values) != len(self.seeds):
+            raise InputError(f"`values` must have one entry per seed ({len(self.seeds)}); got {len(self.values)}")
+        criterion(self.key)
 
-def verdict(ok: bool) -> str:
-    """``"same"`` when the criterion holds, else ``"different"``."""
-    return "same" if ok else "different"
+    @property
+    def criterion(self) -> Criterion:
+        """The pre-declared criterion of this claim."""
+        return criterion(self.key)
 
+    @property
+    def judgement(self) -> Judgement:
+        """The verdict and its numbers, computed from ``values`` by the criterion."""
+        return judge(self.criterion, self.values)
 
-def size_note(settings: Settings) -> str:
-    """Why-text for a different verdict below full size: the size may be the reason (not verified)."""
-    if settings.name == "full":
-        return ""
-    return (f"; measured at the {settings.name} size only (smaller networks, shorter training than the paper): "
-            "possibly a size effect, not verified at full size")
+    @property
+    def claim(self) -> str:
+        """The paper's claim, in words."""
+        return self.criterion.claim
+
+    @property
+    def paper(self) -> str:
+        """What the paper reports."""
+        return self.criterion.paper
+
+    @property
+    def verdict(self) -> str:
+        """One of :data:`~neurobias.reproduce.criteria.VERDICTS`."""
+        return self.judgement.verdict
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,79 @@
+"""The claims table of the reproduction: verdicts from per-seed values, intervals, criterion history."""
+from __future__ import annotations
+
+import math
+
+import pytest
+from scipy import stats
+
+from neurobias.errors import InputError
+from neurobias.reproduce.criteria import CRITERIA, VERDICTS, Criterion, criterion, judge
+from neurobias.reproduce.outcome import Claim
+
+
+def _crit(**kw) -> Criterion:
+    base = dict(key="k", claim="c", paper="p", metric="m", op="<=", threshold=0.1, seeds=5, declared="2026-12-05")
+    return Criterion(**{**base, **kw})
+
+
+def test_verdicts_follow_the_rule_across_seeds():
+    c = _crit()
+    assert judge(c, [0.01] * 5).verdict == "same"
+    assert judge(c, [0.01] * 6).verdict == "same"
+    assert judge(c, [0.5] * 5).verdict == "different"
+    assert judge(c, [0.01, 0.01, 0.5, 0.01, 0.01]).verdict == "mixed"
+    assert judge(c, [0.01, 0.5]).verdict == "mixed"  # holds for some seeds: mixed whatever the count
+    # one seed (or fewer than declared) never gives "same", nor "different"
+    assert judge(c, [0.01]).verdict == "too few seeds"
+    assert judge(c, [0.5, 0.5]).verdict == "too few seeds"
+    assert judge(c, []).verdict == "not measured" and judge(c, None).n == 0
+    assert judge(c, [math.nan] * 5).verdict == "different"  # NaN never meets a criterion
+    assert judge(_crit(comparable="protocol unknown"), [0.01] * 5).verdict == "not comparable"
+    assert judge(_crit(op=">=", threshold=2.0), [2.0] * 5).verdict == "same"  # the threshold itself holds
+    assert set(VERDICTS) == {"same", "mixed", "different", "too few seeds", "not comparable", "not measured"}
+
+
+def test_intervals_are_clopper_pearson_and_student_t():
+    j = judge(_crit(), [0.01, 0.02, 0.5, 0.03, 0.04])
+    assert j.n == 5 and j.n_holds == 4
+    # Clopper-Pearson from the beta distribution
+    assert j.rate_interval[0] == pytest.approx(stats.beta.ppf(0.025, 4, 2), rel=1e-9)
+    assert j.rate_interval[1] == pytest.approx(stats.beta.ppf(0.975, 5, 1), rel=1e-9)
+    v = [0.01, 0.02, 0.5, 0.03, 0.04]
+    mean = sum(v) / 5
+    sd = math.sqrt(sum((x - mean) ** 2 for x in v) / 4)
+    half = 2.7764451051977987 * sd / math.sqrt(5)  # t(0.975, 4 dof)
+    assert j.mean == pytest.approx(mean) and j.mean_interval == pytest.approx((mean - half, mean + half))
+    one = judge(_crit(), [0.01])
+    assert math.isnan(one.mean_interval[0]) and "one seed: no interval" in one.summary()
+    assert one.rate_interval == pytest.approx((0.025, 1.0))
+
+
+def test_the_table_has_one_row_per_key_and_no_escape_clause():
+    keys = [c.key for c in CRITERIA]
+    assert len(keys) == len(set(keys))
+    for c in CRITERIA:
+        assert c.op in ("<=", ">=") and c.seeds >= 3 and math.isfinite(c.threshold)
+        assert " or " not in c.rule.split(":")[0], c.rule  # one condition per criterion
+        for r in c.history:
+            assert r.replaced >= "2026-01-01" and r.reason and r.verdict in VERDICTS
+    recurrent = ("sine", "vanderpol_bias_small_g", "vanderpol_full_flat", "lorenz_teacher_forced",
+                 "lorenz_closed_loop", "reaching_steps")
+    assert all(criterion(k).seeds >= 5 for k in recurrent)
+    flat = criterion("vanderpol_full_flat")
+    assert flat.op == "<=" and flat.threshold == 2.0  # insensitive: within a factor 2 across g
+    assert judge(flat, [8.0] * 5).verdict == "different"
+    # the replaced reaching criteria keep their verdicts
+    assert [r.verdict for r in criterion("reaching_steps").history] == ["different", "same"]
+    with pytest.raises(InputError, match="`key` must be one of"):
+        criterion("nope")
+
+
+def test_a_claim_gets_its_verdict_from_the_table_only():
+    c = Claim("sine", "ours", values=(0.01, 0.02, 0.03, 0.04, 0.05), seeds=(0, 1, 2, 3, 4))
+    assert c.verdict == "same" and c.claim == criterion("sine").claim
+    assert Claim("sine", "ours", values=(0.01,), seeds=(0,)).verdict == "too few seeds"
+    with pytest.raises(InputError, match="`values` must have one entry per seed"):
+        Claim("sine", "ours", values=(0.01, 0.02), seeds=(0,))
+    with pytest.raises(InputError, match="`key`"):
+        Claim("nope", "ours")
