@@ -11,7 +11,7 @@ LAB_STAMP  := $(VENV)/.installed-notebooks
 .PHONY: install demo test test-oldest docs lab bench reproduce clean help
 
 help:
-	@echo "make demo   - create .venv with the base dependencies only, train the demo, find its fixed points, continue them, compare contexts, write runs/demo/report.html"
+	@echo "make demo   - create .venv with the base dependencies only, train the demo, find its fixed points and limit cycles, continue the fixed points, compare contexts, write runs/demo/report.html"
 	@echo "make test   - install the development extras into .venv, run the test suite"
 	@echo "make test-oldest - a separate .venv-oldest with the lowest versions pyproject.toml allows; a fast subset of the tests"
 	@echo "make docs   - build the documentation site (notebooks executed) into docs/_build/html"
@@ -46,7 +46,8 @@ CONT_ARGS ?=
 demo: $(BASE)
 	$(BIN)/neurobias run models/demo.toml --out $(DEMO) --overwrite $(DEMO_ARGS)
 	$(BIN)/neurobias fixed-points $(DEMO) $(FP_ARGS)
-	$(BIN)/neurobias continue $(DEMO) --from sine_1Hz --to sine_3Hz $(CONT_ARGS)
+	$(BIN)/neurobias periodic-orbits $(DEMO)
+	$(BIN)/neurobias continue $(DEMO) --from sine_1Hz --to sine_3Hz --no-orbits $(CONT_ARGS)
 	$(BIN)/neurobias compare-contexts $(DEMO)
 	$(BIN)/neurobias report $(DEMO)
 

@@ -262,7 +262,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(oscillating_run, tmp_pa
 def test_continuation_summary_lists_collisions_apart_from_bifurcations():
     import xarray as xr
 
-    from neurobias.analysis.summary import summarize_continuation
+    from neurobias.workflows.prose import summarize_continuation
 
     ds = xr.Dataset({"end_reason": (("branch",), np.array(["reached_end"])),
                      "bif_kind": (("bifurcation",), np.array(["collision", "hopf", "fold"])),
