@@ -211,7 +211,7 @@ def load_fit_config(path: str | Path | None, *, overrides: Sequence[str] = (), s
     from neurobias.recordings.preprocess import MEAN_CENTER_OVER
     from neurobias.training.model import MODES
     from neurobias.training.schedule import SCHEDULES
-    from neurobias.training.train import DTYPES
+    from neurobias.circuit import DTYPES
 
     choices: dict[str, Any] = {"preprocess.mean_center": ("none", *MEAN_CENTER_OVER), "fit.mode": MODES,
                                "fit.readout": READOUTS, "fit.phi": PHI_NAMES, "fit.schedule": SCHEDULES,

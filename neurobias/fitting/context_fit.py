@@ -32,6 +32,8 @@ import time as _time
 from typing import Any
 
 import numpy as np
+
+from neurobias.circuit import DTYPES
 import torch
 import xarray as xr
 from torch import Tensor, nn
@@ -60,7 +62,6 @@ TONICS: tuple[str, ...] = ("context", "shared")
 INITIAL_STATES: tuple[str, ...] = ("context", "shared", "zero")
 SUBSTEP_RATIO = 5.0  # default substeps: dt <= tau / SUBSTEP_RATIO
 LOWRANK_STREAM = 12
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 def auto_substeps(bin_ms: float, tau: float) -> int:
@@ -266,7 +267,7 @@ class ContextFit(Hyperparameters):
         self.substeps_ = int(self.substeps) if self.substeps is not None else auto_substeps(bin_ms, circuit.tau)
         self.contexts_, self.inputs_, self.conditions_ = design.contexts, design.inputs, design.conditions
         self.neurons_, self.units_, self.time_ = neurons, units, design.time
-        tdtype, dev = _DTYPES[self.dtype], torch.device(self.device)
+        tdtype, dev = DTYPES[self.dtype], torch.device(self.device)
         n_ctx, n = len(design.contexts), circuit.n_units
         bank = TonicBank(n_ctx if self.tonic == "context" else 1, n, rng=seeds.stream(self.seed, seeds.BANK),
                          dtype=tdtype)

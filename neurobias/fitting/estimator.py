@@ -23,6 +23,8 @@ import time as _time
 from typing import Any
 
 import numpy as np
+
+from neurobias.circuit import DTYPES
 import torch
 import xarray as xr
 from torch import nn
@@ -47,7 +49,6 @@ __all__ = ["TonicFit", "READOUTS", "UNITS_STREAM", "SUBSTEPS_PER_TAU"]
 
 #: default Euler steps per time constant: ``substeps = ceil(SUBSTEPS_PER_TAU * bin_width / tau)``
 SUBSTEPS_PER_TAU = 10
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 class TonicFit(Hyperparameters):
@@ -237,7 +238,7 @@ class TonicFit(Hyperparameters):
         bin_width = float(time[1] - time[0])
         self.substeps_ = int(self.substeps) if self.substeps is not None else \
             max(1, math.ceil(SUBSTEPS_PER_TAU * bin_width / float(circuit.tau) - 1e-9))
-        tdtype = _DTYPES[self.dtype]
+        tdtype = DTYPES[self.dtype]
         dev = resolve_device(self.device)
         bank = TonicBank(len(self.conditions_), circuit.n_units, rng=seeds.stream(self.seed, seeds.BANK), dtype=tdtype)
         model = CircuitModel(circuit, bank, mode=self.mode, dtype=tdtype).to(dev)

@@ -16,7 +16,7 @@ from neurobias.errors import InputError, is_bool, is_int, is_real, require
 from neurobias.fitting.readout import READOUTS
 from neurobias.training.model import MODES
 from neurobias.training.schedule import SCHEDULES
-from neurobias.training.train import DTYPES
+from neurobias.circuit import DTYPES
 
 __all__ = ["Hyperparameters", "DOMAINS"]
 
