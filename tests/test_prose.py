@@ -56,3 +56,15 @@ def test_fixed_point_counts_and_sentence():
     assert summarize_fixed_points(ds) == (
         "A: 3 fixed points (2 stable); B: 1 fixed point (0 stable, 1 with an oscillatory leading mode) "
         "and 1 slow point.")
+
+
+def test_recording_comparison_without_shuffles_says_there_is_no_null():
+    from neurobias.workflows.report import summarize_recording_comparison
+
+    fit = xr.Dataset(attrs={"r2_test": 0.5, "holdout": "trials", "mode": "bias", "noise_ceiling": float("nan")})
+    cmp = xr.Dataset({"cca_cca": ((), 0.8), "cca_cca_null": (("cca_shuffle",), np.zeros(0)), "cca_cca_p_value": ((), np.nan),
+                      "rsa_rsa": ((), 0.6), "rsa_rsa_null": (("rsa_shuffle",), np.array([0.1, 0.3])),
+                      "rsa_rsa_p_value": ((), 0.33)})
+    lines = summarize_recording_comparison(fit, cmp).splitlines()  # warnings are errors: no "Mean of empty slice"
+    assert lines[1] == "mean CCA: 0.800 (no shuffled null; higher is better)"
+    assert lines[2] == "RSA (Spearman): 0.600 (null mean 0.200 over 2, p = 0.33; higher is better)"

@@ -67,7 +67,9 @@ def fixed_point_structure(circuit: Circuit, tonic: Any, *, conditions: Any, fina
         ev_re = fixed["eig_real"].values[idx[j]]
         ev_im = fixed["eig_imag"].values[idx[j]]
         lead[i] = ev_re[0]
-        freq[i] = np.max(np.abs(ev_im[:10])) * 1000.0 / (2 * np.pi)
+        lead_im = np.abs(ev_im[:10])
+        lead_im = lead_im[np.isfinite(lead_im)]  # a partial spectrum (matrix-free) ends in NaN
+        freq[i] = (lead_im.max() if lead_im.size else np.nan) * 1000.0 / (2 * np.pi)
     return xr.Dataset(
         {"n_fixed_points": (("condition",), n_fp, {"long_name": "fixed points of the condition's tonic input",
                                                     "units": "1"}),

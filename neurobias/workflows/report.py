@@ -1,4 +1,4 @@
-"""The one place that renders prose: the HTML reports and the plain-language summaries of the commands.
+"""Prose for pages and terminals: the HTML reports and the plain-language summaries of the commands.
 
 Every function here is pure: Datasets (and figures) in, text out.
 :func:`render_report` writes the self-contained page of a run (figures
@@ -8,7 +8,8 @@ fit directory; :func:`summarize_comparison`, :func:`summarize_fit` and
 ``compare-contexts``, ``fit-recordings`` and ``compare-recordings``.
 :func:`neurobias.workflows.write_report` gathers what a run directory holds
 and writes ``report.html`` atomically.  The one-paragraph summaries of fixed
-points and continuations come from :mod:`neurobias.analysis.summary`.
+points and continuations come from :mod:`neurobias.workflows.prose` (the
+numbers they put in words from :mod:`neurobias.analysis.summary`).
 """
 from __future__ import annotations
 
@@ -846,6 +847,10 @@ def summarize_recording_comparison(fit: xr.Dataset, cmp: xr.Dataset) -> str:
     for name, label, better in METRIC_PANELS:
         if name in cmp and f"{name}_null" in cmp:
             null = cmp[f"{name}_null"].values
+            null = null[np.isfinite(null)]
+            if null.size == 0:  # no shuffles asked for: the metric without a null
+                lines.append(f"{label}: {float(cmp[name]):.3f} (no shuffled null; {better} is better)")
+                continue
             lines.append(f"{label}: {float(cmp[name]):.3f} (null mean {null.mean():.3f} over {null.size}, "
                          f"p = {float(cmp[f'{name}_p_value']):.3g}; {better} is better)")
     if "fp_n_fixed_points" in cmp:
