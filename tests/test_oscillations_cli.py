@@ -240,7 +240,7 @@ def test_no_orbits_removes_an_older_cycle_file_and_the_report_asks_for_it(analys
         (["periodic-orbits", "{missing}"], r"run directory not found"),
         (["periodic-orbits", "{run}", "--context", "nope"], r"--context 'nope' is not a context of .*; choose from "
                                                               r"osc_a, osc_b"),
-        (["periodic-orbits", "{run}", "--duration", "0"], r"--duration must be positive"),
+        (["periodic-orbits", "{run}", "--duration", "0"], r"`--duration` must be a positive"),
         (["continue", "{run}", "--from", "osc_a", "--to", "nope"], r"--to 'nope' is not a context"),
     ],
 )
@@ -270,6 +270,5 @@ def test_continuation_summary_lists_collisions_apart_from_bifurcations():
                     attrs={"start_label": "a", "end_label": "b"})
     text = summarize_continuation(ds)
     assert "Bifurcations: hopf at s = 0.300, fold at s = 0.700." in text
-    assert "Collisions of an unstable complex pair on the real axis (not bifurcations: no stability changes): " \
-        "s = 0.200." in text
+    assert "Collisions of unstable eigenvalue pairs on the real axis (no change of stability): s = 0.200." in text
     assert "collision" not in text.split("Bifurcations:")[1].split(".")[0]

@@ -246,7 +246,8 @@ def _crossval(plan: dict[str, Any], config: dict[str, Any], toml: str) -> Any:
     if folds is not None:
         data["r2_fold"] = (("model", "fold"), fold_r2, {"long_name": "held-out-condition R² of each fold"})
     coords = {"model": ("model", np.array(names, dtype=object), {"long_name": "fitted model, then the baselines"}),
-              "scheme": ("scheme", np.array(schemes, dtype=object), {"long_name": "what is held out"})}
+              "scheme": ("scheme", np.array(schemes, dtype=object), {"long_name": "what is held out"}),
+              "shuffle": ("shuffle", np.arange(null.shape[2]), {"long_name": "shuffle index"})}
     if folds is not None:
         coords["fold"] = ("fold", np.array(folds, dtype=object), {"long_name": "held-out conditions of each fold"})
     return xr.Dataset(data, coords=coords, attrs={"n_shuffles": int(cv["n_shuffles"]), "seed": int(config["seed"]),
