@@ -330,3 +330,32 @@ def test_executable_nan_circuit_is_one_line_exit_2(tiny_run, bad_circuit_files, 
     assert proc.stdout == ""
     assert_one_line_error(proc.returncode, proc.stderr, "W_rec", "finite")
     assert not (tmp_path / "sim").exists()
+
+
+def test_a_warning_prints_one_line_and_the_command_still_succeeds(monkeypatch, capsys):
+    """A ConvergenceWarning raised by a command reaches the user as one line on stderr."""
+    import argparse
+    import warnings
+
+    import neurobias.cli as cli
+    from neurobias.errors import ConvergenceWarning
+
+    def handler(args):
+        warnings.warn("fitting (bias) ended with a loss of 0.0125,\n above its start 0.0111", ConvergenceWarning)
+        return 0
+
+    def build():
+        parser = argparse.ArgumentParser(prog="neurobias")
+        sub = parser.add_subparsers(dest="command")
+        sub.add_parser("warns")
+        return parser, {"warns": handler}
+
+    monkeypatch.setattr(cli, "_build", build)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        shown_before = warnings.showwarning
+        assert cli.main(["warns"]) == 0
+        assert warnings.showwarning is shown_before  # the one-line display is scoped to the command
+    err = capsys.readouterr().err
+    assert err == ("neurobias: warning: ConvergenceWarning: fitting (bias) ended with a loss of 0.0125, above its "
+                   "start 0.0111\n")

@@ -7,12 +7,17 @@ new module listed in :data:`COMMAND_MODULES`.
 
 A user error prints one line ``neurobias: error: ...`` to stderr and exits with
 code 2 (``--debug`` shows the traceback instead); a bug keeps its traceback.
+A warning (e.g. :class:`~neurobias.errors.ConvergenceWarning`, an optimisation
+that ended worse than it began) prints one line ``neurobias: warning: ...`` to
+stderr; the warning filters in force (``python -W``, ``PYTHONWARNINGS``) still
+decide which warnings are shown.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 from neurobias._version import __version__
@@ -60,8 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
     return _build()[0]
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Print a warning as one line, ``neurobias: warning: <category>: <message>``, to stderr."""
+    text = " ".join(str(message).split())
+    print(f"neurobias: warning: {category.__name__}: {text}", file=sys.stderr if file is None else file)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``neurobias``; returns the exit code."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     parser, handlers = _build()
