@@ -32,10 +32,19 @@ The ceiling is named for what it is (``ceiling_kind``):
   e.g. from trial counts under a Poisson assumption):
   ``1 - sum(noise variance) / sum of squares of the targets``;
 * otherwise none (NaN).
+
+Nested tuning (``tune=``): estimator parameters chosen from a grid inside each
+fold, by the pooled R² of held-out conditions within that fold's fitted part
+only (inner folds by ``tune_by``, each with its own preprocessing statistics;
+with ``scheme="time"`` the inner fits and scores use the fitted bins only), so
+the held-out entries of the fold never influence the choice. The chosen values
+are returned per fold.
 """
 from __future__ import annotations
 
+import itertools
 import time as _time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -89,10 +98,53 @@ def _recording(y: np.ndarray, d: Design, idx: np.ndarray, neurons: list[str]) ->
                       inputs=d.inputs, course=d.course)
 
 
+def _grid(estimator: Any, tune: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    if not isinstance(tune, Mapping) or not tune:
+        raise InputError(f"`tune` must be a non-empty mapping of parameter name -> candidate values; got {tune!r}")
+    params = estimator.get_params()
+    for name, values in tune.items():
+        if name not in params:
+            raise InputError(f"`tune` names a parameter the estimator does not have: {name!r}; "
+                             f"{type(estimator).__name__} has {sorted(params)}")
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) < 1:
+            raise InputError(f"`tune[{name!r}]` must be a non-empty sequence of candidate values; got {values!r}")
+    names = list(tune)
+    return [dict(zip(names, combo)) for combo in itertools.product(*(tune[n] for n in names))]
+
+
+def _inner_folds(d: Design, tr: np.ndarray, neurons: list[str], y: np.ndarray, by: str,
+                 limit: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Held-out-condition folds within the conditions ``tr`` (indices into the design), as (fit, test) indices."""
+    sub = read_design(_recording(y, d, tr, neurons))
+    folds = condition_folds(sub, by=by)
+    if limit is not None and len(folds) > limit:
+        folds = [folds[int(i)] for i in np.unique(np.round(np.linspace(0, len(folds) - 1, limit)).astype(int))]
+    index = {c: i for i, c in enumerate(d.conditions)}
+    return [(np.array([index[c] for c in f.train]), np.array([index[c] for c in f.test])) for f in folds]
+
+
+def _inner_r2(estimator: Any, params: dict[str, Any], source: np.ndarray, d: Design, neurons: list[str],
+              folds: list[tuple[np.ndarray, np.ndarray]], fit_mask: np.ndarray, scheme: str,
+              soft: float | None, center: bool) -> float:
+    preds, targets = [], []
+    for itr, ite in folds:
+        prep = _Prep(source[itr][:, fit_mask], soft=soft, center=center)
+        model = type(estimator)(**{**estimator.get_params(), **params})
+        model.fit(_recording(prep(source), d, itr, neurons), time_mask=None if scheme != "time" else fit_mask)
+        design = make_design(conditions=[d.conditions[i] for i in ite],
+                             context=[d.contexts[d.context_index[i]] for i in ite], stimulus=d.stimulus[ite],
+                             inputs=d.inputs, time=d.time, course=d.course)
+        preds.append(np.asarray(model.predict(design)["rate"].values, dtype=np.float64))
+        targets.append(prep(source[ite]))
+    r2, _ = r2_arrays(np.concatenate(targets), np.concatenate(preds), mask=fit_mask)
+    return float(r2)
+
+
 def cross_validate(
     estimator: Any, recording: xr.Dataset, *, scheme: str = "conditions", by: str | None = None,
     held_out: Any = None, block: int = 5, soft: float | None = None, center: bool = False,
     noise_variance: Any = None, n_shuffles: int = 100, seed: int = 0,
+    tune: Mapping[str, Sequence[Any]] | None = None, tune_by: str | None = None, tune_folds: int | None = None,
 ) -> xr.Dataset:
     """Held-out R² of ``estimator`` on ``recording``, with its shuffled-condition null and the ceiling.
 
@@ -121,6 +173,19 @@ def cross_validate(
         Size of the shuffled-condition null.
     seed : int
         Seeds the trial halves and the null.
+    tune : mapping of str to sequence, optional
+        Nested tuning: candidate values of estimator parameters (names of
+        ``estimator.get_params()``); every combination is scored inside each
+        fold by the pooled R² of inner held-out-condition folds over that
+        fold's fitted part only, and the best one is fitted on the whole
+        fitted part. None: the estimator's parameters as given.
+    tune_by : str, optional
+        Input whose values define the inner folds (one per value present in
+        the fitted conditions); default ``by``. Needed with ``tune`` unless
+        ``by`` is given.
+    tune_folds : int, optional
+        Use at most this many inner folds (evenly spaced over the values of
+        ``tune_by``) to bound the cost; None: all.
 
     Returns
     -------
@@ -131,6 +196,9 @@ def cross_validate(
         time, neuron) of the held-out conditions in the preprocessed units;
         attributes ``scheme``, ``model``, ``predicts`` (1, or 0 with ``reason``
         when the model cannot predict the held-out entries) and ``wall_time_s``.
+        With ``tune``: ``tuned_<name> (fold)`` the value chosen in each fold,
+        ``tune_r2 (fold, candidate)`` the inner R² of every candidate, and the
+        attribute ``tuning`` describing the grid and the inner folds.
     """
     t_start = _time.perf_counter()
     check_choice("scheme", scheme, SCHEMES)
@@ -138,7 +206,21 @@ def cross_validate(
     if soft is not None and not (isinstance(soft, (int, float)) and soft >= 0):
         raise InputError(f"`soft` must be a number >= 0 or None; got {soft!r}")
     validate(recording, min_conditions=2)
+    grid = _grid(estimator, tune) if tune is not None else None
+    if grid is not None:
+        tune_by = by if tune_by is None else tune_by
+        if tune_by is None:
+            raise InputError("`tune` needs `tune_by` (an input whose values define the inner held-out-condition "
+                             "folds) when the outer folds are not given by `by`")
+        if tune_folds is not None:
+            tune_folds = check_number("tune_folds", tune_folds, ge=2, integer=True)
     d = read_design(recording)
+    if grid is not None:
+        if tune_by not in d.inputs:
+            raise InputError(f"`tune_by` must be one of the inputs {list(d.inputs)}; got {tune_by!r}")
+        if not getattr(estimator, "predicts_unseen_conditions", True):
+            raise InputError(f"`tune` chooses parameters by held-out conditions, which {type(estimator).__name__} "
+                             "cannot predict (it has no input for an unseen condition)")
     neurons = [str(v) for v in recording["neuron"].values]
     y = condition_targets(recording, d.conditions)
     n_c, n_t, _ = y.shape
@@ -170,7 +252,7 @@ def cross_validate(
         fit_mask, score_mask = every, every
         folds = [ConditionFold("split halves", d.conditions, d.conditions)]
     can_predict = scheme != "conditions" or getattr(estimator, "predicts_unseen_conditions", True)
-    preds, targets, ha, hb, noise, fold_r2 = [], [], [], [], [], []
+    preds, targets, ha, hb, noise, fold_r2, chosen, inner_r2 = [], [], [], [], [], [], [], []
     for fold in folds:
         tr = np.array([d.conditions.index(c) for c in fold.train])
         te = np.array([d.conditions.index(c) for c in fold.test])
@@ -186,6 +268,14 @@ def cross_validate(
         if not can_predict:
             continue
         model = _clone(estimator)
+        if grid is not None:
+            inner = _inner_folds(d, tr, neurons, source, tune_by, tune_folds)
+            scores = [_inner_r2(estimator, params, source, d, neurons, inner, fit_mask, scheme, soft, center)
+                      for params in grid]
+            best = int(np.nanargmax(scores)) if np.any(np.isfinite(scores)) else 0
+            chosen.append(grid[best])
+            inner_r2.append(scores)
+            model = type(estimator)(**{**estimator.get_params(), **grid[best]})
         model.fit(_recording(prep(source), d, tr, neurons), time_mask=None if scheme != "time" else fit_mask)
         design = make_design(conditions=list(fold.test), context=[d.contexts[d.context_index[i]] for i in te],
                              stimulus=d.stimulus[te], inputs=d.inputs, time=d.time, course=d.course)
@@ -223,6 +313,14 @@ def cross_validate(
     else:
         ceiling, kind = float("nan"), "none (no single trials and no noise variance)"
     conds = [c for f in folds for c in f.test]
+    tuned: dict[str, Any] = {}
+    if grid is not None and chosen:
+        for name in tune:
+            vals = np.array([c[name] for c in chosen])
+            tuned[f"tuned_{name}"] = (("fold",), vals if vals.dtype.kind in "biuf" else vals.astype(str).astype(object),
+                                      {"long_name": f"value of `{name}` chosen by nested tuning in each fold"})
+        tuned["tune_r2"] = (("fold", "candidate"), np.asarray(inner_r2, dtype=np.float64),
+                            {"long_name": "inner held-out-condition R² of each candidate", "units": "1"})
     out = xr.Dataset(
         {
             "r2": ((), float(r2), {"long_name": "R² of the pooled held-out predictions"}),
@@ -240,6 +338,7 @@ def cross_validate(
             "target": (("condition", "time", "neuron"), target_all,
                        {"long_name": "held-out target", "units": "normalised" if soft is not None else
                         recording["rate"].attrs.get("units", "")}),
+            **tuned,
         },
         coords={"fold": np.array([f.name for f in folds], dtype=object), "condition": np.array(conds, dtype=object),
                 "time": ("time", d.time, {"units": "ms"}), "neuron": np.array(neurons, dtype=object),
@@ -248,6 +347,15 @@ def cross_validate(
         attrs={"scheme": scheme, "model": type(estimator).__name__, "predicts": int(can_predict),
                "reason": "" if can_predict else "one tonic input per condition: an unseen condition has no input",
                "n_shuffles": int(n_shuffles), "seed": int(seed),
+               "tuning": "none: the estimator's parameters as given" if grid is None else
+               (f"nested: {len(grid)} candidates of {', '.join(f'{k} in {list(v)}' for k, v in tune.items())}, "
+                f"chosen in each fold by the pooled R² of inner held-out-condition folds by `{tune_by}` "
+                f"({'all' if tune_folds is None else f'at most {tune_folds}'}) within its fitted part"),
                "wall_time_s": float(_time.perf_counter() - t_start)},
     )
+    if grid is not None:
+        out = out.assign_coords(candidate=("candidate", np.arange(len(grid)),
+                                           {"long_name": "index of the candidate in the tuning grid",
+                                            "values": "; ".join(", ".join(f"{k}={v}" for k, v in g.items())
+                                                                for g in grid)}))
     return out
