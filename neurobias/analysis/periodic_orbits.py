@@ -40,7 +40,7 @@ from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.threads import one_thread
 from neurobias.circuit.dynamics import Dynamics
 from neurobias.circuit.simulate import resolve_device, resolve_tonic
-from neurobias.errors import InputError, describe_shape
+from neurobias.errors import InputError, check_number, describe_shape
 
 __all__ = ["find_periodic_orbits", "continue_periodic_orbits", "oscillation_along_path"]
 
@@ -415,17 +415,6 @@ def _run(sh: _Shooter, x: Tensor, dt: float, n: int, *, keep: bool) -> tuple[Ten
     return x, None, (torch.stack(out) if keep else None)
 
 
-def _check(name: str, value: Any, *, integer: bool = False, low: float = 0.0, allow_none: bool = False) -> Any:
-    if value is None and allow_none:
-        return None
-    ok_type = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.integer,
-                                                                                        np.floating))
-    if isinstance(value, bool) or not ok_type or not math.isfinite(float(value)) or value <= low:
-        kind = "an integer" if integer else "a number"
-        raise InputError(f"`{name}` must be {kind} > {low:g}; got {value!r}")
-    return int(value) if integer else float(value)
-
-
 def _initial_basis(f0: Tensor, k: int, seed: int) -> Tensor:
     n = f0.shape[0]
     if k >= n:
@@ -532,16 +521,16 @@ def find_periodic_orbits(
     n = circuit.n_units
     bank, names = resolve_tonic(tonic, n, contexts)
     n_ctx = bank.shape[0]
-    transient = _check("transient", transient, low=-1e-300)
-    duration = _check("duration", duration)
-    steps_per_tau = _check("steps_per_tau", steps_per_tau)
-    n_phase = _check("n_phase", n_phase, integer=True, low=1)
-    tol = _check("tol", tol)
-    max_newton = _check("max_newton", max_newton, integer=True)
-    min_amplitude = _check("min_amplitude", min_amplitude)
+    transient = check_number("transient", transient, ge=0, units="ms")
+    duration = check_number("duration", duration, gt=0, units="ms")
+    steps_per_tau = check_number("steps_per_tau", steps_per_tau, gt=0)
+    n_phase = check_number("n_phase", n_phase, gt=1, integer=True)
+    tol = check_number("tol", tol, gt=0)
+    max_newton = check_number("max_newton", max_newton, gt=0, integer=True)
+    min_amplitude = check_number("min_amplitude", min_amplitude, gt=0)
     k = min(n, 64) if n <= 64 else 16
     if n_multipliers is not None:
-        k = _check("n_multipliers", n_multipliers, integer=True)
+        k = check_number("n_multipliers", n_multipliers, gt=0, integer=True)
         if k > n:
             raise InputError(f"`n_multipliers` must be at most the number of units ({n}); got {k}")
     guesses = _as_per_context("period_guess", period_guess, n_ctx)
@@ -787,16 +776,16 @@ def continue_periodic_orbits(
                          "converged, tonic)")
     n = circuit.n_units
     for name, value in (("steps", steps), ("max_newton", max_newton)):
-        _check(name, value, integer=True)
+        check_number(name, value, gt=0, integer=True)
     for name, value in (("h_init", h_init), ("h_max", h_max), ("h_min", h_min), ("tol", tol),
                         ("min_amplitude", min_amplitude)):
-        _check(name, value)
+        check_number(name, value, gt=0)
     knots, start_label, end_label = _resolve_path(circuit, start=start, end=end, tonic=tonic, path=path)
     u = _resolve_input(circuit, inputs)
     spt = float(periodic_orbits.attrs.get("steps_per_tau", 5.0)) if steps_per_tau is None else \
-        _check("steps_per_tau", steps_per_tau)
+        check_number("steps_per_tau", steps_per_tau, gt=0)
     k = int(periodic_orbits.attrs.get("n_multipliers", min(n, 16))) if n_multipliers is None else \
-        _check("n_multipliers", n_multipliers, integer=True)
+        check_number("n_multipliers", n_multipliers, gt=0, integer=True)
     k = min(k, n)
     n_phase = periodic_orbits.sizes["phase"]
     dev = resolve_device(device)
@@ -1108,7 +1097,7 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
     if cycles is not None and (not isinstance(cycles, xr.Dataset) or "end_s" not in cycles):
         raise InputError("`cycles` must be the Dataset of continue_periodic_orbits (variables s, frequency, end_s) "
                          "or None")
-    n_settle = _check("n_settle", n_settle, integer=True)
+    n_settle = check_number("n_settle", n_settle, gt=0, integer=True)
     kinds = continuation["bif_kind"].values.astype(str) if "bif_kind" in continuation else np.array([], str)
     hopf = np.sort(continuation["bif_s"].values[kinds == "hopf"]) if len(kinds) else np.array([])
     covered: list[tuple[float, float, str, float, float]] = []
