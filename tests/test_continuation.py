@@ -128,7 +128,7 @@ def test_context_names_from_a_bank():
         (dict(start=np.zeros(3), end=np.ones(1)), r"`start` must be a context name or a tonic input of shape \(unit,\) = \(1,\)"),
         (dict(start=np.zeros(1), end=np.ones(1), fixed_points=np.array([[np.nan]])), r"`fixed_points` must be finite"),
         (dict(start=np.zeros(1), end=np.ones(1), fixed_points=np.array([[0.3]])), r"not fixed points of the start"),
-        (dict(start=np.zeros(1), end=np.ones(1), steps=0), r"`steps` must be an integer >= 1"),
+        (dict(start=np.zeros(1), end=np.ones(1), steps=0), r"`steps` must be an int >= 1; got 0"),
         (dict(path=np.zeros((1, 1))), r"`path` must have shape \(point, unit\)"),
         (dict(), r"give `start` and `end`"),
     ],

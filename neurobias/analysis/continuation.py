@@ -50,7 +50,7 @@ from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import Dynamics
 from neurobias.circuit.threads import one_thread
 from neurobias.circuit.simulate import resolve_tonic
-from neurobias.errors import InputError, check_finite, describe_shape
+from neurobias.errors import InputError, check_finite, check_number, describe_shape
 
 __all__ = ["continue_fixed_points"]
 
@@ -488,18 +488,13 @@ def continue_fixed_points(
 
     if not isinstance(circuit, Circuit):
         raise InputError(f"`circuit` must be a neurobias Circuit; got {type(circuit).__name__}")
-    for name, value, low in (("steps", steps, 1), ("max_newton", max_newton, 1), ("n_modes", n_modes, 1),
-                             ("eig_every", eig_every, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise InputError(f"`{name}` must be an integer >= {low}; got {value!r}")
-    for name, value in (("h_init", h_init), ("h_max", h_max), ("h_min", h_min), ("tol", tol),
-                        ("match_tol", match_tol)):
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-            raise InputError(f"`{name}` must be a positive number; got {value!r}")
+    steps, max_newton, n_modes, eig_every = (check_number(name, value, ge=1, integer=True) for name, value in (
+        ("steps", steps), ("max_newton", max_newton), ("n_modes", n_modes), ("eig_every", eig_every)))
+    h_init, h_max, h_min, tol, match_tol = (check_number(name, value, gt=0) for name, value in (
+        ("h_init", h_init), ("h_max", h_max), ("h_min", h_min), ("tol", tol), ("match_tol", match_tol)))
     map_scale = None
     if dt is not None:
-        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not (math.isfinite(dt) and dt > 0):
-            raise InputError(f"`dt` must be a positive number of ms or None; got {dt!r}")
+        dt = check_number("dt", dt, gt=0, units="ms")
         if method not in METHODS:
             raise InputError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
         map_scale = step_fraction(dt=float(dt), tau=circuit.tau, method=method) * circuit.tau

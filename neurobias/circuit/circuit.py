@@ -199,10 +199,7 @@ class Circuit:
         if b_out is None:
             b_out = np.zeros(n_out)
         b_out_a = _as_matrix("b_out", b_out, (n_out,), "(output,)")
-        if isinstance(tau, bool) or not isinstance(tau, (int, float, np.floating, np.integer)):
-            raise InputError(f"`tau` must be a positive number of ms; got {tau!r}")
-        if not np.isfinite(tau) or tau <= 0:
-            raise InputError(f"`tau` must be a positive finite number of ms; got {tau!r}")
+        tau = check_number("tau", tau, gt=0, units="ms")
         get_phi(phi)
         check_choice("form", form, FORMS)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
