@@ -20,6 +20,7 @@ from neurobias.errors import InputError
 from neurobias.io.results_doc import markers
 from neurobias.reproduce import EXPERIMENTS, SECTION_KEY, get_settings, reproduce
 from neurobias.reproduce.criteria import VERDICTS
+from neurobias.reproduce.settings import USES
 
 # at the test sizes, a few steps of minibatch training need not end below their start
 pytestmark = pytest.mark.filterwarnings("ignore::neurobias.errors.ConvergenceWarning")
@@ -41,6 +42,8 @@ def test_every_experiment_runs_and_writes_its_section_and_figures(tmp_path):
     assert len(rows) == sum(len(o.claims) for o in outcomes)
     for o in outcomes:
         assert o.wall_s > 0
+        # the stored outcome stays valid while the parameters it read keep their values: USES must list them all
+        assert o.reads and set(o.reads) <= set(USES[o.name]), (o.name, sorted(set(o.reads) - set(USES[o.name])))
         for stem in o.figures:
             png = tmp_path / "img" / f"{stem}.png"
             assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -98,8 +101,13 @@ def test_only_reruns_one_experiment_and_keeps_the_stored_others(tmp_path):
     assert re.search(r"sine \d+ / \d+ s \(measured \d{4}-\d\d-\d\d by an earlier call\)", text)
     assert re.search(r"reaching \d+ / \d+ s[,.](?! \(measured)", text)  # measured by this call
     assert "Not in this section: width, multitask, vanderpol, lorenz" in text
-    # an outcome stored at other settings, or whose figure is gone, is not used
-    stored["settings"] = "0" * 16
+    # a size parameter sine does not read may change: the stored outcome is still used
+    stored["sizes"]["widths"] = [1, 2]
+    (out / "outcomes" / "sine.json").write_text(json.dumps(stored))
+    reproduce(size="tiny", out=out, only=["reaching"], progress=False)
+    assert "Not in this section: width, multitask, vanderpol, lorenz" in doc.read_text()
+    # an outcome stored at other values of what it read, or whose figure is gone, is not used
+    stored["sizes"]["rnn_units"] += 1
     (out / "outcomes" / "sine.json").write_text(json.dumps(stored))
     reproduce(size="tiny", out=out, only=["reaching"], progress=False)
     assert "Not in this section: width, multitask, sine, vanderpol, lorenz" in doc.read_text()

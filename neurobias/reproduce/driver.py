@@ -21,12 +21,11 @@ from neurobias._version import __version__
 from neurobias.errors import InputError, NeurobiasError, check_number
 from neurobias.io.figures import save_figure
 from neurobias.io.files import atomic_write_text
-from neurobias.io.hashing import sha256_array
 from neurobias.io.results_doc import write_section
 from neurobias.reproduce.feedforward_experiments import multitask, width_scaling
 from neurobias.reproduce.outcome import Claim, Outcome
 from neurobias.reproduce.recurrent_experiments import lorenz_forecast, reaching, sine, vanderpol_gain
-from neurobias.reproduce.settings import EXPERIMENT_NAMES, Settings, get_settings
+from neurobias.reproduce.settings import EXPERIMENT_NAMES, USES, Settings, SettingsReader, get_settings
 
 __all__ = ["EXPERIMENTS", "reproduce", "render", "SECTION_KEY"]
 
@@ -158,8 +157,10 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
     return "\n".join(lines) + "\n"
 
 
-def _settings_key(settings: Settings) -> str:
-    return sha256_array(repr(settings))[:16]
+def _same_sizes(stored: dict, settings: Settings, name: str) -> bool:
+    """True when the stored sizes equal ``settings`` on every parameter experiment ``name`` reads."""
+    now = json.loads(json.dumps(asdict(settings)))
+    return all(f in stored and stored[f] == now[f] for f in USES[name])
 
 
 def _store_outcome(path: Path, outcome: Outcome, settings: Settings) -> None:
@@ -168,7 +169,7 @@ def _store_outcome(path: Path, outcome: Outcome, settings: Settings) -> None:
         "name": outcome.name, "title": outcome.title, "claims": [asdict(c) for c in outcome.claims],
         "markdown": outcome.markdown, "figures": {stem: Path(f).name for stem, f in outcome.figures.items()},
         "wall_s": outcome.wall_s, "cpu_s": outcome.cpu_s, "size": settings.name,
-        "settings": _settings_key(settings), "sizes": asdict(settings), "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "reads": sorted(outcome.reads), "sizes": asdict(settings), "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
         "neurobias": __version__,
     }
     atomic_write_text(path, json.dumps(record, indent=1))
@@ -178,7 +179,7 @@ def _load_outcome(path: Path, settings: Settings, out_dir: Path) -> tuple[Outcom
     """The stored outcome at ``path`` and its date, if it was measured with ``settings`` and its figures exist."""
     try:
         rec = json.loads(path.read_text(encoding="utf-8"))
-        if rec["size"] != settings.name or rec["settings"] != _settings_key(settings):
+        if rec["size"] != settings.name or not _same_sizes(rec["sizes"], settings, rec["name"]):
             return None
         figures = {stem: out_dir / name for stem, name in rec["figures"].items()}
         if not all(f.is_file() for f in figures.values()):
@@ -198,12 +199,12 @@ def _run_one(name: str, size: str, out_dir: str, progress: bool) -> Outcome:
     A module-level function, so that it can run in a worker process.
     """
     matplotlib.use("Agg")
-    settings = get_settings(size)
+    settings = SettingsReader(get_settings(size))
     c0 = time.process_time()
     outcome = EXPERIMENTS[name](settings, progress=progress)
     cpu = time.process_time() - c0
     paths = {stem: save_figure(fig, Path(out_dir) / f"{stem}.png", dpi=110) for stem, fig in outcome.figures.items()}
-    return replace(outcome, figures=paths, cpu_s=cpu)
+    return replace(outcome, figures=paths, cpu_s=cpu, reads=tuple(sorted(settings.read)))
 
 
 def _finished(names: Sequence[str], size: str, out_dir: str, *, jobs: int,

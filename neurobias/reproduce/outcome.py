@@ -90,6 +90,8 @@ class Outcome:
         Wall time of the experiment in seconds.
     cpu_s : float
         CPU time of the process that ran it, in seconds (0 where not measured).
+    reads : tuple of str
+        The size parameters (fields of :class:`~neurobias.reproduce.settings.Settings`) the experiment read.
     """
 
     name: str
@@ -99,3 +101,4 @@ class Outcome:
     figures: dict[str, Figure | Path] = field(default_factory=dict)
     wall_s: float = 0.0
     cpu_s: float = 0.0
+    reads: tuple[str, ...] = ()

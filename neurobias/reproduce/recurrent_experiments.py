@@ -17,12 +17,14 @@ gradient clipping 1) and scoring :func:`neurobias.evaluate`.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import xarray as xr
 from scipy.stats import wasserstein_distance
 
 from neurobias.circuit.circuit import Circuit
+from neurobias.errors import ConvergenceWarning, InputError
 from neurobias.reproduce import figures
 from neurobias.reproduce.forecast import closed_loop, nrmse, valid_prediction_time
 from neurobias.reproduce.outcome import Claim, Outcome
@@ -33,7 +35,7 @@ from neurobias.training.evaluate import evaluate
 from neurobias.training.train import train
 
 __all__ = ["circuit_for", "sine", "vanderpol_gain", "vanderpol_nmse", "lorenz_forecast", "reaching",
-           "steps_to_level", "REACH_LEVELS", "REACH_LEVEL", "LYAPUNOV_EXPONENT"]
+           "steps_to_level", "REACH_LEVELS", "REACH_LEVEL", "REACH_LR_GRID", "REACH_TUNING_SEED", "LYAPUNOV_EXPONENT"]
 
 #: largest Lyapunov exponent of the Lorenz system at sigma = 10, rho = 28, beta = 8/3 (per time unit)
 LYAPUNOV_EXPONENT = 0.9056
@@ -63,29 +65,45 @@ def circuit_for(task: Task, *, n_units: int, g: float, alpha: float, seed: int =
 
 
 def _train(circuit: Circuit, task: Task, mode: str, settings: Settings, *, steps: int | None = None,
-           target_loss: float = 0.0, progress: bool = False, batch: int | None = None):
-    return train(circuit, task, mode=mode, steps=settings.rnn_steps if steps is None else steps, lr=_LR[mode],
-                 batch_size=settings.rnn_batch if batch is None else batch, target_loss=target_loss,
-                 checkpoint_every=0, progress=progress, seed=0)
+           target_loss: float = 0.0, progress: bool = False, batch: int | None = None, seed: int = 0,
+           lr: float | None = None):
+    return train(circuit, task, mode=mode, steps=settings.rnn_steps if steps is None else steps,
+                 lr=_LR[mode] if lr is None else lr, batch_size=settings.rnn_batch if batch is None else batch,
+                 target_loss=target_loss, checkpoint_every=0, progress=progress, seed=seed)
+
+
+def _per_seed(values: dict[int, float]) -> str:
+    return ", ".join(f"{v:.3g} (seed {s})" for s, v in values.items())
 
 
 # ----------------------------------------------------------------------------- sine
 def sine(settings: Settings, *, progress: bool = False) -> Outcome:
-    """Sine generation at several frequencies, one tonic input per frequency."""
+    """Sine generation at several frequencies, one tonic input per frequency, for every seed of ``rnn_seeds``."""
     t0 = time.perf_counter()
     task = make_task("sine", dt=10.0, frequencies_hz=(1.0, 2.0, 3.0, 4.0), duration_ms=1000.0, mask_start_ms=100.0)
-    circuit = circuit_for(task, n_units=settings.rnn_units, g=1.5, alpha=0.2)
-    res = _train(circuit, task, "bias", settings, steps=2 * settings.rnn_steps, batch=1, progress=progress)
-    ev = evaluate(res.circuit, res.tonic, task, n_trials=1)
-    nmse = ev["nmse"].values
-    md = ("| context | evaluation NMSE |\n|---|---|\n"
-          + "\n".join(f"| {c} | {v:.3g} |" for c, v in zip(task.contexts, nmse))
+    seeds = tuple(settings.rnn_seeds)
+    per_seed, first, unchanged = {}, None, True
+    for seed in seeds:
+        circuit = circuit_for(task, n_units=settings.rnn_units, g=1.5, alpha=0.2, seed=seed)
+        res = _train(circuit, task, "bias", settings, steps=2 * settings.rnn_steps, batch=1, progress=progress,
+                     seed=seed)
+        ev = evaluate(res.circuit, res.tonic, task, n_trials=1)
+        per_seed[seed] = ev["nmse"].values
+        unchanged &= res.hashes_before == res.hashes_after
+        if first is None:
+            first, steps_done = ev, res.steps_done
+    nmse = np.array([per_seed[s] for s in seeds])  # (seed, frequency)
+    md = ("| context | evaluation NMSE, " + ", ".join(f"seed {s}" for s in seeds) + " |\n|---|"
+          + "---|" * len(seeds) + "\n"
+          + "\n".join(f"| {c} | " + " | ".join(f"{v:.3g}" for v in nmse[:, j]) + " |"
+                      for j, c in enumerate(task.contexts))
           + f"\n\n{settings.rnn_units} tanh units, g = 1.5, alpha = 0.2 (dt = 10 ms, tau = 50 ms), bias-only, "
-          f"{res.steps_done} Adam steps; 1 s trials from rest, the first 100 ms not scored; weights' sha256 "
-          f"unchanged: {res.hashes_before == res.hashes_after}.")
-    claim = Claim(key="sine", ours=f"{len(nmse)} frequencies with one network of {settings.rnn_units} units: NMSE "
-                  + ", ".join(f"{v:.3g}" for v in nmse), values=(float(np.max(nmse)),), seeds=(0,))
-    fig = figures.traces_figure(ev, title="sine generation, bias-only")
+          f"{steps_done} Adam steps; circuit and training seeded by the seed; 1 s trials from rest, the first "
+          f"100 ms not scored; weights' sha256 unchanged by training: {unchanged}. The figure shows seed {seeds[0]}.")
+    largest = {s: float(np.max(per_seed[s])) for s in seeds}
+    claim = Claim(key="sine", ours=f"{nmse.shape[1]} frequencies with one network of {settings.rnn_units} units; "
+                  f"largest NMSE {_per_seed(largest)}", values=tuple(largest.values()), seeds=seeds)
+    fig = figures.traces_figure(first, title=f"sine generation, bias-only (seed {seeds[0]})")
     return Outcome(name="sine", title="Sine generation, one context per frequency", claims=(claim,), markdown=md,
                    figures={"williams_sine": fig}, wall_s=time.perf_counter() - t0)
 
@@ -98,8 +116,9 @@ def _vdp_task() -> Task:
     return make_task("vanderpol", dt=10.0, mus=(0.5, 1.5), duration_ms=400.0, cue_ms=50.0)
 
 
-def vanderpol_nmse(settings: Settings, *, progress: bool = False) -> tuple[xr.Dataset, dict[str, xr.Dataset]]:
-    """Evaluation NMSE (mean over contexts) of bias-only and full training for every gain.
+def vanderpol_nmse(settings: Settings, *, seed: int = 0,
+                   progress: bool = False) -> tuple[xr.Dataset, dict[str, xr.Dataset]]:
+    """Evaluation NMSE (mean over contexts) of bias-only and full training for every gain, for one seed.
 
     Returns
     -------
@@ -114,9 +133,9 @@ def vanderpol_nmse(settings: Settings, *, progress: bool = False) -> tuple[xr.Da
     loss = np.empty_like(out)
     examples = {}
     for j, g in enumerate(settings.vdp_gains):
-        circuit = circuit_for(task, n_units=settings.rnn_units, g=g, alpha=_VDP_ALPHA)
+        circuit = circuit_for(task, n_units=settings.rnn_units, g=g, alpha=_VDP_ALPHA, seed=seed)
         for i, mode in enumerate(modes):
-            res = _train(circuit, task, mode, settings, progress=progress)
+            res = _train(circuit, task, mode, settings, progress=progress, seed=seed)
             ev = evaluate(res.circuit, res.tonic, task, n_trials=settings.eval_trials)
             out[i, j] = float(ev["nmse"].mean())
             loss[i, j] = float(res.loss[-10:].mean())
@@ -128,26 +147,42 @@ def vanderpol_nmse(settings: Settings, *, progress: bool = False) -> tuple[xr.Da
 
 
 def vanderpol_gain(settings: Settings, *, progress: bool = False) -> Outcome:
-    """Van der Pol trajectories across the gain g, bias-only vs full training."""
+    """Van der Pol trajectories across the gain g, bias-only vs full training, for every seed of ``rnn_seeds``."""
     t0 = time.perf_counter()
-    ds, examples = vanderpol_nmse(settings, progress=progress)
-    b, f = ds["nmse"].sel(mode="bias").values, ds["nmse"].sel(mode="full").values
-    md = ("| g | bias-only NMSE | full NMSE |\n|---|---|---|\n"
-          + "\n".join(f"| {g:g} | {x:.3g} | {y:.3g} |" for g, x, y in zip(ds["g"].values, b, f))
+    seeds = tuple(settings.rnn_seeds)
+    runs = {seed: vanderpol_nmse(settings, seed=seed, progress=progress) for seed in seeds}
+    stack = xr.concat([runs[s][0] for s in seeds], dim=xr.DataArray(list(seeds), dims="seed", name="seed"))
+    mean = stack.mean("seed")
+    gains = stack["g"].values
+    b, f = stack["nmse"].sel(mode="bias").values, stack["nmse"].sel(mode="full").values  # (seed, g)
+
+    def cell(x: np.ndarray) -> str:
+        return f"{np.mean(x):.3g}" if x.size == 1 else f"{np.mean(x):.3g} ({np.min(x):.3g}-{np.max(x):.3g})"
+
+    md = ("| g | bias-only NMSE, mean (range over seeds) | full NMSE, mean (range over seeds) |\n|---|---|---|\n"
+          + "\n".join(f"| {g:g} | {cell(b[:, j])} | {cell(f[:, j])} |" for j, g in enumerate(gains))
           + f"\n\nTask: initial condition in [-2, 2]^2 cued for 50 ms, damping mu = 0.5 and 1.5 (one context each), "
           f"400 ms trials (dt = 10 ms, 0.04 oscillator time units per ms); {settings.rnn_units} units, "
           f"alpha = {_VDP_ALPHA}; "
           f"{settings.rnn_steps} Adam steps of {settings.rnn_batch} trials per context; NMSE over "
-          f"{settings.eval_trials} fresh trials per context, averaged over contexts.")
-    at = f" at g = {', '.join(f'{g:g}' for g in ds['g'].values)}"
+          f"{settings.eval_trials} fresh trials per context, averaged over contexts; seeds "
+          f"{', '.join(str(s) for s in seeds)} (circuit and training). The figures show the mean over seeds and "
+          f"seed {seeds[0]}'s traces.")
+    at = f" at g = {', '.join(f'{g:g}' for g in gains)}"
+    small = {s: float(b[i, 0] / b[i].min()) for i, s in enumerate(seeds)}
+    flat = {s: float(f[i].max() / f[i].min()) for i, s in enumerate(seeds)}
     claims = (
-        Claim(key="vanderpol_bias_small_g", ours="bias-only NMSE " + ", ".join(f"{x:.3g}" for x in b) + at,
-              values=(float(b[0] / b.min()),), seeds=(0,)),
-        Claim(key="vanderpol_full_flat", ours="full-training NMSE " + ", ".join(f"{y:.3g}" for y in f) + at,
-              values=(float(f.max() / f.min()),), seeds=(0,)),
+        Claim(key="vanderpol_bias_small_g", ours="bias-only NMSE (mean over seeds) "
+              + ", ".join(f"{x:.3g}" for x in b.mean(axis=0)) + at + f"; smallest-g / best "
+              + _per_seed(small), values=tuple(small.values()), seeds=seeds),
+        Claim(key="vanderpol_full_flat", ours="full-training NMSE (mean over seeds) "
+              + ", ".join(f"{y:.3g}" for y in f.mean(axis=0)) + at + "; max/min over g "
+              + _per_seed(flat), values=tuple(flat.values()), seeds=seeds),
     )
-    figs = {"williams_vanderpol_gain": figures.gain_figure(ds),
-            "williams_vanderpol": figures.traces_figure(examples["bias"], title=f"Van der Pol, bias-only, g = {ds['g'].values[-1]:g}")}
+    example = runs[seeds[0]][1]["bias"]
+    figs = {"williams_vanderpol_gain": figures.gain_figure(mean),
+            "williams_vanderpol": figures.traces_figure(example, title=f"Van der Pol, bias-only, g = {gains[-1]:g} "
+                                                                      f"(seed {seeds[0]})")}
     return Outcome(name="vanderpol", title="Van der Pol oscillator across the gain g", claims=claims,
                    markdown=md, figures=figs, wall_s=time.perf_counter() - t0)
 
@@ -293,63 +328,115 @@ def steps_to_level(loss: np.ndarray, level: float, *, window: int = _SMOOTH) -> 
     return int(hit[0] + 1) if hit.size else None
 
 
+#: learning rates tried for each mode, on the same grid and budget, before the modes are compared
+REACH_LR_GRID: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+#: circuit and training seed of the learning-rate tuning runs (never one of the compared seeds)
+REACH_TUNING_SEED = 1000
+
+
+def _tune_reaching_lr(task: Task, settings: Settings, mode: str, *, progress: bool) -> tuple[float, dict[float, float]]:
+    """The rate of :data:`REACH_LR_GRID` with the lowest final loss after ``rnn_steps`` steps, and every final loss."""
+    circuit = circuit_for(task, n_units=settings.rnn_units, g=1.5, alpha=0.2, seed=REACH_TUNING_SEED)
+    final = {}
+    for lr in REACH_LR_GRID:
+        try:
+            with warnings.catch_warnings():  # a rate whose loss ends above its start is a candidate like any other
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                res = _train(circuit, task, mode, settings, steps=settings.rnn_steps, progress=progress,
+                             seed=REACH_TUNING_SEED, lr=lr)
+        except InputError as exc:
+            if "diverged" not in str(exc):
+                raise
+            final[lr] = float("inf")  # a rate that diverges loses
+            continue
+        value = float(np.mean(res.loss[-_SMOOTH:]))
+        final[lr] = value if np.isfinite(value) else float("inf")
+    return min(final, key=final.get), final
+
+
 def reaching(settings: Settings, *, progress: bool = False) -> Outcome:
     """Centre-out reaching: steps to each of :data:`REACH_LEVELS` for bias-only vs full, and held-out targets.
 
-    Both modes train for the same number of steps (``3 * settings.rnn_steps``,
-    no early stop); the steps each needed to bring the moving average of its
-    loss to a level are read from the loss curves.
+    Each mode's learning rate is first chosen from :data:`REACH_LR_GRID` by
+    the lowest final loss after ``settings.rnn_steps`` steps on a separate
+    tuning seed (:data:`REACH_TUNING_SEED`), the same grid and budget for
+    both. Then, for every seed of ``settings.rnn_seeds`` (circuit and
+    training), both modes train for the same number of steps
+    (``3 * settings.rnn_steps``, no early stop); the steps each needed to
+    bring the moving average of its loss to a level are read from the loss
+    curves.
     """
     t0 = time.perf_counter()
     angles = np.arange(8) * 45.0
     task = make_task("reaching", dt=10.0, angles_deg=tuple(angles))
     mid = angles + 22.5
     held = make_task("reaching", dt=10.0, angles_deg=tuple(mid))
-    circuit = circuit_for(task, n_units=settings.rnn_units, g=1.5, alpha=0.2)
     max_steps = 3 * settings.rnn_steps
-    err_train, err_held, paths, held_paths, losses = {}, {}, {}, {}, {}
-    for mode in ("bias", "full"):
-        res = _train(circuit, task, mode, settings, steps=max_steps, progress=progress)
-        losses[mode] = res.loss
-        ev = evaluate(res.circuit, res.tonic, task, n_trials=settings.eval_trials)
-        between = 0.5 * (res.tonic + np.roll(res.tonic, -1, axis=0))  # tonic halfway between neighbours
-        ev_held = evaluate(res.circuit, between, held, n_trials=settings.eval_trials)
-        err_train[mode], err_held[mode] = _angle_error(ev, angles), _angle_error(ev_held, mid)
-        paths[mode], held_paths[mode] = _paths(ev), _paths(ev_held)
-    steps = {m: [steps_to_level(losses[m], lv) for lv in REACH_LEVELS] for m in ("bias", "full")}
-    ratios = [b / f if b and f else None for b, f in zip(steps["bias"], steps["full"])]
+    modes = ("bias", "full")
+    tuned = {m: _tune_reaching_lr(task, settings, m, progress=progress) for m in modes}
+    lr = {m: tuned[m][0] for m in modes}
+    seeds = tuple(settings.rnn_seeds)
+    steps, err_train, err_held, final = {}, {}, {}, {}
+    for seed in seeds:
+        circuit = circuit_for(task, n_units=settings.rnn_units, g=1.5, alpha=0.2, seed=seed)
+        paths, held_paths, losses = {}, {}, {}
+        for mode in modes:
+            res = _train(circuit, task, mode, settings, steps=max_steps, progress=progress, seed=seed, lr=lr[mode])
+            losses[mode] = res.loss
+            ev = evaluate(res.circuit, res.tonic, task, n_trials=settings.eval_trials)
+            between = 0.5 * (res.tonic + np.roll(res.tonic, -1, axis=0))  # tonic halfway between neighbours
+            ev_held = evaluate(res.circuit, between, held, n_trials=settings.eval_trials)
+            err_train[seed, mode], err_held[seed, mode] = _angle_error(ev, angles), _angle_error(ev_held, mid)
+            final[seed, mode] = float(np.mean(res.loss[-_SMOOTH:]))
+            paths[mode], held_paths[mode] = _paths(ev), _paths(ev_held)
+            steps[seed, mode] = [steps_to_level(res.loss, lv) for lv in REACH_LEVELS]
+        if seed == seeds[0]:
+            fig = figures.reaching_figure(paths, held_paths, losses, levels=REACH_LEVELS)
 
-    def fmt(s: int | None) -> str:
-        return f"{s}" if s is not None else f"not reached in {max_steps}"
+    def fmt(x: int | None) -> str:
+        return f"{x}" if x is not None else "-"
 
-    reached = [(lv, r) for lv, r in zip(REACH_LEVELS, ratios) if r is not None]
-    full_only = [lv for lv, b, f in zip(REACH_LEVELS, steps["bias"], steps["full"]) if f and not b]
-    md = ("| loss level (MSE, moving average of 20 steps) | bias-only steps | full steps | ratio |\n|---|---|---|---|\n"
-          + "\n".join(f"| {lv:g} | {fmt(b)} | {fmt(f)} | {f'{b / f:.1f}' if b and f else 'n/a'} |"
-                      for lv, b, f in zip(REACH_LEVELS, steps["bias"], steps["full"]))
-          + "\n\n| training | final loss (mean of last 20 steps) | direction error, trained targets (deg) | "
-          "direction error, held-out targets, interpolated tonic input (deg) |\n|---|---|---|---|\n"
-          + "\n".join(f"| {m} | {float(np.mean(losses[m][-_SMOOTH:])):.3g} | {err_train[m]:.1f} | {err_held[m]:.1f} |"
-                      for m in ("bias", "full"))
+    def ratio(seed: int, i: int) -> str:
+        b, f = steps[seed, "bias"][i], steps[seed, "full"][i]
+        return f"{b / f:.1f}" if b and f else "n/a"
+
+    md = ("| loss level (MSE, moving average of 20 steps) | bias-only steps per seed | full steps per seed | "
+          "ratio per seed |\n|---|---|---|---|\n"
+          + "\n".join(f"| {lv:g} | {', '.join(fmt(steps[s, 'bias'][i]) for s in seeds)} | "
+                      f"{', '.join(fmt(steps[s, 'full'][i]) for s in seeds)} | "
+                      f"{', '.join(ratio(s, i) for s in seeds)} |" for i, lv in enumerate(REACH_LEVELS))
+          + f"\n\n('-': not reached in {max_steps} steps.)\n\n| training | learning rate (tuned) | final loss "
+          "(mean of last 20 steps), per seed | direction error, trained targets (deg), mean | direction error, "
+          "held-out targets, interpolated tonic input (deg), mean |\n|---|---|---|---|---|\n"
+          + "\n".join(f"| {m} | {lr[m]:g} | {', '.join(f'{final[s, m]:.3g}' for s in seeds)} | "
+                      f"{np.mean([err_train[s, m] for s in seeds]):.1f} | "
+                      f"{np.mean([err_held[s, m] for s in seeds]):.1f} |" for m in modes)
           + f"\n\n8 targets at 0, 45, ..., 315 deg, one context each; go cue at 50-150 ms, 250 ms minimum-jerk reach, "
           f"500 ms trials (dt = 10 ms); {settings.rnn_units} units, g = 1.5, alpha = 0.2; {max_steps} steps for both "
-          f"modes, {settings.rnn_batch} trials per context per step, learning rates bias {_LR['bias']}, full "
-          f"{_LR['full']} (each mode's rate chosen for stable training; the ratios depend on them). Held-out targets "
-          "at 22.5 + 45k deg are driven by the mean of the two neighbouring targets' tonic inputs (weights unchanged).")
+          f"modes, {settings.rnn_batch} trials per context per step; seeds {', '.join(str(s) for s in seeds)} "
+          "(circuit and training). Learning rates: each mode's chosen from "
+          f"{', '.join(f'{x:g}' for x in REACH_LR_GRID)} by the lowest final loss after {settings.rnn_steps} steps "
+          f"on a separate tuning seed ({REACH_TUNING_SEED}); final losses of the tuning runs: "
+          + "; ".join(f"{m} " + ", ".join(f"{x:g}: {v:.3g}" for x, v in tuned[m][1].items()) for m in modes)
+          + ". Held-out targets at 22.5 + 45k deg are driven by the mean of the two neighbouring targets' tonic "
+          f"inputs (weights unchanged). The figure shows seed {seeds[0]}.")
     i_level = REACH_LEVELS.index(REACH_LEVEL)
-    at_level = [max_steps if s is None else s for s in (steps["bias"][i_level], steps["full"][i_level])]
+    at_level = {s: [max_steps if x is None else x for x in (steps[s, "bias"][i_level], steps[s, "full"][i_level])]
+                for s in seeds}
+    level_ratio = {s: at_level[s][0] / at_level[s][1] for s in seeds}
+    held_bias = {s: err_held[s, "bias"] for s in seeds}
     claims = (
         Claim(key="reaching_steps",
-              ours=f"steps to loss {REACH_LEVEL:g}: bias {fmt(steps['bias'][i_level])}, full "
-                   f"{fmt(steps['full'][i_level])}; ratios at "
-                   + (", ".join(f"{lv:g}: {r:.1f}" for lv, r in reached) or "no level reached by both")
-                   + (f"; only full training reached {', '.join(f'{lv:g}' for lv in full_only)}" if full_only else ""),
-              values=(at_level[0] / at_level[1],), seeds=(0,)),
+              ours=f"steps to loss {REACH_LEVEL:g} (learning rates tuned: bias {lr['bias']:g}, full {lr['full']:g}): "
+                   "bias " + ", ".join(fmt(steps[s, 'bias'][i_level]) for s in seeds) + "; full "
+                   + ", ".join(fmt(steps[s, 'full'][i_level]) for s in seeds) + " (per seed; a mode that does not "
+                   f"reach it counts {max_steps}); ratio {_per_seed(level_ratio)}",
+              values=tuple(level_ratio.values()), seeds=seeds),
         Claim(key="reaching_heldout",
-              ours=f"direction error on held-out targets: bias {err_held['bias']:.1f} deg, full "
-                   f"{err_held['full']:.1f} deg",
-              values=(err_held["bias"],), seeds=(0,)),
+              ours=f"direction error on held-out targets, mean over seeds: bias "
+                   f"{np.mean(list(held_bias.values())):.1f} deg, full "
+                   f"{np.mean([err_held[s, 'full'] for s in seeds]):.1f} deg",
+              values=tuple(held_bias.values()), seeds=seeds),
     )
-    fig = figures.reaching_figure(paths, held_paths, losses, levels=REACH_LEVELS)
     return Outcome(name="reaching", title="Centre-out reaching", claims=claims, markdown=md,
                    figures={"williams_reaching": fig}, wall_s=time.perf_counter() - t0)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from neurobias.errors import check_choice
 
-__all__ = ["Settings", "SETTINGS", "get_settings", "EXPERIMENT_NAMES"]
+__all__ = ["Settings", "SETTINGS", "get_settings", "EXPERIMENT_NAMES", "USES", "SettingsReader"]
 
 #: the experiments of the reproduction, in the order they run
 EXPERIMENT_NAMES: tuple[str, ...] = ("width", "multitask", "sine", "vanderpol", "lorenz", "reaching")
@@ -46,6 +46,8 @@ class Settings:
         Closed-loop steps evaluated.
     eval_trials : int
         Evaluation trials per context.
+    rnn_seeds : tuple of int
+        Seeds (circuit and training) of the sine, Van der Pol and reaching experiments.
     """
 
     name: str
@@ -65,6 +67,7 @@ class Settings:
     lorenz_steps: int
     lorenz_free: int
     eval_trials: int
+    rnn_seeds: tuple[int, ...] = (0,)
 
 
 SETTINGS: dict[str, Settings] = {
@@ -89,9 +92,35 @@ SETTINGS: dict[str, Settings] = {
         name="full", widths=tuple(2 ** k for k in range(6, 15)), seeds=(0, 1, 2),
         ff_datasets=("digits", "mnist1d"), ff_steps=3000, ff_batch=128, mt_width=32000, mt_steps=2000,
         mt_samples=300, rnn_units=200, rnn_steps=1500, rnn_batch=8, vdp_gains=(0.25, 0.5, 1.0, 1.5, 2.0),
-        lorenz_units=1024, lorenz_steps=1000, lorenz_free=400, eval_trials=32,
+        lorenz_units=1024, lorenz_steps=1000, lorenz_free=400, eval_trials=32, rnn_seeds=(0, 1, 2, 3, 4),
     ),
 }
+
+#: the size parameters each experiment reads: a stored outcome stays valid while these keep their values
+#: (checked at every run: an experiment that reads a parameter not listed here fails its test)
+USES: dict[str, tuple[str, ...]] = {
+    "width": ("widths", "seeds", "ff_datasets", "ff_steps", "ff_batch"),
+    "multitask": ("mt_width", "mt_steps", "mt_samples", "ff_batch"),
+    "sine": ("rnn_units", "rnn_steps", "rnn_seeds"),
+    "vanderpol": ("rnn_units", "rnn_steps", "rnn_batch", "vdp_gains", "eval_trials", "rnn_seeds"),
+    "lorenz": ("lorenz_units", "lorenz_steps", "lorenz_free", "rnn_batch", "eval_trials"),
+    "reaching": ("rnn_units", "rnn_steps", "rnn_batch", "eval_trials", "rnn_seeds"),
+}
+assert tuple(USES) == EXPERIMENT_NAMES
+
+
+class SettingsReader:
+    """``settings`` that remembers which size parameters were read (``.read``), so an outcome can say what it used."""
+
+    def __init__(self, settings: Settings) -> None:
+        object.__setattr__(self, "_settings", settings)
+        object.__setattr__(self, "read", set())
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        value = getattr(object.__getattribute__(self, "_settings"), name)
+        if name != "name":
+            object.__getattribute__(self, "read").add(name)
+        return value
 
 
 def get_settings(name: str) -> Settings:
