@@ -16,7 +16,7 @@ import torch
 
 from neurobias.errors import ConvergenceWarning, InputError
 from neurobias.io.checkpoint import load_checkpoint, save_checkpoint
-from neurobias.training.optimise import ParamGroup, optimise
+from neurobias.training.optimise import ParamGroup, clip_gradient_norm, optimise
 
 EPS = 1e-8  # Adam's default eps
 
@@ -101,6 +101,42 @@ def test_clipping_bounds_the_norm_of_all_groups_together(clip, expected):
     optimise(lambda step: (3 * a + 4 * b).sum(), [ParamGroup("a", [a], lr=0.1), ParamGroup("b", [b], lr=0.1)],
              steps=1, clip_grad=clip, progress=False)
     np.testing.assert_allclose([float(a.grad[0]), float(b.grad[0])], expected, rtol=1e-6)  # norm 5 -> clip
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_clip_gradient_norm_equals_torch_whenever_the_norm_is_representable(dtype):
+    gen = torch.Generator().manual_seed(3)
+    grads = [torch.randn(7, generator=gen, dtype=dtype) * 10, torch.randn(3, 2, generator=gen, dtype=dtype)]
+    ours = [torch.zeros_like(g, requires_grad=True) for g in grads]
+    ref = [torch.zeros_like(g, requires_grad=True) for g in grads]
+    for p, q, g in zip(ours, ref, grads):
+        p.grad, q.grad = g.clone(), g.clone()
+    n_ours = clip_gradient_norm(ours, 1.5)
+    n_ref = torch.nn.utils.clip_grad_norm_(ref, 1.5)
+    assert torch.equal(n_ours, n_ref)
+    for p, q in zip(ours, ref):
+        assert torch.equal(p.grad, q.grad)
+
+
+def test_clip_gradient_norm_scales_finite_gradients_whose_float32_norm_overflows():
+    """Entries near 6e19 are finite in float32, but their sum of squares (> 3.4e38) is not."""
+    g = torch.tensor([5.8e19, -3.0e19, 1.0], dtype=torch.float32)
+    p = torch.zeros(3, requires_grad=True)
+    p.grad = g.clone()
+    assert not torch.isfinite(torch.linalg.vector_norm(g))  # the overflow this guards against
+    norm = clip_gradient_norm([p], 2.0)
+    expected = np.linalg.norm(g.double().numpy())  # 6.53e19, computed independently in float64
+    np.testing.assert_allclose(float(norm), expected, rtol=1e-6)
+    np.testing.assert_allclose(p.grad.double().numpy(), g.double().numpy() * 2.0 / expected, rtol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(p.grad.double().numpy()), 2.0, rtol=1e-6)
+
+
+def test_an_overflowing_gradient_norm_still_moves_the_parameters():
+    """A float32 loss whose gradient is 4e19: with clipping, Adam's first step still moves the parameter."""
+    theta = torch.nn.Parameter(torch.tensor([0.0], dtype=torch.float32))
+    optimise(lambda step: (4e19 * theta).sum(), [ParamGroup("tonic", [theta], lr=0.1)], steps=1, clip_grad=1.0,
+             progress=False)
+    np.testing.assert_allclose(theta.detach().numpy(), [-0.1], rtol=1e-6)  # Adam: -lr * g / |g|
 
 
 def test_schedules_follow_their_closed_forms_per_group():

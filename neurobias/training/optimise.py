@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 from neurobias.errors import ConvergenceWarning, InputError, is_int, is_real, require
 from neurobias.training.schedule import SCHEDULES, learning_rate
 
-__all__ = ["ParamGroup", "OptimResult", "optimise"]
+__all__ = ["ParamGroup", "OptimResult", "optimise", "clip_gradient_norm"]
 
 #: ``checkpoint(arrays, meta)``: the loop's whole state as named arrays and JSON-serialisable metadata
 CheckpointHook = Callable[[dict[str, np.ndarray], dict[str, Any]], None]
@@ -135,6 +135,44 @@ def _check_groups(groups: Sequence[ParamGroup]) -> list[torch.Tensor]:
     if len({id(p) for p in params}) != len(params):
         raise InputError("`groups` must not share a parameter")
     return params
+
+
+def clip_gradient_norm(params: Sequence[torch.Tensor], max_norm: float) -> torch.Tensor:
+    """Scale the gradients of ``params`` in place so that their joint 2-norm is at most ``max_norm``.
+
+    As :func:`torch.nn.utils.clip_grad_norm_`, whose result it equals whenever
+    the norm is representable, except that finite gradients whose sum of
+    squares overflows the gradients' dtype (a float32 norm above about
+    1.8e19, e.g. the gradient through an unstable state over a long trial)
+    are still scaled to ``max_norm``: the norm is then recomputed in float64.
+    Without this the overflowing norm is ``inf``, the gradients are scaled by
+    ``max_norm / inf = 0`` and no step ever moves the parameters.
+
+    Parameters
+    ----------
+    params : sequence of torch.Tensor
+        Parameters whose ``.grad`` is scaled (those without a gradient are skipped).
+    max_norm : float
+        Largest joint 2-norm of the gradients after the call.
+
+    Returns
+    -------
+    torch.Tensor
+        The joint 2-norm before clipping (0-dimensional).
+    """
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.tensor(0.0)
+    total = torch.nn.utils.get_total_norm(grads)
+    if not torch.isfinite(total) and all(bool(torch.isfinite(g).all()) for g in grads):
+        total64 = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.double()) for g in grads]))
+        total = total64.to(total.dtype) if torch.isfinite(total64.to(total.dtype)) else total64
+        coef = min(1.0, float(max_norm) / (float(total64) + 1e-6))
+        for g in grads:
+            g.mul_(coef)
+        return total
+    torch.nn.utils.clip_grads_with_norm_(params, max_norm, total)
+    return total
 
 
 def optimise(
@@ -269,7 +307,7 @@ def optimise(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if clip_grad > 0:
-                    torch.nn.utils.clip_grad_norm_(params, clip_grad)
+                    clip_gradient_norm(params, clip_grad)
                 optimizer.step()
             st.step += 1
             bar.update(1)
