@@ -170,7 +170,9 @@ def _settings_key(settings: Settings) -> str:
 def _store_outcome(path: Path, outcome: Outcome, settings: Settings) -> None:
     """Write one finished experiment (claims, Markdown, times, figure files) as JSON."""
     record = {
-        "name": outcome.name, "title": outcome.title, "claims": [asdict(c) for c in outcome.claims],
+        # a claim's date of measurement is the record's ("measured" below), given back to it when read
+        "name": outcome.name, "title": outcome.title,
+        "claims": [{k: v for k, v in asdict(c).items() if k != "measured"} for c in outcome.claims],
         "markdown": outcome.markdown, "figures": {stem: Path(f).name for stem, f in outcome.figures.items()},
         "wall_s": outcome.wall_s, "cpu_s": outcome.cpu_s, "size": settings.name,
         "settings": _settings_key(settings), "sizes": asdict(settings), "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
