@@ -26,7 +26,13 @@ from neurobias.analysis.references import (
     multistable_chain,
     saddle_node_ghost,
 )
-from neurobias.analysis.unit_sets import SetOverlap, ShuffledCorrelation, expected_jaccard, set_overlap, shuffled_correlation
+from neurobias.analysis.unit_sets import (
+    SetOverlap,
+    ShuffledCorrelation,
+    expected_jaccard,
+    set_overlap,
+    shuffled_correlation,
+)
 
 __all__ = [
     "find_fixed_points",

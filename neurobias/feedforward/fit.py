@@ -129,8 +129,9 @@ def fit(
         ``(T0, T1)``, ``T0 >= T1 > 0``: temperature of the soft masks of a
         ``mask`` network with ``mask_method="sigmoid"`` at the first and the
         last step, geometric in between
-        (:func:`neurobias.training.schedule.geometric_schedule`); ignored by
-        other networks.  After training the masks are binary.
+        (:func:`neurobias.training.schedule.geometric_schedule`); checked
+        always, used only by such networks.  After training the masks are
+        binary (``net.temperature`` is None).
     seed : int
         Seed of the minibatch draws.
     progress : bool

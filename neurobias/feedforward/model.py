@@ -189,7 +189,7 @@ class BiasNet(nn.Module):
         return [getattr(self, f"score{i}") for i in self._layers]
 
     def masks(self) -> list[Tensor]:
-        """Binary (evaluation) masks ``1[s > 0] = 1[sigmoid(s) > 0.5]`` of shape (task, width_l), one per hidden layer."""
+        """Binary (evaluation) masks ``1[s > 0] = 1[sigmoid(s) > 0.5]`` of shape (task, width_l), one per layer."""
         return [(s.detach() > 0).to(s.dtype) for s in self.scores]
 
     def frozen_names(self) -> tuple[str, ...]:
