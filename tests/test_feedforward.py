@@ -89,7 +89,7 @@ def test_tasks_are_independent_inside_one_network():
 
 
 def test_mask_is_binary_with_straight_through_gradient():
-    net = BiasNet(6, (16,), 3, mode="mask", seed=0)
+    net = BiasNet(6, (16,), 3, mode="mask", mask_method="straight_through", seed=0)
     h = hidden_activity(net, _toy().x_test)
     kept = net.masks()[0][0].numpy()
     assert set(np.unique(kept)) <= {0.0, 1.0}

@@ -77,3 +77,52 @@ def test_a_claim_gets_its_verdict_from_the_table_only():
         Claim("sine", "ours", values=(0.01, 0.02), seeds=(0,))
     with pytest.raises(InputError, match="`key`"):
         Claim("nope", "ours")
+
+
+def test_a_changed_metric_leaves_earlier_values_unjudged_and_keeps_the_old_verdict():
+    from neurobias.reproduce.criteria import Revision
+
+    old = Revision(replaced="2026-12-06", rule="old", measured="0.5", verdict="not comparable", reason="r",
+                   same_metric=False)
+    same = Revision(replaced="2026-12-07", rule="older threshold", measured="x", verdict="same", reason="r")
+    c = _crit(op=">=", threshold=0.05, seeds=3, declared="2026-12-06", history=(old, same))
+    assert c.metric_since == "2026-12-06"  # a revision that kept the metric does not move the date
+    assert _crit().metric_since == ""
+    assert judge(c, [0.9] * 3, measured="2026-11-26").verdict == "not measured"
+    assert judge(c, [0.9] * 3, measured="2026-12-06").verdict == "same"
+    assert judge(c, [0.9] * 3).verdict == "same"  # measured now
+    assert judge(c, [0.01] * 3, measured="2026-12-07").verdict == "different"
+    assert judge(c, [0.9, 0.01, 0.9], measured="2026-12-08").verdict == "mixed"
+
+
+@pytest.mark.parametrize("key", ["masks", "bias_variance"])
+def test_the_redeclared_claims_judge_new_values_and_not_the_stored_old_ones(key):
+    crit = criterion(key)
+    assert crit.declared == "2026-12-06" and not crit.comparable and crit.seeds == 3 and crit.op == ">="
+    assert crit.threshold == {"masks": 0.05, "bias_variance": 0.5}[key]
+    assert crit.metric_since == "2026-12-06"
+    (rev,) = crit.history
+    assert rev.verdict == "not comparable" and not rev.same_metric and "not compared" in rev.rule
+    stored = Claim(key, "old numbers", values=(0.5,), seeds=(0,), measured="2026-11-26")
+    assert stored.verdict == "not measured" and stored.earlier_metric and stored.judgement.n == 0
+    fresh = Claim(key, "new numbers", values=(0.6, 0.7, 0.8), seeds=(0, 1, 2))
+    assert fresh.verdict == "same" and not fresh.earlier_metric
+    assert Claim(key, "new", values=(0.0, 0.0, 0.0), seeds=(0, 1, 2), measured="2026-12-06").verdict == "different"
+
+
+def test_the_section_renders_an_old_metric_as_not_measured_and_shows_its_old_verdict():
+    from neurobias.reproduce.driver import render
+    from neurobias.reproduce.outcome import Outcome
+    from neurobias.reproduce.settings import get_settings
+
+    claims = (Claim("masks", "Jaccard 0.49", values=(0.4883,), seeds=(0,), measured="2026-11-26"),
+              Claim("bias_variance", "r 0.535", values=(0.535,), seeds=(0,), measured="2026-11-26"))
+    text = render([Outcome(name="multitask", title="t", claims=claims, markdown="m")], settings=get_settings("full"),
+                  command="c", wall_s=0.0, figure_paths={}, earlier={"multitask": "2026-11-26"})
+    rows = [line for line in text.splitlines() if line.startswith("| mask learning vs bias learning |")
+            or line.startswith("| learned biases relate to task variance |")]
+    assert len(rows) == 4  # a claims row and a history row each
+    claim_rows = [r for r in rows if "earlier metric" in r]
+    assert len(claim_rows) == 2 and all(r.rstrip().endswith("| not measured |") for r in claim_rows)
+    history = [r for r in rows if r not in claim_rows]
+    assert all("| 2026-12-06 |" in r and "| not comparable |" in r for r in history)

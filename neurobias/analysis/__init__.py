@@ -7,6 +7,9 @@
 * :func:`find_periodic_orbits`, :func:`continue_periodic_orbits`: limit
   cycles of each context (Newton shooting, Floquet multipliers) and their
   continuation between contexts.
+* :func:`expected_jaccard`, :func:`set_overlap`, :func:`shuffled_correlation`
+  (:mod:`neurobias.analysis.unit_sets`): overlaps of sets of units and
+  correlations across units, against chance.
 * :mod:`neurobias.analysis.references`: circuits whose fixed points are known
   exactly (:func:`multistable_chain`, :func:`mirrored_multistable` (dense),
   :func:`saddle_node_ghost`) and
@@ -23,6 +26,13 @@ from neurobias.analysis.references import (
     multistable_chain,
     saddle_node_ghost,
 )
+from neurobias.analysis.unit_sets import (
+    SetOverlap,
+    ShuffledCorrelation,
+    expected_jaccard,
+    set_overlap,
+    shuffled_correlation,
+)
 
 __all__ = [
     "find_fixed_points",
@@ -37,4 +47,9 @@ __all__ = [
     "fold_bias",
     "fold_point",
     "match_fixed_points",
+    "expected_jaccard",
+    "set_overlap",
+    "SetOverlap",
+    "shuffled_correlation",
+    "ShuffledCorrelation",
 ]

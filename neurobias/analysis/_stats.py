@@ -8,6 +8,8 @@
   for small and large angles alike);
 * :func:`correlation` - Pearson or Spearman correlation with a two-sided
   p-value, over the finite pairs;
+* :func:`permuted_correlations` - Pearson r of ``x`` with permutations of ``y``
+  (a permutation null);
 * :func:`expected_abs_cos` - ``E|cos|`` between a fixed direction and an
   isotropic random vector in ``n`` dimensions.
 
@@ -33,6 +35,7 @@ __all__ = [
     "gap_statistic",
     "principal_angles",
     "correlation",
+    "permuted_correlations",
     "expected_abs_cos",
 ]
 
@@ -419,6 +422,43 @@ def correlation(x: Any, y: Any, *, method: str = "pearson") -> tuple[float, floa
 
 
 # --------------------------------------------------------------------- nulls
+def permuted_correlations(x: Any, y: Any, *, n_shuffles: int, seed: int, batch: int = 256) -> np.ndarray:
+    """Pearson r of ``x`` with ``n_shuffles`` random permutations of ``y`` (a permutation null).
+
+    Parameters
+    ----------
+    x, y : array_like of shape (n,)
+        Finite values, neither constant.
+    n_shuffles : int
+    seed : int
+        Seed of :func:`numpy.random.default_rng` drawing the permutations.
+    batch : int
+        Permutations computed at once (memory only; the result does not depend on it).
+
+    Returns
+    -------
+    ndarray of shape (n_shuffles,), float64
+    """
+    n_shuffles = _int_arg("n_shuffles", n_shuffles, low=0)
+    x = np.asarray(x, dtype=np.float64).ravel()
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if x.shape != y.shape or x.size < 2:
+        raise InputError(f"`x` and `y` must have the same length >= 2; got {x.size} and {y.size}")
+    check_finite("x", x)
+    check_finite("y", y)
+    xc, yc = x - x.mean(), y - y.mean()
+    sx, sy = math.sqrt(float(xc @ xc)), math.sqrt(float(yc @ yc))
+    if sx == 0 or sy == 0:
+        raise InputError("`x` and `y` must not be constant (their correlation is undefined)")
+    rng = np.random.default_rng(seed)
+    out = np.empty(n_shuffles)
+    for start in range(0, n_shuffles, batch):
+        m = min(batch, n_shuffles - start)
+        perm = np.stack([rng.permutation(yc) for _ in range(m)])  # (shuffle, n)
+        out[start:start + m] = perm @ xc / (sx * sy)
+    return np.clip(out, -1.0, 1.0)
+
+
 def expected_abs_cos(n: int) -> float:
     """``E|cos angle(u, v)|`` for a fixed ``u`` and ``v`` uniform on the sphere in ``n`` dims.
 

@@ -5,7 +5,13 @@ the batch, from :func:`numpy.random.default_rng` seeded by ``seed`` and the
 step) and takes one Adam step on the sum of the tasks' cross-entropies, with
 a cosine learning-rate schedule (:func:`neurobias.training.optimise.optimise`).
 The network keeps the parameters of the step with the lowest minibatch loss
-(after the last step, the final parameters are scored on one more minibatch).  Task ``t`` only reaches its own biases,
+(after the last step, the final parameters are scored on one more minibatch).
+Masks learned by annealed sigmoids (``mask_method="sigmoid"``, the paper's
+method) train with soft gates ``sigmoid(s / T)`` whose temperature falls
+geometrically from ``T0`` to ``T1`` (``mask_temperature``); since the soft
+losses of different temperatures are not comparable, their parameters are
+selected by the loss of the binary evaluation mask on one fixed minibatch
+per task, measured at the start, every 5 % of the steps and at the end.  Task ``t`` only reaches its own biases,
 scores and readout, so the tasks train independently inside one network.
 """
 from __future__ import annotations
@@ -19,9 +25,10 @@ import torch
 
 from neurobias.circuit.threads import one_thread
 from neurobias.datasets.base import Split
-from neurobias.errors import check_instance, check_number, require
+from neurobias.errors import check_instance, check_number, is_real, require
 from neurobias.feedforward.model import BiasNet
 from neurobias.training.optimise import ParamGroup, optimise
+from neurobias.training.schedule import geometric_schedule
 
 __all__ = ["FitResult", "fit", "accuracy", "hidden_activity"]
 
@@ -46,6 +53,8 @@ class FitResult:
         sha256 of every fixed tensor's bytes before and after training (equal).
     mode : str
     wall_time_s : float
+    mask_temperature : ndarray of shape (step,)
+        Temperature of the soft masks at each step (sigmoid masks; empty otherwise).
     """
 
     loss: np.ndarray
@@ -57,6 +66,7 @@ class FitResult:
     hashes_after: dict[str, str]
     mode: str
     wall_time_s: float = field(default=0.0, compare=False)
+    mask_temperature: np.ndarray = field(default_factory=lambda: np.zeros(0), compare=False)
 
 
 def _tensor(x: np.ndarray, net: BiasNet) -> torch.Tensor:
@@ -95,7 +105,8 @@ def hidden_activity(net: BiasNet, x: np.ndarray, *, task: int = 0, layer: int = 
 @one_thread()
 def fit(
     net: BiasNet, tasks: Split | Sequence[Split], *, steps: int = 1000, batch_size: int = 128, lr: float = 0.01,
-    lr_min_ratio: float = 0.01, seed: int = 0, progress: bool = True,
+    lr_min_ratio: float = 0.01, mask_temperature: tuple[float, float] = (1.0, 0.01), seed: int = 0,
+    progress: bool = True,
 ) -> FitResult:
     """Train the parameters of ``net``'s mode on ``tasks`` (in place) and score the result.
 
@@ -114,6 +125,13 @@ def fit(
     lr : float
         Initial learning rate; a cosine schedule lowers it to ``lr * lr_min_ratio``.
     lr_min_ratio : float
+    mask_temperature : (float, float)
+        ``(T0, T1)``, ``T0 >= T1 > 0``: temperature of the soft masks of a
+        ``mask`` network with ``mask_method="sigmoid"`` at the first and the
+        last step, geometric in between
+        (:func:`neurobias.training.schedule.geometric_schedule`); checked
+        always, used only by such networks.  After training the masks are
+        binary (``net.temperature`` is None).
     seed : int
         Seed of the minibatch draws.
     progress : bool
@@ -129,10 +147,14 @@ def fit(
     for name, value, low in (("steps", steps, 0), ("batch_size", batch_size, 1), ("seed", seed, 0)):
         check_number(name, value, ge=low, integer=True)
     check_number("lr", lr, gt=0)
+    temps = _check_temperature(mask_temperature)
     before = net.frozen_hashes()
     data = [(_tensor(s.x_train, net), torch.tensor(s.y_train)) for s in splits]
 
-    def objective(step: int) -> torch.Tensor:
+    soft = net.mode == "mask" and net.mask_method == "sigmoid"
+    schedule = geometric_schedule(steps, start=temps[0], end=temps[1]) if soft else np.zeros(0)
+
+    def batch_loss(step: int) -> torch.Tensor:
         rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(step,)))
         loss = torch.zeros((), dtype=net.W_out.dtype)
         for t, (x, y) in enumerate(data):
@@ -140,9 +162,23 @@ def fit(
             loss = loss + torch.nn.functional.cross_entropy(net(x[idx], t), y[idx])
         return loss
 
+    def objective(step: int) -> torch.Tensor:
+        if soft:  # the step's temperature (the last one for the final scoring)
+            net.temperature = float(schedule[min(step, steps - 1)])
+        return batch_loss(step)
+
+    def binary_loss() -> float:
+        net.temperature = None
+        with torch.no_grad():
+            return float(batch_loss(steps + 1))  # one fixed minibatch, never a training step's
+
     group = ParamGroup(net.mode, [p for p in net.parameters() if p.requires_grad], lr=lr, lr_min=lr * lr_min_ratio)
-    result = optimise(objective, [group], steps=steps, schedule="cosine", progress=progress, desc=f"fit {net.mode}",
-                      divergence_hint=f"lower `lr` (now {lr})")
+    try:
+        result = optimise(objective, [group], steps=steps, schedule="cosine", progress=progress,
+                          desc=f"fit {net.mode}", divergence_hint=f"lower `lr` (now {lr})",
+                          validation=binary_loss if soft else None, validate_every=max(1, steps // 20))
+    finally:
+        net.temperature = None  # binary masks outside training
     after = net.frozen_hashes()
     if after != before:
         changed = sorted(k for k in before if before[k] != after.get(k))
@@ -152,4 +188,13 @@ def fit(
     epochs = np.array([steps * min(batch_size, len(s.y_train)) / len(s.y_train) for s in splits])
     return FitResult(loss=result.loss, best_step=result.best_step, train_accuracy=train_acc, test_accuracy=test_acc,
                      epochs=epochs, hashes_before=before, hashes_after=after, mode=net.mode,
-                     wall_time_s=_time.perf_counter() - t0)
+                     wall_time_s=_time.perf_counter() - t0, mask_temperature=schedule)
+
+
+def _check_temperature(value: object) -> tuple[float, float]:
+    """``mask_temperature`` as ``(T0, T1)`` with ``T0 >= T1 > 0``, or InputError naming it."""
+    expected = "a pair (T0, T1) of numbers with T0 >= T1 > 0"
+    ok = (isinstance(value, (tuple, list)) and len(value) == 2 and all(is_real(v) for v in value)
+          and all(np.isfinite(float(v)) and float(v) > 0 for v in value) and float(value[0]) >= float(value[1]))
+    require("mask_temperature", ok, expected, value)
+    return float(value[0]), float(value[1])

@@ -16,10 +16,17 @@ training):
 * ``readout``: readout weights and output bias (a random-features model);
 * ``bias+readout``: both;
 * ``full``: everything, weights included;
-* ``mask``: a binary gate per hidden unit and task, ``h * m`` with
-  ``m = 1[s > 0]``, learned through scores ``s`` with the straight-through
-  estimator (gradient of ``sigmoid(s)``), biases fixed at their random
-  values; plus the output bias.
+* ``mask``: a gate per hidden unit and task, ``h * m``, learned through
+  real-valued scores ``s``, biases fixed at their random values; plus the
+  output bias.  At evaluation the mask is binary, ``m = 1[sigmoid(s) > 0.5]
+  = 1[s > 0]``.  During training (``mask_method``):
+
+  - ``"sigmoid"`` (the paper's method, the default): ``m = sigmoid(s / T)``,
+    a soft gate whose temperature ``T`` is annealed by :func:`fit`
+    (geometrically from ``T0`` to ``T1`` over the steps), so that the gates
+    approach the binary mask they become at evaluation;
+  - ``"straight_through"``: ``m = 1[s > 0]`` forward, with the gradient of
+    ``sigmoid(s)`` backward (straight-through estimator).
 
 Initialisation (``init``): ``"uniform"``: weights and biases
 ``U[-gamma, gamma]`` (the paper's feed-forward choice, gamma = 0.1);
@@ -36,9 +43,10 @@ from torch import Tensor, nn
 from neurobias.errors import InputError, check_choice, check_number
 from neurobias.io.hashing import sha256_array
 
-__all__ = ["BiasNet", "FF_MODES", "INITS", "trained_parameter_count"]
+__all__ = ["BiasNet", "FF_MODES", "INITS", "MASK_METHODS", "trained_parameter_count"]
 
 FF_MODES: tuple[str, ...] = ("bias", "readout", "bias+readout", "full", "mask")
+MASK_METHODS: tuple[str, ...] = ("sigmoid", "straight_through")
 INITS: tuple[str, ...] = ("uniform", "gaussian")
 
 # which tensors each mode trains
@@ -90,6 +98,9 @@ class BiasNet(nn.Module):
     n_tasks : int
         Number of tasks (one bias vector per task and hidden layer).
     mode : {"bias", "readout", "bias+readout", "full", "mask"}
+    mask_method : {"sigmoid", "straight_through"}
+        How the ``mask`` mode trains its gates (see the module's docstring);
+        ignored by the other modes.
     init : {"uniform", "gaussian"}
     gamma : float
         Half-width of the uniform initialisation.
@@ -107,11 +118,15 @@ class BiasNet(nn.Module):
     b_out : Tensor of shape (task, max_output)
     scores : list of Tensor of shape (task, width_l)
         Mask scores (``mask`` mode; unused otherwise).
+    temperature : float or None
+        Temperature ``T`` of the soft gates ``sigmoid(s / T)`` of the
+        ``"sigmoid"`` method; ``None`` (the default, and always outside
+        :func:`fit`'s steps) gives the binary evaluation mask ``1[s > 0]``.
     """
 
     def __init__(
         self, n_inputs: int, hidden: Sequence[int], n_outputs: int | Sequence[int], *, n_tasks: int = 1,
-        mode: str = "bias", init: str = "uniform", gamma: float = 0.1, seed: int = 0,
+        mode: str = "bias", mask_method: str = "sigmoid", init: str = "uniform", gamma: float = 0.1, seed: int = 0,
         dtype: torch.dtype = torch.float32,
     ) -> None:
         super().__init__()
@@ -125,9 +140,12 @@ class BiasNet(nn.Module):
             raise InputError(f"`n_outputs` must have one entry per task ({n_tasks}); got {len(outs)}")
         outs = tuple(_positive_int("n_outputs", o) for o in outs)
         check_choice("mode", mode, FF_MODES)
+        check_choice("mask_method", mask_method, MASK_METHODS)
         check_choice("init", init, INITS)
         check_number("gamma", gamma, gt=0)
         check_number("seed", seed, ge=0, integer=True)
+        self.mask_method = mask_method
+        self.temperature: float | None = None
         self.mode, self.init, self.gamma, self.seed = mode, init, float(gamma), int(seed)
         self.n_inputs, self.widths, self.n_outputs, self.n_tasks = n_in, widths, outs, n_tasks
         rng = np.random.default_rng(seed)
@@ -171,7 +189,7 @@ class BiasNet(nn.Module):
         return [getattr(self, f"score{i}") for i in self._layers]
 
     def masks(self) -> list[Tensor]:
-        """Binary masks ``1[s > 0]`` of shape (task, width_l), one per hidden layer."""
+        """Binary (evaluation) masks ``1[s > 0] = 1[sigmoid(s) > 0.5]`` of shape (task, width_l), one per layer."""
         return [(s.detach() > 0).to(s.dtype) for s in self.scores]
 
     def frozen_names(self) -> tuple[str, ...]:
@@ -201,9 +219,17 @@ class BiasNet(nn.Module):
         for i in self._layers:
             h = torch.relu(h @ self.weights[i].T + self.biases[i][task])
             if self.mode == "mask":
-                h = h * _StraightThrough.apply(self.scores[i][task])
+                h = h * self._gate(self.scores[i][task])
             out.append(h)
         return out
+
+    def _gate(self, scores: Tensor) -> Tensor:
+        """The mask of ``scores`` of shape (width_l,): soft while a temperature is set (sigmoid method), else binary."""
+        if self.mask_method == "straight_through":
+            return _StraightThrough.apply(scores)
+        if self.temperature is None:
+            return (scores > 0).to(scores.dtype)
+        return torch.sigmoid(scores / self.temperature)
 
     def forward(self, x: Tensor, task: int = 0) -> Tensor:
         """Logits of shape (sample, n_outputs[task]) for inputs of shape (sample, input)."""

@@ -125,7 +125,9 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
         "**same** when the criterion holds for every seed and at least the declared number of seeds was measured, "
         "**mixed** when it holds for some seeds only, **different** when it holds for none, **too few seeds** when "
         "fewer seeds than declared were measured (one seed never gives *same*), **not comparable** where our "
-        "setting or the paper's numbers do not allow a comparison. Intervals: 95 % Clopper-Pearson for the success "
+        "setting or the paper's numbers do not allow a comparison, **not measured** where no value of the "
+        "criterion's current metric is stored (values measured before the metric changed are not judged by the "
+        "new rule). Intervals: 95 % Clopper-Pearson for the success "
         "rate, 95 % Student t for the mean.", "",
         "| claim | paper | ours | criterion (declared) | per-seed values | across seeds | verdict |",
         "|---|---|---|---|---|---|---|",
@@ -135,6 +137,9 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
         for c in o.claims:
             crit, j = c.criterion, c.judgement
             per_seed = ", ".join(f"seed {s}: {v:.3g}" for s, v in zip(c.seeds, c.values)) or "not measured"
+            if c.earlier_metric:
+                per_seed = (f"{per_seed} of the earlier metric (measured {c.measured}, before the metric of "
+                            f"{crit.metric_since}; its verdict is in the criteria changed below)")
             verdict = c.verdict + (f" ([discussion]({differences}))" if differences and c.verdict == "different" else "")
             measured = earlier.get(o.name, when)
             declared = (f"declared {crit.declared}" if crit.declared <= measured
@@ -166,7 +171,9 @@ def _same_sizes(stored: dict, settings: Settings, name: str) -> bool:
 def _store_outcome(path: Path, outcome: Outcome, settings: Settings) -> None:
     """Write one finished experiment (claims, Markdown, times, figure files) as JSON."""
     record = {
-        "name": outcome.name, "title": outcome.title, "claims": [asdict(c) for c in outcome.claims],
+        # a claim's date of measurement is the record's ("measured" below), given back to it when read
+        "name": outcome.name, "title": outcome.title,
+        "claims": [{k: v for k, v in asdict(c).items() if k != "measured"} for c in outcome.claims],
         "markdown": outcome.markdown, "figures": {stem: Path(f).name for stem, f in outcome.figures.items()},
         "wall_s": outcome.wall_s, "cpu_s": outcome.cpu_s, "size": settings.name,
         "reads": sorted(outcome.reads), "sizes": asdict(settings), "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
@@ -184,7 +191,8 @@ def _load_outcome(path: Path, settings: Settings, out_dir: Path) -> tuple[Outcom
         figures = {stem: out_dir / name for stem, name in rec["figures"].items()}
         if not all(f.is_file() for f in figures.values()):
             return None
-        outcome = Outcome(name=rec["name"], title=rec["title"], claims=tuple(Claim(**c) for c in rec["claims"]),
+        claims = tuple(Claim(**{**c, "measured": str(rec["measured"])}) for c in rec["claims"])
+        outcome = Outcome(name=rec["name"], title=rec["title"], claims=claims,
                           markdown=rec["markdown"], figures=figures, wall_s=float(rec["wall_s"]),
                           cpu_s=float(rec["cpu_s"]))
         return outcome, str(rec["measured"])

@@ -7,7 +7,8 @@ from matplotlib.figure import Figure
 
 __all__ = ["width_figure", "multitask_figure", "traces_figure", "gain_figure", "lorenz_figure", "reaching_figure"]
 
-_COLORS = {"bias": "tab:blue", "readout": "tab:orange", "full": "tab:green", "mask": "tab:purple"}
+_COLORS = {"bias": "tab:blue", "readout": "tab:orange", "full": "tab:green", "mask": "tab:purple",
+           "mask_st": "tab:pink"}
 
 
 def width_figure(ds: xr.Dataset) -> Figure:
@@ -36,13 +37,15 @@ def multitask_figure(m: dict[str, xr.Dataset]) -> Figure:
     fig = Figure(figsize=(12, 4.2), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2, width_ratios=(1, 1.3))
     x = np.arange(len(names))
-    for i, method in enumerate(acc["training"].values):
-        ax1.bar(x + (i - 1) * 0.27, 100 * acc.sel(training=method).values, width=0.27, label=str(method),
-                color=_COLORS[str(method)])
+    methods = list(acc["training"].values)
+    bar = 0.8 / len(methods)
+    for i, method in enumerate(methods):
+        ax1.bar(x + (i - (len(methods) - 1) / 2) * bar, 100 * acc.sel(training=method).values, width=bar,
+                label=str(method), color=_COLORS[str(method)])
     ax1.set_xticks(x, names, rotation=30, ha="right")
     ax1.set(ylabel="test accuracy (%)", ylim=(0, 118), title="one network, one bias vector per task")
     ax1.set_yticks(np.arange(0, 101, 20))
-    ax1.legend(frameon=False, loc="upper center", ncol=3)
+    ax1.legend(frameon=False, loc="upper center", ncol=len(methods))
     cl = m["clusters"]["cluster"].values
     tvn = m["tv"]["tv_norm"].values
     active = cl >= 0

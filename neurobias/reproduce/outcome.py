@@ -30,12 +30,17 @@ class Claim:
         The criterion's metric, one value per seed (empty where not measured).
     seeds : tuple of int
         The seeds (circuit and training) of ``values``.
+    measured : str
+        Date (ISO) the values were measured, for values read back from a
+        stored outcome; empty for values measured now.  Values measured
+        before the criterion's metric changed are not judged by it.
     """
 
     key: str
     ours: str
     values: tuple[float, ...] = ()
     seeds: tuple[int, ...] = ()
+    measured: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values", tuple(float(v) for v in self.values))
@@ -52,7 +57,12 @@ class Claim:
     @property
     def judgement(self) -> Judgement:
         """The verdict and its numbers, computed from ``values`` by the criterion."""
-        return judge(self.criterion, self.values)
+        return judge(self.criterion, self.values, measured=self.measured)
+
+    @property
+    def earlier_metric(self) -> bool:
+        """Whether ``values`` measure a metric the criterion has since replaced."""
+        return bool(self.measured) and self.measured < self.criterion.metric_since
 
     @property
     def claim(self) -> str:
