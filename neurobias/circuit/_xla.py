@@ -58,7 +58,6 @@ def _precision(dtype: str) -> Iterator[None]:
 def _kernel() -> Any:
     """The jitted trajectory kernel (made once; JAX caches one compilation per shapes and static arguments)."""
     import jax
-    import jax.numpy as jnp
 
     @functools.partial(jax.jit, static_argnames=("phi", "form", "tau", "h", "n_time", "keep_rates"))
     def run(x0: Any, bias: Any, u_t: Any, W_rec: Any, W_in: Any, W_out: Any, b_out: Any, *, phi: str, form: str,
@@ -76,10 +75,9 @@ def _kernel() -> Any:
             return (x, r), ((x, r) if keep_rates else x)
 
         _, out = jax.lax.scan(step, (x0, dyn.rates(x0)), u_t, length=n_time)
-        xs, rs = out if keep_rates else (out, out)
-        xs, rs = jnp.swapaxes(xs, 0, 1), (jnp.swapaxes(rs, 0, 1) if keep_rates else None)
+        xs, rs = out if keep_rates else (out, None)
         z = (xs if rs is None else rs) @ W_out.T + b_out
-        return xs, rs, z
+        return xs, rs, z  # time first: (time, row, unit)
 
     return run
 
@@ -144,4 +142,5 @@ def simulate_rows(
         keep_rates = not dyn.state_is_rate
         xs, rs, z = _kernel()(j(x0), j(bias), u_t, j(W_rec), j(W_in), j(W_out), j(b_out), phi=dyn.phi.name,
                               form=dyn.form, tau=dyn.tau, h=float(h), n_time=int(n_time), keep_rates=keep_rates)
-        return _host(xs), (None if rs is None else _host(rs)), _host(z)
+        # time-major as scanned; the (row, time, unit) views cost no copy
+        return tuple(None if a is None else np.moveaxis(_host(a), 0, 1) for a in (xs, rs, z))

@@ -19,10 +19,13 @@ __all__ = ["integrate", "simulate", "resolve_tonic", "resolve_device", "new_seed
 
 #: the loops :func:`simulate` can run: ``"auto"`` picks one of the other two (:func:`choose_engine`)
 ENGINES: tuple[str, ...] = ("auto", "torch", "jax")
-#: fewest units for which ``engine="auto"`` picks JAX (see :func:`choose_engine`)
-JAX_MIN_UNITS = 1
-#: least work, ``rows x units^2 x steps`` multiply-adds, for which ``engine="auto"`` picks JAX
-JAX_MIN_WORK = 1
+#: fewest units for which ``engine="auto"`` picks JAX (see :func:`choose_engine`): below, XLA's loop was not
+#: reliably faster than torch's in ``benchmarks/simulation.py`` (2 cores; docs/performance.md)
+JAX_MIN_UNITS = 256
+#: least work, ``rows x units^2 x steps`` multiply-adds (2^30), for which ``engine="auto"`` picks JAX: from here
+#: XLA's compiled loop was faster than torch's, and the compilation of a new shape (0.3 to 0.9 s measured) is
+#: a fraction of the run
+JAX_MIN_WORK = 1 << 30
 
 
 def new_seed() -> int:
