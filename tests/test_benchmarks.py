@@ -116,16 +116,21 @@ def test_simulation(tmp_path: Path) -> None:
     run_bench("simulation.py", "--sizes", 16, 24, "--batches", 2, "--steps", 5, "--repeats", 2,
               "--results", out, "--figure", fig, "--doc", doc)
     payload = json.loads(out.read_text(encoding="utf-8"))
-    variants = {"neurobias.simulate", "neurobias.integrate", "neurobias.integrate_1thread", "torch_naive", "matmul",
-                "matmul_1thread", "brainpy_record", "brainpy_none", "jax_scan"}
+    variants = {"neurobias.simulate", "neurobias.simulate_torch", "neurobias.simulate_jax", "neurobias.integrate",
+                "neurobias.integrate_1thread", "torch_2threads", "torch_naive", "matmul", "matmul_1thread",
+                "brainpy_record", "brainpy_none", "jax_scan"}
     for n in (16, 24):
         rows = [r for r in payload["rows"] if (r["N"], r["batch"], r["T"]) == (n, 2, 5)]
         assert {r["variant"] for r in rows} == variants and len(rows) == len(variants)
         for r in rows:
             assert positive(r["median_s"]) and len(r["times_s"]) == 2 and all(map(positive, r["times_s"]))
+            assert r["auto_engine"] == "torch"  # far below the work for which auto picks JAX
+        first = {r["variant"]: r.get("first_call_s") for r in rows}
+        assert positive(first["neurobias.simulate_jax"]) and positive(first["neurobias.simulate_torch"])
     assert len(payload["rows"]) == 2 * len(variants)
     assert payload["repeats"] == 2 and payload["T"] == 5
     assert 0 <= payload["agreement_max_abs"] < 1e-4
+    assert 0 <= payload["agreement_engines_max_abs"] < 1e-4
     check_png(fig)
     check_doc(doc, "simulation", "## Simulation throughput", out)
     # --report-only redraws the figure and the section from the JSON
