@@ -141,6 +141,23 @@ def test_simulation(tmp_path: Path) -> None:
     check_doc(doc2, "simulation", "## Simulation throughput", out)
 
 
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed (pip install "
+                    "'neurobias[jax]'); this benchmark compares simulate's JAX engine with torch")
+def test_engine_choice(tmp_path: Path) -> None:
+    out, fig, doc = tmp_path / "engine_choice.json", tmp_path / "engine_choice.png", tmp_path / "performance.md"
+    shutil.copyfile(PERFORMANCE, doc)
+    run_bench("engine_choice.py", "--grid", "8,2,5", "16,3,4", "--repeats", 2, "--results", out, "--figure", fig,
+              "--doc", doc)
+    payload = json.loads(out.read_text(encoding="utf-8"))
+    assert [(r["N"], r["rows"], r["T"]) for r in payload["rows"]] == [(8, 2, 5), (16, 3, 4)]
+    for r in payload["rows"]:
+        assert r["auto"] == "torch" and r["work"] == r["rows"] * r["N"] ** 2 * r["T"]
+        assert all(positive(r[k]) for k in ("torch_s", "jax_s", "jax_first_s"))
+        assert len(r["times_s"]["torch"]) == len(r["times_s"]["jax"]) == 2
+    check_png(fig)
+    check_doc(doc, "engine_choice", "## Which engine: torch or JAX", out)
+
+
 def test_training(tmp_path: Path) -> None:
     out, fig, doc = tmp_path / "training.json", tmp_path / "training.png", tmp_path / "performance.md"
     shutil.copyfile(PERFORMANCE, doc)
