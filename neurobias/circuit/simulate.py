@@ -20,11 +20,11 @@ __all__ = ["integrate", "simulate", "resolve_tonic", "resolve_device", "new_seed
 #: the loops :func:`simulate` can run: ``"auto"`` picks one of the other two (:func:`choose_engine`)
 ENGINES: tuple[str, ...] = ("auto", "torch", "jax")
 #: fewest units for which ``engine="auto"`` picks JAX (see :func:`choose_engine`): below, XLA's loop was not
-#: reliably faster than torch's in ``benchmarks/simulation.py`` (2 cores; docs/performance.md)
+#: reliably faster than torch's (``benchmarks/engine_choice.py``, 2 cores; docs/performance.md)
 JAX_MIN_UNITS = 256
 #: least work, ``rows x units^2 x steps`` multiply-adds (2^30), for which ``engine="auto"`` picks JAX: from here
 #: XLA's compiled loop was faster than torch's, and the compilation of a new shape (0.3 to 0.9 s measured) is
-#: a fraction of the run
+#: comparable to one run, won back over repeated calls (``benchmarks/engine_choice.py``)
 JAX_MIN_WORK = 1 << 30
 
 
@@ -304,8 +304,12 @@ def choose_engine(
       from a seeded torch generator, whose stream JAX cannot reproduce);
     * ``jax`` can be imported;
     * ``n_units >= JAX_MIN_UNITS`` and ``n_rows * n_units**2 * n_steps >= JAX_MIN_WORK``
-      (enough work to repay XLA's compilation of a new shape; thresholds
-      measured by ``benchmarks/simulation.py``, see ``docs/performance.md``).
+      (enough work for XLA's compiled loop to be the faster one and to win
+      back its compilation for a new shape over repeated calls; thresholds
+      measured by ``benchmarks/engine_choice.py``, see ``docs/performance.md``).
+
+    The rule depends on the arguments only: the same call picks the same
+    engine every time (the engines agree to rounding, not bit for bit).
 
     Parameters
     ----------
