@@ -14,8 +14,8 @@ Writes ``benchmarks/results/engine_choice.json``, ``docs/img/bench_engine_choice
 ``engine_choice`` section of ``docs/performance.md`` (``--results``, ``--figure`` and ``--doc`` choose other
 files).
 
-Usage: ``python benchmarks/engine_choice.py [--grid N,ROWS,T ...] [--repeats 3] [--results FILE]
-[--figure FILE] [--doc FILE]``
+Usage: ``python benchmarks/engine_choice.py [--report-only] [--grid N,ROWS,T ...] [--repeats 3]
+[--results FILE] [--figure FILE] [--doc FILE]``
 """
 from __future__ import annotations
 
@@ -104,8 +104,11 @@ def report(payload: dict[str, object], results: Path, figure_path: Path) -> str:
               f"installed, from `JAX_MIN_UNITS` = {JAX_MIN_UNITS} units and `JAX_MIN_WORK` = {JAX_MIN_WORK:.2e} "
               "multiply-adds (rows x units^2 x steps); torch otherwise. It depends on the arguments only, so the "
               "same call picks the same engine every time (the engines agree to rounding, not bit for bit). "
-              "A first call with new shapes pays XLA's compilation; the rule accepts that where the loop is long "
-              "enough for the compiled kernel to win it back over repeated calls."]
+              "A first call with new shapes pays XLA's compilation (the difference of the two JAX columns); the "
+              "work threshold is where the compiled loop wins and a first call costs a few tenths of a second "
+              "more than torch; below it torch's whole run is a fraction of a second and compiling would cost a "
+              "first call several times that. The units threshold is the smallest circuit measured here at which "
+              "the compiled loop won."]
     return "\n".join(lines)
 
 
@@ -114,8 +117,19 @@ def main() -> None:
     parser.add_argument("--grid", nargs="+", default=GRID, metavar="N,ROWS,T",
                         help="sizes to measure (default: twelve from 64 to 1024 units)")
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds (default 3)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the --doc section and the --figure from the --results JSON, run nothing")
     add_output_options(parser, "engine_choice")
     args = parser.parse_args()
+    if args.report_only:
+        import json
+
+        from neurobias.io.results_doc import write_section
+
+        payload = json.loads(Path(args.results).read_text(encoding="utf-8"))
+        figure(payload["rows"], args.figure)
+        write_section(args.doc, "engine_choice", report(payload, args.results, args.figure))
+        return
     info = machine_info()
     import neurobias as nb
 

@@ -19,13 +19,15 @@ __all__ = ["integrate", "simulate", "resolve_tonic", "resolve_device", "new_seed
 
 #: the loops :func:`simulate` can run: ``"auto"`` picks one of the other two (:func:`choose_engine`)
 ENGINES: tuple[str, ...] = ("auto", "torch", "jax")
-#: fewest units for which ``engine="auto"`` picks JAX (see :func:`choose_engine`): below, XLA's loop was not
-#: reliably faster than torch's (``benchmarks/engine_choice.py``, 2 cores; docs/performance.md)
-JAX_MIN_UNITS = 256
-#: least work, ``rows x units^2 x steps`` multiply-adds (2^30), for which ``engine="auto"`` picks JAX: from here
-#: XLA's compiled loop was faster than torch's, and the compilation of a new shape (0.3 to 0.9 s measured) is
-#: comparable to one run, won back over repeated calls (``benchmarks/engine_choice.py``)
-JAX_MIN_WORK = 1 << 30
+#: fewest units for which ``engine="auto"`` picks JAX (see :func:`choose_engine`): the smallest circuit at which
+#: XLA's compiled loop was measured faster than torch's (``benchmarks/engine_choice.py``, docs/performance.md)
+JAX_MIN_UNITS = 64
+#: least work, ``rows x units^2 x steps`` multiply-adds, for which ``engine="auto"`` picks JAX.  Measured on 2
+#: shared cores (``benchmarks/engine_choice.py``, table in docs/performance.md): XLA's compiled loop was faster
+#: than torch's at every size measured (0.4x to 0.95x its time), and compiling a new shape costs about 0.3 s.
+#: From 4e9 torch takes about 0.3 s or more, so a first call costs at most about 1.6x torch's time and later
+#: ones less; below, a first call would cost several times torch's time to save under 0.1 s per later call
+JAX_MIN_WORK = 4_000_000_000
 
 
 def new_seed() -> int:
