@@ -249,3 +249,14 @@ def test_step_fraction_is_the_one_both_engines_use() -> None:
     """The closed-form tests above assume ``h = dt / tau`` (Euler) and ``1 - exp(-dt / tau)``."""
     assert step_fraction(dt=2.0, tau=10.0, method="euler") == 0.2
     assert_allclose(step_fraction(dt=2.0, tau=10.0, method="exp_euler"), 1.0 - math.exp(-0.2))
+
+
+def test_importing_neurobias_imports_no_jax() -> None:
+    """JAX is optional and heavy: only ``engine="jax"`` imports it."""
+    import subprocess
+
+    code = ("import sys, numpy as np, neurobias as nb, neurobias.circuit\n"
+            "nb.simulate(nb.Circuit.random(4, seed=0), np.zeros(4), duration=3.0)\n"
+            "assert 'jax' not in sys.modules, sorted(m for m in sys.modules if m.startswith('jax'))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
