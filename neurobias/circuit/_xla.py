@@ -11,8 +11,8 @@ the drive ``A(x)`` and the rates, exactly as the torch loop does, and takes the
 same step ``x <- lerp(x, A(x), h)`` (torch's ``lerp`` formula).  The whole
 trajectory loop is one ``jax.lax.scan`` under ``jax.jit``; a compiled kernel is
 kept per (shapes, dtype, ``phi``, form, ``tau``, ``h``) for the process, so the
-first call with new shapes pays the compilation (tens to hundreds of ms) and
-later ones do not.  No noise: the torch engine draws it from a torch generator,
+first call with new shapes pays the compilation (about 0.3 s measured on 2
+cores, ``benchmarks/engine_choice.py``) and later ones do not.  No noise: the torch engine draws it from a torch generator,
 whose stream JAX cannot reproduce.
 """
 from __future__ import annotations
@@ -125,7 +125,8 @@ def simulate_rows(
     Returns
     -------
     x : ndarray of shape (row, time, unit)
-        States at ``dt, ..., T dt``.
+        States at ``dt, ..., T dt`` (like ``r`` and ``z``, a view of a
+        time-major array, as the loop wrote it: no copy).
     r : ndarray of shape (row, time, unit) or None
         Rates ``phi(x)``; None when the state is the rate.
     z : ndarray of shape (row, time, output)
