@@ -5,8 +5,14 @@ g = 1.5, tau = 10 ms, dt = 1 ms, Euler, float32) is run for T steps on a batch
 of B trials, every variant returning (or recording) the whole trajectory
 unless its name says otherwise:
 
-* ``neurobias.simulate``: the public function, the Dataset with ``x``, ``r``, ``z``;
-* ``neurobias.integrate``: the kernel, the trajectory tensor (batch, time, unit);
+* ``neurobias.simulate``: the public function with ``engine="auto"``, the Dataset with ``x``, ``r``, ``z``
+  (the engine it picks, :func:`neurobias.circuit.choose_engine`, is in the results);
+* ``neurobias.simulate_torch``: the same with ``engine="torch"`` (torch on one intra-op thread, the batch
+  split over Python threads);
+* ``neurobias.simulate_jax``: the same with ``engine="jax"`` (the loop compiled by XLA, compiled once in the
+  warm-up);
+* ``neurobias.integrate``: the torch kernel, the trajectory tensor (batch, time, unit);
+* ``torch_2threads``: the same kernel on two torch intra-op threads, the batch not split;
 * ``brainpy_record``: ``bp.DSRunner`` with a monitor on the state;
 * ``brainpy_none``: ``bp.DSRunner`` recording nothing (only the final state);
 * ``jax_scan``: plain JAX, ``jax.lax.scan`` under ``jit`` returning the trajectory;
@@ -31,8 +37,10 @@ Usage: ``python benchmarks/simulation.py [--quick] [--repeats 3] [--sizes N ...]
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -76,8 +84,9 @@ def torch_variants(n: int, batch: int, steps: int) -> dict[str, Callable[[], obj
     blocks = _row_blocks(batch, n, torch.device("cpu"), 0.0)
     tonic = np.broadcast_to(b_np, (1, n))
 
-    def simulate() -> object:
-        return nb.simulate(circuit, tonic, duration=steps * DT, dt=DT, n_trials=batch, dtype="float32")
+    def simulate(engine: str = "auto") -> object:
+        return nb.simulate(circuit, tonic, duration=steps * DT, dt=DT, n_trials=batch, dtype="float32",
+                           engine=engine)
 
     def integrate_() -> object:
         with torch.no_grad():
@@ -90,6 +99,13 @@ def torch_variants(n: int, batch: int, steps: int) -> dict[str, Callable[[], obj
             return integrate_()
         finally:
             module.CPU_THREADS = saved
+
+    def integrate_2threads() -> object:  # torch's own two intra-op threads, the batch not split
+        torch.set_num_threads(2)
+        try:
+            return integrate_1thread()
+        finally:
+            torch.set_num_threads(1)
 
     def naive() -> object:
         with torch.no_grad():
@@ -118,7 +134,10 @@ def torch_variants(n: int, batch: int, steps: int) -> dict[str, Callable[[], obj
         matmul_rows(slice(0, batch))
 
     del CPU_THREADS
-    return {"neurobias.simulate": simulate, "neurobias.integrate": integrate_,
+    variants = {"neurobias.simulate": simulate, "neurobias.simulate_torch": lambda: simulate("torch")}
+    if importlib.util.find_spec("jax") is not None:
+        variants["neurobias.simulate_jax"] = lambda: simulate("jax")
+    return {**variants, "neurobias.integrate": integrate_, "torch_2threads": integrate_2threads,
             "neurobias.integrate_1thread": integrate_1thread, "torch_naive": naive,
             "matmul": matmul, "matmul_1thread": matmul_1thread}
 
@@ -173,27 +192,40 @@ def jax_variants(n: int, batch: int, steps: int) -> dict[str, Callable[[], objec
     return {"brainpy_record": brainpy_record, "brainpy_none": brainpy_none, "jax_scan": jax_scan}
 
 
-def check_agreement(n: int, batch: int, steps: int) -> float:
-    """Max |difference| of the last state between neurobias.integrate and JAX's scan (float32)."""
+def check_agreement(n: int, batch: int, steps: int) -> dict[str, float]:
+    """Max |difference| of the last state: neurobias's torch kernel against JAX's scan and BrainPy, and
+    ``simulate``'s two engines against each other (float32)."""
     jv = jax_variants(n, batch, steps)
     tv = torch_variants(n, batch, steps)
     ours = tv["neurobias.integrate"]()[:, -1].numpy()
     theirs = np.asarray(jv["jax_scan"]())[-1]
     rec = np.asarray(jv["brainpy_record"]())
     rec_last = rec[:, -1] if rec.shape[0] == batch else rec[-1]
-    return float(max(np.abs(ours - theirs).max(), np.abs(ours - rec_last).max()))
+    out = {"external": float(max(np.abs(ours - theirs).max(), np.abs(ours - rec_last).max()))}
+    if "neurobias.simulate_jax" in tv:
+        x_t = tv["neurobias.simulate_torch"]()["x"].values
+        x_j = tv["neurobias.simulate_jax"]()["x"].values
+        out["engines"] = float(np.abs(x_t - x_j).max())
+    return out
 
 
 # --------------------------------------------------------------------------- report
+VARIANTS = ["matmul", "matmul_1thread", "neurobias.simulate", "neurobias.simulate_torch", "neurobias.simulate_jax",
+            "neurobias.integrate", "neurobias.integrate_1thread", "torch_2threads", "jax_scan", "brainpy_none",
+            "brainpy_record", "torch_naive"]
+HEADS = ["matmuls alone (s)", "matmuls, 1 thread (s)", "simulate, auto (s)", "simulate, torch (s)",
+         "simulate, jax (s)", "integrate (s)", "integrate, 1 thread (s)", "integrate, 2 torch threads (s)",
+         "JAX scan (s)", "DSRunner none (s)", "DSRunner record (s)", "naive torch (s)"]
+
+
 def figure(rows: list[dict[str, object]], path: Path) -> None:
     from matplotlib.figure import Figure
 
     from neurobias.io.figures import save_figure
 
     configs = sorted({(r["N"], r["batch"]) for r in rows})
-    variants = ["matmul", "matmul_1thread", "neurobias.integrate", "neurobias.integrate_1thread",
-                "neurobias.simulate", "jax_scan", "brainpy_none", "brainpy_record", "torch_naive"]
-    fig = Figure(figsize=(7.5, 3.6), layout="constrained")
+    variants = VARIANTS
+    fig = Figure(figsize=(8.5, 3.8), layout="constrained")
     ax = fig.add_subplot()
     width = 0.8 / len(variants)
     for i, v in enumerate(variants):
@@ -204,7 +236,7 @@ def figure(rows: list[dict[str, object]], path: Path) -> None:
     ax.set_yscale("log")
     ax.set_ylabel(f"median seconds for {rows[0]['T']} steps")
     ax.set_title("Simulation, tanh Euler float32, whole trajectory (except brainpy_none, matmul)", fontsize=9)
-    ax.legend(fontsize=7, ncols=2)
+    ax.legend(fontsize=6, ncols=3)
     save_figure(fig, path)
 
 
@@ -216,61 +248,64 @@ def report(payload: dict[str, object], results: Path, figure_path: Path) -> str:
         f"Command: `{payload['command']}`. Machine: {machine_line(payload['machine'])}. "
         f"Medians of {payload['repeats']} interleaved rounds after a warm-up, T = {payload['T']} steps, "
         "tanh, Euler, float32, the whole trajectory returned (except `brainpy_none`). "
-        "torch runs on one intra-op thread and `neurobias.simulate` splits the batch over "
-        f"{payload['threads']} Python thread(s); JAX/BrainPy use XLA's thread pool. "
+        "`simulate, auto` is `neurobias.simulate` as a user calls it (`engine=\"auto\"`); `simulate, torch` and "
+        "`simulate, jax` force an engine. The torch engine runs on one intra-op thread and splits the batch over "
+        f"{payload['threads']} Python thread(s); `integrate, 2 torch threads` is the same kernel on two torch "
+        "intra-op threads instead; the JAX engine, JAX's scan and BrainPy use XLA's thread pool, and the warm-up "
+        "compiles the JAX engine's kernel (a compiled kernel is reused by every later call of the same shapes). "
         f"Raw numbers: `{shown(results)}`; figure: `{shown(figure_path)}`.",
         "",
-        "| N | batch | matmuls alone (s) | matmuls, 1 thread (s) | simulate (s) | integrate (s) "
-        "| integrate, 1 thread (s) | JAX scan (s) | DSRunner none (s) | DSRunner record (s) | naive torch (s) "
-        "| simulate / fastest matmuls | DSRunner record / simulate | DSRunner none / simulate |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| N | batch | auto picks | " + " | ".join(HEADS)
+        + " | DSRunner none / simulate | DSRunner record / simulate | simulate torch / jax |",
+        "|" + "---|" * (3 + len(HEADS) + 3),
     ]
     configs = sorted({(r["N"], r["batch"]) for r in rows})
     verdicts = []
     for n, b in configs:
-        m = {r["variant"]: r["median_s"] for r in rows if (r["N"], r["batch"]) == (n, b)}
+        here = [r for r in rows if (r["N"], r["batch"]) == (n, b)]
+        m = {r["variant"]: r["median_s"] for r in here}
+        auto = next((r.get("auto_engine") for r in here if r.get("auto_engine")), "?")
         sim = m["neurobias.simulate"]
-        cells = [f"{m.get(v, float('nan')):.3f}" for v in ("matmul", "matmul_1thread", "neurobias.simulate",
-                                                           "neurobias.integrate", "neurobias.integrate_1thread",
-                                                           "jax_scan", "brainpy_none", "brainpy_record",
-                                                           "torch_naive")]
-        roof = min(m["matmul"], m["matmul_1thread"])  # the matmuls alone, done the faster of the two ways
-        ratios = [sim / roof, m.get("brainpy_record", np.nan) / sim, m.get("brainpy_none", np.nan) / sim]
-        lines.append(f"| {n} | {b} | " + " | ".join(cells) + " | " + " | ".join(f"{r:.2f}" for r in ratios) + " |")
-        if n >= 512:
-            verdicts.append((n, b, ratios))
-    lines += ["", "Goals (N >= 512): simulate within 1.33x of the matmuls alone, >= 10x faster than DSRunner "
-              "recording the same trajectory, at least as fast as DSRunner recording nothing. The matmuls alone "
-              "are the faster of the two ways measured (split over the Python threads, or on one thread): on a "
-              "shared machine either can be the slower."]
-    for n, b, (r_mm, r_rec, r_none) in verdicts:
-        m = {r["variant"]: r["median_s"] for r in rows if (r["N"], r["batch"]) == (n, b)}
-        kernel = m["neurobias.integrate_1thread"] / m["matmul_1thread"]
+        cells = [f"{m.get(v, float('nan')):.3f}" for v in VARIANTS]
+        ratios = [m.get("brainpy_none", np.nan) / sim, m.get("brainpy_record", np.nan) / sim,
+                  m["neurobias.simulate_torch"] / m.get("neurobias.simulate_jax", np.nan)]
+        lines.append(f"| {n} | {b} | {auto} | " + " | ".join(cells) + " | "
+                     + " | ".join(f"{r:.2f}" for r in ratios) + " |")
+        verdicts.append((n, b, auto, m, ratios))
+    lines += ["", "Goal: `simulate` (as called, `engine=\"auto\"`) at most as slow as DSRunner recording nothing, "
+              "measured in the same process, with the whole trajectory returned (`x`, `r`, `z` in a Dataset, "
+              "while DSRunner keeps only the final state)."]
+    for n, b, auto, m, (r_none, r_rec, r_engines) in verdicts:
+        sim = m["neurobias.simulate"]
+        t1, t2 = m["neurobias.integrate_1thread"], m["torch_2threads"]
         lines.append(
-            f"- N = {n}, batch {b}: simulate takes {r_mm:.3f}x the fastest matmuls alone "
-            f"({'met' if r_mm <= 1.33 else 'NOT met'}); DSRunner recording the trajectory takes {r_rec:.2f}x our "
-            f"time ({'met' if r_rec >= 10 else 'NOT met'}); DSRunner recording nothing takes {r_none:.2f}x our "
-            f"time ({'met' if r_none >= 1 else 'NOT met'}). On one thread the integrator takes {kernel:.2f}x "
-            f"its own matmuls (the rest is `tanh`, `lerp` and Python per step); JAX's scan takes "
-            f"{m['jax_scan'] / m['matmul_1thread']:.2f}x our one-thread matmuls."
+            f"- N = {n}, batch {b}: `simulate` (auto picks {auto}) takes {sim:.3f} s, DSRunner recording nothing "
+            f"{m.get('brainpy_none', float('nan')):.3f} s, i.e. {r_none:.2f}x our time: "
+            f"**{'met' if r_none >= 1 else 'NOT met'}**. DSRunner recording the state takes {r_rec:.2f}x our time. "
+            f"The torch engine takes {r_engines:.2f}x the JAX engine's time; torch's kernel on two intra-op "
+            f"threads takes {t2 / t1:.2f}x its time on one."
         )
-    lines += ["", "What simulate does beyond `integrate`: it returns a Dataset with the state `x`, the rates "
-              "`r = tanh(x)` (a second trajectory of the same size: the circuit here has `form='current'`) and the "
-              "readout `z`, and copies them into host arrays; at N = 2048, batch 256 each trajectory is 2 GB of "
-              "float32; the difference between the `simulate` and `integrate` columns pays for that second "
-              "trajectory, the readout and the copies (not measured one by one). DSRunner records the state only.",
-              "", "Where the gap is: the matrix products themselves. torch stays on one intra-op thread "
-              "(a correctness rule, `neurobias/circuit/threads.py`), while XLA (JAX, BrainPy) runs its products on its "
-              "own thread pool; splitting the batch over Python threads is neurobias's only parallelism and it "
-              "needs a free core. The per-step `tanh` costs about a quarter of a 512-unit product on one "
-              "thread."]
-    lines += ["", "Notes: `bp.DSRunner.run` compiles its loop again on every call (`jax_log_compiles` shows one "
+    lines += ["", "What `simulate` does beyond the loop: it returns a Dataset with the state `x`, the rates "
+              "`r = tanh(x)` (a second trajectory of the same size: the circuit here has `form='current'`) and "
+              "the readout `z` in host memory. DSRunner records the state only, or nothing.",
+              "", "Notes: `bp.DSRunner.run` compiles its loop again on every call (`jax_log_compiles` shows one "
               "`jit(scan)` compilation per `run`), and that compilation is part of what a DSRunner user waits for, "
-              "so it is inside its times; `jax_scan` is compiled once (the warm-up). `integrate` splits the batch "
-              "over Python threads; `integrate, 1 thread` does not: when other jobs hold the cores, the split "
-              "can lose (compare the two columns)."]
-    lines += ["", f"Agreement check: the last state of `neurobias.integrate` and of the JAX and BrainPy runs "
-              f"differ by at most {payload['agreement_max_abs']:.1e} (float32, N = {payload['agreement_N']})."]
+              "so it is inside its times; the JAX engine of `simulate` and `jax_scan` compile once per shape (the "
+              "warm-up), so a first call with new shapes costs the compilation more (first calls below)."]
+    for n, b, auto, m, _ in verdicts:
+        here = {r["variant"]: r.get("first_call_s") for r in rows if (r["N"], r["batch"]) == (n, b)}
+        if here.get("neurobias.simulate_jax") is not None:
+            lines.append(f"- N = {n}, batch {b}: a first call of `simulate` takes "
+                         f"{here['neurobias.simulate_jax']:.3f} s with the JAX engine (compilation included) and "
+                         f"{here['neurobias.simulate_torch']:.3f} s with torch.")
+    lines += ["", "On a machine shared with other jobs the XLA thread pool and torch's threads compete "
+              "with them alike; the rounds are interleaved so that drift hits every variant."]
+    text = (f"Agreement check: the last state of `neurobias.integrate` and of the JAX and BrainPy runs "
+            f"differ by at most {payload['agreement_max_abs']:.1e}")
+    if payload.get("agreement_engines_max_abs") is not None:
+        text += (f"; `simulate`'s torch and JAX engines, over the whole trajectory, by at most "
+                 f"{payload['agreement_engines_max_abs']:.1e}")
+    lines += ["", text + f" (float32, N = {payload['agreement_N']})."]
     return "\n".join(lines)
 
 
@@ -294,6 +329,8 @@ def main() -> None:
         figure(payload["rows"], args.figure)
         write_section(args.doc, "simulation", report(payload, args.results, args.figure))
         return
+    from neurobias.circuit import choose_engine
+
     info = machine_info()
     ns = args.sizes or ([256, 512] if args.quick else [256, 512, 2048])
     batches = args.batches or ([64] if args.quick else [64, 256])
@@ -301,16 +338,26 @@ def main() -> None:
     rows: list[dict[str, object]] = []
     for n, b in sizes:
         variants = {**torch_variants(n, b, args.steps), **jax_variants(n, b, args.steps)}
+        first = {}
+        for name in ("neurobias.simulate_jax", "neurobias.simulate_torch"):  # a first call: JAX compiles here
+            if name in variants:
+                t0 = time.perf_counter()
+                variants[name]()
+                first[name] = time.perf_counter() - t0
         times = interleaved(variants, args.repeats)
+        auto = choose_engine(n_units=n, n_rows=b, n_steps=args.steps)
         for name, ts in times.items():
-            rows.append({"N": n, "batch": b, "T": args.steps, "variant": name, "median_s": median(ts), "times_s": ts})
+            rows.append({"N": n, "batch": b, "T": args.steps, "variant": name, "median_s": median(ts), "times_s": ts,
+                         "auto_engine": auto, **({"first_call_s": first[name]} if name in first else {})})
             print(f"N={n:5d} batch={b:4d} {name:22s} {median(ts):8.3f} s", flush=True)
         del variants
     from neurobias.circuit import CPU_THREADS
 
     agree_n = 256
+    agree = check_agreement(agree_n, 8, 200)
     payload = {"machine": info, "command": command_line(), "repeats": args.repeats, "T": args.steps,
-               "threads": CPU_THREADS, "rows": rows, "agreement_max_abs": check_agreement(agree_n, 8, 200),
+               "threads": CPU_THREADS, "rows": rows, "agreement_max_abs": agree["external"],
+               "agreement_engines_max_abs": agree.get("engines"),
                "agreement_N": agree_n}
     publish("simulation", payload, args, draw=lambda path: figure(rows, path), report=report)
 

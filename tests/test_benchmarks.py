@@ -116,16 +116,21 @@ def test_simulation(tmp_path: Path) -> None:
     run_bench("simulation.py", "--sizes", 16, 24, "--batches", 2, "--steps", 5, "--repeats", 2,
               "--results", out, "--figure", fig, "--doc", doc)
     payload = json.loads(out.read_text(encoding="utf-8"))
-    variants = {"neurobias.simulate", "neurobias.integrate", "neurobias.integrate_1thread", "torch_naive", "matmul",
-                "matmul_1thread", "brainpy_record", "brainpy_none", "jax_scan"}
+    variants = {"neurobias.simulate", "neurobias.simulate_torch", "neurobias.simulate_jax", "neurobias.integrate",
+                "neurobias.integrate_1thread", "torch_2threads", "torch_naive", "matmul", "matmul_1thread",
+                "brainpy_record", "brainpy_none", "jax_scan"}
     for n in (16, 24):
         rows = [r for r in payload["rows"] if (r["N"], r["batch"], r["T"]) == (n, 2, 5)]
         assert {r["variant"] for r in rows} == variants and len(rows) == len(variants)
         for r in rows:
             assert positive(r["median_s"]) and len(r["times_s"]) == 2 and all(map(positive, r["times_s"]))
+            assert r["auto_engine"] == "torch"  # far below the work for which auto picks JAX
+        first = {r["variant"]: r.get("first_call_s") for r in rows}
+        assert positive(first["neurobias.simulate_jax"]) and positive(first["neurobias.simulate_torch"])
     assert len(payload["rows"]) == 2 * len(variants)
     assert payload["repeats"] == 2 and payload["T"] == 5
     assert 0 <= payload["agreement_max_abs"] < 1e-4
+    assert 0 <= payload["agreement_engines_max_abs"] < 1e-4
     check_png(fig)
     check_doc(doc, "simulation", "## Simulation throughput", out)
     # --report-only redraws the figure and the section from the JSON
@@ -134,6 +139,23 @@ def test_simulation(tmp_path: Path) -> None:
     run_bench("simulation.py", "--report-only", "--results", out, "--figure", fig2, "--doc", doc2)
     check_png(fig2)
     check_doc(doc2, "simulation", "## Simulation throughput", out)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed (pip install "
+                    "'neurobias[jax]'); this benchmark compares simulate's JAX engine with torch")
+def test_engine_choice(tmp_path: Path) -> None:
+    out, fig, doc = tmp_path / "engine_choice.json", tmp_path / "engine_choice.png", tmp_path / "performance.md"
+    shutil.copyfile(PERFORMANCE, doc)
+    run_bench("engine_choice.py", "--grid", "8,2,5", "16,3,4", "--repeats", 2, "--results", out, "--figure", fig,
+              "--doc", doc)
+    payload = json.loads(out.read_text(encoding="utf-8"))
+    assert [(r["N"], r["rows"], r["T"]) for r in payload["rows"]] == [(8, 2, 5), (16, 3, 4)]
+    for r in payload["rows"]:
+        assert r["auto"] == "torch" and r["work"] == r["rows"] * r["N"] ** 2 * r["T"]
+        assert all(positive(r[k]) for k in ("torch_s", "jax_s", "jax_first_s"))
+        assert len(r["times_s"]["torch"]) == len(r["times_s"]["jax"]) == 2
+    check_png(fig)
+    check_doc(doc, "engine_choice", "## Which engine: torch or JAX", out)
 
 
 def test_training(tmp_path: Path) -> None:

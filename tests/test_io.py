@@ -109,7 +109,7 @@ def make_trajectories():
             "z": ((*dims, "output"), rng.normal(size=(*shape, 1))),
         },
         coords={"context": ["a", "b"], "time": [1.0, 2.0, 3.0]},
-        attrs={"dt": 1.0, "method": "euler", "noise_std": 0.0, "seed": -1},
+        attrs={"dt": 1.0, "method": "euler", "noise_std": 0.0, "seed": -1, "engine": "torch"},
     )
 
 

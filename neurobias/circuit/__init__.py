@@ -6,12 +6,13 @@ only package that knows the form of the dynamics: everything else asks a
 """
 from neurobias.circuit.circuit import DTYPES, Circuit, check_circuit, torch_dtype
 from neurobias.circuit.dynamics import FORMS, METHODS, Dynamics, noise_scale, step_fraction
-from neurobias.circuit.nonlinearity import PHI_NAMES, Nonlinearity, get_phi
-from neurobias.circuit.simulate import integrate, resolve_device, resolve_tonic, simulate
+from neurobias.circuit.nonlinearity import PHI_NAMES, Nonlinearity, get_phi, jax_phi
+from neurobias.circuit.simulate import (ENGINES, JAX_MIN_UNITS, JAX_MIN_WORK, choose_engine, integrate, resolve_device,
+                                       resolve_tonic, simulate)
 from neurobias.circuit.threads import CPU_THREADS, one_thread
 
 __all__ = [
     "Circuit", "Dynamics", "FORMS", "METHODS", "PHI_NAMES", "DTYPES", "Nonlinearity", "get_phi", "torch_dtype",
     "noise_scale", "step_fraction", "integrate", "simulate", "resolve_tonic", "resolve_device", "one_thread",
-    "CPU_THREADS", "check_circuit",
+    "CPU_THREADS", "check_circuit", "choose_engine", "ENGINES", "JAX_MIN_UNITS", "JAX_MIN_WORK", "jax_phi",
 ]

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
 
 from neurobias.errors import InputError
 
-__all__ = ["Nonlinearity", "get_phi", "PHI_NAMES"]
+__all__ = ["Nonlinearity", "get_phi", "jax_phi", "PHI_NAMES"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,47 @@ def get_phi(name: str) -> Nonlinearity:
         raise InputError(
             f"`phi` must be one of {', '.join(PHI_NAMES)}; got {name!r}{hint}"
         ) from None
+
+
+def _jax_table() -> dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]]:
+    """``phi`` and ``phi'`` of every registered name written in JAX, with torch's formulas (same values)."""
+    import jax.numpy as jnp
+
+    def sigmoid(x: Any) -> Any:
+        return 1.0 / (1.0 + jnp.exp(-x))
+
+    def softplus(x: Any) -> Any:  # torch's: x itself above the threshold 20 (beta = 1)
+        return jnp.where(x > 20.0, x, jnp.log1p(jnp.exp(jnp.minimum(x, 20.0))))
+
+    def tanh_deriv(x: Any) -> Any:
+        t = jnp.tanh(x)
+        return 1.0 - t * t
+
+    def sigmoid_deriv(x: Any) -> Any:
+        s = sigmoid(x)
+        return s * (1.0 - s)
+
+    return {
+        "tanh": (jnp.tanh, tanh_deriv),
+        "relu": (lambda x: jnp.maximum(x, 0.0), lambda x: (x > 0).astype(x.dtype)),
+        "softplus": (softplus, sigmoid),
+        "sigmoid": (sigmoid, sigmoid_deriv),
+        "linear": (lambda x: x, jnp.ones_like),
+    }
+
+
+def jax_phi(name: str) -> Nonlinearity:
+    """The :class:`Nonlinearity` registered under ``name``, written in JAX (``jax`` must be installed).
+
+    Same function and derivative as :func:`get_phi` (the same formulas, so the
+    same values up to rounding), for a :class:`neurobias.circuit.Dynamics`
+    whose ``W_rec`` is a JAX array.
+
+    Raises
+    ------
+    InputError
+        If ``name`` is not one of :data:`PHI_NAMES`.
+    """
+    get_phi(name)  # the error for an unknown name
+    fn, deriv = _jax_table()[name]
+    return Nonlinearity(name, fn, deriv)

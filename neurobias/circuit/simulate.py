@@ -14,7 +14,20 @@ from neurobias.circuit.dynamics import METHODS, Dynamics, noise_scale, step_frac
 from neurobias.circuit.threads import CPU_THREADS, one_thread
 from neurobias.errors import InputError, check_choice, check_device, check_finite, check_number, describe_shape
 
-__all__ = ["integrate", "simulate", "resolve_tonic", "resolve_device", "new_seed"]
+__all__ = ["integrate", "simulate", "resolve_tonic", "resolve_device", "new_seed", "choose_engine", "ENGINES",
+           "JAX_MIN_UNITS", "JAX_MIN_WORK"]
+
+#: the loops :func:`simulate` can run: ``"auto"`` picks one of the other two (:func:`choose_engine`)
+ENGINES: tuple[str, ...] = ("auto", "torch", "jax")
+#: fewest units for which ``engine="auto"`` picks JAX (see :func:`choose_engine`): the smallest circuit at which
+#: XLA's compiled loop was measured faster than torch's (``benchmarks/engine_choice.py``, docs/performance.md)
+JAX_MIN_UNITS = 64
+#: least work, ``rows x units^2 x steps`` multiply-adds, for which ``engine="auto"`` picks JAX.  Measured on 2
+#: shared cores (``benchmarks/engine_choice.py``, table in docs/performance.md): XLA's compiled loop was faster
+#: than torch's at every size measured (0.4x to 0.95x its time), and compiling a new shape costs about 0.3 s.
+#: From 4e9 torch takes about 0.3 s or more, so a first call costs at most about 1.6x torch's time and later
+#: ones less; below, a first call would cost several times torch's time to save under 0.1 s per later call
+JAX_MIN_WORK = 4_000_000_000
 
 
 def new_seed() -> int:
@@ -278,6 +291,76 @@ def _expand(
     return arr
 
 
+def choose_engine(
+    *, engine: str = "auto", n_units: int, n_rows: int, n_steps: int, noise_std: float = 0.0,
+    device: str | torch.device = "cpu",
+) -> str:
+    """The loop :func:`simulate` runs: ``"torch"`` or ``"jax"``.
+
+    ``engine="torch"`` and ``"jax"`` are checked and returned (``"jax"`` needs
+    ``jax`` installed, a CPU ``device`` and no noise).  ``"auto"`` picks
+    ``"jax"`` when all of these hold, else ``"torch"``:
+
+    * ``device`` is the CPU (the JAX engine runs on the CPU only);
+    * ``noise_std == 0`` (the JAX engine has no noise: the torch engine draws it
+      from a seeded torch generator, whose stream JAX cannot reproduce);
+    * ``jax`` can be imported;
+    * ``n_units >= JAX_MIN_UNITS`` and ``n_rows * n_units**2 * n_steps >= JAX_MIN_WORK``
+      (enough work for XLA's compiled loop to be the faster one and to win
+      back its compilation for a new shape over repeated calls; thresholds
+      measured by ``benchmarks/engine_choice.py``, see ``docs/performance.md``).
+
+    The rule depends on the arguments only: the same call picks the same
+    engine every time (the engines agree to rounding, not bit for bit).
+
+    Parameters
+    ----------
+    engine : {"auto", "torch", "jax"}
+    n_units : int
+        Units of the circuit.
+    n_rows : int
+        Independent trajectories (contexts x trials).
+    n_steps : int
+        Time steps.
+    noise_std : float
+        Process noise, state units per sqrt(ms).
+    device : str or torch.device
+
+    Returns
+    -------
+    str
+        ``"torch"`` or ``"jax"``.
+
+    Raises
+    ------
+    InputError
+        ``engine`` not one of :data:`ENGINES`, or ``engine="jax"`` where the JAX
+        engine cannot run (naming the argument that rules it out).
+    """
+    from neurobias.circuit import _xla
+
+    check_choice("engine", engine, ENGINES)
+    on_cpu = torch.device(device).type == "cpu"
+    if engine == "torch":
+        return "torch"
+    if engine == "jax":
+        if noise_std > 0:
+            raise InputError(f"`engine`='jax' simulates without noise; got `noise_std`={noise_std} (use "
+                             "engine='torch' or 'auto' for a noisy simulation)")
+        if not on_cpu:
+            raise InputError(f"`engine`='jax' runs on the CPU only; got `device`={str(device)!r} (use "
+                             "engine='torch' on a GPU)")
+        if not _xla.available():
+            raise InputError("`engine`='jax' needs jax, which is not installed here: pip install 'neurobias[jax]' "
+                             "(or use engine='torch')")
+        return "jax"
+    work = n_rows * n_units * n_units * n_steps
+    if (on_cpu and noise_std == 0 and n_units >= JAX_MIN_UNITS and work >= JAX_MIN_WORK
+            and _xla.available()):
+        return "jax"
+    return "torch"
+
+
 def simulate(
     circuit: Circuit,
     tonic: Any,
@@ -293,6 +376,7 @@ def simulate(
     n_trials: int | None = None,
     dtype: str = "float64",
     device: str | torch.device = "cpu",
+    engine: str = "auto",
 ) -> xr.Dataset:
     """Simulate a circuit in every context of a tonic-input bank.
 
@@ -327,6 +411,15 @@ def simulate(
         default; float32 halves memory and time).
     device : {"cpu", "cuda", "cuda:N"} or torch.device
         Where the computation runs; the Dataset is always in host memory.
+    engine : {"auto", "torch", "jax"}
+        The loop that integrates: ``"torch"`` (a Python loop of torch
+        operations on one intra-op thread, any device, with or without noise),
+        ``"jax"`` (the same steps compiled by XLA into one loop; CPU only, no
+        noise, needs ``jax``: ``pip install 'neurobias[jax]'``), or ``"auto"``,
+        which picks by :func:`choose_engine` (measured rule, see
+        ``docs/performance.md``).  Both compute the same vector field
+        (:class:`neurobias.circuit.Dynamics`) and the same steps; the
+        trajectories agree to rounding.  The engine used is ``attrs["engine"]``.
 
     Returns
     -------
@@ -334,12 +427,20 @@ def simulate(
         ``x``, ``r`` of dims (context, trial, time, unit); ``z`` (context, trial,
         time, output); ``inputs`` (context, trial, time, input); ``tonic``
         (context, unit); coordinate ``time`` in ms (``dt, ..., T dt``); attrs
-        ``dt``, ``method``, ``noise_std``, ``seed``, ``tau``, ``phi``, ``form``.
+        ``dt``, ``method``, ``noise_std``, ``seed``, ``tau``, ``phi``, ``form``,
+        ``engine``.
+
+    Raises
+    ------
+    InputError
+        Bad arguments; ``engine="jax"`` with ``noise_std > 0``, on a CUDA
+        ``device``, or without ``jax`` installed.
     """
     check_circuit(circuit)
     dt = check_number("dt", dt, gt=0, units="ms")
     check_choice("method", method, METHODS)
     noise_std = check_number("noise_std", noise_std, ge=0, units="state units per sqrt(ms)")
+    check_choice("engine", engine, ENGINES)
     n = circuit.n_units
     bank, names = resolve_tonic(tonic, n, contexts)
     n_ctx = bank.shape[0]
@@ -376,29 +477,23 @@ def simulate(
                 x_init = np.broadcast_to(x_init, (n_ctx, n_trial, n))
             else:
                 raise InputError(f"`x0` has {x_init.shape[1]} trials but `inputs` has {n_trial}")
-    tdtype = torch_dtype(dtype)
+    torch_dtype(dtype)
     device = resolve_device(device)
+    engine = choose_engine(engine=engine, n_units=n, n_rows=n_ctx * n_trial, n_steps=n_time, noise_std=noise_std,
+                           device=device)
     if noise_std > 0 and seed is None:
         seed = new_seed()
     gen = torch.Generator(device=device)
     if seed is not None:
         gen.manual_seed(int(seed))
 
-    def t(a: np.ndarray) -> Tensor:
-        return torch.tensor(np.asarray(a), dtype=tdtype, device=device)
-
-    with one_thread(), torch.no_grad():
-        dyn = circuit.dynamics(dtype=dtype, device=device)
-        W_in, W_out, b_out = t(circuit.W_in), t(circuit.W_out), t(circuit.b_out)
-        if inputs is None:  # a drive constant in time: a stride-0 view, never copied per step
-            ext = t(bank)[:, None, None, :].expand(n_ctx, n_trial, n_time, n)
-        else:
-            ext = t(u) @ W_in.T + t(bank)[:, None, None, :]
-        x, r = _integrate(t(x_init), ext, dyn, dt=float(dt), method=method, noise_std=float(noise_std),
-                          generator=gen, keep_rates=True)
-        if r is None:  # the state is the rate
-            r = x
-        z = r @ W_out.T + b_out
+    if engine == "jax":
+        x, r, z = _simulate_xla(circuit, x_init, bank, None if inputs is None else u, n_time=n_time, dt=float(dt),
+                                method=method, dtype=dtype)
+    else:
+        x, r, z = _simulate_torch(circuit, x_init, bank, None if inputs is None else u, n_time=n_time,
+                                  dt=float(dt), method=method, noise_std=float(noise_std), gen=gen, dtype=dtype,
+                                  device=device)
     time = dt * np.arange(1, n_time + 1)
     coords = {
         "context": np.array(names, dtype=str),
@@ -410,11 +505,11 @@ def simulate(
     }
     ds = xr.Dataset(
         {
-            "x": (("context", "trial", "time", "unit"), x.cpu().numpy(),
+            "x": (("context", "trial", "time", "unit"), x,
                   {"long_name": "state (currents for form=current, rates for form=rate)", "units": "state units"}),
-            "r": (("context", "trial", "time", "unit"), r.cpu().numpy(),
+            "r": (("context", "trial", "time", "unit"), r,
                   {"long_name": "rate phi(x)"}),
-            "z": (("context", "trial", "time", "output"), z.cpu().numpy(),
+            "z": (("context", "trial", "time", "output"), z,
                   {"long_name": "readout W_out r + b_out"}),
             "inputs": (("context", "trial", "time", "input"), np.ascontiguousarray(u),
                        {"long_name": "external input u, weighted by W_in"}),
@@ -425,7 +520,50 @@ def simulate(
         attrs={
             "dt": float(dt), "method": method, "noise_std": float(noise_std),
             "seed": -1 if seed is None else int(seed), "tau": circuit.tau, "phi": circuit.phi,
-            "form": circuit.form,
+            "form": circuit.form, "engine": engine,
         },
     )
     return ds
+
+
+def _simulate_torch(circuit: Circuit, x_init: np.ndarray, bank: np.ndarray, u: np.ndarray | None, *, n_time: int,
+                    dt: float, method: str, noise_std: float, gen: torch.Generator, dtype: str,
+                    device: torch.device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`simulate`'s loop in torch (:func:`_integrate`): ``x``, ``r``, ``z`` as host arrays."""
+    n_ctx, n_trial, n = x_init.shape
+
+    tdtype = torch_dtype(dtype)
+
+    def t(a: np.ndarray) -> Tensor:
+        return torch.tensor(np.asarray(a), dtype=tdtype, device=device)
+
+    with one_thread(), torch.no_grad():
+        dyn = circuit.dynamics(dtype=dtype, device=device)
+        W_in, W_out, b_out = t(circuit.W_in), t(circuit.W_out), t(circuit.b_out)
+        if u is None:  # a drive constant in time: a stride-0 view, never copied per step
+            ext = t(bank)[:, None, None, :].expand(n_ctx, n_trial, n_time, n)
+        else:
+            ext = t(u) @ W_in.T + t(bank)[:, None, None, :]
+        x, r = _integrate(t(x_init), ext, dyn, dt=float(dt), method=method, noise_std=float(noise_std),
+                          generator=gen, keep_rates=True)
+        if r is None:  # the state is the rate
+            r = x
+        z = r @ W_out.T + b_out
+    return x.cpu().numpy(), r.cpu().numpy(), z.cpu().numpy()
+
+
+def _simulate_xla(circuit: Circuit, x_init: np.ndarray, bank: np.ndarray, u: np.ndarray | None, *, n_time: int,
+                  dt: float, method: str, dtype: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`simulate`'s loop on XLA (:mod:`neurobias.circuit._xla`): ``x``, ``r``, ``z`` as host arrays."""
+    from neurobias.circuit import _xla
+
+    n_ctx, n_trial, n = x_init.shape
+    rows = n_ctx * n_trial
+    dyn = Dynamics(W_rec=circuit.W_rec, tau=circuit.tau, phi=circuit.phi, form=circuit.form)
+    bias = np.broadcast_to(bank[:, None, :], (n_ctx, n_trial, n)).reshape(rows, n)
+    x, r, z = _xla.simulate_rows(
+        dyn, x0=x_init.reshape(rows, n), bias=bias, inputs=None if u is None else u.reshape(rows, n_time, -1),
+        W_in=circuit.W_in, W_out=circuit.W_out, b_out=circuit.b_out, n_time=n_time,
+        h=step_fraction(dt=dt, tau=circuit.tau, method=method), dtype=dtype)
+    shape = (n_ctx, n_trial, n_time)
+    return x.reshape(*shape, n), (x if r is None else r).reshape(*shape, n), z.reshape(*shape, -1)

@@ -179,7 +179,7 @@ SPECS: dict[str, KindSpec] = {
             "context": VariableSpec(("context",), "str", "", "context names"),
             "time": VariableSpec(("time",), "real", "ms", "time of each state"),
         },
-        attrs={"dt": "float", "method": "str", "noise_std": "float", "seed": "int"},
+        attrs={"dt": "float", "method": "str", "noise_std": "float", "seed": "int", "engine": "str"},
     ),
     "fixed_points": KindSpec(
         name="fixed_points",
