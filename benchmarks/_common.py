@@ -102,6 +102,16 @@ def machine_line(info: dict[str, object]) -> str:
             f"neurobias {info['neurobias']}, {info['date_utc']}")
 
 
+def rerender(name: str, args: argparse.Namespace, *, figure: Callable[[list, Path], None],
+             report: Callable[[dict[str, object], Path, Path], str]) -> None:
+    """``--report-only``: redraw the figure and rewrite the section ``name`` from the ``--results`` JSON."""
+    from neurobias.io.results_doc import write_section
+
+    payload = json.loads(Path(args.results).read_text(encoding="utf-8"))
+    figure(payload["rows"], args.figure)
+    write_section(args.doc, name, report(payload, args.results, args.figure))
+
+
 def publish(name: str, payload: dict[str, object], args: argparse.Namespace, *, draw: Callable[[Path], None],
             report: Callable[[dict[str, object], Path, Path], str]) -> str:
     """Write ``payload`` to ``--results``, the figure (``draw(path)``) and the section ``name`` of ``--doc``.

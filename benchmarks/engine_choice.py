@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import add_output_options, command_line, machine_info, machine_line, median, publish, shown  # noqa: E402
+from _common import (add_output_options, command_line, machine_info, machine_line, median, publish,  # noqa: E402
+                     rerender, shown)
 
 G, TAU, DT = 1.5, 10.0, 1.0
 GRID = ["64,8,1000", "64,1024,1000", "128,64,1000", "128,256,1000", "256,8,1000", "256,16,1000", "256,64,1000",
@@ -122,13 +123,7 @@ def main() -> None:
     add_output_options(parser, "engine_choice")
     args = parser.parse_args()
     if args.report_only:
-        import json
-
-        from neurobias.io.results_doc import write_section
-
-        payload = json.loads(Path(args.results).read_text(encoding="utf-8"))
-        figure(payload["rows"], args.figure)
-        write_section(args.doc, "engine_choice", report(payload, args.results, args.figure))
+        rerender("engine_choice", args, figure=figure, report=report)
         return
     info = machine_info()
     import neurobias as nb

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -56,6 +55,7 @@ from _common import (  # noqa: E402 - the shared helpers of the benchmarks
     machine_line,
     median,
     publish,
+    rerender,
     shown,
 )
 
@@ -323,11 +323,7 @@ def main() -> None:
     add_output_options(parser, "simulation")
     args = parser.parse_args()
     if args.report_only:
-        from neurobias.io.results_doc import write_section
-
-        payload = json.loads(Path(args.results).read_text(encoding="utf-8"))
-        figure(payload["rows"], args.figure)
-        write_section(args.doc, "simulation", report(payload, args.results, args.figure))
+        rerender("simulation", args, figure=figure, report=report)
         return
     from neurobias.circuit import choose_engine
 
