@@ -274,6 +274,7 @@ def small():
         (dict(duration=10.5, dt=1.0), ["`duration`", "10.5", "multiple of `dt`"]),
         (dict(duration=0.1, dt=1.0), ["`duration`", "multiple of `dt`"]),
         (dict(duration=-5.0), ["`duration`", "-5.0"]),
+        (dict(duration="10"), ["`duration`", "positive float (ms)", "'10'"]),
         (dict(duration=10.0, dt=-1.0), ["`dt`", "-1.0"]),
         (dict(duration=10.0, dt=0.0), ["`dt`", "positive"]),
         (dict(duration=10.0, dt=float("nan")), ["`dt`", "nan"]),

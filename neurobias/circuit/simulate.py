@@ -447,8 +447,7 @@ def simulate(
     if inputs is None:
         if duration is None:
             raise InputError("give `inputs` of shape (trial, time, input) or a `duration` in ms")
-        if not (np.isfinite(duration) and duration > 0):
-            raise InputError(f"`duration` must be a positive number of ms; got {duration!r}")
+        duration = check_number("duration", duration, gt=0, units="ms")
         n_time = int(round(duration / dt))
         if n_time < 1 or abs(n_time * dt - duration) > 1e-9 * max(1.0, duration):
             raise InputError(f"`duration` ({duration} ms) must be a positive multiple of `dt` ({dt} ms)")
