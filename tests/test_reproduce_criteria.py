@@ -39,11 +39,22 @@ def test_intervals_are_clopper_pearson_and_student_t():
     # Clopper-Pearson from the beta distribution
     assert j.rate_interval[0] == pytest.approx(stats.beta.ppf(0.025, 4, 2), rel=1e-9)
     assert j.rate_interval[1] == pytest.approx(stats.beta.ppf(0.975, 5, 1), rel=1e-9)
-    v = [0.01, 0.02, 0.5, 0.03, 0.04]
+    # every value positive: the geometric mean, its t-interval computed on the logarithms (always positive)
+    logs = [math.log(x) for x in (0.01, 0.02, 0.5, 0.03, 0.04)]
+    m = sum(logs) / 5
+    sd = math.sqrt(sum((x - m) ** 2 for x in logs) / 4)
+    half = 2.7764451051977987 * sd / math.sqrt(5)  # t(0.975, 4 dof)
+    assert j.mean_kind == "geometric mean" and j.mean == pytest.approx(math.exp(m))
+    assert j.mean_interval == pytest.approx((math.exp(m - half), math.exp(m + half)))
+    assert j.mean_interval[0] > 0 and "geometric mean" in j.summary()
+    # a value <= 0: the arithmetic mean and its t-interval
+    v = [-0.5, 0.02, 0.5, 0.03, 0.04]
+    a = judge(_crit(), v)
     mean = sum(v) / 5
     sd = math.sqrt(sum((x - mean) ** 2 for x in v) / 4)
-    half = 2.7764451051977987 * sd / math.sqrt(5)  # t(0.975, 4 dof)
-    assert j.mean == pytest.approx(mean) and j.mean_interval == pytest.approx((mean - half, mean + half))
+    half = 2.7764451051977987 * sd / math.sqrt(5)
+    assert a.mean_kind == "mean" and a.mean == pytest.approx(mean)
+    assert a.mean_interval == pytest.approx((mean - half, mean + half))
     one = judge(_crit(), [0.01])
     assert math.isnan(one.mean_interval[0]) and "one seed: no interval" in one.summary()
     assert one.rate_interval == pytest.approx((0.025, 1.0))

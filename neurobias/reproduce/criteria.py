@@ -137,9 +137,14 @@ class Judgement:
     rate_interval : tuple of float
         95 % Clopper-Pearson interval of the success rate (NaN without seeds).
     mean : float
-        Mean of the metric over seeds (NaN without seeds).
+        Mean of the metric over seeds (NaN without seeds): the geometric mean
+        when every value is positive (losses, error ratios: their spread is
+        multiplicative), the arithmetic mean otherwise.
     mean_interval : tuple of float
-        95 % Student-t interval of the mean (NaN below 2 seeds).
+        95 % Student-t interval of that mean (NaN below 2 seeds), computed on
+        the logarithms for the geometric mean, so it stays positive.
+    mean_kind : {"mean", "geometric mean"}
+        Which mean :attr:`mean` is.
     """
 
     verdict: str
@@ -148,6 +153,7 @@ class Judgement:
     rate_interval: tuple[float, float]
     mean: float
     mean_interval: tuple[float, float]
+    mean_kind: str = "mean"
 
     def summary(self) -> str:
         """Success rate and mean with their intervals, in words."""
@@ -156,7 +162,8 @@ class Judgement:
         lo, hi = self.rate_interval
         text = f"holds for {self.n_holds} of {self.n} seed{'s' if self.n > 1 else ''} (95% CI {lo:.0%}-{hi:.0%}); "
         m_lo, m_hi = self.mean_interval
-        text += f"mean {self.mean:.3g}" + (f" (95% CI {m_lo:.3g} to {m_hi:.3g})" if self.n > 1 else " (one seed: no interval)")
+        text += f"{self.mean_kind} {self.mean:.3g}" + (f" (95% CI {m_lo:.3g} to {m_hi:.3g})" if self.n > 1
+                                                      else " (one seed: no interval)")
         return text
 
 
@@ -350,12 +357,17 @@ def judge(crit: Criterion, values: Sequence[float] | None, *, measured: str = ""
         return Judgement("not comparable" if crit.comparable else "not measured", 0, 0, nan2, math.nan, nan2)
     k = int(sum(crit.holds(float(x)) for x in v))
     ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
-    mean = float(np.mean(v))
+    geometric = n > 1 and bool(np.all(v > 0))
+    w = np.log(v) if geometric else v
+    centre = float(np.mean(w))
     if n > 1:
-        half = float(stats.t.ppf(0.975, n - 1) * np.std(v, ddof=1) / math.sqrt(n))
-        mean_ci = (mean - half, mean + half)
+        half = float(stats.t.ppf(0.975, n - 1) * np.std(w, ddof=1) / math.sqrt(n))
+        mean_ci = (centre - half, centre + half)
     else:
         mean_ci = nan2
+    if geometric:
+        centre, mean_ci = math.exp(centre), (math.exp(mean_ci[0]), math.exp(mean_ci[1]))
+    mean = centre
     if crit.comparable:
         verdict = "not comparable"
     elif 0 < k < n:
@@ -364,4 +376,5 @@ def judge(crit: Criterion, values: Sequence[float] | None, *, measured: str = ""
         verdict = "too few seeds"
     else:
         verdict = "same" if k == n else "different"
-    return Judgement(verdict, n, k, (float(ci.low), float(ci.high)), mean, mean_ci)
+    return Judgement(verdict, n, k, (float(ci.low), float(ci.high)), mean, mean_ci,
+                     "geometric mean" if geometric else "mean")

@@ -128,7 +128,7 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
         "setting or the paper's numbers do not allow a comparison, **not measured** where no value of the "
         "criterion's current metric is stored (values measured before the metric changed are not judged by the "
         "new rule). Intervals: 95 % Clopper-Pearson for the success "
-        "rate, 95 % Student t for the mean.", "",
+        "rate, 95 % Student t for the mean (for the geometric mean, on the logarithms, when every value is positive).", "",
         "| claim | paper | ours | criterion (declared) | per-seed values | across seeds | verdict |",
         "|---|---|---|---|---|---|---|",
     ]
