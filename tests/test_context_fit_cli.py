@@ -219,3 +219,51 @@ def test_every_named_baseline_builds_and_unknown_names_are_refused() -> None:
     assert make_baseline("condition_initial_state_only", params=params).learn_tonic is False
     with pytest.raises(InputError, match="unknown baseline 'lowrank9'"):
         make_baseline("lowrank9", params=params)
+
+
+def test_nested_tuning_from_the_config_is_written_per_model_and_fold(tmp_path: Path, run_cli) -> None:
+    rec = _recording(tmp_path / "rec.nc")
+    cfg = _config(tmp_path / "fit.toml", crossval='baselines = ["condition_tonic", "shared_tonic", "linear"]\n'
+                                                  'tune = [{ tau = 10.0 }, { tau = 40.0, g = 1.2 }]\ntune_folds = 2')
+    out = tmp_path / "out"
+    rc, _, stderr = run_cli(["fit-recordings", rec, "--config", cfg, "--out", out, "--no-progress", "--no-figures"])
+    assert rc == 0, stderr
+    cv = read_dataset(out / "crossval.nc", kind="crossval")
+    models = list(cv["model"].values)
+    assert cv.sizes["candidate"] == 2 and cv["candidate"].attrs["values"] == "tau=10.0, g=1.5; tau=40.0, g=1.2"
+    # the context models have tau and g: tuned in every outer fold of both schemes, with an inner R² per candidate
+    for name in ("context", "shared_tonic"):
+        i = models.index(name)
+        assert "nested: 2 candidates" in str(cv["tuning"].values[i, 0])
+        chosen = cv["tuned_tau"].values[i, 0, :cv.sizes["fold"]]
+        assert set(chosen) <= {10.0, 40.0}
+        assert np.all(np.isfinite(cv["tune_r2"].values[i, 0, :cv.sizes["fold"]]))
+        # the time scheme has one outer fold
+        assert np.isfinite(cv["tuned_tau"].values[i, 1, 0]) and np.all(np.isnan(cv["tuned_tau"].values[i, 1, 1:]))
+        # the value of g goes with the chosen candidate
+        np.testing.assert_array_equal(cv["tuned_g"].values[i, 0, :cv.sizes["fold"]],
+                                      np.where(chosen == 10.0, 1.5, 1.2))
+    # one tonic per condition cannot be tuned by held-out conditions; the linear system has no tau: both as given
+    for name in ("condition_tonic", "linear"):
+        i = models.index(name)
+        assert str(cv["tuning"].values[i, 0]).startswith("none") and np.all(np.isnan(cv["tuned_tau"].values[i]))
+    for name, var in cv.variables.items():
+        if name not in cv.dims:
+            assert var.attrs.get("long_name"), name
+
+
+@pytest.mark.parametrize(("tune", "message"), [
+    ('tune = { nope = [1.0] }', "`tune` names a parameter the estimator does not have: 'nope'"),
+    ('tune = { tau = [10.0] }\ntune_by = "c"', "`crossval.tune_by` must be one of the inputs ['a', 'b']; got 'c'"),
+    ('tune_folds = 2', "`crossval.tune_by` and `crossval.tune_folds` need `crossval.tune`"),
+    ('tune = { tau = [10.0] }\ntune_folds = 1', "config key `crossval.tune_folds` must be an int >= 2; got 1"),
+    ('tune = []', "`tune` must be a non-empty mapping"),
+])
+def test_bad_tuning_options_are_one_line_exit_2(tmp_path: Path, run_cli, tune: str, message: str) -> None:
+    rec = _recording(tmp_path / "rec.nc")
+    cfg = _config(tmp_path / "fit.toml", crossval=tune)
+    out = tmp_path / "never"
+    rc, _, stderr = run_cli(["fit-recordings", rec, "--config", cfg, "--out", out, "--no-progress"])
+    assert rc == 2 and message in stderr, stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert not out.exists()

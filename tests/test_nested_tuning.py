@@ -8,7 +8,7 @@ import pytest
 
 from neurobias.errors import InputError
 from neurobias.fitting.baselines import LinearDynamicalFit
-from neurobias.fitting.crossval import cross_validate
+from neurobias.fitting.crossval import cross_validate, tuning_candidates
 from neurobias.recordings.dataset import make_recording
 from neurobias.recordings.design import read_design, set_design
 
@@ -49,8 +49,27 @@ def test_nested_tuning_chooses_the_true_latent_dimension_in_every_fold():
     assert np.all(cv["tune_r2"].values[:, 1] > 1 - 1e-9)
     assert np.all(cv["tune_r2"].values[:, 0] < 0.99)
     assert float(cv["r2"]) > 1 - 1e-9
-    assert cv.attrs["tuning"].startswith("nested: 2 candidates of n_latents in [1, 2]")
+    assert cv.attrs["tuning"].startswith("nested: 2 candidates (n_latents=1; n_latents=2)")
     assert cv["candidate"].attrs["values"] == "n_latents=1; n_latents=2"
+
+
+def test_an_explicit_candidate_list_fills_unnamed_parameters_from_the_estimator():
+    """A list of candidates tunes exactly those combinations; a name a candidate leaves out keeps the given value."""
+    rec = _linear_recording()
+    est = LinearDynamicalFit(ridge=0.0, n_latents=2)
+    assert tuning_candidates(est, [{"n_latents": 1}, {"ridge": 1e3}]) == [{"n_latents": 1, "ridge": 0.0},
+                                                                       {"n_latents": 2, "ridge": 1e3}]
+    cv = cross_validate(est, rec, scheme="conditions", by="a", n_shuffles=0,
+                        tune=[{"n_latents": 1}, {"n_latents": 2}, {"n_latents": 2, "ridge": 1e6}])
+    # the exact dimension without ridge shrinkage wins in every fold
+    assert cv["tuned_n_latents"].values.tolist() == [2] * len(LEVELS)
+    assert cv["tuned_ridge"].values.tolist() == [0.0] * len(LEVELS)
+    assert cv["tune_r2"].shape == (len(LEVELS), 3)
+    assert np.all(cv["tune_r2"].values[:, 1] > cv["tune_r2"].values[:, 2])
+    with pytest.raises(InputError, match="`tune\\[1\\]` names a parameter the estimator does not have: 'nope'"):
+        tuning_candidates(est, [{"n_latents": 1}, {"nope": 2}])
+    with pytest.raises(InputError, match="sequence of non-empty mappings"):
+        tuning_candidates(est, [{"n_latents": 1}, {}])
 
 
 def test_one_candidate_equal_to_the_given_parameters_changes_nothing():

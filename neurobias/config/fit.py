@@ -84,6 +84,11 @@ CROSSVAL_KEYS: dict[str, tuple[Any, Any]] = {
     "n_shuffles": (int, 100),  # size of the shuffled-condition null
     "noise_variance": (str | None, None),  # a variable (condition, time, neuron): the ceiling of averages
     "baselines": (tuple[str, ...], ()),  # names of neurobias.fitting.baselines.BASELINES
+    # nested tuning inside every fold: a table {name = [values]} (every combination) or an array of tables (one per
+    # candidate); applied to every model that has the named parameters and can predict unseen conditions
+    "tune": (Any, None),
+    "tune_by": (str | None, None),  # input whose values define the inner held-out-condition folds (default: `by`)
+    "tune_folds": (int | None, None),  # use at most this many inner folds (None: all)
 }
 #: ``[compare]``: key -> (type, default)
 COMPARE_KEYS: dict[str, tuple[Any, Any]] = {
@@ -225,6 +230,8 @@ def load_fit_config(path: str | Path | None, *, overrides: Sequence[str] = (), s
             check_choice("crossval.schemes", scheme, ("auto", *SCHEMES), error=ConfigError)
         for baseline in cfg["crossval"]["baselines"]:
             check_choice("crossval.baselines", baseline, tuple(BASELINES), error=ConfigError)
+        if cfg["crossval"]["tune_folds"] is not None:
+            check_number("crossval.tune_folds", cfg["crossval"]["tune_folds"], ge=2, integer=True, error=ConfigError)
         if not cfg["crossval"]["schemes"]:
             raise ConfigError("config key `crossval.schemes` must name at least one scheme (conditions, time, trials, "
                               "auto)")

@@ -59,7 +59,7 @@ from neurobias.recordings.metrics import shuffle_conditions
 from neurobias.recordings.metrics.r2 import r2_arrays
 from neurobias.recordings.preprocess import split_halves
 
-__all__ = ["cross_validate", "SCHEMES", "spearman_brown"]
+__all__ = ["cross_validate", "SCHEMES", "spearman_brown", "tuning_candidates"]
 
 SCHEMES: tuple[str, ...] = ("conditions", "time", "trials")
 
@@ -98,18 +98,55 @@ def _recording(y: np.ndarray, d: Design, idx: np.ndarray, neurons: list[str]) ->
                       inputs=d.inputs, course=d.course)
 
 
-def _grid(estimator: Any, tune: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    if not isinstance(tune, Mapping) or not tune:
-        raise InputError(f"`tune` must be a non-empty mapping of parameter name -> candidate values; got {tune!r}")
+def tuning_candidates(estimator: Any, tune: Any) -> list[dict[str, Any]]:
+    """The candidates of nested tuning, each a complete mapping of the tuned parameter names to values.
+
+    Parameters
+    ----------
+    estimator : object
+        With ``get_params()``; a name a candidate leaves out keeps the
+        estimator's value.
+    tune : mapping of str to sequence, or sequence of mappings
+        A grid (every combination of the candidate values of each name) or an
+        explicit list of candidates (e.g. ``[{"tau": 125.0}, {"tau": 250.0, "g": 1.5}]``).
+
+    Returns
+    -------
+    list of dict
+        One dict per candidate with every tuned name, in order.
+
+    Raises
+    ------
+    InputError
+        An empty or malformed ``tune``, or a name the estimator does not have.
+    """
     params = estimator.get_params()
-    for name, values in tune.items():
+
+    def known(name: Any, where: str) -> None:
         if name not in params:
-            raise InputError(f"`tune` names a parameter the estimator does not have: {name!r}; "
+            raise InputError(f"{where} names a parameter the estimator does not have: {name!r}; "
                              f"{type(estimator).__name__} has {sorted(params)}")
-        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) < 1:
-            raise InputError(f"`tune[{name!r}]` must be a non-empty sequence of candidate values; got {values!r}")
-    names = list(tune)
-    return [dict(zip(names, combo)) for combo in itertools.product(*(tune[n] for n in names))]
+
+    if isinstance(tune, Mapping) and tune:
+        for name, values in tune.items():
+            known(name, "`tune`")
+            if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) < 1:
+                raise InputError(f"`tune[{name!r}]` must be a non-empty sequence of candidate values; got {values!r}")
+        names = list(tune)
+        return [dict(zip(names, combo)) for combo in itertools.product(*(tune[n] for n in names))]
+    if (isinstance(tune, Sequence) and not isinstance(tune, (str, bytes)) and len(tune) > 0
+            and all(isinstance(c, Mapping) and c for c in tune)):
+        names = list(dict.fromkeys(k for c in tune for k in c))
+        for i, c in enumerate(tune):
+            for name in c:
+                known(name, f"`tune[{i}]`")
+        return [{n: c.get(n, params[n]) for n in names} for c in tune]
+    raise InputError("`tune` must be a non-empty mapping of parameter name -> candidate values, or a non-empty "
+                     f"sequence of non-empty mappings (one per candidate); got {tune!r}")
+
+
+def _describe(candidates: list[dict[str, Any]]) -> str:
+    return "; ".join(", ".join(f"{k}={v}" for k, v in c.items()) for c in candidates)
 
 
 def _inner_folds(d: Design, tr: np.ndarray, neurons: list[str], y: np.ndarray, by: str,
@@ -173,10 +210,11 @@ def cross_validate(
         Size of the shuffled-condition null.
     seed : int
         Seeds the trial halves and the null.
-    tune : mapping of str to sequence, optional
+    tune : mapping of str to sequence, or sequence of mappings, optional
         Nested tuning: candidate values of estimator parameters (names of
-        ``estimator.get_params()``); every combination is scored inside each
-        fold by the pooled R² of inner held-out-condition folds over that
+        ``estimator.get_params()``), as a grid (every combination) or an
+        explicit list of candidates (:func:`tuning_candidates`); every
+        candidate is scored inside each fold by the pooled R² of inner held-out-condition folds over that
         fold's fitted part only, and the best one is fitted on the whole
         fitted part. None: the estimator's parameters as given.
     tune_by : str, optional
@@ -206,7 +244,7 @@ def cross_validate(
     if soft is not None and not (isinstance(soft, (int, float)) and soft >= 0):
         raise InputError(f"`soft` must be a number >= 0 or None; got {soft!r}")
     validate(recording, min_conditions=2)
-    grid = _grid(estimator, tune) if tune is not None else None
+    grid = tuning_candidates(estimator, tune) if tune is not None else None
     if grid is not None:
         tune_by = by if tune_by is None else tune_by
         if tune_by is None:
@@ -315,7 +353,7 @@ def cross_validate(
     conds = [c for f in folds for c in f.test]
     tuned: dict[str, Any] = {}
     if grid is not None and chosen:
-        for name in tune:
+        for name in chosen[0]:
             vals = np.array([c[name] for c in chosen])
             tuned[f"tuned_{name}"] = (("fold",), vals if vals.dtype.kind in "biuf" else vals.astype(str).astype(object),
                                       {"long_name": f"value of `{name}` chosen by nested tuning in each fold"})
@@ -348,7 +386,7 @@ def cross_validate(
                "reason": "" if can_predict else "one tonic input per condition: an unseen condition has no input",
                "n_shuffles": int(n_shuffles), "seed": int(seed),
                "tuning": "none: the estimator's parameters as given" if grid is None else
-               (f"nested: {len(grid)} candidates of {', '.join(f'{k} in {list(v)}' for k, v in tune.items())}, "
+               (f"nested: {len(grid)} candidates ({_describe(grid)}), "
                 f"chosen in each fold by the pooled R² of inner held-out-condition folds by `{tune_by}` "
                 f"({'all' if tune_folds is None else f'at most {tune_folds}'}) within its fitted part"),
                "wall_time_s": float(_time.perf_counter() - t_start)},
@@ -356,6 +394,5 @@ def cross_validate(
     if grid is not None:
         out = out.assign_coords(candidate=("candidate", np.arange(len(grid)),
                                            {"long_name": "index of the candidate in the tuning grid",
-                                            "values": "; ".join(", ".join(f"{k}={v}" for k, v in g.items())
-                                                                for g in grid)}))
+                                            "values": _describe(grid)}))
     return out

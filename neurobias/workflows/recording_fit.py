@@ -183,11 +183,40 @@ def _crossval_plan(raw: Any, config: dict[str, Any]) -> dict[str, Any]:
         models[name] = make_baseline(name, params={**params, "progress": False}, holdout_block=cv["block"])
     for est in models.values():
         est.check_params()  # every hyperparameter in its domain, before any fit
+    tuning = _tuning_plan(cv, design, models, fitted=config["fit"]["model"])
     descriptions = {config["fit"]["model"]: f"the fitted model ({config['fit']['model']})",
                     **{n: BASELINES[n] for n in cv["baselines"]}}
     soft = pre["soft_normalize"] if pre["soft_normalize"] > 0 else None
     return {"recording": base, "schemes": schemes, "models": models, "descriptions": descriptions,
-            "noise_variance": variance, "soft": soft, "center": pre["mean_center"] == "all"}
+            "noise_variance": variance, "soft": soft, "center": pre["mean_center"] == "all", "tuning": tuning}
+
+
+def _tuning_plan(cv: dict[str, Any], design: Any, models: dict[str, Any], *, fitted: str) -> dict[str, Any]:
+    """Per model, the nested-tuning options of :func:`cross_validate` (empty: fitted as given), checked up front."""
+    from neurobias.fitting.crossval import tuning_candidates
+
+    if cv["tune"] is None:
+        if cv["tune_by"] is not None or cv["tune_folds"] is not None:
+            raise ConfigError("`crossval.tune_by` and `crossval.tune_folds` need `crossval.tune` (the candidates)")
+        return {name: {} for name in models}
+    tune_by = cv["tune_by"] if cv["tune_by"] is not None else cv["by"]
+    if tune_by is None:
+        raise ConfigError("`crossval.tune` needs `crossval.tune_by` (an input whose values define the inner "
+                          "held-out-condition folds) when the folds are not given by `crossval.by`")
+    if tune_by not in design.inputs:
+        raise InputError(f"`crossval.tune_by` must be one of the inputs {list(design.inputs)}; got {tune_by!r}")
+    if not getattr(models[fitted], "predicts_unseen_conditions", True):
+        raise ConfigError(f"`crossval.tune` chooses parameters by held-out conditions, which the fitted model "
+                          f"({fitted}: one tonic input per condition) cannot predict")
+    tuning_candidates(models[fitted], cv["tune"])  # the fitted model must have every tuned parameter
+    out = {}
+    for name, est in models.items():
+        names = set(cv["tune"]) if isinstance(cv["tune"], dict) else {k for c in cv["tune"] for k in c}
+        if getattr(est, "predicts_unseen_conditions", True) and names <= set(est.get_params()):
+            out[name] = dict(tune=cv["tune"], tune_by=tune_by, tune_folds=cv["tune_folds"])
+        else:
+            out[name] = {}
+    return out
 
 
 def _crossval(plan: dict[str, Any], config: dict[str, Any], toml: str) -> Any:
@@ -205,12 +234,15 @@ def _crossval(plan: dict[str, Any], config: dict[str, Any], toml: str) -> Any:
     ceiling, split_half = np.full(len(schemes), np.nan), np.full(len(schemes), np.nan)
     kinds = [""] * len(schemes)
     folds, fold_r2 = None, None
+    tuned = _TuningTable(len(names), len(schemes))
     for i, name in enumerate(names):
         for j, scheme in enumerate(schemes):
             res = cross_validate(plan["models"][name], plan["recording"], scheme=scheme, by=cv["by"],
                                  held_out=cv["held_out"], block=cv["block"], soft=plan["soft"],
                                  center=plan["center"], noise_variance=plan["noise_variance"],
-                                 n_shuffles=cv["n_shuffles"], seed=int(config["seed"]))
+                                 n_shuffles=cv["n_shuffles"], seed=int(config["seed"]),
+                                 **plan["tuning"][name])
+            tuned.record(i, j, res)
             r2[i, j], p[i, j], frac[i, j] = float(res["r2"]), float(res["r2_p_value"]), float(res["r2_of_ceiling"])
             null[i, j], pred[i, j], wall[i, j] = res["r2_null"].values, res.attrs["predicts"], res.attrs["wall_time_s"]
             ceiling[j], split_half[j] = float(res["ceiling"]), float(res["split_half_r2"])
@@ -250,8 +282,67 @@ def _crossval(plan: dict[str, Any], config: dict[str, Any], toml: str) -> Any:
               "shuffle": ("shuffle", np.arange(null.shape[2]), {"long_name": "shuffle index"})}
     if folds is not None:
         coords["fold"] = ("fold", np.array(folds, dtype=object), {"long_name": "held-out conditions of each fold"})
+    data.update(tuned.variables())
+    coords.update(tuned.coords())
     return xr.Dataset(data, coords=coords, attrs={"n_shuffles": int(cv["n_shuffles"]), "seed": int(config["seed"]),
                                                   "config": toml})
+
+
+class _TuningTable:
+    """Collects the nested-tuning results of every (model, scheme) for ``crossval.nc``."""
+
+    def __init__(self, n_models: int, n_schemes: int) -> None:
+        self.shape = (n_models, n_schemes)
+        self.descriptions = [[""] * n_schemes for _ in range(n_models)]
+        self.chosen: dict[tuple[int, int], dict[str, Any]] = {}
+        self.scores: dict[tuple[int, int], Any] = {}
+        self.candidates = ""
+
+    def record(self, i: int, j: int, res: Any) -> None:
+        self.descriptions[i][j] = str(res.attrs["tuning"])
+        if "tune_r2" in res:
+            self.chosen[i, j] = {str(v)[6:]: res[v].values for v in res.data_vars if str(v).startswith("tuned_")}
+            self.scores[i, j] = res["tune_r2"].values
+            self.candidates = str(res["candidate"].attrs["values"])
+
+    def variables(self) -> dict[str, Any]:
+        import numpy as np
+
+        out: dict[str, Any] = {"tuning": (("model", "scheme"), np.array(self.descriptions, dtype=object),
+                                          {"long_name": "how the model's parameters were chosen in each fold"})}
+        if not self.chosen:
+            return out
+        n_folds = max(len(s) for s in self.scores.values())
+        n_cand = max(s.shape[1] for s in self.scores.values())
+        names = list(next(iter(self.chosen.values())))
+        r2 = np.full((*self.shape, n_folds, n_cand), np.nan)
+        for (i, j), s in self.scores.items():
+            r2[i, j, :s.shape[0], :s.shape[1]] = s
+        out["tune_r2"] = (("model", "scheme", "outer_fold", "candidate"), r2,
+                          {"long_name": "inner held-out-condition R² of each tuning candidate", "units": "1"})
+        for name in names:
+            values = [v[name] for v in self.chosen.values()]
+            numeric = all(np.asarray(v).dtype.kind in "biuf" for v in values)
+            arr = np.full((*self.shape, n_folds), np.nan) if numeric else np.full((*self.shape, n_folds), "", object)
+            for (i, j), v in self.chosen.items():
+                arr[i, j, :len(v[name])] = v[name] if numeric else np.asarray(v[name]).astype(str)
+            out[f"tuned_{name}"] = (("model", "scheme", "outer_fold"), arr,
+                                    {"long_name": f"value of `{name}` chosen by nested tuning in each outer fold "
+                                                  "(missing where the model was not tuned)"})
+        return out
+
+    def coords(self) -> dict[str, Any]:
+        import numpy as np
+
+        if not self.chosen:
+            return {}
+        n_folds = max(len(s) for s in self.scores.values())
+        n_cand = max(s.shape[1] for s in self.scores.values())
+        return {"outer_fold": ("outer_fold", np.arange(n_folds),
+                               {"long_name": "outer fold index (held-out conditions: the order of `fold`; time and "
+                                             "trials: one fold)"}),
+                "candidate": ("candidate", np.arange(n_cand),
+                              {"long_name": "index of the tuning candidate", "values": self.candidates})}
 
 
 def fit_recording_file(recording: str | os.PathLike, *, config: dict[str, Any], out: str | os.PathLike,
