@@ -160,6 +160,15 @@ def test_shipped_mante_config_parses_and_names_existing_baselines() -> None:
     assert cfg["fit"]["model"] == "context" and cfg["fit"]["n_units"] == 512 and cfg["fit"]["mode"] == "bias"
     assert cfg["crossval"]["by"] == "motion" and "shared_tonic" in cfg["crossval"]["baselines"]
     assert load_fit_config(None, text=fit_config_to_toml(cfg)) == cfg
+    # the config tunes the same candidates as the analysis script whose numbers results.md shows
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mante_fit", Path(__file__).resolve().parents[1] / "analyses" /
+                                                  "mante_fit.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert [dict(c) for c in cfg["crossval"]["tune"]] == script.TUNE_RECURRENT
+    assert cfg["crossval"]["tune_folds"] == 2
 
 
 def test_parallel_integration_under_no_grad_with_parameters(monkeypatch) -> None:
