@@ -110,7 +110,7 @@ def test_bad_design_is_one_line_exit_2_and_nothing_written(tmp_path: Path, run_c
     (["crossval.by=c"], "`crossval.by` must be one of the inputs ['a', 'b']; got 'c'"),
     (['crossval.schemes=["trials"]'], "needs single trials"),
     (["fit.holdout=time"], "unknown config key `fit.holdout`"),
-    (["fit.steps=-1"], "`steps` must be an integer >= 0; got -1"),
+    (["fit.steps=-1"], "`steps` must be an int >= 0; got -1"),
     (["preprocess.pca_components=2"], "their statistics would include the held-out data"),
 ])
 def test_bad_folds_models_and_keys_are_one_line_exit_2(tmp_path: Path, run_cli, overrides: list,

@@ -230,5 +230,5 @@ def test_tonic_fit_checks_device_and_substeps() -> None:
     rec = _tiny_trials()
     with pytest.raises(InputError, match="`device` must be 'cpu', 'cuda' or 'cuda:N'; got 'tpu'"):
         TonicFit(n_units=16, steps=1, device="tpu", progress=False).fit(rec)
-    with pytest.raises(InputError, match="`substeps` must be an integer >= 1 or None; got 0"):
+    with pytest.raises(InputError, match="`substeps` must be an int >= 1 or None; got 0"):
         TonicFit(n_units=16, steps=1, substeps=0, progress=False).fit(rec)

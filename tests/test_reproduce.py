@@ -149,7 +149,9 @@ def test_cli_reproduce(tmp_path, capsys):
     assert err.startswith("neurobias: error: `--quick` and `--size full`") and err.count("\n") == 1
     assert main(["reproduce", "--quick", "--jobs", "0"]) == 2
     err = capsys.readouterr().err
-    assert "--jobs: expected a positive integer, got '0'" in err and err.count("\n") == 1
+    assert "`--jobs` must be an int >= 1; got 0" in err and err.count("\n") == 1
+    with pytest.raises(InputError, match="`jobs` must be an int >= 1; got 0"):
+        reproduce(size="tiny", out=tmp_path, jobs=0)
     with pytest.raises(SystemExit) as exc:
         main(["reproduce", "--help"])
     assert exc.value.code == 0

@@ -10,7 +10,7 @@ __all__ = ["register"]
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from neurobias.errors import InputError
+    from neurobias.errors import InputError, check_number
     from neurobias.reproduce import reproduce
 
     if args.quick and args.size not in (None, "quick"):
@@ -20,7 +20,8 @@ def _reproduce(args: argparse.Namespace) -> int:
     # --render-only) are left out, the paths are kept
     command = "neurobias reproduce" + {"full": "", "quick": " --quick"}.get(size, f" --size {size}") + "".join(
         f" {flag} {shlex.quote(str(value))}" for flag, value in (("--out", args.out), ("--doc", args.doc)) if value)
-    jobs = args.jobs if args.jobs is not None else max(1, os.cpu_count() or 1)
+    jobs = check_number("--jobs", args.jobs, ge=1, integer=True) if args.jobs is not None else \
+        max(1, os.cpu_count() or 1)
     outcomes = reproduce(size=size, out=args.out, doc=args.doc, only=args.only or None, jobs=jobs, command=command,
                          progress=not args.no_progress, render_only=args.render_only)
     for o in outcomes:
@@ -29,16 +30,6 @@ def _reproduce(args: argparse.Namespace) -> int:
     if args.render_only:
         print("section `williams` rewritten from the stored outcomes")
     return 0
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str, Callable[[argparse.Namespace], int]]:
@@ -68,7 +59,7 @@ def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str,
                         "DIR/results.md below full size)")
     p.add_argument("--only", nargs="+", default=[], metavar="NAME", choices=list(EXPERIMENT_NAMES),
                    help=f"run only these experiments ({', '.join(EXPERIMENT_NAMES)})")
-    p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="experiments run in parallel in N worker processes (default: the number of CPUs)")
     p.add_argument("--render-only", action="store_true",
                    help="run nothing: rewrite the section from the outcomes stored by earlier calls")

@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from neurobias.errors import InputError, is_bool, is_int, is_real, require
+from neurobias.errors import InputError, check_choice, check_number, coerce
 from neurobias.fitting.readout import READOUTS
 from neurobias.training.model import MODES
 from neurobias.training.schedule import SCHEDULES
@@ -21,47 +21,55 @@ from neurobias.circuit import DTYPES
 __all__ = ["Hyperparameters", "DOMAINS"]
 
 
-def _int_at_least(lo: int, *, optional: bool = False) -> tuple[Callable[[Any], bool], str]:
-    if optional:
-        return (lambda v: v is None or (is_int(v) and v >= lo)), f"an integer >= {lo} or None"
-    return (lambda v: is_int(v) and v >= lo), f"an integer >= {lo}"
+Check = Callable[[str, Any], Any]
 
 
-def _positive(what: str = "a positive number", *, optional: bool = False) -> tuple[Callable[[Any], bool], str]:
-    if optional:
-        return (lambda v: v is None or (is_real(v) and v > 0)), f"{what} or None"
-    return (lambda v: is_real(v) and v > 0), what
+def _number(*, optional: bool = False, **bounds: Any) -> Check:
+    """A domain checked by the package's one number validator (:func:`neurobias.errors.check_number`)."""
+    def check(name: str, value: Any) -> Any:
+        if not optional:
+            return check_number(name, value, **bounds)
+        if value is None:
+            return None
+        try:
+            return check_number(name, value, **bounds)
+        except InputError as e:  # say that None is accepted too
+            head, _, got = str(e).partition("; got ")
+            raise InputError(f"{head} or None; got {got}") from None
+    return check
 
 
-def _choice(choices: Sequence[str]) -> tuple[Callable[[Any], bool], str]:
-    return (lambda v: isinstance(v, str) and v in choices), f"one of {', '.join(choices)}"
+def _choice(choices: Sequence[str]) -> Check:
+    return lambda name, value: check_choice(name, value, choices)
 
 
-_NON_NEGATIVE = ((lambda v: is_real(v) and v >= 0), "a number >= 0")
+def _flag(name: str, value: Any) -> Any:
+    return coerce(value, bool, name=name)
 
-#: hyperparameter name -> (test, what it expects): the one declaration of each name's domain
-DOMAINS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "n_units": _int_at_least(1),
-    "steps": _int_at_least(0),
-    "seed": _int_at_least(0),
-    "n_shuffles": _int_at_least(0),
-    "holdout_block": _int_at_least(1),
-    "substeps": _int_at_least(1, optional=True),
-    "n_latents": _int_at_least(1, optional=True),
-    "tau": _positive("a positive number of ms"),
-    "g": _NON_NEGATIVE,
-    "input_scale": _NON_NEGATIVE,
-    "lr": _positive(),
-    "weight_lr": _positive(optional=True),
-    "lr_min": _NON_NEGATIVE,
-    "clip_grad": _NON_NEGATIVE,
-    "ridge": _NON_NEGATIVE,
+
+#: hyperparameter name -> its check ``(name, value) -> value``: the one declaration of each name's domain
+DOMAINS: dict[str, Check] = {
+    "n_units": _number(ge=1, integer=True),
+    "steps": _number(ge=0, integer=True),
+    "seed": _number(ge=0, integer=True),
+    "n_shuffles": _number(ge=0, integer=True),
+    "holdout_block": _number(ge=1, integer=True),
+    "substeps": _number(ge=1, integer=True, optional=True),
+    "n_latents": _number(ge=1, integer=True, optional=True),
+    "tau": _number(gt=0, units="ms"),
+    "g": _number(ge=0),
+    "input_scale": _number(ge=0),
+    "lr": _number(gt=0),
+    "weight_lr": _number(gt=0, optional=True),
+    "lr_min": _number(ge=0),
+    "clip_grad": _number(ge=0),
+    "ridge": _number(ge=0),
     "mode": _choice(MODES),
     "readout": _choice(READOUTS),
     "schedule": _choice(SCHEDULES),
     "dtype": _choice(tuple(DTYPES)),
-    "learn_x0": ((lambda v: is_bool(v)), "True or False"),
-    "learn_tonic": ((lambda v: is_bool(v)), "True or False"),
+    "learn_x0": _flag,
+    "learn_tonic": _flag,
 }
 
 
@@ -96,5 +104,4 @@ class Hyperparameters:
         """
         params = self.get_params()
         for name in (names if names is not None else [k for k in params if k in DOMAINS]):
-            ok, expected = DOMAINS[name]
-            require(name, ok(params[name]), expected, params[name])
+            DOMAINS[name](name, params[name])

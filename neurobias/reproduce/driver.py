@@ -287,6 +287,7 @@ def reproduce(
         their ``figures`` map each figure stem to the PNG file written.
     """
     settings = get_settings(size)
+    jobs = check_number("jobs", jobs, ge=1, integer=True)
     if render_only and only:
         raise InputError("`render_only` runs nothing: give it without `only`")
     names = [] if render_only else list(EXPERIMENTS) if not only else [n for n in EXPERIMENTS if n in set(only)]
