@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neurobias.errors import InputError
+from neurobias.errors import InputError, check_number, check_shape
 
 __all__ = ["KrylovResult", "gmres", "cg", "leading_eigenvalues", "Leading"]
 
@@ -68,11 +68,12 @@ class KrylovResult:
 
 
 def _check(b: Tensor, rtol: float | Tensor) -> None:
-    if b.dim() != 2:
-        raise InputError(f"`b` must have shape (batch, n); got {tuple(b.shape)}")
-    r = torch.as_tensor(rtol)
-    if not bool(((r > 0) & (r < 1)).all()):
-        raise InputError(f"`rtol` must be in (0, 1); got {rtol!r}")
+    check_shape("b", b, (None, None), dims=("batch", "n"))
+    if isinstance(rtol, Tensor):
+        for r in rtol.reshape(-1).tolist():
+            check_number("rtol", r, gt=0, lt=1)
+    else:
+        check_number("rtol", rtol, gt=0, lt=1)
 
 
 def gmres(
