@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neurobias.errors import InputError, check_number, check_shape
+from neurobias.errors import check_number, check_shape
 
 __all__ = ["KrylovResult", "gmres", "cg", "leading_eigenvalues", "Leading"]
 
