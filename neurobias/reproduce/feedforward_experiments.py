@@ -28,14 +28,17 @@ from neurobias.feedforward import BiasNet, fit, hidden_activity, trained_paramet
 from neurobias.reproduce import figures
 from neurobias.reproduce.outcome import Claim, Outcome
 from neurobias.reproduce.settings import Settings
+from neurobias.reproduce.width_law import width_law
 
 __all__ = ["width_accuracies", "width_scaling", "multitask_measurements", "multitask", "MULTITASK_TASKS",
-           "WIDTH_MODES"]
+           "WIDTH_MODES", "WIDTH_LAW_EPSILONS"]
 
 WIDTH_MODES: tuple[str, ...] = ("bias", "readout", "full")
 MULTITASK_TASKS: tuple[str, ...] = (
     "digits", "digits-parity", "digits-rotated", "mnist1d", "mnist1d-magnitude", "mnist1d-permuted",
 )
+#: distances below full training's accuracy (fractions) for the width law (declared 2026-12-06, before its first run)
+WIDTH_LAW_EPSILONS: tuple[float, ...] = (0.2, 0.1, 0.05, 0.02, 0.01)
 _LR = {"bias": 0.01, "readout": 0.01, "full": 0.001, "bias+readout": 0.01, "mask": 0.05}
 
 
@@ -127,14 +130,45 @@ def width_scaling(settings: Settings, *, progress: bool = False) -> Outcome:
                  "(means over seeds)",
             values=tuple(per_seed), seeds=tuple(settings.seeds),
         ))
+    laws = {name: width_law(settings.widths, acc.sel(dataset=name, mode="bias").transpose("seed", "width").values,
+                            acc.sel(dataset=name, mode="full").transpose("seed", "width").values,
+                            epsilons=WIDTH_LAW_EPSILONS, seeds=settings.seeds)
+            for name in settings.ff_datasets}
     fig = figures.width_figure(ds)
-    md = "\n".join(lines + matched) + (
+    md = "\n".join(lines + matched + _law_table(laws, settings)) + (
         f"\n\nOne hidden ReLU layer, weights and initial biases uniform on [-0.1, 0.1] (readout too; it is fixed "
         f"in bias-only mode), Adam {settings.ff_steps} steps of {settings.ff_batch} samples, cosine schedule, "
         f"learning rates {', '.join(f'{m} {_LR[m]}' for m in WIDTH_MODES)}; seeds {list(settings.seeds)}; "
         "the output bias is trained in every mode.")
     return Outcome(name="width", title="Accuracy against width (feed-forward)", claims=tuple(claims), markdown=md,
-                   figures={"williams_width": fig}, wall_s=time.perf_counter() - t0)
+                   figures={"williams_width": fig, "williams_width_law": figures.width_law_figure(laws)},
+                   wall_s=time.perf_counter() - t0)
+
+
+def _law_table(laws: dict[str, xr.Dataset], settings: Settings) -> list[str]:
+    """The width needed for each epsilon (median over seeds, censored counted as beyond) and the fitted exponent."""
+    eps = next(iter(laws.values()))["epsilon"].values
+    out = ["", "Width bias-only training needs to come within epsilon of full training's accuracy at the largest "
+           f"width ({settings.widths[-1]}), read between measured widths in log width; '> {settings.widths[-1]}': "
+           "not reached (censored). Median over seeds, and the exponent k of width ~ epsilon^(-k) fitted per seed "
+           "over the reached epsilons (mean, range):", "",
+           "| data set | " + " | ".join(f"epsilon {100 * e:g} points" for e in eps) + " | k per seed | k (all seeds "
+           "pooled) |", "|---|" + "---|" * (len(eps) + 2)]
+    for name, law in laws.items():
+        cells = []
+        for i in range(len(eps)):
+            col = law["width_needed"].values[:, i]
+            # censored seeds sort above every reached width, so the median is exact whenever it is reached
+            med = np.median(np.where(np.isnan(col), np.inf, col))
+            cells.append(f"> {settings.widths[-1]}" if not np.isfinite(med) else f"{med:.0f}")
+        k = law["exponent"].values
+        fitted = k[np.isfinite(k)]
+        per_seed = (f"{fitted.mean():.2f} ({fitted.min():.2f} to {fitted.max():.2f}, {fitted.size} of {k.size} seeds)"
+                    if fitted.size else "not fitted (fewer than 2 epsilons reached)")
+        pooled = float(law["exponent_pooled"])
+        out.append(f"| {name} | " + " | ".join(cells) + f" | {per_seed} | "
+                   + (f"{pooled:.2f}" if np.isfinite(pooled) else "n/a") + " |")
+    return out
 
 
 def _standardised(split: Split) -> Split:

@@ -5,7 +5,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-__all__ = ["width_figure", "multitask_figure", "traces_figure", "gain_figure", "lorenz_figure", "reaching_figure"]
+__all__ = ["width_figure", "width_law_figure", "multitask_figure", "traces_figure", "gain_figure", "lorenz_figure", "reaching_figure"]
 
 _COLORS = {"bias": "tab:blue", "readout": "tab:orange", "full": "tab:green", "mask": "tab:purple",
            "mask_st": "tab:pink"}
@@ -27,6 +27,36 @@ def width_figure(ds: xr.Dataset) -> Figure:
         axes[d, 1].set(xscale="log", xlabel="trained parameters", title=f"{name}: vs trained parameters")
         axes[d, 0].set_xscale("log", base=2)
         axes[d, 0].legend(frameon=False)
+    return fig
+
+
+def width_law_figure(laws: dict[str, xr.Dataset]) -> Figure:
+    """Width bias-only training needs against epsilon, per seed (points), with the law fitted to each seed (lines)."""
+    fig = Figure(figsize=(5.2 * len(laws), 3.8), layout="constrained")
+    axes = fig.subplots(1, len(laws), squeeze=False)[0]
+    for ax, (name, law) in zip(axes, laws.items()):
+        eps = law["epsilon"].values
+        grid = np.geomspace(eps.min(), eps.max(), 50)
+        for s in range(law.sizes["seed"]):
+            color = f"C{s}"
+            ax.plot(100 * eps, law["width_needed"].values[s], "o", color=color, ms=4,
+                    label=f"seed {law['seed'].values[s]}")
+            k, a = float(law["exponent"].values[s]), float(law["intercept"].values[s])
+            if np.isfinite(k):
+                ax.plot(100 * grid, np.exp(a + k * np.log(1 / grid)), "-", color=color, lw=1,
+                        label=f"k = {k:.2f}")
+        if np.isfinite(law["width_needed"].values).any():
+            ax.set_yscale("log")
+        else:
+            ax.text(0.5, 0.5, "no epsilon reached within the measured widths", transform=ax.transAxes,
+                    ha="center", va="center")
+        ax.set(xscale="log", xlabel="epsilon (accuracy points below full training)",
+               ylabel="hidden width needed (bias-only)",
+               title=f"{name}: width ~ epsilon^(-k)\n(not reached within width {law.attrs['widths'][-1]:g}: not shown)")
+        ax.set_xticks(100 * eps, [f"{100 * e:g}" for e in eps])
+        ax.minorticks_off()
+        ax.set_xlim(100 * eps.max() * 1.3, 100 * eps.min() / 1.3)
+        ax.legend(frameon=False, fontsize=7)
     return fig
 
 
