@@ -25,6 +25,11 @@ Reference circuits
   dense circuit that no permutation makes triangular; :func:`saddle_node_ghost`, :func:`fold_point`,
   :func:`fold_bias`: a unit at and past its saddle-node; :func:`match_fixed_points`:
   found vs known, both ways (re-exported from :mod:`neurobias.analysis.references`).
+
+Reference data
+--------------
+* :func:`blobs_split`: a small classification split of Gaussian blobs, for
+  feed-forward training tests.
 """
 from __future__ import annotations
 
@@ -68,6 +73,7 @@ __all__ = [
     "fold_bias",
     "fold_point",
     "match_fixed_points",
+    "blobs_split",
 ]
 
 
@@ -339,3 +345,35 @@ def two_unit_tanh(
     )
     fps = np.array([[0.0, 0.0], [x_star, s * x_star], [-x_star, -s * x_star]])
     return ReferenceCircuit(circuit, np.zeros(2), fps, np.array([False, True, True]))
+
+
+# ---------------------------------------------------------------- reference data
+def blobs_split(*, n: int = 120, d: int = 6, classes: int = 3, seed: int = 0, spread: float = 0.3) -> Any:
+    """A classification split of Gaussian blobs: half the samples for training, half for testing.
+
+    Parameters
+    ----------
+    n : int
+        Samples in all (the first ``n // 2`` train, the rest test).
+    d : int
+        Features.
+    classes : int
+        Classes; centre of each drawn from N(0, 1) per feature.
+    seed : int
+        Seeds centres, labels and noise.
+    spread : float
+        Standard deviation of each sample around its class centre.
+
+    Returns
+    -------
+    neurobias.datasets.Split
+        ``x_train`` of shape (n // 2, d), ``y_train`` (n // 2,), ``x_test`` and ``y_test`` the rest.
+    """
+    from neurobias.datasets import Split
+
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 1, size=(classes, d))
+    y = rng.integers(0, classes, size=n)
+    x = centers[y] + spread * rng.normal(size=(n, d))
+    return Split.make(name="blobs", x_train=x[: n // 2], y_train=y[: n // 2], x_test=x[n // 2:], y_test=y[n // 2:],
+                      n_classes=classes)

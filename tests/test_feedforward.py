@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from neurobias.testing import blobs_split
 from neurobias.datasets import Split, digits, pad_features
 from neurobias.errors import InputError
 from neurobias.feedforward import FF_MODES, BiasNet, accuracy, fit, hidden_activity, trained_parameter_count
@@ -12,12 +13,7 @@ from neurobias.reproduce.settings import get_settings
 
 
 def _toy(n: int = 120, d: int = 6, seed: int = 0, classes: int = 3) -> Split:
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(0, 1, size=(classes, d))
-    y = rng.integers(0, classes, size=n)
-    x = centers[y] + 0.3 * rng.normal(size=(n, d))
-    return Split.make(name="toy", x_train=x[: n // 2], y_train=y[: n // 2], x_test=x[n // 2:], y_test=y[n // 2:],
-                      n_classes=classes)
+    return blobs_split(n=n, d=d, seed=seed, classes=classes)
 
 
 def _bytes(net: BiasNet) -> dict[str, bytes]:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from neurobias.testing import blobs_split
 from neurobias.datasets import Split
 from neurobias.errors import InputError
 from neurobias.feedforward import MASK_METHODS, BiasNet, fit, hidden_activity
@@ -12,12 +13,7 @@ from neurobias.training.schedule import geometric_schedule
 
 
 def _toy(n: int = 160, d: int = 6, seed: int = 0, classes: int = 3) -> Split:
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(0, 1, size=(classes, d))
-    y = rng.integers(0, classes, size=n)
-    x = centers[y] + 0.3 * rng.normal(size=(n, d))
-    return Split.make(name="toy", x_train=x[: n // 2], y_train=y[: n // 2], x_test=x[n // 2:], y_test=y[n // 2:],
-                      n_classes=classes)
+    return blobs_split(n=n, d=d, seed=seed, classes=classes)
 
 
 def test_geometric_schedule_starts_at_t0_ends_at_t1_with_a_constant_ratio():
