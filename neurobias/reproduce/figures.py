@@ -111,13 +111,19 @@ def traces_figure(ds: xr.Dataset, *, title: str, max_contexts: int = 4) -> Figur
 
 
 def gain_figure(ds: xr.Dataset) -> Figure:
-    """Evaluation NMSE against the gain g, per training mode (``nmse (mode, g)``)."""
+    """Evaluation NMSE against the gain g per training mode: each seed thin, their mean bold (``nmse (seed, mode, g)``)."""
     fig = Figure(figsize=(5, 3.6), layout="constrained")
     ax = fig.subplots()
+    seeds = [int(s) for s in ds["seed"].values]
     for mode in ds["mode"].values:
-        ax.plot(ds["g"].values, ds["nmse"].sel(mode=mode).values, marker="o", color=_COLORS[str(mode)], label=str(mode))
+        color = _COLORS[str(mode)]
+        for s in seeds:
+            ax.plot(ds["g"].values, ds["nmse"].sel(mode=mode, seed=s).values, color=color, lw=0.6, alpha=0.5)
+        ax.plot(ds["g"].values, ds["nmse"].sel(mode=mode).mean("seed").values, marker="o", color=color, lw=1.8,
+                label=f"{mode} (mean)" if len(seeds) > 1 else str(mode))
+    which = f"seed {seeds[0]}" if len(seeds) == 1 else f"mean over seeds {', '.join(map(str, seeds))}; thin: each seed"
     ax.set(yscale="log", xlabel="gain g of the random recurrent weights", ylabel="evaluation NMSE",
-           title="Van der Pol: bias-only vs full training")
+           title=f"Van der Pol: bias-only vs full training\n({which})")
     ax.legend(frameon=False)
     return fig
 

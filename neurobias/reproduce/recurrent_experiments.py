@@ -152,7 +152,6 @@ def vanderpol_gain(settings: Settings, *, progress: bool = False) -> Outcome:
     seeds = tuple(settings.rnn_seeds)
     runs = {seed: vanderpol_nmse(settings, seed=seed, progress=progress) for seed in seeds}
     stack = xr.concat([runs[s][0] for s in seeds], dim=xr.DataArray(list(seeds), dims="seed", name="seed"))
-    mean = stack.mean("seed")
     gains = stack["g"].values
     b, f = stack["nmse"].sel(mode="bias").values, stack["nmse"].sel(mode="full").values  # (seed, g)
 
@@ -180,7 +179,7 @@ def vanderpol_gain(settings: Settings, *, progress: bool = False) -> Outcome:
               + _per_seed(flat), values=tuple(flat.values()), seeds=seeds),
     )
     example = runs[seeds[0]][1]["bias"]
-    figs = {"williams_vanderpol_gain": figures.gain_figure(mean),
+    figs = {"williams_vanderpol_gain": figures.gain_figure(stack),
             "williams_vanderpol": figures.traces_figure(example, title=f"Van der Pol, bias-only, g = {gains[-1]:g} "
                                                                       f"(seed {seeds[0]})")}
     return Outcome(name="vanderpol", title="Van der Pol oscillator across the gain g", claims=claims,
