@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from neurobias.errors import InputError
-from neurobias.reproduce.width_law import fit_width_law, width_law, width_needed
+from neurobias.reproduce.width_law import fit_width_law, matched_accuracy_time, width_law, width_needed
 
 
 def test_width_needed_interpolates_in_log_width_and_censors():
@@ -62,3 +62,26 @@ def test_censored_epsilons_are_left_out_of_the_fit():
 def test_bad_inputs_name_the_argument(call, match):
     with pytest.raises(InputError, match=match):
         call()
+
+
+def test_matched_accuracy_time_reads_each_modes_time_at_the_width_it_needs():
+    w = [64.0, 256.0, 1024.0]
+    bias = np.array([[0.5, 0.7, 0.9]])
+    full = np.array([[0.85, 0.9, 0.95]])
+    # time grows as width^1 for bias, width^2 for full (a power law is exact under log-log interpolation)
+    tb = np.array([[1.0, 4.0, 16.0]])
+    tf = np.array([[1.0, 16.0, 256.0]])
+    ds = matched_accuracy_time(w, bias, full, tb, tf, epsilons=(0.25, 0.15, 0.01))
+    # epsilon 0.25: target 0.70: bias at 256 (4 s), full already at 64 (1 s)
+    # epsilon 0.15: target 0.80: bias half-way from 256 to 1024 in log width = 512 (8 s), full at 64 (1 s)
+    # epsilon 0.01: target 0.94: bias never (NaN); full between 256 and 1024 at 0.8 of the log step
+    np.testing.assert_allclose(ds["bias_width"].values[0, :2], [256.0, 512.0], rtol=1e-12)
+    np.testing.assert_allclose(ds["bias_seconds"].values[0, :2], [4.0, 8.0], rtol=1e-12)
+    np.testing.assert_allclose(ds["full_seconds"].values[0, :2], [1.0, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(ds["time_ratio"].values[0, :2], [4.0, 8.0], rtol=1e-12)
+    fw = 256.0 * 4.0 ** 0.8
+    assert ds["full_width"].values[0, 2] == pytest.approx(fw, rel=1e-12)
+    assert ds["full_seconds"].values[0, 2] == pytest.approx(fw ** 2 / 256.0 ** 2 * 16.0, rel=1e-12)
+    assert np.isnan(ds["bias_seconds"].values[0, 2]) and np.isnan(ds["time_ratio"].values[0, 2])
+    with pytest.raises(InputError, match="`full_seconds` must be positive finite times"):
+        matched_accuracy_time(w, bias, full, tb, -tf)

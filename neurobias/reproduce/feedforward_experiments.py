@@ -28,7 +28,7 @@ from neurobias.feedforward import BiasNet, fit, hidden_activity, trained_paramet
 from neurobias.reproduce import figures
 from neurobias.reproduce.outcome import Claim, Outcome
 from neurobias.reproduce.settings import Settings
-from neurobias.reproduce.width_law import width_law
+from neurobias.reproduce.width_law import matched_accuracy_time, width_law
 
 __all__ = ["width_accuracies", "width_scaling", "multitask_measurements", "multitask", "MULTITASK_TASKS",
            "WIDTH_MODES", "WIDTH_LAW_EPSILONS"]
@@ -134,8 +134,12 @@ def width_scaling(settings: Settings, *, progress: bool = False) -> Outcome:
                             acc.sel(dataset=name, mode="full").transpose("seed", "width").values,
                             epsilons=WIDTH_LAW_EPSILONS, seeds=settings.seeds)
             for name in settings.ff_datasets}
+    times = {name: matched_accuracy_time(
+        settings.widths, *(acc.sel(dataset=name, mode=m).transpose("seed", "width").values for m in ("bias", "full")),
+        *(ds["fit_seconds"].sel(dataset=name, mode=m).transpose("seed", "width").values for m in ("bias", "full")),
+        epsilons=WIDTH_LAW_EPSILONS, seeds=settings.seeds) for name in settings.ff_datasets}
     fig = figures.width_figure(ds)
-    md = "\n".join(lines + matched + _law_table(laws, settings)) + (
+    md = "\n".join(lines + matched + _law_table(laws, settings) + _time_table(times, settings)) + (
         f"\n\nOne hidden ReLU layer, weights and initial biases uniform on [-0.1, 0.1] (readout too; it is fixed "
         f"in bias-only mode), Adam {settings.ff_steps} steps of {settings.ff_batch} samples, cosine schedule, "
         f"learning rates {', '.join(f'{m} {_LR[m]}' for m in WIDTH_MODES)}; seeds {list(settings.seeds)}; "
@@ -143,6 +147,29 @@ def width_scaling(settings: Settings, *, progress: bool = False) -> Outcome:
     return Outcome(name="width", title="Accuracy against width (feed-forward)", claims=tuple(claims), markdown=md,
                    figures={"williams_width": fig, "williams_width_law": figures.width_law_figure(laws)},
                    wall_s=time.perf_counter() - t0)
+
+
+def _time_table(times: dict[str, xr.Dataset], settings: Settings) -> list[str]:
+    """Training time of each mode at the width it needs to come within epsilon of full training (medians over seeds)."""
+    out = ["", f"Training time at matched accuracy: both modes train {settings.ff_steps} steps at every width, so "
+           "coming within epsilon of full training's accuracy at the largest width costs each mode the time of one "
+           "run at the width it needs (log time interpolated in log width between measured widths). Wall times on "
+           "the machine of this run (shared machines inflate them alike); median over seeds of bias-only time / "
+           "full time, with the two medians:", "",
+           "| data set | epsilon (points) | width needed: bias-only / full | time: bias-only / full (s) | ratio |",
+           "|---|---|---|---|---|"]
+    for name, t in times.items():
+        for i, e in enumerate(t["epsilon"].values):
+            bw, fw = t["bias_width"].values[:, i], t["full_width"].values[:, i]
+            if np.isnan(bw).sum() * 2 > bw.size:  # most seeds never get there: no median
+                out.append(f"| {name} | {100 * e:g} | > {settings.widths[-1]} / {np.nanmedian(fw):.0f} | "
+                           "not reached | n/a |")
+                continue
+            med = lambda v: float(np.median(np.where(np.isnan(v), np.inf, v)))  # noqa: E731 - censored = beyond
+            out.append(f"| {name} | {100 * e:g} | {med(bw):.0f} / {med(fw):.0f} | "
+                       f"{med(t['bias_seconds'].values[:, i]):.2f} / {med(t['full_seconds'].values[:, i]):.2f} | "
+                       f"{med(t['time_ratio'].values[:, i]):.2f} |")
+    return out
 
 
 def _law_table(laws: dict[str, xr.Dataset], settings: Settings) -> list[str]:

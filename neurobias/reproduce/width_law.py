@@ -24,7 +24,7 @@ import xarray as xr
 
 from neurobias.errors import InputError, check_number, describe_shape
 
-__all__ = ["width_needed", "fit_width_law", "width_law"]
+__all__ = ["width_needed", "fit_width_law", "width_law", "matched_accuracy_time"]
 
 
 def _increasing_widths(widths: Sequence[float]) -> np.ndarray:
@@ -168,4 +168,65 @@ def width_law(widths: Sequence[float], bias: np.ndarray, full: np.ndarray, *,
                 "seed": ("seed", np.arange(b.shape[0]) if seeds is None else np.asarray(seeds),
                          {"long_name": "seed of network and training"})},
         attrs={"widths": w.tolist()},
+    )
+
+
+def _at_width(widths: np.ndarray, values: np.ndarray, width: float) -> float:
+    """``values`` read at ``width`` by linear interpolation of log(value) in log(width); NaN for a NaN width."""
+    if not np.isfinite(width):
+        return float("nan")
+    return float(np.exp(np.interp(np.log(width), np.log(widths), np.log(values))))
+
+
+def matched_accuracy_time(widths: Sequence[float], bias: np.ndarray, full: np.ndarray, bias_seconds: np.ndarray,
+                          full_seconds: np.ndarray, *, epsilons: Sequence[float] = (0.2, 0.1, 0.05, 0.02, 0.01),
+                          seeds: Sequence[int] | None = None) -> xr.Dataset:
+    """Training time of bias-only and of full training to come within each ``epsilon`` of the reference accuracy.
+
+    Both modes train the same number of steps at every width, so what differs at a matched accuracy is the width
+    each needs and the cost of a step at that width.  For each seed and ``epsilon``: the width each mode needs
+    (:func:`width_needed`, reference: full training's accuracy at the largest width) and its training time read
+    there from the measured times (log time interpolated in log width).
+
+    Parameters
+    ----------
+    widths : sequence of float, shape (width,)
+    bias, full : ndarray of shape (seed, width)
+        Test accuracies (fractions).
+    bias_seconds, full_seconds : ndarray of shape (seed, width)
+        Wall time of each training run, in s (positive).
+    epsilons, seeds
+        As in :func:`width_law`.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``bias_width``, ``full_width``, ``bias_seconds``, ``full_seconds`` and ``time_ratio`` (bias / full), all
+        (seed, epsilon), NaN where bias-only does not get there within the measured widths.
+    """
+    law = width_law(widths, bias, full, epsilons=epsilons, seeds=seeds)
+    w = np.asarray(law.attrs["widths"], dtype=np.float64)
+    f = np.asarray(full, dtype=np.float64)
+    ts = [np.asarray(t, dtype=np.float64) for t in (bias_seconds, full_seconds)]
+    for name, t in zip(("bias_seconds", "full_seconds"), ts):
+        if t.shape != f.shape or not np.all(np.isfinite(t)) or np.any(t <= 0):
+            raise InputError(f"`{name}` must be positive finite times of shape (seed, width) = "
+                             f"{describe_shape(f.shape)}; got shape {describe_shape(t.shape)}")
+    eps = law["epsilon"].values
+    ref = law["reference"].values
+    bw = law["width_needed"].values
+    fw = np.array([[width_needed(w, f[s], ref[s] - e) for e in eps] for s in range(f.shape[0])])
+    bs = np.array([[_at_width(w, ts[0][s], x) for x in bw[s]] for s in range(f.shape[0])])
+    fs = np.array([[_at_width(w, ts[1][s], x) for x in fw[s]] for s in range(f.shape[0])])
+    dims = ("seed", "epsilon")
+    return xr.Dataset(
+        {
+            "bias_width": (dims, bw, {"long_name": "width bias-only training needs", "units": "units"}),
+            "full_width": (dims, fw, {"long_name": "width full training needs", "units": "units"}),
+            "bias_seconds": (dims, bs, {"long_name": "bias-only training time at the width it needs", "units": "s"}),
+            "full_seconds": (dims, fs, {"long_name": "full training time at the width it needs", "units": "s"}),
+            "time_ratio": (dims, bs / fs, {"long_name": "bias-only / full training time at matched accuracy",
+                                           "units": "1"}),
+        },
+        coords={"epsilon": law["epsilon"], "seed": law["seed"]},
     )
