@@ -121,6 +121,28 @@ def test_lorenz_input_noise_reaches_inputs_only():
         make_task("lorenz", input_noise=-1.0, **kw)
 
 
+def test_lorenz_held_out_trajectories_standardised_with_given_moments():
+    kw = dict(dt=1.0, horizons=(1, 3), duration_ms=40.0, washout_ms=0.0)
+    train = make_task("lorenz", **kw)
+    raw = make_task("lorenz", standardisation=(0.0, 1.0), **kw).reference()
+    # Lorenz's x at sigma = 10, rho = 28, beta = 8/3: mean 0 by symmetry, sd about 7.9
+    assert abs(raw.mean()) < 1.0 and 7.0 < raw.std() < 9.0
+    mean, sd = train.raw_moments()
+    assert mean == pytest.approx(raw.mean(), abs=1e-12) and sd == pytest.approx(raw.std())
+    held_raw = make_task("lorenz", reference_seed=1, standardisation=(0.0, 1.0), **kw).reference()
+    assert not np.isin(held_raw[:, :50], raw).any()  # other trajectories
+    held = make_task("lorenz", reference_seed=1, standardisation=(mean, sd), **kw)
+    np.testing.assert_allclose(held.reference(), (held_raw - mean) / sd, rtol=1e-12, atol=1e-12)
+    own = make_task("lorenz", reference_seed=1, **kw).reference()
+    assert held.reference().mean() != pytest.approx(0.0, abs=1e-6)  # not refitted on the held-out data
+    assert own.mean() == pytest.approx(0.0, abs=1e-12)
+    batch = held.sample(8, "ahead3", np.random.default_rng(0))
+    assert np.isin(batch.inputs[..., 0], held.reference()).all()
+    for bad in ((1.0,), (0.0, 0.0), (0.0, -1.0), (float("nan"), 1.0)):
+        with pytest.raises(InputError, match="`standardisation"):
+            make_task("lorenz", standardisation=bad, **kw)
+
+
 def test_steps_to_level_reads_the_moving_average_of_the_loss():
     from neurobias.reproduce.recurrent_experiments import steps_to_level
 
