@@ -314,7 +314,8 @@ CRITERIA: tuple[Criterion, ...] = (
         paper="self-sustained forecast (figure); no attractor statistic reported",
         metric="|log2(largest Lyapunov exponent of the bias-only closed-loop x / 0.9056 per Lorenz time unit)|, "
                "Rosenstein estimate (embedding 5 x 10 samples, temporal neighbours within 100 samples excluded, "
-               "slope over steps 50-250); an undefined estimate, and one <= 0, count as infinite",
+               "slope over steps 50-250); NaN, which never holds, when the estimate is <= 0 (no chaos) and when it is "
+               "undefined",
         op="<=", threshold=1.0, seeds=5, declared="2026-12-06"),
     Criterion(
         key="reaching_steps",
