@@ -244,3 +244,27 @@ def test_render_only_reproduces_the_committed_section_from_a_fresh_clone(tmp_pat
         rec = json.loads((tmp_path / "docs/outcomes" / f"{name}.json").read_text())
         assert rec["size"] == "full" and rec["sizes"]["name"] == "full"
         assert all(len(c["values"]) == len(c["seeds"]) for c in rec["claims"])
+
+
+def test_lorenz_scores_held_out_trajectories_for_every_seed():
+    from dataclasses import replace
+
+    import numpy as np
+
+    from neurobias.reproduce.recurrent_experiments import _lorenz_tasks, lorenz_forecast
+
+    train_task, test_task = _lorenz_tasks(200.0)
+    assert test_task.params.reference_seed != train_task.params.reference_seed
+    assert not np.isin(test_task.reference(), train_task.reference()).any()  # no shared sample
+    # held-out observations standardised with the training moments, not their own
+    assert test_task.params.standardisation == train_task.raw_moments()
+    settings = replace(get_settings("tiny"), lorenz_seeds=(0, 1))
+    outcome = lorenz_forecast(settings)
+    assert [c.key for c in outcome.claims] == ["lorenz_teacher_forced", "lorenz_closed_loop", "lorenz_lyapunov"]
+    for c in outcome.claims:
+        assert c.seeds == (0, 1) and len(c.values) == 2
+    assert outcome.claims[0].values[0] != outcome.claims[0].values[1]  # the seed changes the circuit
+    for row in ("| bias-only |", "| full (all weights) |", "| echo-state network (ridge readout) |",
+                "| linear autoregression (no seed) |", "| persistence (x_k+h = x_k) |", "| true x (held-out"):
+        assert row in outcome.markdown
+    assert " to " in outcome.markdown.split("| bias-only |")[1].split("\n")[0]  # an interval over the two seeds

@@ -137,3 +137,24 @@ def test_the_section_renders_an_old_metric_as_not_measured_and_shows_its_old_ver
     assert len(claim_rows) == 2 and all(r.rstrip().endswith("| not measured |") for r in claim_rows)
     history = [r for r in rows if r not in claim_rows]
     assert all("| 2026-12-06 |" in r and "| not comparable |" in r for r in history)
+
+
+def test_the_lorenz_criteria_keep_their_thresholds_and_leave_the_old_protocol_unjudged():
+    tf, cl, lyap = (criterion(k) for k in ("lorenz_teacher_forced", "lorenz_closed_loop", "lorenz_lyapunov"))
+    assert (tf.op, tf.threshold, tf.declared) == ("<=", 0.5, "2026-11-26")
+    assert (cl.op, cl.threshold, cl.declared) == ("<=", 0.2, "2026-12-05")
+    for c in (tf, cl):
+        rev = c.history[-1]
+        assert rev.replaced == "2026-12-06" and not rev.same_metric and "held-out" in rev.reason
+        assert c.metric_since == "2026-12-06"
+    assert tf.history[-1].verdict == "too few seeds" and "0.196" in tf.history[-1].measured
+    assert cl.history[-1].verdict == "not measured"
+    # the stored full-size value (one seed, 2026-11-26) measured the old protocol: not judged by the new one
+    stored = Claim("lorenz_teacher_forced", "old", values=(0.1962,), seeds=(0,), measured="2026-11-26")
+    assert stored.verdict == "not measured" and stored.earlier_metric
+    assert Claim("lorenz_teacher_forced", "new", values=(0.4,) * 5, seeds=range(5)).verdict == "same"
+    # the attractor criterion: |log2(lambda / true)| <= 1, i.e. within a factor 2 of the Lorenz exponent
+    assert (lyap.op, lyap.threshold, lyap.seeds, lyap.declared, lyap.history) == ("<=", 1.0, 5, "2026-12-06", ())
+    assert judge(lyap, [abs(math.log2(1.9))] * 5).verdict == "same"
+    assert judge(lyap, [abs(math.log2(0.4))] * 5).verdict == "different"
+    assert judge(lyap, [math.nan] * 5).verdict == "different"  # no chaos (exponent <= 0) or undefined

@@ -6,7 +6,8 @@ import pytest
 
 from neurobias.circuit.circuit import Circuit
 from neurobias.errors import InputError
-from neurobias.reproduce.forecast import closed_loop, nrmse, valid_prediction_time
+from neurobias.reproduce.forecast import (autoregressive_closed_loop, closed_loop, drive, lag_matrix, nrmse,
+                                          ridge_regression, valid_prediction_time)
 from neurobias.tasks import LorenzForecastTask, ReachingTask, VanDerPolTask, available, make_task
 from neurobias.tasks.lorenz import autocorrelation_hwhm, lorenz
 from neurobias.tasks.reaching import speed_profile
@@ -101,6 +102,46 @@ def test_closed_loop_feeds_the_output_back():
         closed_loop(_delay_circuit(1.0), np.zeros(2), obs, n_warmup=1, n_free=1, dt=1.0)
 
 
+def test_drive_gives_the_rates_and_outputs_of_the_delay_map():
+    obs = np.array([[[1.0], [2.0], [3.0]], [[-1.0], [0.5], [4.0]]])
+    rates, out = drive(_delay_circuit(0.5), np.zeros(1), obs, dt=1.0)
+    # x_{k+1} = u_k: the rate after the input of step k is that input
+    np.testing.assert_array_equal(rates, obs)
+    np.testing.assert_allclose(out, 0.5 * obs)
+    with pytest.raises(InputError, match="`observations`"):
+        drive(_delay_circuit(0.5), np.zeros(1), obs[..., 0], dt=1.0)
+
+
+def test_ridge_regression_recovers_a_linear_map_and_shrinks_with_the_penalty():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 3))
+    w = np.array([[1.0, -2.0, 0.5]])
+    y = X @ w.T + 3.0
+    got_w, got_c = ridge_regression(X, y, ridge=0.0)
+    np.testing.assert_allclose(got_w, w, atol=1e-12)
+    np.testing.assert_allclose(got_c, [3.0], atol=1e-12)
+    # one centred feature: the ridge solution is sum(x y) / (sum(x^2) + ridge * mean var * n) = 1 / (1 + ridge)
+    x = np.array([[-1.0], [1.0]])
+    np.testing.assert_allclose(ridge_regression(x, 2.0 * x, ridge=1.0)[0], [[1.0]])
+    with pytest.raises(InputError, match="`ridge`"):
+        ridge_regression(X, y, ridge=-1.0)
+    with pytest.raises(InputError, match="`features`"):
+        ridge_regression(X, y[:10], ridge=0.0)
+
+
+def test_lag_matrix_and_the_autoregressive_closed_loop():
+    x = np.arange(6.0)[None, :]
+    np.testing.assert_array_equal(lag_matrix(x, 2)[0], [[1, 0], [2, 1], [3, 2], [4, 3], [5, 4]])
+    # x_{k+1} = 2 x_k - x_{k-1} continues a straight line; x_{k+1} = 0.5 x_k halves
+    np.testing.assert_allclose(autoregressive_closed_loop(np.array([2.0, -1.0]), 0.0, x, n_free=3), [[6, 7, 8]])
+    np.testing.assert_allclose(autoregressive_closed_loop(np.array([0.5]), 1.0, np.array([[4.0]]), n_free=2),
+                               [[3.0, 2.5]])
+    with pytest.raises(InputError, match="`order`"):
+        lag_matrix(x, 0)
+    with pytest.raises(InputError, match="`warmup`"):
+        autoregressive_closed_loop(np.ones(3), 0.0, np.ones((1, 2)), n_free=1)
+
+
 def test_forecast_scores():
     truth = np.zeros((2, 10, 1))
     pred = truth.copy()
@@ -119,6 +160,28 @@ def test_lorenz_input_noise_reaches_inputs_only():
     assert np.std(noisy.inputs - clean.inputs) == pytest.approx(0.1, rel=0.05)
     with pytest.raises(InputError, match="`input_noise`"):
         make_task("lorenz", input_noise=-1.0, **kw)
+
+
+def test_lorenz_held_out_trajectories_standardised_with_given_moments():
+    kw = dict(dt=1.0, horizons=(1, 3), duration_ms=40.0, washout_ms=0.0)
+    train = make_task("lorenz", **kw)
+    raw = make_task("lorenz", standardisation=(0.0, 1.0), **kw).reference()
+    # Lorenz's x at sigma = 10, rho = 28, beta = 8/3: mean 0 by symmetry, sd about 7.9
+    assert abs(raw.mean()) < 1.0 and 7.0 < raw.std() < 9.0
+    mean, sd = train.raw_moments()
+    assert mean == pytest.approx(raw.mean(), abs=1e-12) and sd == pytest.approx(raw.std())
+    held_raw = make_task("lorenz", reference_seed=1, standardisation=(0.0, 1.0), **kw).reference()
+    assert not np.isin(held_raw[:, :50], raw).any()  # other trajectories
+    held = make_task("lorenz", reference_seed=1, standardisation=(mean, sd), **kw)
+    np.testing.assert_allclose(held.reference(), (held_raw - mean) / sd, rtol=1e-12, atol=1e-12)
+    own = make_task("lorenz", reference_seed=1, **kw).reference()
+    assert held.reference().mean() != pytest.approx(0.0, abs=1e-6)  # not refitted on the held-out data
+    assert own.mean() == pytest.approx(0.0, abs=1e-12)
+    batch = held.sample(8, "ahead3", np.random.default_rng(0))
+    assert np.isin(batch.inputs[..., 0], held.reference()).all()
+    for bad in ((1.0,), (0.0, 0.0), (0.0, -1.0), (float("nan"), 1.0)):
+        with pytest.raises(InputError, match="`standardisation"):
+            make_task("lorenz", standardisation=bad, **kw)
 
 
 def test_steps_to_level_reads_the_moving_average_of_the_loss():

@@ -5,10 +5,12 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-__all__ = ["width_figure", "width_law_figure", "multitask_figure", "traces_figure", "gain_figure", "lorenz_figure", "reaching_figure"]
+__all__ = ["width_figure", "width_law_figure", "multitask_figure", "traces_figure", "gain_figure",
+           "lorenz_attractor_figure", "reaching_figure"]
 
 _COLORS = {"bias": "tab:blue", "readout": "tab:orange", "full": "tab:green", "mask": "tab:purple",
-           "mask_st": "tab:pink"}
+           "mask_st": "tab:pink", "esn": "tab:orange", "ar": "tab:red", "bias-only": "tab:blue",
+           "echo-state network": "tab:orange", "linear autoregression": "tab:red", "true x": "black"}
 
 
 def width_figure(ds: xr.Dataset) -> Figure:
@@ -128,17 +130,41 @@ def gain_figure(ds: xr.Dataset) -> Figure:
     return fig
 
 
-def lorenz_figure(truth: np.ndarray, forecasts: dict[str, np.ndarray], *, n_warmup: int, title: str) -> Figure:
-    """Closed-loop forecasts of one trial after a teacher-forced warm-up (``truth`` of shape (time,))."""
-    fig = Figure(figsize=(9, 3.4), layout="constrained")
-    ax = fig.subplots()
-    steps = np.arange(truth.shape[0])
-    ax.plot(steps, truth, "k", lw=1.2, label="Lorenz x")
-    for mode, f in forecasts.items():
-        ax.plot(n_warmup + np.arange(f.shape[0]), f, lw=1, color=_COLORS.get(mode), label=f"{mode} (closed loop)")
+def lorenz_attractor_figure(truth: np.ndarray, forecasts: dict[str, np.ndarray], *, n_warmup: int, n_show: int,
+                            maps: dict[str, np.ndarray], title: str) -> Figure:
+    """Closed-loop traces after a teacher-forced warm-up, and return maps of successive maxima.
+
+    Parameters
+    ----------
+    truth : ndarray of shape (time,)
+        The true series of the trial shown (warm-up and what follows), standardised.
+    forecasts : dict of str to ndarray of shape (free,)
+        Closed-loop output of each forecaster, starting at sample ``n_warmup``.
+    n_warmup, n_show : int
+        Teacher-forced samples; closed-loop samples drawn.
+    maps : dict of str to ndarray of shape (pair, 2)
+        Pairs (m_k, m_{k+1}) of successive local maxima of each series, one panel each.
+    title : str
+    """
+    fig = Figure(figsize=(11, 6.5), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=(1.0, 1.1))
+    ax = top.subplots()
+    ax.plot(np.arange(truth.shape[0]), truth, "k", lw=1.3, label="true x")
+    for name, f in forecasts.items():
+        f = f[:n_show]
+        ax.plot(n_warmup + np.arange(f.shape[0]), f, lw=0.9, color=_COLORS.get(name), label=name)
     ax.axvline(n_warmup - 0.5, color="grey", ls=":")
-    ax.set(xlabel="sample", ylabel="standardised x", title=title)
-    ax.legend(frameon=False, fontsize=8, ncol=2)
+    ax.set(xlabel="sample", ylabel="standardised x", title=title + ": teacher-forced warm-up, then closed loop",
+           xlim=(0, n_warmup + n_show), ylim=(-3.5, 3.5))  # a run-away forecast leaves the frame
+    ax.legend(frameon=False, fontsize=8, ncol=5, loc="upper right")
+    axes = np.atleast_1d(bottom.subplots(1, len(maps), sharex=True, sharey=True))
+    for a, (name, pairs) in zip(axes, maps.items()):
+        a.scatter(pairs[:, 0], pairs[:, 1], s=2, color=_COLORS.get(name, "tab:gray"))
+        a.set_title(name, fontsize=9)
+        a.set(xlabel="maximum k")
+    axes[0].set(ylabel="maximum k + 1")
+    bottom.suptitle("return maps of successive local maxima of x (long closed-loop runs; true x: held-out "
+                    "trajectories)", fontsize=10)
     return fig
 
 

@@ -15,7 +15,8 @@ from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.threads import one_thread
 from neurobias.errors import InputError, check_number, check_shape, describe_shape
 
-__all__ = ["closed_loop", "nrmse", "valid_prediction_time"]
+__all__ = ["closed_loop", "drive", "nrmse", "valid_prediction_time", "ridge_regression", "lag_matrix",
+           "autoregressive_closed_loop"]
 
 
 def closed_loop(
@@ -73,6 +74,135 @@ def closed_loop(
             z = dyn.readout(x, W["W_out"], W["b_out"])
             out[:, j] = z.numpy()
             x = dyn.step(x, z @ W["W_in"].T + bias, dt=dt, method=method)
+    return out
+
+
+def drive(circuit: Circuit, tonic: np.ndarray, observations: np.ndarray, *, dt: float,
+          method: str = "euler") -> tuple[np.ndarray, np.ndarray]:
+    """Run ``circuit`` from rest on ``observations`` (teacher forcing): its states and outputs at every step.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    tonic : ndarray of shape (unit,)
+    observations : ndarray of shape (trial, time, input)
+    dt : float
+        Integration step in ms (as in training).
+    method : {"euler", "exp_euler"}
+
+    Returns
+    -------
+    rates : ndarray of shape (trial, time, unit)
+        Rates after the input of step ``k`` (the ones the output at ``k`` reads), float64.
+    outputs : ndarray of shape (trial, time, output)
+        ``W_out r + b_out`` at every step: entry ``k`` is the circuit's
+        output after it has seen ``observations[:, :k + 1]``, as in training.
+    """
+    obs = np.asarray(observations, dtype=np.float64)
+    if obs.ndim != 3 or obs.shape[2] != circuit.n_inputs:
+        raise InputError(
+            f"`observations` must have shape (trial, time, input = {circuit.n_inputs}); got {describe_shape(obs.shape)}"
+        )
+    b = np.asarray(tonic, dtype=np.float64)
+    check_shape("tonic", b, (circuit.n_units,), dims=("unit",))
+    W = {k: torch.tensor(v, dtype=torch.float64) for k, v in circuit.weights().items()}
+    dyn = circuit.dynamics()
+    bias = torch.tensor(b, dtype=torch.float64)
+    u_all = torch.tensor(obs, dtype=torch.float64)
+    x = torch.zeros(obs.shape[0], circuit.n_units, dtype=torch.float64)
+    rates = np.empty((obs.shape[0], obs.shape[1], circuit.n_units))
+    with one_thread(), torch.no_grad():
+        for k in range(obs.shape[1]):
+            x = dyn.step(x, u_all[:, k] @ W["W_in"].T + bias, dt=dt, method=method)
+            rates[:, k] = dyn.rates(x).numpy()
+    outputs = rates @ circuit.W_out.T + circuit.b_out
+    return rates, outputs
+
+
+def ridge_regression(features: np.ndarray, targets: np.ndarray, *, ridge: float) -> tuple[np.ndarray, np.ndarray]:
+    """Least squares with an intercept and an L2 penalty on the weights (not on the intercept).
+
+    Parameters
+    ----------
+    features : ndarray of shape (sample, feature)
+    targets : ndarray of shape (sample, output)
+    ridge : float
+        Penalty (>= 0) relative to the mean variance of the features: the
+        weights minimise ``|y - X w - c|^2 + ridge * mean(var(X)) * n * |w|^2``.
+
+    Returns
+    -------
+    weights : ndarray of shape (output, feature)
+    intercept : ndarray of shape (output,)
+    """
+    X, Y = np.asarray(features, dtype=np.float64), np.asarray(targets, dtype=np.float64)
+    if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0] or X.shape[0] < 2:
+        raise InputError(f"`features` (sample, feature) and `targets` (sample, output) must have the same number "
+                         f"(>= 2) of samples; got {describe_shape(X.shape)} and {describe_shape(Y.shape)}")
+    ridge = check_number("ridge", ridge, ge=0)
+    mx, my = X.mean(axis=0), Y.mean(axis=0)
+    Xc, Yc = X - mx, Y - my
+    gram = Xc.T @ Xc
+    scale = max(float(np.trace(gram)) / X.shape[1], np.finfo(np.float64).tiny)
+    w = np.linalg.solve(gram + ridge * scale * np.eye(X.shape[1]), Xc.T @ Yc).T
+    return w, my - w @ mx
+
+
+def lag_matrix(series: np.ndarray, order: int) -> np.ndarray:
+    """The last ``order`` samples at every step, newest first.
+
+    Parameters
+    ----------
+    series : ndarray of shape (run, sample)
+    order : int
+        Lags (>= 1).
+
+    Returns
+    -------
+    ndarray of shape (run, sample - order + 1, order)
+        Entry ``[r, k, i]`` is ``series[r, k + order - 1 - i]``.
+    """
+    x = np.asarray(series, dtype=np.float64)
+    order = check_number("order", order, ge=1, integer=True)
+    if x.ndim != 2 or x.shape[1] < order:
+        raise InputError(f"`series` must have shape (run, sample) with at least `order` = {order} samples; "
+                         f"got {describe_shape(x.shape)}")
+    n = x.shape[1] - order + 1
+    return np.stack([x[:, order - 1 - i:order - 1 - i + n] for i in range(order)], axis=2)
+
+
+def autoregressive_closed_loop(weights: np.ndarray, intercept: float, warmup: np.ndarray, *,
+                               n_free: int) -> np.ndarray:
+    """Iterate the one-step linear forecast ``x_{k+1} = w . (x_k, x_{k-1}, ...) + c`` on its own output.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (order,)
+        Coefficients, newest sample first.
+    intercept : float
+    warmup : ndarray of shape (trial, time)
+        True observations; the last ``order`` start the recursion (``time >= order``).
+    n_free : int
+
+    Returns
+    -------
+    ndarray of shape (trial, n_free)
+        Entry ``j`` forecasts the sample ``j`` steps after the warm-up's last; a
+        run that grows without bound gives inf or NaN.
+    """
+    w = np.asarray(weights, dtype=np.float64).ravel()
+    x = np.asarray(warmup, dtype=np.float64)
+    n_free = check_number("n_free", n_free, ge=1, integer=True)
+    if x.ndim != 2 or x.shape[1] < w.size:
+        raise InputError(f"`warmup` must have shape (trial, time) with time >= {w.size}; got "
+                         f"{describe_shape(x.shape)}")
+    window = x[:, ::-1][:, :w.size].copy()  # newest first
+    out = np.empty((x.shape[0], n_free))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for j in range(n_free):
+            nxt = window @ w + float(intercept)
+            out[:, j] = nxt
+            window = np.concatenate([nxt[:, None], window[:, :-1]], axis=1)
     return out
 
 

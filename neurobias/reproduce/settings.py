@@ -48,6 +48,11 @@ class Settings:
         Evaluation trials per context.
     rnn_seeds : tuple of int
         Seeds (circuit and training) of the sine, Van der Pol and reaching experiments.
+    lorenz_seeds : tuple of int
+        Seeds (circuit and training) of the Lorenz experiment.
+    lorenz_long : int
+        Samples of the long closed-loop runs whose attractor statistics are
+        compared with the true system's (at least ``lorenz_free``).
     """
 
     name: str
@@ -68,31 +73,34 @@ class Settings:
     lorenz_free: int
     eval_trials: int
     rnn_seeds: tuple[int, ...] = (0,)
+    lorenz_seeds: tuple[int, ...] = (0,)
+    lorenz_long: int = 1000
 
 
 SETTINGS: dict[str, Settings] = {
     "tiny": Settings(
         name="tiny", widths=(16, 256), seeds=(0,), ff_datasets=("digits",), ff_steps=40, ff_batch=64,
         mt_width=64, mt_steps=20, mt_samples=40, rnn_units=24, rnn_steps=4, rnn_batch=2, vdp_gains=(0.5, 1.5),
-        lorenz_units=24, lorenz_steps=4, lorenz_free=30, eval_trials=4,
+        lorenz_units=24, lorenz_steps=4, lorenz_free=30, eval_trials=4, lorenz_long=400,
     ),
     "quick": Settings(
         name="quick", widths=(64, 128, 256, 512, 1024, 2048), seeds=(0,), ff_datasets=("digits",),
         ff_steps=300, ff_batch=128, mt_width=1024, mt_steps=300, mt_samples=300, rnn_units=128, rnn_steps=150,
-        rnn_batch=4, vdp_gains=(0.5, 1.0, 1.5), lorenz_units=256, lorenz_steps=200, lorenz_free=200,
-        eval_trials=16,
+        rnn_batch=4, vdp_gains=(0.5, 1.0, 1.5), lorenz_units=256, lorenz_steps=100, lorenz_free=200,
+        eval_trials=16, lorenz_long=1000,
     ),
     "medium": Settings(
         name="medium", widths=tuple(2 ** k for k in range(6, 14)), seeds=(0,), ff_datasets=("digits",),
         ff_steps=1000, ff_batch=128, mt_width=2048, mt_steps=1000, mt_samples=300, rnn_units=128, rnn_steps=400,
         rnn_batch=4, vdp_gains=(0.5, 1.0, 1.5, 2.0), lorenz_units=384, lorenz_steps=500, lorenz_free=300,
-        eval_trials=16,
+        eval_trials=16, lorenz_long=2000,
     ),
     "full": Settings(
         name="full", widths=tuple(2 ** k for k in range(6, 15)), seeds=(0, 1, 2),
         ff_datasets=("digits", "mnist1d"), ff_steps=3000, ff_batch=128, mt_width=32000, mt_steps=2000,
         mt_samples=300, rnn_units=200, rnn_steps=1500, rnn_batch=8, vdp_gains=(0.25, 0.5, 1.0, 1.5, 2.0),
         lorenz_units=1024, lorenz_steps=1000, lorenz_free=400, eval_trials=32, rnn_seeds=(0, 1, 2, 3, 4),
+        lorenz_seeds=(0, 1, 2, 3, 4), lorenz_long=4000,
     ),
 }
 
@@ -103,7 +111,8 @@ USES: dict[str, tuple[str, ...]] = {
     "multitask": ("mt_width", "mt_steps", "mt_samples", "ff_batch"),
     "sine": ("rnn_units", "rnn_steps", "rnn_seeds"),
     "vanderpol": ("rnn_units", "rnn_steps", "rnn_batch", "vdp_gains", "eval_trials", "rnn_seeds"),
-    "lorenz": ("lorenz_units", "lorenz_steps", "lorenz_free", "rnn_batch", "eval_trials"),
+    "lorenz": ("lorenz_units", "lorenz_steps", "lorenz_free", "rnn_batch", "eval_trials", "lorenz_seeds",
+               "lorenz_long"),
     "reaching": ("rnn_units", "rnn_steps", "rnn_batch", "eval_trials", "rnn_seeds"),
 }
 assert tuple(USES) == EXPERIMENT_NAMES

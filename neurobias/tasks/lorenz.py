@@ -17,7 +17,11 @@ Trials are windows of a long reference solution (RK4, 2 sub-steps per
 sample, 16 independent trajectories from random starts, the first 10 time
 units discarded) drawn at random; the reference is computed once per
 parameter set and cached.  Observations are standardised by the mean and
-standard deviation of the coordinate over the reference.
+standard deviation of the coordinate over the reference, or by a given mean
+and standard deviation (``standardisation``): a task on held-out
+trajectories (another ``reference_seed``) standardised with the moments of
+the training trajectories (:meth:`LorenzForecastTask.raw_moments`), so that
+no preprocessing is fitted on held-out data.
 
 Source: the Lorenz forecasting experiment with bias-only learning of
 Williams, Ryoo, Jiralerspong, Payeur, Perich, Mazzucato & Lajoie (2024),
@@ -165,6 +169,12 @@ class LorenzForecastTask(Task):
             Standard deviation of Gaussian noise added to the observations on
             the input (not to the targets), in standardised units (>= 0); a
             little noise makes a one-step forecaster more stable in closed loop.
+        standardisation : tuple of float
+            ``()`` (default): observations standardised by the mean and
+            standard deviation of the coordinate over this task's own
+            reference; ``(mean, sd)``: by these, in Lorenz units (``sd`` > 0),
+            e.g. the :meth:`~LorenzForecastTask.raw_moments` of the training
+            task for a task on held-out trajectories.
         """
 
         horizons: tuple[int, ...] = (1, 27)
@@ -175,6 +185,7 @@ class LorenzForecastTask(Task):
         reference_samples: int = 0
         reference_seed: int = 0
         input_noise: float = 0.0
+        standardisation: tuple[float, ...] = ()
 
     def _check_params(self, params: Params) -> None:
         n = self.n_steps(params.duration_ms, "duration_ms")
@@ -196,6 +207,12 @@ class LorenzForecastTask(Task):
             )
         check_number("reference_seed", params.reference_seed, ge=0, integer=True)
         check_number("input_noise", params.input_noise, ge=0)
+        if len(params.standardisation) not in (0, 2):
+            raise InputError(f"`standardisation` must be () or a pair (mean, sd) in Lorenz units; got "
+                             f"{params.standardisation!r}")
+        if params.standardisation:
+            check_number("standardisation[0]", params.standardisation[0])
+            check_number("standardisation[1]", params.standardisation[1], gt=0)
 
     @property
     def duration_ms(self) -> float:
@@ -216,13 +233,26 @@ class LorenzForecastTask(Task):
     def conditions_table(self) -> dict[str, tuple]:
         return {"horizon_steps": self.params.horizons}
 
-    def reference(self) -> np.ndarray:
-        """The standardised reference series of the observed coordinate, of shape (trajectory, sample)."""
+    def _raw(self) -> np.ndarray:
         p = self.params
         samples = int(p.reference_samples) or max(4000, 2 * (self.n_time + max(p.horizons) + 1))
         ref = _reference(float(p.sample_interval), samples, int(p.reference_seed))
-        x = ref[:, :, _COORDS.index(p.coordinate)]
-        return (x - x.mean()) / x.std()
+        return ref[:, :, _COORDS.index(p.coordinate)]
+
+    def raw_moments(self) -> tuple[float, float]:
+        """Mean and standard deviation of the observed coordinate over this task's reference, in Lorenz units."""
+        x = self._raw()
+        return float(x.mean()), float(x.std())
+
+    def reference(self) -> np.ndarray:
+        """The standardised reference series of the observed coordinate, of shape (trajectory, sample).
+
+        Standardised by :meth:`raw_moments` unless ``standardisation`` gives
+        the mean and standard deviation to use.
+        """
+        x = self._raw()
+        mean, sd = self.params.standardisation or self.raw_moments()
+        return (x - float(mean)) / float(sd)
 
     def _sample(self, batch: int, context: int, rng: np.random.Generator) -> TaskBatch:
         p = self.params
