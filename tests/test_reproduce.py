@@ -19,7 +19,7 @@ from neurobias.cli import main
 from neurobias.errors import InputError
 from neurobias.io.results_doc import markers
 from neurobias.reproduce import EXPERIMENTS, SECTION_KEY, get_settings, reproduce
-from neurobias.reproduce.criteria import VERDICTS
+from neurobias.reproduce.criteria import CLAIMS_OF, VERDICTS, criterion
 from neurobias.reproduce.settings import USES
 
 # at the test sizes, a few steps of minibatch training need not end below their start
@@ -44,6 +44,8 @@ def test_every_experiment_runs_and_writes_its_section_and_figures(tmp_path):
         assert o.wall_s > 0
         # the stored outcome stays valid while the parameters it read keep their values: USES must list them all
         assert o.reads and set(o.reads) <= set(USES[o.name]), (o.name, sorted(set(o.reads) - set(USES[o.name])))
+        # every claim an experiment measures is declared as its own, so a missing outcome lists its criteria
+        assert {c.key for c in o.claims} <= set(CLAIMS_OF[o.name]), o.name
         for stem in o.figures:
             png = tmp_path / "img" / f"{stem}.png"
             assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -54,6 +56,12 @@ def test_only_runs_the_named_experiment(tmp_path):
     outcomes = reproduce(size="tiny", out=tmp_path, only=["sine"], progress=False)
     assert [o.name for o in outcomes] == ["sine"]
     assert (tmp_path / "results.md").exists() and (tmp_path / "williams_sine.png").exists()
+    # the experiments not run are named, and their criteria stand in the claims table unjudged
+    text = (tmp_path / "results.md").read_text()
+    assert "Not in this section: width, multitask, vanderpol, lorenz, reaching" in text
+    for key in CLAIMS_OF["lorenz"]:
+        assert f"| {criterion(key).claim} |" in text
+    assert text.count("| not measured |\n") + text.count("| not measured |") >= len(CLAIMS_OF["lorenz"])
     with pytest.raises(InputError, match="`only`"):
         reproduce(size="tiny", out=tmp_path, only=["nope"], progress=False)
     with pytest.raises(InputError, match="`size`"):

@@ -26,7 +26,7 @@ from scipy import stats
 
 from neurobias.errors import InputError
 
-__all__ = ["Revision", "Criterion", "Judgement", "CRITERIA", "VERDICTS", "judge", "criterion"]
+__all__ = ["Revision", "Criterion", "Judgement", "CRITERIA", "VERDICTS", "judge", "criterion", "CLAIMS_OF"]
 
 #: every verdict a claim can get
 VERDICTS: tuple[str, ...] = ("same", "mixed", "different", "too few seeds", "not comparable", "not measured")
@@ -352,6 +352,17 @@ CRITERIA: tuple[Criterion, ...] = (
 )
 
 _BY_KEY = {c.key: c for c in CRITERIA}
+
+#: the experiment that measures each claim: experiment name -> its claims' keys (every key of CRITERIA exactly once)
+CLAIMS_OF: dict[str, tuple[str, ...]] = {
+    "width": ("width_digits", "width_mnist1d"),
+    "multitask": ("multitask_gap", "clusters", "bias_variance", "masks"),
+    "sine": ("sine",),
+    "vanderpol": ("vanderpol_bias_small_g", "vanderpol_full_flat"),
+    "lorenz": ("lorenz_teacher_forced", "lorenz_closed_loop", "lorenz_lyapunov"),
+    "reaching": ("reaching_steps", "reaching_heldout"),
+}
+assert sorted(k for keys in CLAIMS_OF.values() for k in keys) == sorted(_BY_KEY)
 
 
 def criterion(key: str) -> Criterion:

@@ -22,6 +22,7 @@ from neurobias.errors import InputError, NeurobiasError, check_number
 from neurobias.io.figures import save_figure
 from neurobias.io.files import atomic_write_text
 from neurobias.io.results_doc import write_section
+from neurobias.reproduce.criteria import CLAIMS_OF, criterion
 from neurobias.reproduce.feedforward_experiments import multitask, width_scaling
 from neurobias.reproduce.outcome import Claim, Outcome
 from neurobias.reproduce.recurrent_experiments import lorenz_forecast, reaching, sine, vanderpol_gain
@@ -147,6 +148,12 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
             lines.append(f"| {_cell(crit.claim)} | {_cell(crit.paper)} | {_cell(c.ours)} | "
                          f"{_cell(crit.rule)} ({declared}) | {_cell(per_seed)} | {_cell(j.summary())} | "
                          f"{verdict} |")
+            revised += [(crit, r) for r in crit.history]
+    for name in missing:  # their criteria stand with their history, unjudged
+        for key in CLAIMS_OF.get(name, ()):
+            crit = criterion(key)
+            lines.append(f"| {_cell(crit.claim)} | {_cell(crit.paper)} | no outcome of `{name}` at this setting | "
+                         f"{_cell(crit.rule)} (declared {crit.declared}) | not measured | | not measured |")
             revised += [(crit, r) for r in crit.history]
     if revised:
         lines += ["", "### Criteria changed after a run", "",
