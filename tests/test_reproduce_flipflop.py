@@ -114,7 +114,8 @@ def test_the_experiment_at_tiny_size_measures_both_claims_per_seed():
         assert c.verdict == "too few seeds"
     assert set(out.figures) == {"williams_flipflop"} and out.wall_s > 0
     table = [line for line in out.markdown.splitlines() if line.startswith("| full") or line.startswith("| bias")]
-    assert len(table) == 1 + len(get_settings("tiny").flipflop_widths)
+    tiny = get_settings("tiny")
+    assert len(table) == 1 + len(tiny.flipflop_widths) * len(tiny.flipflop_modes) and "| bias+readout |" in out.markdown
     again = flipflop_memories(get_settings("tiny"))  # same seed, same result
     assert again.claims == out.claims and again.markdown == out.markdown
     with pytest.raises(InputError, match="`flipflop_modes` must include 'bias'"):

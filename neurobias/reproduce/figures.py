@@ -178,9 +178,10 @@ def flipflop_figure(curve: xr.Dataset, reference: xr.Dataset, examples: dict[str
     widths = curve["width"].values
     ref_w = reference.attrs["width"]
 
-    def spread(ax, x, v, color, label, marker="o", ls="-"):  # mean over seeds, bars from min to max
+    def spread(ax, x, v, color, label, marker="o", ls="-", ms=6):  # mean over seeds, bars from min to max
         mean, lo, hi = v.mean(0), v.min(0), v.max(0)
-        ax.errorbar(x, mean, yerr=(mean - lo, hi - mean), marker=marker, ls=ls, capsize=2, color=color, label=label)
+        ax.errorbar(x, mean, yerr=(mean - lo, hi - mean), marker=marker, ls=ls, ms=ms, capsize=2, color=color,
+                    label=label)
 
     for mode in curve["mode"].values:
         color = _COLORS.get(str(mode).replace("bias+readout", "readout"), None)
@@ -190,9 +191,9 @@ def flipflop_figure(curve: xr.Dataset, reference: xr.Dataset, examples: dict[str
                marker="s", ls=":")
     spread(axes[0], [ref_w], reference["nmse"].values[:, None], _COLORS["full"], f"full ({ref_w} units)", marker="*")
     spread(axes[1], [ref_w], reference["n_stable"].values[:, None], _COLORS["full"], "full: stable fixed points",
-           marker="*")
-    spread(axes[1], [ref_w], reference["n_memories"].values[:, None], _COLORS["full"], "full: memories held",
-           marker="D")
+           marker="*", ms=14)
+    spread(axes[1], [ref_w], reference["n_memories"].values[:, None], "darkgreen", "full: memories held",
+           marker="D", ms=4)
     axes[1].axhline(n_memories, color="grey", ls="--", lw=0.8)
     axes[0].set(xscale="log", yscale="log", xlabel="units", ylabel="evaluation NMSE", title="task error")
     axes[1].set(xscale="log", xlabel="units", ylabel="count", title=f"stable fixed points, memories (2^N = {n_memories})")

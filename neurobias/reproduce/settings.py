@@ -92,7 +92,7 @@ SETTINGS: dict[str, Settings] = {
         mt_width=64, mt_steps=20, mt_samples=40, rnn_units=24, rnn_steps=4, rnn_batch=2, vdp_gains=(0.5, 1.5),
         lorenz_units=24, lorenz_steps=4, lorenz_free=30, eval_trials=4,
         flipflop_units=12, flipflop_widths=(8, 12), flipflop_steps=3, flipflop_batch=2,
-        flipflop_seeds=(0,), flipflop_modes=("bias",),
+        flipflop_seeds=(0,), flipflop_modes=("bias", "bias+readout"),
     ),
     "quick": Settings(
         name="quick", widths=(64, 128, 256, 512, 1024, 2048), seeds=(0,), ff_datasets=("digits",),
