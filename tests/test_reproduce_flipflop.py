@@ -1,4 +1,4 @@
-"""The flip-flop experiment of the reproduction: counting stable fixed points and memories, and the experiment at tiny size.
+"""The reproduction's flip-flop experiment: counting stable fixed points and memories; the experiment at tiny size.
 
 Ground truth of the counting: a circuit of decoupled bistable units
 (``W_rec = diag(w)``, current form), whose fixed points are the products of

@@ -196,7 +196,8 @@ def flipflop_figure(curve: xr.Dataset, reference: xr.Dataset, examples: dict[str
            marker="D", ms=4)
     axes[1].axhline(n_memories, color="grey", ls="--", lw=0.8)
     axes[0].set(xscale="log", yscale="log", xlabel="units", ylabel="evaluation NMSE", title="task error")
-    axes[1].set(xscale="log", xlabel="units", ylabel="count", title=f"stable fixed points, memories (2^N = {n_memories})")
+    axes[1].set(xscale="log", xlabel="units", ylabel="count",
+                title=f"stable fixed points, memories (2^N = {n_memories})")
     for ax in axes[:2]:
         ax.set_xscale("log", base=2)
         ax.legend(frameon=False, fontsize=7)

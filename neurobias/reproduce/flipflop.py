@@ -55,7 +55,7 @@ _SMOOTH = 20  # final loss of a tuning run: mean of its last this many steps
 
 
 def flipflop_task(*, n_bits: int = FLIPFLOP_BITS) -> Task:
-    """The flip-flop of the experiment: one context (``"normal"``), 500 ms trials at ``dt = 5`` ms, 10 ms pulses at 4 Hz."""
+    """The experiment's flip-flop: one context (``"normal"``), 500 ms trials, ``dt = 5`` ms, 10 ms pulses at 4 Hz."""
     return make_task("flipflop", dt=_DT, n_bits=n_bits, conventions=("normal",), duration_ms=500.0)
 
 
@@ -281,7 +281,8 @@ def flipflop_memories(settings: Settings, *, progress: bool = False) -> Outcome:
 
     rows = [f"| full (reference) | {settings.flipflop_units} | {lr['full']:g} | "
             f"{cells([full[s]['nmse'] for s in seeds], '.3g')} | {cells([full[s]['n_fixed'] for s in seeds], 'd')} | "
-            f"{cells([full[s]['n_stable'] for s in seeds], 'd')} | {cells([full[s]['n_memories'] for s in seeds], 'd')} | "
+            f"{cells([full[s]['n_stable'] for s in seeds], 'd')} | "
+            f"{cells([full[s]['n_memories'] for s in seeds], 'd')} | "
             f"{max(full[s]['max_residual'] for s in seeds):.1e} |"]
     for mode in modes:
         for w in widths:
@@ -293,7 +294,8 @@ def flipflop_memories(settings: Settings, *, progress: bool = False) -> Outcome:
     md = ("| training | units | learning rate (tuned) | evaluation NMSE, per seed | fixed points | stable fixed points "
           f"| memories held (of {n_mem}) | largest max\\|F\\| (1/ms) |\n|---|---|---|---|---|---|---|---|\n"
           + "\n".join(rows)
-          + f"\n\n{FLIPFLOP_BITS}-bit flip-flop (Sussillo & Barak 2013): 10 ms pulses of random sign at 4 Hz per input, "
+          + f"\n\n{FLIPFLOP_BITS}-bit flip-flop (Sussillo & Barak 2013): 10 ms pulses of random sign at 4 Hz "
+          "per input, "
           "each output holds the sign of its input's last pulse; one context; 500 ms trials from rest, dt = 5 ms. "
           f"Circuits: current form, tanh, tau = {_TAU:g} ms, W ~ N(0, {_G:g}^2 / N), input weights N(0, 1), readout "
           f"N(0, {_READOUT:g}^2 / N); bias-only trains the tonic input alone (one vector), random weights fixed. "
