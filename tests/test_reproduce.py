@@ -58,7 +58,7 @@ def test_only_runs_the_named_experiment(tmp_path):
     assert (tmp_path / "results.md").exists() and (tmp_path / "williams_sine.png").exists()
     # the experiments not run are named, and their criteria stand in the claims table unjudged
     text = (tmp_path / "results.md").read_text()
-    assert "Not in this section: width, multitask, vanderpol, lorenz, reaching" in text
+    assert "Not in this section: width, multitask, vanderpol, lorenz, reaching, flipflop" in text
     for key in CLAIMS_OF["lorenz"]:
         assert f"| {criterion(key).claim} |" in text
     assert text.count("| not measured |\n") + text.count("| not measured |") >= len(CLAIMS_OF["lorenz"])
@@ -108,17 +108,17 @@ def test_only_reruns_one_experiment_and_keeps_the_stored_others(tmp_path):
     assert _claims_rows(doc) == rows_before  # sine kept from the first call; reaching redone, same numbers
     assert re.search(r"sine \d+ / \d+ s \(measured \d{4}-\d\d-\d\d by an earlier call\)", text)
     assert re.search(r"reaching \d+ / \d+ s[,.](?! \(measured)", text)  # measured by this call
-    assert "Not in this section: width, multitask, vanderpol, lorenz" in text
+    assert "Not in this section: width, multitask, vanderpol, lorenz, flipflop" in text
     # a size parameter sine does not read may change: the stored outcome is still used
     stored["sizes"]["widths"] = [1, 2]
     (out / "outcomes" / "sine.json").write_text(json.dumps(stored))
     reproduce(size="tiny", out=out, only=["reaching"], progress=False)
-    assert "Not in this section: width, multitask, vanderpol, lorenz" in doc.read_text()
+    assert "Not in this section: width, multitask, vanderpol, lorenz, flipflop" in doc.read_text()
     # an outcome stored at other values of what it read, or whose figure is gone, is not used
     stored["sizes"]["rnn_units"] += 1
     (out / "outcomes" / "sine.json").write_text(json.dumps(stored))
     reproduce(size="tiny", out=out, only=["reaching"], progress=False)
-    assert "Not in this section: width, multitask, sine, vanderpol, lorenz" in doc.read_text()
+    assert "Not in this section: width, multitask, sine, vanderpol, lorenz, flipflop" in doc.read_text()
     assert "williams_sine" not in doc.read_text()
 
 
@@ -224,6 +224,10 @@ def test_a_failing_experiment_does_not_stop_the_others(tmp_path, monkeypatch):
     assert not (tmp_path / "outcomes" / "sine.json").exists()
 
 
+#: experiments whose full-size run with their current protocol has not been made yet (no committed outcome)
+NOT_YET_AT_FULL: tuple[str, ...] = ("lorenz", "flipflop")
+
+
 def test_render_only_reproduces_the_committed_section_from_a_fresh_clone(tmp_path):
     """The stored outcomes are tracked by git: the section of docs/results.md is rebuilt from them alone."""
     import shutil
@@ -231,7 +235,10 @@ def test_render_only_reproduces_the_committed_section_from_a_fresh_clone(tmp_pat
     root = Path(__file__).resolve().parents[1]
     tracked = subprocess.run(["git", "ls-files", "docs/outcomes", "docs/img", "docs/results.md", "docs/williams.md"],
                              cwd=root, capture_output=True, text=True, check=True).stdout.split()
-    assert {f"docs/outcomes/{name}.json" for name in EXPERIMENTS} <= set(tracked)
+    measured = [name for name in EXPERIMENTS if name not in NOT_YET_AT_FULL]
+    assert {f"docs/outcomes/{name}.json" for name in measured} <= set(tracked)
+    # an experiment leaves this list when its full-size outcome is committed
+    assert not {f"docs/outcomes/{name}.json" for name in NOT_YET_AT_FULL} & set(tracked)
     for rel in tracked:  # a fresh clone's docs
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / rel, tmp_path / rel)
@@ -248,7 +255,9 @@ def test_render_only_reproduces_the_committed_section_from_a_fresh_clone(tmp_pat
         return [line for line in text.split(start)[1].split(end)[0].splitlines() if "rendered on" not in line]
 
     assert section((tmp_path / "docs/results.md").read_text()) == section(committed)
-    for name in EXPERIMENTS:
+    if NOT_YET_AT_FULL:  # the section says which experiments it lacks
+        assert f"Not in this section: {', '.join(NOT_YET_AT_FULL)} (run" in committed
+    for name in measured:
         rec = json.loads((tmp_path / "docs/outcomes" / f"{name}.json").read_text())
         assert rec["size"] == "full" and rec["sizes"]["name"] == "full"
         assert all(len(c["values"]) == len(c["seeds"]) for c in rec["claims"])

@@ -39,8 +39,8 @@ def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str,
     p = sub.add_parser(
         "reproduce", help="reproduce Williams et al. 2024 (bias-only learning); writes figures and docs/results.md",
         description="Run the feed-forward (width scaling, multi-task) and recurrent (sine, Van der Pol, Lorenz, "
-        "reaching) experiments of Williams et al. 2024 and write figures and the `williams` section of a results "
-        "document. Full size takes hours on 2 cores and writes docs/img and docs/results.md; --quick takes minutes "
+        "reaching, 3-bit flip-flop) experiments of Williams et al. 2024 and write figures and the `williams` section "
+        "of a results document. Full size takes hours on 2 cores and writes docs/img and docs/results.md; --quick takes minutes "
         "and writes under runs/reproduce-quick/.",
         formatter_class=formatter,
         epilog=epilog("""

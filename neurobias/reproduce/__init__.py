@@ -5,7 +5,8 @@
 section of a results document (``neurobias reproduce`` on the command
 line).  The experiments themselves live in
 :mod:`~neurobias.reproduce.feedforward_experiments` and
-:mod:`~neurobias.reproduce.recurrent_experiments`; closed-loop forecasting
+:mod:`~neurobias.reproduce.recurrent_experiments`, the 3-bit flip-flop (many stable
+fixed points) in :mod:`~neurobias.reproduce.flipflop`; closed-loop forecasting
 in :mod:`~neurobias.reproduce.forecast`.  Every claim's criterion is declared in
 :data:`~neurobias.reproduce.criteria.CRITERIA`; verdicts come from it alone.
 """

@@ -170,6 +170,9 @@ class Judgement:
 _MEASURED_FULL = "2026-11-26"
 _HELD_OUT = ("test windows came from the training trajectories; now held-out trajectories (standardised with the "
              "training trajectories' mean and sd) and 5 seeds")
+#: the flip-flop's metric: how many of the 2^3 output patterns are held by a stable fixed point at zero input
+_FLIPFLOP_METRIC = ("(distinct sign patterns s in {-1, 1}^3 with s_i z_i >= 0.5 on every output z_i at a "
+                    "stable fixed point found by find_fixed_points, max|F| <= 1e-10, zero input; at most 8)")
 
 #: the claims table, in the order of the results document
 CRITERIA: tuple[Criterion, ...] = (
@@ -349,6 +352,21 @@ CRITERIA: tuple[Criterion, ...] = (
         declared="2026-11-26",
         comparable="our held-out protocol interpolates tonic inputs; the paper's protocol and numbers are not "
                    "available here"),
+    # the reviewers' open question (many stable fixed points), on the 3-bit flip-flop (neurobias.reproduce.flipflop)
+    Criterion(
+        key="flipflop_full_memories",
+        claim="full training stores the 2^3 memories of the 3-bit flip-flop as stable fixed points (reference)",
+        paper="not in the paper: trained networks have 2^N stable fixed points on the N-bit flip-flop (Sussillo & "
+              "Barak 2013); the reference for the bias-only row below",
+        metric="memories of the fully trained circuit " + _FLIPFLOP_METRIC, op=">=", threshold=8.0, seeds=3,
+        declared="2026-12-06"),
+    Criterion(
+        key="flipflop_bias_memories",
+        claim="bias-only training stores the 2^3 memories of the 3-bit flip-flop as stable fixed points",
+        paper="not measured in the paper; its public reviews asked whether bias-only learning can make many stable "
+              "fixed points (the N-bit flip-flop: 2^N of them)",
+        metric="memories of the bias-only circuit at the largest width " + _FLIPFLOP_METRIC, op=">=", threshold=8.0,
+        seeds=3, declared="2026-12-06"),
 )
 
 _BY_KEY = {c.key: c for c in CRITERIA}
@@ -361,6 +379,7 @@ CLAIMS_OF: dict[str, tuple[str, ...]] = {
     "vanderpol": ("vanderpol_bias_small_g", "vanderpol_full_flat"),
     "lorenz": ("lorenz_teacher_forced", "lorenz_closed_loop", "lorenz_lyapunov"),
     "reaching": ("reaching_steps", "reaching_heldout"),
+    "flipflop": ("flipflop_full_memories", "flipflop_bias_memories"),
 }
 assert sorted(k for keys in CLAIMS_OF.values() for k in keys) == sorted(_BY_KEY)
 

@@ -24,6 +24,7 @@ from neurobias.io.files import atomic_write_text
 from neurobias.io.results_doc import write_section
 from neurobias.reproduce.criteria import CLAIMS_OF, criterion
 from neurobias.reproduce.feedforward_experiments import multitask, width_scaling
+from neurobias.reproduce.flipflop import flipflop_memories
 from neurobias.reproduce.outcome import Claim, Outcome
 from neurobias.reproduce.recurrent_experiments import lorenz_forecast, reaching, sine, vanderpol_gain
 from neurobias.reproduce.settings import EXPERIMENT_NAMES, USES, Settings, SettingsReader, get_settings
@@ -40,6 +41,7 @@ EXPERIMENTS: dict[str, Callable[..., Outcome]] = {
     "vanderpol": vanderpol_gain,
     "lorenz": lorenz_forecast,
     "reaching": reaching,
+    "flipflop": flipflop_memories,
 }
 assert tuple(EXPERIMENTS) == EXPERIMENT_NAMES  # one list of names, also used by the CLI without importing torch
 

@@ -6,7 +6,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 __all__ = ["width_figure", "width_law_figure", "multitask_figure", "traces_figure", "gain_figure",
-           "lorenz_attractor_figure", "reaching_figure"]
+           "lorenz_attractor_figure", "reaching_figure", "flipflop_figure"]
 
 _COLORS = {"bias": "tab:blue", "readout": "tab:orange", "full": "tab:green", "mask": "tab:purple",
            "mask_st": "tab:pink", "esn": "tab:orange", "ar": "tab:red", "bias-only": "tab:blue",
@@ -212,4 +212,68 @@ def stability_figure(stab: xr.Dataset, nmse: xr.Dataset | None = None) -> Figure
         bx.legend(frameon=False)
     else:
         bx.set_axis_off()
+    return fig
+
+
+def flipflop_figure(curve: xr.Dataset, reference: xr.Dataset, examples: dict[str, dict[str, np.ndarray]], *,
+                    n_memories: int, title: str) -> Figure:
+    """Flip-flop: NMSE and stable fixed points / memories against width, and fixed points on 2 PCs.
+
+    Parameters
+    ----------
+    curve : xarray.Dataset
+        ``nmse``, ``n_stable``, ``n_memories (seed, mode, width)`` of the modes trained across widths.
+    reference : xarray.Dataset
+        ``nmse``, ``n_stable``, ``n_memories (seed,)`` of full training at ``attrs["width"]`` units.
+    examples : dict of str to dict
+        Per trained circuit shown: ``points (fp, 2)`` (fixed points on the top 2 PCs), ``stable (fp,)`` (bool),
+        ``trajectory (time, 2)`` (one evaluation trial), ``explained (2,)`` (variance fractions of the PCs) and
+        ``labels`` (per point, the output sign pattern it holds, e.g. ``"+-+"``, or ``""``; written beside the
+        stable points).
+    n_memories : int
+        2^N, drawn as a dashed line.
+    title : str
+    """
+    fig = Figure(figsize=(4.2 * (2 + len(examples)), 3.8), layout="constrained")
+    axes = fig.subplots(1, 2 + len(examples))
+    widths = curve["width"].values
+    ref_w = reference.attrs["width"]
+
+    def spread(ax, x, v, color, label, marker="o", ls="-", ms=6):  # mean over seeds, bars from min to max
+        mean, lo, hi = v.mean(0), v.min(0), v.max(0)
+        ax.errorbar(x, mean, yerr=(mean - lo, hi - mean), marker=marker, ls=ls, ms=ms, capsize=2, color=color,
+                    label=label)
+
+    for mode in curve["mode"].values:
+        color = _COLORS.get(str(mode).replace("bias+readout", "readout"), None)
+        spread(axes[0], widths, curve["nmse"].sel(mode=mode).values, color, str(mode))
+        spread(axes[1], widths, curve["n_stable"].sel(mode=mode).values, color, f"{mode}: stable fixed points")
+        spread(axes[1], widths, curve["n_memories"].sel(mode=mode).values, color, f"{mode}: memories held",
+               marker="s", ls=":")
+    spread(axes[0], [ref_w], reference["nmse"].values[:, None], _COLORS["full"], f"full ({ref_w} units)", marker="*")
+    spread(axes[1], [ref_w], reference["n_stable"].values[:, None], _COLORS["full"], "full: stable fixed points",
+           marker="*", ms=14)
+    spread(axes[1], [ref_w], reference["n_memories"].values[:, None], "darkgreen", "full: memories held",
+           marker="D", ms=4)
+    axes[1].axhline(n_memories, color="grey", ls="--", lw=0.8)
+    axes[0].set(xscale="log", yscale="log", xlabel="units", ylabel="evaluation NMSE", title="task error")
+    axes[1].set(xscale="log", xlabel="units", ylabel="count",
+                title=f"stable fixed points, memories (2^N = {n_memories})")
+    for ax in axes[:2]:
+        ax.set_xscale("log", base=2)
+        ax.legend(frameon=False, fontsize=7)
+    for ax, (label, ex) in zip(axes[2:], examples.items()):
+        ax.plot(ex["trajectory"][:, 0], ex["trajectory"][:, 1], color="lightgrey", lw=0.8, label="one trial")
+        pts, stable = ex["points"], ex["stable"]
+        ax.scatter(pts[stable, 0], pts[stable, 1], s=40, color="black", label=f"stable ({int(stable.sum())})", zorder=3)
+        ax.scatter(pts[~stable, 0], pts[~stable, 1], s=40, facecolors="none", edgecolors="tab:red",
+                   label=f"unstable ({int((~stable).sum())})", zorder=3)
+        for (x, y), text, st in zip(pts, ex.get("labels", ()), stable):
+            if st and text:  # the output sign pattern a stable point holds
+                ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        ev = ex["explained"]
+        ax.set(xlabel=f"PC1 ({100 * ev[0]:.0f}% of trial variance)", ylabel=f"PC2 ({100 * ev[1]:.0f}%)",
+               title=f"fixed points, {label}")
+        ax.legend(frameon=False, fontsize=7)
+    fig.suptitle(title)
     return fig

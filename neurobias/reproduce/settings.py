@@ -8,7 +8,7 @@ from neurobias.errors import check_choice
 __all__ = ["Settings", "SETTINGS", "get_settings", "EXPERIMENT_NAMES", "USES", "SettingsReader"]
 
 #: the experiments of the reproduction, in the order they run
-EXPERIMENT_NAMES: tuple[str, ...] = ("width", "multitask", "sine", "vanderpol", "lorenz", "reaching")
+EXPERIMENT_NAMES: tuple[str, ...] = ("width", "multitask", "sine", "vanderpol", "lorenz", "reaching", "flipflop")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,16 @@ class Settings:
     lorenz_long : int
         Samples of the long closed-loop runs whose attractor statistics are
         compared with the true system's (at least ``lorenz_free``).
+    flipflop_units : int
+        Units of the fully trained 3-bit flip-flop circuit (the reference) and of the learning-rate tuning runs.
+    flipflop_widths : tuple of int
+        Widths of the bias-only (and bias+readout) flip-flop circuits.
+    flipflop_steps, flipflop_batch : int
+        Adam steps and trials per step of every flip-flop training run (learning-rate tuning runs included).
+    flipflop_seeds : tuple of int
+        Seeds (circuit and training) of the flip-flop experiment.
+    flipflop_modes : tuple of str
+        Training modes compared with full training across ``flipflop_widths``.
     """
 
     name: str
@@ -75,6 +85,12 @@ class Settings:
     rnn_seeds: tuple[int, ...] = (0,)
     lorenz_seeds: tuple[int, ...] = (0,)
     lorenz_long: int = 1000
+    flipflop_units: int = 128
+    flipflop_widths: tuple[int, ...] = (128, 256)
+    flipflop_steps: int = 800
+    flipflop_batch: int = 32
+    flipflop_seeds: tuple[int, ...] = (0,)
+    flipflop_modes: tuple[str, ...] = ("bias",)
 
 
 SETTINGS: dict[str, Settings] = {
@@ -82,18 +98,24 @@ SETTINGS: dict[str, Settings] = {
         name="tiny", widths=(16, 256), seeds=(0,), ff_datasets=("digits",), ff_steps=40, ff_batch=64,
         mt_width=64, mt_steps=20, mt_samples=40, rnn_units=24, rnn_steps=4, rnn_batch=2, vdp_gains=(0.5, 1.5),
         lorenz_units=24, lorenz_steps=4, lorenz_free=30, eval_trials=4, lorenz_long=400,
+        flipflop_units=12, flipflop_widths=(8, 12), flipflop_steps=3, flipflop_batch=2,
+        flipflop_seeds=(0,), flipflop_modes=("bias", "bias+readout"),
     ),
     "quick": Settings(
         name="quick", widths=(64, 128, 256, 512, 1024, 2048), seeds=(0,), ff_datasets=("digits",),
         ff_steps=300, ff_batch=128, mt_width=1024, mt_steps=300, mt_samples=300, rnn_units=128, rnn_steps=150,
         rnn_batch=4, vdp_gains=(0.5, 1.0, 1.5), lorenz_units=256, lorenz_steps=100, lorenz_free=200,
         eval_trials=16, lorenz_long=1000,
+        flipflop_units=128, flipflop_widths=(64, 256), flipflop_steps=100, flipflop_batch=16,
+        flipflop_seeds=(0,), flipflop_modes=("bias",),
     ),
     "medium": Settings(
         name="medium", widths=tuple(2 ** k for k in range(6, 14)), seeds=(0,), ff_datasets=("digits",),
         ff_steps=1000, ff_batch=128, mt_width=2048, mt_steps=1000, mt_samples=300, rnn_units=128, rnn_steps=400,
         rnn_batch=4, vdp_gains=(0.5, 1.0, 1.5, 2.0), lorenz_units=384, lorenz_steps=500, lorenz_free=300,
         eval_trials=16, lorenz_long=2000,
+        flipflop_units=128, flipflop_widths=(128, 256, 512), flipflop_steps=600, flipflop_batch=32,
+        flipflop_seeds=(0,), flipflop_modes=("bias", "bias+readout"),
     ),
     "full": Settings(
         name="full", widths=tuple(2 ** k for k in range(6, 15)), seeds=(0, 1, 2),
@@ -101,6 +123,8 @@ SETTINGS: dict[str, Settings] = {
         mt_samples=300, rnn_units=200, rnn_steps=1500, rnn_batch=8, vdp_gains=(0.25, 0.5, 1.0, 1.5, 2.0),
         lorenz_units=1024, lorenz_steps=1000, lorenz_free=400, eval_trials=32, rnn_seeds=(0, 1, 2, 3, 4),
         lorenz_seeds=(0, 1, 2, 3, 4), lorenz_long=4000,
+        flipflop_units=128, flipflop_widths=(128, 256, 512, 1024), flipflop_steps=1000, flipflop_batch=32,
+        flipflop_seeds=(0, 1, 2), flipflop_modes=("bias", "bias+readout"),
     ),
 }
 
@@ -114,6 +138,8 @@ USES: dict[str, tuple[str, ...]] = {
     "lorenz": ("lorenz_units", "lorenz_steps", "lorenz_free", "rnn_batch", "eval_trials", "lorenz_seeds",
                "lorenz_long"),
     "reaching": ("rnn_units", "rnn_steps", "rnn_batch", "eval_trials", "rnn_seeds"),
+    "flipflop": ("flipflop_units", "flipflop_widths", "flipflop_steps", "flipflop_batch", "flipflop_seeds",
+                 "flipflop_modes", "eval_trials"),
 }
 assert tuple(USES) == EXPERIMENT_NAMES
 
