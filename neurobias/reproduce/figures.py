@@ -192,7 +192,8 @@ def reaching_figure(paths: dict[str, np.ndarray], held_out: dict[str, np.ndarray
 
 def stability_figure(stab: xr.Dataset, nmse: xr.Dataset | None = None) -> Figure:
     """Spectral norm, spectral radius and Jacobian abscissa against g (``stab`` of
-    :func:`~neurobias.reproduce.gain_stability.gain_stability`), beside the NMSE curve ``nmse (mode, g)``."""
+    :func:`~neurobias.reproduce.gain_stability.gain_stability`), beside the NMSE curve ``nmse (mode, g)`` or,
+    without it, the share of tonic inputs past a Hopf point per seed."""
     fig = Figure(figsize=(9, 3.6), layout="constrained")
     ax, bx = fig.subplots(1, 2)
     g = stab["g"].values
@@ -211,7 +212,11 @@ def stability_figure(stab: xr.Dataset, nmse: xr.Dataset | None = None) -> Figure
         bx.set(yscale="log", xlabel="gain g", ylabel="evaluation NMSE", title="Van der Pol NMSE")
         bx.legend(frameon=False)
     else:
-        bx.set_axis_off()
+        v = 100 * stab["oscillatory_unstable"].values
+        for s, row in enumerate(v):
+            bx.plot(g, row, "o-", lw=0.8, ms=3, label=f"seed {stab['seed'].values[s]}")
+        bx.set(xlabel="gain g", ylabel="% of tonic inputs", title="tonic inputs past a Hopf point")
+        bx.legend(frameon=False, fontsize=8)
     return fig
 
 

@@ -41,7 +41,8 @@ from neurobias.training.evaluate import evaluate
 from neurobias.training.train import train
 
 __all__ = ["circuit_for", "sine", "vanderpol_gain", "vanderpol_nmse", "lorenz_forecast", "reaching",
-           "steps_to_level", "REACH_LEVELS", "REACH_LEVEL", "REACH_LR_GRID", "REACH_TUNING_SEED", "LYAPUNOV_EXPONENT",
+           "steps_to_level", "VDP_ALPHA", "vanderpol_task", "REACH_LEVELS", "REACH_LEVEL", "REACH_LR_GRID",
+           "REACH_TUNING_SEED", "LYAPUNOV_EXPONENT",
            "LORENZ_LR_GRID", "LORENZ_TUNING_SEED", "LORENZ_TRAIN_REFERENCE", "LORENZ_TEST_REFERENCE", "AR_ORDERS",
            "ESN_RIDGES", "ROSENSTEIN"]
 
@@ -118,10 +119,10 @@ def sine(settings: Settings, *, progress: bool = False) -> Outcome:
 
 
 # ----------------------------------------------------------------------------- Van der Pol
-_VDP_ALPHA = 0.5
+VDP_ALPHA = 0.5
 
 
-def _vdp_task() -> Task:
+def vanderpol_task() -> Task:
     return make_task("vanderpol", dt=10.0, mus=(0.5, 1.5), duration_ms=400.0, cue_ms=50.0)
 
 
@@ -136,13 +137,13 @@ def vanderpol_nmse(settings: Settings, *, seed: int = 0,
     examples : dict of str to xarray.Dataset
         Evaluation Datasets at the largest gain, by mode.
     """
-    task = _vdp_task()
+    task = vanderpol_task()
     modes = ("bias", "full")
     out = np.empty((len(modes), len(settings.vdp_gains)))
     loss = np.empty_like(out)
     examples = {}
     for j, g in enumerate(settings.vdp_gains):
-        circuit = circuit_for(task, n_units=settings.rnn_units, g=g, alpha=_VDP_ALPHA, seed=seed)
+        circuit = circuit_for(task, n_units=settings.rnn_units, g=g, alpha=VDP_ALPHA, seed=seed)
         for i, mode in enumerate(modes):
             res = _train(circuit, task, mode, settings, progress=progress, seed=seed)
             ev = evaluate(res.circuit, res.tonic, task, n_trials=settings.eval_trials)
@@ -171,7 +172,7 @@ def vanderpol_gain(settings: Settings, *, progress: bool = False) -> Outcome:
           + "\n".join(f"| {g:g} | {cell(b[:, j])} | {cell(f[:, j])} |" for j, g in enumerate(gains))
           + f"\n\nTask: initial condition in [-2, 2]^2 cued for 50 ms, damping mu = 0.5 and 1.5 (one context each), "
           f"400 ms trials (dt = 10 ms, 0.04 oscillator time units per ms); {settings.rnn_units} units, "
-          f"alpha = {_VDP_ALPHA}; "
+          f"alpha = {VDP_ALPHA}; "
           f"{settings.rnn_steps} Adam steps of {settings.rnn_batch} trials per context; NMSE over "
           f"{settings.eval_trials} fresh trials per context, averaged over contexts; seeds "
           f"{', '.join(str(s) for s in seeds)} (circuit and training). The figures show the mean over seeds and "
