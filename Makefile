@@ -81,7 +81,7 @@ lab: $(LAB_STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/fixed_points.py --repeats 3 --sizes 64 256 --scaling-cores 3 4 6
 	$(BIN)/python benchmarks/brainpy_fixed_points.py --quick
-	@for b in simulation engine_choice training sweep; do \
+	@for b in simulation engine_choice training sweep context_fit; do \
 	  if [ -f benchmarks/$$b.py ]; then $(BIN)/python benchmarks/$$b.py || exit 1; fi; done
 
 reproduce: $(BASE)

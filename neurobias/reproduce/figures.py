@@ -203,7 +203,8 @@ def stability_figure(stab: xr.Dataset, nmse: xr.Dataset | None = None) -> Figure
         ax.errorbar(g, v.mean(0), yerr=v.std(0) if v.shape[0] > 1 else None, fmt=style, label=label, capsize=2)
     ax.axhline(1.0, color="grey", lw=0.6, ls="--")
     ax.axhline(0.0, color="grey", lw=0.6)
-    ax.set(xlabel="gain g", title="stability against g (tanh circuit)")
+    n = stab.sizes["seed"]
+    ax.set(xlabel="gain g", title="stability against g" + (f" (mean ± sd over {n} seeds)" if n > 1 else ""))
     ax.legend(frameon=False, fontsize=8)
     if nmse is not None:
         for mode in nmse["mode"].values:
