@@ -54,7 +54,7 @@ def test_censored_epsilons_are_left_out_of_the_fit():
 @pytest.mark.parametrize(("call", "match"), [
     (lambda: width_needed([64.0, 32.0], [0.1, 0.2], 0.1), "`widths` must be at least 2 positive, strictly increasing"),
     (lambda: width_needed([32.0, 64.0], [0.1], 0.1), "`accuracy` must hold one finite value per width"),
-    (lambda: width_law([32.0, 64.0], np.zeros((2, 2)), np.zeros((2, 3))), "`bias` and `full` must both have shape"),
+    (lambda: width_law([32.0, 64.0], np.zeros((2, 2)), np.zeros((2, 3))), "`bias_accuracy` and `full_accuracy` must both have shape"),
     (lambda: width_law([32.0, 64.0], np.zeros((1, 2)), np.zeros((1, 2)), epsilons=(0.1,)), "at least 2 values"),
     (lambda: width_law([32.0, 64.0], np.zeros((1, 2)), np.zeros((1, 2)), epsilons=(0.1, 2.0)), "`epsilons` must be"),
     (lambda: fit_width_law([0.1, -0.1], [1.0, 2.0]), "`epsilons` must be positive"),

@@ -104,7 +104,7 @@ def fit_width_law(epsilons: Sequence[float], widths: Sequence[float]) -> tuple[f
     return float(k), float(a), n
 
 
-def width_law(widths: Sequence[float], bias: np.ndarray, full: np.ndarray, *,
+def width_law(widths: Sequence[float], bias_accuracy: np.ndarray, full_accuracy: np.ndarray, *,
               epsilons: Sequence[float] = (0.2, 0.1, 0.05, 0.02, 0.01),
               seeds: Sequence[int] | None = None) -> xr.Dataset:
     """Width needed by bias-only training to come within each ``epsilon`` of full training, per seed, and its law.
@@ -113,7 +113,7 @@ def width_law(widths: Sequence[float], bias: np.ndarray, full: np.ndarray, *,
     ----------
     widths : sequence of float, shape (width,)
         Hidden widths, strictly increasing.
-    bias, full : ndarray of shape (seed, width)
+    bias_accuracy, full_accuracy : ndarray of shape (seed, width)
         Test accuracies (fractions) of bias-only and full training.
     epsilons : sequence of float, keyword-only
         Distances below the reference (fractions of accuracy, e.g. 0.05 = 5 points).
@@ -132,15 +132,16 @@ def width_law(widths: Sequence[float], bias: np.ndarray, full: np.ndarray, *,
         (epsilon)``: seeds whose width needed is beyond the largest width.
     """
     w = _increasing_widths(widths)
-    b, f = np.asarray(bias, dtype=np.float64), np.asarray(full, dtype=np.float64)
+    b, f = np.asarray(bias_accuracy, dtype=np.float64), np.asarray(full_accuracy, dtype=np.float64)
     if b.ndim != 2 or b.shape[1] != w.size or f.shape != b.shape:
-        raise InputError(f"`bias` and `full` must both have shape (seed, width = {w.size}); got "
+        raise InputError(f"`bias_accuracy` and `full_accuracy` must both have shape (seed, width = {w.size}); got "
                          f"{describe_shape(b.shape)} and {describe_shape(f.shape)}")
     eps = np.asarray([check_number("epsilons", e, gt=0, lt=1) for e in epsilons], dtype=np.float64)
     if eps.size < 2:
         raise InputError(f"`epsilons` must hold at least 2 values to fit a law; got {list(epsilons)!r}")
     if seeds is not None and len(seeds) != b.shape[0]:
-        raise InputError(f"`seeds` must hold one label per row of `bias` ({b.shape[0]}); got {list(seeds)!r}")
+        raise InputError(f"`seeds` must hold one label per row of `bias_accuracy` ({b.shape[0]}); got "
+                         f"{list(seeds)!r}")
     ref = f[:, -1]
     need = np.array([[width_needed(w, b[s], ref[s] - e) for e in eps] for s in range(b.shape[0])])
     fits = [fit_width_law(eps, need[s]) for s in range(b.shape[0])]
@@ -178,8 +179,8 @@ def _at_width(widths: np.ndarray, values: np.ndarray, width: float) -> float:
     return float(np.exp(np.interp(np.log(width), np.log(widths), np.log(values))))
 
 
-def matched_accuracy_time(widths: Sequence[float], bias: np.ndarray, full: np.ndarray, bias_seconds: np.ndarray,
-                          full_seconds: np.ndarray, *, epsilons: Sequence[float] = (0.2, 0.1, 0.05, 0.02, 0.01),
+def matched_accuracy_time(widths: Sequence[float], bias_accuracy: np.ndarray, full_accuracy: np.ndarray,
+                          bias_seconds: np.ndarray, full_seconds: np.ndarray, *, epsilons: Sequence[float] = (0.2, 0.1, 0.05, 0.02, 0.01),
                           seeds: Sequence[int] | None = None) -> xr.Dataset:
     """Training time of bias-only and of full training to come within each ``epsilon`` of the reference accuracy.
 
@@ -191,7 +192,7 @@ def matched_accuracy_time(widths: Sequence[float], bias: np.ndarray, full: np.nd
     Parameters
     ----------
     widths : sequence of float, shape (width,)
-    bias, full : ndarray of shape (seed, width)
+    bias_accuracy, full_accuracy : ndarray of shape (seed, width)
         Test accuracies (fractions).
     bias_seconds, full_seconds : ndarray of shape (seed, width)
         Wall time of each training run, in s (positive).
@@ -204,9 +205,9 @@ def matched_accuracy_time(widths: Sequence[float], bias: np.ndarray, full: np.nd
         ``bias_width``, ``full_width``, ``bias_seconds``, ``full_seconds`` and ``time_ratio`` (bias / full), all
         (seed, epsilon), NaN where bias-only does not get there within the measured widths.
     """
-    law = width_law(widths, bias, full, epsilons=epsilons, seeds=seeds)
+    law = width_law(widths, bias_accuracy, full_accuracy, epsilons=epsilons, seeds=seeds)
     w = np.asarray(law.attrs["widths"], dtype=np.float64)
-    f = np.asarray(full, dtype=np.float64)
+    f = np.asarray(full_accuracy, dtype=np.float64)
     ts = [np.asarray(t, dtype=np.float64) for t in (bias_seconds, full_seconds)]
     for name, t in zip(("bias_seconds", "full_seconds"), ts):
         if t.shape != f.shape or not np.all(np.isfinite(t)) or np.any(t <= 0):
