@@ -640,3 +640,18 @@ def test_stale_write_probe_of_a_killed_command_is_removed(tmp_path):
         p.write_bytes(b"")
     check_writable_dir(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other_host.name])
+
+
+def test_sha256_file_matches_hashlib_of_the_bytes_and_names_a_missing_file(tmp_path):
+    import hashlib
+
+    from neurobias.io.hashing import sha256_file
+
+    data = bytes(range(256)) * 5000  # more than one 1 MiB block
+    path = tmp_path / "blob.bin"
+    path.write_bytes(data)
+    assert sha256_file(path) == hashlib.sha256(data).hexdigest()
+    with pytest.raises(InputError, match="idx file not found: "):
+        sha256_file(tmp_path / "nope", what="idx file")
+    with pytest.raises(InputError, match="is a directory, not a file"):
+        sha256_file(tmp_path)

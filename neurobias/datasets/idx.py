@@ -13,7 +13,6 @@ and give the sha256 of the files you expect to have them checked.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 from neurobias.datasets.base import Split
 from neurobias.errors import InputError
 from neurobias.io.files import atomic_write_bytes, read_bytes
+from neurobias.io.hashing import sha256_file
 
 __all__ = ["read_idx", "write_idx", "load_idx_dataset", "IDX_FILES", "idx_directory"]
 
@@ -139,7 +139,7 @@ def idx_directory(name: str) -> Path:
 
 
 def _check_sha256(path: Path, expected: str) -> None:
-    digest = hashlib.sha256(read_bytes(path, what="idx file")).hexdigest()
+    digest = sha256_file(path, what="idx file")
     if digest != expected.lower():
         raise InputError(f"idx file {path} must have sha256 {expected.lower()}; got {digest}")
 

@@ -17,12 +17,12 @@ original lives and which folder to place the file in.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from neurobias.errors import InputError
+from neurobias.io.hashing import sha256_file
 
 __all__ = ["DATA_ENV", "RecordingSource", "RECORDINGS", "fetch", "local_data_dir", "cache_dir"]
 
@@ -124,14 +124,6 @@ def cache_dir() -> Path:
     return Path(pooch.os_cache("neurobias"))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _entry(name: object) -> RecordingSource:
     if not isinstance(name, str) or name not in RECORDINGS:
         raise InputError(f"`name` must be one of the registered recordings {', '.join(sorted(RECORDINGS))}; "
@@ -178,7 +170,7 @@ def fetch(name: str, *, data_dir: str | os.PathLike[str] | None = None, progress
             raise InputError(f"recording {name!r} not found: {path} (the local data folder "
                              f"{'`data_dir`' if data_dir is not None else '$' + DATA_ENV} is {local}; "
                              f"{origin}; sha256 {entry.sha256})")
-        digest = _sha256(path)
+        digest = sha256_file(path, what="recording file")
         if digest != entry.sha256:
             raise InputError(f"recording {name!r} at {path} has sha256 {digest}; expected {entry.sha256} "
                              f"(a different or damaged file)")
@@ -194,7 +186,7 @@ def _download(entry: RecordingSource, *, progress: bool) -> Path:
     import requests
 
     target = cache_dir() / entry.path
-    if target.is_file() and _sha256(target) == entry.sha256:
+    if target.is_file() and sha256_file(target, what="recording file") == entry.sha256:
         return target.resolve()
     downloader = pooch.HTTPDownloader(progressbar=progress, timeout=60)
     advice = f"sha256 {entry.sha256}; or set {DATA_ENV} to a folder holding {entry.path}"

@@ -34,6 +34,7 @@ __all__ = [
     "atomic_write_text",
     "check_writable_dir",
     "check_writable_file",
+    "check_readable",
     "read_bytes",
     "read_text",
 ]
@@ -66,15 +67,21 @@ def read_bytes(path: PathLike, *, what: str = "file") -> bytes:
         naming the path and the reason if it cannot be read (a directory,
         no permission).
     """
+    p = check_readable(path, what=what)
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {p}: {_reason(exc)}") from None
+
+
+def check_readable(path: PathLike, *, what: str = "file") -> Path:
+    """``path`` as a Path if it names an existing file (not a directory); else InputError naming it and ``what``."""
     p = Path(path)
     if not os.path.exists(p):  # os.path, not Path: False (not OSError) for a name too long
         raise InputError(f"{what} not found: {p}")
     if os.path.isdir(p):
         raise InputError(f"{what} {p} is a directory, not a file")
-    try:
-        return p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {p}: {_reason(exc)}") from None
+    return p
 
 
 def read_text(path: PathLike, *, what: str = "file", encoding: str = "utf-8") -> str:

@@ -1,4 +1,4 @@
-"""The one fingerprint of the package: sha256 of an array's values (or of a text)."""
+"""The fingerprints of the package: sha256 of an array's values (or of a text), and of a file's bytes."""
 from __future__ import annotations
 
 import hashlib
@@ -8,7 +8,7 @@ import numpy as np
 
 from neurobias.errors import InputError
 
-__all__ = ["sha256_array"]
+__all__ = ["sha256_array", "sha256_file"]
 
 
 def sha256_array(a: Any) -> str:
@@ -53,3 +53,35 @@ def sha256_array(a: Any) -> str:
     if arr.dtype.kind not in "biuf":
         raise InputError(f"`a` must be a numeric array; got dtype {arr.dtype}")
     return hashlib.sha256(np.ascontiguousarray(arr, dtype="<f8").tobytes(order="C")).hexdigest()
+
+
+def sha256_file(path: Any, *, what: str = "file") -> str:
+    """SHA-256 of a file's bytes, read in blocks of 1 MiB (the check of downloaded and user-supplied data files).
+
+    Parameters
+    ----------
+    path : str or path-like
+    what : str, keyword-only
+        What the file is, named in errors (e.g. ``"idx file"``).
+
+    Returns
+    -------
+    str
+        64 lowercase hex digits.
+
+    Raises
+    ------
+    InputError
+        As :func:`neurobias.io.files.read_bytes`: the file is missing, a directory or unreadable.
+    """
+    from neurobias.io.files import check_readable
+
+    p = check_readable(path, what=what)
+    digest = hashlib.sha256()
+    try:
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {p}: {exc.strerror or exc}") from None  # as read_bytes words it
+    return digest.hexdigest()
