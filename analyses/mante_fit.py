@@ -28,6 +28,7 @@ repository root (the data through ``neurobias.datasets.fetch("mante2013")``: ``$
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -84,6 +85,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--candidates", type=int, default=64, help="fixed-point candidates per context")
     p.add_argument("--tune-folds", type=int, default=2, help="inner folds of the nested tuning (at most)")
     p.add_argument("--no-doc", action="store_true", help="do not write docs/results.md")
+    p.add_argument("--science-only", action="store_true",
+                   help="fit nothing for the table: read it from docs/outcomes/mante_fit.json (stored by the last "
+                        "full run) and redo the fixed-point analysis of the fitted model, then rewrite the sections")
     return p.parse_args(argv)
 
 
@@ -132,18 +136,18 @@ def table(rec, a: argparse.Namespace) -> tuple[dict, dict]:
             held_t = cross_validate(est, rec, scheme="time", block=3, **common, **nested)
         times[name] = time.perf_counter() - t0
         times[name + " (held-out conditions)"] = t1 - t0
-        rows[name] = (cond, held_t, sorted({str(w.message) for w in caught}))
+        rows[name] = (summarise(cond), summarise(held_t), sorted({str(w.message) for w in caught}))
         print(f"{name}: conditions R² {float(cond['r2']):.3f}, time R² {float(held_t['r2']):.3f} "
               f"({times[name]:.0f} s)", flush=True)
     return rows, times
 
 
-def most_chosen(ds) -> dict:
-    """The candidate nested tuning chose in most held-out-condition folds (the first of them on a tie)."""
-    names = [str(v)[6:] for v in ds.data_vars if str(v).startswith("tuned_")]
-    chosen = [tuple(float(ds[f"tuned_{n}"].values[i]) for n in names) for i in range(ds.sizes["fold"])]
-    best = max(chosen, key=lambda c: (chosen.count(c), -chosen.index(c)))
-    return dict(zip(names, best))
+def most_chosen(summary: dict) -> tuple[list[dict], int]:
+    """The candidates nested tuning chose in the most held-out-condition folds (all of them on a tie, in fold
+    order), and in how many folds each was chosen."""
+    chosen = [tuple(sorted(c.items())) for c in summary["chosen"]]
+    top = max(chosen.count(c) for c in chosen)
+    return [dict(c) for c in dict.fromkeys(c for c in chosen if chosen.count(c) == top)], top
 
 
 def science(rec, a: argparse.Namespace, *, params: dict) -> dict:
@@ -217,17 +221,33 @@ def science(rec, a: argparse.Namespace, *, params: dict) -> dict:
     return out
 
 
-def _chosen(ds) -> str:
+def summarise(ds) -> dict:
+    """What the section shows of one cross-validation result (stored in docs/outcomes/mante_fit.json)."""
+    names = [str(v)[6:] for v in ds.data_vars if str(v).startswith("tuned_")]
+    return {
+        "predicts": int(ds.attrs["predicts"]), "r2": float(ds["r2"]),
+        "null_mean": float(ds["r2_null"].mean()) if ds.sizes["shuffle"] else float("nan"),
+        "p_value": float(ds["r2_p_value"]), "r2_of_ceiling": float(ds["r2_of_ceiling"]),
+        "ceiling": float(ds["ceiling"]), "folds": [str(f) for f in ds["fold"].values],
+        "r2_fold": [float(v) for v in ds["r2_fold"].values],
+        "chosen": [{n: float(ds[f"tuned_{n}"].values[i]) for n in names} for i in range(ds.sizes["fold"])]
+        if names else [],
+    }
+
+
+def _chosen(summary: dict) -> str:
     """The values chosen by nested tuning in each fold, e.g. ``tau 250, 500, ...``."""
-    names = [v for v in ds.data_vars if str(v).startswith("tuned_")]
-    return "; ".join(f"{str(v)[6:]} " + ", ".join(f"{x:g}" for x in ds[v].values) for v in names) or "not tuned"
+    chosen = summary["chosen"]
+    if not chosen:
+        return "not tuned"
+    return "; ".join(f"{n} " + ", ".join(f"{c[n]:g}" for c in chosen) for n in chosen[0])
 
 
-def _fmt(ds) -> str:
-    if not ds.attrs["predicts"]:
+def _fmt(summary: dict) -> str:
+    if not summary["predicts"]:
         return "not defined (no tonic input for an unseen condition) | | "
-    return (f"{float(ds['r2']):.3f} | {float(ds['r2_null'].mean()):.3f} (p = {float(ds['r2_p_value']):.3f}) | "
-            f"{float(ds['r2_of_ceiling']):.2f}")
+    return (f"{summary['r2']:.3f} | {summary['null_mean']:.3f} (p = {summary['p_value']:.3f}) | "
+            f"{summary['r2_of_ceiling']:.2f}")
 
 
 def verdict(sci: dict) -> list[str]:
@@ -259,7 +279,46 @@ def verdict(sci: dict) -> list[str]:
     return out
 
 
-def section(rows: dict, times: dict, sci: dict, wall_s: float, cmd: str, a: argparse.Namespace) -> str:
+def science_section(sci: dict, a: argparse.Namespace, *, tied: bool) -> list[str]:
+    """The fixed-point analysis of the model fitted with one candidate, as Markdown lines."""
+    lines = ["#### " + ", ".join(f"`{k}` = {v:g}" for k, v in sci["params"].items()), ""] if tied else []
+    lines += [
+              f"The fixed-circuit model with learned readout ({a.units} units, "
+              + ", ".join(f"`{k}` = {v:g}" for k, v in sci["params"].items())
+              + f", chosen in {sci['folds_chosen']} of the 6 held-out-condition folds by its nested tuning"
+              + (", tied" if tied else ", the most often") + ") fitted to all 71 conditions "
+              f"({sci['fit_s']:.0f} s, R² {sci['r2_train']:.3f} on them); fixed and slow points with the stimulus "
+              f"off ({a.candidates} candidates per context, {sci['fp_s']:.0f} s); at the most central point of each "
+              "context the slowest eigenvalue of the Jacobian, its right eigenvector (line direction) and left "
+              "eigenvector (selection vector, `neurobias.analysis.selection_vectors`); the line direction read out "
+              "into neuron space (`W_out diag(phi') r`) against the data's choice axis (regression coefficients "
+              "of the late rates, last 5 bins, on choice, motion and colour coherence, as in Mante et al. 2013). "
+              f"Random directions in 20 dimensions are within {sci['angle_null_p05']:.0f} degrees of the choice "
+              "axis 5% of the time.", "",
+              "| context | fixed points (stability) | slow points | variance of the points on their first PC | "
+              "slowest eigenvalue (1/ms) | next (1/ms) | selection . motion input | selection . colour input | "
+              "line vs data choice axis (deg) |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for ctx, v in sci["contexts"].items():
+        lines.append(f"| {ctx} | {v['n_fixed']} ({v['stability']}) | {v['n_slow']} | {v['spread_pc1']:.2f} | "
+                     f"{v['slowest']:.2e}{' (complex)' if v['oscillatory'] else ''} | {v['next']:.2e} | "
+                     f"{v['sel_motion']:+.3f} | {v['sel_color']:+.3f} | {v['line_choice_angle']:.0f} |")
+    lines += ["", f"Angle between the two contexts' line directions: {sci['line_angle_between_contexts']:.0f} deg; "
+              f"between their selection vectors: {sci['selection_angle_between_contexts']:.0f} deg.", "",
+              "**Against the paper.** Mante et al. (2013) found, in each context, an approximate line attractor "
+              "along the choice axis (one slow mode, the others fast), the same line in both contexts, and "
+              "context-dependent selection: the selection vector changes with the context so that the relevant "
+              "input (motion in the motion context, colour in the colour context) projects onto it more than the "
+              "irrelevant one. The table above gives the corresponding numbers of the fitted model: a line "
+              "attractor shows as a slowest eigenvalue near 0 with the next one clearly more negative and points "
+              "spread along one direction; selection shows as |selection . motion| > |selection . colour| in the "
+              "motion context and the reverse in the colour context. Read off the numbers above:", "",
+              *verdict(sci), ""]
+    return lines
+
+
+def section(rows: dict, times: dict, scis: list[dict], wall_s: float, cmd: str, a: argparse.Namespace, *,
+            note: str = "") -> str:
     any_cond, any_time = next(iter(rows.values()))[:2]
     lines = [
         "## Context as a tonic input: prefrontal cortex (Mante et al. 2013)",
@@ -288,49 +347,26 @@ def section(rows: dict, times: dict, sci: dict, wall_s: float, cmd: str, a: argp
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, (cond, held_t, warned) in rows.items():
-        note = " (warned: loss ended above its start in some fold)" if any("ended above its start" in w for w in warned) else ""
-        lines.append(f"| {name}{note} | {_fmt(cond)} | {_fmt(held_t)} | {_chosen(cond)} / {_chosen(held_t)} | "
+        warn = " (warned: loss ended above its start in some fold)" if any("ended above its start" in w for w in warned) else ""
+        lines.append(f"| {name}{warn} | {_fmt(cond)} | {_fmt(held_t)} | {_chosen(cond)} / {_chosen(held_t)} | "
                      f"{times[name]:.0f} s |")
     lines += ["", f"Per-fold held-out-condition R² of the fixed-circuit model with learned readout: "
               + ", ".join(f"{f}: {v:.2f}" for f, v in zip(
-                  rows[[k for k in rows if 'bias+readout (fixed circuit' in k][0]][0]['fold'].values,
-                  rows[[k for k in rows if 'bias+readout (fixed circuit' in k][0]][0]['r2_fold'].values)) + "."]
+                  rows[BIAS_READOUT][0]['folds'], rows[BIAS_READOUT][0]['r2_fold'])) + "."]
     lines += ["", HISTORY]
-    lines += ["", "### Fixed points, line attractors and selection vectors of the fitted model", "",
-              f"The fixed-circuit model with learned readout ({a.units} units, "
-              + ", ".join(f"`{k}` = {v:g}" for k, v in sci["params"].items())
-              + ", the candidate its nested tuning chose most often) fitted to all 71 conditions "
-              f"({sci['fit_s']:.0f} s, R² {sci['r2_train']:.3f} on them); fixed and slow points with the stimulus "
-              f"off ({a.candidates} candidates per context, {sci['fp_s']:.0f} s); at the most central point of each "
-              "context the slowest eigenvalue of the Jacobian, its right eigenvector (line direction) and left "
-              "eigenvector (selection vector, `neurobias.analysis.selection_vectors`); the line direction read out "
-              "into neuron space (`W_out diag(phi') r`) against the data's choice axis (regression coefficients "
-              "of the late rates, last 5 bins, on choice, motion and colour coherence, as in Mante et al. 2013). "
-              f"Random directions in 20 dimensions are within {sci['angle_null_p05']:.0f} degrees of the choice "
-              "axis 5% of the time.", "",
-              "| context | fixed points (stability) | slow points | variance of the points on their first PC | "
-              "slowest eigenvalue (1/ms) | next (1/ms) | selection . motion input | selection . colour input | "
-              "line vs data choice axis (deg) |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for ctx, v in sci["contexts"].items():
-        lines.append(f"| {ctx} | {v['n_fixed']} ({v['stability']}) | {v['n_slow']} | {v['spread_pc1']:.2f} | "
-                     f"{v['slowest']:.2e}{' (complex)' if v['oscillatory'] else ''} | {v['next']:.2e} | "
-                     f"{v['sel_motion']:+.3f} | {v['sel_color']:+.3f} | {v['line_choice_angle']:.0f} |")
-    lines += ["", f"Angle between the two contexts' line directions: {sci['line_angle_between_contexts']:.0f} deg; "
-              f"between their selection vectors: {sci['selection_angle_between_contexts']:.0f} deg.", "",
-              "**Against the paper.** Mante et al. (2013) found, in each context, an approximate line attractor "
-              "along the choice axis (one slow mode, the others fast), the same line in both contexts, and "
-              "context-dependent selection: the selection vector changes with the context so that the relevant "
-              "input (motion in the motion context, colour in the colour context) projects onto it more than the "
-              "irrelevant one. The table above gives the corresponding numbers of the fitted model: a line "
-              "attractor shows as a slowest eigenvalue near 0 with the next one clearly more negative and points "
-              "spread along one direction; selection shows as |selection . motion| > |selection . colour| in the "
-              "motion context and the reverse in the colour context. Read off the numbers above:", "",
-              *verdict(sci)]
+    lines += ["", "### Fixed points, line attractors and selection vectors of the fitted model", ""]
+    if note:
+        lines += [note, ""]
+    if len(scis) > 1:
+        lines += [f"Nested tuning of the fixed-circuit model with learned readout chose {len(scis)} candidates "
+                  f"equally often ({scis[0]['folds_chosen']} of {len(rows[BIAS_READOUT][0]['folds'])} folds each), "
+                  "so the model is fitted and analysed with each of them:", ""]
+    for sci in scis:
+        lines += science_section(sci, a, tied=len(scis) > 1)
     return "\n".join(lines)
 
 
-def performance(times: dict, a: argparse.Namespace, cmd: str) -> str:
+def performance(times: dict, a: argparse.Namespace, cmd: str, load: dict) -> str:
     name = "context tonic, bias (fixed circuit and linear readout)"
     return "\n".join([
         "## Context fit on the Mante et al. (2013) data",
@@ -342,29 +378,58 @@ def performance(times: dict, a: argparse.Namespace, cmd: str) -> str:
         f"at most {a.tune_folds} inner folds, so {len(TUNE_RECURRENT) * a.tune_folds + 1} fits per fold): all six "
         f"held-out-condition folds in {times[name + ' (held-out conditions)']:.0f} s "
         f"({times[name + ' (held-out conditions)'] / 60:.1f} min), with the held-out-time fit {times[name]:.0f} s; "
-        f"load average {LOAD_AT_START[0]:.1f} at the start of the run. Goal: under 10 minutes on 2 cores. Without "
-        "nested tuning (one fit per fold) the same six folds took 46 s on 2026-12-05.",
+        f"load average {load['start']:.1f} at the start of the run and {load['end_15min']:.1f} over the last 15 "
+        "minutes of it (other jobs ran beside it). Goal: under 10 minutes on 2 cores; `python "
+        "benchmarks/context_fit.py` times the same folds alone. Without nested tuning (one fit per fold) the same "
+        "six folds took 46 s on 2026-12-05.",
     ])
+
+
+#: the model whose fixed points are analysed
+BIAS_READOUT = "context tonic, bias+readout (fixed circuit, learned readout)"
+STORE = ROOT / "docs" / "outcomes" / "mante_fit.json"
 
 
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    from neurobias.io.files import atomic_write_text, read_text
     from neurobias.recordings.shared import mante2013
 
     t0 = time.perf_counter()
     rec = mante2013()
-    rows, times = table(rec, a)
-    sci = science(rec, a, params=most_chosen(rows["context tonic, bias+readout (fixed circuit, learned readout)"][0]))
-    wall = time.perf_counter() - t0
-    cmd = "python analyses/mante_fit.py" + "".join(f" {x}" for x in (argv if argv is not None else sys.argv[1:]))
-    text = section(rows, times, sci, wall, cmd.strip(), a)
+    note = ""
+    if a.science_only:  # the table as the last full run measured it, with that run's options
+        saved = json.loads(read_text(STORE, what="stored Mante fit outcome"))
+        rows = {k: tuple(v) for k, v in saved["rows"].items()}
+        times, table_wall, cmd, load = saved["times"], saved["table_wall_s"], saved["command"], saved["load"]
+        a = argparse.Namespace(**{**saved["args"], "science_only": True, "no_doc": a.no_doc})
+    else:
+        rows, times = table(rec, a)
+        table_wall = time.perf_counter() - t0
+        cmd = ("python analyses/mante_fit.py"
+               + "".join(f" {x}" for x in (argv if argv is not None else sys.argv[1:]))).strip()
+        load = {"start": LOAD_AT_START[0], "end_15min": os.getloadavg()[2]}
+        if not a.no_doc:
+            atomic_write_text(STORE, json.dumps({
+                "measured": time.strftime("%Y-%m-%d", time.gmtime()), "command": cmd, "table_wall_s": table_wall,
+                "load": load, "args": {k: v for k, v in vars(a).items() if k not in ("science_only", "no_doc")},
+                "times": times, "rows": rows}, indent=1) + "\n")
+    t1 = time.perf_counter()
+    candidates, count = most_chosen(rows[BIAS_READOUT][0])
+    scis = [{**science(rec, a, params=c), "folds_chosen": count} for c in candidates]
+    if a.science_only:
+        note = (f"The fixed-point analysis below was redone on {time.strftime('%Y-%m-%d', time.gmtime())} by "
+                f"`python analyses/mante_fit.py --science-only` ({time.perf_counter() - t1:.0f} s) from the table "
+                "stored by that run in `docs/outcomes/mante_fit.json`.")
+    wall = table_wall + (0.0 if a.science_only else time.perf_counter() - t1)
+    text = section(rows, times, scis, wall, cmd, a, note=note)
     print(text)
     if not a.no_doc:
         from neurobias.io.results_doc import write_section
 
         write_section(ROOT / "docs" / "results.md", "mante_fit", text)
-        write_section(ROOT / "docs" / "performance.md", "mante_fit", performance(times, a, cmd.strip()))
+        write_section(ROOT / "docs" / "performance.md", "mante_fit", performance(times, a, cmd, load))
     return 0
 
 
