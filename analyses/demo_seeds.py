@@ -9,6 +9,14 @@ into the ``demo_seeds`` section of ``docs/williams.md``. Run from the repository
 root::
 
     python analyses/demo_seeds.py            # about 5 to 10 minutes on 2 cores
+
+Restarts (declared 2026-12-06, before any run with them): the recipe tried next
+trains 4 tonic banks side by side from independent draws of standard deviation
+0.1 (``training.restarts = 4``, ``tonic.init_std = 0.1``), each context keeping
+its best. It is first run on seeds 100 to 119, which no earlier run used
+(``--first-seed 100 --json-only``, key ``restarts_4_seeds_100_119``); only if
+it reaches the goal there (at least 18 of 20) does it become the demo's recipe
+and get measured on seeds 0 to 19 under the same criterion.
 """
 from __future__ import annotations
 
@@ -38,7 +46,12 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 (20)")
+    p.add_argument("--seeds", type=int, default=20, help="number of seeds (20)")
+    p.add_argument("--first-seed", type=int, default=0, help="first seed (0): seeds FIRST .. FIRST+N-1")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override for every seed (repeatable), e.g. training.restarts=4")
+    p.add_argument("--json-only", action="store_true",
+                   help="store the run in docs/outcomes/demo_seeds.json but leave docs/williams.md as it is")
     p.add_argument("--out", default=str(ROOT / "runs" / "demo_seeds"), help="sweep directory")
     p.add_argument("--key", default="recipe", help="key of this run in docs/outcomes/demo_seeds.json")
     p.add_argument("--workers", type=int, default=2, help="sweep workers (2)")
@@ -50,11 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     from neurobias.io.results_doc import write_section
     from neurobias.sweep import open_sweep
 
-    seeds = list(range(a.seeds))
+    seeds = list(range(a.first_seed, a.first_seed + a.seeds))
+    sets = [arg for kv in a.overrides for arg in ("--set", kv)]
     command = (f"neurobias sweep models/demo.toml --grid seed={','.join(map(str, seeds))} "
-               f"--out {Path(a.out).relative_to(ROOT) if Path(a.out).is_relative_to(ROOT) else a.out}")
+               + "".join(f"--set {kv} " for kv in a.overrides)
+               + f"--out {Path(a.out).relative_to(ROOT) if Path(a.out).is_relative_to(ROOT) else a.out}")
     t0 = time.perf_counter()
-    rc = cli(["sweep", str(ROOT / "models" / "demo.toml"), "--grid", f"seed={','.join(map(str, seeds))}",
+    rc = cli(["sweep", str(ROOT / "models" / "demo.toml"), "--grid", f"seed={','.join(map(str, seeds))}", *sets,
               "--out", a.out, "--workers", str(a.workers), "--no-progress"])
     if rc != 0:
         return rc
@@ -76,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Clopper-Pearson interval {100 * lo:.0f} % to {100 * hi:.0f} %), measured {measured} by "
         f"`python analyses/demo_seeds.py` ({wall / 60:.1f} min on a shared 2-core {platform.machine()} machine; the "
         f"sweep it runs: `{command}`). Goal: at least {GOAL} of 20: "
-        f"**{'met' if len(ok) >= GOAL and len(seeds) == 20 else 'not met'}**. Per seed, NMSE per context (stored in "
+        f"**{'met' if len(ok) >= GOAL and seeds == list(range(20)) else 'not met'}**. Per seed, NMSE per context (stored in "
         "`docs/outcomes/demo_seeds.json`):",
         "",
         "| seed | " + " | ".join(contexts) + " | steps | every context <= " + f"{THRESHOLD:g} |",
@@ -91,12 +106,15 @@ def main(argv: list[str] | None = None) -> int:
     if not a.no_doc:
         path = ROOT / "docs" / "outcomes" / "demo_seeds.json"
         record = json.loads(path.read_text()) if path.is_file() else {"name": "demo_seeds"}
-        record.update({"measured": measured, "config": "models/demo.toml", "criterion":
-                       f"NMSE <= {THRESHOLD:g} in every context", "command": command})
+        if not a.json_only:
+            record.update({"measured": measured, "config": "models/demo.toml", "criterion":
+                           f"NMSE <= {THRESHOLD:g} in every context", "command": command})
         record[a.key] = {"contexts": contexts, "per_seed": per_seed, "n_runs": len(seeds), "n_success": len(ok),
-                         "measured": measured, "wall_s": round(wall, 1)}
+                         "measured": measured, "wall_s": round(wall, 1), "command": command,
+                         "overrides": list(a.overrides)}
         atomic_write_text(path, json.dumps(record, indent=1) + "\n")
-        write_section(ROOT / "docs" / "williams.md", "demo_seeds", text)
+        if not a.json_only:
+            write_section(ROOT / "docs" / "williams.md", "demo_seeds", text)
     return 0
 
 
