@@ -47,6 +47,7 @@ def test_defaults_are_the_documented_ones():
     assert dataclasses.asdict(cfg.training) == dict(
         mode="bias", steps=1000, lr=0.01, batch_size=8, clip_grad=1.0, schedule="cosine",
         lr_min=0.0, target_loss=0.0, checkpoint_every=100, log_every=10, dtype="float32", checkpoint_chunk=0,
+            restarts=1,
     )
     assert dataclasses.asdict(cfg.simulation) == dict(dt=1.0, noise_std=0.0, method="euler", x0_std=0.0)
     assert dataclasses.asdict(cfg.output) == dict(n_trials=4, figures=True)

@@ -360,6 +360,10 @@ class TrainingConfig(_Section):
         Gradient checkpointing over time (>= 0; 0 = off): the backward pass keeps one state every
         ``checkpoint_chunk`` time steps and integrates each chunk again, so BPTT memory grows with
         ``T / checkpoint_chunk + checkpoint_chunk`` instead of ``T``; same loss and gradients.
+    restarts : int
+        Tonic banks trained side by side from independent draws of ``tonic.init_std`` (>= 1); each
+        context keeps its best restart.  Above 1 it needs ``mode = "bias"``, ``tonic.init_std`` > 0 and no
+        ``tonic.shared_baseline`` (see :func:`neurobias.train`).
     """
 
     _name: ClassVar[str] = "training"
@@ -375,6 +379,7 @@ class TrainingConfig(_Section):
     log_every: int = _field(10, ge=1)
     dtype: str = _field("float32", choices="dtype")
     checkpoint_chunk: int = _field(0, ge=0)
+    restarts: int = _field(1, ge=1)
 
     def _check(self) -> None:
         if self.clip_grad < 0:
@@ -459,7 +464,9 @@ class RunConfig:
     ConfigError
         On construction, if a section has the wrong type or the sections are
         inconsistent (``tonic.rank`` > ``circuit.n_units`` with the lowrank
-        parametrisation; task parameters invalid for ``simulation.dt``).
+        parametrisation; ``training.restarts`` > 1 outside ``bias`` mode, with
+        ``tonic.init_std`` = 0 or a shared baseline; task parameters invalid
+        for ``simulation.dt``).
     """
 
     seed: int = 0
@@ -482,6 +489,15 @@ class RunConfig:
                     f"RunConfig.{name} must be a {cls.__name__} (section `[{name}]`); "
                     f"got {type(value).__name__}"
                 )
+        if self.training.restarts > 1:
+            for ok, key, expected, got in (
+                    (self.training.mode == "bias", "training.mode", '"bias"', self.training.mode),
+                    (self.tonic.init_std > 0, "tonic.init_std", "> 0", self.tonic.init_std),
+                    (not self.tonic.shared_baseline, "tonic.shared_baseline", "false",
+                     self.tonic.shared_baseline)):
+                if not ok:
+                    raise ConfigError(f"config key `{key}` must be {expected} when `training.restarts` > 1 "
+                                      f"(restarts = {self.training.restarts}); got {got!r}")
         if self.tonic.parametrization == "lowrank" and self.tonic.rank > self.circuit.n_units:
             raise ConfigError(
                 f"config key `tonic.rank` must be <= circuit.n_units = {self.circuit.n_units} "

@@ -5,10 +5,14 @@ Circuit training (:func:`neurobias.training.train`), the recording fits
 (:func:`neurobias.feedforward.fit`) all run :func:`optimise`.  A caller gives
 
 * an *objective*: a closure ``objective(step) -> loss`` (a scalar tensor that
-  depends on the parameters).  ``step`` is the 0-based step index; a closure
-  that draws random batches seeds them from it, so a resumed run sees the same
-  data.  After the last step the loop calls ``objective(steps_done)`` once more,
-  without gradients, to score the final parameters;
+  depends on the parameters), or ``-> (loss, value)`` when the number that
+  scores the parameters (recorded, compared with the target, selecting the
+  best step) is not the tensor that is differentiated (e.g. several restarts
+  trained side by side and scored by the best of them).  ``step`` is the
+  0-based step index; a closure that draws random batches seeds them from it,
+  so a resumed run sees the same data.  After the last step the loop calls
+  ``objective(steps_done)`` once more, without gradients, to score the final
+  parameters;
 * named :class:`ParamGroup` s, each with its own learning rate and floor;
 * options: the schedule, gradient-norm clipping over all groups together,
   a target loss, an optional validation closure, a checkpoint hook, progress.
@@ -176,7 +180,7 @@ def clip_gradient_norm(params: Sequence[torch.Tensor], max_norm: float) -> torch
 
 
 def optimise(
-    objective: Callable[[int], torch.Tensor],
+    objective: Callable[[int], torch.Tensor | tuple[torch.Tensor, float]],
     groups: Sequence[ParamGroup],
     *,
     steps: int,
@@ -199,9 +203,12 @@ def optimise(
     ----------
     objective : callable
         ``objective(step)`` returns the loss (scalar tensor) at the current
-        parameters for 0-based ``step``.  Called once per step with gradients,
-        and once more as ``objective(steps_done)`` under ``torch.no_grad()`` to
-        score the final parameters.
+        parameters for 0-based ``step``, or a pair ``(loss, value)``: the
+        tensor to differentiate and the float that scores the parameters (the
+        recorded loss, compared with ``target_loss`` and selecting the best
+        step).  Called once per step with gradients, and once more as
+        ``objective(steps_done)`` under ``torch.no_grad()`` to score the final
+        parameters.
     groups : sequence of ParamGroup
         Named parameter groups with their learning rates.  Adam's state is
         indexed by the parameters in this order.
@@ -288,8 +295,7 @@ def optimise(
             if optimizer is not None:
                 for group, spec in zip(optimizer.param_groups, live):
                     group["lr"] = rates[spec.name]
-            loss = objective(step)
-            value = float(loss.detach())
+            loss, value = _score(objective(step))
             if not math.isfinite(value):
                 fail(step, value)
             st.record(value, rates)
@@ -321,7 +327,7 @@ def optimise(
         bar.close()
     if not st.finished and st.step > 0 and math.isnan(st.final_loss):
         with torch.no_grad():
-            value = float(objective(st.step).detach())
+            value = _score(objective(st.step))[1]
         if not math.isfinite(value):
             fail(st.step, value)
         st.final_loss = value
@@ -349,6 +355,14 @@ def optimise(
         best_step=int(st.best_step), best_loss=float(st.best_loss),
         validation=np.asarray(st.val, dtype=np.float64), validation_step=np.asarray(st.val_step, dtype=np.int64),
     )
+
+
+def _score(out: torch.Tensor | tuple[torch.Tensor, float]) -> tuple[torch.Tensor, float]:
+    """An objective's result as (tensor to differentiate, float that scores the parameters)."""
+    if isinstance(out, tuple):
+        loss, value = out
+        return loss, float(value)
+    return out, float(out.detach())
 
 
 class _State:

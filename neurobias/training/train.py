@@ -51,6 +51,13 @@ class TrainResult:
         1 where a unit receives tonic input (``subset``), else all ones.
     tonic_basis : ndarray of shape (unit, rank)
         Fixed basis of a ``lowrank`` bank (rank 0 otherwise).
+    restart : ndarray of shape (context,)
+        Index of the restart whose tonic input each context kept (all 0 when
+        ``restarts`` is 1).
+    restart_loss : ndarray of shape (restart, context)
+        Masked mean squared error of every restart in every context at the
+        kept parameters, on the batch of the kept step (one row when
+        ``restarts`` is 1).
     wall_time_s : float
         Seconds spent in this call (not comparable across a resume).
     """
@@ -67,13 +74,9 @@ class TrainResult:
     hashes_after: dict[str, str]
     tonic_mask: np.ndarray
     tonic_basis: np.ndarray
+    restart: np.ndarray
+    restart_loss: np.ndarray
     wall_time_s: float = field(default=0.0, compare=False)
-
-
-
-
-
-
 
 
 def initial_states(task: Task, n_units: int, batch: int, x0_std: float, rng: np.random.Generator) -> np.ndarray:
@@ -114,6 +117,7 @@ def train(
     fingerprint: str = "",
     progress: bool = True,
     checkpoint_chunk: int = 0,
+    restarts: int = 1,
     device: str = "cpu",
 ) -> TrainResult:
     """Train a circuit's tonic inputs (and, by ``mode``, some weights) on a task.
@@ -187,6 +191,18 @@ def train(
         chunk`` states instead of ``T``; about one more forward pass of time).
         Losses, gradients and the result are identical to ``0`` (no
         checkpointing, the default).
+    restarts : int
+        Tonic banks trained side by side from independent initial draws
+        (``bias`` mode only, where each context's tonic input trains
+        independently of the others, and not with ``shared_baseline``; needs
+        ``init_std > 0``).  Restart 0 starts from the draw a run with
+        ``restarts=1`` starts from and takes the same steps; every restart has
+        its own gradient-norm clipping.  The loss of a step is that of the
+        best restart in each context (the masked mean squared error of the
+        combination), so ``target_loss``, the recorded loss and the best step
+        refer to it; each context keeps the tonic input of its best restart at
+        the best step (``TrainResult.restart``).  Each step costs about as
+        much as a batch ``restarts`` times larger.
     device : {"cpu", "cuda", "cuda:N"}
         Where the model trains.  Batches and initial states come from the same
         numpy streams on every device; training noise comes from a torch
@@ -208,6 +224,14 @@ def train(
     require("seed", is_int(seed) and seed >= 0, "an integer >= 0", seed)
     require("checkpoint_chunk", is_int(checkpoint_chunk) and checkpoint_chunk >= 0, "an integer >= 0",
            checkpoint_chunk)
+    require("restarts", is_int(restarts) and restarts >= 1, "an integer >= 1", restarts)
+    if restarts > 1:
+        require("mode", mode == "bias", "'bias' when `restarts` > 1 (only then does each context's tonic input "
+                "train independently of the others)", mode)
+        require("shared_baseline", not shared_baseline, "False when `restarts` > 1 (a shared baseline couples "
+                "the contexts)", shared_baseline)
+        require("init_std", is_real(init_std) and init_std > 0, "a number > 0 when `restarts` > 1 (restarts from "
+                "the same zero start would be identical)", init_std)
     tdtype = torch_dtype(dtype)
     dev = resolve_device(device)
     if circuit.n_inputs != task.n_inputs:
@@ -222,7 +246,9 @@ def train(
         )
     if resume and checkpoint_path is None:
         raise InputError("`resume=True` needs a `checkpoint_path`")
-    bank = TonicBank(task.n_contexts, circuit.n_units, parametrization=parametrization, fraction=fraction,
+    n_ctx = task.n_contexts
+    # restart-major rows: rows 0 .. n_ctx - 1 are restart 0, drawn exactly as a bank of n_ctx rows would be
+    bank = TonicBank(restarts * n_ctx, circuit.n_units, parametrization=parametrization, fraction=fraction,
                      rank=rank, shared_baseline=shared_baseline, init_std=init_std,
                      rng=seeds.stream(seed, seeds.BANK), dtype=tdtype)
     model = CircuitModel(circuit, bank, mode=mode, dtype=tdtype).to(dev)
@@ -233,27 +259,53 @@ def train(
                    lr=lr, lr_min=lr_min),
         ParamGroup("tonic", [p for p in bank.parameters() if p.requires_grad], lr=lr, lr_min=lr_min),
     ]
+    joint_clip = clip_grad
+    if restarts > 1 and clip_grad > 0:  # each restart clipped as a run of its own would be
+        bank.offsets.register_hook(lambda g: _clip_each(g, restarts, clip_grad))
+        joint_clip = 0.0
     state = None
     if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
         state = _restore(checkpoint_path, fingerprint)
 
-    def objective(step: int) -> torch.Tensor:
+    def errors(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Summed squared error and mask count of step ``step``'s batch, each of shape (restart, context)."""
         rng = seeds.stream(seed, seeds.BATCH, step)
         batch = task.sample_all(batch_size, rng)
         x0 = initial_states(task, circuit.n_units, batch_size, x0_std, rng)
         gen = torch.Generator(device=dev).manual_seed(int(rng.integers(2**62)))
 
-        def t(a: np.ndarray) -> torch.Tensor:
-            return torch.tensor(a, dtype=tdtype, device=dev)
+        def t(a: np.ndarray) -> torch.Tensor:  # every restart sees the same trials
+            return torch.tensor(np.concatenate([a] * restarts) if restarts > 1 else a, dtype=tdtype, device=dev)
 
         _, z = model(t(batch.inputs), t(x0), dt=task.dt, method=method, noise_std=noise_std, generator=gen,
                      checkpoint_chunk=checkpoint_chunk)
-        return masked_mse(z, t(batch.targets), t(batch.mask))
+        mask = t(batch.mask)
+        err = (mask * (z - t(batch.targets)) ** 2).sum(dim=(1, 2, 3))
+        return err.reshape(restarts, n_ctx), mask.sum(dim=(1, 2, 3)).reshape(restarts, n_ctx)
+
+    def objective(step: int) -> torch.Tensor | tuple[torch.Tensor, float]:
+        if restarts == 1:
+            rng = seeds.stream(seed, seeds.BATCH, step)
+            batch = task.sample_all(batch_size, rng)
+            x0 = initial_states(task, circuit.n_units, batch_size, x0_std, rng)
+            gen = torch.Generator(device=dev).manual_seed(int(rng.integers(2**62)))
+
+            def t(a: np.ndarray) -> torch.Tensor:
+                return torch.tensor(a, dtype=tdtype, device=dev)
+
+            _, z = model(t(batch.inputs), t(x0), dt=task.dt, method=method, noise_std=noise_std, generator=gen,
+                         checkpoint_chunk=checkpoint_chunk)
+            return masked_mse(z, t(batch.targets), t(batch.mask))
+        err, count = errors(step)
+        total = count.sum(dim=1).clamp_min(1.0)  # (restart,): the same for every restart
+        # each restart's own masked MSE is differentiated; the combination of the best restarts scores the step
+        best = err.detach().min(dim=0).values.sum() / total[0]
+        return (err.sum(dim=1) / total).sum(), float(best)
 
     def save(arrays: dict[str, np.ndarray], meta: dict) -> None:
         save_checkpoint(checkpoint_path, arrays, {**meta, "fingerprint": fingerprint})  # type: ignore[arg-type]
 
-    opt = optimise(objective, groups, steps=steps, schedule=schedule, clip_grad=clip_grad, target_loss=target_loss,
+    opt = optimise(objective, groups, steps=steps, schedule=schedule, clip_grad=joint_clip, target_loss=target_loss,
                    checkpoint=save if checkpoint_path is not None else None, checkpoint_every=checkpoint_every,
                    resume=state, progress=progress, desc="training", log_every=log_every,
                    divergence_hint=f"lower `training.lr` (now {lr}) or the circuit gain, or enable "
@@ -262,9 +314,14 @@ def train(
     if hashes_after != hashes_before:
         changed = [k for k in hashes_before if hashes_before[k] != hashes_after.get(k)]
         raise RuntimeError(f"frozen weights changed during {mode!r} training: {changed} (a neurobias bug)")
+    tonic_rows = bank().detach().cpu().double().numpy().reshape(restarts, n_ctx, circuit.n_units)
+    with torch.no_grad():  # the kept step's batch again: every restart's error at the kept parameters
+        err, count = errors(opt.best_step)
+    restart_loss = (err / count.clamp_min(1.0)).cpu().double().numpy()
+    chosen = np.argmin(restart_loss, axis=0)
     return TrainResult(
         circuit=model.trained_circuit(circuit),
-        tonic=bank().detach().cpu().double().numpy(),
+        tonic=tonic_rows[chosen, np.arange(n_ctx)],
         contexts=task.contexts,
         loss=opt.loss,
         lr=opt.lr["tonic"],
@@ -275,8 +332,22 @@ def train(
         hashes_after=hashes_after,
         tonic_mask=bank.mask.detach().cpu().double().numpy(),
         tonic_basis=bank.basis.detach().cpu().double().numpy(),
+        restart=chosen.astype(np.int64),
+        restart_loss=restart_loss,
         wall_time_s=_time.perf_counter() - t_start,
     )
+
+
+def _clip_each(grad: torch.Tensor, restarts: int, max_norm: float) -> torch.Tensor:
+    """``grad`` of restart-major rows with each restart's block scaled to a 2-norm of at most ``max_norm``.
+
+    The coefficient is torch's (``max_norm / (norm + 1e-6)``, at most 1); the
+    norm is taken in float64 so that finite gradients never overflow it.
+    """
+    blocks = grad.reshape(restarts, -1)
+    norms = torch.linalg.vector_norm(blocks.double(), dim=1)
+    coef = (max_norm / (norms + 1e-6)).clamp(max=1.0).to(grad.dtype)
+    return (blocks * coef[:, None]).reshape(grad.shape)
 
 
 def _restore(path: str | Path, fingerprint: str) -> tuple[dict[str, np.ndarray], dict]:

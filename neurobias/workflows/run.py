@@ -97,6 +97,13 @@ def results_dataset(evaluation: xr.Dataset, result: TrainResult, *, config: RunC
     ds["tonic_mask"] = (("unit",), result.tonic_mask, {"long_name": "1 where the unit receives tonic input"})
     ds["tonic_basis"] = (("unit", "rank"), result.tonic_basis, {"long_name": "fixed basis B of a lowrank bank"})
     ds = ds.assign_coords(rank=("rank", np.arange(ds.sizes["rank"]), {"long_name": "basis vector of the tonic bank"}))
+    ds["kept_restart"] = (("context",), result.restart,
+                          {"long_name": "restart whose tonic input the context kept (training.restarts)"})
+    ds["restart_loss"] = (("restart", "context"), result.restart_loss,
+                          {"long_name": "masked mean squared error of each restart at the kept step's batch",
+                           "units": "1"})
+    ds = ds.assign_coords(restart=("restart", np.arange(ds.sizes["restart"]),
+                                   {"long_name": "tonic banks trained side by side from independent draws"}))
     eval_seed = ds.attrs.pop("seed")
     attrs: dict[str, Any] = dict(ds.attrs)
     attrs.update(
@@ -237,7 +244,7 @@ def _run(config: RunConfig, task: Task, circuit: Circuit, out_dir: Path | None, 
         rank=tonic.rank, shared_baseline=tonic.shared_baseline, init_std=tonic.init_std, noise_std=sim.noise_std,
         method=sim.method, x0_std=sim.x0_std, seed=config.seed,
         checkpoint_path=None if run_dir is None else run_dir.file("checkpoint"), resume=resume, fingerprint=toml,
-        progress=progress, device=device, checkpoint_chunk=tr.checkpoint_chunk,
+        progress=progress, device=device, checkpoint_chunk=tr.checkpoint_chunk, restarts=tr.restarts,
     )
     evaluation = evaluate(result.circuit, result.tonic, task, n_trials=config.output.n_trials, method=sim.method,
                           noise_std=sim.noise_std, x0_std=sim.x0_std, seed=config.seed, device=device)
