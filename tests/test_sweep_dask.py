@@ -164,3 +164,25 @@ def test_a_sweep_killed_with_sigkill_restarts_where_it_was(tiny_config, tmp_path
     for i in range(4):
         for name, kind in (("circuit.nc", "circuit"), ("results.nc", "results")):
             assert_same_arrays(cells_dir(out) / f"c{i:04d}" / name, cells_dir(clean) / f"c{i:04d}" / name, kind=kind)
+
+
+def test_a_local_cluster_starts_while_another_holds_port_8787():
+    """Two sweeps on one machine: the second's scheduler must not fall back to 8787 and warn about it."""
+    import socket
+
+    from neurobias.sweep.cluster import connect
+
+    holder = socket.socket()
+    try:
+        try:
+            holder.bind(("0.0.0.0", 8787))
+        except OSError:
+            pass  # already taken by something else: the situation this test builds
+        else:
+            holder.listen()
+        with connect("local", workers=1) as client:  # warnings are errors in the test suite
+            assert client.submit(lambda v: v + 1, 41).result(timeout=60) == 42
+            port = client.cluster.scheduler.http_server.port
+            assert port != 8787
+    finally:
+        holder.close()

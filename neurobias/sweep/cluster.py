@@ -61,7 +61,9 @@ def connect(scheduler: str, *, workers: int | None = None, slurm: Mapping[str, A
         from distributed import LocalCluster
 
         n = workers or max(1, os.cpu_count() or 1)
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+        # the scheduler always serves HTTP (health, metrics; the dashboard when bokeh is installed), on port 8787
+        # unless told otherwise: a free local port lets two sweeps run on one machine without a port clash
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                silence_logs=logging.ERROR)
     else:
         try:
