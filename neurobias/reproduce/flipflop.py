@@ -21,7 +21,6 @@ weights ``N(0, 1)``, readout ``N(0, 3^2 / N)``.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,10 +28,11 @@ import xarray as xr
 
 from neurobias.analysis.fixed_points import find_fixed_points
 from neurobias.circuit.circuit import Circuit, check_circuit
-from neurobias.errors import ConvergenceWarning, InputError, check_number, check_positive
+from neurobias.errors import InputError, check_number, check_positive
 from neurobias.reproduce import figures
 from neurobias.reproduce.outcome import Claim, Outcome
 from neurobias.reproduce.settings import Settings
+from neurobias.reproduce.tuning import lowest_final_loss
 from neurobias.tasks import Task, make_task
 from neurobias.training.evaluate import evaluate
 from neurobias.training.train import train
@@ -178,21 +178,9 @@ def _tune_lr(task: Task, settings: Settings, mode: str, *, progress: bool) -> tu
     On :data:`FLIPFLOP_TUNING_SEED`, at ``flipflop_units`` units, the same grid and budget for every mode.
     """
     circuit = flipflop_circuit(task, n_units=settings.flipflop_units, seed=FLIPFLOP_TUNING_SEED)
-    final = {}
-    for lr in FLIPFLOP_LR_GRID:
-        try:
-            with warnings.catch_warnings():  # a rate whose loss ends above its start is a candidate like any other
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                res = _train(circuit, task, mode, steps=settings.flipflop_steps, batch=settings.flipflop_batch,
-                             lr=lr, seed=FLIPFLOP_TUNING_SEED, progress=progress)
-        except InputError as exc:
-            if "diverged" not in str(exc):
-                raise
-            final[lr] = float("inf")  # a rate that diverges loses
-            continue
-        value = float(np.mean(res.loss[-_SMOOTH:]))
-        final[lr] = value if np.isfinite(value) else float("inf")
-    return min(final, key=final.get), final
+    return lowest_final_loss(
+        lambda lr: _train(circuit, task, mode, steps=settings.flipflop_steps, batch=settings.flipflop_batch, lr=lr,
+                          seed=FLIPFLOP_TUNING_SEED, progress=progress), FLIPFLOP_LR_GRID, smooth=_SMOOTH)
 
 
 def _measure(circuit: Circuit, task: Task, mode: str, settings: Settings, *, lr: float, seed: int,

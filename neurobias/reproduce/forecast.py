@@ -50,13 +50,7 @@ def closed_loop(
             f"`circuit` must have as many inputs as outputs to run in closed loop; got {circuit.n_inputs} "
             f"inputs and {circuit.n_outputs} outputs"
         )
-    obs = np.asarray(observations, dtype=np.float64)
-    if obs.ndim != 3 or obs.shape[2] != circuit.n_inputs:
-        raise InputError(
-            f"`observations` must have shape (trial, time, input = {circuit.n_inputs}); got {describe_shape(obs.shape)}"
-        )
-    b = np.asarray(tonic, dtype=np.float64)
-    check_shape("tonic", b, (circuit.n_units,), dims=("unit",))
+    obs, b = _checked(circuit, observations, tonic)
     n_warmup, n_free = (check_number(name, v, ge=1, integer=True) for name, v in (("n_warmup", n_warmup),
                                                                                    ("n_free", n_free)))
     if n_warmup > obs.shape[1]:
@@ -75,6 +69,18 @@ def closed_loop(
             out[:, j] = z.numpy()
             x = dyn.step(x, z @ W["W_in"].T + bias, dt=dt, method=method)
     return out
+
+
+def _checked(circuit: Circuit, observations: np.ndarray, tonic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``observations`` of shape (trial, time, input) and ``tonic`` of shape (unit,) as float64, checked."""
+    obs = np.asarray(observations, dtype=np.float64)
+    if obs.ndim != 3 or obs.shape[2] != circuit.n_inputs:
+        raise InputError(
+            f"`observations` must have shape (trial, time, input = {circuit.n_inputs}); got {describe_shape(obs.shape)}"
+        )
+    b = np.asarray(tonic, dtype=np.float64)
+    check_shape("tonic", b, (circuit.n_units,), dims=("unit",))
+    return obs, b
 
 
 def drive(circuit: Circuit, tonic: np.ndarray, observations: np.ndarray, *, dt: float,
@@ -98,13 +104,7 @@ def drive(circuit: Circuit, tonic: np.ndarray, observations: np.ndarray, *, dt: 
         ``W_out r + b_out`` at every step: entry ``k`` is the circuit's
         output after it has seen ``observations[:, :k + 1]``, as in training.
     """
-    obs = np.asarray(observations, dtype=np.float64)
-    if obs.ndim != 3 or obs.shape[2] != circuit.n_inputs:
-        raise InputError(
-            f"`observations` must have shape (trial, time, input = {circuit.n_inputs}); got {describe_shape(obs.shape)}"
-        )
-    b = np.asarray(tonic, dtype=np.float64)
-    check_shape("tonic", b, (circuit.n_units,), dims=("unit",))
+    obs, b = _checked(circuit, observations, tonic)
     W = {k: torch.tensor(v, dtype=torch.float64) for k, v in circuit.weights().items()}
     dyn = circuit.dynamics()
     bias = torch.tensor(b, dtype=torch.float64)

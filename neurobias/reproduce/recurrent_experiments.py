@@ -19,7 +19,6 @@ gradient clipping 1) and scoring :func:`neurobias.evaluate`.
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
 import xarray as xr
@@ -27,7 +26,6 @@ from scipy.stats import t as t_dist
 from scipy.stats import wasserstein_distance
 
 from neurobias.circuit.circuit import Circuit
-from neurobias.errors import ConvergenceWarning, InputError
 from neurobias.reproduce import figures
 from neurobias.reproduce.attractor_stats import (largest_lyapunov, lobe_fraction, maxima_distance, return_map,
                                                  spectrum_distance)
@@ -35,6 +33,7 @@ from neurobias.reproduce.forecast import (autoregressive_closed_loop, closed_loo
                                           ridge_regression, valid_prediction_time)
 from neurobias.reproduce.outcome import Claim, Outcome
 from neurobias.reproduce.settings import Settings
+from neurobias.reproduce.tuning import lowest_final_loss
 from neurobias.tasks import Task, make_task
 from neurobias.tasks.lorenz import autocorrelation_hwhm
 from neurobias.training.evaluate import evaluate
@@ -238,21 +237,9 @@ def _tune_lorenz_lr(task: Task, settings: Settings, mode: str, *, progress: bool
     Every rate trains for half of ``lorenz_steps`` (the same budget for every mode and rate).
     """
     circuit = _lorenz_circuit(task, settings, LORENZ_TUNING_SEED)
-    final = {}
-    for lr in LORENZ_LR_GRID[mode]:
-        try:
-            with warnings.catch_warnings():  # a rate whose loss ends above its start is a candidate like any other
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                res = _train(circuit, task, mode, settings, steps=_tuning_steps(settings), progress=progress,
-                             seed=LORENZ_TUNING_SEED, lr=lr)
-        except InputError as exc:
-            if "diverged" not in str(exc):
-                raise
-            final[lr] = float("inf")
-            continue
-        value = float(np.mean(res.loss[-_SMOOTH:]))
-        final[lr] = value if np.isfinite(value) else float("inf")
-    return min(final, key=final.get), final
+    return lowest_final_loss(
+        lambda lr: _train(circuit, task, mode, settings, steps=_tuning_steps(settings), progress=progress,
+                          seed=LORENZ_TUNING_SEED, lr=lr), LORENZ_LR_GRID[mode], smooth=_SMOOTH)
 
 
 def _masked_nrmse(pred: np.ndarray, batch) -> float:
@@ -576,21 +563,9 @@ REACH_TUNING_SEED = 1000
 def _tune_reaching_lr(task: Task, settings: Settings, mode: str, *, progress: bool) -> tuple[float, dict[float, float]]:
     """The rate of :data:`REACH_LR_GRID` with the lowest final loss after ``rnn_steps`` steps, and every final loss."""
     circuit = circuit_for(task, n_units=settings.rnn_units, g=1.5, alpha=0.2, seed=REACH_TUNING_SEED)
-    final = {}
-    for lr in REACH_LR_GRID:
-        try:
-            with warnings.catch_warnings():  # a rate whose loss ends above its start is a candidate like any other
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                res = _train(circuit, task, mode, settings, steps=settings.rnn_steps, progress=progress,
-                             seed=REACH_TUNING_SEED, lr=lr)
-        except InputError as exc:
-            if "diverged" not in str(exc):
-                raise
-            final[lr] = float("inf")  # a rate that diverges loses
-            continue
-        value = float(np.mean(res.loss[-_SMOOTH:]))
-        final[lr] = value if np.isfinite(value) else float("inf")
-    return min(final, key=final.get), final
+    return lowest_final_loss(
+        lambda lr: _train(circuit, task, mode, settings, steps=settings.rnn_steps, progress=progress,
+                          seed=REACH_TUNING_SEED, lr=lr), REACH_LR_GRID, smooth=_SMOOTH)
 
 
 def reaching(settings: Settings, *, progress: bool = False) -> Outcome:
