@@ -1,6 +1,8 @@
 """`train(..., restarts=k)`: tonic banks trained side by side, each context keeping its best restart."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -32,15 +34,15 @@ def test_restart_zero_takes_the_steps_of_a_single_run(setup):
     assert single.best_step == kept
     assert single.restart_loss.shape == (1, 3) and multi.restart_loss.shape == (3, 3)
     np.testing.assert_allclose(multi.restart_loss[0], single.restart_loss[0], rtol=1e-9, atol=0)
-    for c in np.flatnonzero(multi.restart == 0):
+    for c in np.flatnonzero(multi.kept_restart == 0):
         np.testing.assert_allclose(multi.tonic[c], single.tonic[c], rtol=1e-9, atol=1e-12)
 
 
 def test_each_context_keeps_its_best_restart_and_the_kept_tonic_scores_as_recorded(setup):
     task, circuit = setup
     result = nb.train(circuit, task, restarts=4, **KW)
-    np.testing.assert_array_equal(result.restart, np.argmin(result.restart_loss, axis=0))
-    assert len(set(result.restart.tolist())) >= 1 and result.restart.dtype.kind == "i"
+    np.testing.assert_array_equal(result.kept_restart, np.argmin(result.restart_loss, axis=0))
+    assert len(set(result.kept_restart.tolist())) >= 1 and result.kept_restart.dtype.kind == "i"
     # ground truth outside train(): simulate the kept tonic inputs and score them by hand (the task is deterministic)
     batch = task.sample_all(1, np.random.default_rng(0))
     ds = nb.simulate(circuit, result.tonic, inputs=batch.inputs, dt=task.dt, contexts=task.contexts,
@@ -88,3 +90,18 @@ def test_config_checks_restarts_against_the_other_sections():
     with pytest.raises(ConfigError, match="`training.mode`"):
         RunConfig(training=TrainingConfig(restarts=2, mode="full"), tonic=TonicConfig(init_std=0.1))
     assert RunConfig(training=TrainingConfig(restarts=2), tonic=TonicConfig(init_std=0.1)).training.restarts == 2
+
+
+def test_a_run_with_restarts_writes_which_restart_each_context_kept(tmp_path, run_cli):
+    demo = Path(__file__).resolve().parents[1] / "models" / "demo.toml"
+    rc, _, err = run_cli(["run", demo, "--out", tmp_path / "r", "--no-progress", "--set", "circuit.n_units=32",
+                          "--set", "training.steps=3", "--set", "training.restarts=2", "--set", "tonic.init_std=0.1",
+                          "--set", "output.figures=false"])
+    assert rc == 0, err
+    res = nb.open_results(tmp_path / "r" / "results.nc")
+    assert res["restart_loss"].dims == ("restart", "context") and res["restart_loss"].shape == (2, 3)
+    np.testing.assert_array_equal(res["kept_restart"].values, res["restart_loss"].argmin("restart").values)
+    rc, _, err = run_cli(["run", demo, "--out", tmp_path / "bad", "--no-progress", "--set", "training.restarts=2",
+                          "--set", "tonic.init_std=0"])
+    assert rc == 2 and "tonic.init_std" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "bad").exists()

@@ -51,7 +51,7 @@ class TrainResult:
         1 where a unit receives tonic input (``subset``), else all ones.
     tonic_basis : ndarray of shape (unit, rank)
         Fixed basis of a ``lowrank`` bank (rank 0 otherwise).
-    restart : ndarray of shape (context,)
+    kept_restart : ndarray of shape (context,)
         Index of the restart whose tonic input each context kept (all 0 when
         ``restarts`` is 1).
     restart_loss : ndarray of shape (restart, context)
@@ -74,7 +74,7 @@ class TrainResult:
     hashes_after: dict[str, str]
     tonic_mask: np.ndarray
     tonic_basis: np.ndarray
-    restart: np.ndarray
+    kept_restart: np.ndarray
     restart_loss: np.ndarray
     wall_time_s: float = field(default=0.0, compare=False)
 
@@ -201,7 +201,7 @@ def train(
         best restart in each context (the masked mean squared error of the
         combination), so ``target_loss``, the recorded loss and the best step
         refer to it; each context keeps the tonic input of its best restart at
-        the best step (``TrainResult.restart``).  Each step costs about as
+        the best step (``TrainResult.kept_restart``).  Each step costs about as
         much as a batch ``restarts`` times larger.
     device : {"cpu", "cuda", "cuda:N"}
         Where the model trains.  Batches and initial states come from the same
@@ -332,7 +332,7 @@ def train(
         hashes_after=hashes_after,
         tonic_mask=bank.mask.detach().cpu().double().numpy(),
         tonic_basis=bank.basis.detach().cpu().double().numpy(),
-        restart=chosen.astype(np.int64),
+        kept_restart=chosen.astype(np.int64),
         restart_loss=restart_loss,
         wall_time_s=_time.perf_counter() - t_start,
     )

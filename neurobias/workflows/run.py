@@ -97,7 +97,7 @@ def results_dataset(evaluation: xr.Dataset, result: TrainResult, *, config: RunC
     ds["tonic_mask"] = (("unit",), result.tonic_mask, {"long_name": "1 where the unit receives tonic input"})
     ds["tonic_basis"] = (("unit", "rank"), result.tonic_basis, {"long_name": "fixed basis B of a lowrank bank"})
     ds = ds.assign_coords(rank=("rank", np.arange(ds.sizes["rank"]), {"long_name": "basis vector of the tonic bank"}))
-    ds["kept_restart"] = (("context",), result.restart,
+    ds["kept_restart"] = (("context",), result.kept_restart,
                           {"long_name": "restart whose tonic input the context kept (training.restarts)"})
     ds["restart_loss"] = (("restart", "context"), result.restart_loss,
                           {"long_name": "masked mean squared error of each restart at the kept step's batch",
