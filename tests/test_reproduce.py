@@ -225,7 +225,7 @@ def test_a_failing_experiment_does_not_stop_the_others(tmp_path, monkeypatch):
 
 
 #: experiments whose full-size run with their current protocol has not been made yet (no committed outcome)
-NOT_YET_AT_FULL: tuple[str, ...] = ("lorenz", "flipflop")
+NOT_YET_AT_FULL: tuple[str, ...] = ()
 
 
 def test_render_only_reproduces_the_committed_section_from_a_fresh_clone(tmp_path):
