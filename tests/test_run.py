@@ -261,7 +261,8 @@ def test_resume_after_interruption_equals_uninterrupted_run(tiny_config, tmp_pat
     monkeypatch.setattr(Task, "sample_all", counting)
     rc, out, err = run_cli(["run", tiny_config, "--out", b, "--resume", *sets])
     assert rc == 0, err
-    assert resumed_calls["n"] == (12 - 4) + 1 + 1  # and one batch scoring the final parameters
+    # and one batch scoring the final parameters, and the kept step's batch again for each restart's error
+    assert resumed_calls["n"] == (12 - 4) + 1 + 1 + 1
     same_arrays(tmp_path / "A" / "results.nc", b / "results.nc", kind="results")
     same_arrays(tmp_path / "A" / "circuit.nc", b / "circuit.nc", kind="circuit")
     ra, rb = read_dataset(tmp_path / "A" / "results.nc"), read_dataset(b / "results.nc")
@@ -327,6 +328,9 @@ def test_demo_config_loads_and_validates():
     assert config_from_toml(neurobias.config_to_toml(cfg)) == cfg
 
 
+# three steps at the demo's learning rate from random tonic inputs may end above the start: the run then warns and
+# keeps the best step's parameters (tested in test_optimise.py); here only that the config runs end to end matters
+@pytest.mark.filterwarnings("ignore::neurobias.errors.ConvergenceWarning")
 def test_demo_config_runs_a_few_steps(tmp_path, run_cli):
     rc, out, err = run_cli(["run", REPO / "models" / "demo.toml", "--out", tmp_path / "demo", "--no-progress",
                             "--set", "training.steps=3", "--set", "output.figures=false"])
