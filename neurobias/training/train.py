@@ -267,36 +267,33 @@ def train(
     if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
         state = _restore(checkpoint_path, fingerprint)
 
-    def errors(step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Summed squared error and mask count of step ``step``'s batch, each of shape (restart, context)."""
+    per_step: dict[int, np.ndarray] = {}  # masked MSE of every restart in every context, by step scored
+
+    def forward(step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Readout, target and mask of step ``step``'s batch, every restart on the same trials, (row, trial, ...)."""
         rng = seeds.stream(seed, seeds.BATCH, step)
         batch = task.sample_all(batch_size, rng)
         x0 = initial_states(task, circuit.n_units, batch_size, x0_std, rng)
         gen = torch.Generator(device=dev).manual_seed(int(rng.integers(2**62)))
 
-        def t(a: np.ndarray) -> torch.Tensor:  # every restart sees the same trials
+        def t(a: np.ndarray) -> torch.Tensor:
             return torch.tensor(np.concatenate([a] * restarts) if restarts > 1 else a, dtype=tdtype, device=dev)
 
         _, z = model(t(batch.inputs), t(x0), dt=task.dt, method=method, noise_std=noise_std, generator=gen,
                      checkpoint_chunk=checkpoint_chunk)
-        mask = t(batch.mask)
-        err = (mask * (z - t(batch.targets)) ** 2).sum(dim=(1, 2, 3))
+        return z, t(batch.targets), t(batch.mask)
+
+    def errors(z: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Summed squared error and mask count, each of shape (restart, context)."""
+        err = (mask * (z - target) ** 2).sum(dim=(1, 2, 3))
         return err.reshape(restarts, n_ctx), mask.sum(dim=(1, 2, 3)).reshape(restarts, n_ctx)
 
     def objective(step: int) -> torch.Tensor | tuple[torch.Tensor, float]:
+        z, target, mask = forward(step)
+        err, count = errors(z, target, mask)
+        per_step[step] = (err.detach() / count.clamp_min(1.0)).cpu().double().numpy()
         if restarts == 1:
-            rng = seeds.stream(seed, seeds.BATCH, step)
-            batch = task.sample_all(batch_size, rng)
-            x0 = initial_states(task, circuit.n_units, batch_size, x0_std, rng)
-            gen = torch.Generator(device=dev).manual_seed(int(rng.integers(2**62)))
-
-            def t(a: np.ndarray) -> torch.Tensor:
-                return torch.tensor(a, dtype=tdtype, device=dev)
-
-            _, z = model(t(batch.inputs), t(x0), dt=task.dt, method=method, noise_std=noise_std, generator=gen,
-                         checkpoint_chunk=checkpoint_chunk)
-            return masked_mse(z, t(batch.targets), t(batch.mask))
-        err, count = errors(step)
+            return masked_mse(z, target, mask)
         total = count.sum(dim=1).clamp_min(1.0)  # (restart,): the same for every restart
         # each restart's own masked MSE is differentiated; the combination of the best restarts scores the step
         best = err.detach().min(dim=0).values.sum() / total[0]
@@ -315,9 +312,11 @@ def train(
         changed = [k for k in hashes_before if hashes_before[k] != hashes_after.get(k)]
         raise RuntimeError(f"frozen weights changed during {mode!r} training: {changed} (a neurobias bug)")
     tonic_rows = bank().detach().cpu().double().numpy().reshape(restarts, n_ctx, circuit.n_units)
-    with torch.no_grad():  # the kept step's batch again: every restart's error at the kept parameters
-        err, count = errors(opt.best_step)
-    restart_loss = (err / count.clamp_min(1.0)).cpu().double().numpy()
+    restart_loss = per_step.get(opt.best_step)
+    if restart_loss is None:  # the kept step was scored before a resume: its batch again, at the kept parameters
+        with torch.no_grad():
+            err, count = errors(*forward(opt.best_step))
+        restart_loss = (err / count.clamp_min(1.0)).cpu().double().numpy()
     chosen = np.argmin(restart_loss, axis=0)
     return TrainResult(
         circuit=model.trained_circuit(circuit),
