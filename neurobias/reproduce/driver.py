@@ -1,6 +1,7 @@
 """Run the reproduction of Williams et al. (2024) and write its section of a results document."""
 from __future__ import annotations
 
+import inspect
 import json
 import multiprocessing
 import os
@@ -210,35 +211,51 @@ def _load_outcome(path: Path, settings: Settings, out_dir: Path) -> tuple[Outcom
 
 
 @one_thread()
-def _run_one(name: str, size: str, out_dir: str, progress: bool) -> Outcome:
+def _run_one(name: str, size: str, out_dir: str, progress: bool, workers: int = 1) -> Outcome:
     """Run one experiment, save its figures in ``out_dir``; the outcome's figures become the PNG paths.
 
     A module-level function, so that it can run in a worker process.
+    Experiments that spread their seeds over processes (a ``workers``
+    parameter) get ``workers``; their CPU time then counts these processes
+    too.
     """
     matplotlib.use("Agg")
     settings = SettingsReader(get_settings(size))
+    fn = EXPERIMENTS[name]
+    extra = {"workers": workers} if "workers" in inspect.signature(fn).parameters else {}
     c0 = time.process_time()
-    outcome = EXPERIMENTS[name](settings, progress=progress)
-    cpu = time.process_time() - c0
+    children0 = _children_cpu()
+    outcome = fn(settings, progress=progress, **extra)
+    cpu = time.process_time() - c0 + _children_cpu() - children0
     paths = {stem: save_figure(fig, Path(out_dir) / f"{stem}.png", dpi=110) for stem, fig in outcome.figures.items()}
     return replace(outcome, figures=paths, cpu_s=cpu, reads=tuple(sorted(settings.read)))
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished child processes (user and system)."""
+    t = os.times()
+    return t.children_user + t.children_system
 
 
 def _finished(names: Sequence[str], size: str, out_dir: str, *, jobs: int,
               progress: bool) -> Iterator[tuple[str, Outcome | Exception]]:
     """Run the experiments ``names`` (in ``jobs`` spawned worker processes above 1) and yield each as it ends.
 
+    With more ``jobs`` than experiments, each experiment gets ``jobs //
+    len(names)`` processes for its seeds (where it can use them).
     Yields ``(name, outcome)``, or ``(name, exception)`` for one that failed: the others go on.
     """
-    if jobs == 1:
+    workers = max(1, jobs // max(1, len(names)))
+    if jobs == 1 or len(names) == 1:
         for name in names:
             try:
-                yield name, _run_one(name, size, out_dir, progress)
+                yield name, _run_one(name, size, out_dir, progress and workers == 1, workers)
             except Exception as exc:  # noqa: BLE001 - reported by the caller once all have run
                 yield name, exc
         return
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_run_one, name, size, out_dir, False): name for name in names}
+    with ProcessPoolExecutor(max_workers=min(jobs, len(names)),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_run_one, name, size, out_dir, False, workers): name for name in names}
         for fut in as_completed(futures):
             exc = fut.exception()
             yield futures[fut], (fut.result() if exc is None else exc)
@@ -277,8 +294,11 @@ def reproduce(
     jobs : int
         Worker processes; above 1, experiments run in parallel in separate
         processes (one torch thread each), submitted in the order of
-        :data:`EXPERIMENTS` (the longest first at full size). Results do not
-        depend on it: every experiment seeds its own generators.
+        :data:`EXPERIMENTS` (the longest first at full size). With more jobs
+        than experiments, the experiments that measure several seeds
+        (``multitask``, ``vanderpol``) spread their seeds over the spare
+        processes. Results do not depend on it: every experiment and seed
+        seeds its own generators.
     command : str
         The command recorded in the document.
     progress : bool
@@ -310,7 +330,7 @@ def reproduce(
     if names:
         out_dir.mkdir(parents=True, exist_ok=True)
         store.mkdir(parents=True, exist_ok=True)
-    jobs = max(1, min(jobs, len(names)))
+    jobs = jobs if names else 1
     t0 = time.perf_counter()
     done: dict[str, Outcome] = {}
     errors: list[tuple[str, BaseException]] = []

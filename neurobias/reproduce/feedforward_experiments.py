@@ -27,6 +27,7 @@ from neurobias.datasets import Split, load, pad_features
 from neurobias.feedforward import BiasNet, fit, hidden_activity, trained_parameter_count
 from neurobias.reproduce import figures
 from neurobias.reproduce.outcome import Claim, Outcome
+from neurobias.reproduce.seeds import map_seeds
 from neurobias.reproduce.settings import Settings
 from neurobias.reproduce.width_law import matched_accuracy_time, width_law
 
@@ -234,11 +235,11 @@ MASK_METHODS_MEASURED: tuple[str, ...] = ("sigmoid", "straight_through")
 _MASK_TRAINING = {"sigmoid": "mask", "straight_through": "mask_st"}
 
 
-def multitask_measurements(settings: Settings, *, progress: bool = False) -> dict[str, xr.Dataset]:
+def multitask_measurements(settings: Settings, *, seed: int = 0, progress: bool = False) -> dict[str, xr.Dataset]:
     """Train the multi-task networks and measure them.
 
-    One network of ``settings.mt_width`` hidden units (seed 0, uniform
-    [-0.1, 0.1]) is trained in ``bias`` mode on all tasks of
+    One network of ``settings.mt_width`` hidden units (weights drawn with
+    ``seed``, uniform [-0.1, 0.1]) is trained in ``bias`` mode on all tasks of
     :data:`MULTITASK_TASKS` at once (each task's inputs standardised by one
     scalar mean and standard deviation, so that the data sets share an input
     scale, then zero-padded to 64 features), two more with the same weights
@@ -265,6 +266,9 @@ def multitask_measurements(settings: Settings, *, progress: bool = False) -> dic
     biases, whose 95th percentile is taken over :data:`N_NULL` bootstrap
     resamplings of the units.
 
+    Every generator is seeded from ``seed`` (weights, minibatches, k-means,
+    permutations and bootstrap resamplings; the data splits are fixed).
+
     Returns
     -------
     dict of str to xarray.Dataset
@@ -289,21 +293,22 @@ def multitask_measurements(settings: Settings, *, progress: bool = False) -> dic
     names = [s.name for s in splits]
     outs = [s.n_classes for s in splits]
     n_in, width = splits[0].n_features, settings.mt_width
-    kw = dict(steps=settings.mt_steps, batch_size=settings.ff_batch, seed=0, progress=progress)
+    kw = dict(steps=settings.mt_steps, batch_size=settings.ff_batch, seed=seed, progress=progress)
     nets, results = {}, {}
-    nets["bias"] = BiasNet(n_in, (width,), outs, n_tasks=len(splits), mode="bias", seed=0)
+    nets["bias"] = BiasNet(n_in, (width,), outs, n_tasks=len(splits), mode="bias", seed=seed)
     results["bias"] = fit(nets["bias"], splits, lr=_LR["bias"], **kw).test_accuracy
     for method in MASK_METHODS_MEASURED:
         key = _MASK_TRAINING[method]
-        nets[key] = BiasNet(n_in, (width,), outs, n_tasks=len(splits), mode="mask", mask_method=method, seed=0)
+        nets[key] = BiasNet(n_in, (width,), outs, n_tasks=len(splits), mode="mask", mask_method=method,
+                             seed=seed)
         results[key] = fit(nets[key], splits, lr=_LR["mask"], mask_temperature=(1.0, 0.01), **kw).test_accuracy
-    results["full"] = np.array([fit(BiasNet(n_in, (width,), s.n_classes, mode="full", seed=0), s, lr=_LR["full"],
+    results["full"] = np.array([fit(BiasNet(n_in, (width,), s.n_classes, mode="full", seed=seed), s, lr=_LR["full"],
                                     **kw).test_accuracy[0] for s in splits])
     trainings = ["bias", "mask", "mask_st", "full"]
     accuracy = xr.Dataset({"test_accuracy": (("training", "context"), np.stack([results[m] for m in trainings]))},
                           coords={"training": trainings, "context": names})
     n = min(settings.mt_samples, *(len(s.y_test) for s in splits))
-    random_net = BiasNet(n_in, (width,), outs, n_tasks=len(splits), mode="bias", seed=0)
+    random_net = BiasNet(n_in, (width,), outs, n_tasks=len(splits), mode="bias", seed=seed)
     acts = {key: np.stack([hidden_activity(net, s.x_test[:n], task=t) for t, s in enumerate(splits)])
             for key, net in (("bias", nets["bias"]), ("random", random_net))}
 
@@ -313,7 +318,7 @@ def multitask_measurements(settings: Settings, *, progress: bool = False) -> dic
         return task_variance(da, min_variance=1e-8)
 
     tv, tv_random = variance(acts["bias"]), variance(acts["random"])
-    clusters = cluster_units(tv, k_range=(2, min(8, len(names) + 2)), seed=0, n_init=4)
+    clusters = cluster_units(tv, k_range=(2, min(8, len(names) + 2)), seed=seed, n_init=4)
     learned = nets["bias"].biases[0].detach().double().numpy()  # (task, unit)
     initial = random_net.biases[0].detach().double().numpy()
     bias = xr.DataArray(learned, dims=("context", "unit"), coords={"context": names, "unit": np.arange(width)})
@@ -348,13 +353,14 @@ def multitask_measurements(settings: Settings, *, progress: bool = False) -> dic
     tv_raw, tv0 = tv["tv"].values, tv_random["tv"].values
     null_rows = {k: [] for k in ("r", "r_shuffled_q95", "r_shuffled_p", "r_untrained", "r_untrained_q95")}
     for t in range(len(names)):
-        sc = shuffled_correlation(learned[t], tv_raw[t], n_shuffles=N_NULL, seed=t)
+        null_seed = 1000 * seed + t  # one stream per seed and task (seed 0: the task index, as before)
+        sc = shuffled_correlation(learned[t], tv_raw[t], n_shuffles=N_NULL, seed=null_seed)
         r0 = _pearson(learned[t], tv0[t])
         null_rows["r"].append(sc.r)
         null_rows["r_shuffled_q95"].append(sc.null_quantile)
         null_rows["r_shuffled_p"].append(sc.p)
         null_rows["r_untrained"].append(r0)
-        null_rows["r_untrained_q95"].append(_bootstrap_quantile(learned[t], tv0[t], n_boot=N_NULL, seed=t)
+        null_rows["r_untrained_q95"].append(_bootstrap_quantile(learned[t], tv0[t], n_boot=N_NULL, seed=null_seed)
                                             if np.isfinite(r0) else np.nan)
     nulls = xr.Dataset({k: ("context", np.asarray(v, dtype=np.float64)) for k, v in null_rows.items()},
                        coords={"context": names}, attrs={"n_shuffles": N_NULL, "n_bootstrap": N_NULL})
@@ -364,10 +370,29 @@ def multitask_measurements(settings: Settings, *, progress: bool = False) -> dic
             "nulls": nulls}
 
 
-def multitask(settings: Settings, *, progress: bool = False) -> Outcome:
-    """The multi-task experiment (claims, tables, figure)."""
-    t0 = time.perf_counter()
-    m = multitask_measurements(settings, progress=progress)
+_TRAINING_LABELS = {"bias": "bias-only, one network", "mask": "mask (annealed sigmoid)",
+                    "mask_st": "mask (straight-through)", "full": "full, one network per task"}
+
+
+def _multitask_summary(m: dict[str, xr.Dataset]) -> dict[str, np.ndarray | float | int]:
+    """The numbers the claims judge, from one seed's :func:`multitask_measurements`."""
+    acc = m["accuracy"]["test_accuracy"]
+    cl, u, nl = m["clusters"], m["units"], m["nulls"]
+    k = int(cl.attrs["k"])
+    corrected = u["corrected_overlap"].sel(mask_method="sigmoid").values
+    return {
+        "gap": (acc.sel(training="full") - acc.sel(training="bias")).values,
+        "k": k, "silhouette": float(np.nanmean(cl["silhouette_unit"].values)),
+        "beats": nl["beats_nulls"].values.astype(bool),
+        "corrected": corrected,
+        "corrected_st": u["corrected_overlap"].sel(mask_method="straight_through").values,
+        "min_corrected": float(np.min(corrected)) if np.all(np.isfinite(corrected)) else float("nan"),
+        "mask_accuracy": acc.sel(training="mask").values,
+    }
+
+
+def _multitask_tables(m: dict[str, xr.Dataset]) -> list[str]:
+    """The Markdown tables of one seed's measurements (accuracy, clusters, nulls, unit sets)."""
     acc = m["accuracy"]["test_accuracy"]
     names = list(acc["context"].values)
     gap = (acc.sel(training="full") - acc.sel(training="bias")).values
@@ -413,35 +438,80 @@ def multitask(settings: Settings, *, progress: bool = False) -> Outcome:
                          f"{int(s['kept'])} | {float(s['jaccard']):.3f} | {float(s['expected_jaccard']):.3f} | "
                          f"{float(s['corrected_overlap']):.3f} | {float(s['jaccard_active']):.3f} | "
                          f"{float(s['expected_active']):.3f} | {float(s['bias_score_corr']):.2f} |")
-    worst = int(np.argmax(gap))
-    n_large = int(np.sum(gap > 0.05))
-    seeds = (0,)  # one network per size: the multi-task network is measured for one seed
-    corrected = u["corrected_overlap"].sel(mask_method="sigmoid").values
-    corrected_st = u["corrected_overlap"].sel(mask_method="straight_through").values
-    beats = nl["beats_nulls"].values
+    return lines
+
+
+def multitask(settings: Settings, *, progress: bool = False, workers: int = 1) -> Outcome:
+    """The multi-task experiment (claims, tables, figure) for every seed of ``settings.mt_seeds``.
+
+    ``workers`` processes share the seeds (:func:`~neurobias.reproduce.seeds.map_seeds`);
+    the results do not depend on it.
+    """
+    t0 = time.perf_counter()
+    seeds = tuple(settings.mt_seeds)
+    runs = map_seeds(multitask_measurements, settings, seeds, workers=workers, progress=progress)
+    first = runs[seeds[0]]
+    names = list(first["accuracy"]["context"].values)
+    summ = {s: _multitask_summary(runs[s]) for s in seeds}
+    gaps = np.stack([summ[s]["gap"] for s in seeds])  # (seed, task)
+    acc = np.stack([runs[s]["accuracy"]["test_accuracy"].values for s in seeds])  # (seed, training, task)
+    trainings = list(first["accuracy"]["training"].values)
+
+    def spread(x: np.ndarray, scale: float = 1.0, fmt: str = ".1f") -> str:
+        x = scale * np.asarray(x, dtype=np.float64)
+        return f"{np.mean(x):{fmt}}" if x.size == 1 else f"{np.mean(x):{fmt}} ({np.min(x):{fmt}} to {np.max(x):{fmt}})"
+
+    lines = [f"Over {len(seeds)} seed{'s' if len(seeds) > 1 else ''} ({', '.join(map(str, seeds))}; each seed draws "
+             "the weights, the minibatches, the k-means starts and the nulls): test accuracy (%), mean (range over "
+             "seeds), and the gap full - bias in points:", "",
+             "| task | " + " | ".join(_TRAINING_LABELS.get(t, t) for t in trainings) + " | gap full - bias |",
+             "|---|" + "---|" * (len(trainings) + 1)]
+    for i, name in enumerate(names):
+        lines.append(f"| {name} | " + " | ".join(spread(acc[:, j, i], 100) for j in range(len(trainings)))
+                     + f" | {spread(gaps[:, i], 100)} |")
+    lines += ["", "Per seed: tasks more than 5 points below full training, clusters (k, mean silhouette), tasks whose "
+              "bias / task-variance r is above both nulls, and the smallest chance-corrected overlap of promoted and "
+              "kept units (sigmoid masks; straight-through masks):", "",
+              "| seed | tasks > 5 points below full | largest gap | k | silhouette | r above both nulls | "
+              "smallest overlap, sigmoid | smallest overlap, straight-through |", "|---|---|---|---|---|---|---|---|"]
+    for s in seeds:
+        d = summ[s]
+        w = int(np.argmax(d["gap"]))
+        lines.append(f"| {s} | {int(np.sum(d['gap'] > 0.05))} | {names[w]} {100 * d['gap'][w]:.1f} | {d['k']} | "
+                     f"{d['silhouette']:.2f} | {int(d['beats'].sum())} of {len(names)} | {d['min_corrected']:.3f} | "
+                     f"{float(np.min(d['corrected_st'])):.3f} |")
+    lines += ["", f"The tables below and the figure are seed {seeds[0]}'s.", ""]
+    lines += _multitask_tables(first)
+    mean_gap = gaps.mean(axis=0)
+    worst = int(np.argmax(mean_gap))
     claims = (
         Claim(
             key="multitask_gap",
-            ours=f"{len(names)} tasks, {settings.mt_width} units: gap full - bias "
-                 f"{', '.join(f'{n} {100 * g:.1f}' for n, g in zip(names, gap))} points; largest {names[worst]}; "
-                 "our tasks come from digits and MNIST-1D, not the paper's 7 image sets",
-            values=(float(n_large),), seeds=seeds,
+            ours=f"{len(names)} tasks, {settings.mt_width} units, {len(seeds)} seeds: gap full - bias, mean over "
+                 f"seeds, {', '.join(f'{n} {100 * g:.1f}' for n, g in zip(names, mean_gap))} points; largest "
+                 f"{names[worst]}; our tasks come from digits and MNIST-1D, not the paper's 7 image sets",
+            values=tuple(float(np.sum(summ[s]["gap"] > 0.05)) for s in seeds), seeds=seeds,
         ),
-        Claim(key="clusters", ours=f"k = {k} clusters, mean silhouette {sil:.2f}; cluster sizes "
-                                   f"{', '.join(str(int(v)) for v in cl['cluster_size'].values)}",
-              values=(sil if k >= 2 else float("nan"),), seeds=seeds),
+        Claim(key="clusters",
+              ours="k (mean silhouette) per seed: " + ", ".join(f"{summ[s]['k']} ({summ[s]['silhouette']:.2f})"
+                                                               for s in seeds),
+              values=tuple(summ[s]["silhouette"] if summ[s]["k"] >= 2 else float("nan") for s in seeds),
+              seeds=seeds),
         Claim(key="bias_variance",
-              ours=f"r above both nulls in {int(beats.sum())} of {len(names)} tasks; r / shuffled 95th pct / "
-                   "untrained r per task " + ", ".join(
-                       f"{n} {float(nl['r'][i]):.2f}/{float(nl['r_shuffled_q95'][i]):.2f}/"
-                       f"{float(nl['r_untrained'][i]):.2f}" for i, n in enumerate(names)),
-              values=(float(np.mean(beats)),), seeds=seeds),
+              ours="tasks with r above both nulls per seed: " + ", ".join(
+                  f"{int(summ[s]['beats'].sum())} of {len(names)}" for s in seeds)
+                   + f"; seed {seeds[0]}'s r / shuffled 95th pct / untrained r per task " + ", ".join(
+                       f"{n} {float(first['nulls']['r'][i]):.2f}/{float(first['nulls']['r_shuffled_q95'][i]):.2f}/"
+                       f"{float(first['nulls']['r_untrained'][i]):.2f}" for i, n in enumerate(names)),
+              values=tuple(float(np.mean(summ[s]["beats"])) for s in seeds), seeds=seeds),
         Claim(key="masks",
-              ours=f"sigmoid-mask accuracy {', '.join(_pct(float(v)) for v in acc.sel(training='mask').values)}; "
-                   f"chance-corrected overlap of promoted and kept units per task "
-                   f"{', '.join(f'{v:.3f}' for v in corrected)} (straight-through masks: "
-                   f"{', '.join(f'{v:.3f}' for v in corrected_st)})",
-              values=(float(np.min(corrected)) if np.all(np.isfinite(corrected)) else float("nan"),), seeds=seeds),
+              ours=f"sigmoid-mask accuracy, mean over seeds, "
+                   f"{', '.join(_pct(float(v)) for v in np.mean([summ[s]['mask_accuracy'] for s in seeds], axis=0))}; "
+                   "smallest chance-corrected overlap of promoted and kept units per seed "
+                   + ", ".join(f"{summ[s]['min_corrected']:.3f}" for s in seeds)
+                   + " (straight-through masks: " + ", ".join(f"{float(np.min(summ[s]['corrected_st'])):.3f}"
+                                                             for s in seeds) + ")",
+              values=tuple(summ[s]["min_corrected"] for s in seeds), seeds=seeds),
     )
     md = "\n".join(lines) + (
         f"\n\nTasks: {', '.join(names)} (each task's inputs standardised by one scalar mean and sd of its "
@@ -451,6 +521,6 @@ def multitask(settings: Settings, *, progress: bool = False) -> Outcome:
         "has its own fixed random readout and a trained output bias. Masks: sigmoid of the scores at a temperature "
         "annealed geometrically from 1 to 0.01 over the steps, thresholded at 0.5 for evaluation (the paper's "
         "method), and, for comparison, a straight-through estimator.")
-    fig = figures.multitask_figure(m)
+    fig = figures.multitask_figure(first)
     return Outcome(name="multitask", title="One random network, one bias vector per task", claims=claims,
                    markdown=md, figures={"williams_multitask": fig}, wall_s=time.perf_counter() - t0)

@@ -32,6 +32,7 @@ from neurobias.reproduce.attractor_stats import (largest_lyapunov, lobe_fraction
 from neurobias.reproduce.forecast import (autoregressive_closed_loop, closed_loop, drive, lag_matrix, nrmse,
                                           ridge_regression, valid_prediction_time)
 from neurobias.reproduce.outcome import Claim, Outcome
+from neurobias.reproduce.seeds import map_seeds
 from neurobias.reproduce.settings import Settings
 from neurobias.reproduce.tuning import lowest_final_loss
 from neurobias.tasks import Task, make_task
@@ -155,11 +156,15 @@ def vanderpol_nmse(settings: Settings, *, seed: int = 0,
     return ds, examples
 
 
-def vanderpol_gain(settings: Settings, *, progress: bool = False) -> Outcome:
-    """Van der Pol trajectories across the gain g, bias-only vs full training, for every seed of ``rnn_seeds``."""
+def vanderpol_gain(settings: Settings, *, progress: bool = False, workers: int = 1) -> Outcome:
+    """Van der Pol trajectories across the gain g, bias-only vs full training, for every seed of ``rnn_seeds``.
+
+    ``workers`` processes share the seeds (:func:`~neurobias.reproduce.seeds.map_seeds`);
+    the results do not depend on it.
+    """
     t0 = time.perf_counter()
     seeds = tuple(settings.rnn_seeds)
-    runs = {seed: vanderpol_nmse(settings, seed=seed, progress=progress) for seed in seeds}
+    runs = map_seeds(vanderpol_nmse, settings, seeds, workers=workers, progress=progress)
     stack = xr.concat([runs[s][0] for s in seeds], dim=xr.DataArray(list(seeds), dims="seed", name="seed"))
     gains = stack["g"].values
     b, f = stack["nmse"].sel(mode="bias").values, stack["nmse"].sel(mode="full").values  # (seed, g)

@@ -32,6 +32,8 @@ class Settings:
         Adam steps of multi-task training (one minibatch of every task per step).
     mt_samples : int
         Test samples per task used for task variance.
+    mt_seeds : tuple of int
+        Seeds (weights, training and nulls) of the multi-task networks.
     rnn_units : int
         Units of the sine, Van der Pol and reaching circuits.
     rnn_steps : int
@@ -91,6 +93,7 @@ class Settings:
     flipflop_batch: int = 32
     flipflop_seeds: tuple[int, ...] = (0,)
     flipflop_modes: tuple[str, ...] = ("bias",)
+    mt_seeds: tuple[int, ...] = (0,)
 
 
 SETTINGS: dict[str, Settings] = {
@@ -124,7 +127,7 @@ SETTINGS: dict[str, Settings] = {
         lorenz_units=1024, lorenz_steps=1000, lorenz_free=400, eval_trials=32, rnn_seeds=(0, 1, 2, 3, 4),
         lorenz_seeds=(0, 1, 2, 3, 4), lorenz_long=4000,
         flipflop_units=128, flipflop_widths=(128, 256, 512, 1024), flipflop_steps=1000, flipflop_batch=32,
-        flipflop_seeds=(0, 1, 2), flipflop_modes=("bias", "bias+readout"),
+        flipflop_seeds=(0, 1, 2), flipflop_modes=("bias", "bias+readout"), mt_seeds=(0, 1, 2),
     ),
 }
 
@@ -132,7 +135,7 @@ SETTINGS: dict[str, Settings] = {
 #: (checked at every run: an experiment that reads a parameter not listed here fails its test)
 USES: dict[str, tuple[str, ...]] = {
     "width": ("widths", "seeds", "ff_datasets", "ff_steps", "ff_batch"),
-    "multitask": ("mt_width", "mt_steps", "mt_samples", "ff_batch"),
+    "multitask": ("mt_width", "mt_steps", "mt_samples", "ff_batch", "mt_seeds"),
     "sine": ("rnn_units", "rnn_steps", "rnn_seeds"),
     "vanderpol": ("rnn_units", "rnn_steps", "rnn_batch", "vdp_gains", "eval_trials", "rnn_seeds"),
     "lorenz": ("lorenz_units", "lorenz_steps", "lorenz_free", "rnn_batch", "eval_trials", "lorenz_seeds",
