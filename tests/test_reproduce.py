@@ -171,6 +171,7 @@ def test_settings_sizes_grow():
     assert max(tiny.widths) < max(quick.widths) < max(medium.widths) < max(full.widths) == 2 ** 14
     assert min(full.widths) == 2 ** 6 and len(full.seeds) == 3
     assert full.mt_width == 32000 and full.lorenz_units == 1024
+    assert full.mt_seeds == (0, 1, 2) and tiny.mt_seeds == quick.mt_seeds == (0,)
 
 
 def test_render_only_rewrites_the_section_from_stored_outcomes(tmp_path, capsys):
