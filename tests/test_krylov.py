@@ -193,6 +193,7 @@ def test_continuation_matrix_free_corrections_match_dense(monkeypatch, case):
     dense = continue_fixed_points(c, find_end=False, **kw)
     monkeypatch.setattr(continuation, "MATRIX_FREE_MIN_UNITS", 0)
     free = continue_fixed_points(c, find_end=False, **kw)
+    assert (dense.attrs["linear_solver"], free.attrs["linear_solver"]) == ("lu", "gmres")
     assert np.nanmax(free["residual"].values) <= 1e-10
     np.testing.assert_array_equal(free["bif_kind"].values, dense["bif_kind"].values)
     np.testing.assert_allclose(free["bif_s"].values, dense["bif_s"].values, atol=1e-9)
