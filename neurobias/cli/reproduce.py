@@ -60,7 +60,9 @@ def register(sub: argparse._SubParsersAction, *, formatter, epilog) -> dict[str,
     p.add_argument("--only", nargs="+", default=[], metavar="NAME", choices=list(EXPERIMENT_NAMES),
                    help=f"run only these experiments ({', '.join(EXPERIMENT_NAMES)})")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
-                   help="experiments run in parallel in N worker processes (default: the number of CPUs)")
+                   help="experiments run in parallel in N worker processes (default: the number of CPUs); with more "
+                        "jobs than experiments, the multi-task and Van der Pol experiments spread their seeds over "
+                        "the spare ones")
     p.add_argument("--render-only", action="store_true",
                    help="run nothing: rewrite the section from the outcomes stored by earlier calls")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
