@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from neurobias import continue_fixed_points
     from neurobias.analysis import continuation
+    from neurobias.circuit.threads import one_thread
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
@@ -76,9 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     for n in args.sizes:
         c, start, end, x0 = case(n)
         J = (-np.eye(n) + c.W_rec * (1.0 - np.tanh(x0) ** 2)[None, :]) / c.tau
-        t0 = time.perf_counter()
-        torch.linalg.eigvals(torch.tensor(J))
-        eig_s = time.perf_counter() - t0
+        with one_thread():  # as continue_fixed_points runs
+            t0 = time.perf_counter()
+            torch.linalg.eigvals(torch.tensor(J))
+            eig_s = time.perf_counter() - t0
         for solver in args.solvers:
             continuation.MATRIX_FREE_MIN_UNITS = 0 if solver == "gmres" else 10 ** 9
             try:

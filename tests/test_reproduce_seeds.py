@@ -56,3 +56,37 @@ def test_a_seed_measured_alone_equals_the_same_seed_in_a_set():
 def test_workers_must_be_a_positive_integer(workers):
     with pytest.raises(InputError, match="workers"):
         map_seeds(multitask_measurements, get_settings("tiny"), (0,), workers=workers)
+
+
+@pytest.mark.parametrize("seeds", [(), (0, 0, 1)])
+def test_seeds_must_be_distinct_and_present(seeds):
+    with pytest.raises(InputError, match="`seeds` must be distinct"):
+        map_seeds(multitask_measurements, get_settings("tiny"), seeds, workers=2)
+
+
+def test_spare_jobs_go_to_the_experiments_that_spread_their_seeds():
+    from neurobias.reproduce.driver import _allocation, processes_used
+
+    names = ["width", "multitask", "sine", "vanderpol", "lorenz", "reaching", "flipflop"]
+    pool, workers = _allocation(names, 16)
+    assert pool == 7 and workers["multitask"] == workers["vanderpol"] == 5
+    assert all(workers[n] == 1 for n in names if n not in ("multitask", "vanderpol"))
+    assert processes_used(names, 16) == 15
+    assert _allocation(names, 2) == (2, {n: 1 for n in names})
+    assert _allocation(["multitask"], 3) == (1, {"multitask": 3}) and processes_used(["multitask"], 3) == 3
+    assert _allocation(["sine"], 3) == (1, {"sine": 1}) and processes_used(["sine"], 3) == 1
+    assert processes_used([], 4) == 1
+
+
+def test_reproduce_with_spare_jobs_spreads_the_seeds_and_counts_their_cpu_time(tmp_path, monkeypatch):
+    from neurobias.reproduce import reproduce, settings as settings_module
+
+    two = dataclasses.replace(get_settings("tiny"), mt_seeds=(0, 1))
+    monkeypatch.setitem(settings_module.SETTINGS, "tiny", two)
+    one_process = reproduce(size="tiny", out=tmp_path / "a", only=["multitask"], jobs=1, progress=False)[0]
+    spread = reproduce(size="tiny", out=tmp_path / "b", only=["multitask"], jobs=2, progress=False)[0]
+    for a, b in zip(one_process.claims, spread.claims):
+        assert a.seeds == b.seeds == (0, 1) and _same(a.values, b.values), a.key
+    # the seeds ran in two child processes: their CPU time is counted, though this process did little
+    assert spread.cpu_s > 0.5 * one_process.cpu_s
+    assert "with 2 worker processes" in (tmp_path / "b" / "results.md").read_text()

@@ -115,8 +115,9 @@ def render(outcomes: Sequence[Outcome], *, settings: Settings, command: str, wal
         "and what we chose where the paper's setup is unknown is in `docs/williams.md`.", "",
         "Command (repository root):", "", "```", command, "```", "",
         call + " Per experiment, wall / CPU time: "
-        + ", ".join(timing(o) for o in outcomes) + ". Each experiment runs in one process on one torch thread, "
-        "so its CPU time is what it costs on an idle core; its wall time grows with what else runs on the machine.",
+        + ", ".join(timing(o) for o in outcomes) + ". Each experiment (or each of its seeds, where they are spread "
+        "over processes) runs on one torch thread, and its CPU time counts every process it used, so it is what it "
+        "costs on idle cores; its wall time grows with what else runs on the machine.",
         "",
     ]
     if missing:
@@ -222,7 +223,7 @@ def _run_one(name: str, size: str, out_dir: str, progress: bool, workers: int = 
     matplotlib.use("Agg")
     settings = SettingsReader(get_settings(size))
     fn = EXPERIMENTS[name]
-    extra = {"workers": workers} if "workers" in inspect.signature(fn).parameters else {}
+    extra = {"workers": workers} if _takes_workers(name) else {}
     c0 = time.process_time()
     children0 = _children_cpu()
     outcome = fn(settings, progress=progress, **extra)
@@ -237,25 +238,49 @@ def _children_cpu() -> float:
     return t.children_user + t.children_system
 
 
+def _takes_workers(name: str) -> bool:
+    """True when experiment ``name`` can spread its seeds over worker processes (a ``workers`` parameter)."""
+    return "workers" in inspect.signature(EXPERIMENTS[name]).parameters
+
+
+def _allocation(names: Sequence[str], jobs: int) -> tuple[int, dict[str, int]]:
+    """Processes for the experiments (at most one each) and seed workers per experiment.
+
+    The ``jobs`` left over once every experiment has a process go, in equal
+    shares, to the experiments that spread their seeds (:func:`_takes_workers`).
+    """
+    pool = max(1, min(jobs, len(names)))
+    spread = [n for n in names if _takes_workers(n)]
+    extra = (jobs - pool) // len(spread) if spread else 0
+    return pool, {n: 1 + extra if n in spread else 1 for n in names}
+
+
+def processes_used(names: Sequence[str], jobs: int) -> int:
+    """The most processes that run experiments or their seeds at once (see :func:`_allocation`)."""
+    if not names:
+        return 1
+    pool, workers = _allocation(names, jobs)
+    return pool + sum(w - 1 for w in workers.values()) if pool > 1 else max(workers.values())
+
+
 def _finished(names: Sequence[str], size: str, out_dir: str, *, jobs: int,
               progress: bool) -> Iterator[tuple[str, Outcome | Exception]]:
     """Run the experiments ``names`` (in ``jobs`` spawned worker processes above 1) and yield each as it ends.
 
-    With more ``jobs`` than experiments, each experiment gets ``jobs //
-    len(names)`` processes for its seeds (where it can use them).
+    With more ``jobs`` than experiments, the spare ones go to the experiments
+    that spread their seeds over processes (:func:`_allocation`).
     Yields ``(name, outcome)``, or ``(name, exception)`` for one that failed: the others go on.
     """
-    workers = max(1, jobs // max(1, len(names)))
-    if jobs == 1 or len(names) == 1:
+    pool, workers = _allocation(names, jobs)
+    if pool == 1:
         for name in names:
             try:
-                yield name, _run_one(name, size, out_dir, progress and workers == 1, workers)
+                yield name, _run_one(name, size, out_dir, progress, workers[name])
             except Exception as exc:  # noqa: BLE001 - reported by the caller once all have run
                 yield name, exc
         return
-    with ProcessPoolExecutor(max_workers=min(jobs, len(names)),
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_run_one, name, size, out_dir, False, workers): name for name in names}
+    with ProcessPoolExecutor(max_workers=pool, mp_context=multiprocessing.get_context("spawn")) as pool_:
+        futures = {pool_.submit(_run_one, name, size, out_dir, False, workers[name]): name for name in names}
         for fut in as_completed(futures):
             exc = fut.exception()
             yield futures[fut], (fut.result() if exc is None else exc)
@@ -368,7 +393,7 @@ def reproduce(
     # the discussion of differences sits next to the results document (docs/williams.md beside docs/results.md)
     differences = ("williams.md#differences-at-full-size"
                    if settings.name == "full" and (doc_path.parent / "williams.md").is_file() else None)
-    body = render(outcomes, settings=settings, command=command, wall_s=wall, figure_paths=paths, jobs=jobs,
-                  earlier=earlier, missing=missing, differences=differences)
+    body = render(outcomes, settings=settings, command=command, wall_s=wall, figure_paths=paths,
+                  jobs=processes_used(names, jobs), earlier=earlier, missing=missing, differences=differences)
     write_section(doc_path, SECTION_KEY, body)
     return [done[name] for name in names]

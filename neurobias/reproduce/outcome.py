@@ -99,7 +99,8 @@ class Outcome:
     wall_s : float
         Wall time of the experiment in seconds.
     cpu_s : float
-        CPU time of the process that ran it, in seconds (0 where not measured).
+        CPU time of the process that ran it and of the worker processes that ran its seeds, in seconds
+        (0 where not measured).
     reads : tuple of str
         The size parameters (fields of :class:`~neurobias.reproduce.settings.Settings`) the experiment read.
     """
