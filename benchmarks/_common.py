@@ -91,6 +91,12 @@ def shown(path: Path) -> str:
     return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
+def figure_link(alt: str, figure: Path) -> str:
+    """A Markdown image link to ``figure`` from ``docs/performance.md``, or ``""`` when the figure is outside ``docs/``."""
+    where = shown(figure)
+    return f"![{alt}]({Path(where).relative_to('docs').as_posix()})" if where.startswith("docs/") else ""
+
+
 def command_line() -> str:
     return "python " + " ".join([str(Path(sys.argv[0]).relative_to(ROOT)) if Path(sys.argv[0]).is_absolute()
                                  else sys.argv[0], *sys.argv[1:]])

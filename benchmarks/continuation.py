@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402 - the shared helpers of the benchmarks
     add_output_options,
     command_line,
+    figure_link,
     machine_info,
     machine_line,
     publish,
@@ -138,8 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"| {r['n_units']} | {r['solver']} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['points']} | "
                          f"{r['spectra']} | {r['one_eigvals_s']:.2f} | {100 * r['spectra_share']:.0f} % | "
                          f"{'; '.join(r['bifurcations']) or 'none'} | {r['max_residual']:.1e} |")
-        lines += ["", f"![continuation time]({Path(shown(figure)).relative_to('docs').as_posix()})"
-                  if shown(figure).startswith("docs/") else ""]
+        lines += ["", figure_link("continuation time", figure)]
         return "\n".join(lines)
 
     publish("continuation", payload, args, draw=draw, report=report)

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402 - the shared helpers of the benchmarks
     add_output_options,
     command_line,
+    figure_link,
     machine_info,
     machine_line,
     median,
@@ -126,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             err = "" if r["relative_error_vs_4x_finer"] is None else f"{r['relative_error_vs_4x_finer']:.1e}"
             lines.append(f"| {r['case']} | {r['n_units']} | {r['seconds']:.2f} | {r['period_ms']:.3f} | {err} | "
                          f"{r['trivial_multiplier_error']:.1e} | {r['newton_iterations']} |")
-        lines += ["", f"![time per orbit]({Path(shown(figure)).relative_to('docs').as_posix()})"
-                  if shown(figure).startswith("docs/") else ""]
+        lines += ["", figure_link("time per orbit", figure)]
         return "\n".join(lines)
 
     publish("periodic_orbits", payload, args, draw=draw, report=report)
