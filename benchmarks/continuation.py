@@ -78,32 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     rows = []
     default_min = continuation.MATRIX_FREE_MIN_UNITS
-    for n in args.sizes:
-        c, start, end, x0 = case(n)
-        J = (-np.eye(n) + c.W_rec * (1.0 - np.tanh(x0) ** 2)[None, :]) / c.tau
-        with one_thread():  # as continue_fixed_points runs
-            t0 = time.perf_counter()
-            torch.linalg.eigvals(torch.tensor(J))
-            eig_s = time.perf_counter() - t0
-        for solver in args.solvers:
-            continuation.MATRIX_FREE_MIN_UNITS = 0 if solver == "gmres" else 10 ** 9
-            try:
-                t0, c0 = time.perf_counter(), time.process_time()
-                ds = continue_fixed_points(c, start=start, end=end, fixed_points=x0[None], steps=args.steps,
-                                           find_end=False)
-                wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-            finally:
-                continuation.MATRIX_FREE_MIN_UNITS = default_min
-            spectra = int((ds["index"].values >= 0).sum())
-            rows.append(dict(
-                n_units=n, solver=str(ds.attrs["linear_solver"]), wall_s=wall, cpu_s=cpu,
-                points=int(ds["n_points"].sum()), spectra=spectra, end_reason=str(ds["end_reason"].values[0]),
-                bifurcations={str(k): int(v) for k, v in zip(*np.unique(ds["bif_kind"].values, return_counts=True))},
-                max_residual=float(np.nanmax(ds["residual"].values)), one_eigvals_s=eig_s,
-                spectra_share=min(1.0, spectra * eig_s / wall), default_solver="gmres" if n >= default_min else "lu"))
-            print(rows[-1], flush=True)
+    n_cases = len(args.sizes) * len(args.solvers)
     payload = {"machine": info, "command": command_line(), "rows": rows,
-               "matrix_free_min_units": default_min}
+               "matrix_free_min_units": default_min, "cases": n_cases}
 
     def draw(path: Path) -> None:
         from neurobias.plotting._common import new_figure
@@ -142,10 +119,37 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"| {r['n_units']} | {r['solver']} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['points']} | "
                          f"{r['spectra']} | {r['one_eigvals_s']:.2f} | {100 * r['spectra_share']:.0f} % | "
                          f"{', '.join(f'{v} {k}' for k, v in r['bifurcations'].items()) or 'none'} | {r['max_residual']:.1e} |")
+        if len(payload["rows"]) < payload["cases"]:
+            lines += ["", f"The run was stopped after {len(payload['rows'])} of its {payload['cases']} cases (the "
+                          "table is published after every case); the cases not listed were not measured."]
         lines += ["", figure_link("continuation time", figure)]
         return "\n".join(lines)
 
-    publish("continuation", payload, args, draw=draw, report=report)
+    for n in args.sizes:
+        c, start, end, x0 = case(n)
+        J = (-np.eye(n) + c.W_rec * (1.0 - np.tanh(x0) ** 2)[None, :]) / c.tau
+        with one_thread():  # as continue_fixed_points runs
+            t0 = time.perf_counter()
+            torch.linalg.eigvals(torch.tensor(J))
+            eig_s = time.perf_counter() - t0
+        for solver in args.solvers:
+            continuation.MATRIX_FREE_MIN_UNITS = 0 if solver == "gmres" else 10 ** 9
+            try:
+                t0, c0 = time.perf_counter(), time.process_time()
+                ds = continue_fixed_points(c, start=start, end=end, fixed_points=x0[None], steps=args.steps,
+                                           find_end=False)
+                wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            finally:
+                continuation.MATRIX_FREE_MIN_UNITS = default_min
+            spectra = int((ds["index"].values >= 0).sum())
+            rows.append(dict(
+                n_units=n, solver=str(ds.attrs["linear_solver"]), wall_s=wall, cpu_s=cpu,
+                points=int(ds["n_points"].sum()), spectra=spectra, end_reason=str(ds["end_reason"].values[0]),
+                bifurcations={str(k): int(v) for k, v in zip(*np.unique(ds["bif_kind"].values, return_counts=True))},
+                max_residual=float(np.nanmax(ds["residual"].values)), one_eigvals_s=eig_s,
+                spectra_share=min(1.0, spectra * eig_s / wall), default_solver="gmres" if n >= default_min else "lu"))
+            print(rows[-1], flush=True)
+            publish("continuation", payload, args, draw=draw, report=report)  # a stopped run keeps its cases
     return 0
 
 
