@@ -348,14 +348,12 @@ def reproduce(
     unknown = [n for n in (only or ()) if n not in EXPERIMENTS]
     if unknown:
         raise InputError(f"`only` must name experiments among {', '.join(EXPERIMENTS)}; got {', '.join(unknown)}")
-    jobs = check_number("jobs", jobs, gt=0, integer=True)
     out_dir = Path(out) if out is not None else Path("docs/img" if size == "full" else f"runs/reproduce-{size}")
     doc_path = Path(doc) if doc is not None else (Path("docs/results.md") if size == "full" else out_dir / "results.md")
     store = Path("docs/outcomes") if size == "full" and out is None else out_dir / "outcomes"
     if names:
         out_dir.mkdir(parents=True, exist_ok=True)
         store.mkdir(parents=True, exist_ok=True)
-    jobs = jobs if names else 1
     t0 = time.perf_counter()
     done: dict[str, Outcome] = {}
     errors: list[tuple[str, BaseException]] = []
