@@ -21,6 +21,19 @@ Usage::
     python benchmarks/fixed_points.py --sizes 256 512 1024 2048 4096 --scaling-cores   # dense vs krylov, k = 5
     python benchmarks/fixed_points.py --quick              # N = 64 and 256 only, k = 3..5
     python benchmarks/fixed_points.py --sizes 256 --cores 5 --candidates 1024 --repeats 3
+    python benchmarks/fixed_points.py --sizes 2048 4096 --scaling-cores --trained 1024 2048 \
+        --dense-max-units 2048 --results benchmarks/results/fixed_points_large.json --section
+
+``--trained`` adds bias-trained circuits made by the demo's recipe
+(``models/demo.toml`` with ``circuit.n_units = N``, trained by ``neurobias run``
+into ``--cache``, reused when present).  They have no known list of fixed
+points; for them the table gives what each solver found in each of the three
+contexts and how many of the points one solver found the other found too
+(within 1e-6).  ``--dense-max-units`` skips the dense solver above that size
+(its cost grows as ``N^3``); a skipped case is listed as not run.  With
+``--section`` the results also replace the ``matrix_free_fixed_points`` section
+of ``docs/performance.md``; the JSON file is rewritten after every case, so a
+long run keeps what it measured.
 """
 from __future__ import annotations
 
@@ -76,6 +89,128 @@ def run_case(n_units: int, n_core: int, n_candidates: int, seed: int, repeats: i
     }
 
 
+#: where ``--trained`` circuits are trained and kept (ignored by git)
+CACHE = ROOT / "benchmarks" / ".cache"
+
+
+def trained_run(n_units: int, cache: Path) -> Path:
+    """A run directory holding the demo's recipe trained at ``n_units`` units (trained once, then reused)."""
+    import subprocess
+
+    out = Path(cache) / f"demo_{n_units}"
+    if (out / "results.nc").exists() and (out / "circuit.nc").exists():
+        return out
+    cmd = [sys.executable, "-m", "neurobias.cli", "run", str(ROOT / "models" / "demo.toml"), "--out", str(out),
+           "--set", f"circuit.n_units={n_units}", "--set", "output.figures=false", "--no-progress", "--overwrite"]
+    print("training: neurobias", " ".join(cmd[3:]), flush=True)
+    subprocess.run(cmd, check=True)
+    return out
+
+
+def run_trained_case(run_dir: Path, n_candidates: int, seed: int, *, solver: str) -> tuple[dict, object]:
+    """``find_fixed_points`` on a trained run's circuit in all its contexts; the row and the Dataset."""
+    circuit, tonic = nb.open_circuit(run_dir / "circuit.nc"), nb.open_results(run_dir / "results.nc")
+    t0, c0 = time.perf_counter(), time.process_time()
+    ds = find_fixed_points(circuit, tonic, n_candidates=n_candidates, seed=seed, solver=solver)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    fixed = ds.isel(fp=np.flatnonzero(ds.kind.values == "fixed"))
+    per_context = {}
+    for name in sorted(set(fixed.context.values.tolist())):
+        sub = fixed.isel(fp=np.flatnonzero(fixed.context.values == name))
+        idx = sub.index.values
+        per_context[name] = {"fixed": int(sub.sizes["fp"]), "stable": int((idx == 0).sum()),
+                             "index1": int((idx == 1).sum()), "higher": int((idx > 1).sum())}
+    row = {
+        "N": circuit.n_units, "k": None, "circuit": "trained", "run": run_dir.name, "solver": ds.attrs["solver"],
+        "known": None, "candidates": n_candidates, "wall_s": wall, "wall_all_s": [wall], "cpu_s": cpu,
+        "tried": int(np.sum(ds.attrs["candidates_tried"])), "found": int(fixed.sizes["fp"]),
+        "stable_found": int((fixed.index.values == 0).sum()), "index1_found": int((fixed.index.values == 1).sum()),
+        "max_residual": float(fixed.residual.max()) if fixed.sizes["fp"] else float("nan"),
+        "per_context": per_context,
+    }
+    return row, fixed
+
+
+def agreement(a: object, b: object, atol: float = 1e-6) -> tuple[int, int, int]:
+    """Points of ``a`` that ``b`` found too (context by context), points of ``a``, points of ``b``."""
+    both = 0
+    for name in sorted(set(a.context.values.tolist())):
+        xa = a.x.values[a.context.values == name]
+        xb = b.x.values[b.context.values == name]
+        if len(xa) and len(xb):
+            match, _ = match_fixed_points(xa, xb, atol=atol)
+            both += int((match >= 0).sum())
+    return both, int(a.sizes["fp"]), int(b.sizes["fp"])
+
+
+def skipped_row(n: int, k: int | None, circuit: str, solver: str, reason: str) -> dict:
+    return {"N": n, "k": k, "circuit": circuit, "solver": solver, "skipped": reason, "wall_s": None, "cpu_s": None}
+
+
+def crossover(rows: list[dict]) -> int | None:
+    """The smallest N of the reference rows (k = 5) from which the matrix-free path takes less CPU time than the dense one."""
+    cpu = {(r["N"], r["solver"]): r["cpu_s"] for r in rows
+           if r.get("circuit") == "mirrored" and r.get("k") == 5 and r.get("cpu_s") is not None}
+    sizes = sorted({n for n, _ in cpu})
+    both = [n for n in sizes if (n, "dense") in cpu and (n, "krylov") in cpu]
+    wins = [n for n in both if cpu[(n, "krylov")] < cpu[(n, "dense")]]
+    if not wins:
+        return None
+    # from the first win on, every measured size must be a win too
+    first = min(wins)
+    return first if all(n in wins for n in both if n >= first) else None
+
+
+def section(payload: dict) -> str:
+    """The ``matrix_free_fixed_points`` section of docs/performance.md, written from the results."""
+    rows = payload["rows"]
+    lines = ["## Fixed points: dense and matrix-free side by side", "",
+             f"Command: `{payload['command']}`. Machine: {payload['machine']}; load average "
+             f"{payload.get('load_after', float('nan')):.1f} at the end. Raw numbers: `{payload['results']}`. "
+             "One call per case after a warm-up on a tiny circuit (imports and first-call set-up not counted); "
+             "`find_fixed_points` with its defaults (256 candidates per context), `solver=\"dense\"` (LU and full "
+             "eigen-decompositions) and `solver=\"krylov\"` (matrix-free Newton-GMRES, leading eigenvalues) on the "
+             "same circuit. CPU time is this process's; on a shared machine it is the better comparison.", "",
+             "Reference circuits: `mirrored_multistable(N, 5)`, dense (every weight but the cores' diagonal "
+             "non-zero, one strongly connected graph, so no permutation makes it triangular) with exactly 243 known "
+             "fixed points (32 stable, 80 of index 1), see "
+             "[fixed_points.md](fixed_points.md#reference-circuits-ground-truth).", "",
+             "| N | solver | found of 243 | stable | index 1 | false | max residual | index = known | wall time | CPU time |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        if r.get("circuit") != "mirrored":
+            continue
+        if r.get("skipped"):
+            lines.append(f"| {r['N']} | {r['solver']} | not run: {r['skipped']} | | | | | | | |")
+            continue
+        lines.append(f"| {r['N']} | {r['solver']} | {r['found']} | {r['stable_found']}/{r['stable_known']} | "
+                     f"{r['index1_found']}/{r['index1_known']} | {r['false']} | {r['max_residual']:.1e} | "
+                     f"{'yes' if r['index_ok'] else 'no'} | {r['wall_s']:.1f} s | {r['cpu_s']:.1f} s |")
+    trained = [r for r in rows if r.get("circuit") == "trained"]
+    if trained:
+        lines += ["", "Bias-trained circuits: the demo's recipe (`models/demo.toml`: three sine contexts, only the "
+                  "tonic inputs trained, seed 1) at N units, trained by `neurobias run` with "
+                  "`--set circuit.n_units=N`. No list of their fixed points is known; *found by the other solver* "
+                  "counts the points (context by context, within 1e-6) that the other solver of the same N found too.",
+                  "", "| N | solver | fixed points (per context) | stable | index 1 | found by the other solver | "
+                  "max residual | wall time | CPU time |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for r in trained:
+            if r.get("skipped"):
+                lines.append(f"| {r['N']} | {r['solver']} | not run: {r['skipped']} | | | | | | |")
+                continue
+            per = ", ".join(f"{v['fixed']}" for _, v in sorted(r["per_context"].items()))
+            other = r.get("agreement")
+            other_text = f"{other[0]}/{other[1]}" if other else "(other solver not run)"
+            lines.append(f"| {r['N']} | {r['solver']} | {r['found']} ({per}) | {r['stable_found']} | "
+                         f"{r['index1_found']} | {other_text} | {r['max_residual']:.1e} | {r['wall_s']:.1f} s | "
+                         f"{r['cpu_s']:.1f} s |")
+    cross = crossover(rows)
+    lines += ["", "Crossover (computed from the reference rows: the smallest N from which the matrix-free path "
+              "takes less CPU time than the dense one at every measured size): "
+              + (f"**N = {cross}**." if cross else "not reached at the measured sizes.")]
+    return "\n".join(lines)
+
+
 def figure(rows: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -112,12 +247,47 @@ def figure(rows: list[dict], path: Path) -> None:
     save_figure(fig, path)
 
 
+#: the speed goals, fixed before the measurements: (N, what must be found, seconds of wall time on 2 cores)
+GOALS = ((512, "all", 5.0), (2048, "stable and index 1", 60.0), (4096, "analysed", 300.0))
+
+
+def goal_lines(rows: list[dict]) -> list[str]:
+    """One verdict per goal of :data:`GOALS`, from the fastest solver that met the finding condition."""
+    out = []
+    for n, what, limit in GOALS:
+        cands = [r for r in rows if r.get("circuit") == "mirrored" and r["N"] == n and not r.get("skipped")]
+        ok = []
+        for r in cands:
+            if what == "all":
+                good = r["found"] == r["known"] and r["false"] == 0
+            elif what == "stable and index 1":
+                good = r["stable_found"] == r["stable_known"] and r["index1_found"] == r["index1_known"]
+            else:
+                good = True
+            good = good and r["max_residual"] <= 1e-10
+            if good:
+                ok.append(r)
+        label = {"all": f"all fixed points of the {n}-unit reference circuit",
+                 "stable and index 1": f"every stable point and index-1 saddle of the {n}-unit reference circuit",
+                 "analysed": f"the {n}-unit reference circuit analysed"}[what]
+        if not cands:
+            out.append(f"- {label} in under {limit:g} s: not measured in this run.")
+        elif not ok:
+            out.append(f"- {label} in under {limit:g} s: **NOT met** (not found by any solver).")
+        else:
+            best = min(ok, key=lambda r: r["wall_s"])
+            verdict = "met" if best["wall_s"] < limit else "NOT met"
+            out.append(f"- {label} in under {limit:g} s: **{verdict}** ({best['solver']}: {best['wall_s']:.1f} s wall, "
+                       f"{best['cpu_s']:.1f} s CPU).")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=None, help="N values with --cores (64 256 1024)")
     parser.add_argument("--cores", type=int, nargs="*", default=[5])
     parser.add_argument("--scaling-cores", type=int, nargs="*", default=None,
-                        help="k values for the growth-with-fixed-points rows at N = 256 (3 4 5 6; empty: skip)")
+                        help="k values for the growth-with-fixed-points rows at N = 256 (3 4 6; empty: skip)")
     parser.add_argument("--candidates", type=int, default=256, help="n_candidates (find_fixed_points' default)")
     parser.add_argument("--repeats", type=int, default=1, help="calls per case; the median is reported")
     parser.add_argument("--quick", action="store_true", help="N = 64 and 256, k = 3..5")
@@ -126,18 +296,30 @@ def main() -> None:
                         help="find_fixed_points(solver=...) to run on every case, side by side")
     parser.add_argument("--circuit", default="mirrored", choices=["mirrored", "chain"],
                         help="reference circuit: mirrored_multistable (dense) or multistable_chain (triangular)")
-    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "fixed_points.json"))
+    parser.add_argument("--trained", type=int, nargs="*", default=[],
+                        help="N values of bias-trained circuits made by the demo's recipe (e.g. 1024 2048)")
+    parser.add_argument("--cache", type=Path, default=CACHE, help="where --trained circuits are trained and kept")
+    parser.add_argument("--dense-max-units", type=int, default=None,
+                        help="skip the dense solver above this N (its cost grows as N^3); default: never skip")
+    parser.add_argument("--results", "--json", dest="json",
+                        default=str(ROOT / "benchmarks" / "results" / "fixed_points.json"))
     parser.add_argument("--figure", default=str(ROOT / "docs" / "img" / "bench_fixed_points.png"))
-    parser.add_argument("--plot-only", action="store_true", help="redraw the figure from --json, run nothing")
+    parser.add_argument("--section", action="store_true",
+                        help="also replace the matrix_free_fixed_points section of docs/performance.md")
+    parser.add_argument("--plot-only", action="store_true", help="redraw the figure (and --section) from --results")
     args = parser.parse_args()
     if args.plot_only:
-        figure(json.loads(Path(args.json).read_text(encoding="utf-8"))["rows"], Path(args.figure))
+        payload = json.loads(Path(args.json).read_text(encoding="utf-8"))
+        figure(payload["rows"], Path(args.figure))
+        if args.section:
+            write_doc(payload)
         return
     sizes = args.sizes if args.sizes is not None else ([64, 256] if args.quick else [64, 256, 1024])
     scaling = args.scaling_cores if args.scaling_cores is not None else ([3, 4] if args.quick else [3, 4, 6])
-    machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, torch "
+    machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} at the start, torch "
                f"{torch.__version__}, neurobias {nb.__version__}")
     print(f"machine: {machine}")
+    runs = {n: trained_run(n, args.cache) for n in args.trained}  # trained first: not inside any timing
     # warm-up: imports (xarray's first Dataset loads its optional array backends) and first-call set-up
     warm = multistable_chain(n_units=16, n_core=2, seed=0)
     for solver in args.solvers:
@@ -147,20 +329,78 @@ def main() -> None:
     header = f"{'N':>5} {'k':>2} {'solver':>6} {'known':>5} {'cand':>5} {'tried':>6} {'time':>8} {'cpu':>7} {'found':>6} " \
              f"{'false':>5} {'max|F|':>9}  index ok  recall by index (0..k)"
     print(header)
-    rows = []
-    for (n, k), solver in ((c, v) for c in cases for v in args.solvers):
+    from neurobias.io import atomic_write_text
+
+    rows: list[dict] = []
+    payload = {"machine": machine, "command": " ".join(["python benchmarks/fixed_points.py", *sys.argv[1:]]),
+               "results": Path(args.json).resolve().relative_to(ROOT).as_posix()
+               if Path(args.json).resolve().is_relative_to(ROOT) else str(args.json), "rows": rows}
+
+    def save() -> None:
+        payload["load_after"] = os.getloadavg()[0]
+        atomic_write_text(args.json, json.dumps(payload, indent=2))
+
+    def too_big(n: int, solver: str) -> str | None:
+        if solver == "dense" and args.dense_max_units is not None and n > args.dense_max_units:
+            return f"dense skipped above {args.dense_max_units} units (cost grows as N^3)"
+        return None
+
+    def reference_case(n: int, k: int, solver: str) -> None:
+        reason = too_big(n, solver)
+        if reason:
+            rows.append(skipped_row(n, k, args.circuit, solver, reason))
+            print(f"{n:5d} {k:2d} {solver:>6} {reason}", flush=True)
+            save()
+            return
         r = run_case(n, k, args.candidates, args.seed, args.repeats, solver=solver, circuit=args.circuit)
         rows.append(r)
         print(f"{r['N']:5d} {r['k']:2d} {r['solver']:>6} {r['known']:5d} {r['candidates']:5d} {r['tried']:6d} {r['wall_s']:7.1f}s "
               f"{r['cpu_s']:6.1f}s {r['found']:6d} {r['false']:5d} {r['max_residual']:9.1e}  "
               f"{str(r['index_ok']):8s}  {r['by_index']}", flush=True)
-    from neurobias.io import atomic_write_text
+        save()
 
-    payload = {"machine": machine, "command": " ".join(["python benchmarks/fixed_points.py", *sys.argv[1:]]),
-               "load_after": os.getloadavg()[0], "rows": rows}
-    atomic_write_text(args.json, json.dumps(payload, indent=2))
+    def trained_case(n: int, run_dir: Path) -> None:
+        found = {}
+        for solver in args.solvers:
+            reason = too_big(n, solver)
+            if reason:
+                rows.append(skipped_row(n, None, "trained", solver, reason))
+                print(f"{n:5d} trained {solver:>6} {reason}", flush=True)
+                save()
+                continue
+            r, found[solver] = run_trained_case(run_dir, args.candidates, args.seed, solver=solver)
+            rows.append(r)
+            print(f"{n:5d} trained {r['solver']:>6} {r['wall_s']:7.1f}s {r['cpu_s']:6.1f}s found {r['found']} "
+                  f"(stable {r['stable_found']}, index 1 {r['index1_found']}) max|F| {r['max_residual']:.1e} "
+                  f"{r['per_context']}", flush=True)
+            save()
+        if len(found) == 2:
+            mine = {r["solver"]: r for r in rows if r.get("circuit") == "trained" and r["N"] == n and not r.get("skipped")}
+            for a, b in (("dense", "krylov"), ("krylov", "dense")):
+                mine[a]["agreement"] = list(agreement(found[a], found[b]))
+            save()
+
+    # size by size, the reference circuit then the trained one: a long run keeps every smaller size it finished
+    for n in sorted({c[0] for c in cases} | set(runs)):
+        for k in [k for (m, k) in cases if m == n]:
+            for solver in args.solvers:
+                reference_case(n, k, solver)
+        if n in runs:
+            trained_case(n, runs[n])
     figure(rows, Path(args.figure))
+    if args.section:
+        write_doc(payload)
+    for line in goal_lines(rows):
+        print(line)
     print(f"wrote {args.json} and {args.figure}")
+
+
+def write_doc(payload: dict) -> None:
+    from neurobias.io.results_doc import write_section
+
+    text = section(payload) + "\n\nGoals (fixed before the measurements, `GOALS` in the script):\n" + "\n".join(goal_lines(payload["rows"]))
+    write_section(ROOT / "docs" / "performance.md", "matrix_free_fixed_points", text)
+    print("section matrix_free_fixed_points of docs/performance.md")
 
 
 if __name__ == "__main__":
