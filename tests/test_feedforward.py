@@ -136,3 +136,22 @@ def test_padding_keeps_the_network_output():
     s = _toy()
     padded = pad_features(s, 9)
     assert padded.n_features == 9 and np.all(padded.x_train[:, 6:] == 0)
+
+
+def test_fit_on_device_cpu_is_the_default_fit():
+    a, b = BiasNet(6, (16,), 3, seed=4), BiasNet(6, (16,), 3, seed=4)
+    ra = fit(a, _toy(), steps=10, batch_size=8, progress=False)
+    rb = fit(b, _toy(), steps=10, batch_size=8, progress=False, device=torch.device("cpu"))
+    np.testing.assert_array_equal(ra.loss, rb.loss)
+    np.testing.assert_array_equal(ra.test_accuracy, rb.test_accuracy)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert b.W_out.device == torch.device("cpu")
+
+
+def test_fit_refuses_a_device_it_cannot_use():
+    net = BiasNet(6, (8,), 3, seed=0)
+    with pytest.raises(InputError, match="`device`"):
+        fit(net, _toy(), steps=1, progress=False, device="tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="`device` is 'cuda'"):
+            fit(net, _toy(), steps=1, progress=False, device="cuda")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from neurobias.circuit.simulate import resolve_device
 from neurobias.circuit.threads import one_thread
 from neurobias.datasets.base import Split
 from neurobias.errors import check_instance, check_number, is_real, require
@@ -70,7 +71,8 @@ class FitResult:
 
 
 def _tensor(x: np.ndarray, net: BiasNet) -> torch.Tensor:
-    return torch.tensor(x, dtype=net.W_out.dtype)
+    """``x`` as a tensor of ``net``'s dtype on ``net``'s device."""
+    return torch.tensor(x, dtype=net.W_out.dtype, device=net.W_out.device)
 
 
 def _check_tasks(net: BiasNet, tasks: Sequence[Split]) -> list[Split]:
@@ -92,21 +94,21 @@ def accuracy(net: BiasNet, x: np.ndarray, y: np.ndarray, *, task: int = 0, chunk
     with torch.no_grad():
         for i in range(0, len(y), chunk):
             logits = net(_tensor(x[i:i + chunk], net), task)
-            correct += int((logits.argmax(dim=1).numpy() == np.asarray(y[i:i + chunk])).sum())
+            correct += int((logits.argmax(dim=1).cpu().numpy() == np.asarray(y[i:i + chunk])).sum())
     return correct / max(len(y), 1)
 
 
 def hidden_activity(net: BiasNet, x: np.ndarray, *, task: int = 0, layer: int = -1) -> np.ndarray:
     """Hidden activity (after ReLU and mask) of one layer, float64 of shape (sample, unit)."""
     with torch.no_grad():
-        return net.hidden(_tensor(x, net), task)[layer].double().numpy()
+        return net.hidden(_tensor(x, net), task)[layer].double().cpu().numpy()
 
 
 @one_thread()
 def fit(
     net: BiasNet, tasks: Split | Sequence[Split], *, steps: int = 1000, batch_size: int = 128, lr: float = 0.01,
     lr_min_ratio: float = 0.01, mask_temperature: tuple[float, float] = (1.0, 0.01), seed: int = 0,
-    progress: bool = True,
+    progress: bool = True, device: str | torch.device = "cpu",
 ) -> FitResult:
     """Train the parameters of ``net``'s mode on ``tasks`` (in place) and score the result.
 
@@ -136,6 +138,12 @@ def fit(
         Seed of the minibatch draws.
     progress : bool
         Show a progress bar.
+    device : {"cpu", "cuda", "cuda:N"} or torch.device
+        Where to train: ``net`` is moved there in place (as
+        :meth:`torch.nn.Module.to` does) and stays there; the data follow.
+        The minibatches are drawn by numpy on every device, so a run on a GPU
+        sees the same samples as on the CPU (its float results differ by
+        rounding).
 
     Returns
     -------
@@ -148,17 +156,19 @@ def fit(
         check_number(name, value, ge=low, integer=True)
     check_number("lr", lr, gt=0)
     temps = _check_temperature(mask_temperature)
+    dev = resolve_device(device)
     before = net.frozen_hashes()
-    data = [(_tensor(s.x_train, net), torch.tensor(s.y_train)) for s in splits]
+    net.to(dev)
+    data = [(_tensor(s.x_train, net), torch.tensor(s.y_train, device=dev)) for s in splits]
 
     soft = net.mode == "mask" and net.mask_method == "sigmoid"
     schedule = geometric_schedule(steps, start=temps[0], end=temps[1]) if soft else np.zeros(0)
 
     def batch_loss(step: int) -> torch.Tensor:
         rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(step,)))
-        loss = torch.zeros((), dtype=net.W_out.dtype)
+        loss = torch.zeros((), dtype=net.W_out.dtype, device=dev)
         for t, (x, y) in enumerate(data):
-            idx = torch.as_tensor(rng.choice(len(y), size=min(batch_size, len(y)), replace=False))
+            idx = torch.as_tensor(rng.choice(len(y), size=min(batch_size, len(y)), replace=False), device=dev)
             loss = loss + torch.nn.functional.cross_entropy(net(x[idx], t), y[idx])
         return loss
 
