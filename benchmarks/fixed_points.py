@@ -305,14 +305,16 @@ def main() -> None:
                         default=str(ROOT / "benchmarks" / "results" / "fixed_points.json"))
     parser.add_argument("--figure", default=str(ROOT / "docs" / "img" / "bench_fixed_points.png"))
     parser.add_argument("--section", action="store_true",
-                        help="also replace the matrix_free_fixed_points section of docs/performance.md")
+                        help="also replace the matrix_free_fixed_points section of --doc")
+    parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md",
+                        help="Markdown file whose matrix_free_fixed_points section --section replaces")
     parser.add_argument("--plot-only", action="store_true", help="redraw the figure (and --section) from --results")
     args = parser.parse_args()
     if args.plot_only:
         payload = json.loads(Path(args.json).read_text(encoding="utf-8"))
         figure(payload["rows"], Path(args.figure))
         if args.section:
-            write_doc(payload)
+            write_doc(payload, args.doc)
         return
     sizes = args.sizes if args.sizes is not None else ([64, 256] if args.quick else [64, 256, 1024])
     scaling = args.scaling_cores if args.scaling_cores is not None else ([3, 4] if args.quick else [3, 4, 6])
@@ -334,7 +336,7 @@ def main() -> None:
     rows: list[dict] = []
     payload = {"machine": machine, "command": " ".join(["python benchmarks/fixed_points.py", *sys.argv[1:]]),
                "results": Path(args.json).resolve().relative_to(ROOT).as_posix()
-               if Path(args.json).resolve().is_relative_to(ROOT) else str(args.json), "rows": rows}
+               if Path(args.json).resolve().is_relative_to(ROOT) else str(Path(args.json).resolve()), "rows": rows}
 
     def save() -> None:
         payload["load_after"] = os.getloadavg()[0]
@@ -389,18 +391,18 @@ def main() -> None:
             trained_case(n, runs[n])
     figure(rows, Path(args.figure))
     if args.section:
-        write_doc(payload)
+        write_doc(payload, args.doc)
     for line in goal_lines(rows):
         print(line)
     print(f"wrote {args.json} and {args.figure}")
 
 
-def write_doc(payload: dict) -> None:
+def write_doc(payload: dict, doc: Path) -> None:
     from neurobias.io.results_doc import write_section
 
     text = section(payload) + "\n\nGoals (fixed before the measurements, `GOALS` in the script):\n" + "\n".join(goal_lines(payload["rows"]))
-    write_section(ROOT / "docs" / "performance.md", "matrix_free_fixed_points", text)
-    print("section matrix_free_fixed_points of docs/performance.md")
+    write_section(doc, "matrix_free_fixed_points", text)
+    print(f"section matrix_free_fixed_points of {doc}")
 
 
 if __name__ == "__main__":

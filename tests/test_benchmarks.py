@@ -96,6 +96,29 @@ def test_fixed_points(tmp_path: Path) -> None:
     check_png(fig)
 
 
+def test_fixed_points_trained_circuits_skips_and_section(tmp_path: Path) -> None:
+    out, fig, doc = tmp_path / "fp.json", tmp_path / "fp.png", tmp_path / "performance.md"
+    shutil.copyfile(PERFORMANCE, doc)
+    run_bench("fixed_points.py", "--sizes", 8, 16, "--cores", 2, "--scaling-cores", "--candidates", 16,
+              "--trained", 8, "--cache", tmp_path / "cache", "--dense-max-units", 8, "--results", out,
+              "--figure", fig, "--section", "--doc", doc)
+    rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    assert [(r["N"], r["circuit"], r["solver"], bool(r.get("skipped"))) for r in rows] == [
+        (8, "mirrored", "dense", False), (8, "mirrored", "krylov", False), (8, "trained", "dense", False),
+        (8, "trained", "krylov", False), (16, "mirrored", "dense", True), (16, "mirrored", "krylov", False)]
+    trained = [r for r in rows if r["circuit"] == "trained"]
+    for r in trained:  # both solvers ran on the same trained circuit: each found what the other found
+        assert r["found"] >= 1 and r["max_residual"] <= 1e-10
+        assert r["agreement"][1] == r["found"] and 0 <= r["agreement"][0] <= r["found"]
+        assert sum(v["fixed"] for v in r["per_context"].values()) == r["found"]
+    assert (tmp_path / "cache" / "demo_8" / "circuit.nc").exists()  # trained once, kept for the next run
+    check_png(fig)
+    check_doc(doc, "matrix_free_fixed_points", "## Fixed points: dense and matrix-free side by side", out)
+    section = doc.read_text(encoding="utf-8")
+    assert "not run: dense skipped above 8 units" in section
+    assert "the 4096-unit reference circuit analysed in under 300 s: not measured in this run." in section
+
+
 @needs_brainpy
 def test_brainpy_fixed_points(tmp_path: Path) -> None:
     out, fig = tmp_path / "brainpy.json", tmp_path / "brainpy.png"

@@ -16,7 +16,7 @@ from scipy.sparse.csgraph import connected_components
 
 from neurobias.analysis import find_fixed_points, match_fixed_points, mirrored_multistable
 from neurobias.analysis.fixed_points import KRYLOV_MIN_UNITS, resolve_solver
-from neurobias.analysis.krylov import cg, gmres, leading_eigenvalues
+from neurobias.analysis.krylov import cg, gmres, leading_eigenvalues, leading_eigenvalues_batched
 from neurobias.errors import InputError
 
 TOL = 1e-10
@@ -82,6 +82,49 @@ def test_leading_eigenvalues_exact_count(radius):
     # right eigenvectors
     V = lead.vectors
     np.testing.assert_allclose(A @ V, V * lead.values[None, :], atol=1e-8)
+
+
+def _sorted_eigvals(A: np.ndarray) -> np.ndarray:
+    ev = np.linalg.eigvals(A)
+    return ev[np.lexsort((-ev.imag, -ev.real))]
+
+
+def test_batched_leading_eigenvalues_match_lapack_with_exact_counts():
+    # a batch of operators -I + W with spectral radii from stable to strongly unstable: the number of
+    # unstable eigenvalues differs per operator (0 to ~20), so k doubles for some of them and not others
+    radii = [0.5, 0.9, 1.2, 1.6, 1.9]
+    ops = torch.stack([-_random_operators(1, 90, r, 20 + i)[0] for i, r in enumerate(radii)])
+    lead = leading_eigenvalues_batched(lambda v, sel: (ops[sel] @ v.unsqueeze(-1)).squeeze(-1), len(radii), 90,
+                                       k=3, margin=1e-9, n_vectors=2, dense=lambda sel: ops[sel])
+    assert lead.complete.all()
+    for b in range(len(radii)):
+        A = ops[b].numpy()
+        ev = _sorted_eigvals(A)
+        got = lead.values[b, :lead.n_values[b]]
+        assert np.isnan(lead.values[b, lead.n_values[b]:]).all()
+        assert got.real[-1] < 0
+        assert int((got.real > 0).sum()) == int((ev.real > 0).sum())
+        # every eigenvalue above the last one computed is there, to 1e-9
+        for w in ev[ev.real > got.real[-1] + 1e-8]:
+            assert np.abs(got - w).min() <= 1e-9
+        V = lead.vectors[b]
+        np.testing.assert_allclose(A @ V, V * got[None, :2], atol=1e-9)
+        np.testing.assert_allclose(np.linalg.norm(V, axis=0), 1.0, atol=1e-12)
+    assert lead.n_matvec > 0
+
+
+def test_batched_leading_eigenvalues_fall_back_to_dense_when_arnoldi_does_not_settle():
+    ops = torch.stack([-_random_operators(1, 60, 1.3, 40 + i)[0] for i in range(3)])
+    lead = leading_eigenvalues_batched(lambda v, sel: (ops[sel] @ v.unsqueeze(-1)).squeeze(-1), 3, 60, k=2,
+                                       margin=1e-9, dense=lambda sel: ops[sel], max_restarts=1)
+    assert lead.n_dense == 3 and lead.complete.all()
+    for b in range(3):
+        np.testing.assert_allclose(lead.values[b, :lead.n_values[b]], _sorted_eigvals(ops[b].numpy()), atol=1e-10)
+    with pytest.raises(np.linalg.LinAlgError, match="dense"):
+        leading_eigenvalues_batched(lambda v, sel: (ops[sel] @ v.unsqueeze(-1)).squeeze(-1), 3, 60, k=2,
+                                    max_restarts=1)
+    with pytest.raises(InputError, match="`k`"):
+        leading_eigenvalues_batched(lambda v, sel: v, 1, 10, k=0)
 
 
 def test_mirrored_multistable_is_dense_irreducible_and_exact():

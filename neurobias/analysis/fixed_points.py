@@ -28,7 +28,7 @@ from neurobias.analysis._field import Field
 from neurobias.analysis._linalg import n_workers, one_lapack_thread
 from neurobias.analysis._newton import SOLVERS, NewtonResult, newton_solve
 from neurobias.analysis._spectra import MARGINAL_RTOL, classify, eig_sorted, left_vectors
-from neurobias.analysis.krylov import leading_eigenvalues
+from neurobias.analysis.krylov import LeadingBatch, leading_eigenvalues_batched
 from neurobias.circuit.circuit import Circuit, check_circuit
 from neurobias.circuit.simulate import resolve_device, resolve_tonic
 from neurobias.circuit.threads import CPU_THREADS
@@ -39,9 +39,10 @@ __all__ = [
     "CANDIDATE_SOURCES", "KRYLOV_MIN_UNITS", "resolve_solver",
 ]
 
-#: ``solver="auto"`` is matrix-free (``"krylov"``) from this many units on (the measured crossover, see
-#: docs/performance.md), dense below
-KRYLOV_MIN_UNITS = 1024
+#: ``solver="auto"`` is matrix-free (``"krylov"``) from this many units on, dense below: the measured
+#: crossover (``benchmarks/fixed_points.py``, 243 fixed points of ``mirrored_multistable(N, 5)``, 2 cores,
+#: 2026-12-06: N = 256 dense 5.9 s / krylov 6.4 s; N = 512 dense 32.4 s / krylov 12.7 s; docs/performance.md)
+KRYLOV_MIN_UNITS = 512
 LEADING_MODES = 8  # eigenvalues computed first by the matrix-free path (doubled until the count is exact)
 
 #: the families of starting states, in the order of the ``source`` codes
@@ -183,10 +184,12 @@ def _leading_spectra(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Like :func:`_spectra`, matrix-free: only the leading eigenvalues, the rest NaN.
 
-    For each point, ARPACK computes the eigenvalues of ``tau J`` of largest
-    real part from products ``J v`` (:func:`neurobias.analysis.krylov.leading_eigenvalues`),
-    at least ``max(LEADING_MODES, n_top)`` of them and, doubling, until the
-    last one computed is clearly negative, so that every eigenvalue with a
+    For all points at once, Krylov-Schur computes the eigenvalues of
+    ``tau J`` of largest real part from batched products ``J v``
+    (:func:`neurobias.analysis.krylov.leading_eigenvalues_batched`: one
+    product with the weights per step for the whole batch), at least
+    ``max(LEADING_MODES, n_top)`` of them and, doubling, until the last one
+    computed is clearly negative, so that every eigenvalue with a
     non-negative real part (the index, the stability) is among them.  Left
     eigenvectors come from the same computation on ``J^T``, paired by
     eigenvalue and scaled so that ``left_k . right_k = 1``.
@@ -196,34 +199,35 @@ def _leading_spectra(
     values = np.full((p, n), np.nan + 0j)
     right = np.zeros((p, n, n_top), np.complex128)
     lefts = np.zeros((p, n_top, n), np.complex128) if left else None
+    if p == 0:
+        return values, right, lefts
     margin = 1e3 * MARGINAL_RTOL  # dimensionless (tau J): well beyond the marginal tolerance
-    for i in range(p):
-        xi, ci = x[i:i + 1], ctx[i:i + 1]
-        gain = field.gain(xi, ci)
+    gain = field.gain(x, ctx)
+    k0 = max(LEADING_MODES, n_top)
 
-        def mv(v: np.ndarray, gain: Tensor = gain) -> np.ndarray:
-            t = torch.as_tensor(np.ascontiguousarray(v.real), dtype=x.dtype, device=x.device)[None]
-            return (tau * field.Jv_at(gain, t))[0].cpu().numpy()
+    def run(transposed: bool, n_vectors: int) -> LeadingBatch:
+        def mv(v: Tensor, sel: Tensor) -> Tensor:
+            return tau * (field.JTv_at(gain[sel], v) if transposed else field.Jv_at(gain[sel], v))
 
-        def mv_t(v: np.ndarray, gain: Tensor = gain) -> np.ndarray:
-            t = torch.as_tensor(np.ascontiguousarray(v.real), dtype=x.dtype, device=x.device)[None]
-            return (tau * field.JTv_at(gain, t))[0].cpu().numpy()
+        def dense(sel: Tensor) -> Tensor:
+            J = field.J_scaled(x[sel], ctx[sel])
+            return J.transpose(-1, -2) if transposed else J
 
-        def dense(xi: Tensor = xi, ci: Tensor = ci) -> np.ndarray:
-            return field.J_scaled(xi, ci)[0].cpu().numpy()
+        return leading_eigenvalues_batched(mv, p, n, k=k0, margin=margin, n_vectors=n_vectors, dense=dense,
+                                           dtype=x.dtype, device=x.device)
 
-        lead = leading_eigenvalues(mv, n, k=max(LEADING_MODES, n_top), margin=margin, vectors=n_top > 0,
-                                   dense=dense)
-        k = lead.values.shape[0]
-        values[i, :k] = lead.values / tau
-        if n_top > 0 and lead.vectors is not None:
-            right[i, :, :min(n_top, k)] = lead.vectors[:, :n_top]
-            if lefts is not None:
-                lt = leading_eigenvalues(mv_t, n, k=k, margin=margin, vectors=True, dense=lambda d=dense: d().T)
-                for j in range(min(n_top, k)):
-                    m = int(np.argmin(np.abs(lt.values - lead.values[j])))
-                    w = lt.vectors[:, m]
-                    dot = w @ lead.vectors[:, j]
+    lead = run(False, n_top)
+    k = lead.values.shape[1]
+    values[:, :k] = lead.values / tau
+    if n_top > 0 and lead.vectors is not None:
+        right[:] = lead.vectors
+        if lefts is not None:
+            lt = run(True, k0)
+            for i in range(p):
+                for j in range(n_top):
+                    m = int(np.nanargmin(np.abs(lt.values[i, :k0] - lead.values[i, j])))
+                    w = lt.vectors[i, :, m]
+                    dot = w @ lead.vectors[i, :, j]
                     lefts[i, j] = w / dot if abs(dot) > 0 else np.nan
     return values, right, lefts
 
@@ -416,7 +420,7 @@ def find_fixed_points(
         Jacobian (``O(unit^3)`` per point); ``"krylov"``: matrix-free, from
         products ``J v`` only (``O(unit^2)``): Newton-Krylov with batched GMRES
         preconditioned by the exact ``-I / tau`` part of ``J``, and the
-        leading eigenvalues by Arnoldi (ARPACK), as many as needed for an
+        leading eigenvalues by batched Krylov-Schur, as many as needed for an
         exact ``index`` and at least ``max(8, explore_modes)``; the other
         entries of ``eig_real``/``eig_imag`` are NaN.  ``"auto"``:
         ``"krylov"`` from :data:`KRYLOV_MIN_UNITS` units on.  The result's

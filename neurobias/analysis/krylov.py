@@ -15,12 +15,13 @@ candidates at once, each with its own operator:
   below ``rtol |r_b|``; after each cycle the true residual is recomputed.
 * :func:`cg`: conjugate gradients for symmetric positive definite systems
   (the Levenberg-Marquardt normal equations ``(J^T J + mu I) d = -J^T F``).
-* :func:`leading_eigenvalues`: the eigenvalues of largest real part (and
-  their right eigenvectors) of one operator by implicitly restarted Arnoldi
-  (ARPACK through :func:`scipy.sparse.linalg.eigs` and a
-  :class:`scipy.sparse.linalg.LinearOperator`), with a count of the
-  eigenvalues of positive real part that is exact: the number of modes
-  computed doubles until the last one computed has a negative real part.
+* :func:`leading_eigenvalues_batched`: the eigenvalues of largest real part
+  (and their right eigenvectors) of a batch of operators by Krylov-Schur
+  (thick-restarted Arnoldi, Stewart 2001) in real arithmetic, one batched
+  product per step, with a count of the eigenvalues of positive real part
+  that is exact: the number of modes computed doubles until the last one
+  computed has a negative real part; :func:`leading_eigenvalues` is the same
+  for one operator given as a function of a vector.
 
 The preconditioning of the fixed-point problem is done by the caller: the
 Jacobian of the flow is ``J = (-I + W_eff) / tau`` and its part ``-I / tau`` is
@@ -39,7 +40,7 @@ from torch import Tensor
 
 from neurobias.errors import check_number, check_shape
 
-__all__ = ["KrylovResult", "gmres", "cg", "leading_eigenvalues", "Leading"]
+__all__ = ["KrylovResult", "gmres", "cg", "leading_eigenvalues", "Leading", "leading_eigenvalues_batched", "LeadingBatch"]
 
 #: ``matvec(v, sel)``: the operators of the systems ``sel`` (long, (k,)) applied to ``v`` (k, n)
 BatchedMatvec = Callable[[Tensor, Tensor], Tensor]
@@ -284,13 +285,13 @@ def leading_eigenvalues(
     dense: Callable[[], np.ndarray] | None = None,
     seed: int = 0,
 ) -> Leading:
-    """The eigenvalues of largest real part of an ``n x n`` real operator, with an exact count of the unstable ones.
+    """The eigenvalues of largest real part of one ``n x n`` real operator, with an exact count of the unstable ones.
 
-    ARPACK's implicitly restarted Arnoldi (``which="LR"``) computes ``k``
-    modes; while the smallest real part among them is ``>= -margin`` (so an
-    eigenvalue with real part above ``-margin`` might be missing), ``k``
-    doubles.  When ``k`` would reach ``n - 2`` (ARPACK's limit) or ARPACK does
-    not converge, ``dense()`` (the full matrix) is decomposed instead.
+    :func:`leading_eigenvalues_batched` for a batch of one: ``k`` modes by
+    Krylov-Schur; while the smallest real part among them is ``>= -margin``
+    (so an eigenvalue with real part above ``-margin`` might be missing),
+    ``k`` doubles; ``dense()`` (the full matrix) is decomposed instead when
+    ``k`` would reach ``n - 2`` or Arnoldi does not settle.
 
     Parameters
     ----------
@@ -301,47 +302,38 @@ def leading_eigenvalues(
     margin : float
         Eigenvalues with real part above ``-margin`` are all returned (``>= 0``).
     vectors : bool
-        Return right eigenvectors.
+        Return right eigenvectors (of every value returned).
     tol : float
-        ARPACK's relative accuracy.
+        Relative residual of a converged Ritz pair.
     dense : callable () -> ndarray (n, n), optional
         The operator as a matrix, for the fall-back.
     seed : int
-        Seed of ARPACK's starting vector (a deterministic result).
+        Seed of the starting vector (a deterministic result).
 
     Returns
     -------
     Leading
     """
-    from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, LinearOperator, eigs
+    def mv(v: Tensor, sel: Tensor) -> Tensor:
+        return torch.stack([torch.as_tensor(np.asarray(matvec(row.numpy()), dtype=np.float64)) for row in v])
 
-    op = LinearOperator((n, n), matvec=matvec, dtype=np.float64)
-    v0 = np.random.default_rng(seed).standard_normal(n)
-    k = max(1, int(k))
-    while True:
-        if k >= n - 2:
-            break
-        try:
-            w, v = eigs(op, k=k, which="LR", tol=tol, v0=v0, ncv=min(n, max(2 * k + 1, k + 24)),
-                        maxiter=max(1000, 10 * n), return_eigenvectors=True)
-        except (ArpackNoConvergence, ArpackError):
-            break
-        order = np.lexsort((-w.imag, -w.real))
-        w, v = w[order], v[:, order]
-        if w.real[-1] < -margin or k >= n - 2:
-            return Leading(values=w.astype(np.complex128), vectors=_normalise(v) if vectors else None,
-                           complete=bool(w.real[-1] < -margin))
-        k *= 2
-    if dense is None:
-        raise np.linalg.LinAlgError("leading eigenvalues: Arnoldi did not converge and no dense fall-back was given")
-    A = dense()
-    if vectors:
-        w, v = np.linalg.eig(A)
-    else:
-        w, v = np.linalg.eigvals(A), None
-    order = np.lexsort((-w.imag, -w.real))
-    return Leading(values=w[order].astype(np.complex128),
-                   vectors=_normalise(v[:, order]) if v is not None else None, complete=True)
+    def mats(sel: Tensor) -> Tensor:
+        if dense is None:
+            raise np.linalg.LinAlgError("leading eigenvalues: Arnoldi did not converge and no dense fall-back "
+                                        "was given")
+        return torch.as_tensor(np.asarray(dense(), dtype=np.float64))[None]
+
+    n_vec = n if vectors else 0
+    lead = leading_eigenvalues_batched(mv, 1, n, k=k, margin=margin, n_vectors=0, tol=tol, dense=mats, seed=seed)
+    count = int(lead.n_values[0])
+    if vectors:  # the vectors of every value returned: once more, now that the number is known
+        lead = leading_eigenvalues_batched(mv, 1, n, k=count if count < n else k, margin=margin,
+                                           n_vectors=min(count, n_vec), tol=tol, dense=mats, seed=seed)
+        count = int(lead.n_values[0])
+    values = lead.values[0, :count]
+    vecs = None if lead.vectors is None else lead.vectors[0][:, :count]
+    return Leading(values=values, vectors=vecs, complete=bool(lead.complete[0] and values.real[-1] < -margin
+                                                              or count == n))
 
 
 def _normalise(V: np.ndarray) -> np.ndarray:
@@ -349,3 +341,309 @@ def _normalise(V: np.ndarray) -> np.ndarray:
     big = np.argmax(np.abs(V), axis=0)
     pivot = V[big, np.arange(V.shape[1])]
     return V / np.where(np.abs(pivot) > 0, pivot / np.abs(pivot), 1.0)
+
+
+@dataclass
+class LeadingBatch:
+    """Leading eigenvalues of a batch of operators (:func:`leading_eigenvalues_batched`).
+
+    Attributes
+    ----------
+    values : ndarray of shape (batch, k_max), complex128
+        Per operator by real part descending (ties: imaginary part
+        descending); NaN beyond ``n_values[b]``.
+    vectors : ndarray of shape (batch, n, n_vectors), complex128 or None
+        Right eigenvectors of the first ``n_vectors`` values as columns (unit
+        2-norm, largest-modulus entry real and positive).
+    n_values : ndarray of shape (batch,), int
+    complete : ndarray of shape (batch,), bool
+        As :attr:`Leading.complete`, per operator.
+    n_matvec : int
+        Products with the operators (one per operator and Arnoldi step).
+    n_dense : int
+        Operators decomposed densely (``dense``) because Arnoldi did not settle.
+    """
+
+    values: np.ndarray
+    vectors: np.ndarray | None
+    n_values: np.ndarray
+    complete: np.ndarray
+    n_matvec: int
+    n_dense: int
+
+
+def leading_eigenvalues_batched(
+    matvec: BatchedMatvec,
+    batch: int,
+    n: int,
+    *,
+    k: int = 8,
+    margin: float = 0.0,
+    n_vectors: int = 0,
+    tol: float = 1e-12,
+    dense: Callable[[Tensor], Tensor] | None = None,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str = "cpu",
+    max_restarts: int = 200,
+    max_bytes: int = 1 << 28,
+) -> LeadingBatch:
+    """The eigenvalues of largest real part of a batch of real ``n x n`` operators, each counted exactly.
+
+    Krylov-Schur (Stewart 2001) run on the whole batch at once: one batched
+    product per Arnoldi step for all operators (a matrix-matrix product when
+    the operators share a weight matrix), classical Gram-Schmidt applied
+    twice, and after every cycle of ``m`` steps a thick restart that keeps the
+    ``(m + k) / 2`` leading Schur vectors of the projected matrix (real Schur
+    form, reordered by LAPACK's ``dtrsen``, so the kept subspace is invariant
+    to rounding and everything stays in real arithmetic; keeping only the
+    ``k`` wanted ones converged several times slower on random spectra).  An operator leaves the batch once its
+    ``k`` wanted Ritz pairs have converged.  A Ritz pair has converged when its residual
+    ``|h_{m+1,m}| |e_m^T y|`` is at most ``tol`` times the modulus of its value
+    (at least 1).  As in :func:`leading_eigenvalues`, ``k`` doubles for the
+    operators whose ``k``-th value has a real part ``>= -margin`` (so every
+    eigenvalue with real part above ``-margin`` is returned); an operator that
+    would need ``k >= n - 2`` or does not settle in ``max_restarts`` cycles is
+    decomposed densely.
+
+    Parameters
+    ----------
+    matvec : callable ``(v, sel) -> A_sel v``
+        ``v`` real of shape (j, n), ``sel`` (long, (j,)) the operators' indices.
+    batch, n : int
+        Operators and their size.
+    k : int
+        Values wanted at first.
+    margin : float
+        Every eigenvalue with real part above ``-margin`` is returned (``>= 0``).
+    n_vectors : int
+        Right eigenvectors returned per operator (of the first values).
+    tol : float
+        Relative residual of a converged Ritz pair.
+    dense : callable ``sel -> Tensor (j, n, n)``, optional
+        The operators as matrices, for the fall-back.
+    seed : int
+        Seed of the (shared, real) starting vector: a deterministic result.
+    dtype, device
+        Of the vectors given to ``matvec``.
+    max_restarts : int
+        Cycles at most before the dense fall-back.
+    max_bytes : int
+        Memory for the Krylov bases; larger batches run in chunks.
+
+    Returns
+    -------
+    LeadingBatch
+    """
+    check_number("k", k, ge=1, integer=True)
+    check_number("margin", margin, ge=0)
+    k = int(k)
+    n_vectors = int(n_vectors)
+    want = np.full(batch, k)
+    results: dict[int, tuple[np.ndarray, np.ndarray | None, bool]] = {}
+    n_mv = 0
+    n_dense = 0
+    todo = np.arange(batch)
+    v0 = torch.as_tensor(np.random.default_rng(seed).standard_normal(n), dtype=dtype, device=device)
+    while todo.size:
+        kk = int(want[todo[0]])
+        group = todo[want[todo] == kk]
+        rest = todo[want[todo] != kk]
+        if kk >= n - 2:
+            fallback = group
+        else:
+            m = min(n - 1, max(2 * kk + 1, kk + 24))
+            per = max(1, int(max_bytes // (16 * (m + 1) * n)))
+            fallback = []
+            for s in range(0, group.size, per):
+                sel = group[s:s + per]
+                vals, vecs, ok, used = _krylov_schur(matvec, torch.as_tensor(sel, device=device), n, kk, m,
+                                                     max(n_vectors, 0), tol, v0, max_restarts)
+                n_mv += used
+                for i, b in enumerate(sel):
+                    if not ok[i]:
+                        fallback.append(b)
+                    elif vals[i, -1].real < -margin:
+                        results[int(b)] = (vals[i], None if vecs is None else vecs[i], True)
+                    else:
+                        want[b] = 2 * kk
+                        rest = np.append(rest, b)
+            fallback = np.asarray(fallback, dtype=np.int64)
+        if fallback.size:
+            if dense is None:
+                raise np.linalg.LinAlgError("leading eigenvalues: Krylov-Schur did not settle and no dense "
+                                            "fall-back was given")
+            n_dense += fallback.size
+            mats = dense(torch.as_tensor(fallback, device=device)).detach().cpu().numpy()
+            for b, A in zip(fallback, mats):
+                w, v = (np.linalg.eig(A) if n_vectors else (np.linalg.eigvals(A), None))
+                order = np.lexsort((-w.imag, -w.real))
+                results[int(b)] = (w[order], None if v is None else _normalise(v[:, order])[:, :n_vectors], True)
+        todo = np.sort(rest)
+    k_max = max((len(v) for v, _, _ in results.values()), default=0)
+    values = np.full((batch, k_max), np.nan + 0j)
+    vectors = np.zeros((batch, n, n_vectors), np.complex128) if n_vectors else None
+    n_values = np.zeros(batch, dtype=np.int64)
+    complete = np.zeros(batch, dtype=bool)
+    for b, (w, v, done) in results.items():
+        values[b, :len(w)] = w
+        n_values[b] = len(w)
+        complete[b] = done
+        if vectors is not None and v is not None:
+            vectors[b, :, :min(n_vectors, v.shape[1])] = v[:, :n_vectors]
+    return LeadingBatch(values=values, vectors=vectors, n_values=n_values, complete=complete, n_matvec=n_mv,
+                        n_dense=n_dense)
+
+
+def _position_eigenvalues(T: np.ndarray) -> np.ndarray:
+    """The eigenvalue at each diagonal position of a real quasi-triangular (real Schur) matrix."""
+    m = T.shape[0]
+    d = np.diag(T).astype(np.complex128)
+    i = 0
+    while i < m - 1:
+        if T[i + 1, i] != 0.0:  # a 2 x 2 block: a complex conjugate pair
+            a, b, c, e = T[i, i], T[i, i + 1], T[i + 1, i], T[i + 1, i + 1]
+            mid, disc = 0.5 * (a + e), 0.25 * (a - e) ** 2 + b * c
+            im = np.sqrt(max(-disc, 0.0))
+            d[i], d[i + 1] = complex(mid, im), complex(mid, -im)
+            i += 2
+        else:
+            i += 1
+    return d
+
+
+def _krylov_schur(
+    matvec: BatchedMatvec, sel: Tensor, n: int, k: int, m: int, n_vectors: int, tol: float, v0: Tensor,
+    max_restarts: int,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, int]:
+    """Krylov-Schur in real arithmetic for the operators ``sel``.
+
+    Returns the ``k`` leading values (j, k), Ritz vectors (j, n, n_vectors),
+    settled (j,) and the number of products.  After each cycle the projected
+    matrix ``H_m`` of every operator is brought to real Schur form with its
+    wanted eigenvalues first and the next ones after them (``dtrsen`` twice;
+    it keeps the order of the selected ones and never splits a complex pair,
+    so a selection of ``s`` values may hold ``s + 1``).  The leading Schur
+    vectors of the wanted values have converged when the residual row
+    ``b = h_{m+1,m} e_m^T Z`` is below ``tol`` times the largest wanted
+    eigenvalue modulus (at least 1) on them; that operator then leaves the
+    batch with its values and Ritz vectors.  The others restart from their
+    ``keep`` (or ``keep + 1``) leading Schur vectors; those that kept
+    ``keep`` take one Arnoldi step alone, so that every operator of the
+    batch goes on from the same column.
+    """
+    from scipy.linalg import schur
+    from scipy.linalg.lapack import dtrsen
+
+    total = sel.numel()
+    dev, dt = v0.device, v0.dtype
+    out_vals = np.full((total, k), np.nan + 0j)
+    out_vecs = np.zeros((total, n, n_vectors), np.complex128) if n_vectors else None
+    settled_all = np.zeros(total, dtype=bool)
+    live = np.arange(total)  # positions (into sel) still iterating
+    V = torch.zeros((total, m + 1, n), dtype=dt, device=dev)
+    V[:, 0] = v0 / v0.norm()
+    H = np.zeros((total, m + 1, m))
+    used = 0
+    keep = (m + k) // 2
+
+    def expand(j: int, rows: Tensor | None, idx: Tensor) -> None:
+        """One Arnoldi step from column ``j`` (CGS2) for all live rows, or for ``rows`` only."""
+        Vr = V if rows is None else V[rows]
+        w = matvec(Vr[:, j].contiguous(), idx if rows is None else idx[rows])
+        Vj = Vr[:, : j + 1]
+        h = torch.bmm(Vj, w.unsqueeze(-1)).squeeze(-1)
+        w = w - torch.bmm(h.unsqueeze(1), Vj).squeeze(1)
+        h2 = torch.bmm(Vj, w.unsqueeze(-1)).squeeze(-1)
+        w = w - torch.bmm(h2.unsqueeze(1), Vj).squeeze(1)
+        h = h + h2
+        hn = w.norm(dim=-1)
+        w = w / torch.where(hn > 0, hn, torch.ones_like(hn))[:, None]
+        r = slice(None) if rows is None else rows.cpu().numpy()
+        if rows is None:
+            V[:, j + 1] = w
+        else:
+            V[rows, j + 1] = w
+        H[r, : j + 1, j] = h.cpu().numpy()
+        H[r, j + 1, j] = hn.cpu().numpy()
+
+    def ordered(Hb: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """Real Schur form of one projected matrix, wanted values first; the sizes of the two leading sets."""
+        T, Q = schur(Hb, output="real")
+        sizes = []
+        for size in (keep, k):  # the larger set first, then its leading part (order kept among selected)
+            d = _position_eigenvalues(T)
+            select = np.zeros(m, dtype=np.int32)
+            select[np.lexsort((-d.imag, -d.real))[:size]] = 1
+            Ts, Qs, _, _, got, _, _, info = dtrsen(select, T, Q, job="N")
+            if info != 0:  # pragma: no cover - LAPACK could not reorder (ill-conditioned swap)
+                raise np.linalg.LinAlgError("Krylov-Schur: the Schur form could not be reordered")
+            T, Q = Ts, Qs
+            sizes.append(int(got))
+        return T, Q, sizes[0], sizes[1]
+
+    def finish(rows: np.ndarray, Z: np.ndarray, T: np.ndarray, kb: np.ndarray) -> None:
+        """Values and Ritz vectors of the leading Schur vectors of ``rows`` (of the live batch)."""
+        for r in rows:
+            theta, S = np.linalg.eig(T[r, :kb[r], :kb[r]])
+            order = np.lexsort((-theta.imag, -theta.real))[:k]
+            theta, S = theta[order], S[:, order]
+            b = live[r]
+            out_vals[b] = theta
+            if out_vecs is not None:
+                coef = Z[r, :, :kb[r]] @ S[:, :n_vectors]  # (m, n_vectors), complex
+                Vm = V[r, :m].cpu().numpy()
+                out_vecs[b] = _normalise(Vm.T @ coef)
+
+    start = 0
+    for cycle in range(max_restarts):
+        idx = sel[torch.as_tensor(live, device=dev)]
+        for j in range(start, m):
+            expand(j, None, idx)
+            used += live.size
+        j_n = live.size
+        Z = np.zeros((j_n, m, m))
+        T = np.zeros((j_n, m, m))
+        pb = np.zeros(j_n, dtype=np.int64)
+        kb = np.zeros(j_n, dtype=np.int64)
+        for b in range(j_n):
+            T[b], Z[b], pb[b], kb[b] = ordered(H[b, :m, :m])
+        bottom = H[:, m, m - 1][:, None] * Z[:, m - 1, :]  # (j, m): the residual row in the Schur basis
+        done = np.zeros(j_n, dtype=bool)
+        for b in range(j_n):
+            scale = max(float(np.abs(_position_eigenvalues(T[b, :kb[b], :kb[b]])).max()), 1.0)
+            done[b] = np.linalg.norm(bottom[b, :kb[b]]) <= tol * scale
+        last = cycle == max_restarts - 1
+        rows = np.arange(j_n) if last else np.flatnonzero(done)
+        if rows.size:
+            finish(rows, Z, T, kb)
+            settled_all[live[np.flatnonzero(done)]] = True
+        if done.all() or last:
+            break
+        stay = np.flatnonzero(~done)
+        if stay.size < live.size:
+            st = torch.as_tensor(stay, device=dev)
+            V, H, live, Z, T, bottom, pb = V[st], H[stay], live[stay], Z[stay], T[stay], bottom[stay], pb[stay]
+        # thick restart from the leading Schur vectors (keeping only the k wanted ones converged several
+        # times slower on random spectra); rows that kept ``keep`` of them take one step alone
+        Zt = torch.as_tensor(Z[:, :, :keep + 1], dtype=dt, device=dev)
+        U = torch.einsum("bmn,bmk->bkn", V[:, :m], Zt)
+        vm = V[:, m].clone()
+        V[:, : keep + 1] = U
+        V[:, keep + 1:] = 0
+        short = pb == keep
+        H[:] = 0
+        for b in range(live.size):
+            p = int(pb[b])
+            H[b, :p, :p] = T[b, :p, :p]
+            H[b, p, :p] = bottom[b, :p]
+        st_short = torch.as_tensor(np.flatnonzero(short), device=dev)
+        st_long = torch.as_tensor(np.flatnonzero(~short), device=dev)
+        V[st_short, keep] = vm[st_short]
+        V[st_long, keep + 1] = vm[st_long]
+        idx = sel[torch.as_tensor(live, device=dev)]
+        if st_short.numel():
+            expand(keep, st_short, idx)
+            used += int(st_short.numel())
+        start = keep + 1
+    return out_vals, out_vecs, settled_all, used
