@@ -143,6 +143,12 @@ def agreement(a: object, b: object, atol: float = 1e-6) -> tuple[int, int, int]:
     return both, int(a.sizes["fp"]), int(b.sizes["fp"])
 
 
+def shown_path(path: str | Path) -> str:
+    """``path`` relative to the repository when inside it (so the stored results name no machine's paths)."""
+    full = Path(path).resolve()
+    return full.relative_to(ROOT).as_posix() if full.is_relative_to(ROOT) else str(full)
+
+
 def skipped_row(n: int, k: int | None, circuit: str, solver: str, reason: str) -> dict:
     return {"N": n, "k": k, "circuit": circuit, "solver": solver, "skipped": reason, "wall_s": None, "cpu_s": None}
 
@@ -165,7 +171,8 @@ def section(payload: dict) -> str:
     """The ``matrix_free_fixed_points`` section of docs/performance.md, written from the results."""
     rows = payload["rows"]
     lines = ["## Fixed points: dense and matrix-free side by side", "",
-             f"Command: `{payload['command']}`. Machine: {payload['machine']}; load average "
+             f"Command: `{payload['command']}`, started {payload.get('date_utc', '(date not recorded)')}. "
+             f"Machine: {payload['machine']}; load average "
              f"{payload.get('load_after', float('nan')):.1f} at the end. Raw numbers: `{payload['results']}`. "
              "One call per case after a warm-up on a tiny circuit (imports and first-call set-up not counted); "
              "`find_fixed_points` with its defaults (256 candidates per context), `solver=\"dense\"` (LU and full "
@@ -174,7 +181,11 @@ def section(payload: dict) -> str:
              "Reference circuits: `mirrored_multistable(N, 5)`, dense (every weight but the cores' diagonal "
              "non-zero, one strongly connected graph, so no permutation makes it triangular) with exactly 243 known "
              "fixed points (32 stable, 80 of index 1), see "
-             "[fixed_points.md](fixed_points.md#reference-circuits-ground-truth).", "",
+             "[fixed_points.md](fixed_points.md#reference-circuits-ground-truth).", ""]
+    fig = ROOT / payload["figure"] if payload.get("figure") else Path()
+    if fig.name and fig.resolve().is_relative_to(ROOT / "docs"):
+        lines += [f"![time against N, dense and matrix-free]({fig.resolve().relative_to(ROOT / 'docs').as_posix()})", ""]
+    lines += [
              "| N | solver | found of 243 | stable | index 1 | false | max residual | index = known | wall time | CPU time |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
@@ -205,9 +216,16 @@ def section(payload: dict) -> str:
                          f"{r['index1_found']} | {other_text} | {r['max_residual']:.1e} | {r['wall_s']:.1f} s | "
                          f"{r['cpu_s']:.1f} s |")
     cross = crossover(rows)
+    measured = sorted({r["N"] for r in rows if r.get("circuit") == "mirrored" and r.get("k") == 5
+                       and r.get("solver") == "dense" and not r.get("skipped")})
+    if cross is None:
+        verdict = "not reached at the measured sizes."
+    elif measured and cross == measured[0]:
+        verdict = f"**at or below N = {cross}**, the smallest size measured with both solvers."
+    else:
+        verdict = f"**N = {cross}**."
     lines += ["", "Crossover (computed from the reference rows: the smallest N from which the matrix-free path "
-              "takes less CPU time than the dense one at every measured size): "
-              + (f"**N = {cross}**." if cross else "not reached at the measured sizes.")]
+              "takes less CPU time than the dense one at every size measured with both): " + verdict]
     return "\n".join(lines)
 
 
@@ -219,9 +237,15 @@ def figure(rows: list[dict], path: Path) -> None:
 
     from neurobias.io.figures import save_figure
 
-    fig = Figure(figsize=(8, 3.2), layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
     by_n = sorted((r for r in rows if r["k"] == 5), key=lambda r: r["N"])
+    by_k = sorted((r for r in rows if r["N"] == 256 and r.get("solver", "dense") == "dense"), key=lambda r: r["k"])
+    if len(by_k) < 2:  # no growth-with-fixed-points rows: the time against N alone
+        by_k = []
+        fig = Figure(figsize=(4.5, 3.2), layout="constrained")
+        ax1, ax2 = fig.subplots(1, 1), None
+    else:
+        fig = Figure(figsize=(8, 3.2), layout="constrained")
+        ax1, ax2 = fig.subplots(1, 2)
     if by_n:
         for solver, mark in (("dense", "o-"), ("krylov", "s-")):
             sub = [r for r in by_n if r.get("solver", "dense") == solver]
@@ -229,7 +253,6 @@ def figure(rows: list[dict], path: Path) -> None:
                 ax1.loglog([r["N"] for r in sub], [r["wall_s"] for r in sub], mark, label=f"{solver} (wall)")
         ax1.set_xlabel("units N"), ax1.set_ylabel("time (s)"), ax1.set_title("243 fixed points (k = 5)")
         ax1.legend(frameon=False)
-    by_k = sorted((r for r in rows if r["N"] == 256 and r.get("solver", "dense") == "dense"), key=lambda r: r["k"])
     if by_k:
         ax2.loglog([r["known"] for r in by_k], [r["wall_s"] for r in by_k], "o-")
         for r in by_k:
@@ -240,6 +263,8 @@ def figure(rows: list[dict], path: Path) -> None:
 
     plain = FuncFormatter(lambda v, _: f"{v:g}")
     for ax, xs in ((ax1, [r["N"] for r in by_n]), (ax2, [r["known"] for r in by_k])):
+        if ax is None:
+            continue
         if xs:
             ax.set_xticks(xs)
         ax.xaxis.set_major_formatter(plain), ax.yaxis.set_major_formatter(plain)
@@ -312,6 +337,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.plot_only:
         payload = json.loads(Path(args.json).read_text(encoding="utf-8"))
+        payload["figure"] = shown_path(args.figure)
         figure(payload["rows"], Path(args.figure))
         if args.section:
             write_doc(payload, args.doc)
@@ -335,8 +361,9 @@ def main() -> None:
 
     rows: list[dict] = []
     payload = {"machine": machine, "command": " ".join(["python benchmarks/fixed_points.py", *sys.argv[1:]]),
-               "results": Path(args.json).resolve().relative_to(ROOT).as_posix()
-               if Path(args.json).resolve().is_relative_to(ROOT) else str(Path(args.json).resolve()), "rows": rows}
+               "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+               "results": shown_path(args.json), "rows": rows,
+               "figure": shown_path(args.figure)}
 
     def save() -> None:
         payload["load_after"] = os.getloadavg()[0]

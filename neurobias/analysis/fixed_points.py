@@ -39,9 +39,11 @@ __all__ = [
     "CANDIDATE_SOURCES", "KRYLOV_MIN_UNITS", "resolve_solver",
 ]
 
-#: ``solver="auto"`` is matrix-free (``"krylov"``) from this many units on, dense below: the measured
-#: crossover (``benchmarks/fixed_points.py``, 243 fixed points of ``mirrored_multistable(N, 5)``, 2 cores,
-#: 2026-12-06: N = 256 dense 5.9 s / krylov 6.4 s; N = 512 dense 32.4 s / krylov 12.7 s; docs/performance.md)
+#: ``solver="auto"`` is matrix-free (``"krylov"``) from this many units on, dense below.  Measured
+#: (``benchmarks/fixed_points.py``, the 243 fixed points of ``mirrored_multistable(N, 5)``, 2 cores, 2026-12-06,
+#: docs/performance.md): N = 256 dense 6.4 s / krylov 3.7 s; N = 512 36.0 s / 9.3 s; N = 1024 148 s / 24 s.
+#: Below 512 units the dense path stays the default: it is within 2x there and returns every eigenvalue
+#: (the matrix-free one the leading ones only), which spectra comparisons between contexts use.
 KRYLOV_MIN_UNITS = 512
 LEADING_MODES = 8  # eigenvalues computed first by the matrix-free path (doubled until the count is exact)
 
