@@ -191,8 +191,10 @@ def _line_minima(
     for i in range(0, b, per):
         bb, st, cc = base[i:i + per], step[i:i + per], ctx[i:i + per]
         pts = bb[:, None, :] + s_grid[None, :, None] * st[:, None, :]  # (b, S, N)
-        f = field.F(pts, cc[:, None].expand(-1, S))
-        q = 0.5 * (f * f).sum(-1)  # (b, S)
+        # q only ranks the states of a line (its local minima become candidates that Newton refines in
+        # float64), so it is computed in float32: half the cost of the products that dominate the scan
+        f = field.single.F(pts.float(), cc[:, None].expand(-1, S))
+        q = 0.5 * (f * f).sum(-1).to(pts.dtype)  # (b, S)
         q = torch.where(torch.isfinite(q), q, torch.full_like(q, float("inf")))
         is_min = torch.zeros_like(q, dtype=torch.bool)
         is_min[:, 1:-1] = (q[:, 1:-1] < q[:, :-2]) & (q[:, 1:-1] < q[:, 2:])

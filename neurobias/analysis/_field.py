@@ -7,6 +7,7 @@ candidate ``m`` carries a context index ``ctx[m]`` selecting its drive
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -31,6 +32,14 @@ class Field:
 
     dyn: Dynamics
     ext: Tensor
+
+    @functools.cached_property
+    def single(self) -> Field:
+        """The same field in float32 (weights and drives rounded once): for scans that only rank states."""
+        if self.ext.dtype == torch.float32:
+            return self
+        d = self.dyn
+        return Field(dyn=Dynamics(W_rec=d.W_rec.float(), tau=d.tau, phi=d.phi, form=d.form), ext=self.ext.float())
 
     @property
     def n_units(self) -> int:
