@@ -116,7 +116,30 @@ def test_fixed_points_trained_circuits_skips_and_section(tmp_path: Path) -> None
     check_doc(doc, "matrix_free_fixed_points", "## Fixed points: dense and matrix-free side by side", out)
     section = doc.read_text(encoding="utf-8")
     assert "not run: dense skipped above 8 units" in section
-    assert "the 4096-unit reference circuit analysed in under 300 s: not measured in this run." in section
+    assert "the 4096-unit reference circuit analysed (every fixed point found) in under 300 s: not measured in this run." in section
+
+
+def test_fixed_point_goal_verdicts_need_complete_correct_searches() -> None:
+    import importlib.util as iu
+
+    spec = iu.spec_from_file_location("fp_bench", ROOT / "benchmarks" / "fixed_points.py")
+    bench = iu.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    base = {"circuit": "mirrored", "k": 5, "known": 243, "stable_known": 32, "index1_known": 80, "false": 0,
+            "max_residual": 1e-15, "wall_s": 1.0, "cpu_s": 1.0, "solver": "krylov", "index_ok": True,
+            "found": 243, "stable_found": 32, "index1_found": 80}
+    good = [dict(base, N=n) for n in (512, 2048, 4096)]
+    assert all("**met**" in line for line in bench.goal_lines(good))
+    slow = [dict(r, wall_s=1e4) for r in good]
+    assert all("**NOT met**" in line for line in bench.goal_lines(slow))
+    bad = [dict(base, N=512, k=3, known=27, found=27),  # another circuit: does not count
+           dict(base, N=2048, false=7), dict(base, N=4096, found=3)]
+    lines = bench.goal_lines(bad)
+    assert "not measured" in lines[0] and "**NOT met**" in lines[1] and "**NOT met**" in lines[2]
+    assert "**NOT met**" in bench.goal_lines([dict(base, N=512, index_ok=False)])[0]
+    assert "**NOT met**" in bench.goal_lines([dict(base, N=512, max_residual=1e-9)])[0]
+    skipped = [{"N": 512, "k": 5, "circuit": "mirrored", "solver": "dense", "skipped": "too big"}]
+    assert "not measured" in bench.goal_lines(skipped)[0]
 
 
 @needs_brainpy

@@ -19,7 +19,8 @@ candidates at once, each with its own operator:
   (and their right eigenvectors) of a batch of operators by Krylov-Schur
   (thick-restarted Arnoldi, Stewart 2001) in real arithmetic, one batched
   product per step, with a count of the eigenvalues of positive real part
-  that is exact: the number of modes computed doubles until the last one
+  that is exact unless Arnoldi misses an eigenvalue (see
+  :func:`leading_eigenvalues_batched`): the number of modes computed doubles until the last one
   computed has a negative real part; :func:`leading_eigenvalues` is the same
   for one operator given as a function of a vector.
 
@@ -285,7 +286,7 @@ def leading_eigenvalues(
     dense: Callable[[], np.ndarray] | None = None,
     seed: int = 0,
 ) -> Leading:
-    """The eigenvalues of largest real part of one ``n x n`` real operator, with an exact count of the unstable ones.
+    """The eigenvalues of largest real part of one ``n x n`` real operator, with a count of the unstable ones.
 
     :func:`leading_eigenvalues_batched` for a batch of one: ``k`` modes by
     Krylov-Schur; while the smallest real part among them is ``>= -margin``
@@ -306,7 +307,8 @@ def leading_eigenvalues(
     tol : float
         Relative residual of a converged Ritz pair.
     dense : callable () -> ndarray (n, n), optional
-        The operator as a matrix, for the fall-back.
+        The operator as a matrix, for the fall-back (default: built from
+        ``n`` products).
     seed : int
         Seed of the starting vector (a deterministic result).
 
@@ -318,22 +320,20 @@ def leading_eigenvalues(
         return torch.stack([torch.as_tensor(np.asarray(matvec(row.numpy()), dtype=np.float64)) for row in v])
 
     def mats(sel: Tensor) -> Tensor:
-        if dense is None:
-            raise np.linalg.LinAlgError("leading eigenvalues: Arnoldi did not converge and no dense fall-back "
-                                        "was given")
         return torch.as_tensor(np.asarray(dense(), dtype=np.float64))[None]
 
     n_vec = n if vectors else 0
-    lead = leading_eigenvalues_batched(mv, 1, n, k=k, margin=margin, n_vectors=0, tol=tol, dense=mats, seed=seed)
+    mats_or_none = None if dense is None else mats
+    lead = leading_eigenvalues_batched(mv, 1, n, k=k, margin=margin, n_vectors=0, tol=tol, dense=mats_or_none,
+                                       seed=seed)
     count = int(lead.n_values[0])
     if vectors:  # the vectors of every value returned: once more, now that the number is known
         lead = leading_eigenvalues_batched(mv, 1, n, k=count if count < n else k, margin=margin,
-                                           n_vectors=min(count, n_vec), tol=tol, dense=mats, seed=seed)
+                                           n_vectors=min(count, n_vec), tol=tol, dense=mats_or_none, seed=seed)
         count = int(lead.n_values[0])
     values = lead.values[0, :count]
     vecs = None if lead.vectors is None else lead.vectors[0][:, :count]
-    return Leading(values=values, vectors=vecs, complete=bool(lead.complete[0] and values.real[-1] < -margin
-                                                              or count == n))
+    return Leading(values=values, vectors=vecs, complete=bool(values.real[-1] < -margin or count == n))
 
 
 def _normalise(V: np.ndarray) -> np.ndarray:
@@ -356,8 +356,8 @@ class LeadingBatch:
         Right eigenvectors of the first ``n_vectors`` values as columns (unit
         2-norm, largest-modulus entry real and positive).
     n_values : ndarray of shape (batch,), int
-    complete : ndarray of shape (batch,), bool
-        As :attr:`Leading.complete`, per operator.
+        Values computed per operator: the last has a real part below
+        ``-margin``, or all ``n`` were computed (dense).
     n_matvec : int
         Products with the operators (one per operator and Arnoldi step).
     n_dense : int
@@ -367,7 +367,6 @@ class LeadingBatch:
     values: np.ndarray
     vectors: np.ndarray | None
     n_values: np.ndarray
-    complete: np.ndarray
     n_matvec: int
     n_dense: int
 
@@ -388,22 +387,28 @@ def leading_eigenvalues_batched(
     max_restarts: int = 200,
     max_bytes: int = 1 << 28,
 ) -> LeadingBatch:
-    """The eigenvalues of largest real part of a batch of real ``n x n`` operators, each counted exactly.
+    """The eigenvalues of largest real part of a batch of real ``n x n`` operators, with counts of the unstable ones.
 
     Krylov-Schur (Stewart 2001) run on the whole batch at once: one batched
     product per Arnoldi step for all operators (a matrix-matrix product when
     the operators share a weight matrix), classical Gram-Schmidt applied
-    twice, and after every cycle of ``m`` steps a thick restart that keeps the
-    ``(m + k) / 2`` leading Schur vectors of the projected matrix (real Schur
-    form, reordered by LAPACK's ``dtrsen``, so the kept subspace is invariant
-    to rounding and everything stays in real arithmetic; keeping only the
-    ``k`` wanted ones converged several times slower on random spectra).  An operator leaves the batch once its
-    ``k`` wanted Ritz pairs have converged.  A Ritz pair has converged when its residual
-    ``|h_{m+1,m}| |e_m^T y|`` is at most ``tol`` times the modulus of its value
-    (at least 1).  As in :func:`leading_eigenvalues`, ``k`` doubles for the
-    operators whose ``k``-th value has a real part ``>= -margin`` (so every
-    eigenvalue with real part above ``-margin`` is returned); an operator that
-    would need ``k >= n - 2`` or does not settle in ``max_restarts`` cycles is
+    twice (a breakdown, i.e. an invariant Krylov space, continues from a
+    fresh random direction), and after every cycle of ``m`` steps a thick
+    restart that keeps the ``(m + k) / 2`` leading Schur vectors of the
+    projected matrix (real Schur form, reordered by LAPACK's ``dtrsen``, so
+    the kept subspace is invariant to rounding and everything stays in real
+    arithmetic; keeping only the ``k`` wanted ones converged several times
+    slower on random spectra).  The leading Schur vectors of the ``k`` wanted
+    values have converged when the residual row of the Krylov-Schur relation
+    on them has a 2-norm of at most ``tol`` times the largest modulus among
+    those values (at least 1); the operator then leaves the batch.  ``k``
+    doubles for the operators whose ``k``-th value has a real part
+    ``>= -margin``, so that every eigenvalue with real part above
+    ``-margin`` that Arnoldi sees is returned.  (A single starting vector can
+    miss members of a repeated eigenvalue, as ARPACK can; on the random and
+    reference circuits tested, the counts of unstable eigenvalues agree with
+    LAPACK's.)  An operator that would need ``k >= n - 2``, a Krylov space of
+    more than half the space, or more than ``max_restarts`` cycles is
     decomposed densely.
 
     Parameters
@@ -421,7 +426,8 @@ def leading_eigenvalues_batched(
     tol : float
         Relative residual of a converged Ritz pair.
     dense : callable ``sel -> Tensor (j, n, n)``, optional
-        The operators as matrices, for the fall-back.
+        The operators as matrices, for the fall-back (default: built from
+        ``n`` products with the unit vectors).
     seed : int
         Seed of the (shared, real) starting vector: a deterministic result.
     dtype, device
@@ -437,10 +443,11 @@ def leading_eigenvalues_batched(
     """
     check_number("k", k, ge=1, integer=True)
     check_number("margin", margin, ge=0)
-    k = int(k)
+    check_number("n_vectors", n_vectors, ge=0, integer=True)
     n_vectors = int(n_vectors)
+    k = max(int(k), n_vectors)  # the vectors belong to computed values
     want = np.full(batch, k)
-    results: dict[int, tuple[np.ndarray, np.ndarray | None, bool]] = {}
+    results: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
     n_mv = 0
     n_dense = 0
     todo = np.arange(batch)
@@ -449,11 +456,11 @@ def leading_eigenvalues_batched(
         kk = int(want[todo[0]])
         group = todo[want[todo] == kk]
         rest = todo[want[todo] != kk]
-        if kk >= n - 2:
+        m = min(n - 1, max(2 * kk + 1, kk + 24))
+        if kk >= n - 2 or 2 * m > n:  # a Krylov space of half the space or more: the dense decomposition is cheaper
             fallback = group
         else:
-            m = min(n - 1, max(2 * kk + 1, kk + 24))
-            per = max(1, int(max_bytes // (16 * (m + 1) * n)))
+            per = max(1, int(max_bytes // (v0.element_size() * (m + 1) * n)))
             fallback = []
             for s in range(0, group.size, per):
                 sel = group[s:s + per]
@@ -464,35 +471,35 @@ def leading_eigenvalues_batched(
                     if not ok[i]:
                         fallback.append(b)
                     elif vals[i, -1].real < -margin:
-                        results[int(b)] = (vals[i], None if vecs is None else vecs[i], True)
+                        results[int(b)] = (vals[i], None if vecs is None else vecs[i])
                     else:
                         want[b] = 2 * kk
                         rest = np.append(rest, b)
             fallback = np.asarray(fallback, dtype=np.int64)
         if fallback.size:
-            if dense is None:
-                raise np.linalg.LinAlgError("leading eigenvalues: Krylov-Schur did not settle and no dense "
-                                            "fall-back was given")
             n_dense += fallback.size
-            mats = dense(torch.as_tensor(fallback, device=device)).detach().cpu().numpy()
+            fb = torch.as_tensor(fallback, device=device)
+            if dense is not None:
+                mats = dense(fb).detach().cpu().numpy()
+            else:  # the matrices from n products each: A e_i is the column i
+                eye = torch.eye(n, dtype=dtype, device=device)
+                mats = np.stack([matvec(eye, fb[i].repeat(n)).detach().cpu().numpy().T
+                                 for i in range(fallback.size)])
             for b, A in zip(fallback, mats):
                 w, v = (np.linalg.eig(A) if n_vectors else (np.linalg.eigvals(A), None))
                 order = np.lexsort((-w.imag, -w.real))
-                results[int(b)] = (w[order], None if v is None else _normalise(v[:, order])[:, :n_vectors], True)
+                results[int(b)] = (w[order], None if v is None else _normalise(v[:, order])[:, :n_vectors])
         todo = np.sort(rest)
-    k_max = max((len(v) for v, _, _ in results.values()), default=0)
+    k_max = max((len(v) for v, _ in results.values()), default=0)
     values = np.full((batch, k_max), np.nan + 0j)
     vectors = np.zeros((batch, n, n_vectors), np.complex128) if n_vectors else None
     n_values = np.zeros(batch, dtype=np.int64)
-    complete = np.zeros(batch, dtype=bool)
-    for b, (w, v, done) in results.items():
+    for b, (w, v) in results.items():
         values[b, :len(w)] = w
         n_values[b] = len(w)
-        complete[b] = done
         if vectors is not None and v is not None:
             vectors[b, :, :min(n_vectors, v.shape[1])] = v[:, :n_vectors]
-    return LeadingBatch(values=values, vectors=vectors, n_values=n_values, complete=complete, n_matvec=n_mv,
-                        n_dense=n_dense)
+    return LeadingBatch(values=values, vectors=vectors, n_values=n_values, n_matvec=n_mv, n_dense=n_dense)
 
 
 def _position_eigenvalues(T: np.ndarray) -> np.ndarray:
@@ -510,6 +517,21 @@ def _position_eigenvalues(T: np.ndarray) -> np.ndarray:
         else:
             i += 1
     return d
+
+
+class _Unordered(Exception):
+    """LAPACK's ``dtrsen`` could not reorder a Schur form."""
+
+
+#: a new Arnoldi vector smaller than this fraction of ``A v_j`` means breakdown (an invariant subspace)
+BREAKDOWN_RTOL = 1e-10
+
+
+def _orthogonalise(Vj: Tensor, w: Tensor) -> Tensor:
+    """Coefficients of ``w`` (b, n) on the orthonormal rows of ``Vj`` (b, j, n), by classical Gram-Schmidt twice."""
+    h = torch.bmm(Vj, w.unsqueeze(-1)).squeeze(-1)
+    r = w - torch.bmm(h.unsqueeze(1), Vj).squeeze(1)
+    return h + torch.bmm(Vj, r.unsqueeze(-1)).squeeze(-1)
 
 
 def _krylov_schur(
@@ -545,20 +567,28 @@ def _krylov_schur(
     V[:, 0] = v0 / v0.norm()
     H = np.zeros((total, m + 1, m))
     used = 0
-    keep = (m + k) // 2
+    keep = min((m + k) // 2, m - 2)  # at least one Arnoldi step per cycle, even for a row that keeps keep + 1
 
     def expand(j: int, rows: Tensor | None, idx: Tensor) -> None:
         """One Arnoldi step from column ``j`` (CGS2) for all live rows, or for ``rows`` only."""
         Vr = V if rows is None else V[rows]
         w = matvec(Vr[:, j].contiguous(), idx if rows is None else idx[rows])
         Vj = Vr[:, : j + 1]
-        h = torch.bmm(Vj, w.unsqueeze(-1)).squeeze(-1)
+        size = w.norm(dim=-1)
+        h = _orthogonalise(Vj, w)
         w = w - torch.bmm(h.unsqueeze(1), Vj).squeeze(1)
-        h2 = torch.bmm(Vj, w.unsqueeze(-1)).squeeze(-1)
-        w = w - torch.bmm(h2.unsqueeze(1), Vj).squeeze(1)
-        h = h + h2
         hn = w.norm(dim=-1)
-        w = w / torch.where(hn > 0, hn, torch.ones_like(hn))[:, None]
+        broke = hn <= BREAKDOWN_RTOL * size
+        if bool(broke.any()):
+            # the Krylov space is invariant (e.g. a low-rank effective connectivity): the relation holds with
+            # h_{j+1,j} = 0, and Arnoldi goes on from a fresh random direction orthogonal to the basis (as
+            # ARPACK's dgetv0 does)
+            hn = torch.where(broke, torch.zeros_like(hn), hn)
+            gen = torch.Generator(device="cpu").manual_seed(7919 * (j + 1) + int(broke.sum()))
+            fresh = torch.randn(w.shape, generator=gen, dtype=w.dtype).to(w.device)
+            fresh = fresh - torch.bmm(_orthogonalise(Vj, fresh).unsqueeze(1), Vj).squeeze(1)
+            w = torch.where(broke[:, None], fresh, w)
+        w = w / w.norm(dim=-1).clamp_min(1e-300)[:, None]
         r = slice(None) if rows is None else rows.cpu().numpy()
         if rows is None:
             V[:, j + 1] = w
@@ -576,8 +606,8 @@ def _krylov_schur(
             select = np.zeros(m, dtype=np.int32)
             select[np.lexsort((-d.imag, -d.real))[:size]] = 1
             Ts, Qs, _, _, got, _, _, info = dtrsen(select, T, Q, job="N")
-            if info != 0:  # pragma: no cover - LAPACK could not reorder (ill-conditioned swap)
-                raise np.linalg.LinAlgError("Krylov-Schur: the Schur form could not be reordered")
+            if info != 0:  # LAPACK could not reorder (an ill-conditioned swap): this operator goes dense
+                raise _Unordered
             T, Q = Ts, Qs
             sizes.append(int(got))
         return T, Q, sizes[0], sizes[1]
@@ -606,21 +636,27 @@ def _krylov_schur(
         T = np.zeros((j_n, m, m))
         pb = np.zeros(j_n, dtype=np.int64)
         kb = np.zeros(j_n, dtype=np.int64)
+        failed = np.zeros(j_n, dtype=bool)
         for b in range(j_n):
-            T[b], Z[b], pb[b], kb[b] = ordered(H[b, :m, :m])
-        bottom = H[:, m, m - 1][:, None] * Z[:, m - 1, :]  # (j, m): the residual row in the Schur basis
+            try:
+                T[b], Z[b], pb[b], kb[b] = ordered(H[b, :m, :m])
+            except _Unordered:
+                failed[b] = True
+                T[b], Z[b], pb[b], kb[b] = np.eye(m), np.eye(m), keep, k
+        bottom = np.einsum("bi,bik->bk", H[:, m, :m], Z)  # (j, m): the residual row in the Schur basis
         done = np.zeros(j_n, dtype=bool)
         for b in range(j_n):
             scale = max(float(np.abs(_position_eigenvalues(T[b, :kb[b], :kb[b]])).max()), 1.0)
             done[b] = np.linalg.norm(bottom[b, :kb[b]]) <= tol * scale
+        done &= ~failed
         last = cycle == max_restarts - 1
-        rows = np.arange(j_n) if last else np.flatnonzero(done)
+        rows = np.flatnonzero(~failed) if last else np.flatnonzero(done)
         if rows.size:
             finish(rows, Z, T, kb)
             settled_all[live[np.flatnonzero(done)]] = True
-        if done.all() or last:
+        if (done | failed).all() or last:
             break
-        stay = np.flatnonzero(~done)
+        stay = np.flatnonzero(~done & ~failed)  # failed rows leave unsettled: the caller decomposes them densely
         if stay.size < live.size:
             st = torch.as_tensor(stay, device=dev)
             V, H, live, Z, T, bottom, pb = V[st], H[stay], live[stay], Z[stay], T[stay], bottom[stay], pb[stay]
