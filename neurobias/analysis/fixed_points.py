@@ -41,7 +41,7 @@ __all__ = [
 
 #: ``solver="auto"`` is matrix-free (``"krylov"``) from this many units on, dense below.  Measured
 #: (``benchmarks/fixed_points.py``, the 243 fixed points of ``mirrored_multistable(N, 5)``, 2 cores, 2026-12-06,
-#: docs/performance.md): N = 256 dense 6.4 s / krylov 3.7 s; N = 512 36.0 s / 9.3 s; N = 1024 148 s / 24 s.
+#: docs/performance.md): N = 256 dense 5.8 s / krylov 2.9 s; N = 512 31.7 s / 8.1 s; N = 1024 145 s / 18 s.
 #: Below 512 units the dense path stays the default: it is within 2x there and returns every eigenvalue
 #: (the matrix-free one the leading ones only), which spectra comparisons between contexts use.
 KRYLOV_MIN_UNITS = 512
