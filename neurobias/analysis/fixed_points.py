@@ -221,7 +221,8 @@ def _leading_spectra(
             return J.transpose(-1, -2) if transposed else J
 
         return leading_eigenvalues_batched(mv, p, n, k=k0, margin=margin, n_vectors=n_vectors, dense=dense,
-                                           tol=SPECTRA_TOL, dtype=x.dtype, device=x.device)
+                                           tol=SPECTRA_TOL, dtype=str(x.dtype).removeprefix("torch."),
+                                           device=x.device)
 
     lead = run(False, n_top)
     k = lead.values.shape[1]

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from neurobias.circuit.circuit import torch_dtype
 from neurobias.errors import check_number, check_shape
 
 __all__ = ["KrylovResult", "gmres", "cg", "leading_eigenvalues", "Leading", "leading_eigenvalues_batched", "LeadingBatch"]
@@ -382,7 +383,7 @@ def leading_eigenvalues_batched(
     tol: float = 1e-12,
     dense: Callable[[Tensor], Tensor] | None = None,
     seed: int = 0,
-    dtype: torch.dtype = torch.float64,
+    dtype: str = "float64",
     device: torch.device | str = "cpu",
     max_restarts: int = 200,
     max_bytes: int = 1 << 28,
@@ -430,7 +431,9 @@ def leading_eigenvalues_batched(
         ``n`` products with the unit vectors).
     seed : int
         Seed of the (shared, real) starting vector: a deterministic result.
-    dtype, device
+    dtype : {"float64", "float32"}
+        Of the vectors given to ``matvec``.
+    device : str or torch.device
         Of the vectors given to ``matvec``.
     max_restarts : int
         Cycles at most before the dense fall-back.
@@ -451,7 +454,8 @@ def leading_eigenvalues_batched(
     n_mv = 0
     n_dense = 0
     todo = np.arange(batch)
-    v0 = torch.as_tensor(np.random.default_rng(seed).standard_normal(n), dtype=dtype, device=device)
+    tdtype = torch_dtype(dtype)
+    v0 = torch.as_tensor(np.random.default_rng(seed).standard_normal(n), dtype=tdtype, device=device)
     while todo.size:
         kk = int(want[todo[0]])
         group = todo[want[todo] == kk]
@@ -482,7 +486,7 @@ def leading_eigenvalues_batched(
             if dense is not None:
                 mats = dense(fb).detach().cpu().numpy()
             else:  # the matrices from n products each: A e_i is the column i
-                eye = torch.eye(n, dtype=dtype, device=device)
+                eye = torch.eye(n, dtype=tdtype, device=device)
                 mats = np.stack([matvec(eye, fb[i].repeat(n)).detach().cpu().numpy().T
                                  for i in range(fallback.size)])
             for b, A in zip(fallback, mats):
