@@ -50,6 +50,9 @@ import numpy as np
 import torch
 
 import neurobias as nb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import shown, write_json  # noqa: E402 - the shared helpers of the benchmarks
 from neurobias.analysis import find_fixed_points, match_fixed_points, mirrored_multistable, multistable_chain
 
 
@@ -141,12 +144,6 @@ def agreement(a: object, b: object, atol: float = 1e-6) -> tuple[int, int, int]:
             match, _ = match_fixed_points(xa, xb, atol=atol)
             both += int((match >= 0).sum())
     return both, int(a.sizes["fp"]), int(b.sizes["fp"])
-
-
-def shown_path(path: str | Path) -> str:
-    """``path`` relative to the repository when inside it (so the stored results name no machine's paths)."""
-    full = Path(path).resolve()
-    return full.relative_to(ROOT).as_posix() if full.is_relative_to(ROOT) else str(full)
 
 
 def skipped_row(n: int, k: int | None, circuit: str, solver: str, reason: str) -> dict:
@@ -345,7 +342,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.plot_only:
         payload = json.loads(Path(args.json).read_text(encoding="utf-8"))
-        payload["figure"] = shown_path(args.figure)
+        payload["figure"] = shown(args.figure)
         figure(payload["rows"], Path(args.figure))
         if args.section:
             write_doc(payload, args.doc)
@@ -365,17 +362,15 @@ def main() -> None:
     header = f"{'N':>5} {'k':>2} {'solver':>6} {'known':>5} {'cand':>5} {'tried':>6} {'time':>8} {'cpu':>7} {'found':>6} " \
              f"{'false':>5} {'max|F|':>9}  index ok  recall by index (0..k)"
     print(header)
-    from neurobias.io import atomic_write_text
-
     rows: list[dict] = []
     payload = {"machine": machine, "command": " ".join(["python benchmarks/fixed_points.py", *sys.argv[1:]]),
                "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-               "results": shown_path(args.json), "rows": rows,
-               "figure": shown_path(args.figure)}
+               "results": shown(args.json), "rows": rows,
+               "figure": shown(args.figure)}
 
     def save() -> None:
         payload["load_after"] = os.getloadavg()[0]
-        atomic_write_text(args.json, json.dumps(payload, indent=2))
+        write_json(Path(args.json), payload)
 
     def too_big(n: int, solver: str) -> str | None:
         if solver == "dense" and args.dense_max_units is not None and n > args.dense_max_units:

@@ -323,14 +323,14 @@ def leading_eigenvalues(
     def mats(sel: Tensor) -> Tensor:
         return torch.as_tensor(np.asarray(dense(), dtype=np.float64))[None]
 
-    n_vec = n if vectors else 0
     mats_or_none = None if dense is None else mats
-    lead = leading_eigenvalues_batched(mv, 1, n, k=k, margin=margin, n_vectors=0, tol=tol, dense=mats_or_none,
-                                       seed=seed)
+    k = max(1, min(int(k), n))
+    lead = leading_eigenvalues_batched(mv, 1, n, k=k, margin=margin, n_vectors=k if vectors else 0, tol=tol,
+                                       dense=mats_or_none, seed=seed)
     count = int(lead.n_values[0])
-    if vectors:  # the vectors of every value returned: once more, now that the number is known
-        lead = leading_eigenvalues_batched(mv, 1, n, k=count if count < n else k, margin=margin,
-                                           n_vectors=min(count, n_vec), tol=tol, dense=mats_or_none, seed=seed)
+    if vectors and count > k:  # k doubled: the vectors of every value returned, now that their number is known
+        lead = leading_eigenvalues_batched(mv, 1, n, k=count, margin=margin, n_vectors=count, tol=tol,
+                                           dense=mats_or_none, seed=seed)
         count = int(lead.n_values[0])
     values = lead.values[0, :count]
     vecs = None if lead.vectors is None else lead.vectors[0][:, :count]
@@ -469,7 +469,7 @@ def leading_eigenvalues_batched(
             for s in range(0, group.size, per):
                 sel = group[s:s + per]
                 vals, vecs, ok, used = _krylov_schur(matvec, torch.as_tensor(sel, device=device), n, kk, m,
-                                                     max(n_vectors, 0), tol, v0, max_restarts)
+                                                     n_vectors, tol, v0, max_restarts)
                 n_mv += used
                 for i, b in enumerate(sel):
                     if not ok[i]:
