@@ -36,31 +36,80 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 import xarray as xr
+from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
 from neurobias.analysis.eigen_tracking import TrackedEvent, is_complex, match_eigenvalues, pair_events
-from neurobias.analysis.krylov import gmres
+from neurobias.analysis.krylov import gmres, leading_eigenvalues_batched
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import Dynamics
-from neurobias.circuit.threads import one_thread
+from neurobias.circuit.threads import all_threads, one_thread
 from neurobias.circuit.simulate import resolve_tonic
 from neurobias.errors import InputError, check_finite, check_number, describe_shape
 
 __all__ = ["continue_fixed_points"]
 
 _DT = torch.float64
+#: from this many units on, the spectra along a branch of the flow are its leading eigenvalues (Krylov-Schur on
+#: products J v for a batch of points) instead of every eigenvalue (LAPACK); measured on the demo's recipe
+#: (set by benchmarks/continuation.py, see docs/performance.md)
+LEADING_SPECTRA_MIN_UNITS = 1024
+#: choices of ``spectra``
+SPECTRA = ("auto", "all", "leading")
+#: continuation points whose spectra are computed in one batched call
+SPECTRA_BATCH = 8
+#: the leading window reaches below -LEADING_MARGIN / tau (dimensionless: a fraction of the leak rate)
+LEADING_MARGIN = 0.05
+#: relative residual of the leading Ritz pairs (of tau J)
+LEADING_TOL = 1e-10
 #: from this many units on, the Newton corrections solve their bordered systems matrix-free (GMRES on
 #: products ``J v``, preconditioned by the exact ``-I / tau`` part) instead of factorising them; spectra stay
 #: dense (every eigenvalue is tracked).  Measured at stable fixed points of random circuits (g = 1.5, one
 #: torch thread, 2026-12-06): one bordered solve took 0.42 s by GMRES and 0.13 s by LU at N = 1024, 1.05 s
 #: and 0.64 s at N = 2048, 3.0 s and 3.8 s at N = 4096 (GMRES needs about 200 products per solve)
 MATRIX_FREE_MIN_UNITS = 4096
+#: from this many units on (below MATRIX_FREE_MIN_UNITS), the bordered systems are solved by GMRES preconditioned
+#: with the LU factors of a nearby point's bordered matrix, refactorised only when GMRES needs more than
+#: RECYCLE_ITERATIONS products: one factorisation serves many Newton steps, tangents and event locations
+RECYCLE_MIN_UNITS = 1024
+RECYCLE_ITERATIONS = 20
+#: factorisations kept for reuse (the nearest one to a point preconditions its solves)
+RECYCLE_FACTORS = 4
+
+
+class _Factors:
+    """LU factors of bordered matrices at reference points, reused as preconditioners (most recently used last)."""
+
+    def __init__(self) -> None:
+        self.refs: list[Tensor] = []
+        self.lus: list[tuple[Tensor, Tensor]] = []
+        self.n_factorisations = 0
+        self.n_products = 0
+
+    def nearest(self, y: Tensor) -> int | None:
+        """Index of the factor whose reference point is nearest ``y`` (N + 1,)."""
+        if not self.refs:
+            return None
+        return int(torch.argmin(torch.stack([torch.linalg.vector_norm(r - y) for r in self.refs])))
+
+    def use(self, i: int) -> tuple[Tensor, Tensor]:
+        self.refs.append(self.refs.pop(i))
+        self.lus.append(self.lus.pop(i))
+        return self.lus[-1]
+
+    def add(self, y: Tensor, lu: Tensor, pivots: Tensor) -> None:
+        self.refs.append(y.clone())
+        self.lus.append((lu, pivots))
+        self.n_factorisations += 1
+        while len(self.refs) > RECYCLE_FACTORS:
+            self.refs.pop(0)
+            self.lus.pop(0)
 
 
 @dataclass(frozen=True)
@@ -74,6 +123,7 @@ class _System:
     phi: str
     form: str
     scale: float  # y holds x / scale: arclength measures the RMS change of x over units
+    factors: _Factors = field(default_factory=_Factors, compare=False, repr=False)
 
     @property
     def n(self) -> int:
@@ -145,8 +195,78 @@ def _bordered_krylov(system: _System, y: Tensor, row: Tensor, rhs: Tensor) -> tu
     return sol.x, ok
 
 
+def _bordered_recycled(system: _System, y: Tensor, row: Tensor, rhs: Tensor) -> tuple[Tensor, Tensor]:
+    """Solve ``[dF/dy; row] d = rhs`` (B, N + 1) by GMRES preconditioned with a reused LU factorisation.
+
+    Each row is preconditioned (on the right) by the factors of the bordered
+    matrix at the nearest reference point in ``system.factors``; a row whose
+    GMRES does not reach a relative residual of ``1e-12`` within
+    :data:`RECYCLE_ITERATIONS` products (or that has no factors yet) is
+    factorised at its own point, solved directly, and its factors kept.  The
+    trust mask requires a relative residual ``<= 1e-10`` (checked with the
+    exact operator) or a successful direct solve.
+    """
+    B = y.shape[0]
+    x, s = y[:, :-1] * system.scale, y[:, -1]
+    ext, db = system.ext(s)
+    dyn = system.dyn
+    gain = dyn.gain(x, ext)
+    Fs = dyn.drive_sensitivity(x, ext) * db
+    factors = system.factors
+    out = torch.full_like(rhs, float("nan"))
+    ok = torch.zeros(B, dtype=torch.bool, device=y.device)
+
+    def apply(d: Tensor, sel: Tensor) -> Tensor:  # the exact bordered operator
+        top = system.scale * dyn.jvp_at(gain[sel], d[:, :-1]) + Fs[sel] * d[:, -1:]
+        return torch.cat([top, (row[sel] * d).sum(-1, keepdim=True)], dim=-1)
+
+    picks = [factors.nearest(y[b]) for b in range(B)]
+    have = [b for b in range(B) if picks[b] is not None]
+    if have:
+        lus = [factors.lus[picks[b]] for b in have]
+
+        def precondition(z: Tensor, sel: Tensor) -> Tensor:
+            return torch.cat([torch.linalg.lu_solve(lus[i][0], lus[i][1], z[j:j + 1].unsqueeze(-1)).squeeze(-1)
+                              for j, i in enumerate(sel.tolist())])
+
+        rows = torch.as_tensor(have, device=y.device)
+
+        def op(z: Tensor, sel: Tensor) -> Tensor:
+            return apply(precondition(z, sel), rows[sel])
+
+        sol = gmres(op, rhs[rows], rtol=1e-12, restart=RECYCLE_ITERATIONS, max_restarts=1)
+        factors.n_products += sol.n_matvec
+        idx = torch.arange(len(have), device=y.device)
+        d = precondition(sol.x, idx)
+        r = apply(d, rows) - rhs[rows]
+        good = torch.isfinite(d).all(-1) & (r.norm(dim=-1) <= 1e-10 * rhs[rows].norm(dim=-1).clamp_min(1e-300))
+        for j, b in enumerate(have):
+            if bool(good[j]):
+                out[b], ok[b] = d[j], True
+                factors.use(picks[b])
+    rest = [b for b in range(B) if not bool(ok[b])]
+    for b in rest:
+        F, J, Fs_b = system.jac(y[b:b + 1])
+        M = _augmented(J, Fs_b, row[b:b + 1])
+        lu, pivots, info = torch.linalg.lu_factor_ex(M)
+        if int(info[0]) != 0:
+            continue
+        d = torch.linalg.lu_solve(lu, pivots, rhs[b:b + 1].unsqueeze(-1)).squeeze(-1)
+        if bool(torch.isfinite(d).all()):
+            out[b], ok[b] = d[0], True
+            factors.add(y[b], lu, pivots)
+    return out, ok
+
+
+def _linear_solver(system: _System) -> str:
+    """``"gmres"`` (matrix-free), ``"recycled"`` (GMRES with reused LU factors) or ``"lu"``, by size."""
+    if system.n >= MATRIX_FREE_MIN_UNITS:
+        return "gmres"
+    return "recycled" if system.n >= RECYCLE_MIN_UNITS else "lu"
+
+
 def _matrix_free(system: _System) -> bool:
-    return system.n >= MATRIX_FREE_MIN_UNITS
+    return _linear_solver(system) != "lu"
 
 
 def _augmented(J: Tensor, Fs: Tensor, row: Tensor) -> Tensor:
@@ -167,7 +287,8 @@ def _correct(
     done = torch.zeros(B, dtype=torch.bool, device=y.device)
     failed = torch.zeros(B, dtype=torch.bool, device=y.device)
     iters = torch.full((B,), max_newton + 1, device=y.device)
-    free = _matrix_free(system)
+    how = _linear_solver(system)
+    free = how != "lu"
     for it in range(max_newton):
         if free:
             F = system.residual(y)
@@ -180,7 +301,8 @@ def _correct(
         if bool((done | failed).all()):
             break
         if free:
-            dy, trust = _bordered_krylov(system, y, row, -g)
+            solve = _bordered_krylov if how == "gmres" else _bordered_recycled
+            dy, trust = solve(system, y, row, -g)
             bad = ~trust
         else:
             dy, info = torch.linalg.solve_ex(_augmented(J, Fs, row), -g)
@@ -203,8 +325,9 @@ def _tangent(system: _System, y: Tensor, orient: Tensor) -> Tensor:
     """
     rhs = torch.zeros_like(y)
     rhs[:, -1] = 1.0
-    if _matrix_free(system):
-        t, trust = _bordered_krylov(system, y, orient, rhs)
+    how = _linear_solver(system)
+    if how != "lu":
+        t, trust = (_bordered_krylov if how == "gmres" else _bordered_recycled)(system, y, orient, rhs)
         bad = ~trust
     else:
         _, J, Fs = system.jac(y)
@@ -224,6 +347,163 @@ def _tangent(system: _System, y: Tensor, orient: Tensor) -> Tensor:
 def _eigvals(system: _System, y: Tensor) -> np.ndarray:
     """All eigenvalues (B, N) of ``dF/dx`` at ``y`` (B, N + 1), complex numpy, 1/ms."""
     return torch.linalg.eigvals(system.jx(y)).cpu().numpy()
+
+
+class _Spectra:
+    """The eigenvalues of ``dF/dx`` at continuation points: every one, or the leading ones only.
+
+    ``leading=False``: every eigenvalue (LAPACK), matched from point to point
+    by :func:`match_eigenvalues` (one assignment over the whole spectrum).
+
+    ``leading=True``: the eigenvalues of largest real part, by Krylov-Schur on
+    products ``J v`` for a batch of points at once
+    (:func:`neurobias.analysis.krylov.leading_eigenvalues_batched`): at least
+    ``n_modes + 2`` of them and, doubling, until the last has a real part
+    below ``-LEADING_MARGIN / tau``, so that every eigenvalue that can cross
+    the imaginary axis within a step is among them.  Two windows are matched
+    by the same assignment restricted to the values they hold; a matched
+    eigenvalue above ``-LEADING_MARGIN / (2 tau)`` that moved more than
+    ``LEADING_MARGIN / (2 tau)`` between the two points (it might have come
+    from outside the window) sends both points to the dense decomposition.
+    Only the flow's events live at the right of the spectrum: with a map
+    (period doubling at multiplier -1) every eigenvalue is computed.
+    """
+
+    def __init__(self, system: _System, *, leading: bool, n_modes: int) -> None:
+        self.system = system
+        self.leading = leading
+        self.n_modes = n_modes
+        self.n_krylov = 0  # points whose spectra came from Krylov-Schur
+        self.n_dense = 0  # points decomposed densely
+        self.n_matvec = 0
+        self.n_inverse = 0  # eigenvalues found by inverse iteration (event locations)
+
+    @property
+    def margin(self) -> float:
+        """Real part (1/ms) below which the leading window may stop."""
+        return LEADING_MARGIN / self.system.tau
+
+    def dense(self, y: Tensor) -> list[np.ndarray]:
+        """Every eigenvalue (1/ms) at each row of ``y`` (B, N + 1)."""
+        self.n_dense += y.shape[0]
+        return list(_eigvals(self.system, y))
+
+    def __call__(self, y: Tensor) -> list[np.ndarray]:
+        """The spectrum (1/ms) at each row of ``y`` (B, N + 1): all values, or the leading window."""
+        if not self.leading or y.shape[0] == 0:
+            return self.dense(y)
+        system = self.system
+        tau = system.tau
+        x, s = y[:, :-1] * system.scale, y[:, -1]
+        ext, _ = system.ext(s)
+        dyn = system.dyn
+        gain = dyn.gain(x, ext)
+
+        def mv(v: Tensor, sel: Tensor) -> Tensor:  # tau J v: dimensionless, as the tolerance is relative
+            return tau * dyn.jvp_at(gain[sel], v)
+
+        def dense(sel: Tensor) -> Tensor:
+            return tau * dyn.jacobian(x[sel], ext[sel])
+
+        with all_threads():  # products and Gram-Schmidt only: no LU factorisation in here
+            out = leading_eigenvalues_batched(mv, y.shape[0], system.n, k=self.n_modes + 2, margin=LEADING_MARGIN,
+                                              tol=LEADING_TOL, dense=dense, dtype="float64", device=y.device)
+        self.n_krylov += y.shape[0] - out.n_dense
+        self.n_dense += out.n_dense
+        self.n_matvec += out.n_matvec
+        return [out.values[b, :out.n_values[b]] / tau for b in range(y.shape[0])]
+
+    def nearest(self, y: Tensor, guess: complex, *, upper: bool) -> complex:
+        """The eigenvalue (1/ms) of ``dF/dx`` at ``y`` (1, N + 1) nearest ``guess`` (with imaginary part ``>= 0``
+        when ``upper``).
+
+        Every value: picked from the whole spectrum.  Leading windows: inverse
+        iteration with the shift ``guess`` (one complex LU factorisation),
+        which converges to the eigenvalue nearest the shift, until the residual
+        of the Rayleigh quotient is below ``LEADING_TOL / tau``; the window's
+        nearest value when it does not converge in 60 iterations.
+        """
+        if self.leading:
+            lam = self._inverse_iteration(y, complex(guess))
+            if lam is not None:
+                return complex(lam.real, abs(lam.imag)) if upper and lam.imag < 0 else lam
+        return _nearest(self(y)[0], guess, upper=upper)
+
+    def _inverse_iteration(self, y: Tensor, shift: complex) -> complex | None:
+        J = self.system.jx(y)[0]
+        n = J.shape[0]
+        tol = LEADING_TOL / self.system.tau
+        A = J.to(torch.complex128)
+        A.diagonal().sub_(shift)
+        lu, pivots, info = torch.linalg.lu_factor_ex(A)
+        if int(info) != 0:  # the shift is an eigenvalue to working precision
+            return shift
+        gen = torch.Generator(device="cpu").manual_seed(0)
+        v = torch.complex(torch.randn(n, generator=gen, dtype=_DT), torch.randn(n, generator=gen, dtype=_DT))
+        v = (v / torch.linalg.vector_norm(v)).to(J.device)
+        self.n_inverse += 1
+        for _ in range(60):
+            w = torch.linalg.lu_solve(lu, pivots, v[:, None])[:, 0]
+            v = w / torch.linalg.vector_norm(w)
+            Jv = torch.complex(J @ v.real, J @ v.imag)
+            lam = torch.vdot(v, Jv)
+            if not bool(torch.isfinite(lam)):
+                return None
+            if float(torch.linalg.vector_norm(Jv - lam * v)) <= tol:
+                return complex(lam)
+        return None
+
+    def align(self, previous: np.ndarray, current: np.ndarray) -> np.ndarray:
+        """``current`` as stored after ``previous``: matched to it (every value), as computed (leading)."""
+        if self.leading:
+            return current
+        return match_eigenvalues(previous, current)
+
+    def pair(self, before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Matched arrays ``(before[i], after[i])`` of the same eigenvalues, or None when the windows cannot be trusted.
+
+        Every value: ``after`` is already matched (:meth:`align`).  Leading
+        windows: each window holds every eigenvalue above its lowest real
+        part (its floor).  The values are matched by the assignment of least
+        summed distance in which a value may also stay alone at the cost of
+        half the shallower window's depth (so a value at a window's edge whose
+        partner lies below the other floor is not forced onto a wrong one).
+        An eigenvalue within ``LEADING_MARGIN / (2 tau)`` of the imaginary
+        axis or right of it must find a partner nearer than either floor
+        (else its partner may lie outside a window): otherwise None.
+        """
+        if not self.leading:
+            return before, after
+        na, nb = before.shape[0], after.shape[0]
+        floor_a, floor_b = float(before.real.min()), float(after.real.min())
+        alone = 0.5 * max(min(-floor_a, -floor_b), 0.0) + 1e-300
+        big = 1e300
+        cost = np.full((na + nb, nb + na), big)
+        cost[:na, :nb] = np.abs(before[:, None] - after[None, :])
+        cost[:na, nb:] = np.where(np.eye(na, dtype=bool), alone, big)
+        cost[na:, :nb] = np.where(np.eye(nb, dtype=bool), alone, big)
+        cost[na:, nb:] = 0.0
+        rows, cols = linear_sum_assignment(cost)
+        real = (rows < na) & (cols < nb)
+        i, j = rows[real], cols[real]
+        a, b = before[i], after[j]
+        half = 0.5 * self.margin
+        near = np.maximum(a.real, b.real) > -half
+        dist = np.abs(a - b)
+        if np.any(near & ((dist >= a.real - floor_b) | (dist >= b.real - floor_a))):
+            return None
+        lone_a = np.ones(na, dtype=bool)
+        lone_a[i] = False
+        lone_b = np.ones(nb, dtype=bool)
+        lone_b[j] = False
+        if np.any(before.real[lone_a] > -half) or np.any(after.real[lone_b] > -half):
+            return None
+        return a, b
+
+    def sign(self, values: np.ndarray) -> float:
+        """``sign det J`` from a spectrum that holds every eigenvalue of non-negative real part."""
+        real_pos = int(np.sum((values.real > 0) & ~is_complex(values)))
+        return float((-1) ** (self.system.n + real_pos))
 
 
 def _arc_point(system: _System, y0: Tensor, t0: Tensor, sigma: float, *, tol: float,
@@ -270,7 +550,7 @@ def _nearest(values: np.ndarray, guess: complex, *, upper: bool) -> complex:
 
 def _root_on_arc(
     system: _System, y0: Tensor, t0: Tensor, lo: float, hi: float, lam_lo: complex, lam_hi: complex,
-    test, *, upper: bool, tol: float, max_newton: int, iterations: int = 80,
+    test, *, upper: bool, tol: float, max_newton: int, spectra: _Spectra, iterations: int = 80,
 ) -> tuple[Tensor, float, complex, bool]:
     """Root of ``test(lambda(sigma))`` for one tracked eigenvalue on ``[lo, hi]`` of the arc from ``y0``.
 
@@ -292,7 +572,7 @@ def _root_on_arc(
         if not ok:
             return (y_best if y_best is not None else y), s_best, l_best, False
         w = (mid - lo) / (hi - lo) if hi > lo else 0.5
-        lam = _nearest(_eigvals(system, y)[0], lam_lo + w * (lam_hi - lam_lo), upper=upper)
+        lam = spectra.nearest(y, lam_lo + w * (lam_hi - lam_lo), upper=upper)
         f_mid = test(lam)
         y_best, s_best, l_best = y, mid, lam
         if f_mid == 0.0:
@@ -390,6 +670,7 @@ def continue_fixed_points(
     match_tol: float = 1e-6,
     dt: float | None = None,
     method: str = "euler",
+    spectra: str = "auto",
     seed: int = 0,
     n_candidates: int = 256,
     device: str | torch.device = "cpu",
@@ -447,6 +728,19 @@ def continue_fixed_points(
         (2024).  Default: the flow only.
     method : {"euler", "exp_euler"}
         Integrator of the map when ``dt`` is given.
+    spectra : {"auto", "all", "leading"}
+        ``"all"``: every eigenvalue of the Jacobian at every point (LAPACK),
+        matched from point to point.  ``"leading"``: only the eigenvalues of
+        largest real part (at least ``n_modes + 2``, and every one with a real
+        part above ``-LEADING_MARGIN / tau``), by Krylov-Schur on products
+        ``J v`` for batches of :data:`SPECTRA_BATCH` points, matched over the
+        values two windows hold; two points whose windows do not pair (an
+        eigenvalue near the imaginary axis moved more than half the margin)
+        are decomposed densely.  This follows every event of the flow (Hopf
+        points, folds, branch points, collisions of unstable pairs), not those
+        of a map, so it needs ``dt=None``.  ``"auto"``: ``"leading"`` for the
+        flow from :data:`LEADING_SPECTRA_MIN_UNITS` units on, ``"all"``
+        otherwise.
     seed, n_candidates : int
         Passed to :func:`find_fixed_points` when it is called.
     device : str or torch.device
@@ -480,8 +774,13 @@ def continue_fixed_points(
         ``unreached_index (unreached,)``.  Attributes give the settings,
         ``start_label``, ``end_label``, ``stability`` (``"flow"`` or
         ``"flow and map"``), ``linear_solver`` (``"lu"``: the bordered Newton
-        systems factorised; ``"gmres"``: solved matrix-free, from
-        :data:`MATRIX_FREE_MIN_UNITS` units on) and ``spectra``.
+        systems factorised; ``"gmres with reused lu"``: GMRES preconditioned
+        by the LU factors of a nearby point, from :data:`RECYCLE_MIN_UNITS`
+        units on; ``"gmres"``: solved matrix-free, from
+        :data:`MATRIX_FREE_MIN_UNITS` units on), ``n_factorisations`` (LU
+        factorisations kept for reuse), ``spectra`` (what was computed)
+        and ``n_spectra_krylov``, ``n_spectra_dense`` (points whose spectra came
+        from Krylov-Schur and from LAPACK).
 
     Warns
     -----
@@ -503,6 +802,11 @@ def continue_fixed_points(
         if method not in METHODS:
             raise InputError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
         map_scale = step_fraction(dt=float(dt), tau=circuit.tau, method=method) * circuit.tau
+    if spectra not in SPECTRA:
+        raise InputError(f"`spectra` must be one of {', '.join(repr(v) for v in SPECTRA)}; got {spectra!r}")
+    if spectra == "leading" and dt is not None:
+        raise InputError("`spectra='leading'` follows the events of the flow only; with `dt` (a map, whose period "
+                         "doubling sits at the far left of the spectrum) use spectra='all' or 'auto'")
     dev = resolve_device(device)
     n = circuit.n_units
     knots_np, start_label, end_label = _resolve_path(circuit, start=start, end=end, tonic=tonic, path=path)
@@ -544,11 +848,13 @@ def continue_fixed_points(
     t = _tangent(system, y, e_s) if n_branch else y.clone()
     h = torch.full((n_branch,), float(h_init), dtype=_DT, device=dev)
     alive = torch.ones(n_branch, dtype=torch.bool, device=dev)
-    tracker = _Tracker(system, n_branch, map_scale=map_scale, tol=tol, max_newton=max_newton)
+    leading = spectra == "leading" or (spectra == "auto" and map_scale is None and n >= LEADING_SPECTRA_MIN_UNITS)
+    spectra_of = _Spectra(system, leading=leading, n_modes=n_modes)
+    tracker = _Tracker(system, n_branch, map_scale=map_scale, tol=tol, max_newton=max_newton, spectra=spectra_of)
     labels: list[list[str]] = [["start"] for _ in range(n_branch)]
     end_reason = ["max_steps"] * n_branch
     if n_branch:
-        signs = torch.linalg.slogdet(system.jx(y))[0].tolist()
+        signs = tracker.det_signs(y)
         for i in range(n_branch):
             tracker.add_point(i, y[i], t[i], signs[i])
             tracker.compute(i, 0)
@@ -584,7 +890,7 @@ def continue_fixed_points(
         if bool(ok.any()):
             acc = torch.nonzero(ok).flatten()
             t_new = _tangent(system, y_new[acc], tb[acc])
-            signs = torch.linalg.slogdet(system.jx(y_new[acc]))[0].tolist()
+            signs = tracker.det_signs(y_new[acc])
         for j, bi in enumerate(idx.tolist()):
             if not bool(ok[j]):
                 h[bi] = h[bi] * 0.5
@@ -599,8 +905,9 @@ def continue_fixed_points(
             k = tracker.add_point(bi, y_new[j], t_new[a], signs[a])
             labels[bi].append("")
             if (float(t_old[-1]) > 0) != (float(t_new[a][-1]) > 0):
+                tracker.folds[bi].add(k)
                 tracker.locate_zero_crossing(bi, k, "fold")
-            elif tracker.signs[bi][k] != tracker.signs[bi][k - 1]:
+            elif not spectra_of.leading and tracker.signs[bi][k] != tracker.signs[bi][k - 1]:
                 tracker.locate_zero_crossing(bi, k, "branch_point")
             finished = bool(land[j])
             if finished:
@@ -608,7 +915,7 @@ def continue_fixed_points(
                 end_reason[bi] = "reached_end" if bool(land_hi[j]) else "returned_to_start"
                 labels[bi][k] = "end"
             if finished or k % eig_every == 0:
-                tracker.scan(bi, k)
+                tracker.queue(bi, k)
             if int(iters[j]) <= 3:
                 h[bi] = min(float(h[bi]) * 1.5, h_max)
         if bar is not None:
@@ -616,6 +923,7 @@ def continue_fixed_points(
     if bar is not None:
         bar.close()
     for i in range(n_branch):  # a branch stopped early still gets its last spectrum and events
+        tracker.flush(i)
         last = len(tracker.ys[i]) - 1
         if last not in tracker.spec[i]:
             tracker.scan(i, last)
@@ -633,8 +941,13 @@ def continue_fixed_points(
                  h_max=float(h_max), tol=float(tol), eig_every=int(eig_every),
                  n_path_points=int(knots_np.shape[0]), tau=circuit.tau, phi=circuit.phi, form=circuit.form,
                  stability="flow" if map_scale is None else "flow and map",
-                 linear_solver="gmres" if _matrix_free(system) else "lu",
-                 spectra="dense: every eigenvalue of dF/dx, matched from point to point",
+                 linear_solver={"gmres": "gmres", "recycled": "gmres with reused lu",
+                                "lu": "lu"}[_linear_solver(system)],
+                 n_factorisations=int(system.factors.n_factorisations),
+                 spectra=(f"leading: the eigenvalues of dF/dx of largest real part, every one above "
+                          f"-{spectra_of.margin:.3g} 1/ms (Krylov-Schur), matched from point to point"
+                          if leading else "all: every eigenvalue of dF/dx, matched from point to point"),
+                 n_spectra_krylov=int(spectra_of.n_krylov), n_spectra_dense=int(spectra_of.n_dense),
                  definition="fixed point: F(x) = 0 for the flow, F = neurobias vector_field"
                             + ("" if map_scale is None else "; the same points are the fixed points of the map "
                                "x -> x + h tau F(x), judged by its multipliers 1 + h tau lambda"))
@@ -658,16 +971,27 @@ class _Tracker:
     """Points, tangents and matched spectra of every branch, and the bifurcations located on them."""
 
     def __init__(self, system: _System, n_branch: int, *, map_scale: float | None, tol: float,
-                 max_newton: int) -> None:
+                 max_newton: int, spectra: _Spectra) -> None:
         self.system = system
+        self.spectra = spectra
+        self.batch = SPECTRA_BATCH if spectra.leading else 1
+        self.pending: list[list[int]] = [[] for _ in range(n_branch)]
+        self.fetched: list[dict[int, np.ndarray]] = [dict() for _ in range(n_branch)]
         self.map_scale = map_scale
         self.tol = tol
         self.max_newton = max_newton
         self.ys: list[list[Tensor]] = [[] for _ in range(n_branch)]
         self.ts: list[list[Tensor]] = [[] for _ in range(n_branch)]
         self.signs: list[list[float]] = [[] for _ in range(n_branch)]
+        self.folds: list[set[int]] = [set() for _ in range(n_branch)]  # points reached through a fold
         self.spec: list[dict[int, np.ndarray]] = [dict() for _ in range(n_branch)]
         self.events: list[dict[str, Any]] = []
+
+    def det_signs(self, y: Tensor) -> list[float]:
+        """``sign det dF/dx`` at the rows of ``y`` (LU); NaN with leading windows, where the spectra give it."""
+        if self.spectra.leading:
+            return [float("nan")] * y.shape[0]
+        return torch.linalg.slogdet(self.system.jx(y))[0].tolist()
 
     def add_point(self, bi: int, y: Tensor, t: Tensor, sign: float) -> int:
         self.ys[bi].append(y.clone())
@@ -676,15 +1000,37 @@ class _Tracker:
         return len(self.ys[bi]) - 1
 
     def _raw(self, bi: int, k: int) -> np.ndarray:
-        return _eigvals(self.system, self.ys[bi][k][None])[0]
+        if k in self.fetched[bi]:
+            return self.fetched[bi].pop(k)
+        return self.spectra(self.ys[bi][k][None])[0]
+
+    def prefetch(self, bi: int, ks) -> None:
+        """Compute the spectra of the points ``ks`` of branch ``bi`` in one batched call (leading windows)."""
+        ks = [k for k in ks if k not in self.spec[bi] and k not in self.fetched[bi]]
+        if len(ks) > 1 and self.spectra.leading:
+            for k, values in zip(ks, self.spectra(torch.stack([self.ys[bi][k] for k in ks]))):
+                self.fetched[bi][k] = values
 
     def compute(self, bi: int, k: int) -> np.ndarray:
-        """The spectrum at point ``k``, matched to the nearest computed one before it."""
+        """The spectrum at point ``k``, matched to the nearest computed one before it (every eigenvalue)."""
         if k not in self.spec[bi]:
             raw = self._raw(bi, k)
             prev = [j for j in self.spec[bi] if j < k]
-            self.spec[bi][k] = match_eigenvalues(self.spec[bi][max(prev)], raw) if prev else raw
+            self.spec[bi][k] = self.spectra.align(self.spec[bi][max(prev)], raw) if prev else raw
         return self.spec[bi][k]
+
+    def queue(self, bi: int, k: int) -> None:
+        """Scan point ``k`` now, or with the next batch of points of its branch (leading windows)."""
+        self.pending[bi].append(k)
+        if len(self.pending[bi]) >= self.batch:
+            self.flush(bi)
+
+    def flush(self, bi: int) -> None:
+        """Scan the queued points of branch ``bi``, their spectra computed together."""
+        ks, self.pending[bi] = self.pending[bi], []
+        self.prefetch(bi, ks)
+        for k in ks:
+            self.scan(bi, k)
 
     def _counts(self, values: np.ndarray) -> tuple[int, ...]:
         cplx = is_complex(values)
@@ -700,16 +1046,23 @@ class _Tracker:
         if not prev:
             return
         j0 = max(prev)
-        before, after = self.spec[bi][j0], self.spec[bi][k]
-        events = pair_events(before, after, map_scale=self.map_scale)
         if k - j0 > 1:
-            if not events and self._counts(before) == self._counts(after):
+            pair = self.spectra.pair(self.spec[bi][j0], self.spec[bi][k])
+            if pair is not None and not pair_events(*pair, map_scale=self.map_scale) \
+                    and self._counts(self.spec[bi][j0]) == self._counts(self.spec[bi][k]):
                 return
             del self.spec[bi][k]
+            self.prefetch(bi, range(j0 + 1, k + 1))
             for j in range(j0 + 1, k + 1):  # fill in: every point matched to its neighbour
                 self.compute(bi, j)
         for j in range(j0, k):
-            self._split(bi, j, 0.0, self._sigma(bi, j), self.spec[bi][j], self.spec[bi][j + 1], 0)
+            if self.spectra.leading:  # a real eigenvalue through zero without a fold: a branch point
+                sign_lo, sign_hi = self.spectra.sign(self.spec[bi][j]), self.spectra.sign(self.spec[bi][j + 1])
+                self.signs[bi][j], self.signs[bi][j + 1] = sign_lo, sign_hi
+                if sign_lo != sign_hi and j + 1 not in self.folds[bi]:
+                    self.locate_zero_crossing(bi, j + 1, "branch_point")
+            self._split(bi, j, 0.0, self._sigma(bi, j), self.spec[bi][j], self.spec[bi][j + 1], 0,
+                        self.ys[bi][j][None], self.ys[bi][j + 1][None])
 
     def _sigma(self, bi: int, j: int) -> float:
         return float((self.ts[bi][j] * (self.ys[bi][j + 1] - self.ys[bi][j])).sum())
@@ -719,17 +1072,22 @@ class _Tracker:
                           max_newton=self.max_newton)
 
     def _split(self, bi: int, j: int, lo: float, hi: float, spec_lo: np.ndarray, spec_hi: np.ndarray,
-               depth: int) -> None:
+               depth: int, y_lo: Tensor, y_hi: Tensor) -> None:
         """Locate the events between arclengths ``lo`` and ``hi`` of step ``j``, splitting where one is ambiguous."""
-        events = pair_events(spec_lo, spec_hi, map_scale=self.map_scale)
+        pair = self.spectra.pair(spec_lo, spec_hi)
+        if pair is None:  # leading windows that do not pair: both ends decomposed densely
+            d = self.spectra.dense(torch.cat([y_lo, y_hi]))
+            spec_lo, spec_hi = d[0], match_eigenvalues(d[0], d[1])
+            pair = spec_lo, spec_hi
+        events = pair_events(*pair, map_scale=self.map_scale)
         if any(e.ambiguous for e in events) and depth < 40:
             mid = 0.5 * (lo + hi)
             y_mid, ok = self._point(bi, j, mid)
             if ok:
-                spec_mid = match_eigenvalues(spec_lo, _eigvals(self.system, y_mid)[0])
-                spec_hi = match_eigenvalues(spec_mid, spec_hi)
-                self._split(bi, j, lo, mid, spec_lo, spec_mid, depth + 1)
-                self._split(bi, j, mid, hi, spec_mid, spec_hi, depth + 1)
+                spec_mid = self.spectra.align(spec_lo, self.spectra(y_mid)[0])
+                spec_hi = self.spectra.align(spec_mid, spec_hi)
+                self._split(bi, j, lo, mid, spec_lo, spec_mid, depth + 1, y_lo, y_mid)
+                self._split(bi, j, mid, hi, spec_mid, spec_hi, depth + 1, y_mid, y_hi)
                 return
         for e in events:
             self._locate_event(bi, j, lo, hi, e)
@@ -751,7 +1109,7 @@ class _Tracker:
         y0, t0 = self.ys[bi][j][None], self.ts[bi][j][None]
         yy, sigma, lam, ok = _root_on_arc(self.system, y0, t0, lo, hi, e.before, e.after, test,
                                           upper=e.kind in ("hopf", "neimark_sacker"), tol=self.tol,
-                                          max_newton=self.max_newton)
+                                          max_newton=self.max_newton, spectra=self.spectra)
         self._record(bi, j + 1, e.kind, yy, sigma, lam, ok)
 
     def locate_zero_crossing(self, bi: int, k: int, kind: str) -> None:
@@ -765,8 +1123,7 @@ class _Tracker:
             def indicator(yy: Tensor) -> float:
                 return float(torch.linalg.slogdet(system.jx(yy))[0][0])
         yb, sigma, ok = _bisect(system, y0, t0, y1, indicator, tol=self.tol, max_newton=self.max_newton)
-        values = _eigvals(system, yb)[0]
-        lam = complex(values[np.argmin(np.abs(values))])
+        lam = self.spectra.nearest(yb, 0j, upper=False)
         self._record(bi, k, kind, yb, sigma, lam, ok)
 
     def _record(self, bi: int, k: int, kind: str, yy: Tensor, sigma: float, lam: complex, ok: bool) -> None:
@@ -795,7 +1152,7 @@ def _assemble(circuit, tracker: _Tracker, labels, end_reason, end_x, *, n_modes,
         rows.append(out)
     # spectra at the located points
     ev_y = np.array([e["y"] for e in tracker.events]).reshape(len(tracker.events), n + 1)
-    ev_spec = _eigvals(system, torch.tensor(ev_y, dtype=_DT, device=system.W_rec.device)) if len(ev_y) else None
+    ev_spec = tracker.spectra(torch.tensor(ev_y, dtype=_DT, device=system.W_rec.device)) if len(ev_y) else None
     n_step = max((len(r) for r in rows), default=0)
     k_modes = min(n_modes, n)
     x = np.full((n_branch, n_step, n), np.nan)
@@ -905,7 +1262,7 @@ def _assemble(circuit, tracker: _Tracker, labels, end_reason, end_x, *, n_modes,
     un_index = np.zeros(len(unreached), dtype=np.int64)
     if len(unreached):
         yy = torch.cat([torch.tensor(un, dtype=_DT) / system.scale, torch.ones(len(unreached), 1, dtype=_DT)], dim=-1)
-        un_index = np.array([_index(v, circuit.tau) for v in _eigvals(system, yy.to(system.W_rec.device))],
+        un_index = np.array([_index(v, circuit.tau) for v in tracker.spectra(yy.to(system.W_rec.device))],
                             dtype=np.int64)
     ds["unreached_x"] = (("unreached", "unit"), un, {"long_name": "fixed points at s = 1 that no branch reaches",
                                                       "units": "state units"})

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 
 import torch
 
-__all__ = ["one_thread", "CPU_THREADS"]
+__all__ = ["one_thread", "all_threads", "CPU_THREADS"]
 
 #: torch's thread count when neurobias was imported (at most the CPUs): the worker budget
 CPU_THREADS: int = max(1, min(torch.get_num_threads(), os.cpu_count() or 1))
@@ -43,6 +43,23 @@ def one_thread() -> Iterator[None]:
     before = torch.get_num_threads()
     if before != 1:
         torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+@contextmanager
+def all_threads() -> Iterator[None]:
+    """Run the block with :data:`CPU_THREADS` torch intra-op threads; restore the count found on entry afterwards.
+
+    For products with the weights inside a block that otherwise runs on one
+    thread (no LU factorisation may run in it: see the module docstring).
+    """
+    before = torch.get_num_threads()
+    if before != CPU_THREADS:
+        torch.set_num_threads(CPU_THREADS)
     try:
         yield
     finally:
