@@ -68,6 +68,11 @@ SPECTRA_BATCH = 8
 LEADING_MARGIN = 0.05
 #: relative residual of the leading Ritz pairs (of tau J)
 LEADING_TOL = 1e-10
+#: Krylov dimension of one Krylov-Schur cycle: on two batches of 8 points of the demo recipe's continuation at 2048
+#: units (sine_1Hz -> sine_3Hz), the batches took 17,820 products and 20.0 s with 32 (the default of
+#: leading_eigenvalues_batched; two points gave up after 200 cycles and went dense), 8,839 and 6.9 s with 48, 7,484
+#: and 5.9 s with 64 (2026-12-07, 2 threads, idle machine)
+LEADING_RESTART = 64
 #: from this many units on, the Newton corrections solve their bordered systems matrix-free (GMRES on
 #: products ``J v``, preconditioned by the exact ``-I / tau`` part) instead of factorising them; spectra stay
 #: dense (every eigenvalue is tracked).  Measured at stable fixed points of random circuits (g = 1.5, one
@@ -407,7 +412,8 @@ class _Spectra:
 
         with all_threads():  # products and Gram-Schmidt only: no LU factorisation in here
             out = leading_eigenvalues_batched(mv, y.shape[0], system.n, k=self.n_modes + 2, margin=LEADING_MARGIN,
-                                              tol=LEADING_TOL, dense=dense, dtype="float64", device=y.device)
+                                              tol=LEADING_TOL, dense=dense, dtype="float64", device=y.device,
+                                              restart=LEADING_RESTART)
         self.n_krylov += y.shape[0] - out.n_dense
         self.n_dense += out.n_dense
         self.n_matvec += out.n_matvec

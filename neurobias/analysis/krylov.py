@@ -387,6 +387,7 @@ def leading_eigenvalues_batched(
     device: torch.device | str = "cpu",
     max_restarts: int = 200,
     max_bytes: int = 1 << 28,
+    restart: int = 0,
 ) -> LeadingBatch:
     """The eigenvalues of largest real part of a batch of real ``n x n`` operators, with counts of the unstable ones.
 
@@ -439,6 +440,10 @@ def leading_eigenvalues_batched(
         Cycles at most before the dense fall-back.
     max_bytes : int
         Memory for the Krylov bases; larger batches run in chunks.
+    restart : int
+        Krylov dimension of one cycle, at least (default: ``max(2 k + 1,
+        k + 24)``, which it never goes below).  Crowded spectra (the edge of a
+        random circuit's bulk) converge in fewer products with a larger one.
 
     Returns
     -------
@@ -447,6 +452,7 @@ def leading_eigenvalues_batched(
     check_number("k", k, ge=1, integer=True)
     check_number("margin", margin, ge=0)
     check_number("n_vectors", n_vectors, ge=0, integer=True)
+    check_number("restart", restart, ge=0, integer=True)
     n_vectors = int(n_vectors)
     k = max(int(k), n_vectors)  # the vectors belong to computed values
     want = np.full(batch, k)
@@ -460,7 +466,7 @@ def leading_eigenvalues_batched(
         kk = int(want[todo[0]])
         group = todo[want[todo] == kk]
         rest = todo[want[todo] != kk]
-        m = min(n - 1, max(2 * kk + 1, kk + 24))
+        m = min(n - 1, max(2 * kk + 1, kk + 24, int(restart)))
         if kk >= n - 2 or 2 * m > n:  # a Krylov space of half the space or more: the dense decomposition is cheaper
             fallback = group
         else:
