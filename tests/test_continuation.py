@@ -59,6 +59,16 @@ def test_end_point_reached_exactly_and_unreached_reported():
                                  n_candidates=64)
     assert back.sizes["unreached"] == 2
     assert sorted(back["unreached_index"].values.tolist()) == [0, 1]
+    # the end points given (as a search found them) instead of searched for: the same report, polished to 1e-10
+    given = continue_fixed_points(c, start=np.array([1.0]), end=np.array([0.0]),
+                                  fixed_points=ds["x"].values[0, n_pts - 1][None], end_fixed_points=fps + 1e-7)
+    assert given.attrs["n_end_fixed_points"] == 3
+    assert sorted(given["unreached_index"].values.tolist()) == [0, 1]
+    np.testing.assert_allclose(np.sort(given["unreached_x"].values[:, 0]), np.sort(back["unreached_x"].values[:, 0]),
+                               rtol=0, atol=1e-12)
+    with pytest.raises(InputError, match=r"1 of the given `end_fixed_points` are not fixed points of the end tonic"):
+        continue_fixed_points(c, start=np.array([1.0]), end=np.array([0.0]),
+                              fixed_points=ds["x"].values[0, n_pts - 1][None], end_fixed_points=np.array([[0.5]]))
 
 
 def _hopf_reference(W: np.ndarray, b_end: np.ndarray, tau: float) -> float:

@@ -598,6 +598,25 @@ def _root_on_arc(
     return y_best, s_best, l_best, True
 
 
+def _checked_end(system: _System, x: np.ndarray, *, tol: float, max_newton: int) -> np.ndarray:
+    """The given fixed points of the end tonic input (s = 1), polished by Newton; an error for any that is not one."""
+    if not x.shape[0]:
+        return x
+    dev = system.W_rec.device
+    m = x.shape[0]
+    y = torch.cat([torch.tensor(x, dtype=_DT, device=dev) / system.scale, torch.ones(m, 1, dtype=_DT, device=dev)],
+                  dim=-1)
+    e_s = torch.zeros_like(y)
+    e_s[:, -1] = 1.0
+    out, ok, _ = _correct(system, y, e_s, torch.ones(m, dtype=_DT, device=dev), tol=tol, max_newton=max_newton)
+    moved = torch.linalg.vector_norm(out - y, dim=-1) > 1e-4 * (1 + torch.linalg.vector_norm(y, dim=-1))
+    bad = int((~ok | moved).sum())
+    if bad:
+        raise InputError(f"{bad} of the given `end_fixed_points` are not fixed points of the end tonic input (Newton "
+                         f"did not reach max|F| <= {tol} near them); pass fixed points of the end context")
+    return (out[:, :-1] * system.scale).cpu().numpy()
+
+
 def _as_states(name: str, value: Any, n: int) -> np.ndarray:
     if isinstance(value, xr.Dataset):
         ds = value
@@ -673,6 +692,7 @@ def continue_fixed_points(
     n_modes: int = 6,
     eig_every: int = 1,
     find_end: bool = True,
+    end_fixed_points: Any = None,
     match_tol: float = 1e-6,
     dt: float | None = None,
     method: str = "euler",
@@ -721,6 +741,11 @@ def continue_fixed_points(
         undone between two computed spectra is missed.
     find_end : bool
         Also find the fixed points at ``s = 1`` and report those no branch reaches.
+    end_fixed_points : array_like of shape (fp, unit) or Dataset, optional
+        With ``find_end``: the fixed points at ``s = 1`` (as for
+        ``fixed_points``; e.g. those a :func:`find_fixed_points` call already
+        found for the end context), checked by Newton's method instead of
+        searched for again.  Default: found with :func:`find_fixed_points`.
     match_tol : float
         Relative distance under which a branch end and a fixed point at ``s = 1``
         are the same point (``|x - y| <= match_tol (1 + |y|)``).
@@ -941,8 +966,11 @@ def continue_fixed_points(
         warnings.warn(f"could not locate {len(failed)} bifurcation(s) exactly (a Newton correction failed): {where}; "
                       f"they are marked bif_located = False", RuntimeWarning, stacklevel=2)
     end_x = np.empty((0, n))
-    if find_end:
+    if find_end and end_fixed_points is None:
         end_x = find(knots_np[-1])
+    elif find_end:
+        end_x = _checked_end(system, _as_states("end_fixed_points", end_fixed_points, n), tol=tol,
+                             max_newton=max_newton)
     attrs = dict(start_label=start_label, end_label=end_label, steps=int(steps), h_init=float(h_init),
                  h_max=float(h_max), tol=float(tol), eig_every=int(eig_every),
                  n_path_points=int(knots_np.shape[0]), tau=circuit.tau, phi=circuit.phi, form=circuit.form,

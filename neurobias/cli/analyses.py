@@ -71,7 +71,7 @@ def register(sub: Any, *, formatter: Callable[..., Any], epilog: Callable[[str],
         "shrinks onto a fixed point (a Hopf point, compared with the fixed points' Hopf point) or reaches the "
         "other end; then print where along the path the circuit oscillates, at what frequency, and where it "
         "settles. Writes RUN_DIR/continuation.nc, RUN_DIR/orbit_continuation.nc (with cycles) and "
-        "RUN_DIR/figures/bifurcation.png. Uses RUN_DIR/fixed_points.nc for the start points and "
+        "RUN_DIR/figures/bifurcation.png. Uses RUN_DIR/fixed_points.nc for the fixed points of both contexts and "
         "RUN_DIR/periodic_orbits.nc for the cycles when present. Without cycles, an older "
         "RUN_DIR/orbit_continuation.nc is removed.",
         formatter_class=formatter,

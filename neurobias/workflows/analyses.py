@@ -178,9 +178,11 @@ def analyse_continuation(
 ) -> Output:
     """Follow the fixed points, and the limit cycles, of context ``start`` to context ``end`` of a run.
 
-    Writes ``continuation.nc`` (fixed points).  The start points are read from
-    ``RUN_DIR/fixed_points.nc`` when it exists (written by
-    :func:`analyse_fixed_points`), otherwise found first.  With ``orbits``, the
+    Writes ``continuation.nc`` (fixed points).  The fixed points of both
+    contexts (those followed from ``start``, and those of ``end`` that the
+    branches are matched against) are read from ``RUN_DIR/fixed_points.nc``
+    when it exists (written by :func:`analyse_fixed_points`), otherwise found
+    first.  With ``orbits``, the
     limit cycles of the two end contexts (read from ``RUN_DIR/periodic_orbits.nc``
     when it holds both, otherwise found first) are followed along the same path
     when at least one end oscillates, and ``orbit_continuation.nc`` is written:
@@ -235,13 +237,15 @@ def analyse_continuation(
     if orbits:
         d.check_writable(d.file("orbit_continuation") if orbits_out is None else Path(orbits_out),
                          what="orbit-continuation file")
-    fixed = None
+    fixed = end_fixed = None
     fp = d.read_if_present("fixed_points")
-    if fp is not None:
-        sel = (fp["context"].values.astype(str) == start) & (fp["kind"].values.astype(str) == "fixed")
-        fixed = fp["x"].values[sel]
-    ds = continue_fixed_points(circuit, tonic=results, start=start, end=end, fixed_points=fixed, steps=steps,
-                               n_candidates=n_candidates, seed=seed, progress=progress)
+    if fp is not None:  # the fixed points already found for both contexts are followed and matched, not searched again
+        kinds, contexts = fp["kind"].values.astype(str), fp["context"].values.astype(str)
+        fixed = fp["x"].values[(contexts == start) & (kinds == "fixed")]
+        end_fixed = fp["x"].values[(contexts == end) & (kinds == "fixed")]
+    ds = continue_fixed_points(circuit, tonic=results, start=start, end=end, fixed_points=fixed,
+                               end_fixed_points=end_fixed, steps=steps, n_candidates=n_candidates, seed=seed,
+                               progress=progress)
     cycles, why_not = _continue_cycles(d, start, end, seed=seed, progress=progress) if orbits else \
         (None, "not asked for (--no-orbits)")
     ds = d.stamp(ds)
