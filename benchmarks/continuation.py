@@ -226,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
                  "tanh, current form, from a strong tonic input (a stable fixed point) to a weak one. The demo's "
                  f"continuation: `neurobias continue RUN --from {DEMO_PATH[0]} --to {DEMO_PATH[1]} --no-orbits` on the "
                  "demo's recipe trained at N units (fixed points of both contexts read from the run, as `make demo` "
-                 f"does). {machine_line(payload['machine'])}. Command: `{payload['command']}`; results in "
+                 "does). The continuation runs on one torch thread, except the products of the leading spectra, which "
+                 "use every CPU (no LU factorisation runs there). "
+                 f"{machine_line(payload['machine'])}. Command: `{payload['command']}`; results in "
                  f"`{shown(results)}`.", "",
                  "| case | N | solver | default | wall (s) | CPU (s) | points | spectra: Krylov / dense | LU "
                  "factorisations kept | bifurcations | max residual |",
