@@ -61,9 +61,27 @@ def test_leading_windows_locate_every_hopf_point_of_a_large_circuit():
         ref = np.linalg.eigvals(J)
         ref = np.sort(ref.real)[::-1][: ds.sizes["mode"]]
         np.testing.assert_allclose(ds["eig_real"].values[0, r], ref, rtol=0, atol=1e-11)
+    # spectra every third point: the crossings are bracketed, filled in and located the same
+    sparse = continue_fixed_points(c, start=np.zeros(n), end=b_end, fixed_points=np.zeros((1, n)), find_end=False,
+                                   spectra="leading", eig_every=3)
+    assert list(sparse["bif_kind"].values) == list(ds["bif_kind"].values)
+    np.testing.assert_allclose(sparse["bif_s"].values, ds["bif_s"].values, rtol=0, atol=1e-10)
+    assert (sparse["index"].values[0] == -1).any()
 
 
-def test_leading_and_every_eigenvalue_agree_on_a_dense_random_circuit():
+def test_windows_that_do_not_pair_fall_back_on_every_eigenvalue(monkeypatch):
+    c, b_end, targets = _blocks_with_followers(n_followers=120)
+    n = c.n_units
+    monkeypatch.setattr(cont._Spectra, "pair", lambda self, before, after: None)  # no two windows trusted
+    ds = continue_fixed_points(c, start=np.zeros(n), end=b_end, fixed_points=np.zeros((1, n)), find_end=False,
+                               spectra="leading")
+    assert ds.attrs["n_spectra_dense"] >= int(ds["n_points"][0]) - 1
+    np.testing.assert_allclose(np.sort(ds["bif_s"].values), targets, rtol=0, atol=1e-8)
+    rows = sorted(ds["bif_step"].values)
+    assert [int(ds["index"].values[0, r + 1]) for r in rows] == [4, 2, 0]
+
+
+def test_leading_and_every_eigenvalue_agree_on_a_dense_random_circuit(monkeypatch):
     rng = np.random.default_rng(3)
     n = 256
     c = Circuit.random(n_units=n, g=1.5, tau=TAU, phi="tanh", form="current", seed=n)
@@ -74,11 +92,15 @@ def test_leading_and_every_eigenvalue_agree_on_a_dense_random_circuit():
         x += dx
         if np.max(np.abs(dx)) < 1e-12:
             break
-    runs = {sp: continue_fixed_points(c, start=start, end=end, fixed_points=x[None], find_end=False, spectra=sp)
-            for sp in ("all", "leading")}
-    every, lead = runs["all"], runs["leading"]
+    every = continue_fixed_points(c, start=start, end=end, fixed_points=x[None], find_end=False, spectra="all")
+    # the large-circuit path as a whole: leading windows and GMRES preconditioned with reused LU factors
+    monkeypatch.setattr(cont, "RECYCLE_MIN_UNITS", 0)
+    lead = continue_fixed_points(c, start=start, end=end, fixed_points=x[None], find_end=False, spectra="leading")
     assert every.attrs["spectra"].startswith("all") and every.attrs["n_spectra_krylov"] == 0
-    assert lead.attrs["n_spectra_krylov"] > 0
+    assert every.attrs["linear_solver"] == "lu"
+    assert lead.attrs["n_spectra_krylov"] > 0 and lead.attrs["linear_solver"] == "gmres with reused lu"
+    assert 0 < lead.attrs["n_factorisations"] < int(lead["n_points"][0]) // 2  # reused, not one per step
+    assert np.nanmax(lead["residual"].values) <= 1e-10
     assert every.sizes["bifurcation"] >= 1  # the path meets bifurcations
     assert list(lead["bif_kind"].values) == list(every["bif_kind"].values)
     np.testing.assert_allclose(lead["bif_s"].values, every["bif_s"].values, rtol=0, atol=1e-9)
@@ -124,6 +146,10 @@ def test_branch_point_found_from_the_leading_windows():
     ds = continue_fixed_points(c, start=np.zeros(n), end=end, fixed_points=np.zeros((1, n)), find_end=False,
                                spectra="leading")
     assert ds.attrs["n_spectra_krylov"] > 0
+    sparse = continue_fixed_points(c, start=np.zeros(n), end=end, fixed_points=np.zeros((1, n)), find_end=False,
+                                   spectra="leading", eig_every=4)
+    assert list(sparse["bif_kind"].values) == ["branch_point"]
+    assert sparse["bif_s"].values[0] == pytest.approx(float(ds["bif_s"].values[0]), abs=1e-10)
     y = np.arccosh(np.sqrt(p - q))
     s_ref = (y - (p + q) * np.tanh(y)) / B
     assert list(ds["bif_kind"].values) == ["branch_point"]

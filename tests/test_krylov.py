@@ -247,8 +247,9 @@ def test_krylov_243_fixed_points_dense_512_unit_circuit():
 
 
 @pytest.mark.parametrize("case", ["fold", "hopf"])
-def test_continuation_matrix_free_corrections_match_dense(monkeypatch, case):
-    """The bordered Newton corrections solved by GMRES give the continuation of the factorised ones."""
+@pytest.mark.parametrize("solver", ["gmres", "recycled"])
+def test_continuation_matrix_free_corrections_match_dense(monkeypatch, case, solver):
+    """GMRES corrections (alone or with reused LU factors) give the continuation of the factorised ones."""
     from scipy.optimize import brentq
 
     from neurobias.analysis import continuation
@@ -263,9 +264,10 @@ def test_continuation_matrix_free_corrections_match_dense(monkeypatch, case):
         c = Circuit.from_arrays(W_rec=[[1.5, -1.0], [1.0, 1.5]], tau=10.0)
         kw = dict(start=np.zeros(2), end=np.array([2.0, 1.0]), fixed_points=np.zeros((1, 2)))
     dense = continue_fixed_points(c, find_end=False, **kw)
-    monkeypatch.setattr(continuation, "MATRIX_FREE_MIN_UNITS", 0)
+    monkeypatch.setattr(continuation, "MATRIX_FREE_MIN_UNITS" if solver == "gmres" else "RECYCLE_MIN_UNITS", 0)
     free = continue_fixed_points(c, find_end=False, **kw)
-    assert (dense.attrs["linear_solver"], free.attrs["linear_solver"]) == ("lu", "gmres")
+    expected = "gmres" if solver == "gmres" else "gmres with reused lu"
+    assert (dense.attrs["linear_solver"], free.attrs["linear_solver"]) == ("lu", expected)
     assert np.nanmax(free["residual"].values) <= 1e-10
     np.testing.assert_array_equal(free["bif_kind"].values, dense["bif_kind"].values)
     np.testing.assert_allclose(free["bif_s"].values, dense["bif_s"].values, atol=1e-9)

@@ -57,9 +57,11 @@ __all__ = ["continue_fixed_points"]
 
 _DT = torch.float64
 #: from this many units on, the spectra along a branch of the flow are its leading eigenvalues (Krylov-Schur on
-#: products J v for a batch of points) instead of every eigenvalue (LAPACK); measured on the demo's recipe
-#: (set by benchmarks/continuation.py, see docs/performance.md)
-LEADING_SPECTRA_MIN_UNITS = 1024
+#: products J v for a batch of points) instead of every eigenvalue (LAPACK), and the bordered systems are solved
+#: with reused LU factors (RECYCLE_MIN_UNITS).  Measured with both together against the dense path on random
+#: circuits (python benchmarks/continuation.py, 2026-12-07, idle 2-core machine): 2.4 s against 1.6 s at N = 256,
+#: 2.7 s against 9.2 s at 512, 163 s against 443 s at 1024, the same points and bifurcations
+LEADING_SPECTRA_MIN_UNITS = 512
 #: choices of ``spectra``
 SPECTRA = ("auto", "all", "leading")
 #: continuation points whose spectra are computed in one batched call
@@ -74,15 +76,15 @@ LEADING_TOL = 1e-10
 #: and 5.9 s with 64 (2026-12-07, 2 threads, idle machine)
 LEADING_RESTART = 64
 #: from this many units on, the Newton corrections solve their bordered systems matrix-free (GMRES on
-#: products ``J v``, preconditioned by the exact ``-I / tau`` part) instead of factorising them; spectra stay
-#: dense (every eigenvalue is tracked).  Measured at stable fixed points of random circuits (g = 1.5, one
+#: products ``J v``, preconditioned by the exact ``-I / tau`` part) instead of factorising them (the spectra are
+#: chosen apart: ``spectra=``).  Measured at stable fixed points of random circuits (g = 1.5, one
 #: torch thread, 2026-12-06): one bordered solve took 0.42 s by GMRES and 0.13 s by LU at N = 1024, 1.05 s
 #: and 0.64 s at N = 2048, 3.0 s and 3.8 s at N = 4096 (GMRES needs about 200 products per solve)
 MATRIX_FREE_MIN_UNITS = 4096
 #: from this many units on (below MATRIX_FREE_MIN_UNITS), the bordered systems are solved by GMRES preconditioned
 #: with the LU factors of a nearby point's bordered matrix, refactorised only when GMRES needs more than
 #: RECYCLE_ITERATIONS products: one factorisation serves many Newton steps, tangents and event locations
-RECYCLE_MIN_UNITS = 1024
+RECYCLE_MIN_UNITS = 512
 RECYCLE_ITERATIONS = 20
 #: factorisations kept for reuse (the nearest one to a point preconditions its solves)
 RECYCLE_FACTORS = 4
@@ -103,10 +105,11 @@ class _Factors:
             return None
         return int(torch.argmin(torch.stack([torch.linalg.vector_norm(r - y) for r in self.refs])))
 
-    def use(self, i: int) -> tuple[Tensor, Tensor]:
+    def use(self, lu: tuple[Tensor, Tensor]) -> None:
+        """Mark the factors ``lu`` (an entry of ``lus``) as the most recently used."""
+        i = next(j for j, entry in enumerate(self.lus) if entry is lu)
         self.refs.append(self.refs.pop(i))
         self.lus.append(self.lus.pop(i))
-        return self.lus[-1]
 
     def add(self, y: Tensor, lu: Tensor, pivots: Tensor) -> None:
         self.refs.append(y.clone())
@@ -205,11 +208,12 @@ def _bordered_recycled(system: _System, y: Tensor, row: Tensor, rhs: Tensor) -> 
 
     Each row is preconditioned (on the right) by the factors of the bordered
     matrix at the nearest reference point in ``system.factors``; a row whose
-    GMRES does not reach a relative residual of ``1e-12`` within
+    GMRES (asked for a relative residual of ``1e-12``) does not reach a true
+    relative residual of ``1e-10`` with the exact operator within
     :data:`RECYCLE_ITERATIONS` products (or that has no factors yet) is
-    factorised at its own point, solved directly, and its factors kept.  The
-    trust mask requires a relative residual ``<= 1e-10`` (checked with the
-    exact operator) or a successful direct solve.
+    factorised at its own point, solved directly, and its factors kept (the
+    oldest of more than :data:`RECYCLE_FACTORS` dropped).  The trust mask is
+    that residual test or a successful direct solve.
     """
     B = y.shape[0]
     x, s = y[:, :-1] * system.scale, y[:, -1]
@@ -248,7 +252,8 @@ def _bordered_recycled(system: _System, y: Tensor, row: Tensor, rhs: Tensor) -> 
         for j, b in enumerate(have):
             if bool(good[j]):
                 out[b], ok[b] = d[j], True
-                factors.use(picks[b])
+        for lu in {id(entry): entry for j, entry in enumerate(lus) if bool(good[j])}.values():
+            factors.use(lu)
     rest = [b for b in range(B) if not bool(ok[b])]
     for b in rest:
         F, J, Fs_b = system.jac(y[b:b + 1])
@@ -366,11 +371,11 @@ class _Spectra:
     ``n_modes + 2`` of them and, doubling, until the last has a real part
     below ``-LEADING_MARGIN / tau``, so that every eigenvalue that can cross
     the imaginary axis within a step is among them.  Two windows are matched
-    by the same assignment restricted to the values they hold; a matched
-    eigenvalue above ``-LEADING_MARGIN / (2 tau)`` that moved more than
-    ``LEADING_MARGIN / (2 tau)`` between the two points (it might have come
-    from outside the window) sends both points to the dense decomposition.
-    Only the flow's events live at the right of the spectrum: with a map
+    by :meth:`pair`: the least-distance assignment in which a value may also
+    stay alone; when an eigenvalue within ``LEADING_MARGIN / (2 tau)`` of the
+    imaginary axis (or right of it) finds no partner, or one no nearer than
+    the other window's floor (its partner might lie below it), both points
+    are decomposed densely.  Only the flow's events live at the right of the spectrum: with a map
     (period doubling at multiplier -1) every eigenvalue is computed.
     """
 
@@ -448,6 +453,7 @@ class _Spectra:
         v = torch.complex(torch.randn(n, generator=gen, dtype=_DT), torch.randn(n, generator=gen, dtype=_DT))
         v = (v / torch.linalg.vector_norm(v)).to(J.device)
         self.n_inverse += 1
+        extra = None  # iterations still to take after the residual test first passed (each costs one solve)
         for _ in range(60):
             w = torch.linalg.lu_solve(lu, pivots, v[:, None])[:, 0]
             v = w / torch.linalg.vector_norm(w)
@@ -455,9 +461,13 @@ class _Spectra:
             lam = torch.vdot(v, Jv)
             if not bool(torch.isfinite(lam)):
                 return None
-            if float(torch.linalg.vector_norm(Jv - lam * v)) <= tol:
-                return complex(lam)
-        return None
+            if extra is None and float(torch.linalg.vector_norm(Jv - lam * v)) <= tol:
+                extra = 2
+            if extra is not None:
+                if extra == 0:
+                    return complex(lam)
+                extra -= 1
+        return complex(lam) if extra is not None else None
 
     def align(self, previous: np.ndarray, current: np.ndarray) -> np.ndarray:
         """``current`` as stored after ``previous``: matched to it (every value), as computed (leading)."""
@@ -766,8 +776,8 @@ def continue_fixed_points(
         part above ``-LEADING_MARGIN / tau``), by Krylov-Schur on products
         ``J v`` for batches of :data:`SPECTRA_BATCH` points, matched over the
         values two windows hold; two points whose windows do not pair (an
-        eigenvalue near the imaginary axis moved more than half the margin)
-        are decomposed densely.  This follows every event of the flow (Hopf
+        eigenvalue near or right of the imaginary axis without a partner nearer
+        than the other window's floor) are decomposed densely.  This follows every event of the flow (Hopf
         points, folds, branch points, collisions of unstable pairs), not those
         of a map, so it needs ``dt=None``.  ``"auto"``: ``"leading"`` for the
         flow from :data:`LEADING_SPECTRA_MIN_UNITS` units on, ``"all"``
@@ -809,7 +819,7 @@ def continue_fixed_points(
         by the LU factors of a nearby point, from :data:`RECYCLE_MIN_UNITS`
         units on; ``"gmres"``: solved matrix-free, from
         :data:`MATRIX_FREE_MIN_UNITS` units on), ``n_factorisations`` (LU
-        factorisations kept for reuse), ``spectra`` (what was computed)
+        factorisations made for reuse, at most :data:`RECYCLE_FACTORS` kept at a time), ``spectra`` (what was computed)
         and ``n_spectra_krylov``, ``n_spectra_dense`` (points whose spectra came
         from Krylov-Schur and from LAPACK).
 
@@ -860,6 +870,10 @@ def continue_fixed_points(
         return ds["x"].values[ds["kind"].values == "fixed"]
 
     x0 = find(knots_np[0]) if fixed_points is None else _as_states("fixed_points", fixed_points, n)
+    end_x = np.empty((0, n))
+    if find_end and end_fixed_points is not None:  # checked before any work is done
+        end_x = _checked_end(system, _as_states("end_fixed_points", end_fixed_points, n), tol=tol,
+                             max_newton=max_newton)
     n_branch = x0.shape[0]
     # polish the starting points at s = 0 (natural parameter)
     y = torch.cat([torch.tensor(x0, dtype=_DT, device=dev) / system.scale,
@@ -965,12 +979,8 @@ def continue_fixed_points(
         where = ", ".join(f"{e['kind']} near s = {float(e['y'][-1]):.4g} (branch {e['branch']})" for e in failed)
         warnings.warn(f"could not locate {len(failed)} bifurcation(s) exactly (a Newton correction failed): {where}; "
                       f"they are marked bif_located = False", RuntimeWarning, stacklevel=2)
-    end_x = np.empty((0, n))
     if find_end and end_fixed_points is None:
         end_x = find(knots_np[-1])
-    elif find_end:
-        end_x = _checked_end(system, _as_states("end_fixed_points", end_fixed_points, n), tol=tol,
-                             max_newton=max_newton)
     attrs = dict(start_label=start_label, end_label=end_label, steps=int(steps), h_init=float(h_init),
                  h_max=float(h_max), tol=float(tol), eig_every=int(eig_every),
                  n_path_points=int(knots_np.shape[0]), tau=circuit.tau, phi=circuit.phi, form=circuit.form,
@@ -979,7 +989,8 @@ def continue_fixed_points(
                                 "lu": "lu"}[_linear_solver(system)],
                  n_factorisations=int(system.factors.n_factorisations),
                  spectra=(f"leading: the eigenvalues of dF/dx of largest real part, every one above "
-                          f"-{spectra_of.margin:.3g} 1/ms (Krylov-Schur), matched from point to point"
+                          f"-{spectra_of.margin:.3g} 1/ms (Krylov-Schur), windows matched between neighbouring "
+                          f"points"
                           if leading else "all: every eigenvalue of dF/dx, matched from point to point"),
                  n_spectra_krylov=int(spectra_of.n_krylov), n_spectra_dense=int(spectra_of.n_dense),
                  definition="fixed point: F(x) = 0 for the flow, F = neurobias vector_field"
@@ -1082,10 +1093,15 @@ class _Tracker:
         j0 = max(prev)
         if k - j0 > 1:
             pair = self.spectra.pair(self.spec[bi][j0], self.spec[bi][k])
-            if pair is not None and not pair_events(*pair, map_scale=self.map_scale) \
+            # with leading windows the branch points are read off the spectra: a fold in between (one real
+            # eigenvalue through zero) may hide a branch point (another one back) from the counts
+            fold_between = self.spectra.leading and any(j0 < f <= k for f in self.folds[bi])
+            if pair is not None and not fold_between and not pair_events(*pair, map_scale=self.map_scale) \
                     and self._counts(self.spec[bi][j0]) == self._counts(self.spec[bi][k]):
                 return
-            del self.spec[bi][k]
+            raw_k = self.spec[bi].pop(k)
+            if self.spectra.leading:  # stored as computed: reused, not computed again
+                self.fetched[bi][k] = raw_k
             self.prefetch(bi, range(j0 + 1, k + 1))
             for j in range(j0 + 1, k + 1):  # fill in: every point matched to its neighbour
                 self.compute(bi, j)
@@ -1094,7 +1110,13 @@ class _Tracker:
                 sign_lo, sign_hi = self.spectra.sign(self.spec[bi][j]), self.spectra.sign(self.spec[bi][j + 1])
                 self.signs[bi][j], self.signs[bi][j + 1] = sign_lo, sign_hi
                 if sign_lo != sign_hi and j + 1 not in self.folds[bi]:
-                    self.locate_zero_crossing(bi, j + 1, "branch_point")
+                    exact = torch.linalg.slogdet(self.system.jx(torch.stack([self.ys[bi][j], self.ys[bi][j + 1]])))[0]
+                    if float(exact[0]) != float(exact[1]):
+                        self.locate_zero_crossing(bi, j + 1, "branch_point")
+                    else:  # the windows missed a real eigenvalue (LU says no sign change): decompose both densely
+                        d = self.spectra.dense(torch.stack([self.ys[bi][j], self.ys[bi][j + 1]]))
+                        self.spec[bi][j], self.spec[bi][j + 1] = d[0], match_eigenvalues(d[0], d[1])
+                        self.signs[bi][j], self.signs[bi][j + 1] = float(exact[0]), float(exact[1])
             self._split(bi, j, 0.0, self._sigma(bi, j), self.spec[bi][j], self.spec[bi][j + 1], 0,
                         self.ys[bi][j][None], self.ys[bi][j + 1][None])
 
