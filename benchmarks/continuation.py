@@ -226,15 +226,15 @@ def main(argv: list[str] | None = None) -> int:
 
         fig = new_figure(4.5, 3.0)
         ax = fig.subplots()
-        for solver, marker in (("dense", "o-"), ("krylov", "s-")):
+        for solver, marker, color in (("dense", "o-", "tab:blue"), ("krylov", "s-", "tab:green")):
             sel = [r for r in rows if r["case"] == "random" and r["solver"] == solver and "wall_s" in r]
             if sel:
-                ax.plot([r["n_units"] for r in sel], [r["wall_s"] for r in sel], marker,
+                ax.plot([r["n_units"] for r in sel], [r["wall_s"] for r in sel], marker, color=color,
                         label=f"random circuit, {solver}")
             sel = [r for r in rows if r["case"] == "demo" and r["solver"] == solver and "wall_s" in r]
             if sel:
-                ax.plot([r["n_units"] for r in sel], [r["wall_s"] for r in sel], marker[0], ms=9, mfc="none",
-                        label=f"demo's continuation, {solver}")
+                ax.plot([r["n_units"] for r in sel], [r["wall_s"] for r in sel], marker[0], ms=10, mfc="none",
+                        mew=1.5, color=color, label=f"demo's continuation, {solver}")
         ax.axhline(60.0, color="tab:red", ls="--", lw=0.8, label="60 s")
         ax.set_xlabel("units N")
         ax.set_ylabel("wall time (s)")
