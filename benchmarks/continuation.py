@@ -313,42 +313,34 @@ def main(argv: list[str] | None = None) -> int:
             return f"dense skipped above {args.dense_max_units} units"
         return None
 
+    def measure(kind: str, n: int, solver: str, call) -> None:  # noqa: ANN001
+        """Time ``call()`` (returning the continuation Dataset) with ``solver`` forced; add its row and save."""
+        base = dict(case=kind, n_units=n, solver=solver, default=solver == default_solver(n))
+        why = skipped(n, solver, kind)
+        if why:
+            rows.append({**base, "skipped": why})
+        else:
+            with forced(solver):
+                t0, c0 = time.perf_counter(), time.process_time()
+                ds = call()
+                wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            rows.append({**base, **describe(ds, wall, cpu)})
+            print(rows[-1], flush=True)
+        save()
+
     # warm-up: imports and first calls, not timed
-    c0, s0, e0, x0 = case(32)
-    continue_fixed_points(c0, start=s0, end=e0, fixed_points=x0[None], find_end=False, steps=3)
+    cw, sw, ew, xw = case(32)
+    continue_fixed_points(cw, start=sw, end=ew, fixed_points=xw[None], find_end=False, steps=3)
     for n in args.sizes:
         c, start, end, x = case(n)
         for solver in args.solvers:
-            base = dict(case="random", n_units=n, solver=solver, default=solver == default_solver(n))
-            why = skipped(n, solver)
-            if why:
-                rows.append({**base, "skipped": why})
-                save()
-                continue
-            with forced(solver):
-                t0, c0_ = time.perf_counter(), time.process_time()
-                ds = continue_fixed_points(c, start=start, end=end, fixed_points=x[None], steps=args.steps,
-                                           find_end=False)
-                wall, cpu = time.perf_counter() - t0, time.process_time() - c0_
-            rows.append({**base, **describe(ds, wall, cpu)})
-            print(rows[-1], flush=True)
-            save()
-    for n, run in runs.items():
+            measure("random", n, solver, lambda: continue_fixed_points(
+                c, start=start, end=end, fixed_points=x[None], steps=args.steps, find_end=False))
+    for run in runs.values():
         n_units = open_circuit(run / "circuit.nc").n_units
         for solver in args.solvers:
-            base = dict(case="demo", n_units=n_units, solver=solver, default=solver == default_solver(n_units))
-            why = skipped(n_units, solver, "demo")
-            if why:
-                rows.append({**base, "skipped": why})
-                save()
-                continue
-            with forced(solver):
-                t0, c0_ = time.perf_counter(), time.process_time()
-                out = analyse_continuation(run, start=DEMO_PATH[0], end=DEMO_PATH[1], orbits=False)
-                wall, cpu = time.perf_counter() - t0, time.process_time() - c0_
-            rows.append({**base, **describe(out.dataset, wall, cpu)})
-            print(rows[-1], flush=True)
-            save()
+            measure("demo", n_units, solver, lambda: analyse_continuation(
+                run, start=DEMO_PATH[0], end=DEMO_PATH[1], orbits=False).dataset)
     return 0
 
 
