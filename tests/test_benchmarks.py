@@ -236,3 +236,46 @@ def test_sweep(tmp_path: Path) -> None:
     assert positive(p["median_cell_s"]) and positive(p["speedup"])
     check_png(fig)
     check_doc(doc, "sweep", "## Sweep scaling", out)
+
+
+def test_continuation_random_and_demo_cases(tmp_path: Path) -> None:
+    out, fig, doc = tmp_path / "continuation.json", tmp_path / "continuation.png", tmp_path / "performance.md"
+    shutil.copyfile(PERFORMANCE, doc)
+    run_bench("continuation.py", "--sizes", 24, 32, "--trained", 8, "--cache", tmp_path / "cache",
+              "--dense-max-units", 24, "--results", out, "--figure", fig, "--doc", doc)
+    payload = json.loads(out.read_text(encoding="utf-8"))
+    rows = payload["rows"]
+    assert [(r["case"], r["n_units"], r["solver"], "skipped" in r) for r in rows] == [
+        ("random", 24, "dense", False), ("random", 24, "krylov", False), ("random", 32, "dense", True),
+        ("random", 32, "krylov", False), ("demo", 8, "dense", False), ("demo", 8, "krylov", False)]
+    for r in rows:
+        if "skipped" not in r:
+            assert positive(r["wall_s"]) and r["max_residual"] <= 1e-10 and r["points"] >= 2
+    demo = [r for r in rows if r["case"] == "demo"]
+    assert demo[0]["bifurcations"] == demo[1]["bifurcations"]  # both solvers follow the same branch
+    assert [r["linear_solver"] for r in demo] == ["lu", "gmres with reused lu"]
+    assert (tmp_path / "cache" / "demo_8" / "fixed_points.nc").exists()  # searched once, outside the timing
+    check_png(fig)
+    check_doc(doc, "continuation", "### Fixed-point continuation", out)
+    section = doc.read_text(encoding="utf-8")
+    assert "not run: dense skipped above 24 units" in section
+    assert "at 2048 units in under 60 s with the default settings: **not measured** in this run." in section
+
+
+def test_continuation_goal_needs_the_dense_solvers_bifurcations() -> None:
+    import importlib.util as iu
+
+    spec = iu.spec_from_file_location("cont_bench", ROOT / "benchmarks" / "continuation.py")
+    bench = iu.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    row = dict(case="demo", n_units=2048, solver="krylov", default=True, wall_s=50.0, cpu_s=60.0,
+               max_residual=1e-11, all_located=True, end_reason=["reached_end"], bifurcations={"hopf": 2},
+               bif_s=[0.1, 0.8])
+    dense = dict(row, solver="dense", default=False, wall_s=300.0)
+    assert "**not judged**" in bench.goal_lines([row])[0]
+    assert "**met**" in bench.goal_lines([row, dense])[0]
+    assert "**NOT met**" in bench.goal_lines([row, dict(dense, bif_s=[0.1, 0.9])])[0]
+    assert "**NOT met**" in bench.goal_lines([dict(row, bifurcations={}, bif_s=[]), dense])[0]
+    assert "**NOT met**" in bench.goal_lines([dict(row, wall_s=60.5), dense])[0]
+    skipped = {k: v for k, v in row.items() if k != "wall_s"} | {"skipped": "not run"}
+    assert "**not measured**" in bench.goal_lines([skipped, dense])[0]
