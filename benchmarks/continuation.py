@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
                  f"{machine_line(payload['machine'])}. Command: `{payload['command']}`; results in "
                  f"`{shown(results)}`.", "",
                  "| case | N | solver | default | wall (s) | CPU (s) | points | spectra: Krylov / dense | LU "
-                 "factorisations kept | bifurcations | max residual |",
+                 "factorisations made | bifurcations | max residual |",
                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in payload["rows"]:
             head = f"| {r['case']} | {r['n_units']} | {r['solver']} | {'yes' if r.get('default') else ''} |"
