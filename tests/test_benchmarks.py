@@ -63,6 +63,14 @@ def run_bench(script: str, *args: object) -> subprocess.CompletedProcess:
     return proc
 
 
+def load_bench(script: str):  # noqa: ANN201 - a module
+    """The benchmark script ``benchmarks/<script>`` imported as a module (its ``main`` not run)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{Path(script).stem}", ROOT / "benchmarks" / script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
 def positive(value: object) -> bool:
     return isinstance(value, int | float) and math.isfinite(value) and value > 0
 
@@ -120,11 +128,7 @@ def test_fixed_points_trained_circuits_skips_and_section(tmp_path: Path) -> None
 
 
 def test_fixed_point_goal_verdicts_need_complete_correct_searches() -> None:
-    import importlib.util as iu
-
-    spec = iu.spec_from_file_location("fp_bench", ROOT / "benchmarks" / "fixed_points.py")
-    bench = iu.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("fixed_points.py")
     base = {"circuit": "mirrored", "k": 5, "known": 243, "stable_known": 32, "index1_known": 80, "false": 0,
             "max_residual": 1e-15, "wall_s": 1.0, "cpu_s": 1.0, "solver": "krylov", "index_ok": True,
             "found": 243, "stable_found": 32, "index1_found": 80}
@@ -263,11 +267,7 @@ def test_continuation_random_and_demo_cases(tmp_path: Path) -> None:
 
 
 def test_continuation_goal_needs_the_dense_solvers_bifurcations() -> None:
-    import importlib.util as iu
-
-    spec = iu.spec_from_file_location("cont_bench", ROOT / "benchmarks" / "continuation.py")
-    bench = iu.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("continuation.py")
     row = dict(case="demo", n_units=2048, solver="krylov", default=True, wall_s=50.0, cpu_s=60.0,
                max_residual=1e-11, all_located=True, end_reason=["reached_end"], bifurcations={"hopf": 2},
                bif_s=[0.1, 0.8])
