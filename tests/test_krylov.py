@@ -112,6 +112,21 @@ def test_batched_leading_eigenvalues_match_lapack_with_exact_counts():
     assert lead.n_matvec > 0
 
 
+def test_batched_leading_eigenvalues_long_cycles_capped_at_half_the_space():
+    # restart=64 asked on 90 x 90 operators: cycles of 45 vectors, still Krylov-Schur (not the dense fall-back
+    # that a Krylov space of more than half the space would mean), same values as LAPACK
+    ops = torch.stack([-_random_operators(1, 90, r, 70 + i)[0] for i, r in enumerate((0.8, 1.5))])
+    lead = leading_eigenvalues_batched(lambda v, sel: (ops[sel] @ v.unsqueeze(-1)).squeeze(-1), 2, 90, k=4,
+                                       margin=1e-9, restart=64)
+    assert lead.n_dense == 0 and lead.n_matvec > 0
+    for b in range(2):
+        ev = _sorted_eigvals(ops[b].numpy())
+        got = lead.values[b, :lead.n_values[b]]
+        assert int((got.real > 0).sum()) == int((ev.real > 0).sum())
+        for w in got:
+            assert np.abs(ev - w).min() <= 1e-9
+
+
 def test_batched_leading_eigenvalues_fall_back_to_dense_when_arnoldi_does_not_settle():
     ops = torch.stack([-_random_operators(1, 60, 1.3, 40 + i)[0] for i in range(3)])
     lead = leading_eigenvalues_batched(lambda v, sel: (ops[sel] @ v.unsqueeze(-1)).squeeze(-1), 3, 60, k=2,
@@ -154,6 +169,31 @@ def test_batched_leading_eigenvalues_small_and_degenerate_operators():
     single = leading_eigenvalues(lambda v: cases[0][0] @ v, 11, k=8, margin=1e-9, vectors=True)
     ev = _sorted_eigvals(cases[0][0])
     assert single.complete and int((single.values.real > 0).sum()) == int((ev.real > 0).sum())
+
+
+def test_position_eigenvalues_of_real_schur_forms():
+    from scipy.linalg import schur
+
+    from neurobias.analysis.krylov import _position_eigenvalues
+
+    rng = np.random.default_rng(11)
+    for m in (1, 2, 3, 17, 48):
+        T, _ = schur(rng.standard_normal((m, m)), output="real")
+        d = _position_eigenvalues(T)
+        # each 2 x 2 block gives its pair at its two positions (upper + imaginary part first)
+        pairs = np.flatnonzero(np.diagonal(T, -1) != 0.0)
+        for i in pairs:
+            w = np.linalg.eigvals(T[i:i + 2, i:i + 2])
+            np.testing.assert_allclose(sorted(d[i:i + 2], key=lambda z: z.imag), sorted(w, key=lambda z: z.imag),
+                                       atol=1e-12)
+            assert d[i].imag > 0 > d[i + 1].imag
+        single = np.setdiff1d(np.arange(m), np.concatenate([pairs, pairs + 1]))
+        np.testing.assert_array_equal(d[single], np.diag(T)[single])
+    # adjacent non-zero subdiagonal entries: blocks read from the top (the second entry belongs to the first block)
+    T = np.array([[1.0, -2.0, 0.5], [3.0, 1.0, 0.2], [0.0, 4.0, -1.0]])
+    d = _position_eigenvalues(T)
+    np.testing.assert_allclose(d[:2], [1 + 1j * np.sqrt(6.0), 1 - 1j * np.sqrt(6.0)], atol=1e-14)
+    assert d[2] == -1.0
 
 
 def test_mirrored_multistable_is_dense_irreducible_and_exact():

@@ -51,6 +51,16 @@ LEADING_MODES = 8  # eigenvalues computed first by the matrix-free path (doubled
 #: 512-unit reference circuit: 1e-10 instead of 1e-12 takes 12 % fewer products, eigenvalues within 7e-12
 #: relative of LAPACK's, every index unchanged)
 SPECTRA_TOL = 1e-10
+#: Krylov dimension of one Krylov-Schur cycle for the matrix-free spectra (the default of
+#: :func:`~neurobias.analysis.krylov.leading_eigenvalues_batched` is 32 for the 8 values asked).  Measured on the
+#: 243 fixed points of ``mirrored_multistable(N, 5)`` with the defaults (one
+#: ``find_fixed_points`` per setting, settings alternated, idle 2-core machine, 2026-12-07): N = 2048, 32: 59.8,
+#: 71.4, 58.8 s; 48: 46.7, 53.3, 45.7 s; 64: 47.7, 52.4, 46.5 s; N = 4096, 48: 184.0 s, 64: 184.7 s (32: 323 s in
+#: the benchmark run of the same day); N = 512, 32: 8.2, 8.0 s; 64: 6.6, 7.6 s.  On the spectra alone (the 243
+#: known points at 2048 in one batch), 32: 109,888 products, 35.6 s; 48: 83,549, 29.0 s.  The edge of a random
+#: bulk (the eigenvalues after the few outliers) converges in fewer products with more vectors per cycle; an
+#: earlier single comparison at 2048 had 64 slower (69.0 against 60.9 s), which these alternated runs do not repeat.
+LEADING_RESTART = 64
 
 #: the families of starting states, in the order of the ``source`` codes
 CANDIDATE_SOURCES: tuple[str, ...] = cand.SOURCES
@@ -222,7 +232,7 @@ def _leading_spectra(
 
         return leading_eigenvalues_batched(mv, p, n, k=k0, margin=margin, n_vectors=n_vectors, dense=dense,
                                            tol=SPECTRA_TOL, dtype=str(x.dtype).removeprefix("torch."),
-                                           device=x.device)
+                                           device=x.device, restart=LEADING_RESTART)
 
     lead = run(False, n_top)
     k = lead.values.shape[1]

@@ -442,8 +442,9 @@ def leading_eigenvalues_batched(
         Memory for the Krylov bases; larger batches run in chunks.
     restart : int
         Krylov dimension of one cycle, at least (default: ``max(2 k + 1,
-        k + 24)``, which it never goes below).  Crowded spectra (the edge of a
-        random circuit's bulk) converge in fewer products with a larger one.
+        k + 24)``, which it never goes below; ``restart`` itself is capped at
+        ``n // 2``).  Crowded spectra (the edge of a random circuit's bulk)
+        converge in fewer products with a larger one.
 
     Returns
     -------
@@ -466,7 +467,9 @@ def leading_eigenvalues_batched(
         kk = int(want[todo[0]])
         group = todo[want[todo] == kk]
         rest = todo[want[todo] != kk]
-        m = min(n - 1, max(2 * kk + 1, kk + 24, int(restart)))
+        # ``restart`` is capped at half the space, so that asking for long cycles never sends a small operator
+        # to the dense fall-back below by itself
+        m = min(n - 1, max(2 * kk + 1, kk + 24, min(int(restart), n // 2)))
         if kk >= n - 2 or 2 * m > n:  # a Krylov space of half the space or more: the dense decomposition is cheaper
             fallback = group
         else:
@@ -514,18 +517,21 @@ def leading_eigenvalues_batched(
 
 def _position_eigenvalues(T: np.ndarray) -> np.ndarray:
     """The eigenvalue at each diagonal position of a real quasi-triangular (real Schur) matrix."""
-    m = T.shape[0]
     d = np.diag(T).astype(np.complex128)
-    i = 0
-    while i < m - 1:
-        if T[i + 1, i] != 0.0:  # a 2 x 2 block: a complex conjugate pair
-            a, b, c, e = T[i, i], T[i, i + 1], T[i + 1, i], T[i + 1, i + 1]
-            mid, disc = 0.5 * (a + e), 0.25 * (a - e) ** 2 + b * c
-            im = np.sqrt(max(-disc, 0.0))
-            d[i], d[i + 1] = complex(mid, im), complex(mid, -im)
-            i += 2
-        else:
-            i += 1
+    starts = np.flatnonzero(np.diagonal(T, -1) != 0.0)  # 2 x 2 blocks: complex conjugate pairs
+    if starts.size > 1 and bool((np.diff(starts) == 1).any()):
+        # adjacent non-zero subdiagonal entries (not a real Schur form): blocks taken from the top, as LAPACK reads
+        keep: list[int] = []
+        for i in starts.tolist():
+            if not keep or i > keep[-1] + 1:
+                keep.append(i)
+        starts = np.asarray(keep)
+    if starts.size:
+        i = starts
+        a, b, c, e = T[i, i], T[i, i + 1], T[i + 1, i], T[i + 1, i + 1]
+        mid, disc = 0.5 * (a + e), 0.25 * (a - e) ** 2 + b * c
+        im = np.sqrt(np.maximum(-disc, 0.0))
+        d[i], d[i + 1] = mid + 1j * im, mid - 1j * im
     return d
 
 
