@@ -60,7 +60,11 @@ SPECTRA_TOL = 1e-10
 #: known points at 2048 in one batch), 32: 109,888 products, 35.6 s; 48: 83,549, 29.0 s.  The edge of a random
 #: bulk (the eigenvalues after the few outliers) converges in fewer products with more vectors per cycle; an
 #: earlier single comparison at 2048 had 64 slower (69.0 against 60.9 s), which these alternated runs do not repeat.
+#: N = 1024, 32: 19.8, 19.6 s; 64: 19.0, 20.2 s.  Below ``LEADING_RESTART_MIN_UNITS`` the default cycles are
+#: kept: at N = 256 they were faster (32: 3.5, 2.7, 2.5 s; 64: 3.7, 3.2, 3.4 s), the products being cheap there
+#: against the orthogonalisation and the small Schur forms that longer cycles cost.
 LEADING_RESTART = 64
+LEADING_RESTART_MIN_UNITS = 512
 
 #: the families of starting states, in the order of the ``source`` codes
 CANDIDATE_SOURCES: tuple[str, ...] = cand.SOURCES
@@ -204,7 +208,9 @@ def _leading_spectra(
     For all points at once, Krylov-Schur computes the eigenvalues of
     ``tau J`` of largest real part from batched products ``J v``
     (:func:`neurobias.analysis.krylov.leading_eigenvalues_batched`: one
-    product with the weights per step for the whole batch), at least
+    product with the weights per step for the whole batch; cycles of
+    :data:`LEADING_RESTART` vectors from :data:`LEADING_RESTART_MIN_UNITS`
+    units on, the function's default below), at least
     ``max(LEADING_MODES, n_top)`` of them and, doubling, until the last one
     computed is clearly negative, so that every eigenvalue with a
     non-negative real part (the index, the stability) is among them.  Left
@@ -232,7 +238,8 @@ def _leading_spectra(
 
         return leading_eigenvalues_batched(mv, p, n, k=k0, margin=margin, n_vectors=n_vectors, dense=dense,
                                            tol=SPECTRA_TOL, dtype=str(x.dtype).removeprefix("torch."),
-                                           device=x.device, restart=LEADING_RESTART)
+                                           device=x.device,
+                                           restart=LEADING_RESTART if n >= LEADING_RESTART_MIN_UNITS else 0)
 
     lead = run(False, n_top)
     k = lead.values.shape[1]
