@@ -42,6 +42,33 @@ def test_gmres_matches_lapack_per_system_tolerance():
     assert float(true_rel[4:].max()) > 1e-10
 
 
+def test_gmres_batch_equals_systems_solved_one_by_one():
+    # 20 systems leaving a cycle at different steps, one or a few at a time: those that left keep their
+    # solution (they never leave twice) and their products stop (the batch uses exactly the products of the
+    # 20 systems solved alone), whether the batch has been compacted yet or not
+    A = _random_operators(20, 60, 1.1, 5)
+    b = torch.randn(20, 60, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    rtol = torch.logspace(-1, -11, 20, dtype=torch.float64)
+
+    formed = []  # rows of every product asked for
+
+    def mv(v, sel):
+        formed.append(int(sel.numel()))
+        return (A[sel] @ v.unsqueeze(-1)).squeeze(-1)
+
+    batch = gmres(mv, b, rtol=rtol, restart=25, max_restarts=8)
+    in_batch = sum(formed)
+    formed.clear()
+    alone = [gmres(lambda v, sel, i=i: mv(v, sel + i), b[i:i + 1], rtol=float(rtol[i]), restart=25, max_restarts=8)
+             for i in range(20)]
+    assert in_batch == sum(formed) == batch.n_matvec == sum(r.n_matvec for r in alone)
+    for i, r in enumerate(alone):
+        assert bool(batch.converged[i]) == bool(r.converged[0])
+        torch.testing.assert_close(batch.x[i], r.x[0], rtol=0, atol=1e-10 * float(r.x.abs().max()))
+    true_rel = ((A @ batch.x.unsqueeze(-1)).squeeze(-1) - b).norm(dim=-1) / b.norm(dim=-1)
+    assert bool((true_rel[batch.converged] <= rtol[batch.converged] * 1.0001).all())
+
+
 def test_gmres_restarts_and_breakdown():
     # the identity: the exact solution after one step (lucky breakdown), no NaN
     b = torch.randn(3, 20, generator=torch.Generator().manual_seed(2), dtype=torch.float64)

@@ -158,43 +158,58 @@ def _cycle(
     V[:, 0] = r / beta.clamp_min(1e-300)[:, None]
     R = r.new_zeros((k, m + 1, m))
     Q = torch.eye(m + 1, dtype=r.dtype, device=dev).repeat(k, 1, 1)
-    live = torch.arange(k, device=dev)  # rows of this cycle still iterating
+    # V, R, Q and the per-row quantities are compacted to the rows still iterating once a quarter of them has
+    # left (a copy of the bases per departure cost more than the steps); until then the rows that left stay in
+    # place with a zero new vector (their products are not formed and they cannot leave twice)
+    rows = torch.arange(k, device=dev)  # positions in the inputs of the rows of V, R, Q
+    alive = torch.ones(k, dtype=torch.bool, device=dev)
+    beta_l, target_l, sel_l = beta, target, sel
     used = 0
     for j in range(m):
-        w = matvec(V[live, j], sel[live])
-        used += live.numel()
-        Vj = V[live, : j + 1]  # (l, j+1, n)
+        act = torch.nonzero(alive).squeeze(-1)
+        if act.numel() == alive.numel():
+            w = matvec(V[:, j].contiguous(), sel_l)
+        else:
+            w = torch.zeros_like(V[:, j])
+            w[act] = matvec(V[act, j], sel_l[act])
+        used += act.numel()
+        Vj = V[:, : j + 1]  # (l, j+1, n)
         h = torch.bmm(Vj, w.unsqueeze(-1)).squeeze(-1)  # CGS, first pass
         w = w - torch.bmm(h.unsqueeze(1), Vj).squeeze(1)
         h2 = torch.bmm(Vj, w.unsqueeze(-1)).squeeze(-1)  # second pass
         w = w - torch.bmm(h2.unsqueeze(1), Vj).squeeze(1)
         h = h + h2
         h_next = w.norm(dim=-1)
-        V[live, j + 1] = w / torch.where(h_next > 0, h_next, torch.ones_like(h_next))[:, None]
-        Ql = Q[live]
-        col = torch.bmm(Ql[:, : j + 1, : j + 1], h.unsqueeze(-1)).squeeze(-1)  # earlier rotations
+        V[:, j + 1] = w / torch.where(h_next > 0, h_next, torch.ones_like(h_next))[:, None]
+        col = torch.bmm(Q[:, : j + 1, : j + 1], h.unsqueeze(-1)).squeeze(-1)  # earlier rotations
         a, bb = col[:, j], h_next
         rho = torch.hypot(a, bb)
         c = torch.where(rho > 0, a / rho.clamp_min(1e-300), torch.ones_like(rho))
         s = torch.where(rho > 0, bb / rho.clamp_min(1e-300), torch.zeros_like(rho))
-        qa, qb = Ql[:, j].clone(), Ql[:, j + 1].clone()
-        Ql[:, j] = c[:, None] * qa + s[:, None] * qb
-        Ql[:, j + 1] = -s[:, None] * qa + c[:, None] * qb
-        Q[live] = Ql
+        qa, qb = Q[:, j].clone(), Q[:, j + 1].clone()
+        Q[:, j] = c[:, None] * qa + s[:, None] * qb
+        Q[:, j + 1] = -s[:, None] * qa + c[:, None] * qb
         col[:, j] = rho
-        R[live, : j + 1, j] = col
-        res = beta[live] * Ql[:, j + 1, 0].abs()
-        stop = (res <= target[live]) | (rho <= 1e-14 * beta[live])  # converged, or (lucky) breakdown
+        R[:, : j + 1, j] = col
+        res = beta_l * Q[:, j + 1, 0].abs()
+        stop = (res <= target_l) | (rho <= 1e-14 * beta_l)  # converged, or (lucky) breakdown
         if j == m - 1:
             stop = torch.ones_like(stop)
+        stop &= alive
         if bool(stop.any()):
-            fin = live[stop]
-            g = beta[fin, None] * Q[fin, : j + 1, 0]
+            fin = torch.nonzero(stop).squeeze(-1)
+            g = beta_l[fin, None] * Q[fin, : j + 1, 0]
             y = _back_substitute(R[fin, : j + 1, : j + 1], g)
-            x[fin] = x[fin] + torch.bmm(y.unsqueeze(1), V[fin, : j + 1]).squeeze(1)
-            live = live[~stop]
-            if live.numel() == 0:
+            x[rows[fin]] = x[rows[fin]] + torch.bmm(y.unsqueeze(1), V[fin, : j + 1]).squeeze(1)
+            alive &= ~stop
+            n_alive = int(alive.sum())
+            if n_alive == 0:
                 break
+            if 4 * n_alive <= 3 * alive.numel():
+                keep = torch.nonzero(alive).squeeze(-1)
+                V, R, Q = V[keep], R[keep], Q[keep]
+                beta_l, target_l, sel_l, rows = beta_l[keep], target_l[keep], sel_l[keep], rows[keep]
+                alive = alive[keep]
     return x, used
 
 
