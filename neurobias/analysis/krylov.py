@@ -94,7 +94,8 @@ def gmres(
     ----------
     matvec : callable ``(v, sel) -> A_sel v``
         ``v`` of shape (k, n), ``sel`` the indices (long, (k,)) of the systems
-        into the batch; returns shape (k, n).
+        into the batch; returns shape (k, n), a new tensor (``v`` may be a
+        view of the Krylov basis and must not be modified).
     b : Tensor of shape (batch, n)
         Right-hand sides.
     rtol : float or Tensor of shape (batch,)
@@ -485,7 +486,7 @@ def leading_eigenvalues_batched(
         # ``restart`` is capped at half the space, so that asking for long cycles never sends a small operator
         # to the dense fall-back below by itself
         m = min(n - 1, max(2 * kk + 1, kk + 24, min(int(restart), n // 2)))
-        if kk >= n - 2 or 2 * m > n:  # a Krylov space of half the space or more: the dense decomposition is cheaper
+        if kk >= n - 2 or 2 * m > n:  # a Krylov space of more than half the space: the dense decomposition is cheaper
             fallback = group
         else:
             per = max(1, int(max_bytes // (v0.element_size() * (m + 1) * n)))
