@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,16 +52,30 @@ def machine_info() -> dict[str, object]:
     }
 
 
+#: Seed of the order in which :func:`interleaved` runs the variants of each round.
+ORDER_SEED = 0
+
+
 def interleaved(variants: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    """Warm every variant up once, then time each in turn, ``repeats`` rounds; seconds per call."""
+    """Warm every variant up once, then time each once per round, ``repeats`` rounds; seconds per call.
+
+    Each round runs the variants in its own order, a permutation drawn with :data:`ORDER_SEED` (the same
+    orders on every run).  In a fixed order a variant always ran at the same place and after the same
+    predecessor: in the simulation benchmark (2026-12-07), ``simulate`` with ``engine="auto"`` and with
+    ``engine="jax"``, the same code, differed by 7-11 % in every round, each in its own direction at
+    N = 512 and 2048.  Drift and what a predecessor leaves behind (memory to free, threads still spinning)
+    now fall on every variant alike.
+    """
     for fn in variants.values():
         fn()
+    names = list(variants)
     times: dict[str, list[float]] = {k: [] for k in variants}
+    rng = np.random.default_rng(ORDER_SEED)
     for _ in range(repeats):
-        for name, fn in variants.items():
+        for i in rng.permutation(len(names)):
             t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
+            variants[names[i]]()
+            times[names[i]].append(time.perf_counter() - t0)
     return times
 
 

@@ -48,6 +48,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402 - the shared helpers of the benchmarks
+    ORDER_SEED,
     add_output_options,
     command_line,
     interleaved,
@@ -246,7 +247,8 @@ def report(payload: dict[str, object], results: Path, figure_path: Path) -> str:
         "## Simulation throughput",
         "",
         f"Command: `{payload['command']}`. Machine: {machine_line(payload['machine'])}. "
-        f"Medians of {payload['repeats']} interleaved rounds after a warm-up, T = {payload['T']} steps, "
+        f"Medians of {payload['repeats']} interleaved rounds after a warm-up "
+        f"({payload.get('order', 'the variants in the same order every round')}), T = {payload['T']} steps, "
         "tanh, Euler, float32, the whole trajectory returned (except `brainpy_none`). "
         "`simulate, auto` is `neurobias.simulate` as a user calls it (`engine=\"auto\"`); `simulate, torch` and "
         "`simulate, jax` force an engine. The torch engine runs on one intra-op thread and splits the batch over "
@@ -299,7 +301,9 @@ def report(payload: dict[str, object], results: Path, figure_path: Path) -> str:
                          f"{here['neurobias.simulate_jax']:.3f} s with the JAX engine (compilation included) and "
                          f"{here['neurobias.simulate_torch']:.3f} s with torch.")
     lines += ["", "On a machine shared with other jobs the XLA thread pool and torch's threads compete "
-              "with them alike; the rounds are interleaved so that drift hits every variant."]
+              "with them alike; the rounds are interleaved so that drift hits every variant"
+              + (", and each round's own order spreads what one variant leaves behind for the next (memory "
+                 "to free, threads still spinning) over all of them." if "order" in payload else ".")]
     text = (f"Agreement check: the last state of `neurobias.integrate` and of the JAX and BrainPy runs "
             f"differ by at most {payload['agreement_max_abs']:.1e}")
     if payload.get("agreement_engines_max_abs") is not None:
@@ -352,6 +356,7 @@ def main() -> None:
     agree_n = 256
     agree = check_agreement(agree_n, 8, 200)
     payload = {"machine": info, "command": command_line(), "repeats": args.repeats, "T": args.steps,
+               "order": f"each round in its own order, a permutation drawn with seed {ORDER_SEED}",
                "threads": CPU_THREADS, "rows": rows, "agreement_max_abs": agree["external"],
                "agreement_engines_max_abs": agree.get("engines"),
                "agreement_N": agree_n}

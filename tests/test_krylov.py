@@ -42,33 +42,41 @@ def test_gmres_matches_lapack_per_system_tolerance():
     assert float(true_rel[4:].max()) > 1e-10
 
 
-def test_gmres_batch_equals_systems_solved_one_by_one():
+@pytest.mark.parametrize("restart", [25, 60])
+def test_gmres_batch_equals_systems_solved_one_by_one(restart):
     # 20 systems leaving a cycle at different steps, one or a few at a time: those that left keep their
     # solution (they never leave twice) and their products stop (the batch uses exactly the products of the
-    # 20 systems solved alone), whether the batch has been compacted yet or not
+    # 20 systems solved alone), whether the batch has been compacted yet or not.  With cycles of 25 vectors
+    # few rows leave within one cycle (no compaction); with 60 (the whole space) all leave within the first
+    # cycle, so its rows are compacted, several times, while it runs
     A = _random_operators(20, 60, 1.1, 5)
     b = torch.randn(20, 60, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
     rtol = torch.logspace(-1, -11, 20, dtype=torch.float64)
 
-    formed = []  # rows of every product asked for
+    formed = []  # (rows, whether every vector has unit norm: an Arnoldi product) of every product asked for
 
     def mv(v, sel):
-        formed.append(int(sel.numel()))
+        unit = bool(torch.allclose(v.norm(dim=-1), torch.ones(len(v), dtype=v.dtype), rtol=1e-12, atol=0))
+        formed.append((int(sel.numel()), unit))
         return (A[sel] @ v.unsqueeze(-1)).squeeze(-1)
 
-    batch = gmres(mv, b, rtol=rtol, restart=25, max_restarts=8)
-    in_batch = sum(formed)
-    # products for part of the batch before it was compacted (a quarter left) as well as after
-    assert any(15 < f < 20 for f in formed) and any(f <= 15 for f in formed)
+    batch = gmres(mv, b, rtol=rtol, restart=restart, max_restarts=8)
+    in_batch = sum(f for f, _ in formed)
+    if restart == 60:
+        first_residual = next(k for k, (_, unit) in enumerate(formed) if not unit)
+        first_cycle = [f for f, _ in formed[:first_residual]]
+        assert first_cycle[0] == 20 and min(first_cycle) < 5  # more than three quarters left within it
     formed.clear()
-    alone = [gmres(lambda v, sel, i=i: mv(v, sel + i), b[i:i + 1], rtol=float(rtol[i]), restart=25, max_restarts=8)
-             for i in range(20)]
-    assert in_batch == sum(formed) == batch.n_matvec == sum(r.n_matvec for r in alone)
+    alone = [gmres(lambda v, sel, i=i: mv(v, sel + i), b[i:i + 1], rtol=float(rtol[i]), restart=restart,
+                   max_restarts=8) for i in range(20)]
+    assert in_batch == sum(f for f, _ in formed) == batch.n_matvec == sum(r.n_matvec for r in alone)
     for i, r in enumerate(alone):
         assert bool(batch.converged[i]) == bool(r.converged[0])
         torch.testing.assert_close(batch.x[i], r.x[0], rtol=0, atol=1e-10 * float(r.x.abs().max()))
+    assert bool(batch.converged.all()) or restart == 25  # the whole space: every system converges
+    ok = batch.converged
     true_rel = ((A @ batch.x.unsqueeze(-1)).squeeze(-1) - b).norm(dim=-1) / b.norm(dim=-1)
-    assert bool((true_rel[batch.converged] <= rtol[batch.converged] * 1.0001).all())
+    assert bool(ok.any()) and bool((true_rel[ok] <= rtol[ok] * 1.0001).all())
 
 
 def test_gmres_restarts_and_breakdown():

@@ -5,15 +5,16 @@ imported inside the functions here, and this module is imported only by
 :mod:`neurobias.circuit.simulate` when the JAX engine runs.
 
 The vector field is not written here: each step asks a
-:class:`neurobias.circuit.Dynamics` whose ``W_rec`` is a JAX array and whose
-``phi`` is written in JAX (:func:`neurobias.circuit.nonlinearity.jax_phi`) for
-the drive ``A(x)`` and the rates, exactly as the torch loop does, and takes the
-same step ``x <- lerp(x, A(x), h)`` (torch's ``lerp`` formula).  The whole
-trajectory loop is one ``jax.lax.scan`` under ``jax.jit``; a compiled kernel is
-kept per (shapes, dtype, ``phi``, form, ``tau``, ``h``) for the process, so the
-first call with new shapes pays the compilation (about 0.3 s measured on 2
-cores, ``benchmarks/engine_choice.py``) and later ones do not.  No noise: the torch engine draws it from a torch generator,
-whose stream JAX cannot reproduce.
+:class:`neurobias.circuit.Dynamics` whose ``W_rec`` is held transposed (a JAX
+array of ``W_rec.T``, :class:`_HeldTransposed`) and whose ``phi`` is written in
+JAX (:func:`neurobias.circuit.nonlinearity.jax_phi`) for the drive ``A(x)`` and
+the rates, exactly as the torch loop does, and takes the same step
+``x <- lerp(x, A(x), h)`` (torch's ``lerp`` formula).  The whole trajectory
+loop is one ``jax.lax.scan`` under ``jax.jit``; a compiled kernel is kept per
+(shapes, dtype, ``phi``, form, ``tau``, ``h``) for the process, so the first
+call with new shapes pays the compilation (about 0.3 s measured on 2 cores,
+``benchmarks/engine_choice.py``) and later ones do not.  No noise: the torch
+engine draws it from a torch generator, whose stream JAX cannot reproduce.
 """
 from __future__ import annotations
 
@@ -57,11 +58,13 @@ def _precision(dtype: str) -> Iterator[None]:
 class _HeldTransposed:
     """A weight matrix ``W`` held as its transpose: ``W.T`` is the array given, with nothing to transpose.
 
-    The loop's products are ``v @ W.T`` (:class:`Dynamics` forms them so).  Traced on ``W`` itself, XLA's CPU
-    backend computes each as a product with the second factor transposed, which is slower; traced on a
-    contiguous ``W.T``, it is a plain product.  Measured on 2 cores (tanh, batch 64, 1000 steps, ``x``, ``r``
-    and ``z`` recorded, float32, alternated runs, 2026-12-07): N = 2048, median 3.76 s held transposed
-    against 4.08 s (8 runs each, faster in 7 of 8 pairs); N = 512, 0.324 s against 0.336 s (16 runs).
+    The loop's products are ``v @ W.T`` (:class:`Dynamics` forms them so, and its ``drive``, ``rates`` and
+    ``gain`` read ``W_rec`` only that way).  Traced on ``W`` itself, the optimised HLO of XLA's CPU backend
+    contracts ``W`` over its second dimension (a product with a transposed factor); with ``W.T`` transposed
+    on the host and passed as it is, the product contracts over the first dimension, which is faster.
+    Measured on 2 cores in one process (tanh, batch 64, 1000 steps, ``x``, ``r`` and ``z`` recorded,
+    float32, the two kernels alternated, 2026-12-07): N = 2048, median 3.76 s against 4.08 s, faster in all
+    8 pairs; N = 512, 0.324 s against 0.336 s, faster in 13 of 16 pairs.
     """
 
     __slots__ = ("T",)
@@ -72,7 +75,11 @@ class _HeldTransposed:
 
 @functools.lru_cache(maxsize=None)
 def _kernel() -> Any:
-    """The jitted trajectory kernel (made once; JAX caches one compilation per shapes and static arguments)."""
+    """The jitted trajectory kernel (made once; JAX caches one compilation per shapes and static arguments).
+
+    Its weights arrive transposed (:class:`_HeldTransposed`): ``W_rec_t = W_rec.T`` (unit, unit),
+    ``W_in_t = W_in.T`` (input, unit), ``W_out_t = W_out.T`` (unit, output).
+    """
     import jax
 
     @functools.partial(jax.jit, static_argnames=("phi", "form", "tau", "h", "n_time", "keep_rates"))
@@ -156,8 +163,8 @@ def simulate_rows(
         def j(a: Any) -> Any:
             return jnp.asarray(np.asarray(a, dtype=np.float64), dtype=jdt)
 
-        def jt(a: Any) -> Any:  # transposed, contiguous
-            return j(np.ascontiguousarray(np.asarray(a).T))
+        def jt(a: Any) -> Any:  # transposed on the host (see _HeldTransposed)
+            return jnp.asarray(np.asarray(a, dtype=np.float64).T, dtype=jdt)
 
         W_rec = dyn.W_rec.detach().cpu().numpy() if hasattr(dyn.W_rec, "detach") else dyn.W_rec
         u_t = None if inputs is None else j(np.moveaxis(inputs, 1, 0))

@@ -85,7 +85,8 @@ class Dynamics:
     W_rec : Tensor of shape (unit, unit)
         Recurrent weights (a JAX array works as well for :meth:`drive`,
         :meth:`vector_field`, :meth:`rates` and :meth:`readout`, with a
-        :class:`Nonlinearity` written in JAX).
+        :class:`Nonlinearity` written in JAX; these methods, and :meth:`gain`,
+        read ``W_rec`` only as ``W_rec.T``).
     tau : float
         Time constant, ms (> 0).
     phi : str or Nonlinearity
