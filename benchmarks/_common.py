@@ -62,8 +62,8 @@ def interleaved(variants: dict[str, Callable[[], object]], repeats: int) -> dict
     Each round runs the variants in its own order, a permutation drawn with :data:`ORDER_SEED` (the same
     orders on every run).  In a fixed order a variant always ran at the same place and after the same
     predecessor: in the simulation benchmark (2026-12-07), ``simulate`` with ``engine="auto"`` and with
-    ``engine="jax"``, the same code, differed by 7-11 % in every round, each in its own direction at
-    N = 512 and 2048.  Drift and what a predecessor leaves behind (memory to free, threads still spinning)
+    ``engine="jax"``, the same code, differed in every round (by 7-11 % in the medians), each in its own
+    direction at N = 512 and 2048.  Drift and what a predecessor leaves behind (memory to free, threads still spinning)
     now fall on every variant alike.
     """
     for fn in variants.values():

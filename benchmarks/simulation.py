@@ -222,6 +222,7 @@ HEADS = ["matmuls alone (s)", "matmuls, 1 thread (s)", "simulate, auto (s)", "si
 def figure(rows: list[dict[str, object]], path: Path) -> None:
     import matplotlib
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     from neurobias.io.figures import save_figure
 
@@ -239,11 +240,12 @@ def figure(rows: list[dict[str, object]], path: Path) -> None:
     ax.set_xticks(np.arange(len(configs)), [f"N={n}\nbatch {b}" for n, b in configs])
     ax.set_yscale("log")
     # plain numbers (0.3, not 3 x 10^-1), the minor ticks labelled at 2, 3 and 5 times a power of ten only
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(
         lambda v, _: f"{v:g}" if v > 0 and round(v / 10 ** np.floor(np.log10(v))) in (2, 3, 5) else ""))
     ax.set_ylabel(f"median seconds for {rows[0]['T']} steps")
-    ax.set_title("Simulation, tanh Euler float32, whole trajectory (except DSRunner none and the matmuls)", fontsize=9)
+    ax.set_title("Simulation, tanh Euler float32, whole trajectory (except DSRunner none and the matmuls)",
+                 fontsize=9)
     ax.legend(fontsize=6, ncols=3)
     save_figure(fig, path)
 
