@@ -63,8 +63,8 @@ def interleaved(variants: dict[str, Callable[[], object]], repeats: int) -> dict
     orders on every run).  In a fixed order a variant always ran at the same place and after the same
     predecessor: in the simulation benchmark (2026-12-07), ``simulate`` with ``engine="auto"`` and with
     ``engine="jax"``, the same code, differed in every round (by 7-11 % in the medians), each in its own
-    direction at N = 512 and 2048.  Drift and what a predecessor leaves behind (memory to free, threads still spinning)
-    now fall on every variant alike.
+    direction at N = 512 and 2048.  Drift and what a predecessor leaves behind (memory to free, threads
+    still spinning) now fall on every variant alike.
     """
     for fn in variants.values():
         fn()
@@ -72,10 +72,10 @@ def interleaved(variants: dict[str, Callable[[], object]], repeats: int) -> dict
     times: dict[str, list[float]] = {k: [] for k in variants}
     rng = np.random.default_rng(ORDER_SEED)
     for _ in range(repeats):
-        for i in rng.permutation(len(names)):
+        for name in rng.permutation(names):
             t0 = time.perf_counter()
-            variants[names[i]]()
-            times[names[i]].append(time.perf_counter() - t0)
+            variants[name]()
+            times[name].append(time.perf_counter() - t0)
     return times
 
 

@@ -62,10 +62,11 @@ def test_gmres_batch_equals_systems_solved_one_by_one(restart):
 
     batch = gmres(mv, b, rtol=rtol, restart=restart, max_restarts=8)
     in_batch = sum(f for f, _ in formed)
-    if restart == 60:
+    if restart == 60:  # the whole space: every system converges, most within the first cycle
         first_residual = next(k for k, (_, unit) in enumerate(formed) if not unit)
         first_cycle = [f for f, _ in formed[:first_residual]]
         assert first_cycle[0] == 20 and min(first_cycle) < 5  # more than three quarters left within it
+        assert bool(batch.converged.all())
     formed.clear()
     alone = [gmres(lambda v, sel, i=i: mv(v, sel + i), b[i:i + 1], rtol=float(rtol[i]), restart=restart,
                    max_restarts=8) for i in range(20)]
@@ -73,7 +74,6 @@ def test_gmres_batch_equals_systems_solved_one_by_one(restart):
     for i, r in enumerate(alone):
         assert bool(batch.converged[i]) == bool(r.converged[0])
         torch.testing.assert_close(batch.x[i], r.x[0], rtol=0, atol=1e-10 * float(r.x.abs().max()))
-    assert bool(batch.converged.all()) or restart == 25  # the whole space: every system converges
     ok = batch.converged
     true_rel = ((A @ batch.x.unsqueeze(-1)).squeeze(-1) - b).norm(dim=-1) / b.norm(dim=-1)
     assert bool(ok.any()) and bool((true_rel[ok] <= rtol[ok] * 1.0001).all())

@@ -164,7 +164,7 @@ def simulate_rows(
             return jnp.asarray(np.asarray(a, dtype=np.float64), dtype=jdt)
 
         def jt(a: Any) -> Any:  # transposed on the host (see _HeldTransposed)
-            return jnp.asarray(np.asarray(a, dtype=np.float64).T, dtype=jdt)
+            return j(np.asarray(a).T)
 
         W_rec = dyn.W_rec.detach().cpu().numpy() if hasattr(dyn.W_rec, "detach") else dyn.W_rec
         u_t = None if inputs is None else j(np.moveaxis(inputs, 1, 0))
