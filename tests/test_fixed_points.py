@@ -450,3 +450,40 @@ def test_bad_circuit_and_tonic():
     c = Circuit.from_arrays(W_rec=np.eye(3) * 0.5, tau=10.0)
     with pytest.raises(InputError, match="`tonic` must have shape"):
         find_fixed_points(c, np.zeros(4))
+
+
+def test_neighbour_lines_scanned_once_per_pair(monkeypatch):
+    """A line between two new points is scanned from one end only, and finds what both scans found."""
+    from neurobias.analysis import _candidates as cand
+    from neurobias.analysis.references import mirrored_multistable
+
+    ref = mirrored_multistable(n_units=40, n_core=3, seed=3, spectra=False)
+    field = Field(dyn=ref.circuit.dynamics(device="cpu"),
+                  ext=torch.tensor(np.asarray(ref.tonic, dtype=np.float64).reshape(1, -1)))
+    x = torch.tensor(ref.x, dtype=torch.float64)
+    ctx = torch.zeros(len(x), dtype=torch.long)
+    half = torch.ones(1, x.shape[1], dtype=torch.float64)
+    no_dirs = x.new_zeros((len(x), 0, x.shape[1]))
+    scanned: list[int] = []
+    real_minima = cand._line_minima
+
+    def counting(field, base, step, c, grid, known):
+        scanned.append(base.shape[0])
+        assert bool((step.abs().amax(-1) > 0).all())  # no line from a point to itself
+        return real_minima(field, base, step, c, grid, known)
+
+    monkeypatch.setattr(cand, "_line_minima", counting)
+    once = cand.explore(field, x, ctx, no_dirs, x, ctx, half, n_neighbours=8)
+    monkeypatch.setattr(cand, "_mirrored", lambda same, nn, valid: torch.zeros_like(valid))
+    both = cand.explore(field, x, ctx, no_dirs, x, ctx, half, n_neighbours=8)
+    n_once, n_both = scanned
+    assert n_both == len(x) * 8 and n_once < n_both
+    # every pair of mutual neighbours is scanned once: the lines scanned are the distinct pairs
+    d = torch.cdist(x, x, compute_mode="donot_use_mm_for_euclid_dist").fill_diagonal_(float("inf"))
+    nn = torch.topk(d, 8, dim=1, largest=False).indices
+    pairs = {tuple(sorted((i, int(j)))) for i in range(len(x)) for j in nn[i]}
+    assert n_once == len(pairs)
+    # the same minima: each candidate of the full scan is one of the single scan's, to rounding
+    gap = torch.cdist(both[0], once[0], compute_mode="donot_use_mm_for_euclid_dist").amin(1)
+    assert float(gap.max()) <= 1e-12 * float(x.abs().max())
+    assert once[0].shape[0] == len({tuple(np.round(r, 9)) for r in both[0].numpy()})

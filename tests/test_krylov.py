@@ -208,29 +208,38 @@ def test_batched_leading_eigenvalues_small_and_degenerate_operators():
     assert single.complete and int((single.values.real > 0).sum()) == int((ev.real > 0).sum())
 
 
-def test_position_eigenvalues_of_real_schur_forms():
-    from scipy.linalg import schur
+def test_lapack_eigenvalues_follow_the_schur_diagonal():
+    """The Krylov-Schur restart selects by the eigenvalues that dgees and dtrsen return: in diagonal order."""
+    from scipy.linalg.lapack import dgees, dtrsen
 
-    from neurobias.analysis.krylov import _position_eigenvalues
+    def blocks(T):
+        """Eigenvalue at each diagonal position from the 1 x 1 and 2 x 2 blocks, by an independent solver."""
+        m = T.shape[0]
+        out = np.zeros(m, complex)
+        i = 0
+        while i < m:
+            if i + 1 < m and T[i + 1, i] != 0.0:
+                w = np.linalg.eigvals(T[i:i + 2, i:i + 2])
+                out[i], out[i + 1] = sorted(w, key=lambda z: -z.imag)
+                i += 2
+            else:
+                out[i] = T[i, i]
+                i += 1
+        return out
 
     rng = np.random.default_rng(11)
     for m in (1, 2, 3, 17, 48):
-        T, _ = schur(rng.standard_normal((m, m)), output="real")
-        d = _position_eigenvalues(T)
-        # each 2 x 2 block gives its pair at its two positions (upper + imaginary part first)
-        pairs = np.flatnonzero(np.diagonal(T, -1) != 0.0)
-        for i in pairs:
-            w = np.linalg.eigvals(T[i:i + 2, i:i + 2])
-            np.testing.assert_allclose(sorted(d[i:i + 2], key=lambda z: z.imag), sorted(w, key=lambda z: z.imag),
-                                       atol=1e-12)
-            assert d[i].imag > 0 > d[i + 1].imag
-        single = np.setdiff1d(np.arange(m), np.concatenate([pairs, pairs + 1]))
-        np.testing.assert_array_equal(d[single], np.diag(T)[single])
-    # adjacent non-zero subdiagonal entries: blocks read from the top (the second entry belongs to the first block)
-    T = np.array([[1.0, -2.0, 0.5], [3.0, 1.0, 0.2], [0.0, 4.0, -1.0]])
-    d = _position_eigenvalues(T)
-    np.testing.assert_allclose(d[:2], [1 + 1j * np.sqrt(6.0), 1 - 1j * np.sqrt(6.0)], atol=1e-14)
-    assert d[2] == -1.0
+        T, _, wr, wi, Q, _, info = dgees(lambda a, b: 0, rng.standard_normal((m, m)), compute_v=1, sort_t=0)
+        assert info == 0
+        np.testing.assert_allclose(wr + 1j * wi, blocks(T), atol=1e-12)
+        d = wr + 1j * wi
+        select = np.zeros(m, dtype=np.int32)
+        select[np.lexsort((-d.imag, -d.real))[: (m + 1) // 2]] = 1
+        T2, Q2, wr2, wi2, got, _, _, info = dtrsen(select, T, Q, job="N")
+        assert info == 0 and got >= (m + 1) // 2
+        np.testing.assert_allclose(wr2 + 1j * wi2, blocks(T2), atol=1e-12)
+        # the selected values (those of largest real part, with a split pair's partner) lead
+        np.testing.assert_allclose(np.sort(wr2[:got]), np.sort(d.real)[m - got:], atol=1e-9)
 
 
 def test_mirrored_multistable_is_dense_irreducible_and_exact():

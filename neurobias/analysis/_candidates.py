@@ -188,13 +188,16 @@ def _line_minima(
     near_known = torch.zeros(S, dtype=torch.bool, device=base.device)
     for k in known_s:
         near_known |= (s_grid - k).abs() <= spacing * 1.01
+    # q only ranks the states of a line (its local minima become candidates that Newton refines in float64),
+    # so the states are formed and q computed in float32: half the cost of the products that dominate the
+    # scan; the states at the minima are formed again in float64
+    single = field.single
+    s32 = s_grid.to(single.ext.dtype)
     for i in range(0, b, per):
         bb, st, cc = base[i:i + per], step[i:i + per], ctx[i:i + per]
-        pts = bb[:, None, :] + s_grid[None, :, None] * st[:, None, :]  # (b, S, N)
-        # q only ranks the states of a line (its local minima become candidates that Newton refines in
-        # float64), so it is computed in float32: half the cost of the products that dominate the scan
-        f = field.single.F(pts.float(), cc[:, None].expand(-1, S))
-        q = 0.5 * (f * f).sum(-1).to(pts.dtype)  # (b, S)
+        pts = bb.to(s32.dtype)[:, None, :] + s32[None, :, None] * st.to(s32.dtype)[:, None, :]  # (b, S, N)
+        f = single.F(pts, cc[:, None])  # one drive per line, broadcast along it
+        q = 0.5 * (f * f).sum(-1).to(base.dtype)  # (b, S)
         q = torch.where(torch.isfinite(q), q, torch.full_like(q, float("inf")))
         is_min = torch.zeros_like(q, dtype=torch.bool)
         is_min[:, 1:-1] = (q[:, 1:-1] < q[:, :-2]) & (q[:, 1:-1] < q[:, 2:])
@@ -203,12 +206,37 @@ def _line_minima(
         if li.numel() == 0:
             continue
         q_max = q.masked_fill(~torch.isfinite(q), 0.0).amax(-1)
-        out_x.append(pts[li, si])
+        out_x.append(bb[li] + s_grid[si, None] * st[li])
         out_c.append(cc[li])
         out_s.append(q[li, si] / q_max[li].clamp_min(1e-300))
     if not out_x:
         return base.new_zeros((0, N)), ctx.new_zeros(0), base.new_zeros(0)
     return torch.cat(out_x), torch.cat(out_c), torch.cat(out_s)
+
+
+def _mirrored(same: Tensor, nn: Tensor, valid: Tensor) -> Tensor:
+    """Which neighbour lines (p, k) another new point scans already, in the opposite direction.
+
+    ``same`` (p, K) marks the known points equal to each new point, ``nn`` (p, k) the known neighbours of
+    each new point and ``valid`` (p, k) the lines to scan.  The line from new point ``i`` to its
+    neighbour ``nn[i, s]`` is the line from that neighbour back to ``i`` when the neighbour is itself new
+    and has ``i`` among its own valid neighbours.  The neighbour grid is symmetric about ``s = 1/2`` and
+    its known positions are ``{0, 1}``, so both scans sample the same states and find the same minima:
+    the scan from the point of the larger index is marked (True) and skipped.
+    """
+    p, k = nn.shape
+    pairs = torch.nonzero(same)  # (pairs, 2): (new, known)
+    if pairs.numel() == 0:
+        return torch.zeros_like(valid)
+    new_of_known = torch.full((same.shape[1],), -1, dtype=torch.long, device=nn.device)
+    known_of_new = torch.full((p,), -1, dtype=torch.long, device=nn.device)
+    new_of_known[pairs[:, 1]] = pairs[:, 0]
+    known_of_new[pairs[:, 0]] = pairs[:, 1]
+    partner = new_of_known[nn]  # (p, k): the neighbour as a new point, or -1
+    rows = torch.arange(p, device=nn.device)
+    # does the partner's valid neighbour list hold this point?
+    back = (nn[partner.clamp_min(0)] == known_of_new[rows][:, None, None]) & valid[partner.clamp_min(0)]
+    return (partner >= 0) & (partner < rows[:, None]) & back.any(-1) & (known_of_new[rows] >= 0)[:, None]
 
 
 def explore(
@@ -275,12 +303,15 @@ def explore(
         x, c, sc = _line_minima(field, base, step, cc, grid, (0.0,))
         xs.append(x), cs.append(c), ss.append(sc)
     if n_neighbours > 0 and known_x.shape[0] > 1:
-        dist = torch.cdist(new_x, known_x)  # (p, K)
-        other = (new_ctx[:, None] != known_ctx[None, :]) | (dist == 0)
+        # direct differences: the matrix-product form of ``cdist`` leaves a point about 1e-6 from itself, so that
+        # it would be its own nearest neighbour (a line of zero length)
+        dist = torch.cdist(new_x, known_x, compute_mode="donot_use_mm_for_euclid_dist")  # (p, K)
+        same = dist == 0
+        other = (new_ctx[:, None] != known_ctx[None, :]) | same
         dist = torch.where(other, torch.full_like(dist, float("inf")), dist)
         k = min(n_neighbours, known_x.shape[0] - 1)
         dk, nn = torch.topk(dist, k, dim=1, largest=False)
-        valid = torch.isfinite(dk)
+        valid = torch.isfinite(dk) & ~_mirrored(same, nn, torch.isfinite(dk))
         if bool(valid.any()):
             q_pts = known_x[nn][valid]  # (v, N)
             base = new_x[:, None, :].expand(-1, k, -1)[valid]

@@ -62,8 +62,14 @@ SPECTRA_TOL = 1e-10
 #: earlier single comparison at 2048 had 64 slower (69.0 against 60.9 s), which these alternated runs do not repeat.
 #: N = 1024, 32: 19.8, 19.6 s; 64: 19.0, 20.2 s.  Below ``LEADING_RESTART_MIN_UNITS`` the default cycles are
 #: kept: at N = 256 they were faster (32: 3.5, 2.7, 2.5 s; 64: 3.7, 3.2, 3.4 s), the products being cheap there
-#: against the orthogonalisation and the small Schur forms that longer cycles cost.
-LEADING_RESTART = 64
+#: against the orthogonalisation and the small Schur forms that longer cycles cost.  Measured again after the
+#: Gram-Schmidt products were made 2.2x faster (:func:`neurobias.analysis.krylov._coefficients`), on the spectra
+#: alone (``leading_eigenvalues_batched`` for the 243 known points in one batch, 8 values, 6 vectors, variants
+#: in a seeded order per round, medians, 2026-12-07): N = 256, default (32): 1.36 s, 40: 1.30 s, 48: 1.68 s
+#: (5 rounds); N = 512, 32: 3.83 s, 48: 3.32 s (5 rounds), 40: 3.12 s, 48: 3.09 s, 56: 3.30 s, 64: 3.39 s
+#: (5 rounds); N = 1024, 48: 7.47 s, 64: 8.33 s; N = 2048, 48: 22.97 s, 64: 23.09 s (3 rounds each).  Cycles of
+#: 48 are as fast as 64 or faster at every size from 512 on, and each cycle's Schur form costs less than half.
+LEADING_RESTART = 48
 LEADING_RESTART_MIN_UNITS = 512
 
 #: the families of starting states, in the order of the ``source`` codes
