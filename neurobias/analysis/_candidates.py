@@ -303,7 +303,7 @@ def explore(
         x, c, sc = _line_minima(field, base, step, cc, grid, (0.0,))
         xs.append(x), cs.append(c), ss.append(sc)
     if n_neighbours > 0 and known_x.shape[0] > 1:
-        # direct differences: the matrix-product form of ``cdist`` leaves a point about 1e-6 from itself, so that
+        # direct differences: the matrix-product form of ``cdist`` leaves a point a few 1e-6 from itself, so that
         # it would be its own nearest neighbour (a line of zero length)
         dist = torch.cdist(new_x, known_x, compute_mode="donot_use_mm_for_euclid_dist")  # (p, K)
         same = dist == 0
