@@ -215,16 +215,30 @@ def _line_minima(
 
 
 def _mirrored(same: Tensor, nn: Tensor, valid: Tensor) -> Tensor:
-    """Which neighbour lines (p, k) another new point scans already, in the opposite direction.
+    """Which neighbour lines another new point scans already, in the opposite direction.
 
-    ``same`` (p, K) marks the known points equal to each new point, ``nn`` (p, k) the known neighbours of
-    each new point and ``valid`` (p, k) the lines to scan.  The line from new point ``i`` to its
-    neighbour ``nn[i, s]`` is the line from that neighbour back to ``i`` when the neighbour is itself new
-    and has ``i`` among its own valid neighbours.  The neighbour grid is symmetric about ``s = 1/2`` and
-    its known positions are ``{0, 1}``, so both scans sample the same states and find the same minima:
-    the scan from the point of the larger index is marked (True) and skipped.
+    The line from new point ``i`` to its neighbour ``nn[i, s]`` is the line from that neighbour back to
+    ``i`` when the neighbour is itself new and has ``i`` among its own valid neighbours.  The neighbour
+    grid is symmetric about ``s = 1/2`` (exactly so for the default 29 points, spaced 1/8) and its known
+    positions are ``{0, 1}``, so both scans sample the same states (to the rounding of states formed in
+    float32) and find the same minima: the scan from the point of the larger index is skipped.
+
+    Parameters
+    ----------
+    same : Tensor of shape (p, K), bool
+        ``same[i, j]``: new point ``i`` is known point ``j`` (the same state in the same context; at most
+        one ``j`` per ``i`` and one ``i`` per ``j``, the points of a context being merged).
+    nn : Tensor of shape (p, k), long
+        The known neighbours of each new point.
+    valid : Tensor of shape (p, k), bool
+        The lines to scan before this selection.
+
+    Returns
+    -------
+    Tensor of shape (p, k), bool
+        True for the lines to skip.
     """
-    p, k = nn.shape
+    p = nn.shape[0]
     pairs = torch.nonzero(same)  # (pairs, 2): (new, known)
     if pairs.numel() == 0:
         return torch.zeros_like(valid)
@@ -306,8 +320,9 @@ def explore(
         # direct differences: the matrix-product form of ``cdist`` leaves a point a few 1e-6 from itself, so that
         # it would be its own nearest neighbour (a line of zero length)
         dist = torch.cdist(new_x, known_x, compute_mode="donot_use_mm_for_euclid_dist")  # (p, K)
-        same = dist == 0
-        other = (new_ctx[:, None] != known_ctx[None, :]) | same
+        other = new_ctx[:, None] != known_ctx[None, :]
+        same = (dist == 0) & ~other  # a point of another context may share the state (equal drives)
+        other |= same
         dist = torch.where(other, torch.full_like(dist, float("inf")), dist)
         k = min(n_neighbours, known_x.shape[0] - 1)
         dk, nn = torch.topk(dist, k, dim=1, largest=False)

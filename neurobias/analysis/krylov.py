@@ -548,7 +548,7 @@ def _keep_order(re: float, im: float) -> int:
 
 
 class _Unordered(Exception):
-    """LAPACK's ``dtrsen`` could not reorder a Schur form."""
+    """No usable ordered Schur form: LAPACK's ``dgees`` did not converge, or ``dtrsen`` could not reorder."""
 
 
 #: a new Arnoldi vector smaller than this fraction of ``A v_j`` means breakdown (an invariant subspace)
@@ -633,6 +633,12 @@ def _krylov_schur(
         ``dtrsen`` are called directly: both return the eigenvalues in the order of the diagonal, which
         the selections read (0.55 ms per 48 x 48 matrix against 0.63 ms through ``scipy.linalg.schur``
         and the eigenvalues read off its diagonal blocks, the same forms to 1e-10).
+
+        Raises
+        ------
+        _Unordered
+            ``dgees`` did not converge, ``dtrsen`` could not reorder, or a selection grew by more than the
+            partner of one split complex pair (equal real parts of two pairs); the operator then goes dense.
         """
         T, _, wr, wi, Q, _, info = dgees(_keep_order, Hb, compute_v=1, sort_t=0, lwork=lwork)
         if info != 0:  # the QR algorithm did not converge: this operator goes dense
@@ -644,7 +650,7 @@ def _krylov_schur(
             select = np.zeros(m, dtype=np.int32)
             select[np.lexsort((-d.imag, -d.real))[:size]] = 1
             T, Q, wr, wi, got, _, _, info = dtrsen(select, T, Q, job="N", overwrite_t=1, overwrite_q=1)
-            if info != 0:  # LAPACK could not reorder (an ill-conditioned swap): this operator goes dense
+            if info != 0 or got > size + 1:  # an ill-conditioned swap, or two pairs split: this operator goes dense
                 raise _Unordered
             sizes.append(int(got))
             # the wanted values (the partner of a complex pair that dtrsen adds has the same modulus)
