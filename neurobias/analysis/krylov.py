@@ -152,6 +152,19 @@ def _coefficients(Vj: Tensor, w: Tensor) -> Tensor:
     return torch.bmm(w.unsqueeze(1), Vj.transpose(1, 2)).squeeze(1)
 
 
+def _orthogonalise(Vj: Tensor, w: Tensor) -> tuple[Tensor, Tensor]:
+    """Classical Gram-Schmidt twice: ``w`` (b, n) against the orthonormal rows of ``Vj`` (b, j, n).
+
+    Returns the coefficients ``h`` (b, j) of ``w`` on the rows and the remainder ``w - Vj^T h`` (b, n).  The
+    second pass is subtracted from the first pass's remainder (not the summed coefficients from ``w``), so
+    that it removes the rounding that the first subtraction left along the rows.
+    """
+    h = _coefficients(Vj, w)
+    w = w - torch.bmm(h.unsqueeze(1), Vj).squeeze(1)
+    h2 = _coefficients(Vj, w)
+    return h + h2, w - torch.bmm(h2.unsqueeze(1), Vj).squeeze(1)
+
+
 def _cycle(
     matvec: BatchedMatvec, sel: Tensor, r: Tensor, beta: Tensor, target: Tensor, x: Tensor, m: int
 ) -> tuple[Tensor, int]:
@@ -186,11 +199,7 @@ def _cycle(
             w[act] = matvec(V[act, j], sel_l[act])
         used += act.numel()
         Vj = V[:, : j + 1]  # (l, j+1, n)
-        h = _coefficients(Vj, w)  # CGS, first pass
-        w = w - torch.bmm(h.unsqueeze(1), Vj).squeeze(1)
-        h2 = _coefficients(Vj, w)  # second pass
-        w = w - torch.bmm(h2.unsqueeze(1), Vj).squeeze(1)
-        h = h + h2
+        h, w = _orthogonalise(Vj, w)
         h_next = w.norm(dim=-1)
         V[:, j + 1] = w / torch.where(h_next > 0, h_next, torch.ones_like(h_next))[:, None]
         col = torch.bmm(Q[:, : j + 1, : j + 1], h.unsqueeze(-1)).squeeze(-1)  # earlier rotations
@@ -555,13 +564,6 @@ class _Unordered(Exception):
 BREAKDOWN_RTOL = 1e-10
 
 
-def _orthogonalise(Vj: Tensor, w: Tensor) -> Tensor:
-    """Coefficients of ``w`` (b, n) on the orthonormal rows of ``Vj`` (b, j, n), by classical Gram-Schmidt twice."""
-    h = _coefficients(Vj, w)
-    r = w - torch.bmm(h.unsqueeze(1), Vj).squeeze(1)
-    return h + _coefficients(Vj, r)
-
-
 def _krylov_schur(
     matvec: BatchedMatvec, sel: Tensor, n: int, k: int, m: int, n_vectors: int, tol: float, v0: Tensor,
     max_restarts: int,
@@ -603,8 +605,7 @@ def _krylov_schur(
         w = matvec(Vr[:, j].contiguous(), idx if rows is None else idx[rows])
         Vj = Vr[:, : j + 1]
         size = w.norm(dim=-1)
-        h = _orthogonalise(Vj, w)
-        w = w - torch.bmm(h.unsqueeze(1), Vj).squeeze(1)
+        h, w = _orthogonalise(Vj, w)
         hn = w.norm(dim=-1)
         broke = hn <= BREAKDOWN_RTOL * size
         if bool(broke.any()):
@@ -614,7 +615,7 @@ def _krylov_schur(
             hn = torch.where(broke, torch.zeros_like(hn), hn)
             gen = torch.Generator(device="cpu").manual_seed(7919 * (j + 1) + int(broke.sum()))
             fresh = torch.randn(w.shape, generator=gen, dtype=w.dtype).to(w.device)
-            fresh = fresh - torch.bmm(_orthogonalise(Vj, fresh).unsqueeze(1), Vj).squeeze(1)
+            fresh = _orthogonalise(Vj, fresh)[1]
             w = torch.where(broke[:, None], fresh, w)
         w = w / w.norm(dim=-1).clamp_min(1e-300)[:, None]
         r = slice(None) if rows is None else rows.cpu().numpy()
