@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-dev
 DOCS_STAMP := $(VENV)/.installed-docs
 LAB_STAMP  := $(VENV)/.installed-notebooks
 
-.PHONY: install demo test test-oldest docs lab bench reproduce clean help
+.PHONY: install demo test test-oldest docs lab bench bench-large reproduce clean help
 
 help:
 	@echo "make demo   - create .venv with the base dependencies only, train the demo, find its fixed points and limit cycles, continue the fixed points, compare contexts, write runs/demo/report.html"
@@ -16,7 +16,8 @@ help:
 	@echo "make test-oldest - a separate .venv-oldest with the lowest versions pyproject.toml allows; a fast subset of the tests"
 	@echo "make docs   - build the documentation site (notebooks executed) into docs/_build/html"
 	@echo "make lab    - start JupyterLab on notebooks/ with the project's environment"
-	@echo "make bench  - run the benchmarks (docs/performance.md)"
+	@echo "make bench  - run the benchmarks that take minutes (docs/performance.md)"
+	@echo "make bench-large - the commands behind docs/performance.md's tables at 512 to 4096 units (over an hour)"
 	@echo "make reproduce [QUICK=1] - reproduce Williams et al. 2024 (docs/results.md); QUICK=1 at small size"
 	@echo "make clean  - remove .venv, .venv-oldest, runs/ and the built documentation"
 
@@ -83,6 +84,15 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/brainpy_fixed_points.py --quick
 	@for b in simulation engine_choice training sweep context_fit; do \
 	  if [ -f benchmarks/$$b.py ]; then $(BIN)/python benchmarks/$$b.py || exit 1; fi; done
+
+# the commands named in docs/performance.md's sections at the sizes people train (over an hour on 2 cores)
+bench-large: $(STAMP)
+	$(BIN)/python benchmarks/fixed_points.py --sizes 256 512 1024 2048 4096 --scaling-cores --trained 1024 2048 \
+	  --dense-max-units 1024 --results benchmarks/results/fixed_points_large.json \
+	  --figure docs/img/bench_fixed_points_large.png --section
+	$(BIN)/python benchmarks/continuation.py --sizes 256 512 1024 2048 --trained 2048 --dense-max-units 512
+	$(BIN)/python benchmarks/simulation.py --sizes 512 2048 --batches 64 --repeats 5
+	$(BIN)/python benchmarks/periodic_orbits.py --sizes 256 --repeats 1
 
 reproduce: $(BASE)
 	$(BIN)/neurobias reproduce $(if $(QUICK),--quick,)
