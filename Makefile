@@ -17,7 +17,7 @@ help:
 	@echo "make docs   - build the documentation site (notebooks executed) into docs/_build/html"
 	@echo "make lab    - start JupyterLab on notebooks/ with the project's environment"
 	@echo "make bench  - run the benchmarks that take minutes (docs/performance.md)"
-	@echo "make bench-large - the commands behind docs/performance.md's tables at 512 to 4096 units (over an hour)"
+	@echo "make bench-large - the commands behind docs/performance.md's tables at 256 to 4096 units (over an hour)"
 	@echo "make reproduce [QUICK=1] - reproduce Williams et al. 2024 (docs/results.md); QUICK=1 at small size"
 	@echo "make clean  - remove .venv, .venv-oldest, runs/ and the built documentation"
 
@@ -80,9 +80,11 @@ lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/fixed_points.py --repeats 3 --sizes 64 256 --scaling-cores 3 4 6
+	$(BIN)/python benchmarks/fixed_points.py --repeats 3 --sizes 64 256 --scaling-cores 3 4 6 --circuit chain \
+	  --solvers dense
 	$(BIN)/python benchmarks/brainpy_fixed_points.py --quick
-	@for b in simulation engine_choice training sweep context_fit; do \
+	$(BIN)/python benchmarks/simulation.py --sizes 512 2048 --batches 64 --repeats 5
+	@for b in engine_choice training sweep context_fit; do \
 	  if [ -f benchmarks/$$b.py ]; then $(BIN)/python benchmarks/$$b.py || exit 1; fi; done
 
 # the commands named in docs/performance.md's sections at the sizes people train (over an hour on 2 cores)
@@ -91,7 +93,6 @@ bench-large: $(STAMP)
 	  --dense-max-units 1024 --results benchmarks/results/fixed_points_large.json \
 	  --figure docs/img/bench_fixed_points_large.png --section
 	$(BIN)/python benchmarks/continuation.py --sizes 256 512 1024 2048 --trained 2048 --dense-max-units 512
-	$(BIN)/python benchmarks/simulation.py --sizes 512 2048 --batches 64 --repeats 5
 	$(BIN)/python benchmarks/periodic_orbits.py --sizes 256 --repeats 1
 
 reproduce: $(BASE)

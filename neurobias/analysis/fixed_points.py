@@ -41,9 +41,11 @@ __all__ = [
 
 #: ``solver="auto"`` is matrix-free (``"krylov"``) from this many units on, dense below.  Measured
 #: (``benchmarks/fixed_points.py``, the 243 fixed points of ``mirrored_multistable(N, 5)``, 2 cores, 2026-12-06,
-#: docs/performance.md): N = 256 dense 5.8 s / krylov 2.9 s; N = 512 31.7 s / 8.1 s; N = 1024 145 s / 18 s.
-#: Below 512 units the dense path stays the default: it is within 2x there and returns every eigenvalue
-#: (the matrix-free one the leading ones only), which spectra comparisons between contexts use.
+#: docs/performance.md): N = 256 dense 5.8 s / krylov 2.9 s; N = 512 31.7 s / 8.1 s; N = 1024 145 s / 18 s;
+#: in the run of 2026-12-07, after the Krylov solvers were made faster, N = 256 4.6 s / 1.7 s (2.7x).
+#: Below 512 units the dense path stays the default although it is slower there: it returns every eigenvalue
+#: (the matrix-free one the leading ones only), which spectra comparisons between contexts use, and its
+#: time at those sizes is seconds.
 KRYLOV_MIN_UNITS = 512
 LEADING_MODES = 8  # eigenvalues computed first by the matrix-free path (doubled until the count is exact)
 #: relative residual of the matrix-free path's Ritz pairs: the fixed points themselves are only known to
@@ -63,7 +65,7 @@ SPECTRA_TOL = 1e-10
 #: N = 1024, 32: 19.8, 19.6 s; 64: 19.0, 20.2 s.  Below ``LEADING_RESTART_MIN_UNITS`` the default cycles are
 #: kept: at N = 256 they were faster (32: 3.5, 2.7, 2.5 s; 64: 3.7, 3.2, 3.4 s), the products being cheap there
 #: against the orthogonalisation and the small Schur forms that longer cycles cost.  Measured again after the
-#: Gram-Schmidt products were made 2.2x faster (:func:`neurobias.analysis.krylov._coefficients`), on the spectra
+#: Gram-Schmidt products were made 2.3x faster (:func:`neurobias.analysis.krylov._coefficients`), on the spectra
 #: alone (``leading_eigenvalues_batched`` for the 243 known points in one batch, 8 values, 6 vectors, variants
 #: in a seeded order per round, medians, 2026-12-07): N = 256, default (32): 1.36 s, 40: 1.30 s, 48: 1.68 s
 #: (5 rounds); N = 512, 32: 3.83 s, 48: 3.32 s (5 rounds), 40: 3.12 s, 48: 3.09 s, 56: 3.30 s, 64: 3.39 s
