@@ -14,7 +14,8 @@ import pytest
 import torch
 from scipy.sparse.csgraph import connected_components
 
-from neurobias.analysis import find_fixed_points, match_fixed_points, mirrored_multistable
+import neurobias as nb
+from neurobias.analysis import _newton, find_fixed_points, match_fixed_points, mirrored_multistable
 from neurobias.analysis.fixed_points import KRYLOV_MIN_UNITS, resolve_solver
 from neurobias.analysis.krylov import cg, gmres, leading_eigenvalues, leading_eigenvalues_batched
 from neurobias.errors import InputError
@@ -316,6 +317,70 @@ def test_krylov_and_dense_find_the_same_fixed_points(form):
         assert known.size >= 8 and known.real[-1] < 0
         for w in known[:-1]:  # the last may be half of a conjugate pair
             assert np.abs(a - w).min() <= 1e-9
+
+
+def _hard_circuit(n: int, g: float, seed: int) -> tuple[nb.Circuit, np.ndarray, np.ndarray]:
+    """A random dense circuit with gain ``g`` and a tonic input that makes a chosen ``x*`` a fixed point.
+
+    ``x*`` is small, so ``phi'(x*)`` is near 1 and ``W_eff = W diag(phi')`` has a spectrum reaching past 1:
+    the Newton systems about it are hard for GMRES preconditioned by ``-I / tau`` alone.
+    """
+    rng = np.random.default_rng(seed)
+    W = rng.normal(0.0, g / np.sqrt(n), (n, n))
+    x_star = 0.1 * rng.standard_normal(n)
+    bias = x_star - W @ np.tanh(x_star)  # F(x*) = (-x* + W tanh(x*) + b) / tau = 0 exactly
+    circuit = nb.Circuit.from_arrays(W_rec=W, W_out=np.zeros((1, n)), tau=10.0, phi="tanh", form="current")
+    return circuit, bias, x_star
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_krylov_finder_on_a_random_circuit_with_gain_above_one(monkeypatch, seed):
+    """A gain-1.5 random dense circuit with a known fixed point ``x*``: both solvers find it to 1e-9, with
+    the index LAPACK gives, and the points both find agree to 1e-9.
+
+    About ``x*`` the spectrum of ``W_eff`` reaches past 1 and GMRES preconditioned by ``-I / tau`` stalls; the
+    matrix-free path then takes exact (LU) Newton steps near the point (counted here).  With inexact steps
+    alone its points stopped just under ``tol``, 2e-8 to 5e-8 from ``x*``.
+    """
+    n = 160
+    circuit, bias, x_star = _hard_circuit(n, 1.5, seed=seed)
+    calls = []
+    lu_steps = _newton._lu_steps
+
+    def counted(field, x, ctx, rhs):
+        calls.append(x.shape[0])
+        return lu_steps(field, x, ctx, rhs)
+
+    monkeypatch.setattr(_newton, "_lu_steps", counted)
+    gain = 1.0 - np.tanh(x_star) ** 2
+    index = int((np.linalg.eigvals(-np.eye(n) + circuit.W_rec * gain[None, :]).real > 0).sum())
+    assert index > 5  # a saddle of high index, where GMRES does badly
+    out = {}
+    for solver in ("dense", "krylov"):
+        calls.clear()
+        fx = _fixed(find_fixed_points(circuit, bias, solver=solver, seed=0, n_candidates=64))
+        assert float(fx.residual.max()) <= TOL
+        found, known = match_fixed_points(fx.x.values, x_star[None], atol=1e-9)
+        assert known.all(), solver
+        assert int(fx.index.values[np.flatnonzero(found >= 0)[0]]) == index
+        out[solver] = (fx, sum(calls))
+    (fd, lu_dense), (fk, lu_krylov) = out["dense"], out["krylov"]
+    assert lu_dense == 0 and lu_krylov > 0
+    both, _ = match_fixed_points(fk.x.values, fd.x.values, atol=1e-6)
+    shared = np.flatnonzero(both >= 0)
+    assert shared.size >= 3
+    np.testing.assert_allclose(fk.x.values[shared], fd.x.values[both[shared]], rtol=0.0, atol=1e-9)
+    np.testing.assert_array_equal(fk.index.values[shared], fd.index.values[both[shared]])
+
+
+def test_krylov_finder_needs_no_lu_on_the_reference_circuit(monkeypatch):
+    def forbidden(*a, **k):
+        raise AssertionError("an LU step on a circuit where GMRES converges in a few products")
+
+    monkeypatch.setattr(_newton, "_lu_steps", forbidden)
+    ref = mirrored_multistable(n_units=64, n_core=3, seed=2)
+    fx = _fixed(find_fixed_points(ref.circuit, ref.tonic, solver="krylov", seed=0))
+    assert fx.sizes["fp"] == 27
 
 
 @pytest.mark.slow

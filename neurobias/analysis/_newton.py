@@ -29,8 +29,9 @@ after ``max_iter`` iterations.  Everything is float64; the caller runs this
 inside :func:`neurobias.analysis._linalg.one_lapack_thread`.
 
 With ``solver="krylov"`` step 2 is solved matrix-free (GMRES on products
-``J v``, see :func:`_iterate_krylov` and :mod:`neurobias.analysis.krylov`)
-and step 4 is skipped; the line search and damping are the same.
+``J v``, see :func:`_iterate_krylov` and :mod:`neurobias.analysis.krylov`;
+LU near a fixed point where GMRES stalls) and step 4 is skipped; the line
+search and damping are the same.
 
 This module is shared by the fixed-point finder and the continuation.
 """
@@ -43,7 +44,7 @@ from torch import Tensor
 
 from neurobias.analysis._dedup import match
 from neurobias.analysis._field import Field
-from neurobias.analysis._linalg import chunks, lu_apply, lu_checked, map_chunks, solve_checked
+from neurobias.analysis._linalg import chunks, lu_apply, lu_checked, map_chunks, one_lapack_thread, solve_checked
 from neurobias.analysis.krylov import cg, gmres
 
 __all__ = ["NewtonResult", "newton_solve", "LAM_MIN", "LAM_MAX", "SOLVERS"]
@@ -52,6 +53,21 @@ __all__ = ["NewtonResult", "newton_solve", "LAM_MIN", "LAM_MAX", "SOLVERS"]
 SOLVERS: tuple[str, ...] = ("dense", "krylov")
 KRYLOV_RESTART = 40  # Krylov dimension of one GMRES cycle
 KRYLOV_RESTARTS = 6  # GMRES cycles per Newton step at most
+#: A Newton step near a fixed point (``max|F| <=`` this, state units per ms) whose system GMRES has not solved
+#: in :data:`KRYLOV_RESTARTS` cycles is solved by an LU factorisation of ``tau J`` instead.  GMRES
+#: preconditioned by the ``-I / tau`` part converges in a few products where ``W_eff = W diag(phi')`` is small
+#: or low-dimensional (the reference circuits: 3-18 products per Newton step), but hardly at all where its
+#: spectrum reaches past 1, as about the fixed points of random circuits with a gain above 1 (g = 1.3, 512
+#: units: 150-180 products per step on average, half the systems unsolved after 240).  The last inexact steps
+#: then stopped just under ``tol`` with the point still 1e-8 to 6e-7 from the true one (max-norm, ill-
+#: conditioned saddles of random gain-1.5 circuits of 160 units, 2026-12-07), and the one-iteration polish
+#: could not improve it; the exact step converges quadratically, as on the dense path (residuals near
+#: 1e-16, the points within 1e-12 of the dense path's).  Only near a fixed point: the factorisations cost
+#: about as much as 3, 8, 15 and 20 GMRES cycles at 256, 512, 1024 and 2048 units (per candidate, batches of
+#: 16-64, 2 cores), and an LU for every hard system made the bias-trained 1024-unit circuit of the benchmark,
+#: where most candidates never converge, 2.6 times slower (188 s against 74 s, the same 3 points); with this
+#: threshold it took 74 s.
+LU_NEAR_RESIDUAL = 1e-6
 
 LAM0 = 1e-3
 LAM_MIN = 1e-7
@@ -156,6 +172,19 @@ def _iterate(
     return x_new, lam_new
 
 
+def _lu_steps(field: Field, x: Tensor, ctx: Tensor, rhs: Tensor) -> tuple[Tensor, Tensor]:
+    """Newton steps solving ``tau J d = -rhs`` by LU, in memory chunks on one LAPACK thread.
+
+    Returns the steps (NaN where ``tau J`` is singular) and where they were solved, (m, unit) and (m,).
+    """
+    d = torch.full_like(x, float("nan"))
+    ok = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+    with one_lapack_thread():
+        for sl in chunks(x.shape[0], x.shape[1]):
+            d[sl], ok[sl], _, _ = lu_checked(field.J_scaled(x[sl], ctx[sl]), -rhs[sl])
+    return d, ok
+
+
 def _iterate_krylov(
     field: Field, x: Tensor, ctx: Tensor, lam: Tensor, *, max_step: Tensor, n_backtrack: int
 ) -> tuple[Tensor, Tensor]:
@@ -164,7 +193,9 @@ def _iterate_krylov(
     The Newton step solves ``(I - W_eff) d = tau F`` (``tau J = -I + W_eff``:
     the exact ``-I / tau`` part of ``J`` preconditions it) by batched GMRES
     with the inexact-Newton forcing term ``eta = min(0.1, |tau F|_2)`` (so the
-    convergence stays quadratic); only products ``J v`` are formed.  A GMRES
+    convergence stays quadratic); only products ``J v`` are formed, except
+    near a fixed point (``max|F| <= LU_NEAR_RESIDUAL``), where a system that
+    GMRES has not solved is solved by LU.  A GMRES
     solution that does not reach ``eta`` still reduces ``|F + J d|`` below
     ``|F|`` and is a descent direction of ``q``; one that does not reduce it at
     all switches the candidate to Levenberg-Marquardt, whose normal equations
@@ -190,8 +221,15 @@ def _iterate_krylov(
 
         eta = rhs[idx].norm(dim=-1).clamp(min=1e-12, max=0.1)
         sol = gmres(op, rhs[idx], rtol=eta, restart=min(KRYLOV_RESTART, x.shape[1]), max_restarts=KRYLOV_RESTARTS)
-        useful = torch.isfinite(sol.x).all(-1) & (sol.relres < 1.0 - 1e-6)
-        d[idx] = torch.where(useful.unsqueeze(-1), sol.x, torch.zeros_like(sol.x))
+        step = sol.x
+        useful = torch.isfinite(step).all(-1) & (sol.relres < 1.0 - 1e-6)
+        near = torch.nonzero(~sol.converged & (F[idx].abs().amax(-1) <= LU_NEAR_RESIDUAL)).squeeze(-1)
+        if near.numel():  # GMRES stalls near a fixed point: the exact Newton step (see LU_NEAR_RESIDUAL)
+            exact, ok = _lu_steps(field, x[idx[near]], ctx[idx[near]], rhs[idx[near]])
+            step = step.clone()
+            step[near] = torch.where(ok.unsqueeze(-1), exact, step[near])
+            useful[near] |= ok
+        d[idx] = torch.where(useful.unsqueeze(-1), step, torch.zeros_like(step))
         lam = lam.clone()
         lam[idx] = torch.where(useful, lam[idx], torch.full_like(lam[idx], LAM0))
     lm = lam > 0

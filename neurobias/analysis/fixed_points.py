@@ -451,8 +451,9 @@ def find_fixed_points(
         How Newton steps and spectra are computed.  ``"dense"``: LU
         factorisations and full eigen-decompositions of the ``unit x unit``
         Jacobian (``O(unit^3)`` per point); ``"krylov"``: matrix-free, from
-        products ``J v`` only (``O(unit^2)``): Newton-Krylov with batched GMRES
-        preconditioned by the exact ``-I / tau`` part of ``J``, and the
+        products ``J v`` (``O(unit^2)``): Newton-Krylov with batched GMRES
+        preconditioned by the exact ``-I / tau`` part of ``J`` (an LU step
+        near a fixed point where GMRES stalls), and the
         leading eigenvalues by batched Krylov-Schur, as many as needed for an
         exact ``index`` and at least ``max(8, explore_modes)``; the other
         entries of ``eig_real``/``eig_imag`` are NaN.  ``"auto"``:
@@ -544,8 +545,9 @@ def find_fixed_points(
 def _threads(solver: str) -> contextlib.AbstractContextManager[int]:
     """The thread scope of a search: one torch thread around LU factorisations (dense), the caller's otherwise.
 
-    The matrix-free path factorises nothing (the batched-LU fault of
-    :mod:`neurobias.circuit.threads` cannot arise), so its products use torch's threads.
+    The matrix-free path's products use torch's threads; its few factorisations (near fixed points, where
+    GMRES stalls: :data:`neurobias.analysis._newton.LU_NEAR_RESIDUAL`) scope one thread themselves, so the
+    batched-LU fault of :mod:`neurobias.circuit.threads` cannot arise.
     """
     if solver == "dense":
         return one_lapack_thread()
