@@ -41,7 +41,8 @@ class _UserError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UserError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+        command = self.prog.removeprefix("neurobias").strip()  # the error line already starts with "neurobias:"
+        raise _UserError(f"{command + ': ' if command else ''}{message} (see `{self.prog} --help`)")
 
 
 def _build() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:

@@ -85,6 +85,7 @@ def register(sub: Any, *, formatter: Callable[..., Any], epilog: Callable[[str],
     c.add_argument("--steps", type=int, default=1000, metavar="N", help="maximum steps per branch (1000)")
     c.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the fixed-point search (0)")
     c.add_argument("--no-orbits", action="store_true", help="do not follow limit cycles")
+    c.add_argument("--no-progress", action="store_true", help="hide the progress bars (shown on stderr)")
     c.add_argument("--out", default=None, metavar="FILE", help="output file (default RUN_DIR/continuation.nc)")
     c.add_argument("--orbits-out", default=None, metavar="FILE",
                    help="output file of the cycles (default RUN_DIR/orbit_continuation.nc)")
@@ -165,7 +166,7 @@ def _cmd_continue(args: argparse.Namespace) -> int:
     check_positive("--steps", args.steps)
     output = analyse_continuation(args.run_dir, start=args.start, end=args.end, steps=args.steps, seed=args.seed,
                                   orbits=not args.no_orbits, figures=not args.no_figures, out=args.out,
-                                  orbits_out=args.orbits_out)
+                                  orbits_out=args.orbits_out, progress=not args.no_progress)
     return print_output(output)
 
 
