@@ -32,6 +32,16 @@ def test_collisions_are_counted_apart_from_bifurcations():
     assert "1 fixed point of B is reached by no branch from A." in text
 
 
+def test_bifurcations_on_different_sheets_of_a_folded_branch_read_apart():
+    """A branch that folds back crosses the same s again: values equal to three decimals get more digits."""
+    ds = _continuation(["fold", "fold", "hopf", "hopf"], [0.272428, 0.271796, 0.073188, 0.5],
+                       ["reached_end"], 0)
+    text = summarize_continuation(ds)
+    assert "Bifurcations: hopf at s = 0.0732, fold at s = 0.2718, fold at s = 0.2724, hopf at s = 0.5000." in text
+    same = _continuation(["hopf", "hopf"], [0.5, 0.5], ["reached_end"], 0)  # equal values: no extra digits
+    assert "Bifurcations: hopf at s = 0.500, hopf at s = 0.500." in summarize_continuation(same)
+
+
 def test_only_collisions_means_no_bifurcation():
     ds = _continuation(["collision"], [0.4], ["reached_end"], 0)
     text = summarize_continuation(ds)

@@ -79,5 +79,13 @@ def summarize_continuation(continuation: xr.Dataset) -> str:
 
 
 def _events(events: list[tuple[str, float]], *, kind: bool = True) -> str:
-    """``"fold at s = 0.312, hopf at s = 0.500"`` (or ``"s = 0.312, ..."`` without the kind)."""
-    return ", ".join(f"{k.replace('_', ' ') + ' at ' if kind else ''}s = {s:.3f}" for k, s in events)
+    """``"fold at s = 0.312, hopf at s = 0.500"`` (or ``"s = 0.312, ..."`` without the kind).
+
+    Three decimals, more (up to six) where two different values would otherwise read alike: a folded branch
+    can cross the same ``s`` several times, with a bifurcation on each sheet.
+    """
+    values = sorted({float(s) for _, s in events})
+    digits = 3
+    while digits < 6 and len({f"{v:.{digits}f}" for v in values}) < len(values):
+        digits += 1
+    return ", ".join(f"{k.replace('_', ' ') + ' at ' if kind else ''}s = {s:.{digits}f}" for k, s in events)
