@@ -218,7 +218,9 @@ def _check_existing(run_dir: RunDir, *, resume: bool, overwrite: bool) -> list[P
     existing = run_dir.present()
     if not existing or overwrite:
         return existing
-    names = ", ".join(str(p.relative_to(run_dir.path)) for p in existing)
+    listed = [str(p.relative_to(run_dir.path)) for p in existing]
+    # a handful named, the rest counted: an analysed run holds a score of files and the error is one line
+    names = ", ".join(listed) if len(listed) <= 4 else f"{', '.join(listed[:3])} and {len(listed) - 3} more files"
     if not resume:
         raise InputError(
             f"{run_dir.path} already holds a run ({names}); continue it with --resume (resume=True) or replace it "
