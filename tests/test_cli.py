@@ -167,6 +167,31 @@ def test_no_command_prints_help_and_exits_2(run_cli):
     assert "run" in out and "simulate" in out
 
 
+def test_argument_errors_name_the_program_once_and_the_subcommand(run_cli):
+    rc, _, err = run_cli(["bogus"])
+    line = assert_one_line_error(rc, err, "argument COMMAND", "invalid choice", "'bogus'", "`neurobias --help`")
+    assert line.count("neurobias:") == 1
+    rc, _, err = run_cli(["fixed-points"])
+    line = assert_one_line_error(rc, err, "RUN_DIR", "`neurobias fixed-points --help`")
+    assert line.startswith(PREFIX + "fixed-points: ")
+
+
+@pytest.mark.parametrize(("extra", "progress"), [([], True), (["--no-progress"], False)])
+def test_continue_shows_progress_unless_asked_not_to(monkeypatch, run_cli, tmp_path, extra, progress):
+    import neurobias.workflows.analyses as analyses
+
+    seen = {}
+
+    def fake(run_dir, **kwargs):
+        seen.update(kwargs)
+        raise ConfigError("stop here")  # the options reached the workflow; nothing to compute
+
+    monkeypatch.setattr(analyses, "analyse_continuation", fake)
+    rc, _, err = run_cli(["continue", tmp_path, "--from", "a", "--to", "b", *extra])
+    assert_one_line_error(rc, err, "stop here")
+    assert seen["progress"] is progress
+
+
 # --------------------------------------------------------------------------- simulate
 def test_simulate_one_context_matches_the_results(tiny_run, tmp_path, run_cli):
     d = tiny_run["dir"]

@@ -25,8 +25,10 @@ run on a few Python threads, see :mod:`neurobias.analysis._linalg`):
 
 A candidate stops when it converges, when ``lam`` exceeds ``LAM_MAX`` (it sits
 in a local minimum of ``q`` that is not a zero: a slow point or a failure), or
-after ``max_iter`` iterations.  Everything is float64; the caller runs this
-inside :func:`neurobias.analysis._linalg.one_lapack_thread`.
+after ``max_iter`` iterations.  Everything is float64; the dense iteration
+runs inside :func:`neurobias.analysis._linalg.one_lapack_thread` (the
+caller's scope), the matrix-free one on the caller's threads, scoping one
+thread around its own factorisations (:func:`_lu_steps`).
 
 With ``solver="krylov"`` step 2 is solved matrix-free (GMRES on products
 ``J v``, see :func:`_iterate_krylov` and :mod:`neurobias.analysis.krylov`;
@@ -54,7 +56,8 @@ SOLVERS: tuple[str, ...] = ("dense", "krylov")
 KRYLOV_RESTART = 40  # Krylov dimension of one GMRES cycle
 KRYLOV_RESTARTS = 6  # GMRES cycles per Newton step at most
 #: A Newton step near a fixed point (``max|F| <=`` this, state units per ms) whose system GMRES has not solved
-#: in :data:`KRYLOV_RESTARTS` cycles is solved by an LU factorisation of ``tau J`` instead.  GMRES
+#: in :data:`KRYLOV_RESTARTS` cycles of :data:`KRYLOV_RESTART` products is solved by an LU factorisation of
+#: ``tau J`` instead.  GMRES
 #: preconditioned by the ``-I / tau`` part converges in a few products where ``W_eff = W diag(phi')`` is small
 #: or low-dimensional (the reference circuits: 3-18 products per Newton step), but hardly at all where its
 #: spectrum reaches past 1, as about the fixed points of random circuits with a gain above 1 (g = 1.3, 512
@@ -64,7 +67,7 @@ KRYLOV_RESTARTS = 6  # GMRES cycles per Newton step at most
 #: could not improve it; the exact step converges quadratically, as on the dense path (residuals near
 #: 1e-16, the points within 1e-12 of the dense path's).  Only near a fixed point: the factorisations cost
 #: about as much as 3, 8, 15 and 20 GMRES cycles at 256, 512, 1024 and 2048 units (per candidate, batches of
-#: 16-64, 2 cores), and an LU for every hard system made the bias-trained 1024-unit circuit of the benchmark,
+#: 16-64; the LU on one thread, the products on 2 cores), and an LU for every hard system made the bias-trained 1024-unit circuit of the benchmark,
 #: where most candidates never converge, 2.6 times slower (188 s against 74 s, the same 3 points); with this
 #: threshold it took 74 s.
 LU_NEAR_RESIDUAL = 1e-6
@@ -172,21 +175,30 @@ def _iterate(
     return x_new, lam_new
 
 
-def _lu_steps(field: Field, x: Tensor, ctx: Tensor, rhs: Tensor) -> tuple[Tensor, Tensor]:
-    """Newton steps solving ``tau J d = -rhs`` by LU, in memory chunks on one LAPACK thread.
+def _lu_steps(field: Field, x: Tensor, ctx: Tensor, rhs: Tensor, *, workers: int = 1) -> tuple[Tensor, Tensor]:
+    """Newton steps solving ``tau J d = -rhs`` by LU, as the dense iteration factorises.
 
-    Returns the steps (NaN where ``tau J`` is singular) and where they were solved, (m, unit) and (m,).
+    The candidates' ``tau J`` are formed in memory chunks, factorised with one torch thread each (the scope
+    of :func:`neurobias.analysis._linalg.one_lapack_thread`, whatever the caller's thread count) on
+    ``workers`` Python threads.  Returns the steps (NaN where ``tau J`` is singular) and where they were
+    solved, (m, unit) and (m,).
     """
     d = torch.full_like(x, float("nan"))
     ok = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+
+    def run(sl: slice) -> tuple[Tensor, Tensor]:
+        step, solved, _, _ = lu_checked(field.J_scaled(x[sl], ctx[sl]), -rhs[sl])
+        return step, solved
+
+    parts = chunks(x.shape[0], x.shape[1], min_chunks=workers)
     with one_lapack_thread():
-        for sl in chunks(x.shape[0], x.shape[1]):
-            d[sl], ok[sl], _, _ = lu_checked(field.J_scaled(x[sl], ctx[sl]), -rhs[sl])
+        for sl, (step, solved) in zip(parts, map_chunks(run, parts, workers)):
+            d[sl], ok[sl] = step, solved
     return d, ok
 
 
 def _iterate_krylov(
-    field: Field, x: Tensor, ctx: Tensor, lam: Tensor, *, max_step: Tensor, n_backtrack: int
+    field: Field, x: Tensor, ctx: Tensor, lam: Tensor, *, max_step: Tensor, n_backtrack: int, workers: int = 1
 ) -> tuple[Tensor, Tensor]:
     """One damped Newton-Krylov / LM iteration on a batch; returns the new ``x`` and ``lam``.
 
@@ -225,7 +237,7 @@ def _iterate_krylov(
         useful = torch.isfinite(step).all(-1) & (sol.relres < 1.0 - 1e-6)
         near = torch.nonzero(~sol.converged & (F[idx].abs().amax(-1) <= LU_NEAR_RESIDUAL)).squeeze(-1)
         if near.numel():  # GMRES stalls near a fixed point: the exact Newton step (see LU_NEAR_RESIDUAL)
-            exact, ok = _lu_steps(field, x[idx[near]], ctx[idx[near]], rhs[idx[near]])
+            exact, ok = _lu_steps(field, x[idx[near]], ctx[idx[near]], rhs[idx[near]], workers=workers)
             step = step.clone()
             step[near] = torch.where(ok.unsqueeze(-1), exact, step[near])
             useful[near] |= ok
@@ -393,7 +405,7 @@ def newton_solve(
             break
         if solver == "krylov":
             x[idx], lam[idx] = _iterate_krylov(field, x[idx], ctx[idx], lam[idx], max_step=max_step[idx],
-                                               n_backtrack=n_backtrack)
+                                               n_backtrack=n_backtrack, workers=workers)
             n_iter[idx] += 1
             continue
         # contiguous chunks, independent candidates
