@@ -129,6 +129,17 @@ def test_a_period_guess_twice_the_period_is_refused_not_returned():
     assert "period" in bad["reason"].values[0]
 
 
+def test_a_cycle_branch_stopped_by_its_step_budget_ends_at_its_last_point():
+    """``end_s`` and ``end_period`` of a branch that ran out of steps are its last point's, not NaN."""
+    c = Circuit.from_arrays(W_rec=[[1.5, -1.0], [1.0, 1.5]], tau=TAU)
+    orbits = find_periodic_orbits(c, np.zeros((1, 2)))
+    cyc = continue_periodic_orbits(c, orbits, start=np.zeros(2), end=np.array([2.0, 1.0]), steps=3)
+    assert cyc["end_reason"].values.tolist() == ["max_steps"]
+    n = int(cyc["n_points"][0])
+    assert 0.0 < float(cyc["end_s"][0]) == float(cyc["s"].values[0, n - 1]) < 1.0
+    assert float(cyc["end_period"][0]) == pytest.approx(1000.0 / float(cyc["frequency"].values[0, n - 1]), rel=1e-12)
+
+
 def test_cycle_continuation_ends_at_the_hopf_point_of_the_fixed_point_branch():
     a, w = 1.5, 1.0
     c = Circuit.from_arrays(W_rec=[[a, -w], [w, a]], tau=TAU)

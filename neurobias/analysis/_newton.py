@@ -55,21 +55,20 @@ __all__ = ["NewtonResult", "newton_solve", "LAM_MIN", "LAM_MAX", "SOLVERS"]
 SOLVERS: tuple[str, ...] = ("dense", "krylov")
 KRYLOV_RESTART = 40  # Krylov dimension of one GMRES cycle
 KRYLOV_RESTARTS = 6  # GMRES cycles per Newton step at most
-#: A Newton step near a fixed point (``max|F| <=`` this, state units per ms) whose system GMRES has not solved
-#: in :data:`KRYLOV_RESTARTS` cycles of :data:`KRYLOV_RESTART` products is solved by an LU factorisation of
-#: ``tau J`` instead.  GMRES
-#: preconditioned by the ``-I / tau`` part converges in a few products where ``W_eff = W diag(phi')`` is small
-#: or low-dimensional (the reference circuits: 3-18 products per Newton step), but hardly at all where its
-#: spectrum reaches past 1, as about the fixed points of random circuits with a gain above 1 (g = 1.3, 512
-#: units: 150-180 products per step on average, half the systems unsolved after 240).  The last inexact steps
-#: then stopped just under ``tol`` with the point still 1e-8 to 6e-7 from the true one (max-norm, ill-
-#: conditioned saddles of random gain-1.5 circuits of 160 units, 2026-12-07), and the one-iteration polish
-#: could not improve it; the exact step converges quadratically, as on the dense path (residuals near
-#: 1e-16, the points within 1e-12 of the dense path's).  Only near a fixed point: the factorisations cost
-#: about as much as 3, 8, 15 and 20 GMRES cycles at 256, 512, 1024 and 2048 units (per candidate, batches of
-#: 16-64; the LU on one thread, the products on 2 cores), and an LU for every hard system made the bias-trained 1024-unit circuit of the benchmark,
-#: where most candidates never converge, 2.6 times slower (188 s against 74 s, the same 3 points); with this
-#: threshold it took 74 s.
+#: A Newton step near a fixed point (``max|F| <=`` this, state units per ms) whose system GMRES has not solved in
+#: :data:`KRYLOV_RESTARTS` cycles of :data:`KRYLOV_RESTART` products is solved by an LU factorisation of ``tau J``
+#: instead.  GMRES preconditioned by the ``-I / tau`` part converges in a few products where ``W_eff = W
+#: diag(phi')`` is small or low-dimensional (the reference circuits: 3-18 products per Newton step), but hardly at
+#: all where its spectrum reaches past 1, as about the fixed points of random circuits with a gain above 1 (g = 1.3,
+#: 512 units: 150-180 products per step on average, half the systems unsolved after 240).  The last inexact steps
+#: then stopped just under ``tol`` with the point still 1e-8 to 6e-7 from the true one (max-norm, ill-conditioned
+#: saddles of random gain-1.5 circuits of 160 units, 2026-12-07), and the one-iteration polish could not improve it;
+#: the exact step converges quadratically, as on the dense path (residuals near 1e-16, the points within 1e-12 of
+#: the dense path's).  Only near a fixed point: the factorisations cost about as much as 3, 8, 15 and 20 GMRES
+#: cycles at 256, 512, 1024 and 2048 units (per candidate, batches of 16-64; the LU on one thread, the products on 2
+#: cores), and an LU for every hard system made the bias-trained 1024-unit circuit of the benchmark, where most
+#: candidates never converge, 2.6 times slower (188 s against 74 s, the same 3 points); with this threshold it took
+#: 74 s.
 LU_NEAR_RESIDUAL = 1e-6
 
 LAM0 = 1e-3

@@ -763,7 +763,8 @@ def continue_periodic_orbits(
         ``s = 0``; -1: from ``s = 1``), ``n_points``, ``end_reason``
         (``reached_end``, ``hopf``, ``max_steps``, ``step_too_small``),
         ``end_s`` (the path parameter where the branch ends: the extrapolated
-        Hopf point for ``hopf``), ``end_period`` (the period there, ms); per event
+        Hopf point for ``hopf``, the last point followed for ``max_steps`` and
+        ``step_too_small``), ``end_period`` (the period there, ms); per event
         (dim ``event``): ``event_branch``, ``event_kind``, ``event_s``.
         Attributes: ``start_label``, ``end_label`` and the settings.
     """
@@ -919,6 +920,8 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
         h = min(h, max(h_min, 0.3 * _rms_amplitude(new.samples)))
     if bar is not None:
         bar.close()
+    if reason in ("max_steps", "step_too_small"):  # the branch ends at its last point
+        end_s, end_T = float(pts[-1]["s"]), float(pts[-1]["T"])
     return dict(points=pts, labels=labels, reason=reason, end_s=end_s, end_T=end_T, events=events,
                 context=context, direction=direction)
 
@@ -1088,8 +1091,8 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
         one nearest the middle), ``settle_z
         (interval, output)`` (its readout, with ``circuit``).  Per cycle branch
         (dim ``branch``): ``cycle_context``, ``cycle_end_s`` (where the branch ends; Hopf points are
-        extrapolated), ``cycle_end_reason``, ``hopf_s`` (the nearest Hopf point of
-        the fixed-point continuation, NaN if none) and ``hopf_difference``
+        extrapolated), ``cycle_end_reason``, ``hopf_s`` (for a branch that ends at a
+        Hopf point, the nearest Hopf point of the fixed-point continuation; NaN otherwise) and ``hopf_difference``
         (``cycle_end_s - hopf_s``).  Attributes ``start_label``, ``end_label``.
     """
     if not isinstance(continuation, xr.Dataset) or "s" not in continuation or "index" not in continuation:
@@ -1118,7 +1121,8 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
         br_ctx.append(ctx)
         br_end.append(end_s)
         br_reason.append(reason)
-        br_hopf.append(float(hopf[np.argmin(np.abs(hopf - end_s))]) if len(hopf) and np.isfinite(end_s) else math.nan)
+        br_hopf.append(float(hopf[np.argmin(np.abs(hopf - end_s))])
+                       if reason == "hopf" and len(hopf) and np.isfinite(end_s) else math.nan)
     covered.sort(key=lambda t: t[0])
     # the complement of the covered intervals in [0, 1]
     gaps, edge = [], 0.0
@@ -1186,7 +1190,8 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
         "cycle_end_reason": (("branch",), np.array(br_reason, dtype=str).reshape(nb),
                              {"long_name": "why the cycle branch ends"}),
         "hopf_s": (("branch",), np.array(br_hopf, dtype=np.float64).reshape(nb),
-                   {"long_name": "nearest Hopf point of the fixed-point continuation"}),
+                   {"long_name": "nearest Hopf point of the fixed-point continuation to a cycle branch's end at one "
+                                 "(NaN for other ends)"}),
         "hopf_difference": (("branch",), np.array(br_end, dtype=np.float64).reshape(nb)
                             - np.array(br_hopf, dtype=np.float64).reshape(nb),
                             {"long_name": "cycle_end_s - hopf_s"}),

@@ -187,8 +187,9 @@ def analyse_continuation(
     when it holds both, otherwise found first) are followed along the same path
     when at least one end oscillates, and ``orbit_continuation.nc`` is written:
     period, frequency and amplitude against ``s``, where each cycle branch ends,
-    and (``hopf_s``, ``hopf_difference``) the nearest Hopf point of the
-    fixed-point continuation.  When no cycle is continued, an
+    and, for a branch that ends at a Hopf point, (``hopf_s``,
+    ``hopf_difference``) the nearest Hopf point of the fixed-point
+    continuation.  When no cycle is continued, an
     ``orbit_continuation.nc`` left in the run directory by an earlier call is
     removed (it would describe another path).
 

@@ -940,8 +940,8 @@ def summarize_path(path: xr.Dataset, *, why_not: str = "") -> str:
         elif reason == "reached_end":
             parts.append(f"{who} continues all the way to the other end of the path (s = {s_end:.4g}).")
         else:
-            parts.append(f"{who} was followed no further ({reason.replace('_', ' ')}); beyond it the path "
-                         "is not described.")
+            parts.append(f"{who} was followed no further than s = {s_end:.4g} ({reason.replace('_', ' ')}); "
+                         "beyond it the path is not described.")
     for i, k in enumerate(kinds):
         if k != "settles":
             continue
