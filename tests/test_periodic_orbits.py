@@ -196,3 +196,115 @@ def test_files_and_figures_of_orbits_and_cycle_branches(tmp_path):
     ax = plot_orbits(orbits)
     assert len(ax.lines) == 2  # one converged orbit: its curve and its section point
     assert isinstance(plot_cycle_diagram(fp, cyc), Figure)
+
+
+def _slaved_circuit(n: int = 64, seed: int = 7) -> tuple[Circuit, np.ndarray, np.ndarray]:
+    """The oscillating block drives ``n - 2`` units that feed one another forward (strictly lower triangular)
+    and never back, and a path that pushes the block's drive until its cycle dies.
+
+    The monodromy matrix of its cycle is far from normal: the slaved units' response to a shift of the
+    block's phase makes its largest singular value about 9 while its eigenvalues other than 1 are below 0.15.
+    """
+    rng = np.random.default_rng(seed)
+    W = np.zeros((n, n))
+    W[:2, :2] = [[A, -W_ROT], [W_ROT, A]]
+    W[2:, :2] = 2.0 * rng.standard_normal((n - 2, 2))
+    W[2:, 2:] = np.tril(0.9 / np.sqrt(n) * rng.standard_normal((n - 2, n - 2)), -1)
+    b0 = np.zeros(n)
+    b0[:2] = B_BLOCK
+    b0[2:] = rng.uniform(-0.5, 0.5, n - 2)
+    b1 = b0.copy()
+    b1[:2] = [1.2, 0.6]
+    return Circuit.from_arrays(W_rec=W, W_out=rng.standard_normal((1, n)) / 8, tau=TAU), b0, b1
+
+
+def _block_hopf_s(b0: np.ndarray, b1: np.ndarray) -> float:
+    """Where the block's fixed point loses its oscillation, by the 2-unit block alone.
+
+    On the path ``b(s) = b0 + s (b1 - b0)`` the block's fixed point solves ``x = W_b tanh(x) + b(s)``; its
+    Jacobian ``(-I + W_b diag(sech^2 x)) / tau`` has a complex pair whose real part is half the trace, zero
+    where ``A (sech^2 x_0 + sech^2 x_1) = 2``.  The slaved units relax at ``-1 / tau`` and take no part.
+    """
+    Wb = np.array([[A, -W_ROT], [W_ROT, A]])
+    guess = np.zeros(2)
+    pair = [False]
+
+    def trace(s: float) -> float:
+        nonlocal guess
+        b = b0[:2] + s * (b1[:2] - b0[:2])
+        x = guess.copy()
+        for _ in range(50):  # Newton's method in two dimensions
+            g = -x + Wb @ np.tanh(x) + b
+            x = x - np.linalg.solve(-np.eye(2) + Wb / np.cosh(x)[None, :] ** 2, g)
+        assert np.abs(-x + Wb @ np.tanh(x) + b).max() <= 1e-12
+        guess = x
+        sech2 = 1.0 / np.cosh(x) ** 2
+        J = (-np.eye(2) + Wb * sech2[None, :]) / TAU
+        pair[0] = bool(np.linalg.det(J) > np.trace(J) ** 2 / 4)
+        return A * sech2.sum() - 2.0
+
+    grid = np.linspace(0.0, 1.0, 201)
+    values = [trace(s) for s in grid]
+    i = next(j for j in range(200) if values[j] > 0 >= values[j + 1])
+    guess = np.zeros(2)
+    trace(float(grid[i]))
+    s_h = float(brentq(trace, grid[i], grid[i + 1], xtol=1e-14))
+    assert abs(trace(s_h)) <= 1e-12 and pair[0]  # the trace vanishes with the eigenvalues a complex pair
+    return s_h
+
+
+def test_cycle_continuation_with_few_tangent_vectors_reaches_the_hopf_point_of_a_non_normal_cycle():
+    """Newton-Picard steps on a block of 6 tangent vectors converge like Newton's method, so the branch is
+    followed to the Hopf point in a few dozen steps (the Picard correction alone converged linearly where the
+    monodromy matrix is far from normal, the steps shrank, and the branch stopped short at its step budget)."""
+    c, b0, b1 = _slaved_circuit()
+    s_h = _block_hopf_s(b0, b1)
+    orbits = find_periodic_orbits(c, b0[None], n_multipliers=6)
+    assert bool(orbits["converged"][0])
+    cyc = continue_periodic_orbits(c, orbits, start=b0, end=b1, steps=60)
+    assert cyc["end_reason"].values.tolist() == ["hopf"]
+    assert float(cyc["end_s"][0]) == pytest.approx(s_h, abs=1e-6)
+    n = int(cyc["n_points"][0])
+    assert np.all(np.diff(cyc["s"].values[0, :n]) > 0)
+
+
+def test_a_newton_picard_step_with_a_few_tangent_vectors_is_the_newton_step():
+    """The step from a point off the cycle, with a block of 4 tangent vectors, against NumPy's solve of the
+    bordered system formed from the whole monodromy matrix (central differences of SciPy's DOP853 flow map)."""
+    import torch
+
+    from neurobias.analysis import periodic_orbits as po
+
+    c, b0, _ = _slaved_circuit(24, seed=3)
+    orbits = find_periodic_orbits(c, b0[None], n_multipliers=4)
+    x_star, T = orbits["x"].values[0, 0], float(orbits["period"][0])
+    rng = np.random.default_rng(0)
+    x0 = x_star + 1e-3 * rng.standard_normal(24)
+    dyn = lambda t, x: (-x + c.W_rec @ np.tanh(x) + b0) / TAU  # noqa: E731
+
+    def flow(x):
+        return solve_ivp(dyn, (0.0, T), x, method="DOP853", rtol=1e-12, atol=1e-14).y[:, -1]
+
+    end = flow(x0)
+    d = 1e-4
+    M = np.column_stack([(flow(x0 + d * e) - flow(x0 - d * e)) / (2 * d) for e in np.eye(24)])
+    f_end, f_0 = dyn(0, end), dyn(0, x0)
+    K = np.zeros((25, 25))
+    K[:24, :24], K[:24, 24], K[24, :24] = M - np.eye(24), f_end, f_0
+    ref = np.linalg.solve(K, np.concatenate([x0 - end, [0.0]]))
+    # the step of the code, from its own RK4 flow map (fine enough to agree with DOP853 to 1e-9)
+    sh = po._Shooter(torch.tensor(c.W_rec), torch.tensor(b0), TAU, "tanh", "current", TAU / 80, 100)
+    xt = torch.tensor(x0)
+    V = po._initial_basis(sh.f(xt), 4, 0)
+    end_t, MV, _ = sh.integrate(xt, T, V=V)
+    assert np.abs(end_t.numpy() - end).max() <= 1e-9
+    blk = po._Block(V, MV, None)
+    r = end_t - xt
+    dx, dT, _ = po._correction(sh, xt, T, blk, sh.f(end_t), sh.f(xt), r, 0.0, None, None, rtol=1e-10)
+    step = np.concatenate([dx.numpy(), [dT]])
+    assert np.abs(step - ref).max() <= 1e-6 * np.abs(ref).max()
+    # the Picard correction alone (the complement of the block neglected) is not that step here
+    w = po._monodromy_times(sh, xt, T, r - V @ (V.T @ r))
+    dx_p, dT_p, _ = po._reduced_solve(blk, sh.f(end_t), sh.f(xt), r, w, 0.0, None)
+    picard = np.concatenate([dx_p.numpy(), [dT_p]])
+    assert np.abs(picard - ref).max() > 1e-2 * np.abs(ref).max()
