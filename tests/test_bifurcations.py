@@ -298,3 +298,127 @@ def test_map_stability_of_fixed_points_found_for_the_flow():
     assert map_multipliers(np.array([-4.0 / TAU]), tau=TAU, dt=TAU / 2)[0] == pytest.approx(-1.0)
     quarter = map_stability(fixed, c, np.zeros((1, 1)), dt=TAU / 4)
     assert str(quarter["map_stability"].values[0]) == "stable"
+
+
+# ----------------------------------------------------------------------------- near a Bogdanov-Takens point
+A_BT, W_BT = 1.5, 0.5
+
+
+def _bogdanov_takens() -> tuple[np.ndarray, np.ndarray]:
+    """Weights and the drive ``b`` of the 2-unit rotation circuit at which its Jacobian is nilpotent.
+
+    With ``D = diag(sech^2 x)``, ``J = (-I + W D) / tau`` has trace and determinant zero where
+    ``a (d_0 + d_1) = 2`` and ``(a^2 + w^2) d_0 d_1 = 1``: ``d_0, d_1`` are the roots of a quadratic.
+    """
+    W = np.array([[A_BT, -W_BT], [W_BT, A_BT]])
+    p, q = 2.0 / A_BT, 1.0 / (A_BT ** 2 + W_BT ** 2)
+    d = np.array([p + np.sqrt(p * p - 4 * q), p - np.sqrt(p * p - 4 * q)]) / 2
+    x = np.arccosh(1.0 / np.sqrt(d)) * np.array([1.0, -1.0])
+    return W, x - W @ np.tanh(x)
+
+
+def _branch_events_2d(W: np.ndarray, b0: np.ndarray, b1: np.ndarray, x_start: np.ndarray) -> list[tuple[str, float]]:
+    """Folds and Hopf points along the fixed points of ``b0 + s (b1 - b0)`` from ``x_start``, in two dimensions.
+
+    The branch ``G(x, s) = x - W tanh(x) - b(s) = 0`` is followed by pseudo-arclength steps of 1e-3 (NumPy's
+    dense solves and SVD) until ``s`` leaves [0, 1]; where ``det J`` (a fold) or, with ``det J > 0``, the
+    trace (a Hopf point) changes sign between two steps, the event solves ``G = 0`` together with its test
+    function by Newton's method in (x, s) from the bracket, with a finite-difference derivative of the test.
+    """
+    db = b1 - b0
+
+    def G(y):
+        return y[:2] - W @ np.tanh(y[:2]) - b0 - y[2] * db
+
+    def DG(y):
+        return np.column_stack([np.eye(2) - W / np.cosh(y[:2])[None, :] ** 2, -db])
+
+    def J(y):
+        return (-np.eye(2) + W / np.cosh(y[:2])[None, :] ** 2) / TAU
+
+    tests = {"fold": lambda y: np.linalg.det(J(y)), "hopf": lambda y: np.trace(J(y))}
+    y = _solve(lambda x: G(np.append(x, 0.0)), lambda x: DG(np.append(x, 0.0))[:, :2], x_start)
+    y = np.append(y, 0.0)
+    t = np.linalg.svd(DG(y))[2][-1]
+    t = t if t[2] > 0 else -t
+    h, events = 1e-3, []
+    while 0.0 <= y[2] <= 1.0:
+        y_new = _solve(lambda z: np.append(G(z), t @ (z - y) - h), lambda z: np.vstack([DG(z), t]), y + h * t)
+        t_new = np.linalg.svd(DG(y_new))[2][-1]
+        t_new = t_new if t_new @ t > 0 else -t_new
+        for kind, test in tests.items():
+            if np.sign(test(y)) == np.sign(test(y_new)):
+                continue
+            if kind == "hopf" and min(np.linalg.det(J(y)), np.linalg.det(J(y_new))) <= 0:
+                continue  # the trace of two real eigenvalues of opposite sign: no pair crosses
+
+            def Fe(z, test=test):
+                return np.append(G(z), test(z))
+
+            def Je(z, test=test):
+                grad = np.array([(test(z + 1e-7 * e) - test(z - 1e-7 * e)) / 2e-7 for e in np.eye(3)])
+                return np.vstack([DG(z), grad])
+
+            z = _solve(Fe, Je, 0.5 * (y + y_new))
+            if 0.0 <= z[2] <= 1.0:
+                events.append((kind, float(z[2])))
+        y, t = y_new, t_new
+    return sorted(events, key=lambda e: e[1])
+
+
+@pytest.mark.parametrize("offset,angle", [(0.002, 2.1), (0.01, 2.1), (0.001, 2.3), (0.003, 2.3)])
+def test_a_hopf_point_next_to_a_fold_near_a_bogdanov_takens_point_is_found(offset, angle):
+    """Near a Bogdanov-Takens point a fold, a stable pair forming on the real axis and a Hopf point lie within
+    one continuation step: every fold and Hopf point of the branch is found, none is reported as a collision."""
+    W, b_bt = _bogdanov_takens()
+    direction = np.array([np.cos(angle), np.sin(angle)])
+    normal = np.array([-direction[1], direction[0]])
+    b0, b1 = b_bt + offset * normal - 0.6 * direction, b_bt + offset * normal + 0.6 * direction
+    c = Circuit.from_arrays(W_rec=W, tau=TAU)
+    ds = continue_fixed_points(c, start=b0, end=b1)
+    through = [i for i in range(ds.sizes["branch"]) if float(ds["s"].values[i, 0]) == 0.0
+               and ds["end_reason"].values[i] == "reached_end"]
+    assert len(through) == 1
+    first = through[0]
+    ref = _branch_events_2d(W, b0, b1, ds["x"].values[first, 0])
+    assert sum(kind == "hopf" for kind, _ in ref) >= 2  # the case at hand: two Hopf points, one by a fold
+    mine = ds["bif_branch"].values == first
+    got = sorted(((str(k), float(s)) for k, s in zip(ds["bif_kind"].values[mine], ds["bif_s"].values[mine])
+                  if k != "collision"), key=lambda e: e[1])
+    assert [k for k, _ in got] == [k for k, _ in ref]
+    np.testing.assert_allclose([s for _, s in got], [s for _, s in ref], rtol=0, atol=1e-8)
+    # a pair that forms on the real axis with negative real part is no event; an unstable one is a collision
+    for s_c in ds["bif_s"].values[mine & (ds["bif_kind"].values == "collision")]:
+        lam = ds["bif_eig_real"].values[(ds["bif_s"].values == s_c)][0]
+        assert lam > 0
+
+
+def test_near_a_bogdanov_takens_point_leading_windows_find_the_same_events():
+    """The 2-unit circuit near its Bogdanov-Takens point driving 60 units that never feed back (their own
+    coupling has gain 0.45, so their eigenvalues stay left of -0.5 / tau): with leading windows of the
+    spectrum the branch's folds and Hopf points are the two-dimensional reference's."""
+    W2, b_bt = _bogdanov_takens()
+    rng = np.random.default_rng(5)
+    n = 62
+    W = np.zeros((n, n))
+    W[:2, :2] = W2
+    W[2:, :2] = 0.5 * rng.standard_normal((n - 2, 2))
+    W[2:, 2:] = 0.45 / np.sqrt(n - 2) * rng.standard_normal((n - 2, n - 2))
+    direction = np.array([np.cos(2.1), np.sin(2.1)])
+    normal = np.array([-direction[1], direction[0]])
+    b0, b1 = np.zeros(n), np.zeros(n)
+    b0[:2], b1[:2] = b_bt + 0.002 * normal - 0.6 * direction, b_bt + 0.002 * normal + 0.6 * direction
+    b0[2:], b1[2:] = 0.3 * rng.standard_normal(n - 2), 0.3 * rng.standard_normal(n - 2)
+    c = Circuit.from_arrays(W_rec=W, tau=TAU)
+    ds = continue_fixed_points(c, start=b0, end=b1, spectra="leading")
+    assert ds.attrs["spectra"].startswith("leading")
+    through = [i for i in range(ds.sizes["branch"]) if float(ds["s"].values[i, 0]) == 0.0
+               and ds["end_reason"].values[i] == "reached_end"]
+    assert len(through) == 1
+    ref = _branch_events_2d(W2, b0[:2], b1[:2], ds["x"].values[through[0], 0, :2])
+    assert sum(kind == "hopf" for kind, _ in ref) >= 2
+    mine = ds["bif_branch"].values == through[0]
+    got = sorted(((str(k), float(s)) for k, s in zip(ds["bif_kind"].values[mine], ds["bif_s"].values[mine])
+                  if k != "collision"), key=lambda e: e[1])
+    assert [k for k, _ in got] == [k for k, _ in ref]
+    np.testing.assert_allclose([s for _, s in got], [s for _, s in ref], rtol=0, atol=1e-8)

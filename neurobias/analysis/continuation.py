@@ -1009,6 +1009,22 @@ def _index(values: np.ndarray, tau: float) -> int:
     return int(np.sum(values.real > 1e-9 * (1.0 / tau + np.abs(values))))
 
 
+def _unexplained_index_change(before: np.ndarray, after: np.ndarray, events, tau: float) -> bool:
+    """Whether the events between two matched spectra fail to account for the change of the index.
+
+    A real eigenvalue through zero at both ends (a fold or a branch point) changes the index by one and a
+    Hopf event by two; a pair that meets the real axis changes nothing.
+    """
+    def unstable(values: np.ndarray) -> np.ndarray:
+        return values.real > 1e-9 * (1.0 / tau + np.abs(values))
+
+    ua, ub = unstable(before), unstable(after)
+    real = ~is_complex(before) & ~is_complex(after)
+    explained = int(np.sum(real & ub & ~ua)) - int(np.sum(real & ua & ~ub))
+    explained += sum(2 if e.after.real > 0 else -2 for e in events if e.kind == "hopf")
+    return int(ub.sum()) - int(ua.sum()) != explained
+
+
 def _map_index(values: np.ndarray, map_scale: float) -> int:
     """Multipliers ``1 + h tau lambda`` of modulus above ``1`` (plus a round-off margin)."""
     return int(np.sum(np.abs(1.0 + map_scale * values) > 1.0 + 1e-9))
@@ -1138,7 +1154,11 @@ class _Tracker:
             spec_lo, spec_hi = d[0], match_eigenvalues(d[0], d[1])
             pair = spec_lo, spec_hi
         events = pair_events(*pair, map_scale=self.map_scale)
-        if any(e.ambiguous for e in events) and depth < 40:
+        # a fold, a collision and a Hopf point close together (near a Bogdanov-Takens point) can leave the two
+        # ends looking like one harmless event (an unstable real eigenvalue at one end, an unstable pair at the
+        # other): the change of the index that the events do not account for says the interval must be split
+        if (any(e.ambiguous for e in events) or _unexplained_index_change(*pair, events, self.system.tau)) \
+                and depth < 40:
             mid = 0.5 * (lo + hi)
             y_mid, ok = self._point(bi, j, mid)
             if ok:
