@@ -222,12 +222,18 @@ def test_a_context_at_rest_is_reported_not_converged_and_only_the_other_cycle_is
     assert "no followed cycle exists; the circuit settles at a stable fixed point" in out
 
 
-def test_no_orbits_removes_an_older_cycle_file_and_the_report_asks_for_it(analysed, tmp_path):
+def test_no_orbits_removes_an_older_cycle_file_and_the_report_asks_for_it(analysed, tmp_path, capsys):
     from neurobias.cli import main
 
     run_dir = tmp_path / "run"
     shutil.copytree(analysed[0], run_dir)
     assert main(["continue", str(run_dir), "--from", "osc_b", "--to", "osc_a", "--no-orbits", "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    # both contexts oscillate: without their cycles followed, a stable fixed point on the path does not mean
+    # that the circuit settles there
+    assert "no cycle was followed; the fixed points followed include a stable one (at s = " in out
+    assert "whether the circuit oscillates instead was not examined" in out
+    assert "settles" not in out and "no followed cycle exists" not in out
     assert not (run_dir / "orbit_continuation.nc").exists()
     assert main(["report", str(run_dir)]) == 0
     page = (run_dir / "report.html").read_text()
@@ -272,3 +278,21 @@ def test_continuation_summary_lists_collisions_apart_from_bifurcations():
     assert "Bifurcations: hopf at s = 0.300, fold at s = 0.700." in text
     assert "Collisions of unstable eigenvalue pairs on the real axis (no change of stability): s = 0.200." in text
     assert "collision" not in text.split("Bifurcations:")[1].split(".")[0]
+
+
+def test_a_cycle_followed_only_part_of_the_way_leaves_open_whether_the_circuit_settles(analysed):
+    """With cycle branches stopped by their step budget, a stable fixed point beyond them is reported as such,
+    not as where the circuit settles (the cycle may well go on there)."""
+    from neurobias.analysis.periodic_orbits import continue_periodic_orbits, oscillation_along_path
+    from neurobias.workflows.report import summarize_path
+
+    run_dir, c, bank, _, _ = analysed
+    fp = read_dataset(run_dir / "continuation.nc", kind="continuation")
+    orbits = read_dataset(run_dir / "periodic_orbits.nc", kind="periodic_orbits")
+    cyc = continue_periodic_orbits(c, orbits, start=bank[0], end=bank[1], steps=2)
+    assert cyc["end_reason"].values.tolist() == ["max_steps", "max_steps"]
+    text = summarize_path(oscillation_along_path(fp, cyc, c))
+    assert "was followed no further than s = " in text
+    assert "whether the circuit oscillates instead was not examined (a cycle was followed only part of the way)" \
+        in text
+    assert "settles" not in text

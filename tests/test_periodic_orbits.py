@@ -254,7 +254,7 @@ def _block_hopf_s(b0: np.ndarray, b1: np.ndarray) -> float:
 
 
 def test_cycle_continuation_with_few_tangent_vectors_reaches_the_hopf_point_of_a_non_normal_cycle():
-    """Newton-Picard steps on a block of 6 tangent vectors converge like Newton's method, so the branch is
+    """Shooting steps on a block of 6 tangent vectors converge like Newton's method, so the branch is
     followed to the Hopf point in a few dozen steps (the Picard correction alone converged linearly where the
     monodromy matrix is far from normal, the steps shrank, and the branch stopped short at its step budget)."""
     c, b0, b1 = _slaved_circuit()
@@ -268,9 +268,10 @@ def test_cycle_continuation_with_few_tangent_vectors_reaches_the_hopf_point_of_a
     assert np.all(np.diff(cyc["s"].values[0, :n]) > 0)
 
 
-def test_a_newton_picard_step_with_a_few_tangent_vectors_is_the_newton_step():
+def test_a_shooting_step_with_a_few_tangent_vectors_is_the_newton_step():
     """The step from a point off the cycle, with a block of 4 tangent vectors, against NumPy's solve of the
-    bordered system formed from the whole monodromy matrix (central differences of SciPy's DOP853 flow map)."""
+    bordered system formed from the whole monodromy matrix (central differences of SciPy's DOP853 flow map);
+    then the continuation's system, with the derivative along a change of the drive and an arclength row."""
     import torch
 
     from neurobias.analysis import periodic_orbits as po
@@ -280,10 +281,10 @@ def test_a_newton_picard_step_with_a_few_tangent_vectors_is_the_newton_step():
     x_star, T = orbits["x"].values[0, 0], float(orbits["period"][0])
     rng = np.random.default_rng(0)
     x0 = x_star + 1e-3 * rng.standard_normal(24)
-    dyn = lambda t, x: (-x + c.W_rec @ np.tanh(x) + b0) / TAU  # noqa: E731
+    dyn = lambda t, x, b=b0: (-x + c.W_rec @ np.tanh(x) + b) / TAU  # noqa: E731
 
-    def flow(x):
-        return solve_ivp(dyn, (0.0, T), x, method="DOP853", rtol=1e-12, atol=1e-14).y[:, -1]
+    def flow(x, b=b0):
+        return solve_ivp(dyn, (0.0, T), x, args=(b,), method="DOP853", rtol=1e-12, atol=1e-14).y[:, -1]
 
     end = flow(x0)
     d = 1e-4
@@ -308,3 +309,19 @@ def test_a_newton_picard_step_with_a_few_tangent_vectors_is_the_newton_step():
     dx_p, dT_p, _ = po._reduced_solve(blk, sh.f(end_t), sh.f(xt), r, w, 0.0, None)
     picard = np.concatenate([dx_p.numpy(), [dT_p]])
     assert np.abs(picard - ref).max() > 1e-2 * np.abs(ref).max()
+    # continuation: the drive moves along db with s; the arclength row c_x . dx + c_T dT + c_s ds = -g
+    db = np.linspace(-0.3, 0.5, 24)
+    phis = (flow(x0, b0 + d * db) - flow(x0, b0 - d * db)) / (2 * d)
+    c_x, c_T, c_s, g = rng.standard_normal(24) / np.sqrt(24), 0.3 / T, 0.5, 1e-3
+    K2 = np.zeros((26, 26))
+    K2[:25, :25] = K
+    K2[:24, 25] = phis
+    K2[25, :24], K2[25, 24], K2[25, 25] = c_x, c_T, c_s
+    ref2 = np.linalg.solve(K2, np.concatenate([x0 - end, [0.0, -g]]))
+    dbt = torch.tensor(db)
+    end_t, MV, _ = sh.integrate(xt, T, V=torch.cat([V, torch.zeros(24, 1, dtype=V.dtype)], 1), forcing=dbt)
+    blk = po._Block(V, MV[:, :-1], MV[:, -1].clone())
+    dx, dT, ds = po._correction(sh, xt, T, blk, sh.f(end_t), sh.f(xt), end_t - xt, 0.0,
+                                (torch.tensor(c_x), c_T, c_s, g), dbt, rtol=1e-10)
+    step2 = np.concatenate([dx.numpy(), [dT, ds]])
+    assert np.abs(step2 - ref2).max() <= 1e-6 * np.abs(ref2).max()

@@ -1006,7 +1006,12 @@ def continue_fixed_points(
 
 def _index(values: np.ndarray, tau: float) -> int:
     """Eigenvalues with real part above a round-off margin (1/ms)."""
-    return int(np.sum(values.real > 1e-9 * (1.0 / tau + np.abs(values))))
+    return int(np.sum(_unstable(values, tau)))
+
+
+def _unstable(values: np.ndarray, tau: float) -> np.ndarray:
+    """Which eigenvalues (1/ms) have a real part above the round-off margin of :func:`_index`."""
+    return values.real > 1e-9 * (1.0 / tau + np.abs(values))
 
 
 def _unexplained_index_change(before: np.ndarray, after: np.ndarray, events, tau: float) -> bool:
@@ -1016,12 +1021,15 @@ def _unexplained_index_change(before: np.ndarray, after: np.ndarray, events, tau
     Hopf event by two; a pair that meets the real axis changes nothing.
     """
     def unstable(values: np.ndarray) -> np.ndarray:
-        return values.real > 1e-9 * (1.0 / tau + np.abs(values))
+        return _unstable(values, tau)
 
     ua, ub = unstable(before), unstable(after)
     real = ~is_complex(before) & ~is_complex(after)
     explained = int(np.sum(real & ub & ~ua)) - int(np.sum(real & ua & ~ub))
-    explained += sum(2 if e.after.real > 0 else -2 for e in events if e.kind == "hopf")
+    for e in events:  # judged with the index's own margin: a pair within it at one end changes no count
+        if e.kind == "hopf":
+            u0, u1 = unstable(np.array([e.before])), unstable(np.array([e.after]))
+            explained += 2 * (int(u1[0]) - int(u0[0]))
     return int(ub.sum()) - int(ua.sum()) != explained
 
 
@@ -1147,7 +1155,8 @@ class _Tracker:
 
     def _split(self, bi: int, j: int, lo: float, hi: float, spec_lo: np.ndarray, spec_hi: np.ndarray,
                depth: int, y_lo: Tensor, y_hi: Tensor) -> None:
-        """Locate the events between arclengths ``lo`` and ``hi`` of step ``j``, splitting where one is ambiguous."""
+        """Locate the events between arclengths ``lo`` and ``hi`` of step ``j``, splitting where one is ambiguous
+        or where the events do not account for the change of the index."""
         pair = self.spectra.pair(spec_lo, spec_hi)
         if pair is None:  # leading windows that do not pair: both ends decomposed densely
             d = self.spectra.dense(torch.cat([y_lo, y_hi]))

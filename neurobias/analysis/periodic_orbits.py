@@ -12,7 +12,9 @@ The flow map and its derivatives are integrated with the classical fixed-step
 Runge-Kutta scheme (RK4) in float64: ``steps`` steps per period, chosen so that a
 step is at most ``tau / steps_per_tau``.  Differentiating RK4 is RK4 applied to
 the variational equation ``dV/dt = J(x(t)) V`` (:func:`~neurobias.circuit.dynamics.jacobian_product`),
-so the Newton matrix is the exact derivative of the discrete shooting map.
+so the Newton matrix is the exact derivative of the discrete shooting map (with
+fewer tangent vectors than units, GMRES below completes it with central
+differences of the same map, accurate to about 1e-8 relative).
 
 The monodromy matrix ``M = d phi_T / d x0`` of an ``N``-unit circuit costs ``N``
 integrated tangent vectors.  With ``n_multipliers = k < N`` only a block of
@@ -209,6 +211,8 @@ NEWTON_RTOL = 1e-4
 TANGENT_RTOL = 1e-8
 #: Krylov dimension of the preconditioned GMRES; the preconditioner leaves an error of low rank (below)
 GMRES_RESTART = 12
+#: relative residual above which GMRES is deemed to have failed (the step or tangent is then not used)
+GMRES_FAIL = 1e-2
 
 
 def _correction(
@@ -226,12 +230,15 @@ def _correction(
     (the phase sensitivity: about 9 on a 700 ms cycle of the demo circuit) multiplies every error in the basis's
     direction, so that Newton-Picard steps converged linearly, by 0.1-0.15 per iteration, there.  The reduced solve
     is therefore used as the right preconditioner of GMRES on the whole system, whose products are central
-    differences of the flow map at ``(x0, T, s)`` (two trajectories; also in ``s``, so that the derivative
-    along the path is the current one, not the block's); the preconditioned operator
+    differences of the flow map at ``(x0, T, s)`` (two trajectories; also in ``s``, along ``db`` at the
+    current ``s``, where the block's derivative is that of the point it was integrated at); the preconditioned
+    operator
     differs from the identity by a matrix of low rank, so a few products give the step of Newton's method.
     """
     n = x0.shape[0]
     zero = torch.zeros_like(x0)
+    if arc is not None and db is None:
+        raise ValueError("the arclength row needs the change of the drive along s (db)")
     if blk.V.shape[1] >= n:
         return _reduced_solve(blk, f1, f_ref, r, zero, g_phase, arc)
     m = n + (2 if arc is not None else 1)
@@ -260,12 +267,16 @@ def _correction(
 
     rhs = torch.cat([-r, torch.tensor([-g_phase] + ([-arc[3]] if arc is not None else []), dtype=r.dtype,
                                      device=r.device)])
-    if not bool(rhs.abs().max() > 0):
+    if not bool(torch.isfinite(rhs).all()):
+        raise _Singular()
+    if not bool((rhs != 0).any()):
         return zero, 0.0, 0.0
     res = gmres(lambda v, _sel: apply(precondition(v[0]))[None], rhs[None], rtol=rtol, restart=GMRES_RESTART,
                 max_restarts=3)
     d = precondition(res.x[0])
-    if not bool(torch.isfinite(d).all()):
+    # a system GMRES cannot reduce (a nearly singular one, or products lost in the differences' noise) gives
+    # no usable step: the caller treats it as a failed step
+    if not bool(torch.isfinite(d).all()) or float(res.relres[0]) > GMRES_FAIL:
         raise _Singular()
     return d[:n], float(d[n]), float(d[n + 1]) if arc is not None else 0.0
 
@@ -322,13 +333,13 @@ class _Solution:
 
 def _newton(
     sh: _Shooter, x0: Tensor, T: float, V0: Tensor, *, tol: float, max_newton: int,
-    path: tuple[Callable[[float], Tensor], Tensor, float] | None = None,
+    path: tuple[Callable[[float], Tensor], Callable[[float], Tensor], float] | None = None,
     arc: tuple[Tensor, float, float, Tensor] | None = None,
     final_block: bool = True,
 ) -> _Solution:
     """Newton-Picard shooting from ``(x0, T)``; with ``path``/``arc`` also the path parameter ``s`` moves.
 
-    ``path = (ext_of_s, db_ds, s)``: the drive ``ext(s)``, its derivative (unit,) and the current ``s``;
+    ``path = (ext_of_s, db_ds_of_s, s)``: the drive ``ext(s)``, its derivative (unit,) and the starting ``s``;
     ``arc = (c_x, c_T, c_s, y_pred)``: the pseudo-arclength row and the predicted ``(x0, T, s)``.
     Raises :class:`_NoConvergence` with a reason.
     """
@@ -342,7 +353,7 @@ def _newton(
         fresh = blk is None
         if fresh:
             end, MV, _ = sh.integrate(x0, T, V=torch.cat([V, torch.zeros_like(x0)[:, None]], 1) if path else V,
-                                      forcing=path[1] if path else None)
+                                      forcing=path[1](s) if path else None)
             phis = MV[:, -1].clone() if path else None
             MV = MV[:, :-1] if path else MV
             blk = _Block(V, MV, phis)
@@ -364,7 +375,7 @@ def _newton(
         try:
             dx, dT, ds = _correction(sh, x0, T, blk, f1, f_ref, r, 0.0,
                                      None if arc is None else (arc[0], arc[1], arc[2], g_arc),
-                                     None if path is None else path[1], rtol=NEWTON_RTOL)
+                                     None if path is None else path[1](s), rtol=NEWTON_RTOL)
         except _Singular:
             raise _NoConvergence("the Newton system is singular") from None
         x0 = x0 + dx
@@ -394,7 +405,7 @@ def _newton(
             V = _orth(torch.cat([sh.f(x0)[:, None], V[:, :-1]], dim=1))
         if path is not None:
             end, MV, samples = sh.integrate(x0, T, V=torch.cat([V, torch.zeros_like(x0)[:, None]], 1),
-                                            forcing=path[1], record=True)
+                                            forcing=path[1](s), record=True)
             blk = _Block(V, MV[:, :-1], MV[:, -1].clone())
         else:
             end, MV, samples = sh.integrate(x0, T, V=V, record=True)
@@ -559,7 +570,8 @@ def find_periodic_orbits(
         The orbit is returned at this many equally spaced phases.
     n_multipliers : int, optional
         Tangent vectors integrated (``k``): all ``N`` multipliers when ``k = N``
-        (exact Newton), else the ``k`` of largest modulus (Newton-Picard).
+        (exact Newton), else the ``k`` of largest modulus (Newton-Picard steps,
+        completed by GMRES; see the module notes).
         Default: ``N`` up to 64 units, 16 above.
     tol : float
         Newton tolerance: ``max |phi_T(x0) - x0| <= tol (1 + max |x0|)``.
@@ -643,7 +655,8 @@ def find_periodic_orbits(
                                       tol=tol, n_multipliers=int(k), tau=circuit.tau, phi=circuit.phi,
                                       form=circuit.form, definition=DEFINITION,
                                       integrator="RK4, fixed step <= tau / steps_per_tau, float64",
-                                      method="Newton-Picard shooting with a Poincare phase condition"))
+                                      method="shooting with a Poincare phase condition: Newton steps solved by GMRES preconditioned by "
+                                             "the Newton-Picard step (exact Newton with every tangent vector)"))
 
 
 def _check_minimal(sol: _Solution) -> None:
@@ -786,7 +799,7 @@ def continue_periodic_orbits(
     The orbit of the start context (if one was found) is followed from ``s = 0``
     towards ``s = 1``, and the orbit of the end context from ``s = 1`` back
     towards ``s = 0``, by pseudo-arclength continuation in ``(x0, T, s)``
-    (tangent predictor, Newton-Picard corrector with the phase condition and the
+    (tangent predictor, shooting corrector as in :func:`find_periodic_orbits` with the phase condition and the
     arclength condition; the ``x0`` part of the arclength is the RMS change over
     units and the ``T`` part relative to the first period).  A branch ends when
     it reaches the other end of the path, or when the cycle shrinks onto a
@@ -904,7 +917,8 @@ def continue_periodic_orbits(
         start_label=start_label, end_label=end_label, steps=int(steps), h_max=float(h_max), tol=float(tol),
         min_amplitude=float(min_amplitude), steps_per_tau=spt, n_multipliers=int(k), tau=circuit.tau,
         phi=circuit.phi, form=circuit.form, definition=DEFINITION,
-        method="pseudo-arclength continuation in (x0, T, s), Newton-Picard shooting corrector"))
+        method="pseudo-arclength continuation in (x0, T, s), shooting corrector: Newton steps solved by GMRES "
+               "preconditioned by the Newton-Picard step"))
 
 
 def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ext_of, db_of, *, k: int,
@@ -912,17 +926,16 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
             min_amplitude: float, seed: int, progress: bool, context: str) -> dict[str, Any]:
     n = x0.shape[0]
     rn = math.sqrt(n)
-    path = (ext_of, db_of(s0), s0)
     sh.ext = ext_of(s0)
     sol = _newton(sh, x0, T0, _initial_basis(sh.f(x0), k, seed), tol=tol, max_newton=max_newton,
-                  path=(ext_of, db_of(min(s0, 1.0 - 1e-15)), s0), final_block=True)
+                  path=(ext_of, db_of, s0), final_block=True)
     T_scale = sol.T
     pts = [dict(x0=sol.x0, T=sol.T, s=s0, amp=_amplitude(sol.samples), mu=sol.multipliers)]
     labels = ["start"]
     amp0 = pts[0]["amp"]
     V = sol.blk.V
     # first tangent: direction of increasing (direction = +1) or decreasing s
-    tan = _orbit_tangent(sh, sol, None, direction, rn, T_scale, db_of(min(s0, 1.0 - 1e-15)))
+    tan = _orbit_tangent(sh, sol, None, direction, rn, T_scale, db_of(s0))
     h = h_init
     reason = "max_steps"
     events: list[tuple[str, float]] = []
@@ -951,12 +964,13 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
         y_pred = torch.cat([pred_x, torch.tensor([pred_T, pred_s], dtype=_DT, device=pred_x.device)])
         try:
             new = _newton(sh, pred_x, pred_T, V, tol=tol, max_newton=max_newton,
-                          path=(ext_of, db_of(min(max(pred_s, 0.0), 1.0 - 1e-15)), pred_s),
+                          path=(ext_of, db_of, pred_s),
                           arc=(arc[0], arc[1], arc[2], y_pred), final_block=True)
             jump = math.sqrt(float(((new.x0 - pred_x) ** 2).sum()) / n + ((new.T - pred_T) / T_scale) ** 2
                              + (new.s - pred_s) ** 2)
             if jump > max(2 * h, 1e-3) or not (new.T > 0):
                 raise _NoConvergence("jumped")
+            tan_new = _orbit_tangent(sh, new, tan, direction, rn, T_scale, db_of(new.s))
         except _NoConvergence:
             h *= 0.5
             if h < h_min:
@@ -966,7 +980,6 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
         amp = _amplitude(new.samples)
         pt = dict(x0=new.x0, T=new.T, s=new.s, amp=amp, mu=new.multipliers)
         V = new.blk.V
-        tan_new = _orbit_tangent(sh, new, tan, direction, rn, T_scale, db_of(min(max(new.s, 0.0), 1.0 - 1e-15)))
         label = ""
         if (tan_new[2] > 0) != (ts > 0):
             label = "fold"

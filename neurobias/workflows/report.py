@@ -947,13 +947,22 @@ def summarize_path(path: xr.Dataset, *, why_not: str = "") -> str:
             continue
         lo, hi, mid = float(path["s_low"][i]), float(path["s_high"][i]), float(path["settle_s"][i])
         n = int(path["settle_n_stable"][i])
-        text = f"For {lo:.4g} < s < {hi:.4g} no followed cycle exists"
+        n_branch = path.sizes.get("branch", 0)
+        # the circuit settles only where every cycle followed has ended at a Hopf point or at the path's end: a
+        # cycle stopped early (or none followed) leaves open whether the circuit oscillates there instead
+        complete = n_branch > 0 and all(str(r) in ("hopf", "reached_end") for r in path["cycle_end_reason"].values)
+        text = f"For {lo:.4g} < s < {hi:.4g} " + ("no followed cycle exists" if n_branch else "no cycle was followed")
         if n:
             z = path["settle_z"].values[i]
             out = (", output " + ", ".join(f"{name} = {v:.3g}" for name, v in zip(path["output"].values, z))
                    if z.size and np.all(np.isfinite(z)) else "")
-            text += (f"; the circuit settles at a stable fixed point (at s = {mid:.3g}{out}"
-                     + (f"; {n} stable fixed points there" if n > 1 else "") + ").")
+            where = f"(at s = {mid:.3g}{out}" + (f"; {n} stable fixed points there" if n > 1 else "") + ")"
+            if complete:
+                text += f"; the circuit settles at a stable fixed point {where}."
+            else:
+                text += (f"; the fixed points followed include a stable one {where}, but whether the circuit "
+                         "oscillates instead was not examined" + (" (a cycle was followed only part of the way)."
+                                                                  if n_branch else "."))
         else:
             text += ("; no stable fixed point was found there on the followed branches either (what the circuit "
                      "does there is not described by these continuations).")
