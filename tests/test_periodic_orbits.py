@@ -325,3 +325,76 @@ def test_a_shooting_step_with_a_few_tangent_vectors_is_the_newton_step():
                                 (torch.tensor(c_x), c_T, c_s, g), dbt, rtol=1e-10)
     step2 = np.concatenate([dx.numpy(), [dT, ds]])
     assert np.abs(step2 - ref2).max() <= 1e-6 * np.abs(ref2).max()
+
+
+def _saddle_nodes_2d(W: np.ndarray, b_end: np.ndarray) -> list[float]:
+    """Every ``s`` in (0, 1) where fixed points of ``x = W tanh(x) + s b_end`` (2 units) appear or vanish.
+
+    Newton's method on ``(x, s)`` for the fixed-point equation and ``det(I - W diag(sech^2 x)) = 0`` (its
+    derivative by central differences), from a grid of starting states; solutions are deduplicated.
+    """
+    def F(y):
+        x, s = y[:2], y[2]
+        return np.append(x - W @ np.tanh(x) - s * b_end, np.linalg.det(np.eye(2) - W / np.cosh(x)[None, :] ** 2))
+
+    def J(y):
+        return np.column_stack([(F(y + 1e-7 * e) - F(y - 1e-7 * e)) / 2e-7 for e in np.eye(3)])
+
+    found: list[float] = []
+    for x0 in np.linspace(-3, 3, 13):
+        for x1 in np.linspace(-3, 3, 13):
+            y = np.array([x0, x1, 0.5])
+            for _ in range(60):
+                try:
+                    step = np.linalg.solve(J(y), -F(y))
+                except np.linalg.LinAlgError:
+                    break
+                y = y + step
+                if np.abs(step).max() < 1e-14 or not np.all(np.isfinite(y)) or np.abs(y).max() > 50:
+                    break
+            if np.all(np.isfinite(y)) and np.abs(y).max() <= 50 and np.abs(F(y)).max() < 1e-12 and 0.0 < y[2] < 1.0:
+                if all(abs(y[2] - s) > 1e-9 for s in found):
+                    found.append(float(y[2]))
+    return sorted(found)
+
+
+def test_a_cycle_whose_period_diverges_ends_at_the_saddle_node_on_it():
+    """A rotation block pushed along one unit's drive: its cycle slows down and dies where a saddle-node pair of
+    fixed points appears on it (SNIC).  The branch ends there, at the saddle-node found in two dimensions; the
+    last cycle followed has the period of a free DOP853 simulation, and past the saddle-node the circuit rests."""
+    from neurobias.analysis.periodic_orbits import oscillation_along_path
+    from neurobias.workflows.report import summarize_path
+
+    W = np.array([[1.2, -0.3], [0.3, 1.2]])
+    b_end = np.array([1.5, 0.0])
+    c = Circuit.from_arrays(W_rec=W, tau=TAU)
+    orbits = find_periodic_orbits(c, np.zeros((1, 2)))
+    cyc = continue_periodic_orbits(c, orbits, start=np.zeros(2), end=b_end)
+    assert cyc["end_reason"].values.tolist() == ["period_diverges"]
+    s_c = float(cyc["end_s"][0])
+    saddle_nodes = _saddle_nodes_2d(W, b_end)
+    s_sn = min(saddle_nodes, key=lambda s: abs(s - s_c))
+    assert abs(s_c - s_sn) <= 1e-4
+    n = int(cyc["n_points"][0])
+    s_last, T_last = float(cyc["s"].values[0, n - 1]), float(cyc["period"].values[0, n - 1])
+    assert T_last >= 5 * float(cyc["period"].values[0, 0]) and 0 < s_sn - s_last < 0.01
+    # the last cycle followed, against a free simulation (period from upward crossings of x_0 = its mean)
+    opts = dict(method="DOP853", rtol=1e-11, atol=1e-13)
+    flow = lambda t, x, b: (-x + W @ np.tanh(x) + b) / TAU  # noqa: E731
+    x_start = cyc["x0"].values[0, n - 1]
+    sol = solve_ivp(flow, (0.0, 4 * T_last), x_start, args=(s_last * b_end,), dense_output=True, **opts)
+    level = float(np.mean(sol.y[0]))
+    g = sol.y[0] - level
+    times = [brentq(lambda t: sol.sol(t)[0] - level, sol.t[i], sol.t[i + 1], xtol=1e-12)
+             for i in np.nonzero((g[:-1] < 0) & (g[1:] >= 0))[0]]
+    assert len(times) >= 3
+    assert float(np.mean(np.diff(times))) == pytest.approx(T_last, rel=1e-6)
+    # just past the saddle-node the same state comes to rest
+    past = solve_ivp(flow, (0.0, 20 * T_last), x_start, args=((s_sn + 0.002) * b_end,), **opts)
+    assert np.abs(flow(0, past.y[:, -1], (s_sn + 0.002) * b_end)).max() < 1e-9
+    # the path summary names the fold of the fixed-point continuation
+    fp = continue_fixed_points(c, start=np.zeros(2), end=b_end)
+    path = oscillation_along_path(fp, cyc, c)
+    assert abs(float(path["fold_s"][0]) - s_sn) <= 1e-8
+    assert "its period growing without bound; the nearest fold of the fixed-point continuation is at " \
+        f"s = {s_sn:.6f}" in summarize_path(path)

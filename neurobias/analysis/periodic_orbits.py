@@ -806,7 +806,10 @@ def continue_periodic_orbits(
     fixed point (amplitude below ``min_amplitude`` times its first amplitude):
     the cycle is born or dies there in a Hopf bifurcation, whose ``s`` is
     extrapolated from the last points (the squared amplitude is linear in ``s``
-    near a Hopf point).  Folds of cycles (``s`` turning back) and period doubling
+    near a Hopf point).  It also ends where its period diverges (grown to
+    ``PERIOD_DIVERGES = 5`` times the first and still growing): the cycle
+    meets a saddle-node of fixed points on itself (SNIC) or a saddle
+    (homoclinic orbit); ``s`` is extrapolated where ``1 / T^2`` vanishes.  Folds of cycles (``s`` turning back) and period doubling
     or torus (Neimark-Sacker) bifurcations of cycles (a multiplier leaving the
     unit circle at -1 or as a complex pair) are labelled at the step where they
     are seen; their ``s`` is interpolated linearly between the two steps.
@@ -852,10 +855,12 @@ def continue_periodic_orbits(
         ``period_doubling``, ``torus``, ``end``, or empty); per branch:
         ``branch_context`` (whose orbit it follows), ``direction`` (+1: from
         ``s = 0``; -1: from ``s = 1``), ``n_points``, ``end_reason``
-        (``reached_end``, ``hopf``, ``max_steps``, ``step_too_small``),
-        ``end_s`` (the path parameter where the branch ends: the extrapolated
-        Hopf point for ``hopf``, the last point followed for ``max_steps`` and
-        ``step_too_small``), ``end_period`` (the period there, ms); per event
+        (``reached_end``, ``hopf``, ``period_diverges``, ``max_steps``,
+        ``step_too_small``), ``end_s`` (the path parameter where the branch
+        ends: the extrapolated Hopf point for ``hopf``, where the period is
+        extrapolated to diverge for ``period_diverges``, the last point followed
+        for ``max_steps`` and ``step_too_small``), ``end_period`` (the period
+        there, ms; for ``period_diverges`` the last period followed); per event
         (dim ``event``): ``event_branch``, ``event_kind``, ``event_s``.
         Attributes: ``start_label``, ``end_label`` and the settings.
     """
@@ -1004,6 +1009,13 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
             labels[-1] = "end"
             events.append(("hopf", end_s))
             break
+        s_inf = _diverging_period(pts, T_scale)
+        if s_inf is not None:
+            reason = "period_diverges"
+            end_s, end_T = s_inf, new.T
+            labels[-1] = "end"
+            events.append(("period_diverges", end_s))
+            break
         h = min(h * (2.0 if new.iterations <= 3 else 1.0), h_max)
         # approach a collapsing cycle in steps that shrink with the amplitude
         # (the step is an RMS change over units: a fraction of the RMS amplitude per step, so that the cycle
@@ -1060,6 +1072,35 @@ def _cycle_events(mu_a: np.ndarray, mu_b: np.ndarray) -> list[tuple[str, float]]
         elif ca[i] and cb[i] and a[i].imag > 0 and (abs(a[i]) > 1) != (abs(b[i]) > 1):
             out.append(("torus", float((1 - abs(a[i])) / (abs(b[i]) - abs(a[i])))))
     return out
+
+
+#: a branch whose period has grown to this multiple of its first one, and keeps growing, is ended where the
+#: period diverges (a saddle-node on the invariant circle, or a homoclinic orbit)
+PERIOD_DIVERGES = 5.0
+
+
+def _diverging_period(pts: list[dict[str, Any]], T_first: float) -> float | None:
+    """Where the period of a cycle branch diverges, or None while it does not.
+
+    The branch ends when its last period is at least :data:`PERIOD_DIVERGES`
+    times the first and the last three periods grow along the branch.  Near a
+    saddle-node on the invariant circle the period grows as ``(s_c - s)^(-1/2)``,
+    so ``1 / T^2`` is a smooth function of ``s`` vanishing at ``s_c``: a quadratic
+    in ``1 / T^2`` through the last three points gives ``s_c`` (for a homoclinic
+    orbit, where the period grows only logarithmically, it is a rougher estimate).
+    Returns ``s_c`` when it lies ahead of the last point, in the direction the
+    branch moves.
+    """
+    if len(pts) < 4 or pts[-1]["T"] < PERIOD_DIVERGES * T_first:
+        return None
+    last = pts[-3:]
+    T = np.array([p["T"] for p in last])
+    s = np.array([p["s"] for p in last])
+    if not (np.all(np.diff(T) > 0) and (np.all(np.diff(s) > 0) or np.all(np.diff(s) < 0))):
+        return None
+    s_c = float(np.polyval(np.polyfit(1.0 / T ** 2, s, 2), 0.0))
+    ahead = (s_c - s[-1]) * (s[-1] - s[0])
+    return s_c if ahead >= 0 and 0.0 <= s_c <= 1.0 else None
 
 
 def _extrapolate_hopf(pts: list[dict[str, Any]]) -> tuple[float, float]:
@@ -1127,14 +1168,15 @@ def _branches_dataset(branches: list[dict[str, Any]], *, n: int, k: int, attrs: 
             "n_points": (("branch",), np.array([len(b["points"]) for b in branches], dtype=np.int64).reshape(nb),
                          {"long_name": "points on the branch"}),
             "end_reason": (("branch",), np.array([b["reason"] for b in branches], dtype=str).reshape(nb),
-                           {"long_name": "reached_end, hopf, max_steps or step_too_small"}),
+                           {"long_name": "reached_end, hopf, period_diverges, max_steps or step_too_small"}),
             "end_s": (("branch",), np.array([b["end_s"] for b in branches], dtype=np.float64).reshape(nb),
-                      {"long_name": "path parameter where the branch ends (extrapolated Hopf point for hopf)"}),
+                      {"long_name": "path parameter where the branch ends (extrapolated Hopf point for hopf, "
+                                    "where the period diverges for period_diverges)"}),
             "end_period": (("branch",), np.array([b["end_T"] for b in branches], dtype=np.float64).reshape(nb),
                            {"long_name": "period where the branch ends", "units": "ms"}),
             "event_branch": (("event",), np.array(ev_b, dtype=np.int64).reshape(ne), {"long_name": "branch"}),
             "event_kind": (("event",), np.array(ev_k, dtype=str).reshape(ne),
-                           {"long_name": "fold, period_doubling, torus or hopf"}),
+                           {"long_name": "fold, period_doubling, torus, hopf or period_diverges"}),
             "event_s": (("event",), np.array(ev_s, dtype=np.float64).reshape(ne),
                         {"long_name": "path parameter of the event"}),
         },
@@ -1186,7 +1228,9 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
         (dim ``branch``): ``cycle_context``, ``cycle_end_s`` (where the branch ends; Hopf points are
         extrapolated), ``cycle_end_reason``, ``hopf_s`` (for a branch that ends at a
         Hopf point, the nearest Hopf point of the fixed-point continuation; NaN otherwise) and ``hopf_difference``
-        (``cycle_end_s - hopf_s``).  Attributes ``start_label``, ``end_label``.
+        (``cycle_end_s - hopf_s``), ``fold_s`` and ``fold_difference`` (the same with the nearest fold of the
+        fixed points, for a branch whose period diverges: at a saddle-node on the invariant circle the two
+        meet).  Attributes ``start_label``, ``end_label``.
     """
     if not isinstance(continuation, xr.Dataset) or "s" not in continuation or "index" not in continuation:
         raise InputError("`continuation` must be the Dataset of continue_fixed_points (variables s, x, index)")
@@ -1196,8 +1240,9 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
     n_settle = check_number("n_settle", n_settle, gt=0, integer=True)
     kinds = continuation["bif_kind"].values.astype(str) if "bif_kind" in continuation else np.array([], str)
     hopf = np.sort(continuation["bif_s"].values[kinds == "hopf"]) if len(kinds) else np.array([])
+    folds = np.sort(continuation["bif_s"].values[kinds == "fold"]) if len(kinds) else np.array([])
     covered: list[tuple[float, float, str, float, float]] = []
-    br_end, br_reason, br_hopf, br_ctx = [], [], [], []
+    br_end, br_reason, br_hopf, br_fold, br_ctx = [], [], [], [], []
     nb = cycles.sizes["branch"] if cycles is not None else 0
     for b in range(nb):
         s = cycles["s"].values[b]
@@ -1207,7 +1252,7 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
         end_s = float(cycles["end_s"].values[b])
         reason = str(cycles["end_reason"].values[b])
         lo, hi = float(np.min(s)), float(np.max(s))
-        if reason == "hopf" and np.isfinite(end_s):
+        if reason in ("hopf", "period_diverges") and np.isfinite(end_s):
             lo, hi = min(lo, end_s), max(hi, end_s)
         ctx = str(cycles["branch_context"].values[b]) if "branch_context" in cycles else f"branch {b}"
         covered.append((lo, hi, ctx, float(np.min(f)), float(np.max(f))))
@@ -1216,6 +1261,8 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
         br_reason.append(reason)
         br_hopf.append(float(hopf[np.argmin(np.abs(hopf - end_s))])
                        if reason == "hopf" and len(hopf) and np.isfinite(end_s) else math.nan)
+        br_fold.append(float(folds[np.argmin(np.abs(folds - end_s))])
+                       if reason == "period_diverges" and len(folds) and np.isfinite(end_s) else math.nan)
     covered.sort(key=lambda t: t[0])
     # the complement of the covered intervals in [0, 1]
     gaps, edge = [], 0.0
@@ -1288,6 +1335,12 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
         "hopf_difference": (("branch",), np.array(br_end, dtype=np.float64).reshape(nb)
                             - np.array(br_hopf, dtype=np.float64).reshape(nb),
                             {"long_name": "cycle_end_s - hopf_s"}),
+        "fold_s": (("branch",), np.array(br_fold, dtype=np.float64).reshape(nb),
+                   {"long_name": "nearest fold of the fixed-point continuation to where a cycle branch's period "
+                                 "diverges (NaN for other ends)"}),
+        "fold_difference": (("branch",), np.array(br_end, dtype=np.float64).reshape(nb)
+                            - np.array(br_fold, dtype=np.float64).reshape(nb),
+                            {"long_name": "cycle_end_s - fold_s"}),
     }
     coords: dict[str, Any] = {"interval": np.arange(n_int), "branch": np.arange(nb), "unit": np.arange(n)}
     if circuit is not None and n_out:

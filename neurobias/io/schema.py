@@ -280,9 +280,11 @@ SPECS: dict[str, KindSpec] = {
             "amplitude": VariableSpec(("branch", "step"), "float", "state units", "half the largest peak-to-peak excursion"),
             "x0": VariableSpec(("branch", "step", "unit"), "float", "state units", "the cycle's point on its section"),
             "label": VariableSpec(("branch", "step"), "str", "", "start, fold, period_doubling, torus, end or empty"),
-            "end_reason": VariableSpec(("branch",), "str", "", "reached_end, hopf, max_steps or step_too_small"),
-            "end_s": VariableSpec(("branch",), "float", "", "where the branch ends (Hopf point for hopf)"),
-            "event_kind": VariableSpec(("event",), "str", "", "fold, period_doubling, torus or hopf"),
+            "end_reason": VariableSpec(("branch",), "str", "", "reached_end, hopf, period_diverges, max_steps or "
+                                       "step_too_small"),
+            "end_s": VariableSpec(("branch",), "float", "", "where the branch ends (Hopf point for hopf, where the "
+                                  "period diverges for period_diverges)"),
+            "event_kind": VariableSpec(("event",), "str", "", "fold, period_doubling, torus, hopf or period_diverges"),
             "event_s": VariableSpec(("event",), "float", "", "path parameter of the event"),
         },
         coords={

@@ -189,7 +189,8 @@ def analyse_continuation(
     period, frequency and amplitude against ``s``, where each cycle branch ends,
     and, for a branch that ends at a Hopf point, (``hopf_s``,
     ``hopf_difference``) the nearest Hopf point of the fixed-point
-    continuation.  When no cycle is continued, an
+    continuation (for one whose period diverges, ``fold_s`` and
+    ``fold_difference``: the nearest fold).  When no cycle is continued, an
     ``orbit_continuation.nc`` left in the run directory by an earlier call is
     removed (it would describe another path).
 
@@ -253,8 +254,8 @@ def analyse_continuation(
     files = {"continuation": d.write("continuation", ds, out=out)}
     path = oscillation_along_path(ds, cycles, circuit)
     if cycles is not None:
-        cycles["hopf_s"] = path["hopf_s"]
-        cycles["hopf_difference"] = path["hopf_difference"]
+        for name in ("hopf_s", "hopf_difference", "fold_s", "fold_difference"):
+            cycles[name] = path[name]
         cycles = d.stamp(cycles)
         files["orbit_continuation"] = d.write("orbit_continuation", cycles, out=orbits_out)
     elif out is None and orbits_out is None and d.discard("orbit_continuation"):

@@ -937,6 +937,12 @@ def summarize_path(path: xr.Dataset, *, why_not: str = "") -> str:
             where = (f"the Hopf point of the fixed-point continuation is at s = {s_h:.6f} (difference {diff:.1e})"
                      if np.isfinite(s_h) else "the fixed-point continuation has no Hopf point to compare with")
             parts.append(f"{who} ends at s = {s_end:.6f}, shrinking onto a fixed point (Hopf); {where}.")
+        elif reason == "period_diverges":
+            s_f = float(path["fold_s"].values[b]) if "fold_s" in path else float("nan")
+            where = (f"the nearest fold of the fixed-point continuation is at s = {s_f:.6f} (difference "
+                     f"{s_end - s_f:.1e}; a fold there is a saddle-node on the invariant circle)"
+                     if np.isfinite(s_f) else "the fixed-point continuation has no fold there (a homoclinic orbit)")
+            parts.append(f"{who} ends near s = {s_end:.6f}, its period growing without bound; {where}.")
         elif reason == "reached_end":
             parts.append(f"{who} continues all the way to the other end of the path (s = {s_end:.4g}).")
         else:
@@ -950,7 +956,8 @@ def summarize_path(path: xr.Dataset, *, why_not: str = "") -> str:
         n_branch = path.sizes.get("branch", 0)
         # the circuit settles only where every cycle followed has ended at a Hopf point or at the path's end: a
         # cycle stopped early (or none followed) leaves open whether the circuit oscillates there instead
-        complete = n_branch > 0 and all(str(r) in ("hopf", "reached_end") for r in path["cycle_end_reason"].values)
+        complete = n_branch > 0 and all(str(r) in ("hopf", "reached_end", "period_diverges")
+                                        for r in path["cycle_end_reason"].values)
         text = f"For {lo:.4g} < s < {hi:.4g} " + ("no followed cycle exists" if n_branch else "no cycle was followed")
         if n:
             z = path["settle_z"].values[i]
