@@ -26,9 +26,9 @@ strongly.  That step serves as the preconditioner of GMRES on the whole
 shooting system, whose products with ``M`` are central differences of the flow
 map (two trajectories each): the complement's part of ``M`` is not small where
 ``M`` is far from normal (a stable cycle's phase sensitivity), and the Picard
-correction alone then converges only linearly.  The Floquet multipliers reported are the eigenvalues of ``M`` (all
-of them when ``k = N``) or its Ritz values on ``V`` (the ``k`` of largest
-modulus).  One multiplier is 1 (the direction of the flow along the orbit); the
+correction alone then converges only linearly.  The Floquet multipliers
+reported are the eigenvalues of ``M`` (all of them when ``k = N``) or its Ritz
+values on ``V`` (the ``k`` of largest modulus).  One multiplier is 1 (the direction of the flow along the orbit); the
 orbit is *stable* when all others have modulus below 1.
 """
 from __future__ import annotations
@@ -223,17 +223,16 @@ def _correction(
 
     The system is the one :func:`_reduced_solve` approximates: ``(M - I) dx + f1 dT + phis ds = -r``,
     ``f_ref . dx = -g_phase`` and, with ``arc``, the arclength row; ``db`` (unit,) is the change of the drive
-    per unit of ``s`` (with ``arc``).  With a basis of all ``N`` directions the
-    block holds ``M`` itself and the reduced solve is exact.  Otherwise the reduced solve neglects the part of
-    ``M`` that the basis misses, and that part is not small where the monodromy matrix is far from normal: on
-    a stable cycle ``M`` is close to the rank-one projection onto the flow along the isochrons, whose norm
-    (the phase sensitivity: about 9 on a 700 ms cycle of the demo circuit) multiplies every error in the basis's
-    direction, so that Newton-Picard steps converged linearly, by 0.1-0.15 per iteration, there.  The reduced solve
-    is therefore used as the right preconditioner of GMRES on the whole system, whose products are central
-    differences of the flow map at ``(x0, T, s)`` (two trajectories; also in ``s``, along ``db`` at the
-    current ``s``, where the block's derivative is that of the point it was integrated at); the preconditioned
-    operator
-    differs from the identity by a matrix of low rank, so a few products give the step of Newton's method.
+    per unit of ``s`` (with ``arc``).  With a basis of all ``N`` directions the block holds ``M`` itself and
+    the reduced solve is exact.  Otherwise the reduced solve neglects the part of ``M`` that the basis misses,
+    and that part is not small where the monodromy matrix is far from normal: on a stable cycle ``M`` is close
+    to the rank-one projection onto the flow along the isochrons, whose norm (the phase sensitivity: about 9
+    on a 700 ms cycle of the demo circuit) multiplies every error in the basis's direction, so that
+    Newton-Picard steps converged linearly, by 0.1-0.15 per iteration, there.  The reduced solve is therefore
+    used as the right preconditioner of GMRES on the whole system, whose products are central differences of
+    the flow map at ``(x0, T, s)`` (two trajectories; also in ``s``, along ``db`` at the current ``s``, where
+    the block's derivative is that of the point it was integrated at); the preconditioned operator differs
+    from the identity by a matrix of low rank, so a few products give the step of Newton's method.
     """
     n = x0.shape[0]
     zero = torch.zeros_like(x0)
@@ -655,8 +654,9 @@ def find_periodic_orbits(
                                       tol=tol, n_multipliers=int(k), tau=circuit.tau, phi=circuit.phi,
                                       form=circuit.form, definition=DEFINITION,
                                       integrator="RK4, fixed step <= tau / steps_per_tau, float64",
-                                      method="shooting with a Poincare phase condition: Newton steps solved by GMRES preconditioned by "
-                                             "the Newton-Picard step (exact Newton with every tangent vector)"))
+                                      method="shooting with a Poincare phase condition: Newton steps solved by "
+                                             "GMRES preconditioned by the Newton-Picard step (exact Newton with "
+                                             "every tangent vector)"))
 
 
 def _check_minimal(sol: _Solution) -> None:
@@ -799,8 +799,8 @@ def continue_periodic_orbits(
     The orbit of the start context (if one was found) is followed from ``s = 0``
     towards ``s = 1``, and the orbit of the end context from ``s = 1`` back
     towards ``s = 0``, by pseudo-arclength continuation in ``(x0, T, s)``
-    (tangent predictor, shooting corrector as in :func:`find_periodic_orbits` with the phase condition and the
-    arclength condition; the ``x0`` part of the arclength is the RMS change over
+    (tangent predictor, shooting corrector as in :func:`find_periodic_orbits`
+    with the phase condition and the arclength condition; the ``x0`` part of the arclength is the RMS change over
     units and the ``T`` part relative to the first period).  A branch ends when
     it reaches the other end of the path, or when the cycle shrinks onto a
     fixed point (amplitude below ``min_amplitude`` times its first amplitude):
@@ -809,7 +809,8 @@ def continue_periodic_orbits(
     near a Hopf point).  It also ends where its period diverges (grown to
     ``PERIOD_DIVERGES = 5`` times the first and still growing): the cycle
     meets a saddle-node of fixed points on itself (SNIC) or a saddle
-    (homoclinic orbit); ``s`` is extrapolated where ``1 / T^2`` vanishes.  Folds of cycles (``s`` turning back) and period doubling
+    (homoclinic orbit); ``s`` is extrapolated where ``1 / T^2`` vanishes.
+    Folds of cycles (``s`` turning back) and period doubling
     or torus (Neimark-Sacker) bifurcations of cycles (a multiplier leaving the
     unit circle at -1 or as a complex pair) are labelled at the step where they
     are seen; their ``s`` is interpolated linearly between the two steps.
@@ -1077,6 +1078,8 @@ def _cycle_events(mu_a: np.ndarray, mu_b: np.ndarray) -> list[tuple[str, float]]
 #: a branch whose period has grown to this multiple of its first one, and keeps growing, is ended where the
 #: period diverges (a saddle-node on the invariant circle, or a homoclinic orbit)
 PERIOD_DIVERGES = 5.0
+#: how far beyond the last three points (in multiples of their span in s) the divergence may be extrapolated
+DIVERGENCE_REACH = 50.0
 
 
 def _diverging_period(pts: list[dict[str, Any]], T_first: float) -> float | None:
@@ -1089,7 +1092,9 @@ def _diverging_period(pts: list[dict[str, Any]], T_first: float) -> float | None
     in ``1 / T^2`` through the last three points gives ``s_c`` (for a homoclinic
     orbit, where the period grows only logarithmically, it is a rougher estimate).
     Returns ``s_c`` when it lies ahead of the last point, in the direction the
-    branch moves.
+    branch moves, and no further from it than :data:`DIVERGENCE_REACH` times the
+    span of the three points (a period that grows without diverging soon
+    extrapolates to a far ``s_c``, and the branch goes on).
     """
     if len(pts) < 4 or pts[-1]["T"] < PERIOD_DIVERGES * T_first:
         return None
@@ -1099,8 +1104,10 @@ def _diverging_period(pts: list[dict[str, Any]], T_first: float) -> float | None
     if not (np.all(np.diff(T) > 0) and (np.all(np.diff(s) > 0) or np.all(np.diff(s) < 0))):
         return None
     s_c = float(np.polyval(np.polyfit(1.0 / T ** 2, s, 2), 0.0))
-    ahead = (s_c - s[-1]) * (s[-1] - s[0])
-    return s_c if ahead >= 0 and 0.0 <= s_c <= 1.0 else None
+    span = s[-1] - s[0]
+    ahead = (s_c - s[-1]) * span
+    near = abs(s_c - s[-1]) <= DIVERGENCE_REACH * abs(span)
+    return s_c if ahead >= 0 and near and 0.0 <= s_c <= 1.0 else None
 
 
 def _extrapolate_hopf(pts: list[dict[str, Any]]) -> tuple[float, float]:
