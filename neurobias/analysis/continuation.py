@@ -1020,16 +1020,13 @@ def _unexplained_index_change(before: np.ndarray, after: np.ndarray, events, tau
     A real eigenvalue through zero at both ends (a fold or a branch point) changes the index by one and a
     Hopf event by two; a pair that meets the real axis changes nothing.
     """
-    def unstable(values: np.ndarray) -> np.ndarray:
-        return _unstable(values, tau)
-
-    ua, ub = unstable(before), unstable(after)
+    ua, ub = _unstable(before, tau), _unstable(after, tau)
     real = ~is_complex(before) & ~is_complex(after)
     explained = int(np.sum(real & ub & ~ua)) - int(np.sum(real & ua & ~ub))
     for e in events:  # judged with the index's own margin: a pair within it at one end changes no count
         if e.kind == "hopf":
-            u0, u1 = unstable(np.array([e.before])), unstable(np.array([e.after]))
-            explained += 2 * (int(u1[0]) - int(u0[0]))
+            u = _unstable(np.array([e.before, e.after]), tau)
+            explained += 2 * (int(u[1]) - int(u[0]))
     return int(ub.sum()) - int(ua.sum()) != explained
 
 
