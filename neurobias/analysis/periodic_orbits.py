@@ -807,9 +807,11 @@ def continue_periodic_orbits(
     the cycle is born or dies there in a Hopf bifurcation, whose ``s`` is
     extrapolated from the last points (the squared amplitude is linear in ``s``
     near a Hopf point).  It also ends where its period diverges (grown to
-    ``PERIOD_DIVERGES = 5`` times the first and still growing): the cycle
-    meets a saddle-node of fixed points on itself (SNIC) or a saddle
-    (homoclinic orbit); ``s`` is extrapolated where ``1 / T^2`` vanishes.
+    ``PERIOD_DIVERGES = 5`` times the first, still growing, and the
+    extrapolation of where ``1 / T^2`` vanishes moving by less than
+    ``DIVERGENCE_AGREE = 0.1`` times the branch's step in ``s``): the cycle meets a
+    saddle-node of fixed points on itself (SNIC) or a saddle (homoclinic
+    orbit); ``end_s`` is that extrapolation.
     Folds of cycles (``s`` turning back) and period doubling
     or torus (Neimark-Sacker) bifurcations of cycles (a multiplier leaving the
     unit circle at -1 or as a complex pair) are labelled at the step where they
@@ -943,6 +945,7 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
     # first tangent: direction of increasing (direction = +1) or decreasing s
     tan = _orbit_tangent(sh, sol, None, direction, rn, T_scale, db_of(s0))
     h = h_init
+    diverging = _DivergingPeriod(T_scale)
     reason = "max_steps"
     events: list[tuple[str, float]] = []
     end_s, end_T = math.nan, math.nan
@@ -1010,7 +1013,7 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
             labels[-1] = "end"
             events.append(("hopf", end_s))
             break
-        s_inf = _diverging_period(pts, T_scale)
+        s_inf = diverging.add(pts)
         if s_inf is not None:
             reason = "period_diverges"
             end_s, end_T = s_inf, new.T
@@ -1075,39 +1078,62 @@ def _cycle_events(mu_a: np.ndarray, mu_b: np.ndarray) -> list[tuple[str, float]]
     return out
 
 
-#: a branch whose period has grown to this multiple of its first one, and keeps growing, is ended where the
-#: period diverges (a saddle-node on the invariant circle, or a homoclinic orbit)
+#: a branch whose period has grown to this multiple of its first one, and keeps growing, is watched for a
+#: divergence of its period (a saddle-node on the invariant circle, or a homoclinic orbit)
 PERIOD_DIVERGES = 5.0
-#: how far beyond the last three points (in multiples of their span in s) the divergence may be extrapolated
-DIVERGENCE_REACH = 50.0
+#: the branch ends where the period diverges once the estimate of that s moves by less than this fraction of
+#: the branch's own step in s (a period that grows fast without diverging, exponentially for instance, keeps
+#: its estimate a fixed distance ahead, so that the estimate moves with the branch: a fraction near 1)
+DIVERGENCE_AGREE = 0.1
+#: on this many successive points
+DIVERGENCE_SETTLED = 3
 
 
-def _diverging_period(pts: list[dict[str, Any]], T_first: float) -> float | None:
-    """Where the period of a cycle branch diverges, or None while it does not.
+class _DivergingPeriod:
+    """Where the period of a cycle branch diverges, once the branch has shown it (see :meth:`add`).
 
-    The branch ends when its last period is at least :data:`PERIOD_DIVERGES`
-    times the first and the last three periods grow along the branch.  Near a
-    saddle-node on the invariant circle the period grows as ``(s_c - s)^(-1/2)``,
-    so ``1 / T^2`` is a smooth function of ``s`` vanishing at ``s_c``: a quadratic
-    in ``1 / T^2`` through the last three points gives ``s_c`` (for a homoclinic
-    orbit, where the period grows only logarithmically, it is a rougher estimate).
-    Returns ``s_c`` when it lies ahead of the last point, in the direction the
-    branch moves, and no further from it than :data:`DIVERGENCE_REACH` times the
-    span of the three points (a period that grows without diverging soon
-    extrapolates to a far ``s_c``, and the branch goes on).
+    Near a saddle-node on the invariant circle the period grows as ``A (s_c - s)^(-1/2) + B``, so that
+    ``1 / T^2`` is, once ``T`` is large against ``B``, linear in ``s`` and vanishes at ``s_c``: a quadratic in
+    ``1 / T^2`` through the last three points estimates ``s_c``.  The estimate is good to about 1e-5 in ``s``
+    on 2-unit circuits, and to a few 1e-3 where the branch ends while ``B`` is still a third of ``T``; for a
+    homoclinic orbit, where the period grows only logarithmically, it is rougher.  A period that grows fast without diverging also extrapolates to some ``s_c``, but
+    its estimate moves on with the branch; a true divergence is accepted only when the estimate moves by
+    less than :data:`DIVERGENCE_AGREE` times the branch's last step in ``s``.
     """
-    if len(pts) < 4 or pts[-1]["T"] < PERIOD_DIVERGES * T_first:
-        return None
-    last = pts[-3:]
-    T = np.array([p["T"] for p in last])
-    s = np.array([p["s"] for p in last])
-    if not (np.all(np.diff(T) > 0) and (np.all(np.diff(s) > 0) or np.all(np.diff(s) < 0))):
-        return None
-    s_c = float(np.polyval(np.polyfit(1.0 / T ** 2, s, 2), 0.0))
-    span = s[-1] - s[0]
-    ahead = (s_c - s[-1]) * span
-    near = abs(s_c - s[-1]) <= DIVERGENCE_REACH * abs(span)
-    return s_c if ahead >= 0 and near and 0.0 <= s_c <= 1.0 else None
+
+    def __init__(self, T_first: float) -> None:
+        self.T_first = T_first
+        self.previous: float | None = None
+        self.settled = 0  # successive points whose estimate moved by less than the bound
+
+    def add(self, pts: list[dict[str, Any]]) -> float | None:
+        """The estimate of ``s_c`` after the newest point of ``pts``, or None while the divergence is not shown.
+
+        It is shown when the last period is at least :data:`PERIOD_DIVERGES` times the first, the last three
+        periods grow with ``s`` moving one way, ``s_c`` lies ahead of the last point within the path
+        ``[0, 1]``, and it has moved from the previous point's estimate by less than
+        :data:`DIVERGENCE_AGREE` times the last step in ``s``.
+        """
+        estimate = self._estimate(pts)
+        previous, self.previous = self.previous, estimate
+        if estimate is None or previous is None:
+            self.settled = 0
+            return None
+        step = abs(float(pts[-1]["s"]) - float(pts[-2]["s"]))
+        self.settled = self.settled + 1 if abs(estimate - previous) <= DIVERGENCE_AGREE * step else 0
+        return estimate if self.settled >= DIVERGENCE_SETTLED else None
+
+    def _estimate(self, pts: list[dict[str, Any]]) -> float | None:
+        if len(pts) < 4 or pts[-1]["T"] < PERIOD_DIVERGES * self.T_first:
+            return None
+        last = pts[-3:]
+        T = np.array([p["T"] for p in last])
+        s = np.array([p["s"] for p in last])
+        if not (np.all(np.diff(T) > 0) and (np.all(np.diff(s) > 0) or np.all(np.diff(s) < 0))):
+            return None
+        s_c = float(np.polyval(np.polyfit(1.0 / T ** 2, s, 2), 0.0))
+        ahead = (s_c - s[-1]) * (s[-1] - s[0])
+        return s_c if ahead > 0 and 0.0 <= s_c <= 1.0 else None
 
 
 def _extrapolate_hopf(pts: list[dict[str, Any]]) -> tuple[float, float]:

@@ -910,6 +910,11 @@ def summarize_periodic_orbits(periodic_orbits: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
+#: a cycle branch whose period diverges within this distance in s of a fold of the fixed points is named a
+#: saddle-node on the invariant circle
+SNIC_MATCH = 1e-3
+
+
 def summarize_path(path: xr.Dataset, *, why_not: str = "") -> str:
     """Where along the path of a continuation the circuit oscillates, at what frequencies, and where it settles.
 
@@ -939,9 +944,13 @@ def summarize_path(path: xr.Dataset, *, why_not: str = "") -> str:
             parts.append(f"{who} ends at s = {s_end:.6f}, shrinking onto a fixed point (Hopf); {where}.")
         elif reason == "period_diverges":
             s_f = float(path["fold_s"].values[b]) if "fold_s" in path else float("nan")
-            where = (f"the nearest fold of the fixed-point continuation is at s = {s_f:.6f} (difference "
-                     f"{s_end - s_f:.1e}; a fold there is a saddle-node on the invariant circle)"
-                     if np.isfinite(s_f) else "the fixed-point continuation has no fold there (a homoclinic orbit)")
+            if np.isfinite(s_f) and abs(s_end - s_f) <= SNIC_MATCH:
+                where = (f"the fixed-point continuation has a fold at s = {s_f:.6f} (difference {s_end - s_f:.1e}): "
+                         "a saddle-node on the invariant circle")
+            else:
+                where = ("no fold of the followed fixed points lies near it"
+                         + (f" (the nearest at s = {s_f:.6f})" if np.isfinite(s_f) else "")
+                         + ": a homoclinic orbit, or a saddle-node on a branch of fixed points not followed")
             parts.append(f"{who} ends near s = {s_end:.6f}, its period growing without bound; {where}.")
         elif reason == "reached_end":
             parts.append(f"{who} continues all the way to the other end of the path (s = {s_end:.4g}).")
@@ -954,8 +963,9 @@ def summarize_path(path: xr.Dataset, *, why_not: str = "") -> str:
         lo, hi, mid = float(path["s_low"][i]), float(path["s_high"][i]), float(path["settle_s"][i])
         n = int(path["settle_n_stable"][i])
         n_branch = path.sizes.get("branch", 0)
-        # the circuit settles only where every cycle followed has ended at a Hopf point or at the path's end: a
-        # cycle stopped early (or none followed) leaves open whether the circuit oscillates there instead
+        # the circuit settles only where every cycle followed has ended at a Hopf point, where its period
+        # diverges, or at the path's end: a cycle stopped early (or none followed) leaves open whether the
+        # circuit oscillates there instead
         complete = n_branch > 0 and all(str(r) in ("hopf", "reached_end", "period_diverges")
                                         for r in path["cycle_end_reason"].values)
         text = f"For {lo:.4g} < s < {hi:.4g} " + ("no followed cycle exists" if n_branch else "no cycle was followed")
