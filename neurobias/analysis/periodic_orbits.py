@@ -1096,9 +1096,10 @@ class _DivergingPeriod:
     ``1 / T^2`` is, once ``T`` is large against ``B``, linear in ``s`` and vanishes at ``s_c``: a quadratic in
     ``1 / T^2`` through the last three points estimates ``s_c``.  The estimate is good to about 1e-5 in ``s``
     on 2-unit circuits, and to a few 1e-3 where the branch ends while ``B`` is still a third of ``T``; for a
-    homoclinic orbit, where the period grows only logarithmically, it is rougher.  A period that grows fast without diverging also extrapolates to some ``s_c``, but
-    its estimate moves on with the branch; a true divergence is accepted only when the estimate moves by
-    less than :data:`DIVERGENCE_AGREE` times the branch's last step in ``s``.
+    homoclinic orbit, where the period grows only logarithmically, it is rougher.  A period that grows fast
+    without diverging also extrapolates to some ``s_c``, but its estimate moves on with the branch; a true
+    divergence is accepted only when the estimate moves by less than :data:`DIVERGENCE_AGREE` times the
+    branch's last step in ``s``, on :data:`DIVERGENCE_SETTLED` successive points.
     """
 
     def __init__(self, T_first: float) -> None:
@@ -1112,7 +1113,7 @@ class _DivergingPeriod:
         It is shown when the last period is at least :data:`PERIOD_DIVERGES` times the first, the last three
         periods grow with ``s`` moving one way, ``s_c`` lies ahead of the last point within the path
         ``[0, 1]``, and it has moved from the previous point's estimate by less than
-        :data:`DIVERGENCE_AGREE` times the last step in ``s``.
+        :data:`DIVERGENCE_AGREE` times the last step in ``s`` on :data:`DIVERGENCE_SETTLED` successive points.
         """
         estimate = self._estimate(pts)
         previous, self.previous = self.previous, estimate
