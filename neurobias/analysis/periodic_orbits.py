@@ -209,6 +209,8 @@ class _Singular(Exception):
 #: forcing term bounds the linear part of each step's error by this factor) and of a tangent
 NEWTON_RTOL = 1e-4
 TANGENT_RTOL = 1e-8
+#: a Newton iteration whose period leaves [T / PERIOD_JUMP, PERIOD_JUMP T] of its start fails
+PERIOD_JUMP = 4.0
 #: Krylov dimension of the preconditioned GMRES; the preconditioner leaves an error of low rank (below)
 GMRES_RESTART = 12
 #: relative residual above which GMRES is deemed to have failed (the step or tangent is then not used)
@@ -343,6 +345,7 @@ def _newton(
     Raises :class:`_NoConvergence` with a reason.
     """
     s = path[2] if path is not None else 0.0
+    T_start = T
     blk: _Block | None = None
     V = V0
     prev_norm = math.inf
@@ -382,6 +385,10 @@ def _newton(
         s = s + ds
         if not (T > 0 and math.isfinite(T)):
             raise _NoConvergence(f"the period left the positive numbers (T = {T:.3g} ms)")
+        if not T_start / PERIOD_JUMP <= T <= PERIOD_JUMP * T_start:
+            # Newton is lost (near a Hopf point the period is free on the fixed point); the next integration
+            # would cost T / T_start times a normal one
+            raise _NoConvergence(f"the period jumped from {T_start:.4g} ms to {T:.4g} ms")
         step = float(dx.abs().max()) + abs(dT) / max(T, 1e-12) * scale
         if step <= tol * scale and final_block:
             break  # the residual after so small a correction is measured by the final block integration
@@ -947,39 +954,40 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
     h = h_init
     diverging = _DivergingPeriod(T_scale)
     reason = "max_steps"
-    events: list[tuple[str, float]] = []
+    events: list[tuple[str, float, bool]] = []  # (kind, s, located by the corrector)
     end_s, end_T = math.nan, math.nan
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=steps, desc=f"cycles from {context}", unit="step")
+    def corrected(cur: dict[str, Any], tan, h: float, V: Tensor, goal: float | None = None):
+        """The point a predictor step of arclength ``h`` from ``cur`` along ``tan`` corrects to (to ``s = goal``
+        exactly when given), and its tangent; raises :class:`_NoConvergence`."""
+        tx, tT, ts = tan
+        frac = 1.0 if goal is None else (goal - cur["s"]) / (h * ts)
+        pred_x = cur["x0"] + frac * h * rn * tx
+        pred_T = cur["T"] + frac * h * T_scale * tT
+        pred_s = cur["s"] + frac * h * ts if goal is None else goal
+        arc = (tx / rn, tT / T_scale, ts) if goal is None else (torch.zeros_like(tx), 0.0, 1.0)
+        y_pred = torch.cat([pred_x, torch.tensor([pred_T, pred_s], dtype=_DT, device=pred_x.device)])
+        new = _newton(sh, pred_x, pred_T, V, tol=tol, max_newton=max_newton, path=(ext_of, db_of, pred_s),
+                      arc=(arc[0], arc[1], arc[2], y_pred), final_block=True)
+        jump = math.sqrt(float(((new.x0 - pred_x) ** 2).sum()) / n + ((new.T - pred_T) / T_scale) ** 2
+                         + (new.s - pred_s) ** 2)
+        if jump > max(2 * h, 1e-3) or not (new.T > 0):
+            raise _NoConvergence("jumped")
+        tan_new = _orbit_tangent(sh, new, tan, direction, rn, T_scale, db_of(new.s))
+        if _cosine(tan_new, tan) < MIN_TURN_COSINE:
+            raise _NoConvergence("the tangent turned too far")
+        return new, tan_new
+
     for _ in range(steps):
         cur = pts[-1]
-        tx, tT, ts = tan
-        pred_x = cur["x0"] + h * rn * tx
-        pred_T = cur["T"] + h * T_scale * tT
-        pred_s = cur["s"] + h * ts
-        landing = (pred_s > 1.0 and direction > 0) or (pred_s < 0.0 and direction < 0) or pred_s > 1.0 or pred_s < 0.0
-        if landing:
-            goal = 1.0 if pred_s > 1.0 else 0.0
-            frac = (goal - cur["s"]) / (h * ts)
-            pred_x = cur["x0"] + frac * h * rn * tx
-            pred_T = cur["T"] + frac * h * T_scale * tT
-            pred_s = goal
-            arc = (torch.zeros_like(tx), 0.0, 1.0)
-        else:
-            arc = (tx / rn, tT / T_scale, ts)
-        y_pred = torch.cat([pred_x, torch.tensor([pred_T, pred_s], dtype=_DT, device=pred_x.device)])
+        pred_s = cur["s"] + h * tan[2]
+        landing = pred_s > 1.0 or pred_s < 0.0
         try:
-            new = _newton(sh, pred_x, pred_T, V, tol=tol, max_newton=max_newton,
-                          path=(ext_of, db_of, pred_s),
-                          arc=(arc[0], arc[1], arc[2], y_pred), final_block=True)
-            jump = math.sqrt(float(((new.x0 - pred_x) ** 2).sum()) / n + ((new.T - pred_T) / T_scale) ** 2
-                             + (new.s - pred_s) ** 2)
-            if jump > max(2 * h, 1e-3) or not (new.T > 0):
-                raise _NoConvergence("jumped")
-            tan_new = _orbit_tangent(sh, new, tan, direction, rn, T_scale, db_of(new.s))
+            new, tan_new = corrected(cur, tan, h, V, goal=(1.0 if pred_s > 1.0 else 0.0) if landing else None)
         except _NoConvergence:
             h *= 0.5
             if h < h_min:
@@ -988,15 +996,34 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
             continue
         amp = _amplitude(new.samples)
         pt = dict(x0=new.x0, T=new.T, s=new.s, amp=amp, mu=new.multipliers)
-        V = new.blk.V
         label = ""
+        ts = tan[2]
+        located: list[tuple[float, str, _Solution]] = []  # bifurcation points inside the step, by arclength
+
+        def locate(kind: str, f_a: float, f_b: float, test) -> float | None:
+            found = None if landing else _locate(lambda sig: corrected(cur, tan, sig, V), h, f_a, f_b, test)
+            if found is None:
+                return None
+            located.append((found[0], kind, found[1]))
+            return found[1].s
+
         if (tan_new[2] > 0) != (ts > 0):
-            label = "fold"
-            events.append(("fold", 0.5 * (cur["s"] + new.s)))
-        for kind, crossed in _cycle_events(cur["mu"], new.multipliers):
-            s_ev = cur["s"] + crossed * (new.s - cur["s"])
-            events.append((kind, s_ev))
-            label = label or kind
+            # a fold: where the tangent's s-component vanishes, between this point and the last
+            s_ev = locate("fold", ts, tan_new[2], lambda sol, t: t[2])
+            events.append(("fold", 0.5 * (cur["s"] + new.s) if s_ev is None else s_ev, s_ev is not None))
+            label = label or ("fold" if s_ev is None else "")
+        for kind, crossed, i in _cycle_events(cur["mu"], new.multipliers):
+            s_ev = locate(kind, _event_test(kind, cur["mu"][i]),
+                          _event_test(kind, _matched(cur["mu"], new.multipliers)[i]),
+                          lambda sol, t, i=i, kind=kind: _event_test(kind, _matched(cur["mu"], sol.multipliers)[i]))
+            events.append((kind, cur["s"] + crossed * (new.s - cur["s"]) if s_ev is None else s_ev,
+                           s_ev is not None))
+            label = label or (kind if s_ev is None else "")
+        # located bifurcation points join the branch (labelled), in their order along it
+        for _sig, kind, sol in sorted(located, key=lambda t: t[0]):
+            pts.append(dict(x0=sol.x0, T=sol.T, s=sol.s, amp=_amplitude(sol.samples), mu=sol.multipliers))
+            labels.append(kind)
+        V = new.blk.V
         pts.append(pt)
         labels.append(label)
         tan = tan_new
@@ -1011,14 +1038,14 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
             reason = "hopf"
             end_s, end_T = _extrapolate_hopf(pts)
             labels[-1] = "end"
-            events.append(("hopf", end_s))
+            events.append(("hopf", end_s, False))
             break
         s_inf = diverging.add(pts)
         if s_inf is not None:
             reason = "period_diverges"
             end_s, end_T = s_inf, new.T
             labels[-1] = "end"
-            events.append(("period_diverges", end_s))
+            events.append(("period_diverges", end_s, False))
             break
         h = min(h * (2.0 if new.iterations <= 3 else 1.0), h_max)
         # approach a collapsing cycle in steps that shrink with the amplitude
@@ -1059,23 +1086,91 @@ def _orbit_tangent(sh: _Shooter, sol: _Solution, prev, direction: float, rn: flo
     return (t[0] / norm, t[1] / norm, t[2] / norm)
 
 
-def _cycle_events(mu_a: np.ndarray, mu_b: np.ndarray) -> list[tuple[str, float]]:
-    """Period doubling / torus bifurcations of a cycle between two steps: (kind, fraction of the step)."""
-    from neurobias.analysis.eigen_tracking import is_complex, match_eigenvalues
+def _matched(mu_a: np.ndarray, mu_b: np.ndarray) -> np.ndarray:
+    """The multipliers ``mu_b`` in the order of ``mu_a`` (matched by continuity; as many as both have)."""
+    from neurobias.analysis.eigen_tracking import match_eigenvalues
+
+    m = min(len(mu_a), len(mu_b))
+    return match_eigenvalues(mu_a[:m], mu_b[:m])
+
+
+def _cycle_events(mu_a: np.ndarray, mu_b: np.ndarray) -> list[tuple[str, float, int]]:
+    """Period doubling / torus bifurcations of a cycle between two steps: (kind, fraction of the step by linear
+    interpolation of the test function, index of the multiplier in ``mu_a``)."""
+    from neurobias.analysis.eigen_tracking import is_complex
 
     m = min(len(mu_a), len(mu_b))
     a = mu_a[:m]
-    b = match_eigenvalues(a, mu_b[:m])
+    b = _matched(mu_a, mu_b)
     out = []
     ca, cb = is_complex(a, 1e-6), is_complex(b, 1e-6)
     for i in range(m):
         if abs(a[i] - 1) < 1e-4 or abs(b[i] - 1) < 1e-4:
             continue  # the trivial multiplier
         if not ca[i] and not cb[i] and (a[i].real < -1) != (b[i].real < -1):
-            out.append(("period_doubling", float((-1 - a[i].real) / (b[i].real - a[i].real))))
+            out.append(("period_doubling", float((-1 - a[i].real) / (b[i].real - a[i].real)), i))
         elif ca[i] and cb[i] and a[i].imag > 0 and (abs(a[i]) > 1) != (abs(b[i]) > 1):
-            out.append(("torus", float((1 - abs(a[i])) / (abs(b[i]) - abs(a[i])))))
+            out.append(("torus", float((1 - abs(a[i])) / (abs(b[i]) - abs(a[i]))), i))
     return out
+
+
+def _event_test(kind: str, mu: complex) -> float:
+    """The test function of a bifurcation of cycles at one multiplier: ``Re mu + 1`` (period doubling, a real
+    multiplier through -1) or ``|mu| - 1`` (torus, a complex pair through the unit circle)."""
+    return float(mu.real + 1.0) if kind == "period_doubling" else float(abs(mu) - 1.0)
+
+
+def _cosine(t1, t2) -> float:
+    """Cosine of the angle between two unit tangents ``(tx, tT, ts)``."""
+    return float((t1[0] * t2[0]).sum()) + t1[1] * t2[1] + t1[2] * t2[2]
+
+
+#: a continuation step whose tangent turns by more than arccos(MIN_TURN_COSINE) (about 26 degrees) from the
+#: last one is halved.  Near a Hopf point the shooting system approaches the fixed point, on which every period
+#: solves it: there the computed tangent can swing onto that spurious family (seen on a cycle shrinking onto a
+#: subcritical Hopf point, whose branch turned back through its own cycles and ended far from the Hopf point)
+MIN_TURN_COSINE = 0.9
+#: bifurcations of cycles are located by regula falsi (Illinois) on the arclength of the step they occur in,
+#: each evaluation a corrector from the last point: at most this many evaluations, until the test function is
+#: below LOCATE_TOL (the tangent's s-component for a fold; Re mu + 1 or |mu| - 1 for the others)
+LOCATE_ITERATIONS = 12
+LOCATE_TOL = 1e-10
+
+
+def _locate(correct: Callable[[float], Any], h: float, f_a: float, f_b: float,
+            test: Callable[[Any, Any], float]) -> Any:
+    """The corrected point where ``test`` changes sign within a continuation step of arclength ``h``.
+
+    ``correct(sigma)`` gives ``(solution, tangent)`` at arclength ``sigma`` from the step's first point;
+    ``f_a`` and ``f_b`` are the test at ``sigma = 0`` and ``h`` (opposite signs).  Regula falsi with the
+    Illinois modification; returns ``(sigma, solution)`` of the last evaluation, or None when none succeeded or
+    the signs do not differ (the caller then keeps its interpolated estimate).
+    """
+    a, b, fa, fb = 0.0, h, f_a, f_b
+    if not (math.isfinite(fa) and math.isfinite(fb)) or (fa > 0) == (fb > 0):
+        return None
+    side, best = 0, None
+    for _ in range(LOCATE_ITERATIONS):
+        c = (a * fb - b * fa) / (fb - fa)
+        try:
+            sol, tan = correct(c)
+        except _NoConvergence:
+            return best
+        fc = test(sol, tan)
+        best = (c, sol)
+        if not math.isfinite(fc) or abs(fc) <= LOCATE_TOL or b - a <= 1e-12 * h:
+            break
+        if (fc > 0) == (fb > 0):
+            b, fb = c, fc
+            if side == 1:
+                fa *= 0.5
+            side = 1
+        else:
+            a, fa = c, fc
+            if side == -1:
+                fb *= 0.5
+            side = -1
+    return best
 
 
 #: a branch whose period has grown to this multiple of its first one, and keeps growing, is watched for a
@@ -1163,7 +1258,7 @@ def _branches_dataset(branches: list[dict[str, Any]], *, n: int, k: int, attrs: 
     mim = np.full((nb, n_step, k), np.nan)
     n_unst = np.full((nb, n_step), -1, dtype=np.int64)
     lab = np.full((nb, n_step), "", dtype=object)
-    ev_b, ev_k, ev_s = [], [], []
+    ev_b, ev_k, ev_s, ev_loc = [], [], [], []
     for i, b in enumerate(branches):
         for j, p in enumerate(b["points"]):
             s[i, j], T[i, j], amp[i, j] = p["s"], p["T"], p["amp"]
@@ -1173,10 +1268,11 @@ def _branches_dataset(branches: list[dict[str, Any]], *, n: int, k: int, attrs: 
             jt = int(np.argmin(np.abs(mu - 1.0)))
             n_unst[i, j] = int(np.sum(np.abs(np.delete(mu, jt)) > 1.0))
             lab[i, j] = b["labels"][j]
-        for kind, s_ev in b["events"]:
+        for kind, s_ev, located in b["events"]:
             ev_b.append(i)
             ev_k.append(kind)
             ev_s.append(s_ev)
+            ev_loc.append(located)
     ne = len(ev_b)
     ds = xr.Dataset(
         {
@@ -1213,6 +1309,10 @@ def _branches_dataset(branches: list[dict[str, Any]], *, n: int, k: int, attrs: 
                            {"long_name": "fold, period_doubling, torus, hopf or period_diverges"}),
             "event_s": (("event",), np.array(ev_s, dtype=np.float64).reshape(ne),
                         {"long_name": "path parameter of the event"}),
+            "event_located": (("event",), np.array(ev_loc, dtype=bool).reshape(ne),
+                              {"long_name": "whether event_s was located by the corrector (fold: the tangent's "
+                                            "s-component vanishes; period_doubling, torus: the multiplier on the "
+                                            "unit circle) rather than interpolated or extrapolated"}),
         },
         coords={"branch": np.arange(nb), "step": np.arange(n_step), "unit": np.arange(n),
                 "multiplier": np.arange(k), "event": ("event", np.arange(ne), {"long_name": "event index"})},
@@ -1222,6 +1322,34 @@ def _branches_dataset(branches: list[dict[str, Any]], *, n: int, k: int, attrs: 
 
 
 # ----------------------------------------------------------------------------- what the path means
+def _stable_runs(S: np.ndarray, stable: np.ndarray, edges: np.ndarray) -> list[tuple[float, float]]:
+    """The intervals of ``s`` covered by runs of stable points of continuation branches.
+
+    ``S`` and ``stable`` are (branch, step) (NaN-padded ``S``); a run is a maximal sequence of consecutive
+    stable points, and its interval reaches on to the next point on either side when that point is a
+    bifurcation (its ``s`` in ``edges``, located there), where stability is lost exactly.
+    """
+    out = []
+    for b in range(S.shape[0]):
+        ok = np.isfinite(S[b])
+        s_b, st = S[b][ok], stable[b][ok]
+        j = 0
+        while j < len(s_b):
+            if not st[j]:
+                j += 1
+                continue
+            k = j
+            while k + 1 < len(s_b) and st[k + 1]:
+                k += 1
+            run = list(s_b[j:k + 1])
+            for nb_j in (j - 1, k + 1):
+                if 0 <= nb_j < len(s_b) and len(edges) and np.min(np.abs(edges - s_b[nb_j])) <= 1e-12:
+                    run.append(s_b[nb_j])
+            out.append((float(min(run)), float(max(run))))
+            j = k + 1
+    return out
+
+
 def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, circuit: Circuit | None = None,
                            *, n_settle: int = 4) -> xr.Dataset:
     """Where along a path of tonic inputs the circuit oscillates, and where it settles, from two continuations.
@@ -1264,7 +1392,13 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
         Hopf point, the nearest Hopf point of the fixed-point continuation; NaN otherwise) and ``hopf_difference``
         (``cycle_end_s - hopf_s``), ``fold_s`` and ``fold_difference`` (the same with the nearest fold of the
         fixed points, for a branch whose period diverges: at a saddle-node on the invariant circle the two
-        meet).  Attributes ``start_label``, ``end_label``.
+        meet).  Per bifurcation of cycles on a branch (dim ``cycle_event``; folds of cycles, period doubling,
+        torus): ``cycle_event_branch``, ``cycle_event_kind``, ``cycle_event_s``, ``cycle_event_located``.  Per
+        stretch of ``s`` where a stable cycle of a branch and a stable fixed point of the fixed-point
+        continuation coexist (dim ``coexistence``; bistability, so that where the circuit settles depends on
+        where it starts): ``coexist_branch``, ``coexist_low``, ``coexist_high``; the stretches end at points
+        of the branches (located bifurcations included), so they are as precise as the continuations.
+        Attributes ``start_label``, ``end_label``.
     """
     if not isinstance(continuation, xr.Dataset) or "s" not in continuation or "index" not in continuation:
         raise InputError("`continuation` must be the Dataset of continue_fixed_points (variables s, x, index)")
@@ -1298,6 +1432,32 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
         br_fold.append(float(folds[np.argmin(np.abs(folds - end_s))])
                        if reason == "period_diverges" and len(folds) and np.isfinite(end_s) else math.nan)
     covered.sort(key=lambda t: t[0])
+    # bifurcations of the cycles on the way, and where a stable cycle and a stable fixed point coexist
+    ev_rows: list[tuple[int, str, float, bool]] = []
+    coexist: list[tuple[int, float, float]] = []
+    if nb:
+        ev_kind = cycles["event_kind"].values.astype(str)
+        ev_located = (cycles["event_located"].values.astype(bool) if "event_located" in cycles
+                      else np.zeros(len(ev_kind), dtype=bool))
+        for e in np.argsort(cycles["event_s"].values, kind="stable"):
+            if ev_kind[e] in ("fold", "period_doubling", "torus"):
+                ev_rows.append((int(cycles["event_branch"].values[e]), str(ev_kind[e]),
+                                float(cycles["event_s"].values[e]), bool(ev_located[e])))
+        fp_bif = continuation["bif_s"].values if "bif_s" in continuation else np.array([])
+        fp_runs = _stable_runs(continuation["s"].values, continuation["index"].values == 0, fp_bif)
+        for b in range(nb):
+            located_s = [r[2] for r in ev_rows if r[0] == b and r[3]]
+            s_b = cycles["s"].values[b:b + 1]
+            cyc_runs = _stable_runs(s_b, cycles["n_unstable"].values[b:b + 1] == 0, np.array(located_s))
+            both = sorted((max(lo_c, lo_f), min(hi_c, hi_f)) for lo_c, hi_c in cyc_runs for lo_f, hi_f in fp_runs
+                          if min(hi_c, hi_f) > max(lo_c, lo_f))
+            merged: list[list[float]] = []
+            for lo, hi in both:  # several stable fixed points may overlap one stable stretch of the cycle
+                if merged and lo <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], hi)
+                else:
+                    merged.append([lo, hi])
+            coexist += [(b, lo, hi) for lo, hi in merged]
     # the complement of the covered intervals in [0, 1]
     gaps, edge = [], 0.0
     for lo, hi, *_ in covered:
@@ -1376,7 +1536,25 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
                             - np.array(br_fold, dtype=np.float64).reshape(nb),
                             {"long_name": "cycle_end_s - fold_s"}),
     }
-    coords: dict[str, Any] = {"interval": np.arange(n_int), "branch": np.arange(nb), "unit": np.arange(n)}
+    ne, nc = len(ev_rows), len(coexist)
+    data.update({
+        "cycle_event_branch": (("cycle_event",), np.array([r[0] for r in ev_rows], dtype=np.int64).reshape(ne),
+                               {"long_name": "cycle branch of a bifurcation of cycles"}),
+        "cycle_event_kind": (("cycle_event",), np.array([r[1] for r in ev_rows], dtype=str).reshape(ne),
+                             {"long_name": "fold (of cycles), period_doubling or torus"}),
+        "cycle_event_s": (("cycle_event",), np.array([r[2] for r in ev_rows], dtype=np.float64).reshape(ne),
+                          {"long_name": "path parameter of the bifurcation of cycles"}),
+        "cycle_event_located": (("cycle_event",), np.array([r[3] for r in ev_rows], dtype=bool).reshape(ne),
+                                {"long_name": "whether cycle_event_s was located (else interpolated in its step)"}),
+        "coexist_branch": (("coexistence",), np.array([r[0] for r in coexist], dtype=np.int64).reshape(nc),
+                           {"long_name": "cycle branch whose stable cycle coexists with a stable fixed point"}),
+        "coexist_low": (("coexistence",), np.array([r[1] for r in coexist], dtype=np.float64).reshape(nc),
+                        {"long_name": "path parameter where the coexistence starts"}),
+        "coexist_high": (("coexistence",), np.array([r[2] for r in coexist], dtype=np.float64).reshape(nc),
+                         {"long_name": "path parameter where the coexistence ends"}),
+    })
+    coords: dict[str, Any] = {"interval": np.arange(n_int), "branch": np.arange(nb), "unit": np.arange(n),
+                              "cycle_event": np.arange(ne), "coexistence": np.arange(nc)}
     if circuit is not None and n_out:
         coords["output"] = list(circuit.output_names)
     else:

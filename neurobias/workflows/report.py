@@ -957,6 +957,25 @@ def summarize_path(path: xr.Dataset, *, why_not: str = "") -> str:
         else:
             parts.append(f"{who} was followed no further than s = {s_end:.4g} ({reason.replace('_', ' ')}); "
                          "beyond it the path is not described.")
+    names = {"fold": "a fold of cycles (two cycles meet and vanish; the branch turns back)",
+             "period_doubling": "a period doubling (a multiplier through -1)",
+             "torus": "a torus bifurcation (a pair of multipliers through the unit circle)"}
+    if "cycle_event_kind" in path:
+        for e in range(path.sizes["cycle_event"]):
+            b = int(path["cycle_event_branch"].values[e])
+            who = f"the cycle of {path['cycle_context'].values[b]}" if "cycle_context" in path else "a cycle"
+            kind = str(path["cycle_event_kind"].values[e])
+            where = (f"at s = {float(path['cycle_event_s'].values[e]):.6f}"
+                     if bool(path["cycle_event_located"].values[e])
+                     else f"near s = {float(path['cycle_event_s'].values[e]):.4g} (bracketed by one step, not located)")
+            parts.append(f"On the way {who} has {names.get(kind, kind)} {where}.")
+        for c in range(path.sizes["coexistence"]):
+            b = int(path["coexist_branch"].values[c])
+            who = f"the cycle of {path['cycle_context'].values[b]}" if "cycle_context" in path else "a cycle"
+            parts.append(f"For {float(path['coexist_low'].values[c]):.6g} <= s <= "
+                         f"{float(path['coexist_high'].values[c]):.6g} {who}, stable there, coexists with a stable "
+                         "fixed point: the circuit oscillates or settles depending on where it starts (bistability; "
+                         "moving along the path, it switches at different s in the two directions).")
     for i, k in enumerate(kinds):
         if k != "settles":
             continue

@@ -1,0 +1,166 @@
+"""Folds of cycles, located, against a separate two-dimensional computation.
+
+The circuit has two units and a subcritical Hopf point: its first Lyapunov coefficient is positive (1.18 for
+the eigenvectors normalised to unit length), so that the cycle born there is unstable and grows as the fixed
+point gains stability, until it meets the large stable cycle in a fold of cycles.  Between the fold and the
+Hopf point a stable cycle and a stable fixed point coexist.  (Found by a search over random 2-unit circuits for
+a positive coefficient and a unique fixed point.)
+
+The reference fold is computed with SciPy alone: the return map ``P(r; s)`` of the ray ``x = c + r e_0`` (DOP853,
+rtol 1e-12), a cycle being ``P(r; s) = r``; along the family of cycles ``s(r)`` is smallest at the fold.  The
+reference Hopf point is Newton's method on ``x = W tanh(x) + b(s)`` and ``trace J = 0``.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+from scipy.optimize import brentq, fsolve, minimize_scalar
+
+from neurobias.analysis import periodic_orbits as po
+from neurobias.analysis.continuation import continue_fixed_points
+from neurobias.analysis.periodic_orbits import continue_periodic_orbits, find_periodic_orbits, oscillation_along_path
+from neurobias.circuit import Circuit
+from neurobias.workflows.report import summarize_path
+
+TAU = 10.0
+W = np.array([[0.791, -1.482], [5.078, 5.59]])
+B_HOPF_NEAR = np.array([0.7775, 0.5814])
+DIRECTION = np.array([-0.9297, -0.3682])
+B_START, B_END = B_HOPF_NEAR - 0.05 * DIRECTION, B_HOPF_NEAR + 0.05 * DIRECTION  # fixed point at 0; cycle at 1
+
+
+def _b(s: float) -> np.ndarray:
+    return B_START + s * (B_END - B_START)
+
+
+def _flow(t, x, b):
+    return -x + W @ np.tanh(x) + b  # in units of tau: the orbits' shapes and s do not depend on tau
+
+
+def _reference_fold() -> float:
+    """``s`` at the fold of cycles, from the return map of a ray (SciPy only)."""
+    opts = dict(method="DOP853", rtol=1e-12, atol=1e-13)
+    c = fsolve(lambda x: _flow(0, x, _b(0.435)), np.array([0.5, 0.5]), xtol=1e-13)
+
+    def ret(r: float, s: float) -> float:
+        b = _b(s)
+        x0 = np.array([c[0] + r, c[1]])
+        up = np.sign(_flow(0, x0, b)[1])
+        first = solve_ivp(_flow, (0.0, 0.5), x0, args=(b,), **opts)  # leave the ray before watching for it
+
+        def back(t, x, b):
+            return x[1] - c[1]
+
+        back.terminal, back.direction = True, up
+        sol = solve_ivp(_flow, (0.0, 100.0), first.y[:, -1], args=(b,), events=back, **opts)
+        return float(sol.y_events[0][0][0] - c[0])
+
+    def s_of(r: float) -> float:
+        return brentq(lambda s: ret(r, s) - r, 0.43, 0.445, xtol=1e-15, rtol=1e-15)
+
+    # no cycle crosses the ray below the fold; two do above it
+    assert all(ret(r, 0.43) < r for r in (0.5, 1.0, 1.5, 2.0, 2.5, 3.0))
+    assert ret(0.5, 0.44) < 0.5 and ret(1.8, 0.44) > 1.8 and ret(3.0, 0.44) < 3.0
+    best = minimize_scalar(s_of, bounds=(1.4, 2.6), method="bounded", options=dict(xatol=1e-6))
+    return float(best.fun)
+
+
+def _reference_hopf() -> float:
+    def F(y):
+        x, s = y[:2], y[2]
+        J = -np.eye(2) + W / np.cosh(x)[None, :] ** 2
+        return np.append(_flow(0, x, _b(s)), np.trace(J))
+
+    y = fsolve(F, np.array([-1.0, 1.2, 0.5]), xtol=1e-14)
+    assert np.abs(F(y)).max() < 1e-12
+    return float(y[2])
+
+
+@pytest.fixture(scope="module")
+def fold_branch():
+    c = Circuit.from_arrays(W_rec=W, tau=TAU)
+    orbits = find_periodic_orbits(c, B_END[None], steps_per_tau=20.0)
+    assert bool(orbits["converged"][0])
+    return c, continue_periodic_orbits(c, orbits, start=B_START, end=B_END)
+
+
+def test_a_fold_of_cycles_is_located_and_the_branch_ends_at_the_subcritical_hopf_point(fold_branch):
+    c, cyc = fold_branch
+    s_fold, s_hopf = _reference_fold(), _reference_hopf()
+    assert 0.43 < s_fold < s_hopf < 0.51
+    assert cyc["end_reason"].values.tolist() == ["hopf"]
+    kinds = cyc["event_kind"].values.tolist()
+    assert kinds == ["fold", "hopf"]
+    fold = kinds.index("fold")
+    assert bool(cyc["event_located"].values[fold]) and not bool(cyc["event_located"].values[kinds.index("hopf")])
+    # RK4 at tau / 20 against DOP853: the fold agrees to the discretisation error (1.5e-6 at tau / 5, 4e-9 at
+    # tau / 40: fourth order)
+    assert abs(float(cyc["event_s"].values[fold]) - s_fold) <= 1e-7
+    assert abs(float(cyc["end_s"][0]) - s_hopf) <= 1e-5
+    n = int(cyc["n_points"][0])
+    s, unstable = cyc["s"].values[0, :n], cyc["n_unstable"].values[0, :n]
+    turn = int(np.argmin(s))  # the located fold is a point of the branch, labelled
+    assert cyc["label"].values[0, turn] == "fold" and s[turn] == float(cyc["event_s"].values[fold])
+    assert np.all(unstable[:turn] == 0) and np.all(unstable[turn + 1:] == 1)  # stable, then unstable
+    # the branch went back up towards the Hopf point on small cycles, not past it
+    assert np.all(np.diff(s[turn + 1:]) > 0) and s[-1] < s_hopf
+    # the fixed-point continuation finds the same Hopf point; the path summary names the fold and the coexistence
+    fp = continue_fixed_points(c, start=B_START, end=B_END)
+    path = oscillation_along_path(fp, cyc, c)
+    assert abs(float(path["hopf_s"][0]) - s_hopf) <= 1e-8
+    assert path["cycle_event_kind"].values.tolist() == ["fold"] and bool(path["cycle_event_located"][0])
+    # the stable cycle and the stable fixed point coexist from the fold to the Hopf point
+    assert path.sizes["coexistence"] == 1
+    assert float(path["coexist_low"][0]) == float(cyc["event_s"].values[fold])
+    assert abs(float(path["coexist_high"][0]) - s_hopf) <= 1e-8
+    text = summarize_path(path)
+    assert f"has a fold of cycles (two cycles meet and vanish; the branch turns back) at s = " \
+           f"{float(cyc['event_s'].values[fold]):.6f}" in text
+    assert f"For {float(cyc['event_s'].values[fold]):.6g} <= s <= {s_hopf:.6g} the cycle of context0, stable " \
+           "there, coexists with a stable fixed point" in text
+    # and a free simulation shows it: inside that stretch the cycle keeps oscillating, and a state next to the
+    # fixed point comes to rest
+    s_mid = 0.5 * (s_fold + s_hopf)
+    opts = dict(method="DOP853", rtol=1e-10, atol=1e-12)
+    x_cycle = cyc["x0"].values[0, 0]
+    osc = solve_ivp(_flow, (0.0, 400.0), x_cycle, args=(_b(s_mid),), **opts)
+    assert np.ptp(osc.y[0, osc.t > 300.0]) > 1.0
+    rest = fsolve(lambda x: _flow(0, x, _b(s_mid)), np.array([-1.0, 1.2]), xtol=1e-13)
+    settle = solve_ivp(_flow, (0.0, 400.0), rest + 1e-3, args=(_b(s_mid),), **opts)
+    assert np.abs(settle.y[:, -1] - rest).max() < 1e-6
+
+
+def _parabola(s_f: float, sigma_f: float, kappa: float):
+    """A branch ``s(sigma) = s_f + kappa (sigma - sigma_f)^2`` with its unit tangent's s-component."""
+    def correct(sigma: float):
+        ds = 2 * kappa * (sigma - sigma_f)
+        return SimpleNamespace(s=s_f + kappa * (sigma - sigma_f) ** 2), (None, None, ds / np.hypot(1.0, ds))
+    return correct
+
+
+@pytest.mark.parametrize("sigma_f", [0.001, 0.37, 0.999])
+def test_the_locator_finds_where_a_test_function_vanishes_inside_the_step(sigma_f):
+    correct = _parabola(0.25, sigma_f, 3.0)
+    calls = []
+
+    def counted(sigma):
+        calls.append(sigma)
+        return correct(sigma)
+
+    f_a, f_b = correct(0.0)[1][2], correct(1.0)[1][2]
+    sigma, found = po._locate(counted, 1.0, f_a, f_b, lambda sol, t: t[2])
+    assert found.s == pytest.approx(0.25, abs=1e-14) and sigma == pytest.approx(sigma_f, abs=1e-7)
+    assert len(calls) <= po.LOCATE_ITERATIONS and all(0.0 < c < 1.0 for c in calls)
+
+
+def test_the_locator_gives_up_without_a_sign_change_or_when_the_corrector_fails():
+    correct = _parabola(0.25, 0.5, 3.0)
+    assert po._locate(correct, 0.4, correct(0.0)[1][2], correct(0.4)[1][2], lambda sol, t: t[2]) is None
+
+    def failing(sigma):
+        raise po._NoConvergence("no")
+
+    assert po._locate(failing, 1.0, -1.0, 1.0, lambda sol, t: t[2]) is None
