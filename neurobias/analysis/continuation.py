@@ -46,6 +46,7 @@ from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
 from neurobias.analysis.eigen_tracking import TrackedEvent, is_complex, match_eigenvalues, pair_events
+from neurobias.analysis.hopf import first_lyapunov_coefficient
 from neurobias.analysis.krylov import gmres, leading_eigenvalues_batched
 from neurobias.circuit.circuit import Circuit
 from neurobias.circuit.dynamics import Dynamics
@@ -56,6 +57,9 @@ from neurobias.errors import InputError, check_finite, check_number, describe_sh
 __all__ = ["continue_fixed_points"]
 
 _DT = torch.float64
+#: the first Lyapunov coefficient of a Hopf point (bif_lyapunov) needs two complex and one real dense LU
+#: factorisations of the Jacobian: computed up to this many units
+LYAPUNOV_MAX_UNITS = 2048
 #: from this many units on, the spectra along a branch of the flow are its leading eigenvalues (Krylov-Schur on
 #: products J v for a batch of points) instead of every eigenvalue (LAPACK), and the bordered systems are solved
 #: with reused LU factors (RECYCLE_MIN_UNITS).  Measured with both together against the dense path on random
@@ -1279,6 +1283,16 @@ def _assemble(circuit, tracker: _Tracker, labels, end_reason, end_x, *, n_modes,
     bif_res = system.residual(torch.tensor(np.array([e["y"] for e in evs]).reshape(nb, n + 1), dtype=_DT,
                                            device=system.W_rec.device)).abs().amax(-1).cpu().numpy() if nb else np.zeros(0)
     eig = np.array([e["eig"] for e in evs], dtype=np.complex128).reshape(nb)
+    # whether each Hopf point of the flow is supercritical or subcritical (dense solves: up to
+    # LYAPUNOV_MAX_UNITS units)
+    lyapunov = np.full(nb, np.nan)
+    if map_scale is None and n <= LYAPUNOV_MAX_UNITS:
+        for q, e in enumerate(evs):
+            if e["kind"] == "hopf":
+                y_h = torch.tensor(e["y"], dtype=_DT, device=system.W_rec.device)
+                ext_h, _ = system.ext(y_h[-1:])
+                lyapunov[q] = first_lyapunov_coefficient(system.dyn, y_h[:-1] * system.scale, ext_h[0],
+                                                         abs(float(e["eig"].imag)))
     starts = np.array([r[0][0][:-1] * system.scale for r in rows]).reshape(n_branch, n)
     returns_to = np.full(n_branch, -1, dtype=np.int64)
     for i, (out, why) in enumerate(zip(rows, end_reason)):
@@ -1326,6 +1340,11 @@ def _assemble(circuit, tracker: _Tracker, labels, end_reason, end_x, *, n_modes,
                                                                           "part", "units": "1/ms"}),
         "bif_located": (("bifurcation",), np.array([e["located"] for e in evs], dtype=bool).reshape(nb),
                         {"long_name": "the location converged (False: nearest point found)"}),
+        "bif_lyapunov": (("bifurcation",), lyapunov,
+                         {"long_name": "first Lyapunov coefficient of a Hopf point of the flow (negative: "
+                                       "supercritical, a stable cycle is born; positive: subcritical, an unstable "
+                                       "one dies); NaN for other bifurcations, a relu circuit, or more than "
+                                       f"{LYAPUNOV_MAX_UNITS} units", "units": "1 / state units^2"}),
     }
     if map_scale is not None:
         mu = 1.0 + map_scale * eig

@@ -167,7 +167,9 @@ def _continuation_paths(continuation: xr.Dataset, fixed_points: xr.Dataset | Non
                 continue
             row = int(bif_step[k])
             before, after = int(index[max(row - 1, 0)]), int(index[min(row + 1, n - 1)])
-            events.append({"kind": str(kind), "s": float(bif_s[k]), "before": before, "after": after})
+            l1 = float(continuation["bif_lyapunov"].values[k]) if "bif_lyapunov" in continuation else float("nan")
+            events.append({"kind": str(kind), "s": float(bif_s[k]), "before": before, "after": after,
+                           "lyapunov": l1})
         paths.append({"branch": b, "start": start, "end": end, "reason": reason, "start_fp": fp0,
                       "end_fp": fp1 if same else None, "end_gap": d1, "start_index": int(index[0]),
                       "end_index": int(index[n - 1]), "s_last": float(s[-1]), "n_units": n_units,
@@ -178,6 +180,10 @@ def _continuation_paths(continuation: xr.Dataset, fixed_points: xr.Dataset | Non
 def _bifurcation_words(event: dict[str, Any], n_units: int) -> str:
     name = {"hopf": "a Hopf bifurcation", "fold": "a fold", "branch_point": "a branch point"}.get(
         event["kind"], f"a {event['kind'].replace('_', ' ')}")
+    l1 = event.get("lyapunov", float("nan"))
+    if event["kind"] == "hopf" and np.isfinite(l1) and l1 != 0:
+        name = (f"a {'super' if l1 < 0 else 'sub'}critical Hopf bifurcation (the small cycles next to it are "
+                f"{'stable' if l1 < 0 else 'unstable'}; first Lyapunov coefficient {l1:.3g})")
     before, after = event["before"], event["after"]
     if before > 0 and after == 0:
         change = "becomes stable"
