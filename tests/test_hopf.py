@@ -135,7 +135,7 @@ def test_a_relu_circuit_has_no_lyapunov_coefficient():
 
 def test_the_continuation_reports_each_hopf_point_super_or_subcritical():
     """The rotation block whose cycle shrinks, stable, onto its Hopf point (tests/test_periodic_orbits.py) is
-    supercritical; the circuit whose unstable cycle shrinks onto it (tests/test_cycle_folds.py) subcritical."""
+    supercritical; the circuit whose unstable cycle shrinks onto it (tests/test_cycle_bifurcations.py) subcritical."""
     super_c = Circuit.from_arrays(W_rec=[[1.5, -1.0], [1.0, 1.5]], tau=TAU)
     fp = continue_fixed_points(super_c, start=np.zeros(2), end=np.array([2.0, 1.0]), fixed_points=np.zeros((1, 2)),
                                find_end=False)

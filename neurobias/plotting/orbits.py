@@ -108,7 +108,10 @@ def plot_cycle_frequency(cycles: xr.Dataset, continuation: xr.Dataset | None = N
     Axes
         The frequency axes (Hz); the amplitude (state units) is on its twin.
         Where a branch ends at a Hopf point, a circle marks the extrapolated
-        end (frequency ``1000 / end_period``, amplitude 0).
+        end (frequency ``1000 / end_period``, amplitude 0); where its period
+        diverges, a cross at frequency 0.  Unstable stretches of a branch are
+        dashed; located bifurcations of cycles are marked (square: fold,
+        triangle: period doubling, diamond: torus).
     """
     cyc = require(cycles, {"s": ("branch", "step"), "frequency": ("branch", "step"),
                            "amplitude": ("branch", "step")}, "plot_cycle_frequency")
@@ -119,12 +122,35 @@ def plot_cycle_frequency(cycles: xr.Dataset, continuation: xr.Dataset | None = N
         s, f, a = cyc["s"].values[b], cyc["frequency"].values[b], cyc["amplitude"].values[b]
         ok = np.isfinite(s)
         name = str(cyc["branch_context"].values[b]) if "branch_context" in cyc else f"branch {b}"
-        ax.plot(s[ok], f[ok], "-", color=col, lw=1.6, label=f"cycle from {name}")
+        if "n_unstable" in cyc:  # unstable stretches (after a fold of cycles, say) thin and dashed
+            stable = cyc["n_unstable"].values[b] == 0
+            ax.plot(s[ok], f[ok], "--", color=col, lw=0.9)
+            ax.plot(s[ok], np.where(stable[ok], f[ok], np.nan), "-", color=col, lw=1.6,
+                    label=f"cycle from {name} (dashed: unstable)" if not stable[ok].all() else f"cycle from {name}")
+        else:
+            ax.plot(s[ok], f[ok], "-", color=col, lw=1.6, label=f"cycle from {name}")
         right.plot(s[ok], a[ok], ":", color=col, lw=1.4)
-        if "end_reason" in cyc and str(cyc["end_reason"].values[b]) == "hopf":
+        reason = str(cyc["end_reason"].values[b]) if "end_reason" in cyc else ""
+        if reason == "hopf":
             s_end, T_end = float(cyc["end_s"].values[b]), float(cyc["end_period"].values[b])
             ax.plot([s_end], [1000.0 / T_end], "o", mfc="none", color=col, ms=6)
             right.plot([s_end], [0.0], "o", mfc="none", color=col, ms=6)
+        elif reason == "period_diverges":  # the frequency goes to 0 at end_s
+            ax.plot([float(cyc["end_s"].values[b])], [0.0], "x", color=col, ms=7, mew=1.5)
+    if "event_kind" in cyc:
+        marks = {"fold": ("s", "fold of cycles"), "period_doubling": ("^", "period doubling"),
+                 "torus": ("D", "torus bifurcation")}
+        shown = set()
+        for e, kind in enumerate(cyc["event_kind"].values.astype(str)):
+            if kind not in marks or "event_located" not in cyc or not bool(cyc["event_located"].values[e]):
+                continue
+            b, s_ev = int(cyc["event_branch"].values[e]), float(cyc["event_s"].values[e])
+            row = np.flatnonzero(np.abs(cyc["s"].values[b] - s_ev) <= 1e-12)  # the located point on the branch
+            if not len(row):
+                continue
+            ax.plot([s_ev], [float(cyc["frequency"].values[b, row[0]])], marks[kind][0], color="k", mfc="none",
+                    ms=6, label=None if kind in shown else marks[kind][1])
+            shown.add(kind)
     if continuation is not None and "bif_kind" in continuation:
         for s_h in continuation["bif_s"].values[continuation["bif_kind"].values.astype(str) == "hopf"]:
             ax.axvline(float(s_h), color="tab:orange", lw=0.8, ls="--")

@@ -1,4 +1,5 @@
-"""Folds of cycles, located, against a separate two-dimensional computation.
+"""Bifurcations of cycles, located, against separate SciPy computations: a fold of cycles (2 units), a period
+doubling (3 units) and a torus bifurcation (4 units).
 
 The circuit has two units and a subcritical Hopf point: its first Lyapunov coefficient is positive (1.18 for
 the eigenvectors normalised to unit length), so that the cycle born there is unstable and grows as the fixed
@@ -164,3 +165,111 @@ def test_the_locator_gives_up_without_a_sign_change_or_when_the_corrector_fails(
         raise po._NoConvergence("no")
 
     assert po._locate(failing, 1.0, -1.0, 1.0, lambda sol, t: t[2]) is None
+
+
+def test_the_cycle_figure_marks_the_fold_and_dashes_the_unstable_cycles(fold_branch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from neurobias.plotting.orbits import plot_cycle_frequency
+
+    _, cyc = fold_branch
+    ax = plot_cycle_frequency(cyc)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "fold of cycles" in labels and "cycle from context0 (dashed: unstable)" in labels
+    fold = cyc["event_kind"].values.tolist().index("fold")
+    marker = next(line for line in ax.lines if line.get_label() == "fold of cycles")
+    assert marker.get_xdata()[0] == float(cyc["event_s"].values[fold])
+    solid = next(line for line in ax.lines if line.get_label().startswith("cycle from"))
+    # the solid line leaves out the unstable cycles: NaN exactly where n_unstable > 0
+    n = int(cyc["n_points"][0])
+    assert np.array_equal(np.isnan(solid.get_ydata()), cyc["n_unstable"].values[0, :n] > 0)
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
+
+
+# ---------------------------------------------------------------------------------------- period doubling, torus
+#: a 3-unit circuit whose cycle at s = 1 has a real multiplier that reaches -1 as s decreases (a chaotic
+#: 3-neuron network at b = 0, brought back to a cycle by a bias on unit 3); a 4-unit circuit of two coupled
+#: rotation blocks whose cycle's complex pair of multipliers leaves the unit circle as the second block's bias
+#: drops (found by a helper search; each crossing is computed below from scratch)
+PD_CIRCUIT = (np.array([[2.0, -1.2, 0.0], [1.9995, 1.71, 1.15], [-4.75, 0.0, 1.1]]),
+              np.array([0.05, 0.0, 0.1]), np.array([-0.05, 0.05, 0.6]), (0.3, 0.45))
+TORUS_CIRCUIT = (np.array([[2.0, -2.0, -0.2, 0.0], [2.0, 2.0, 0.0, 0.1], [0.3, 0.0, 1.5, -2.5], [0.0, 0.0, 2.5, 1.5]]),
+                 np.array([0.07, 0.0, 1.3, 1.3]), np.array([0.05, 0.0, 1.5, 1.5]), (0.45, 0.55))
+
+
+def _cycle_and_multipliers(W, b, x0, T):
+    """The cycle through the section ``x_0 = 0`` near ``(x0, T)`` (Newton on the DOP853 flow map and its
+    variational equation, in units of tau) and its Floquet multipliers."""
+    n = len(b)
+    opts = dict(method="DOP853", rtol=1e-12, atol=1e-13)
+
+    def rhs(t, y):
+        x, V = y[:n], y[n:].reshape(n, n)
+        return np.concatenate([-x + W @ np.tanh(x) + b, ((-np.eye(n) + W / np.cosh(x)[None, :] ** 2) @ V).ravel()])
+
+    for _ in range(30):
+        end = solve_ivp(rhs, (0.0, T), np.concatenate([x0, np.eye(n).ravel()]), **opts).y[:, -1]
+        M = end[n:].reshape(n, n)
+        r = end[:n] - x0
+        f_end = -end[:n] + W @ np.tanh(end[:n]) + b
+        K = np.column_stack([(M - np.eye(n))[:, 1:], f_end])  # x0[0] stays 0 (the section)
+        step = np.linalg.solve(K, -r)
+        x0 = x0 + np.concatenate([[0.0], step[:-1]])
+        T = T + step[-1]
+        if np.abs(step).max() < 1e-12:
+            break
+    assert np.abs(r).max() < 1e-10
+    return x0, T, np.linalg.eigvals(M)
+
+
+def _reference_crossing(case, kind: str) -> float:
+    """``s`` where the multiplier crosses (``min Re mu + 1`` for a period doubling, the complex pair's
+    ``|mu| - 1`` for a torus), by ``brentq``, the cycle followed from ``s = 1``."""
+    W, b0, b1, (lo, hi) = case
+    n = len(b0)
+    warm = solve_ivp(lambda t, x: -x + W @ np.tanh(x) + b1, (0.0, 500.0), np.full(n, 0.1), method="DOP853",
+                     rtol=1e-10, atol=1e-12, dense_output=True)
+    g = warm.y[0]
+    i = np.nonzero((g[:-1] < 0) & (g[1:] >= 0))[0]
+    times = [brentq(lambda t: warm.sol(t)[0], warm.t[j], warm.t[j + 1], xtol=1e-13) for j in i[-3:]]
+    state = {"x0": warm.sol(times[-1]), "T": times[-1] - times[-2]}
+
+    def test(s: float) -> float:
+        x0, T, mu = _cycle_and_multipliers(W, b0 + s * (b1 - b0), state["x0"], state["T"])
+        state["x0"], state["T"] = x0, T
+        if kind == "period_doubling":
+            return float(mu[np.abs(mu.imag) < 1e-9].real.min() + 1.0)
+        return float(np.abs(mu[mu.imag > 1e-9]).max() - 1.0)
+
+    for s in np.linspace(1.0, hi, 8):  # walk the cycle down from s = 1
+        test(float(s))
+    assert test(hi) > 0 > test(lo) if kind == "period_doubling" else test(hi) < 0 < test(lo)
+    return brentq(test, lo, hi, xtol=1e-13)
+
+
+@pytest.mark.parametrize("case,kind", [(PD_CIRCUIT, "period_doubling"), (TORUS_CIRCUIT, "torus")],
+                         ids=["period_doubling", "torus"])
+def test_period_doubling_and_torus_bifurcations_of_cycles_are_located(case, kind):
+    W, b0, b1, _ = case
+    c = Circuit.from_arrays(W_rec=W, tau=TAU)
+    orbits = find_periodic_orbits(c, b1[None], steps_per_tau=80.0)
+    cyc = continue_periodic_orbits(c, orbits, start=b0, end=b1)
+    s_ref = _reference_crossing(case, kind)
+    assert cyc["end_reason"].values.tolist() == ["reached_end"]
+    assert cyc["event_kind"].values.tolist() == [kind] and bool(cyc["event_located"][0])
+    # RK4 at tau / 80 against DOP853 (1e-6 at the default step, 1e-8 at tau / 40)
+    assert abs(float(cyc["event_s"][0]) - s_ref) <= 1e-8
+    n = int(cyc["n_points"][0])
+    at = int(np.flatnonzero(cyc["label"].values[0, :n] == kind)[0])
+    assert float(cyc["s"].values[0, at]) == float(cyc["event_s"][0])
+    mu = cyc["multiplier_real"].values[0, at] + 1j * cyc["multiplier_imag"].values[0, at]
+    if kind == "period_doubling":
+        assert np.min(np.abs(mu + 1.0)) <= 1e-8
+    else:
+        assert np.min(np.abs(np.abs(mu[np.abs(mu.imag) > 1e-3]) - 1.0)) <= 1e-8
+    # stable from s = 1 down to the crossing, one unstable direction (two for the pair) beyond it
+    unstable = cyc["n_unstable"].values[0, :n]
+    assert np.all(unstable[:at] == 0) and np.all(unstable[at + 1:] == (1 if kind == "period_doubling" else 2))
