@@ -165,6 +165,38 @@ def test_the_locator_gives_up_without_a_sign_change_or_when_the_corrector_fails(
         raise po._NoConvergence("no")
 
     assert po._locate(failing, 1.0, -1.0, 1.0, lambda sol, t: t[2]) is None
+    # a corrector that fails after a first evaluation far from the root: nothing is claimed located
+    calls = []
+
+    def fails_later(sigma):
+        calls.append(sigma)
+        if len(calls) > 1:
+            raise po._NoConvergence("no")
+        return _parabola(0.25, 0.37, 3.0)(sigma)
+
+    f_b = _parabola(0.25, 0.37, 3.0)(1.0)[1][2]
+    assert po._locate(fails_later, 1.0, _parabola(0.25, 0.37, 3.0)(0.0)[1][2], f_b, lambda sol, t: t[2]) is None
+    assert len(calls) == 2
+    # a test function that is not finite, or one that changes sign without passing through zero
+    assert po._locate(correct, 1.0, -1.0, 1.0, lambda sol, t: float("nan")) is None
+    jump = po._locate(lambda sigma: (SimpleNamespace(s=sigma), None), 1.0, -1.0, 1.0,
+                      lambda sol, t: -1.0 if sol.s < 0.3 else 1.0)
+    assert jump is None
+
+
+def test_orbit_continuation_files_without_event_located_still_read(tmp_path):
+    """Files written before ``event_located`` existed validate and feed the path summary."""
+    from neurobias.io.schema import validate
+
+    c = Circuit.from_arrays(W_rec=[[1.5, -1.0], [1.0, 1.5]], tau=TAU)
+    orbits = find_periodic_orbits(c, np.zeros((1, 2)))
+    cyc = continue_periodic_orbits(c, orbits, start=np.zeros(2), end=np.array([2.0, 1.0]), steps=5)
+    old = cyc.drop_vars("event_located")
+    old.attrs["kind"], old.attrs["schema_version"] = "orbit_continuation", 1
+    validate(old, "orbit_continuation")
+    fp = continue_fixed_points(c, start=np.zeros(2), end=np.array([2.0, 1.0]), fixed_points=np.zeros((1, 2)),
+                               find_end=False)
+    assert "cycle of" in summarize_path(oscillation_along_path(fp, old, c))
 
 
 def test_the_cycle_figure_marks_the_fold_and_dashes_the_unstable_cycles(fold_branch):

@@ -153,3 +153,16 @@ def test_the_continuation_reports_each_hopf_point_super_or_subcritical():
         x, s = ds["bif_x"].values[k], float(ds["bif_s"].values[k])
         assert l1 == pytest.approx(_reference_l1(np.asarray(W), x, b0 + s * (b1 - b0), "tanh", "current"), rel=1e-6)
         assert np.all(np.isnan(np.delete(ds["bif_lyapunov"].values, k)))
+
+
+def test_the_report_names_the_kind_of_hopf_point_only_as_far_as_it_holds():
+    from neurobias.workflows.report import _bifurcation_words
+
+    def words(l1, before, after):
+        return _bifurcation_words({"kind": "hopf", "s": 0.5, "before": before, "after": after, "lyapunov": l1}, 10)
+
+    assert "supercritical Hopf bifurcation (the small cycles next to it are stable" in words(-0.3, 0, 2)
+    assert "subcritical Hopf bifurcation (the small cycles next to it are unstable" in words(0.3, 2, 0)
+    # with other unstable directions, cycles that attract in the plane of the pair are still unstable
+    assert "make them unstable" in words(-0.3, 2, 4) and "are stable" not in words(-0.3, 2, 4)
+    assert words(float("nan"), 0, 2).startswith("loses stability at a Hopf bifurcation (s = 0.5)")

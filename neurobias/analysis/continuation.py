@@ -1342,8 +1342,9 @@ def _assemble(circuit, tracker: _Tracker, labels, end_reason, end_x, *, n_modes,
                         {"long_name": "the location converged (False: nearest point found)"}),
         "bif_lyapunov": (("bifurcation",), lyapunov,
                          {"long_name": "first Lyapunov coefficient of a Hopf point of the flow (negative: "
-                                       "supercritical, a stable cycle is born; positive: subcritical, an unstable "
-                                       "one dies); NaN for other bifurcations, a relu circuit, or more than "
+                                       "supercritical, the small cycles attract within the centre manifold; "
+                                       "positive: subcritical, they repel); NaN for other bifurcations, a relu "
+                                       "circuit, or more than "
                                        f"{LYAPUNOV_MAX_UNITS} units", "units": "1 / state units^2"}),
     }
     if map_scale is not None:

@@ -3,10 +3,11 @@
 At a Hopf point the Jacobian ``A = dF/dx`` of the flow has eigenvalues ``+-i omega``; on the centre manifold
 the flow reduces to ``dz/dt = (mu + i omega) z + c1 z |z|^2 + ...``, and the sign of the *first Lyapunov
 coefficient* ``l1 = Re c1 / omega`` decides what happens to the cycle born there.  ``l1 < 0``
-(supercritical): a stable cycle grows from the point, with amplitude ``sqrt(mu)``, where the fixed point has
-lost stability, so that oscillation starts gently.  ``l1 > 0`` (subcritical): an unstable cycle surrounds
-the still stable fixed point and shrinks onto it; past the point the circuit jumps to whatever attracts it
-(often a large cycle, with hysteresis between the two).
+(supercritical): a cycle that attracts within the centre manifold grows from the point, with amplitude
+``sqrt(mu)``, on the side where the pair is unstable; when the fixed point has no other unstable direction
+the cycle is stable and oscillation starts gently.  ``l1 > 0`` (subcritical): the small cycles repel within
+the centre manifold and surround the fixed point on the side where it is stable; past the point the circuit
+leaves for whatever else attracts it (often a large cycle, which may coexist with the stable fixed point).
 
 Kuznetsov's formula (Elements of Applied Bifurcation Theory, 3rd ed. 2004, eq. 3.20), for ``A q = i omega q``,
 ``A^T p = -i omega p``, ``<q, q> = 1``, ``<p, q> = 1`` (``<u, v> = conj(u) . v``)::

@@ -821,8 +821,14 @@ def continue_periodic_orbits(
     orbit); ``end_s`` is that extrapolation.
     Folds of cycles (``s`` turning back) and period doubling
     or torus (Neimark-Sacker) bifurcations of cycles (a multiplier leaving the
-    unit circle at -1 or as a complex pair) are labelled at the step where they
-    are seen; their ``s`` is interpolated linearly between the two steps.
+    unit circle at -1 or as a complex pair) are seen between two points and
+    located by regula falsi on the arclength within the step (the tangent's
+    ``s``-component, ``Re mu + 1`` or ``|mu| - 1`` brought below ``LOCATE_TOL``);
+    the located point joins the branch with its label.  Where the location fails,
+    the event keeps an ``s`` interpolated in the step and the step's end point
+    carries the label.  A step whose tangent turns by more than about 26 degrees
+    (``MIN_TURN_COSINE``) is halved: near a Hopf point the shooting system nears
+    the fixed point, on which any period solves it.
 
     Parameters
     ----------
@@ -835,7 +841,8 @@ def continue_periodic_orbits(
         are followed; with vectors or a ``path``, orbits whose ``tonic`` equals the
         path's ends are.
     steps : int
-        Continuation steps per branch at most.
+        Continuation steps per branch at most (rejected steps count; located
+        bifurcation points are added to the branch besides).
     h_init, h_max, h_min : float
         Initial, largest and smallest arclength step.
     tol : float
@@ -871,7 +878,9 @@ def continue_periodic_orbits(
         extrapolated to diverge for ``period_diverges``, the last point followed
         for ``max_steps`` and ``step_too_small``), ``end_period`` (the period
         there, ms; for ``period_diverges`` the last period followed); per event
-        (dim ``event``): ``event_branch``, ``event_kind``, ``event_s``.
+        (dim ``event``): ``event_branch``, ``event_kind``, ``event_s``,
+        ``event_located`` (False: interpolated in its step, or extrapolated for
+        ``hopf`` and ``period_diverges``).
         Attributes: ``start_label``, ``end_label`` and the settings.
     """
     from neurobias.analysis.continuation import _resolve_path  # same package: the path is resolved one way
@@ -982,14 +991,18 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
             raise _NoConvergence("the tangent turned too far")
         return new, tan_new
 
+    stepped = [pts[0]]  # the continuation's own points (located bifurcations left out): what extrapolations read
+    rejected = False
     for _ in range(steps):
         cur = pts[-1]
         pred_s = cur["s"] + h * tan[2]
         landing = pred_s > 1.0 or pred_s < 0.0
+        goal = (1.0 if pred_s > 1.0 else 0.0) if landing else None
         try:
-            new, tan_new = corrected(cur, tan, h, V, goal=(1.0 if pred_s > 1.0 else 0.0) if landing else None)
+            new, tan_new = corrected(cur, tan, h, V, goal=goal)
         except _NoConvergence:
             h *= 0.5
+            rejected = True
             if h < h_min:
                 reason = "step_too_small"
                 break
@@ -1000,8 +1013,11 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
         ts = tan[2]
         located: list[tuple[float, str, _Solution]] = []  # bifurcation points inside the step, by arclength
 
+        # the arclength of the step (a step landing on s = 0 or 1 was shortened to land there)
+        h_step = h if goal is None else (goal - cur["s"]) / tan[2]
+
         def locate(kind: str, f_a: float, f_b: float, test) -> float | None:
-            found = None if landing else _locate(lambda sig: corrected(cur, tan, sig, V), h, f_a, f_b, test)
+            found = _locate(lambda sig: corrected(cur, tan, sig, V), h_step, f_a, f_b, test)
             if found is None:
                 return None
             located.append((found[0], kind, found[1]))
@@ -1025,6 +1041,7 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
             labels.append(kind)
         V = new.blk.V
         pts.append(pt)
+        stepped.append(pt)
         labels.append(label)
         tan = tan_new
         if bar is not None:
@@ -1036,18 +1053,21 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
             break
         if amp < min_amplitude * amp0:
             reason = "hopf"
-            end_s, end_T = _extrapolate_hopf(pts)
+            end_s, end_T = _extrapolate_hopf(stepped)
             labels[-1] = "end"
             events.append(("hopf", end_s, False))
             break
-        s_inf = diverging.add(pts)
+        s_inf = diverging.add(stepped)
         if s_inf is not None:
             reason = "period_diverges"
             end_s, end_T = s_inf, new.T
             labels[-1] = "end"
             events.append(("period_diverges", end_s, False))
             break
-        h = min(h * (2.0 if new.iterations <= 3 else 1.0), h_max)
+        # a step right after a rejected one is not lengthened (a step halved by the turn guard would otherwise
+        # be doubled into the same rejection again)
+        h = min(h * (2.0 if new.iterations <= 3 and not rejected else 1.0), h_max)
+        rejected = False
         # approach a collapsing cycle in steps that shrink with the amplitude
         # (the step is an RMS change over units: a fraction of the RMS amplitude per step, so that the cycle
         # shrinks geometrically in a few steps, not by a fixed fraction of its largest unit's amplitude)
@@ -1135,6 +1155,10 @@ MIN_TURN_COSINE = 0.9
 #: below LOCATE_TOL (the tangent's s-component for a fold; Re mu + 1 or |mu| - 1 for the others)
 LOCATE_ITERATIONS = 12
 LOCATE_TOL = 1e-10
+#: a location is accepted when its test function is below LOCATE_ACCEPT times the larger of its values at the
+#: step's two ends (on large circuits the tangent and the multipliers are only as accurate as their Krylov
+#: solves, about 1e-8, so LOCATE_TOL may not be reached); otherwise the event keeps its interpolated s
+LOCATE_ACCEPT = 1e-6
 
 
 def _locate(correct: Callable[[float], Any], h: float, f_a: float, f_b: float,
@@ -1143,22 +1167,28 @@ def _locate(correct: Callable[[float], Any], h: float, f_a: float, f_b: float,
 
     ``correct(sigma)`` gives ``(solution, tangent)`` at arclength ``sigma`` from the step's first point;
     ``f_a`` and ``f_b`` are the test at ``sigma = 0`` and ``h`` (opposite signs).  Regula falsi with the
-    Illinois modification; returns ``(sigma, solution)`` of the last evaluation, or None when none succeeded or
-    the signs do not differ (the caller then keeps its interpolated estimate).
+    Illinois modification; returns ``(sigma, solution)`` of the evaluation with the smallest test value once it
+    is below ``LOCATE_TOL``, or below ``LOCATE_ACCEPT`` times the larger end value when the evaluations run
+    out or the bracket closes; None when a corrector fails, a test value is not finite, the signs do not
+    differ or the location does not converge (the caller then keeps its interpolated estimate).
     """
     a, b, fa, fb = 0.0, h, f_a, f_b
     if not (math.isfinite(fa) and math.isfinite(fb)) or (fa > 0) == (fb > 0):
         return None
-    side, best = 0, None
+    accept = LOCATE_ACCEPT * max(abs(f_a), abs(f_b))
+    side, best, f_best = 0, None, math.inf
     for _ in range(LOCATE_ITERATIONS):
         c = (a * fb - b * fa) / (fb - fa)
         try:
             sol, tan = correct(c)
-        except _NoConvergence:
-            return best
-        fc = test(sol, tan)
-        best = (c, sol)
-        if not math.isfinite(fc) or abs(fc) <= LOCATE_TOL or b - a <= 1e-12 * h:
+            fc = test(sol, tan)
+        except (_NoConvergence, IndexError):
+            return None
+        if not math.isfinite(fc):
+            return None
+        if abs(fc) < f_best:
+            best, f_best = (c, sol), abs(fc)
+        if abs(fc) <= LOCATE_TOL or b - a <= 1e-12 * h:
             break
         if (fc > 0) == (fb > 0):
             b, fb = c, fc
@@ -1170,7 +1200,7 @@ def _locate(correct: Callable[[float], Any], h: float, f_a: float, f_b: float,
             if side == -1:
                 fb *= 0.5
             side = -1
-    return best
+    return best if f_best <= max(LOCATE_TOL, accept) else None
 
 
 #: a branch whose period has grown to this multiple of its first one, and keeps growing, is watched for a
@@ -1322,6 +1352,11 @@ def _branches_dataset(branches: list[dict[str, Any]], *, n: int, k: int, attrs: 
 
 
 # ----------------------------------------------------------------------------- what the path means
+#: two bifurcations of cycles of one kind (or two stretches of coexistence) this close in s, met by the branches
+#: from the two ends, are one
+SAME_EVENT = 1e-6
+
+
 def _stable_runs(S: np.ndarray, stable: np.ndarray, edges: np.ndarray) -> list[tuple[float, float]]:
     """The intervals of ``s`` covered by runs of stable points of continuation branches.
 
@@ -1439,10 +1474,14 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
         ev_kind = cycles["event_kind"].values.astype(str)
         ev_located = (cycles["event_located"].values.astype(bool) if "event_located" in cycles
                       else np.zeros(len(ev_kind), dtype=bool))
-        for e in np.argsort(cycles["event_s"].values, kind="stable"):
-            if ev_kind[e] in ("fold", "period_doubling", "torus"):
-                ev_rows.append((int(cycles["event_branch"].values[e]), str(ev_kind[e]),
-                                float(cycles["event_s"].values[e]), bool(ev_located[e])))
+        # located events first, so that the same bifurcation met by the branches from both ends (they follow
+        # one family of cycles) is listed once, located where it was
+        for e in sorted(range(len(ev_kind)), key=lambda e: (not ev_located[e], float(cycles["event_s"].values[e]))):
+            s_e = float(cycles["event_s"].values[e])
+            if ev_kind[e] in ("fold", "period_doubling", "torus") and not any(
+                    r[1] == ev_kind[e] and abs(r[2] - s_e) <= SAME_EVENT for r in ev_rows):
+                ev_rows.append((int(cycles["event_branch"].values[e]), str(ev_kind[e]), s_e, bool(ev_located[e])))
+        ev_rows.sort(key=lambda r: r[2])
         fp_bif = continuation["bif_s"].values if "bif_s" in continuation else np.array([])
         fp_runs = _stable_runs(continuation["s"].values, continuation["index"].values == 0, fp_bif)
         for b in range(nb):
@@ -1457,7 +1496,8 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
                     merged[-1][1] = max(merged[-1][1], hi)
                 else:
                     merged.append([lo, hi])
-            coexist += [(b, lo, hi) for lo, hi in merged]
+            coexist += [(b, lo, hi) for lo, hi in merged
+                        if not any(abs(lo - c[1]) <= SAME_EVENT and abs(hi - c[2]) <= SAME_EVENT for c in coexist)]
     # the complement of the covered intervals in [0, 1]
     gaps, edge = [], 0.0
     for lo, hi, *_ in covered:

@@ -286,8 +286,6 @@ SPECS: dict[str, KindSpec] = {
                                   "period diverges for period_diverges)"),
             "event_kind": VariableSpec(("event",), "str", "", "fold, period_doubling, torus, hopf or period_diverges"),
             "event_s": VariableSpec(("event",), "float", "", "path parameter of the event"),
-            "event_located": VariableSpec(("event",), "numeric", "", "whether event_s was located by the corrector "
-                                          "(folds, period doubling, torus) rather than interpolated or extrapolated"),
         },
         coords={
             "branch": VariableSpec(("branch",), "int", "", "branch index (one per end context with a cycle)"),

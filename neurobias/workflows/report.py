@@ -182,8 +182,17 @@ def _bifurcation_words(event: dict[str, Any], n_units: int) -> str:
         event["kind"], f"a {event['kind'].replace('_', ' ')}")
     l1 = event.get("lyapunov", float("nan"))
     if event["kind"] == "hopf" and np.isfinite(l1) and l1 != 0:
-        name = (f"a {'super' if l1 < 0 else 'sub'}critical Hopf bifurcation (the small cycles next to it are "
-                f"{'stable' if l1 < 0 else 'unstable'}; first Lyapunov coefficient {l1:.3g})")
+        # within the centre manifold the small cycles attract (l1 < 0) or repel (l1 > 0); they are stable only
+        # when the fixed point has no other unstable direction
+        if l1 > 0:
+            cycles = "the small cycles next to it are unstable"
+        elif min(event["before"], event["after"]) == 0:
+            cycles = "the small cycles next to it are stable"
+        else:
+            cycles = "the small cycles next to it attract within the plane of the pair, but the fixed point's other " \
+                     "unstable directions make them unstable"
+        name = (f"a {'super' if l1 < 0 else 'sub'}critical Hopf bifurcation ({cycles}; first Lyapunov coefficient "
+                f"{l1:.3g})")
     before, after = event["before"], event["after"]
     if before > 0 and after == 0:
         change = "becomes stable"
@@ -973,15 +982,15 @@ def summarize_path(path: xr.Dataset, *, why_not: str = "") -> str:
             kind = str(path["cycle_event_kind"].values[e])
             where = (f"at s = {float(path['cycle_event_s'].values[e]):.6f}"
                      if bool(path["cycle_event_located"].values[e])
-                     else f"near s = {float(path['cycle_event_s'].values[e]):.4g} (bracketed by one step, not located)")
+                     else f"near s = {float(path['cycle_event_s'].values[e]):.4g} (estimated from one continuation "
+                          "step, not located)")
             parts.append(f"On the way {who} has {names.get(kind, kind)} {where}.")
         for c in range(path.sizes["coexistence"]):
             b = int(path["coexist_branch"].values[c])
             who = f"the cycle of {path['cycle_context'].values[b]}" if "cycle_context" in path else "a cycle"
             parts.append(f"For {float(path['coexist_low'].values[c]):.6g} <= s <= "
                          f"{float(path['coexist_high'].values[c]):.6g} {who}, stable there, coexists with a stable "
-                         "fixed point: the circuit oscillates or settles depending on where it starts (bistability; "
-                         "moving along the path, it switches at different s in the two directions).")
+                         "fixed point: the circuit oscillates or settles depending on where it starts (bistability).")
     for i, k in enumerate(kinds):
         if k != "settles":
             continue
