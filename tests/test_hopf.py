@@ -156,13 +156,21 @@ def test_the_continuation_reports_each_hopf_point_super_or_subcritical():
 
 
 def test_the_report_names_the_kind_of_hopf_point_only_as_far_as_it_holds():
-    from neurobias.workflows.report import _bifurcation_words
+    from neurobias.workflows.report import HOPF_KINDS, _bifurcation_words, _hopf_note
+
+    def event(l1, before, after):
+        return {"kind": "hopf", "s": 0.5, "before": before, "after": after, "lyapunov": l1}
 
     def words(l1, before, after):
-        return _bifurcation_words({"kind": "hopf", "s": 0.5, "before": before, "after": after, "lyapunov": l1}, 10)
+        return _bifurcation_words(event(l1, before, after), 10)
 
-    assert "supercritical Hopf bifurcation (the small cycles next to it are stable" in words(-0.3, 0, 2)
-    assert "subcritical Hopf bifurcation (the small cycles next to it are unstable" in words(0.3, 2, 0)
-    # with other unstable directions, cycles that attract in the plane of the pair are still unstable
-    assert "make them unstable" in words(-0.3, 2, 4) and "are stable" not in words(-0.3, 2, 4)
-    assert words(float("nan"), 0, 2).startswith("loses stability at a Hopf bifurcation (s = 0.5)")
+    assert words(-0.3, 0, 2) == "loses stability at a supercritical Hopf bifurcation (s = 0.5)"
+    assert words(0.3, 2, 0) == "becomes stable at a subcritical Hopf bifurcation (s = 0.5)"
+    # with other unstable directions, cycles that attract in the plane of the pair are saddles
+    assert words(-0.3, 2, 4) == "goes from 2 to 4 unstable directions at a supercritical Hopf bifurcation (its small " \
+        "cycles are saddles) (s = 0.5)"
+    assert words(float("nan"), 0, 2) == "loses stability at a Hopf bifurcation (s = 0.5)"
+    # the report explains the two kinds once, below the sentences, when one of them names a kind
+    assert _hopf_note([{"events": [event(float("nan"), 0, 2)]}, {"events": [event(-0.3, 0, 2)]}]) == HOPF_KINDS
+    assert _hopf_note([{"events": [event(float("nan"), 0, 2), {"kind": "fold", "s": 0.1, "before": 0,
+                                                                "after": 1, "lyapunov": float("nan")}]}]) == ""

@@ -177,22 +177,29 @@ def _continuation_paths(continuation: xr.Dataset, fixed_points: xr.Dataset | Non
     return paths
 
 
+#: said once after a sentence that names the kind of a Hopf point
+HOPF_KINDS = ("(Super- and subcritical by the sign of the first Lyapunov coefficient: at a supercritical Hopf point "
+              "the small cycles attract within the plane of the critical pair, so they are stable where the fixed "
+              "point has no other unstable direction and saddles where it has; at a subcritical one they repel.)")
+
+
+def _hopf_note(paths: list[dict[str, Any]]) -> str:
+    """:data:`HOPF_KINDS` when a sentence on these branches names the kind of a Hopf point, else empty."""
+    named = any(e["kind"] == "hopf" and np.isfinite(e.get("lyapunov", float("nan"))) and e["lyapunov"] != 0
+                for p in paths for e in p["events"])
+    return HOPF_KINDS if named else ""
+
+
 def _bifurcation_words(event: dict[str, Any], n_units: int) -> str:
     name = {"hopf": "a Hopf bifurcation", "fold": "a fold", "branch_point": "a branch point"}.get(
         event["kind"], f"a {event['kind'].replace('_', ' ')}")
     l1 = event.get("lyapunov", float("nan"))
     if event["kind"] == "hopf" and np.isfinite(l1) and l1 != 0:
         # within the centre manifold the small cycles attract (l1 < 0) or repel (l1 > 0); they are stable only
-        # when the fixed point has no other unstable direction
-        if l1 > 0:
-            cycles = "the small cycles next to it are unstable"
-        elif min(event["before"], event["after"]) == 0:
-            cycles = "the small cycles next to it are stable"
-        else:
-            cycles = "the small cycles next to it attract within the plane of the pair, but the fixed point's other " \
-                     "unstable directions make them unstable"
-        name = (f"a {'super' if l1 < 0 else 'sub'}critical Hopf bifurcation ({cycles}; first Lyapunov coefficient "
-                f"{l1:.3g})")
+        # when the fixed point has no other unstable direction (HOPF_KINDS explains this once per sentence)
+        name = f"a {'super' if l1 < 0 else 'sub'}critical Hopf bifurcation"
+        if l1 < 0 and min(event["before"], event["after"]) > 0:
+            name += " (its small cycles are saddles)"
     before, after = event["before"], event["after"]
     if before > 0 and after == 0:
         change = "becomes stable"
@@ -499,6 +506,7 @@ def render_report(
             words += f" ({len(paths) - len(shown)} more branches are in the figure and in continuation.nc.)"
         cont_html = (f"<p>{html.escape(texts.get('continuation', ''))}</p>"
                      + (f'<p class="meaning">{html.escape(words)}</p>' if words else "")
+                     + (f"<p>{html.escape(_hopf_note(shown))}</p>" if _hopf_note(shown) else "")
                      + _img(figures.get("bifurcation"), "bifurcation diagram"))
     sections.append(_section("continuation", "Continuation between contexts", cont_html))
     sections.append(render_oscillations_section(periodic_orbits, oscillation, figures=figures, run_name=run_name,
@@ -988,8 +996,8 @@ def summarize_path(path: xr.Dataset, *, why_not: str = "") -> str:
         for c in range(path.sizes["coexistence"]):
             b = int(path["coexist_branch"].values[c])
             who = f"the cycle of {path['cycle_context'].values[b]}" if "cycle_context" in path else "a cycle"
-            parts.append(f"For {float(path['coexist_low'].values[c]):.6g} <= s <= "
-                         f"{float(path['coexist_high'].values[c]):.6g} {who}, stable there, coexists with a stable "
+            parts.append(f"For {float(path['coexist_low'].values[c]):.4g} <= s <= "
+                         f"{float(path['coexist_high'].values[c]):.4g} {who}, stable there, coexists with a stable "
                          "fixed point: the circuit oscillates or settles depending on where it starts (bistability).")
     for i, k in enumerate(kinds):
         if k != "settles":
