@@ -1357,6 +1357,13 @@ def _branches_dataset(branches: list[dict[str, Any]], *, n: int, k: int, attrs: 
 SAME_EVENT = 1e-6
 
 
+def _columns(rows: list[tuple], dim: str, specs: dict[str, tuple[int, Any, dict[str, str]]]) -> dict[str, Any]:
+    """Dataset variables along ``dim`` from the fields of ``rows``: ``name -> (field index, dtype, attrs)``."""
+    n = len(rows)
+    return {name: ((dim,), np.array([r[i] for r in rows], dtype=dtype).reshape(n), attrs)
+            for name, (i, dtype, attrs) in specs.items()}
+
+
 def _stable_runs(S: np.ndarray, stable: np.ndarray, edges: np.ndarray) -> list[tuple[float, float]]:
     """The intervals of ``s`` covered by runs of stable points of continuation branches.
 
@@ -1537,19 +1544,17 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
             if circuit is not None and n_out:
                 settle_z[i] = circuit.rates(found[0]) @ circuit.W_out.T + circuit.b_out
     n_int = len(rows)
-    data = {
-        "interval_kind": (("interval",), np.array([r[0] for r in rows], dtype=str).reshape(n_int),
-                          {"long_name": "oscillates (a followed cycle exists) or settles (no cycle followed)"}),
-        "s_low": (("interval",), np.array([r[1] for r in rows], dtype=np.float64).reshape(n_int),
-                  {"long_name": "path parameter where the interval starts"}),
-        "s_high": (("interval",), np.array([r[2] for r in rows], dtype=np.float64).reshape(n_int),
-                   {"long_name": "path parameter where the interval ends"}),
-        "interval_context": (("interval",), np.array([r[3] for r in rows], dtype=str).reshape(n_int),
-                             {"long_name": "context whose cycle covers the interval (empty: none)"}),
-        "frequency_low": (("interval",), np.array([r[4] for r in rows], dtype=np.float64).reshape(n_int),
-                          {"long_name": "lowest frequency of the cycle over the interval", "units": "Hz"}),
-        "frequency_high": (("interval",), np.array([r[5] for r in rows], dtype=np.float64).reshape(n_int),
-                           {"long_name": "highest frequency of the cycle over the interval", "units": "Hz"}),
+    data = _columns(rows, "interval", {
+        "interval_kind": (0, str, {"long_name": "oscillates (a followed cycle exists) or settles (no cycle followed)"}),
+        "s_low": (1, np.float64, {"long_name": "path parameter where the interval starts"}),
+        "s_high": (2, np.float64, {"long_name": "path parameter where the interval ends"}),
+        "interval_context": (3, str, {"long_name": "context whose cycle covers the interval (empty: none)"}),
+        "frequency_low": (4, np.float64, {"long_name": "lowest frequency of the cycle over the interval",
+                                          "units": "Hz"}),
+        "frequency_high": (5, np.float64, {"long_name": "highest frequency of the cycle over the interval",
+                                           "units": "Hz"}),
+    })
+    data.update({
         "settle_s": (("interval",), settle_s, {"long_name": "continuation step nearest the middle of an interval "
                                                            "without oscillation"}),
         "settle_n_stable": (("interval",), settle_n,
@@ -1575,24 +1580,21 @@ def oscillation_along_path(continuation: xr.Dataset, cycles: xr.Dataset | None, 
         "fold_difference": (("branch",), np.array(br_end, dtype=np.float64).reshape(nb)
                             - np.array(br_fold, dtype=np.float64).reshape(nb),
                             {"long_name": "cycle_end_s - fold_s"}),
-    }
-    ne, nc = len(ev_rows), len(coexist)
-    data.update({
-        "cycle_event_branch": (("cycle_event",), np.array([r[0] for r in ev_rows], dtype=np.int64).reshape(ne),
-                               {"long_name": "cycle branch of a bifurcation of cycles"}),
-        "cycle_event_kind": (("cycle_event",), np.array([r[1] for r in ev_rows], dtype=str).reshape(ne),
-                             {"long_name": "fold (of cycles), period_doubling or torus"}),
-        "cycle_event_s": (("cycle_event",), np.array([r[2] for r in ev_rows], dtype=np.float64).reshape(ne),
-                          {"long_name": "path parameter of the bifurcation of cycles"}),
-        "cycle_event_located": (("cycle_event",), np.array([r[3] for r in ev_rows], dtype=bool).reshape(ne),
-                                {"long_name": "whether cycle_event_s was located (else interpolated in its step)"}),
-        "coexist_branch": (("coexistence",), np.array([r[0] for r in coexist], dtype=np.int64).reshape(nc),
-                           {"long_name": "cycle branch whose stable cycle coexists with a stable fixed point"}),
-        "coexist_low": (("coexistence",), np.array([r[1] for r in coexist], dtype=np.float64).reshape(nc),
-                        {"long_name": "path parameter where the coexistence starts"}),
-        "coexist_high": (("coexistence",), np.array([r[2] for r in coexist], dtype=np.float64).reshape(nc),
-                         {"long_name": "path parameter where the coexistence ends"}),
     })
+    data.update(_columns(ev_rows, "cycle_event", {
+        "cycle_event_branch": (0, np.int64, {"long_name": "cycle branch of a bifurcation of cycles"}),
+        "cycle_event_kind": (1, str, {"long_name": "fold (of cycles), period_doubling or torus"}),
+        "cycle_event_s": (2, np.float64, {"long_name": "path parameter of the bifurcation of cycles"}),
+        "cycle_event_located": (3, bool, {"long_name": "whether cycle_event_s was located (else interpolated in its "
+                                                       "step)"}),
+    }))
+    data.update(_columns(coexist, "coexistence", {
+        "coexist_branch": (0, np.int64, {"long_name": "cycle branch whose stable cycle coexists with a stable fixed "
+                                                      "point"}),
+        "coexist_low": (1, np.float64, {"long_name": "path parameter where the coexistence starts"}),
+        "coexist_high": (2, np.float64, {"long_name": "path parameter where the coexistence ends"}),
+    }))
+    ne, nc = len(ev_rows), len(coexist)
     coords: dict[str, Any] = {"interval": np.arange(n_int), "branch": np.arange(nb), "unit": np.arange(n),
                               "cycle_event": np.arange(ne), "coexistence": np.arange(nc)}
     if circuit is not None and n_out:
