@@ -970,6 +970,7 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
         from tqdm.auto import tqdm
 
         bar = tqdm(total=steps, desc=f"cycles from {context}", unit="step")
+
     def corrected(cur: dict[str, Any], tan, h: float, V: Tensor, goal: float | None = None):
         """The point a predictor step of arclength ``h`` from ``cur`` along ``tan`` corrects to (to ``s = goal``
         exactly when given), and its tangent; raises :class:`_NoConvergence`."""

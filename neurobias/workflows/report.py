@@ -177,7 +177,7 @@ def _continuation_paths(continuation: xr.Dataset, fixed_points: xr.Dataset | Non
     return paths
 
 
-#: said once after a sentence that names the kind of a Hopf point
+#: said once, below the continuation sentences, when one of them names the kind of a Hopf point
 HOPF_KINDS = ("(Super- and subcritical by the sign of the first Lyapunov coefficient: at a supercritical Hopf point "
               "the small cycles attract within the plane of the critical pair, so they are stable where the fixed "
               "point has no other unstable direction and saddles where it has; at a subcritical one they repel.)")
@@ -196,7 +196,7 @@ def _bifurcation_words(event: dict[str, Any], n_units: int) -> str:
     l1 = event.get("lyapunov", float("nan"))
     if event["kind"] == "hopf" and np.isfinite(l1) and l1 != 0:
         # within the centre manifold the small cycles attract (l1 < 0) or repel (l1 > 0); they are stable only
-        # when the fixed point has no other unstable direction (HOPF_KINDS explains this once per sentence)
+        # when the fixed point has no other unstable direction (HOPF_KINDS explains this once, below the sentences)
         name = f"a {'super' if l1 < 0 else 'sub'}critical Hopf bifurcation"
         if l1 < 0 and min(event["before"], event["after"]) > 0:
             name += " (its small cycles are saddles)"
