@@ -112,7 +112,9 @@ def _l1(W, x, b, phi, form, omega_per_tau):
 def test_the_first_lyapunov_coefficient_matches_a_separate_numpy_formula(phi, form, n, seed):
     rng = np.random.default_rng(seed)
     point = None
-    while point is None:  # draws until one has a Hopf point (the first few for most seeds)
+    for _ in range(100):  # draws until one has a Hopf point (the first few for most seeds)
+        if point is not None:
+            break
         R = rng.standard_normal((n, n))
         W0 = R + 1.5 * (R - R.T)  # a rotating part: complex eigenvalues
         if form == "current":
@@ -120,6 +122,7 @@ def test_the_first_lyapunov_coefficient_matches_a_separate_numpy_formula(phi, fo
         else:
             x = rng.uniform(0.15, 0.85, n) if phi == "sigmoid" else rng.uniform(-0.7, 0.7, n)
         point = _hopf_point(W0, x, phi, form)
+    assert point is not None, "no Hopf point in 100 draws"
     W, b, omega = point
     assert np.abs(np.tril(W, -1)).max() > 0.1 and np.abs(np.triu(W, 1)).max() > 0.1  # dense, not triangular
     ref = _reference_l1(W, x, b, phi, form)
