@@ -305,3 +305,36 @@ def test_period_doubling_and_torus_bifurcations_of_cycles_are_located(case, kind
     # stable from s = 1 down to the crossing, one unstable direction (two for the pair) beyond it
     unstable = cyc["n_unstable"].values[0, :n]
     assert np.all(unstable[:at] == 0) and np.all(unstable[at + 1:] == (1 if kind == "period_doubling" else 2))
+
+
+def test_a_bifurcation_met_by_the_branches_from_both_ends_is_listed_once():
+    """Two branches of one family of cycles, from s = 0 and from s = 1, both pass its fold: the path lists the
+    fold once (where it was located) and the stretch of coexistence once."""
+    import xarray as xr
+
+    s0 = np.array([0.0, 0.2, 0.4, 0.45, 0.5])  # from s = 0: stable cycles up to the fold at 0.5, then unstable
+    s1 = np.array([1.0, 0.8, 0.6, 0.5, np.nan])  # from s = 1: unstable cycles down to the same fold
+    cycles = xr.Dataset(
+        {"s": (("branch", "step"), np.stack([s0, s1])),
+         "frequency": (("branch", "step"), np.full((2, 5), 2.0)),
+         "n_unstable": (("branch", "step"), np.array([[0, 0, 0, 0, 0], [1, 1, 1, 1, -1]])),
+         "end_s": (("branch",), np.array([0.5, 0.5])),
+         "end_reason": (("branch",), np.array(["max_steps", "max_steps"])),
+         "branch_context": (("branch",), np.array(["A", "B"])),
+         "event_branch": (("event",), np.array([0, 1, 1])),
+         "event_kind": (("event",), np.array(["fold", "fold", "torus"])),
+         "event_s": (("event",), np.array([0.5, 0.5 + 1e-9, 0.7])),
+         "event_located": (("event",), np.array([False, True, False]))})
+    continuation = xr.Dataset(
+        {"s": (("branch", "step"), np.array([[0.0, 0.3, 0.6, 1.0]])),
+         "x": (("branch", "step", "unit"), np.zeros((1, 4, 2))),
+         "index": (("branch", "step"), np.array([[0, 0, 0, 0]])),
+         "bif_kind": (("bifurcation",), np.array([], dtype=str)),
+         "bif_s": (("bifurcation",), np.array([], dtype=float))})
+    path = oscillation_along_path(continuation, cycles)
+    assert path["cycle_event_kind"].values.tolist() == ["fold", "torus"]
+    assert path["cycle_event_s"].values[0] == 0.5 + 1e-9 and bool(path["cycle_event_located"].values[0])
+    assert path["cycle_event_branch"].values.tolist() == [1, 1]
+    # the stable cycles of branch A (s from 0 to 0.5) coexist with the stable fixed point over that stretch
+    assert path["coexist_branch"].values.tolist() == [0]
+    assert path["coexist_low"].values.tolist() == [0.0] and path["coexist_high"].values.tolist() == [0.5]

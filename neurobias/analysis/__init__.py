@@ -7,6 +7,9 @@
 * :func:`find_periodic_orbits`, :func:`continue_periodic_orbits`: limit
   cycles of each context (Newton shooting, Floquet multipliers) and their
   continuation between contexts.
+* :func:`neurobias.analysis.hopf.first_lyapunov_coefficient`: whether a Hopf
+  point is supercritical or subcritical (the fixed-point continuation stores it
+  for each Hopf point as ``bif_lyapunov``).
 * :func:`expected_jaccard`, :func:`set_overlap`, :func:`shuffled_correlation`
   (:mod:`neurobias.analysis.unit_sets`): overlaps of sets of units and
   correlations across units, against chance.
