@@ -130,6 +130,14 @@ def test_the_first_lyapunov_coefficient_matches_a_separate_numpy_formula(phi, fo
     assert _l1(W, x, b, phi, form, omega) == pytest.approx(ref, rel=1e-7, abs=1e-10)
 
 
+def test_no_coefficient_where_the_critical_pair_is_not_an_eigenvalue():
+    """The guard on the critical vectors: a frequency that is not the Jacobian's gives NaN, not a number."""
+    W = np.array([[0.791, -1.482], [5.078, 5.59]])
+    W_h, b, omega = _hopf_point(W / 2.0, np.array([-1.0, 1.2]), "tanh", "current")
+    assert np.isfinite(_l1(W_h, np.array([-1.0, 1.2]), b, "tanh", "current", omega))
+    assert np.isnan(_l1(W_h, np.array([-1.0, 1.2]), b, "tanh", "current", 1.3 * omega))
+
+
 def test_a_relu_circuit_has_no_lyapunov_coefficient():
     c = Circuit.from_arrays(W_rec=[[1.5, -1.0], [1.0, 1.5]], tau=TAU, phi="relu")
     assert np.isnan(first_lyapunov_coefficient(c.dynamics(dtype="float64"), torch.tensor([0.3, 0.2]),

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 
 from neurobias.circuit.dynamics import Dynamics
+from neurobias.circuit.threads import one_thread
 
 __all__ = ["first_lyapunov_coefficient"]
 
@@ -35,6 +36,14 @@ _DT = torch.float64
 _CT = torch.complex128
 #: transfer functions without continuous third derivatives: no Lyapunov coefficient (NaN)
 NOT_SMOOTH = ("relu",)
+#: relative residual above which a critical vector or a solve is not trusted (the coefficient is then NaN)
+RESIDUAL_MAX = 1e-8
+
+
+def _relres(M: Tensor, v: Tensor, rhs: Tensor) -> float:
+    """``|M v - rhs| / (|M| |v| + |rhs|)`` (Frobenius and Euclidean norms)."""
+    den = float(torch.linalg.matrix_norm(M)) * float(torch.linalg.vector_norm(v)) + float(torch.linalg.vector_norm(rhs))
+    return float(torch.linalg.vector_norm(M @ v - rhs)) / den if den > 0 else math.inf
 
 
 def _critical_vectors(A: Tensor, omega: float, seed: int = 0) -> tuple[Tensor, Tensor, float]:
@@ -62,6 +71,7 @@ def _critical_vectors(A: Tensor, omega: float, seed: int = 0) -> tuple[Tensor, T
     return q, p, omega
 
 
+@one_thread()  # dense LU factorisations: the one-thread rule of neurobias.circuit.threads, scoped
 def first_lyapunov_coefficient(dyn: Dynamics, x: Tensor, ext: Tensor, omega: float) -> float:
     """The first Lyapunov coefficient of a Hopf point.
 
@@ -79,9 +89,10 @@ def first_lyapunov_coefficient(dyn: Dynamics, x: Tensor, ext: Tensor, omega: flo
     Returns
     -------
     float
-        ``l1`` in 1 / (state units)^2: negative for a supercritical Hopf point (a stable cycle is born),
-        positive for a subcritical one.  NaN for a transfer function without a third derivative
-        (``relu``) or when the critical vectors cannot be computed.
+        ``l1`` in 1 / (state units)^2: negative for a supercritical Hopf point (its small cycles attract
+        within the centre manifold), positive for a subcritical one.  NaN for a transfer function without a
+        third derivative (``relu``), or when the critical vectors or the solves leave a relative residual
+        above ``RESIDUAL_MAX`` (for instance when ``omega`` is not an eigenvalue of ``dF/dx``).
     """
     if dyn.phi.name in NOT_SMOOTH or not (omega > 0 and math.isfinite(omega)):
         return math.nan
@@ -123,6 +134,11 @@ def first_lyapunov_coefficient(dyn: Dynamics, x: Tensor, ext: Tensor, omega: flo
     eye = torch.eye(n, dtype=_CT, device=A.device)
     h11 = torch.linalg.solve(Ac, b_qqb)
     h20 = torch.linalg.solve(2j * omega * eye - Ac, b_qq)
+    zero = torch.zeros_like(q)
+    checks = (_relres(Ac - 1j * omega * eye, q, zero), _relres(Ac.T + 1j * omega * eye, p, zero),
+              _relres(Ac, h11, b_qqb), _relres(2j * omega * eye - Ac, h20, b_qq))
+    if not max(checks) <= RESIDUAL_MAX:
+        return math.nan
     total = torch.vdot(p, c_qqqb) - 2 * torch.vdot(p, Bc(q, h11)) + torch.vdot(p, Bc(q.conj(), h20))
     value = float(total.real) / (2 * omega)
     return value if math.isfinite(value) else math.nan
