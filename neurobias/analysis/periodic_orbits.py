@@ -1029,9 +1029,8 @@ def _follow(sh: _Shooter, x0: Tensor, T0: float, s0: float, direction: float, ex
             s_ev = locate("fold", ts, tan_new[2], lambda sol, t: t[2])
             events.append(("fold", 0.5 * (cur["s"] + new.s) if s_ev is None else s_ev, s_ev is not None))
             label = label or ("fold" if s_ev is None else "")
-        for kind, crossed, i in _cycle_events(cur["mu"], new.multipliers):
-            s_ev = locate(kind, _event_test(kind, cur["mu"][i]),
-                          _event_test(kind, _matched(cur["mu"], new.multipliers)[i]),
+        for kind, crossed, i, mu_new in _cycle_events(cur["mu"], new.multipliers):
+            s_ev = locate(kind, _event_test(kind, cur["mu"][i]), _event_test(kind, mu_new),
                           lambda sol, t, i=i, kind=kind: _event_test(kind, _matched(cur["mu"], sol.multipliers)[i]))
             events.append((kind, cur["s"] + crossed * (new.s - cur["s"]) if s_ev is None else s_ev,
                            s_ev is not None))
@@ -1115,9 +1114,9 @@ def _matched(mu_a: np.ndarray, mu_b: np.ndarray) -> np.ndarray:
     return match_eigenvalues(mu_a[:m], mu_b[:m])
 
 
-def _cycle_events(mu_a: np.ndarray, mu_b: np.ndarray) -> list[tuple[str, float, int]]:
+def _cycle_events(mu_a: np.ndarray, mu_b: np.ndarray) -> list[tuple[str, float, int, complex]]:
     """Period doubling / torus bifurcations of a cycle between two steps: (kind, fraction of the step by linear
-    interpolation of the test function, index of the multiplier in ``mu_a``)."""
+    interpolation of the test function, index of the multiplier in ``mu_a``, the multiplier it became)."""
     from neurobias.analysis.eigen_tracking import is_complex
 
     m = min(len(mu_a), len(mu_b))
@@ -1129,9 +1128,9 @@ def _cycle_events(mu_a: np.ndarray, mu_b: np.ndarray) -> list[tuple[str, float, 
         if abs(a[i] - 1) < 1e-4 or abs(b[i] - 1) < 1e-4:
             continue  # the trivial multiplier
         if not ca[i] and not cb[i] and (a[i].real < -1) != (b[i].real < -1):
-            out.append(("period_doubling", float((-1 - a[i].real) / (b[i].real - a[i].real)), i))
+            out.append(("period_doubling", float((-1 - a[i].real) / (b[i].real - a[i].real)), i, b[i]))
         elif ca[i] and cb[i] and a[i].imag > 0 and (abs(a[i]) > 1) != (abs(b[i]) > 1):
-            out.append(("torus", float((1 - abs(a[i])) / (abs(b[i]) - abs(a[i]))), i))
+            out.append(("torus", float((1 - abs(a[i])) / (abs(b[i]) - abs(a[i]))), i, b[i]))
     return out
 
 

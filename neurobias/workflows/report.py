@@ -504,9 +504,10 @@ def render_report(
         words = " ".join(_continuation_sentence(p) for p in shown)
         if len(paths) > len(shown):
             words += f" ({len(paths) - len(shown)} more branches are in the figure and in continuation.nc.)"
+        note = _hopf_note(shown)
         cont_html = (f"<p>{html.escape(texts.get('continuation', ''))}</p>"
                      + (f'<p class="meaning">{html.escape(words)}</p>' if words else "")
-                     + (f"<p>{html.escape(_hopf_note(shown))}</p>" if _hopf_note(shown) else "")
+                     + (f"<p>{html.escape(note)}</p>" if note else "")
                      + _img(figures.get("bifurcation"), "bifurcation diagram"))
     sections.append(_section("continuation", "Continuation between contexts", cont_html))
     sections.append(render_oscillations_section(periodic_orbits, oscillation, figures=figures, run_name=run_name,
