@@ -537,18 +537,27 @@ def _arc_point(system: _System, y0: Tensor, t0: Tensor, sigma: float, *, tol: fl
 
 
 def _bisect(
-    system: _System, y0: Tensor, t0: Tensor, y1: Tensor, indicator, *, tol: float, max_newton: int,
-    iterations: int = 60,
+    system: _System, y0: Tensor, t0: Tensor, y1: Tensor | None, indicator, *, tol: float, max_newton: int,
+    iterations: int = 60, lo: float = 0.0, hi: float | None = None,
 ) -> tuple[Tensor, float, bool]:
     """Bisection along the arc from ``y0`` (tangent ``t0``) to ``y1`` on the sign of ``indicator(y)``.
 
+    With ``hi`` (and ``lo``), between the arclengths ``lo`` and ``hi`` from ``y0`` instead (``y1`` unused).
     Returns the point, its arclength ``sigma`` from ``y0`` and whether the location succeeded (every
     correction converged and the bracket closed); on failure the last good bracket end is returned.
     """
-    sigma_hi = float((t0 * (y1 - y0)).sum())
-    lo, hi = 0.0, sigma_hi
-    f_lo = indicator(y0)
-    best, best_sigma = y1, sigma_hi
+    if hi is None:
+        sigma_hi = float((t0 * (y1 - y0)).sum())
+        y_lo, best = y0, y1
+    else:
+        sigma_hi = float(hi)
+        y_lo, ok_lo = _arc_point(system, y0, t0, lo, tol=tol, max_newton=max_newton) if lo else (y0, True)
+        best, ok_hi = _arc_point(system, y0, t0, sigma_hi, tol=tol, max_newton=max_newton)
+        if not (ok_lo and ok_hi):
+            return best, sigma_hi, False
+    lo, hi = float(lo), sigma_hi
+    f_lo = indicator(y_lo)
+    best_sigma = sigma_hi
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
         y, ok = _arc_point(system, y0, t0, mid, tol=tol, max_newton=max_newton)
@@ -941,6 +950,13 @@ def continue_fixed_points(
         if bool(ok.any()):
             acc = torch.nonzero(ok).flatten()
             t_new = _tangent(system, y_new[acc], tb[acc])
+            # a step may land on another part of the curve (near a point where two folds nearly meet, the
+            # curve's sheets lie close together): the chord from the old point to the new one must point along
+            # the tangents at both ends, as it does on one smooth arc, or the step is taken again, shorter
+            chord = y_new[acc] - yb[acc]
+            chord = chord / torch.linalg.vector_norm(chord, dim=-1, keepdim=True).clamp_min(1e-300)
+            ok[acc[((chord * tb[acc]).sum(-1) < MIN_TURN_COSINE)
+                   | ((chord * t_new).sum(-1) < MIN_TURN_COSINE)]] = False
             signs = tracker.det_signs(y_new[acc])
         for j, bi in enumerate(idx.tolist()):
             if not bool(ok[j]):
@@ -1034,6 +1050,63 @@ def _unexplained_index_change(before: np.ndarray, after: np.ndarray, events, tau
     return int(ub.sum()) - int(ua.sum()) != explained
 
 
+def _real_crossings(before: np.ndarray, after: np.ndarray, tau: float) -> np.ndarray:
+    """Indices of the matched eigenvalues that are real at both ends and cross zero in between.
+
+    Each is a fold or a branch point of the branch.  The signs are read exactly (not with the index's
+    margin), so that a crossing is a sign change that a root finder can bracket; a value exactly zero at
+    either end is no crossing.
+    """
+    real = ~is_complex(before) & ~is_complex(after)
+    return np.nonzero(real & (before.real * after.real < 0))[0]
+
+
+#: a step whose chord turns by more than arccos(MIN_TURN_COSINE) (about 26 degrees) from the tangent at either
+#: end is taken again at half its length
+MIN_TURN_COSINE = 0.9
+
+#: deepest halving of a step's arclength when its events are located (2**-40 of the step)
+MAX_SPLIT = 40
+
+#: a branch point located by tracking its eigenvalue counts as located where that eigenvalue is below this (in
+#: units of 1 / tau): the round-off of eigenvalues near a multiple zero
+ZERO_EIGENVALUE = 1e-7
+
+#: nodes on both sides of a located fold, this fraction of the step's arclength away from it
+FOLD_NODE = 1e-4
+
+#: two real eigenvalues are matched ambiguously when matching them the other way round costs less than this
+#: many times the summed distance of the chosen matching
+SWAP_COST_RATIO = 2.0
+
+
+def _ambiguous_crossings(before: np.ndarray, after: np.ndarray, tau: float) -> bool:
+    """Whether two real eigenvalues, matched the other way round at little more cost, would cross zero a different
+    number of times.
+
+    Matching by distance assumes eigenvalues move little against their gaps.  Near a fold one real eigenvalue
+    moves fast through zero while another may move slowly through it the other way: the nearest matching can
+    then pair each with the other's end, and neither seems to cross.  Such an interval must be split.
+    """
+    real = ~is_complex(before) & ~is_complex(after)
+    a, b = before[real].real, after[real].real
+    if a.size < 2:
+        return False
+    moved = np.abs(b - a)
+    near = np.nonzero(np.minimum(np.abs(a), np.abs(b)) <= 2.0 * moved.max())[0]
+    if near.size < 2:
+        return False
+    a, b, moved = a[near], b[near], moved[near]
+    ua, ub = a > 0, b > 0
+    chosen = moved[:, None] + moved[None, :]
+    swapped = np.abs(b[None, :] - a[:, None]) + np.abs(b[:, None] - a[None, :])
+    count = (ua != ub).astype(int)
+    count_chosen = count[:, None] + count[None, :]
+    count_swapped = (ua[:, None] != ub[None, :]).astype(int) + (ua[None, :] != ub[:, None]).astype(int)
+    off = ~np.eye(a.size, dtype=bool)
+    return bool(np.any(off & (count_swapped != count_chosen) & (swapped <= SWAP_COST_RATIO * chosen)))
+
+
 def _map_index(values: np.ndarray, map_scale: float) -> int:
     """Multipliers ``1 + h tau lambda`` of modulus above ``1`` (plus a round-off margin)."""
     return int(np.sum(np.abs(1.0 + map_scale * values) > 1.0 + 1e-9))
@@ -1122,8 +1195,9 @@ class _Tracker:
             pair = self.spectra.pair(self.spec[bi][j0], self.spec[bi][k])
             # with leading windows the branch points are read off the spectra: a fold in between (one real
             # eigenvalue through zero) may hide a branch point (another one back) from the counts
-            fold_between = self.spectra.leading and any(j0 < f <= k for f in self.folds[bi])
+            fold_between = any(j0 < f <= k for f in self.folds[bi])
             if pair is not None and not fold_between and not pair_events(*pair, map_scale=self.map_scale) \
+                    and not len(_real_crossings(*pair, self.system.tau)) \
                     and self._counts(self.spec[bi][j0]) == self._counts(self.spec[bi][k]):
                 return
             raw_k = self.spec[bi].pop(k)
@@ -1144,8 +1218,36 @@ class _Tracker:
                         d = self.spectra.dense(torch.stack([self.ys[bi][j], self.ys[bi][j + 1]]))
                         self.spec[bi][j], self.spec[bi][j + 1] = d[0], match_eigenvalues(d[0], d[1])
                         self.signs[bi][j], self.signs[bi][j + 1] = float(exact[0]), float(exact[1])
-            self._split(bi, j, 0.0, self._sigma(bi, j), self.spec[bi][j], self.spec[bi][j + 1], 0,
-                        self.ys[bi][j][None], self.ys[bi][j + 1][None])
+            self._step_events(bi, j)
+
+    def _step_events(self, bi: int, j: int) -> None:
+        """Locate the events of step ``j`` (from point ``j`` to ``j + 1``), with nodes on both sides of each fold.
+
+        At a fold ``s`` turns back, so an eigenvalue that depends on ``s`` alone (a part of the circuit that
+        the fold does not involve) may cross zero on the way in and again on the way out, within one step:
+        the spectra at the step's two ends cannot see it.  Spectra just before and just after each located
+        fold (``FOLD_NODE`` times the step's arclength away) split the step, so that the fold's own
+        eigenvalue, near zero at the fold, is clearly signed at every node.  Inside the short interval around a
+        fold, real eigenvalues through zero are not split apart: there they are within their round-off of
+        each other.
+        """
+        hi = self._sigma(bi, j)
+        delta = FOLD_NODE * abs(hi)
+        nodes: list[tuple[float, bool]] = [(0.0, True)]  # (arclength, whether to isolate crossings after it)
+        for sigma in sorted(e["sigma"] for e in self.events if e["branch"] == bi and e["k"] == j + 1
+                            and e["kind"] == "fold" and e["located"] and 0.0 < e["sigma"] < hi):
+            if nodes[-1][0] < sigma - delta and sigma + delta < hi:
+                nodes += [(sigma - delta, False), (sigma + delta, True)]
+        y_lo, spec_lo, (lo, isolate) = self.ys[bi][j][None], self.spec[bi][j], nodes[0]
+        for sigma, next_isolate in nodes[1:]:
+            y_mid, ok = self._point(bi, j, sigma)
+            if not ok:
+                continue
+            spec_mid = self.spectra.align(spec_lo, self.spectra(y_mid)[0])
+            self._split(bi, j, lo, sigma, spec_lo, spec_mid, 0, y_lo, y_mid, isolate=isolate)
+            y_lo, spec_lo, lo, isolate = y_mid, spec_mid, sigma, next_isolate
+        spec_hi = self.spec[bi][j + 1] if lo == 0.0 else self.spectra.align(spec_lo, self.spec[bi][j + 1])
+        self._split(bi, j, lo, hi, spec_lo, spec_hi, 0, y_lo, self.ys[bi][j + 1][None], isolate=isolate)
 
     def _sigma(self, bi: int, j: int) -> float:
         return float((self.ts[bi][j] * (self.ys[bi][j + 1] - self.ys[bi][j])).sum())
@@ -1155,30 +1257,76 @@ class _Tracker:
                           max_newton=self.max_newton)
 
     def _split(self, bi: int, j: int, lo: float, hi: float, spec_lo: np.ndarray, spec_hi: np.ndarray,
-               depth: int, y_lo: Tensor, y_hi: Tensor) -> None:
-        """Locate the events between arclengths ``lo`` and ``hi`` of step ``j``, splitting where one is ambiguous
-        or where the events do not account for the change of the index."""
+               depth: int, y_lo: Tensor, y_hi: Tensor, *, isolate: bool = True) -> None:
+        """Locate the events between arclengths ``lo`` and ``hi`` of step ``j``, splitting the interval where an
+        event is ambiguous, where the events do not account for the change of the index and, with ``isolate``,
+        where two real eigenvalues may be matched the wrong way round and until each event (and each real
+        eigenvalue through zero that no located fold or branch point accounts for) is alone in its interval."""
         pair = self.spectra.pair(spec_lo, spec_hi)
         if pair is None:  # leading windows that do not pair: both ends decomposed densely
             d = self.spectra.dense(torch.cat([y_lo, y_hi]))
             spec_lo, spec_hi = d[0], match_eigenvalues(d[0], d[1])
             pair = spec_lo, spec_hi
         events = pair_events(*pair, map_scale=self.map_scale)
+        crossing = _real_crossings(*pair, self.system.tau)
+        known = [e for e in self.events if e["branch"] == bi and e["k"] == j + 1
+                 and e["kind"] in ("fold", "branch_point") and lo <= e["sigma"] <= hi]
         # a fold, a collision and a Hopf point close together (near a Bogdanov-Takens point) can leave the two
         # ends looking like one harmless event (an unstable real eigenvalue at one end, an unstable pair at the
-        # other): the change of the index that the events do not account for says the interval must be split
-        if (any(e.ambiguous for e in events) or _unexplained_index_change(*pair, events, self.system.tau)) \
-                and depth < 40:
+        # other): the change of the index that the events do not account for says the interval must be split.
+        # Real eigenvalues through zero are split apart until each one that no located event accounts for is
+        # alone, where the sign of det J locates it.
+        unseen = len(crossing) > len(known)
+        # Events are split apart until each is alone in its interval, where tracking one eigenvalue (or the
+        # sign of det J) cannot confuse it with another: two pairs crossing close together, with nearly the
+        # same frequency, would otherwise both be tracked onto the nearer one.
+        n_events = len(events) + (len(crossing) - len(known) if unseen else 0)
+        apart = isolate and (len(crossing) < len(known) or _ambiguous_crossings(*pair, self.system.tau)
+                             or n_events > 1)
+        if (any(e.ambiguous for e in events) or _unexplained_index_change(*pair, events, self.system.tau) or apart) \
+                and depth < MAX_SPLIT:
             mid = 0.5 * (lo + hi)
             y_mid, ok = self._point(bi, j, mid)
             if ok:
                 spec_mid = self.spectra.align(spec_lo, self.spectra(y_mid)[0])
                 spec_hi = self.spectra.align(spec_mid, spec_hi)
-                self._split(bi, j, lo, mid, spec_lo, spec_mid, depth + 1, y_lo, y_mid)
-                self._split(bi, j, mid, hi, spec_mid, spec_hi, depth + 1, y_mid, y_hi)
+                self._split(bi, j, lo, mid, spec_lo, spec_mid, depth + 1, y_lo, y_mid, isolate=isolate)
+                self._split(bi, j, mid, hi, spec_mid, spec_hi, depth + 1, y_mid, y_hi, isolate=isolate)
                 return
         for e in events:
             self._locate_event(bi, j, lo, hi, e)
+        if unseen:
+            self._branch_points(bi, j, lo, hi, [(complex(pair[0][i]), complex(pair[1][i])) for i in crossing], known)
+
+    def _branch_points(self, bi: int, j: int, lo: float, hi: float, crossing: list[tuple[complex, complex]],
+                       known: list[dict[str, Any]]) -> None:
+        """Locate the branch points between arclengths ``lo`` and ``hi`` of step ``j`` that the fold and
+        ``det J`` tests of the stepping cannot see.
+
+        Every real eigenvalue through zero is a fold or a branch point.  The tangent's ``s`` component sees a
+        fold and the sign of ``det J`` an odd number of crossings, so two crossings in one step (two branch
+        points, a fold and a branch point, two eigenvalues through zero at once) leave one or both unseen.
+        ``crossing`` holds each crossing's eigenvalue at ``lo`` and at ``hi``.  One crossing alone is located
+        by bisection on the sign of ``det J``; crossings that splitting could not separate (eigenvalues
+        through zero at the same point) each as the root of its tracked real part, where each event in
+        ``known`` claims the crossing nearest it in arclength.
+        """
+        system = self.system
+        y0, t0 = self.ys[bi][j][None], self.ts[bi][j][None]
+        if len(crossing) == 1 and not known:
+            yb, sigma, ok = _bisect(system, y0, t0, None, lambda yy: float(torch.linalg.slogdet(system.jx(yy))[0][0]),
+                                    tol=self.tol, max_newton=self.max_newton, lo=lo, hi=hi)
+            self._record(bi, j + 1, "branch_point", yb, sigma, self.spectra.nearest(yb, 0j, upper=False), ok)
+            return
+        found = [_root_on_arc(system, y0, t0, lo, hi, before, after, lambda lam: lam.real, upper=False,
+                              tol=self.tol, max_newton=self.max_newton, spectra=self.spectra)
+                 for before, after in crossing]
+        for e in known:
+            found.pop(min(range(len(found)), key=lambda q: abs(found[q][1] - e["sigma"])))
+        for yy, sigma, lam, ok in sorted(found, key=lambda f: f[1]):
+            # tracking by continuity can jump between two eigenvalues near zero: a root is kept as located only
+            # where its eigenvalue is zero to within its round-off
+            self._record(bi, j + 1, "branch_point", yy, sigma, lam, ok and abs(lam) <= ZERO_EIGENVALUE / system.tau)
 
     def _locate_event(self, bi: int, j: int, lo: float, hi: float, e: TrackedEvent) -> None:
         m = self.map_scale
@@ -1200,6 +1348,18 @@ class _Tracker:
                                           max_newton=self.max_newton, spectra=self.spectra)
         self._record(bi, j + 1, e.kind, yy, sigma, lam, ok)
 
+    def _polish(self, bi: int, j: int, yy: Tensor, sigma: float) -> Tensor:
+        """One more Newton step for a located point ``yy`` (1, N + 1) on its hyperplane, at arclength ``sigma`` of
+        step ``j``, kept where it lowers ``max |F|``.
+
+        The corrector stops as soon as ``max |F| <= tol``; near a fold that leaves ``s`` off by about ``tol``
+        over ``|dF/ds|``, and a located bifurcation is worth the extra step.
+        """
+        y0, t0 = self.ys[bi][j][None], self.ts[bi][j][None]
+        y1, _, _ = _correct(self.system, yy, t0, (t0 * y0).sum(-1) + sigma, tol=0.0, max_newton=1)
+        before, after = (float(self.system.residual(v).abs().amax()) for v in (yy, y1))
+        return y1 if after < before else yy
+
     def locate_zero_crossing(self, bi: int, k: int, kind: str) -> None:
         """Locate a fold (tangent's ``s`` component) or branch point (sign of ``det J``) between ``k - 1`` and ``k``."""
         system = self.system
@@ -1215,6 +1375,8 @@ class _Tracker:
         self._record(bi, k, kind, yb, sigma, lam, ok)
 
     def _record(self, bi: int, k: int, kind: str, yy: Tensor, sigma: float, lam: complex, ok: bool) -> None:
+        if ok:
+            yy = self._polish(bi, k - 1, yy, sigma)
         self.events.append(dict(branch=bi, k=k, kind=kind, y=yy[0].detach().cpu().numpy().copy(), sigma=float(sigma),
                                 eig=complex(lam), located=bool(ok)))
 
@@ -1269,10 +1431,12 @@ def _assemble(circuit, tracker: _Tracker, labels, end_reason, end_x, *, n_modes,
             index[i, r] = _index(values, circuit.tau)
             if map_scale is not None:
                 map_index[i, r] = _map_index(values, map_scale)
-    # the same bifurcation met by two branches (e.g. both sides of a fold) is listed once
+    # the same bifurcation met by two branches (e.g. both sides of a fold) is listed once; two events of one
+    # step at one point (two eigenvalues through zero at once, two pairs crossing at once) are both kept
     unique: list[int] = []
     for q, e in enumerate(tracker.events):
         if not any(e["kind"] == tracker.events[u]["kind"]
+                   and (e["branch"], e["k"]) != (tracker.events[u]["branch"], tracker.events[u]["k"])
                    and np.linalg.norm(e["y"] - tracker.events[u]["y"]) <= match_tol * (1 + np.linalg.norm(tracker.events[u]["y"]))
                    for u in unique):
             unique.append(q)
