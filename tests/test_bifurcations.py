@@ -422,3 +422,181 @@ def test_near_a_bogdanov_takens_point_leading_windows_find_the_same_events():
                   if k != "collision"), key=lambda e: e[1])
     assert [k for k, _ in got] == [k for k, _ in ref]
     np.testing.assert_allclose([s for _, s in got], [s for _, s in ref], rtol=0, atol=1e-8)
+
+
+# ---- several bifurcations at once: in one continuation step, or at one point ----------------------------------
+
+P_SYM, Q_SYM, B_SYM = 0.5, -1.0, 2.0
+
+
+def _symmetric_branch_point(drive: float) -> float:
+    """``s`` of the branch point of ``W = [[p, q], [q, p]]`` driven by ``s * drive`` on both units (closed form).
+
+    On the symmetric branch ``x_1 = x_2 = y``: ``-y + (p + q) tanh(y) + s drive = 0``; the antisymmetric
+    eigenvalue ``(-1 + (p - q) sech^2 y) / tau`` is zero at ``sech^2 y = 1 / (p - q)``.
+    """
+    y = np.arccosh(np.sqrt(P_SYM - Q_SYM))
+    return float((y - (P_SYM + Q_SYM) * np.tanh(y)) / drive)
+
+
+def _symmetric_block() -> np.ndarray:
+    return np.array([[P_SYM, Q_SYM], [Q_SYM, P_SYM]])
+
+
+def _events(ds, branch: int = 0) -> list[tuple[str, float]]:
+    mine = ds["bif_branch"].values == branch
+    return [(str(k), float(s)) for k, s in zip(ds["bif_kind"].values[mine], ds["bif_s"].values[mine])]
+
+
+def _padded(W: np.ndarray, n_pad: int, seed: int) -> np.ndarray:
+    """``W`` with ``n_pad`` units that it drives and that never feed back (gain 0.45: eigenvalues left of
+    ``-0.5 / tau``), so that leading windows of the spectrum have work to do."""
+    rng = np.random.default_rng(seed)
+    n0 = W.shape[0]
+    out = np.zeros((n0 + n_pad, n0 + n_pad))
+    out[:n0, :n0] = W
+    out[n0:, :n0] = 0.3 * rng.standard_normal((n_pad, n0))
+    out[n0:, n0:] = 0.45 / np.sqrt(n_pad) * rng.standard_normal((n_pad, n_pad))
+    return out
+
+
+@pytest.mark.parametrize("spectra", ["all", "leading"])
+@pytest.mark.parametrize("ratio", [1.0, 1.002])
+def test_two_branch_points_in_one_step_are_both_located(ratio, spectra):
+    """Two symmetric blocks whose branch points lie at the same ``s`` (ratio 1) or 1e-3 apart, inside one
+    continuation step: ``det J`` keeps its sign over the step (two real eigenvalues through zero), yet both
+    branch points are found at their closed-form ``s``."""
+    W = block_diag(_symmetric_block(), _symmetric_block())
+    drives = np.array([B_SYM, B_SYM, ratio * B_SYM, ratio * B_SYM])
+    n_pad = 0 if spectra == "all" else 40
+    c = Circuit.from_arrays(W_rec=_padded(W, n_pad, seed=3) if n_pad else W, tau=TAU)
+    end = np.concatenate([drives, np.zeros(n_pad)])
+    ds = continue_fixed_points(c, start=np.zeros(4 + n_pad), end=end, fixed_points=np.zeros((1, 4 + n_pad)),
+                               find_end=False, spectra=spectra)
+    ref = sorted([_symmetric_branch_point(B_SYM), _symmetric_branch_point(ratio * B_SYM)])
+    got = _events(ds)
+    assert [k for k, _ in got] == ["branch_point", "branch_point"]
+    np.testing.assert_allclose([s for _, s in got], ref, rtol=0, atol=1e-10)
+    assert bool(ds["bif_located"].all())
+    assert np.abs(ds["bif_eig_real"].values).max() <= 1e-8
+    assert ds["end_reason"].values[0] == "reached_end"
+    index = ds["index"].values[0, :int(ds["n_points"][0])]
+    assert index[0] == 2 and index[-1] == 0
+
+
+def _fold_and_symmetric(offset: float) -> tuple[Circuit, np.ndarray, np.ndarray, float, float]:
+    """One unit with self-excitation 2 (a fold at ``s_bp + offset``) next to a symmetric block (a branch
+    point at ``s_bp``); the branch starts from the unit's lower stable state."""
+    w = 2.0
+    x_fold = -np.arccosh(np.sqrt(w))  # -1 + w sech^2 x = 0 on the lower branch
+    b_fold = x_fold - w * np.tanh(x_fold)  # -x + w tanh x + b = 0 there
+    s_bp = _symmetric_branch_point(B_SYM)
+    drive = np.array([b_fold / (s_bp + offset), B_SYM, B_SYM])
+    x0 = brentq(lambda x: -x + w * np.tanh(x), -3.0, -1.0)
+    c = Circuit.from_arrays(W_rec=block_diag([[w]], _symmetric_block()), tau=TAU)
+    return c, drive, np.array([x0, 0.0, 0.0]), s_bp, s_bp + offset
+
+
+@pytest.mark.parametrize("spectra", ["all", "leading"])
+def test_a_branch_point_on_both_sides_of_a_fold_in_one_step(spectra):
+    """A fold 1e-3 beyond a branch point in ``s``: the branch crosses the branch point, turns at the fold and
+    crosses it again, all within one step, where the ends of the step show no change of ``det J``'s sign
+    beyond the fold's.  Both crossings and the fold are found (closed forms)."""
+    c, drive, x0, s_bp, s_fold = _fold_and_symmetric(1e-3)
+    n_pad = 0 if spectra == "all" else 40
+    if n_pad:
+        W = _padded(np.asarray(c.W_rec, dtype=np.float64), n_pad, seed=4)
+        c = Circuit.from_arrays(W_rec=W, tau=TAU)
+        z = np.zeros(n_pad)
+        for _ in range(400):  # the driven units' start: a contraction (gain 0.45), iterated to round-off
+            z = W[3:, 3:] @ np.tanh(z) + W[3:, :3] @ np.tanh(x0)
+        x0 = np.concatenate([x0, z])
+    ds = continue_fixed_points(c, start=np.zeros(3 + n_pad), end=np.concatenate([drive, np.zeros(n_pad)]),
+                               fixed_points=x0[None], find_end=False, spectra=spectra)
+    got = _events(ds)
+    assert [k for k, _ in got] == ["branch_point", "fold", "branch_point"]
+    assert got[1][1] == pytest.approx(s_fold, abs=1e-11)
+    # a point next to a branch point is resolved along the second branch's direction only to about 1e-9
+    np.testing.assert_allclose([got[0][1], got[2][1]], [s_bp, s_bp], rtol=0, atol=1e-9)
+    assert bool(ds["bif_located"].all())
+    assert ds["end_reason"].values[0] == "returned_to_start"
+
+
+def test_a_fold_before_the_branch_point_finds_no_branch_point():
+    """The same circuit with the fold 1e-3 before the branch point: the branch turns back first and never
+    reaches it, so only the fold is reported."""
+    c, drive, x0, s_bp, s_fold = _fold_and_symmetric(-1e-3)
+    ds = continue_fixed_points(c, start=np.zeros(3), end=drive, fixed_points=x0[None], find_end=False)
+    got = _events(ds)
+    assert [k for k, _ in got] == ["fold"]
+    assert got[0][1] == pytest.approx(s_fold, abs=1e-11)
+
+
+def _hopf_drive(a: float, w: float, s_hopf: float, beta: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Drive of a rotation block whose branch from 0 has its Hopf point at ``s = s_hopf``, and the state there.
+
+    ``beta=None``: the fixed point at ``s_hopf`` is ``x* = (y, y)`` with ``trace J = (-2 + 2 a sech^2 y) / tau =
+    0``, i.e. ``sech^2 y = 1 / a``, and ``b* = x* - W tanh(x*)`` makes it the fixed point: the drive is
+    ``b* / s_hopf`` (closed form).  Otherwise the drive is ``beta`` scaled so that the first Hopf point of
+    ``s beta``, found by SciPy's ``brentq`` along an independent planar tracking, falls at ``s_hopf`` (state
+    not returned).
+    """
+    if beta is not None:
+        return beta * _block_hopf(a, w, beta) / s_hopf, None
+    y = np.arccosh(np.sqrt(a))
+    x_star = np.array([y, y])
+    return (x_star - _rotation(a, w) @ np.tanh(x_star)) / s_hopf, x_star
+
+
+_DIRECTIONS = {"designed": None, "oblique": np.array([1.0, 0.5])}
+
+
+@pytest.mark.parametrize("direction", sorted(_DIRECTIONS))
+@pytest.mark.parametrize("second", [0.5, 0.5005])
+def test_two_hopf_points_of_one_frequency_in_one_step(second, direction):
+    """Two identical rotation blocks crossing at ``s = 0.5`` and at ``second``: two pairs of the same
+    frequency cross the imaginary axis within one step (or at one point).  Each is found at its own point,
+    not both at the nearer one."""
+    a, w = 1.5, 2.0
+    d1, x1 = _hopf_drive(a, w, 0.5, _DIRECTIONS[direction])
+    d2, x2 = _hopf_drive(a, w, second, _DIRECTIONS[direction])
+    c = Circuit.from_arrays(W_rec=block_diag(_rotation(a, w), _rotation(a, w)), tau=TAU)
+    ds = continue_fixed_points(c, start=np.zeros(4), end=np.concatenate([d1, d2]), fixed_points=np.zeros((1, 4)),
+                               find_end=False)
+    rows = np.nonzero(ds["bif_kind"].values == "hopf")[0]
+    assert rows.size == 2
+    np.testing.assert_allclose(np.sort(ds["bif_s"].values[rows]), [0.5, second], rtol=0, atol=1e-9)
+    if x1 is not None:
+        first = int(np.argmin(ds["bif_s"].values[rows]))
+        np.testing.assert_allclose(ds["bif_x"].values[rows[first], :2], x1, atol=1e-8)
+        np.testing.assert_allclose(ds["bif_x"].values[rows[1 - first], 2:], x2, atol=1e-8)
+    assert int(ds["index"].values[0, 0]) == 4
+
+
+@pytest.mark.parametrize("direction", sorted(_DIRECTIONS))
+@pytest.mark.parametrize("second", [0.5, 0.5005])
+def test_two_blocks_folding_close_together_keep_each_blocks_bifurcations(second, direction):
+    """The same two blocks followed on to ``s = 1``: each block is bistable on its own stretch of ``s``, so the
+    branch turns at each block's two folds in turn.  With ``second = 0.5005`` a fold of one block falls where
+    the other is within about 1e-3 of its own, where the branch's sheets lie close together; with ``0.5`` the
+    folds coincide, and at each a second eigenvalue passes through zero with the fold's (a branch point).  The
+    events are each block's own, from an independent planar continuation of that block alone."""
+    a, w = 1.5, 2.0
+    d1, _ = _hopf_drive(a, w, 0.5, _DIRECTIONS[direction])
+    d2, _ = _hopf_drive(a, w, second, _DIRECTIONS[direction])
+    c = Circuit.from_arrays(W_rec=block_diag(_rotation(a, w), _rotation(a, w)), tau=TAU)
+    ds = continue_fixed_points(c, start=np.zeros(4), end=np.concatenate([d1, d2]), fixed_points=np.zeros((1, 4)),
+                               find_end=False)
+    assert ds["end_reason"].values[0] == "reached_end"
+    ref = sorted(_branch_events_2d(_rotation(a, w), np.zeros(2), d1, np.zeros(2))
+                 + _branch_events_2d(_rotation(a, w), np.zeros(2), d2, np.zeros(2)), key=lambda e: e[1])
+    assert [k for k, _ in ref].count("fold") == 4
+    got = sorted(((k, s) for k, s in _events(ds) if k != "collision"), key=lambda e: e[1])
+    if second == 0.5:  # both blocks fold at once: at each such point a fold and a branch point
+        folds = sorted(s for k, s in ref if k == "fold")[::2]
+        ref = [e for e in ref if e[0] != "fold"] + [("fold", s) for s in folds] + [("branch_point", s) for s in folds]
+    assert sorted(k for k, _ in got) == sorted(k for k, _ in ref)
+    for kind in {k for k, _ in ref}:
+        np.testing.assert_allclose([s for k, s in got if k == kind], sorted(s for k, s in ref if k == kind),
+                                   rtol=0, atol=1e-8)
+    assert bool(ds["bif_located"].all())
