@@ -484,6 +484,17 @@ def test_two_branch_points_in_one_step_are_both_located(ratio, spectra):
     assert index[0] == 2 and index[-1] == 0
 
 
+def _padded_start(W: np.ndarray, x_block: np.ndarray, drive: np.ndarray | None = None) -> np.ndarray:
+    """The fixed point of the units that ``_padded`` added, given the block's state ``x_block`` (and the
+    added units' ``drive``): a contraction (gain 0.45), iterated to round-off."""
+    n0 = x_block.shape[0]
+    z = np.zeros(W.shape[0] - n0)
+    extra = 0.0 if drive is None else drive
+    for _ in range(400):
+        z = W[n0:, n0:] @ np.tanh(z) + W[n0:, :n0] @ np.tanh(x_block) + extra
+    return np.concatenate([x_block, z])
+
+
 def _fold_and_symmetric(offset: float) -> tuple[Circuit, np.ndarray, np.ndarray, float, float]:
     """One unit with self-excitation 2 (a fold at ``s_bp + offset``) next to a symmetric block (a branch
     point at ``s_bp``); the branch starts from the unit's lower stable state."""
@@ -507,10 +518,7 @@ def test_a_branch_point_on_both_sides_of_a_fold_in_one_step(spectra):
     if n_pad:
         W = _padded(np.asarray(c.W_rec, dtype=np.float64), n_pad, seed=4)
         c = Circuit.from_arrays(W_rec=W, tau=TAU)
-        z = np.zeros(n_pad)
-        for _ in range(400):  # the driven units' start: a contraction (gain 0.45), iterated to round-off
-            z = W[3:, 3:] @ np.tanh(z) + W[3:, :3] @ np.tanh(x0)
-        x0 = np.concatenate([x0, z])
+        x0 = _padded_start(W, x0)
     ds = continue_fixed_points(c, start=np.zeros(3 + n_pad), end=np.concatenate([drive, np.zeros(n_pad)]),
                                fixed_points=x0[None], find_end=False, spectra=spectra)
     got = _events(ds)
@@ -600,3 +608,41 @@ def test_two_blocks_folding_close_together_keep_each_blocks_bifurcations(second,
         np.testing.assert_allclose([s for k, s in got if k == kind], sorted(s for k, s in ref if k == kind),
                                    rtol=0, atol=1e-8)
     assert bool(ds["bif_located"].all())
+
+
+@pytest.mark.parametrize("spectra", ["all", "leading"])
+def test_a_pair_unstable_for_less_than_one_step_is_found(spectra):
+    """A rotation block with self-excitation just above 1 (``a = 1.0005``) driven through zero fast: its pair is
+    unstable only while both states are within about 0.02 of zero, for 1.2e-3 in ``s``, less than one step, so
+    both ends of the step see a stable pair.  Both Hopf points are found, against SciPy's ``brentq`` on
+    ``trace J`` along a fine independent tracking of the block (NumPy Newton, steps of 5e-5 in ``s``)."""
+    a, w, B = 1.0005, 2.0, 50.0
+    W2 = _rotation(a, w)
+    d = np.array([1.0, 0.3])
+    b0, b1 = -B * d, B * d
+
+    def trace(x):
+        return -2.0 + a * np.sum(1.0 / np.cosh(x) ** 2)
+
+    ref, x, prev = [], _tanh_fp(W2, b0, np.zeros(2)), None
+    for s in np.linspace(0.0, 1.0, 20001):
+        x = _tanh_fp(W2, b0 + s * (b1 - b0), x)
+        if prev is not None and np.sign(trace(x)) != np.sign(prev[1]):
+            guess = prev[2]
+            ref.append(brentq(lambda q: trace(_tanh_fp(W2, b0 + q * (b1 - b0), guess)), prev[0], s, xtol=1e-15))
+        prev = (s, trace(x), x.copy())
+    assert len(ref) == 2 and ref[1] - ref[0] < 2e-3
+    n_pad = 0 if spectra == "all" else 40
+    W = _padded(W2, n_pad, seed=6) if n_pad else W2
+    x0 = _tanh_fp(W2, b0, np.zeros(2))
+    start, end = np.concatenate([b0, np.zeros(n_pad)]), np.concatenate([b1, np.zeros(n_pad)])
+    c = Circuit.from_arrays(W_rec=W, tau=TAU)
+    ds = continue_fixed_points(c, start=start, end=end, fixed_points=(_padded_start(W, x0) if n_pad else x0)[None],
+                               find_end=False, spectra=spectra)
+    got = _events(ds)
+    assert [k for k, _ in got] == ["hopf", "hopf"]
+    np.testing.assert_allclose([s for _, s in got], ref, rtol=0, atol=1e-10)
+    # no continuation point lies between the two: the pair is stable at every computed point
+    s_rows = ds["s"].values[0, :int(ds["n_points"][0])]
+    labels = ds["label"].values[0, :int(ds["n_points"][0])]
+    assert not np.any((s_rows > ref[0]) & (s_rows < ref[1]) & (labels == ""))

@@ -542,8 +542,8 @@ def _bisect(
 ) -> tuple[Tensor, float, bool]:
     """Bisection along the arc from ``y0`` (tangent ``t0``) to ``y1`` on the sign of ``indicator(y)``.
 
-    With ``hi`` (and ``lo``), between the arclengths ``lo`` and ``hi`` from ``y0`` instead (``y1`` unused).
-    Returns the point, its arclength ``sigma`` from ``y0`` and whether the location succeeded (every
+    With ``hi`` (and ``lo``), between the arclengths ``lo`` and ``hi`` from ``y0`` instead (``y1`` unused),
+    failing at once when ``indicator`` has one sign at both ends.  Returns the point, its arclength ``sigma`` from ``y0`` and whether the location succeeded (every
     correction converged and the bracket closed); on failure the last good bracket end is returned.
     """
     if hi is None:
@@ -557,6 +557,8 @@ def _bisect(
             return best, sigma_hi, False
     lo, hi = float(lo), sigma_hi
     f_lo = indicator(y_lo)
+    if y1 is None and (indicator(best) > 0) == (f_lo > 0):
+        return best, sigma_hi, False
     best_sigma = sigma_hi
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
@@ -1093,7 +1095,9 @@ def _ambiguous_crossings(before: np.ndarray, after: np.ndarray, tau: float) -> b
     if a.size < 2:
         return False
     moved = np.abs(b - a)
-    near = np.nonzero(np.minimum(np.abs(a), np.abs(b)) <= 2.0 * moved.max())[0]
+    # a swap of i and j that changes a sign pairs values of opposite signs no farther apart than
+    # SWAP_COST_RATIO (moved_i + moved_j): each eigenvalue taking part has an end that near zero
+    near = np.nonzero(np.minimum(np.abs(a), np.abs(b)) <= 2.0 * SWAP_COST_RATIO * moved.max())[0]
     if near.size < 2:
         return False
     a, b, moved = a[near], b[near], moved[near]
@@ -1221,33 +1225,99 @@ class _Tracker:
             self._step_events(bi, j)
 
     def _step_events(self, bi: int, j: int) -> None:
-        """Locate the events of step ``j`` (from point ``j`` to ``j + 1``), with nodes on both sides of each fold.
+        """Locate the events of step ``j`` (from point ``j`` to ``j + 1``), with nodes inside it where its ends
+        can hide what happens in between.
 
         At a fold ``s`` turns back, so an eigenvalue that depends on ``s`` alone (a part of the circuit that
-        the fold does not involve) may cross zero on the way in and again on the way out, within one step:
-        the spectra at the step's two ends cannot see it.  Spectra just before and just after each located
-        fold (``FOLD_NODE`` times the step's arclength away) split the step, so that the fold's own
-        eigenvalue, near zero at the fold, is clearly signed at every node.  Inside the short interval around a
-        fold, real eigenvalues through zero are not split apart: there they are within their round-off of
-        each other.
+        the fold does not involve) may cross zero on the way in and again on the way out, within one step.
+        Spectra just before and just after each located fold (``FOLD_NODE`` times the step's arclength away)
+        split the step, so that the fold's own eigenvalue, near zero at the fold, is clearly signed at every
+        node; inside that short interval real eigenvalues through zero are not split apart (there they are
+        within their round-off of each other).  Then nodes go where a tracked eigenvalue's real part may peak
+        across zero and come back (:meth:`_hidden_peaks`).
         """
         hi = self._sigma(bi, j)
         delta = FOLD_NODE * abs(hi)
-        nodes: list[tuple[float, bool]] = [(0.0, True)]  # (arclength, whether to isolate crossings after it)
+        wanted: list[tuple[float, bool]] = []  # (arclength, whether to isolate crossings in the interval after it)
         for sigma in sorted(e["sigma"] for e in self.events if e["branch"] == bi and e["k"] == j + 1
                             and e["kind"] == "fold" and e["located"] and 0.0 < e["sigma"] < hi):
-            if nodes[-1][0] < sigma - delta and sigma + delta < hi:
-                nodes += [(sigma - delta, False), (sigma + delta, True)]
-        y_lo, spec_lo, (lo, isolate) = self.ys[bi][j][None], self.spec[bi][j], nodes[0]
-        for sigma, next_isolate in nodes[1:]:
-            y_mid, ok = self._point(bi, j, sigma)
-            if not ok:
+            if (wanted[-1][0] if wanted else 0.0) < sigma - delta and sigma + delta < hi:
+                wanted += [(sigma - delta, False), (sigma + delta, True)]
+        # the chain of samples: arclength, point, spectrum (each matched to the one before), isolate flag
+        chain = [(0.0, self.ys[bi][j][None], self.spec[bi][j], True)]
+        for sigma, isolate in wanted:
+            chain = self._add_sample(bi, j, chain, sigma, isolate)
+        end = self.spec[bi][j + 1] if len(chain) == 1 else self.spectra.align(chain[-1][2], self.spec[bi][j + 1])
+        chain.append((hi, self.ys[bi][j + 1][None], end, True))
+        before = None
+        if j > 0 and (j - 1) in self.spec[bi]:
+            before = (-self._sigma(bi, j - 1), self.spec[bi][j - 1], self.spec[bi][j])
+        for sigma in self._hidden_peaks(chain, before):
+            chain = self._add_sample(bi, j, chain, sigma, True)
+        for (lo, y_lo, spec_lo, isolate), (up, y_up, spec_up, _) in zip(chain, chain[1:]):
+            self._split(bi, j, lo, up, spec_lo, spec_up, 0, y_lo, y_up, isolate=isolate)
+
+    def _add_sample(self, bi: int, j: int, chain: list, sigma: float, isolate: bool) -> list:
+        """``chain`` with the sample at arclength ``sigma`` of step ``j`` inserted in order, the spectrum after it
+        matched to it again (unchanged when the point's correction fails)."""
+        at = next((i for i, c in enumerate(chain) if c[0] > sigma), len(chain))
+        y, ok = self._point(bi, j, sigma)
+        if not ok or at == 0:
+            return chain
+        spec = self.spectra.align(chain[at - 1][2], self.spectra(y)[0])
+        out = chain[:at] + [(sigma, y, spec, isolate if at == len(chain) else chain[at - 1][3])]
+        if at < len(chain):
+            nxt = chain[at]
+            out.append((nxt[0], nxt[1], self.spectra.align(spec, nxt[2]), nxt[3]))
+            out += chain[at + 1:]
+        return out
+
+    def _hidden_peaks(self, chain: list, before: tuple | None) -> list[float]:
+        """Arclengths inside the intervals of ``chain`` where a tracked eigenvalue's real part may turn back
+        across zero.
+
+        An eigenvalue whose real part crosses zero and returns between two samples leaves both on one side.
+        Three consecutive samples (the step's point before, ``before = (arclength, spectrum there, spectrum at
+        the step's start)``, when there is one) give each matched eigenvalue a parabola in arclength; where its
+        vertex lies inside an interval whose isolate flag is set and rises at least halfway from the nearer
+        end to zero (or beyond), a node goes there.  For the flow only (a map's critical set is the unit
+        circle of its multipliers).
+        """
+        if self.map_scale is not None:
+            return []
+        xs = [c[0] for c in chain]
+        pairs = [self.spectra.pair(a[2], b[2]) for a, b in zip(chain, chain[1:])]
+        if before is not None:
+            xs = [before[0]] + xs
+            pairs = [self.spectra.pair(before[1], before[2])] + pairs
+        flags = ([False] if before is not None else []) + [c[3] for c in chain]
+        peaks: list[float] = []
+        for q in range(len(pairs)):  # interval q (from xs[q] to xs[q + 1]); its triple starts at q - 1 or q
+            t = q - 1 if q > 0 else 0 if len(pairs) > 1 else None
+            if t is None or not flags[q] or pairs[t] is None or pairs[t + 1] is None:
                 continue
-            spec_mid = self.spectra.align(spec_lo, self.spectra(y_mid)[0])
-            self._split(bi, j, lo, sigma, spec_lo, spec_mid, 0, y_lo, y_mid, isolate=isolate)
-            y_lo, spec_lo, lo, isolate = y_mid, spec_mid, sigma, next_isolate
-        spec_hi = self.spec[bi][j + 1] if lo == 0.0 else self.spectra.align(spec_lo, self.spec[bi][j + 1])
-        self._split(bi, j, lo, hi, spec_lo, spec_hi, 0, y_lo, self.ys[bi][j + 1][None], isolate=isolate)
+            first, second = pairs[t], pairs[t + 1]
+            # one eigenvalue in both pairs: its values at the shared sample come from one array, so they compare
+            # exactly
+            at_mid = {complex(v): i for i, v in enumerate(first[1])}
+            triples = [(first[0][at_mid[complex(v)]].real, v.real, second[1][i].real)
+                       for i, v in enumerate(second[0]) if complex(v) in at_mid]
+            if not triples:
+                continue
+            r = np.array(triples)
+            x0, x1, x2 = xs[t], xs[t + 1], xs[t + 2]
+            slope = (r[:, 1] - r[:, 0]) / (x1 - x0)
+            curve = ((r[:, 2] - r[:, 1]) / (x2 - x1) - slope) / (x2 - x0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                vertex = 0.5 * (x0 + x1) - slope / (2.0 * curve)
+                peak = r[:, 0] + slope * (vertex - x0) + curve * (vertex - x0) * (vertex - x1)
+            lo, up = xs[q], xs[q + 1]
+            ends = r[:, [q - t, q - t + 1]]  # the values at the interval's two ends
+            below = (ends < 0).all(1) & (curve < 0) & (peak >= 0.5 * ends.max(1))
+            above = (ends > 0).all(1) & (curve > 0) & (peak <= 0.5 * ends.min(1))
+            inside = np.isfinite(vertex) & (vertex > lo) & (vertex < up)
+            peaks += [float(v) for v in vertex[(below | above) & inside]]
+        return sorted(set(peaks))
 
     def _sigma(self, bi: int, j: int) -> float:
         return float((self.ts[bi][j] * (self.ys[bi][j + 1] - self.ys[bi][j])).sum())
@@ -1274,12 +1344,10 @@ class _Tracker:
         # a fold, a collision and a Hopf point close together (near a Bogdanov-Takens point) can leave the two
         # ends looking like one harmless event (an unstable real eigenvalue at one end, an unstable pair at the
         # other): the change of the index that the events do not account for says the interval must be split.
-        # Real eigenvalues through zero are split apart until each one that no located event accounts for is
-        # alone, where the sign of det J locates it.
+        # Events, and real eigenvalues through zero that no located event accounts for, are split apart until
+        # each is alone in its interval, where tracking one eigenvalue (or the sign of det J) cannot confuse it
+        # with another: two pairs of nearly one frequency crossing close together were both tracked onto one.
         unseen = len(crossing) > len(known)
-        # Events are split apart until each is alone in its interval, where tracking one eigenvalue (or the
-        # sign of det J) cannot confuse it with another: two pairs crossing close together, with nearly the
-        # same frequency, would otherwise both be tracked onto the nearer one.
         n_events = len(events) + (len(crossing) - len(known) if unseen else 0)
         apart = isolate and (len(crossing) < len(known) or _ambiguous_crossings(*pair, self.system.tau)
                              or n_events > 1)
@@ -1316,8 +1384,9 @@ class _Tracker:
         if len(crossing) == 1 and not known:
             yb, sigma, ok = _bisect(system, y0, t0, None, lambda yy: float(torch.linalg.slogdet(system.jx(yy))[0][0]),
                                     tol=self.tol, max_newton=self.max_newton, lo=lo, hi=hi)
-            self._record(bi, j + 1, "branch_point", yb, sigma, self.spectra.nearest(yb, 0j, upper=False), ok)
-            return
+            if ok:  # else det J kept its sign (another real eigenvalue crossed unseen): tracked below
+                self._record(bi, j + 1, "branch_point", yb, sigma, self.spectra.nearest(yb, 0j, upper=False), ok)
+                return
         found = [_root_on_arc(system, y0, t0, lo, hi, before, after, lambda lam: lam.real, upper=False,
                               tol=self.tol, max_newton=self.max_newton, spectra=self.spectra)
                  for before, after in crossing]
