@@ -557,6 +557,19 @@ def _hopf_drive(a: float, w: float, s_hopf: float, beta: np.ndarray | None) -> t
 
 
 _DIRECTIONS = {"designed": None, "oblique": np.array([1.0, 0.5])}
+_TWO_BLOCKS = (1.5, 2.0)  # a, w of both rotation blocks
+
+
+def _two_rotation_blocks(second: float, direction: str):  # noqa: ANN202
+    """The continuation from 0 of two identical rotation blocks with Hopf points at ``s = 0.5`` and ``second``,
+    and each block's (drive, state at its Hopf point or None)."""
+    a, w = _TWO_BLOCKS
+    first_block = _hopf_drive(a, w, 0.5, _DIRECTIONS[direction])
+    second_block = _hopf_drive(a, w, second, _DIRECTIONS[direction])
+    c = Circuit.from_arrays(W_rec=block_diag(_rotation(a, w), _rotation(a, w)), tau=TAU)
+    ds = continue_fixed_points(c, start=np.zeros(4), end=np.concatenate([first_block[0], second_block[0]]),
+                               fixed_points=np.zeros((1, 4)), find_end=False)
+    return ds, first_block, second_block
 
 
 @pytest.mark.parametrize("direction", sorted(_DIRECTIONS))
@@ -565,12 +578,7 @@ def test_two_hopf_points_of_one_frequency_in_one_step(second, direction):
     """Two identical rotation blocks crossing at ``s = 0.5`` and at ``second``: two pairs of the same
     frequency cross the imaginary axis within one step (or at one point).  Each is found at its own point,
     not both at the nearer one."""
-    a, w = 1.5, 2.0
-    d1, x1 = _hopf_drive(a, w, 0.5, _DIRECTIONS[direction])
-    d2, x2 = _hopf_drive(a, w, second, _DIRECTIONS[direction])
-    c = Circuit.from_arrays(W_rec=block_diag(_rotation(a, w), _rotation(a, w)), tau=TAU)
-    ds = continue_fixed_points(c, start=np.zeros(4), end=np.concatenate([d1, d2]), fixed_points=np.zeros((1, 4)),
-                               find_end=False)
+    ds, (_, x1), (_, x2) = _two_rotation_blocks(second, direction)
     rows = np.nonzero(ds["bif_kind"].values == "hopf")[0]
     assert rows.size == 2
     np.testing.assert_allclose(np.sort(ds["bif_s"].values[rows]), [0.5, second], rtol=0, atol=1e-9)
@@ -589,15 +597,11 @@ def test_two_blocks_folding_close_together_keep_each_blocks_bifurcations(second,
     the other is within about 1e-3 of its own, where the branch's sheets lie close together; with ``0.5`` the
     folds coincide, and at each a second eigenvalue passes through zero with the fold's (a branch point).  The
     events are each block's own, from an independent planar continuation of that block alone."""
-    a, w = 1.5, 2.0
-    d1, _ = _hopf_drive(a, w, 0.5, _DIRECTIONS[direction])
-    d2, _ = _hopf_drive(a, w, second, _DIRECTIONS[direction])
-    c = Circuit.from_arrays(W_rec=block_diag(_rotation(a, w), _rotation(a, w)), tau=TAU)
-    ds = continue_fixed_points(c, start=np.zeros(4), end=np.concatenate([d1, d2]), fixed_points=np.zeros((1, 4)),
-                               find_end=False)
+    ds, (d1, _), (d2, _) = _two_rotation_blocks(second, direction)
     assert ds["end_reason"].values[0] == "reached_end"
-    ref = sorted(_branch_events_2d(_rotation(a, w), np.zeros(2), d1, np.zeros(2))
-                 + _branch_events_2d(_rotation(a, w), np.zeros(2), d2, np.zeros(2)), key=lambda e: e[1])
+    W2 = _rotation(*_TWO_BLOCKS)
+    ref = sorted(_branch_events_2d(W2, np.zeros(2), d1, np.zeros(2))
+                 + _branch_events_2d(W2, np.zeros(2), d2, np.zeros(2)), key=lambda e: e[1])
     assert [k for k, _ in ref].count("fold") == 4
     got = sorted(((k, s) for k, s in _events(ds) if k != "collision"), key=lambda e: e[1])
     if second == 0.5:  # both blocks fold at once: at each such point a fold and a branch point
