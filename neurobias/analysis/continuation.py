@@ -1091,6 +1091,7 @@ def _ambiguous_crossings(before: np.ndarray, after: np.ndarray, tau: float) -> b
     then pair each with the other's end, and neither seems to cross.  Such an interval must be split.
     """
     real = ~is_complex(before) & ~is_complex(after)
+    real &= np.maximum(np.abs(before.real), np.abs(after.real)) > ZERO_EIGENVALUE / tau  # not round-off zeros
     a, b = before[real].real, after[real].real
     if a.size < 2:
         return False
@@ -1280,7 +1281,7 @@ class _Tracker:
         Three consecutive samples (the step's point before, ``before = (arclength, spectrum there, spectrum at
         the step's start)``, when there is one) give each matched eigenvalue a parabola in arclength; where its
         vertex lies inside an interval whose isolate flag is set and rises at least halfway from the nearer
-        end to zero (or beyond), a node goes there.  For the flow only (a map's critical set is the unit
+        end to zero (or beyond), by more than a zero eigenvalue's round-off, a node goes there.  For the flow only (a map's critical set is the unit
         circle of its multipliers).
         """
         if self.map_scale is not None:
@@ -1313,8 +1314,9 @@ class _Tracker:
                 peak = r[:, 0] + slope * (vertex - x0) + curve * (vertex - x0) * (vertex - x1)
             lo, up = xs[q], xs[q + 1]
             ends = r[:, [q - t, q - t + 1]]  # the values at the interval's two ends
-            below = (ends < 0).all(1) & (curve < 0) & (peak >= 0.5 * ends.max(1))
-            above = (ends > 0).all(1) & (curve > 0) & (peak <= 0.5 * ends.min(1))
+            floor = ZERO_EIGENVALUE / self.system.tau  # a rise within a zero eigenvalue's round-off is no peak
+            below = (ends < 0).all(1) & (curve < 0) & (peak >= 0.5 * ends.max(1)) & (peak - ends.max(1) > floor)
+            above = (ends > 0).all(1) & (curve > 0) & (peak <= 0.5 * ends.min(1)) & (ends.min(1) - peak > floor)
             inside = np.isfinite(vertex) & (vertex > lo) & (vertex < up)
             peaks += [float(v) for v in vertex[(below | above) & inside]]
         return sorted(set(peaks))
