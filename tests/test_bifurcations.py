@@ -484,14 +484,13 @@ def test_two_branch_points_in_one_step_are_both_located(ratio, spectra):
     assert index[0] == 2 and index[-1] == 0
 
 
-def _padded_start(W: np.ndarray, x_block: np.ndarray, drive: np.ndarray | None = None) -> np.ndarray:
-    """The fixed point of the units that ``_padded`` added, given the block's state ``x_block`` (and the
-    added units' ``drive``): a contraction (gain 0.45), iterated to round-off."""
+def _padded_start(W: np.ndarray, x_block: np.ndarray) -> np.ndarray:
+    """The fixed point of the units that ``_padded`` added (no tonic input of their own), given the block's
+    state ``x_block``: a contraction (gain 0.45), iterated to round-off."""
     n0 = x_block.shape[0]
     z = np.zeros(W.shape[0] - n0)
-    extra = 0.0 if drive is None else drive
     for _ in range(400):
-        z = W[n0:, n0:] @ np.tanh(z) + W[n0:, :n0] @ np.tanh(x_block) + extra
+        z = W[n0:, n0:] @ np.tanh(z) + W[n0:, :n0] @ np.tanh(x_block)
     return np.concatenate([x_block, z])
 
 
