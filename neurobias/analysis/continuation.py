@@ -1198,8 +1198,8 @@ class _Tracker:
         j0 = max(prev)
         if k - j0 > 1:
             pair = self.spectra.pair(self.spec[bi][j0], self.spec[bi][k])
-            # with leading windows the branch points are read off the spectra: a fold in between (one real
-            # eigenvalue through zero) may hide a branch point (another one back) from the counts
+            # a fold in between (one real eigenvalue through zero) may hide a branch point (another one back)
+            # from the counts, whether the spectra are whole or leading windows
             fold_between = any(j0 < f <= k for f in self.folds[bi])
             if pair is not None and not fold_between and not pair_events(*pair, map_scale=self.map_scale) \
                     and not len(_real_crossings(*pair, self.system.tau)) \
